@@ -1,0 +1,382 @@
+"""RunConfig: every setting of one run, as frozen dataclasses that round-trip through TOML.
+
+The form, the command-line flags, presets, remembered settings and the metadata embedded
+in output images all go through this one object. Values are checked when a config is
+built, so an invalid config cannot exist; each check raises a ConfigError whose message
+names the setting and the value that came.
+
+This module must stay cheap to import (no torch): the app and `--help` use it first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nst_engine.errors import ConfigError
+from nst_engine.layers import LAYERS, get_layer
+from nst_engine.values import (
+    Size,
+    parse_bool,
+    parse_choice,
+    parse_device,
+    parse_float,
+    parse_int,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd", "lbfgs")
+OPTIMIZER_LABELS = {
+    "adam": "Adam",
+    "adadelta": "Adadelta",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+    "lbfgs": "L-BFGS",
+}
+INITS = ("content+noise", "content", "noise")
+POOLINGS = ("max", "avg")
+WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
+DEFAULT_MAX_INPUT_PIXELS = 100_000_000
+
+
+# --- optimisers -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdamSettings:
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        parse_float("adam beta1", self.beta1, 0.0, below=1.0)
+        parse_float("adam beta2", self.beta2, 0.0, below=1.0)
+        parse_float("adam eps", self.eps, above=0.0)
+
+
+@dataclass(frozen=True)
+class AdadeltaSettings:
+    rho: float = 0.9
+    eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        parse_float("adadelta rho", self.rho, 0.0, maximum=1.0)
+        parse_float("adadelta eps", self.eps, above=0.0)
+
+
+@dataclass(frozen=True)
+class RMSpropSettings:
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+
+    def __post_init__(self) -> None:
+        parse_float("rmsprop alpha", self.alpha, 0.0, maximum=1.0)
+        parse_float("rmsprop eps", self.eps, above=0.0)
+        parse_float("rmsprop momentum", self.momentum, 0.0, below=1.0)
+
+
+@dataclass(frozen=True)
+class SGDSettings:
+    momentum: float = 0.9
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        parse_float("sgd momentum", self.momentum, 0.0, below=1.0)
+        if self.nesterov and self.momentum == 0:
+            raise ConfigError("sgd nesterov needs a momentum above 0")
+
+
+@dataclass(frozen=True)
+class LBFGSSettings:
+    history_size: int = 100
+
+    def __post_init__(self) -> None:
+        parse_int("lbfgs history_size", self.history_size, 1)
+
+
+OPTIMIZER_PARAMETERS: dict[str, type] = {
+    "adam": AdamSettings,
+    "adadelta": AdadeltaSettings,
+    "rmsprop": RMSpropSettings,
+    "sgd": SGDSettings,
+    "lbfgs": LBFGSSettings,
+}
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """The chosen optimiser, its learning rate, and the own parameters of every optimiser.
+
+    Each optimiser keeps its parameters even while another is chosen, so switching back
+    and forth in the form loses nothing. The learning rate is in pixel units (0-255).
+    """
+
+    name: str = "lbfgs"
+    lr: float = 1.0
+    adam: AdamSettings = field(default_factory=AdamSettings)
+    adadelta: AdadeltaSettings = field(default_factory=AdadeltaSettings)
+    rmsprop: RMSpropSettings = field(default_factory=RMSpropSettings)
+    sgd: SGDSettings = field(default_factory=SGDSettings)
+    lbfgs: LBFGSSettings = field(default_factory=LBFGSSettings)
+
+    def __post_init__(self) -> None:
+        parse_choice("optimizer", self.name, OPTIMIZERS)
+        parse_float("lr", self.lr, above=0.0)
+
+    @property
+    def parameters(self) -> Any:
+        """The parameters of the chosen optimiser."""
+        return getattr(self, self.name)
+
+    @property
+    def label(self) -> str:
+        return OPTIMIZER_LABELS[self.name]
+
+
+# --- layer weights ----------------------------------------------------------------------------
+
+LayerWeights = tuple[tuple[str, float], ...]
+
+
+def normalise_layer_weights(name: str, pairs: Any) -> LayerWeights:
+    """Layer-weight pairs checked and sorted in network order (from a dict or pairs)."""
+    items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
+    seen: dict[str, float] = {}
+    for layer, weight in items:
+        layer = get_layer(str(layer).strip()).name
+        if layer in seen:
+            raise ConfigError(f"{name}: layer {layer} is given twice")
+        seen[layer] = parse_float(f"weight of {name} {layer}", weight, 0.0)
+    return tuple(sorted(seen.items(), key=lambda pair: LAYERS[pair[0]].index))
+
+
+def parse_layer_weights(name: str, text: str) -> LayerWeights:
+    """`'conv4_2=10,conv5_2'` to pairs; a layer without `=weight` gets weight 1."""
+    pairs = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        layer, _, weight = part.partition("=")
+        pairs.append((layer.strip(), weight.strip() if weight.strip() else 1.0))
+    if not pairs:
+        raise ConfigError(f"{name}: no layers given (expected e.g. conv4_2=1)")
+    return normalise_layer_weights(name, pairs)
+
+
+def format_layer_weights(pairs: LayerWeights) -> str:
+    return ",".join(f"{layer}={weight:g}" for layer, weight in pairs)
+
+
+# --- the run configuration ------------------------------------------------------------------
+
+DEFAULT_CONTENT_LAYERS: LayerWeights = (("relu4_2", 1.0),)
+DEFAULT_STYLE_LAYERS: LayerWeights = (
+    ("relu1_1", 1.0),
+    ("relu2_1", 1.0),
+    ("relu3_1", 1.0),
+    ("relu4_1", 1.0),
+    ("relu5_1", 1.0),
+)
+
+
+def _path_or_none(name: str, value: object) -> Path | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a file path, got {value!r}")
+    return Path(value).expanduser()
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one run needs. Defaults are the built-in `default` preset.
+
+    Pixel scale: the image being optimised holds RGB values in 0-255 (so learning rates
+    and the TV weight are in those units); the network sees it through the preprocessing
+    of the chosen weights (see nst_engine.weights).
+    """
+
+    content: Path | None = None
+    style: Path | None = None
+    output: Path | None = None
+    iterations: int = 300
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    content_layers: LayerWeights = DEFAULT_CONTENT_LAYERS
+    style_layers: LayerWeights = DEFAULT_STYLE_LAYERS
+    tv_weight: float = 0.0
+    init: str = "content+noise"
+    init_noise: float = 0.1  # std of the Gaussian noise added by content+noise, in 0..1 units
+    seed: int = 0
+    size: Size = field(default_factory=lambda: Size(longest=512))
+    output_size: Size | None = None  # None: the compute size
+    style_size: Size | None = None  # None: the longest side of the compute size
+    pooling: str = "max"
+    device: str = "auto"
+    weights: str = "auto"
+    snapshot_every: int = 0  # save an intermediate image every N iterations (0: never)
+    overwrite: bool = False
+    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: normalise values in place once, here
+        set_(self, "content", _path_or_none("content", self.content))
+        set_(self, "style", _path_or_none("style", self.style))
+        set_(self, "output", _path_or_none("output", self.output))
+        if isinstance(self.optimizer, dict):
+            set_(self, "optimizer", _optimizer_from_dict(self.optimizer, OptimizerSettings()))
+        set_(self, "iterations", parse_int("iterations", self.iterations, 1))
+        set_(self, "content_layers", normalise_layer_weights("content_layers", self.content_layers))
+        set_(self, "style_layers", normalise_layer_weights("style_layers", self.style_layers))
+        for name, pairs in (("content", self.content_layers), ("style", self.style_layers)):
+            if not any(weight > 0 for _, weight in pairs):
+                raise ConfigError(f"choose at least one {name} layer with a weight above 0")
+        set_(self, "tv_weight", parse_float("tv_weight", self.tv_weight, 0.0))
+        set_(self, "init", parse_choice("init", self.init, INITS))
+        set_(self, "init_noise", parse_float("init_noise", self.init_noise, 0.0))
+        set_(self, "seed", parse_int("seed", self.seed, 0))
+        set_(self, "size", Size.parse("size", self.size))
+        if self.output_size is not None:
+            set_(self, "output_size", Size.parse("output_size", self.output_size))
+        if self.style_size is not None:
+            set_(self, "style_size", Size.parse("style_size", self.style_size))
+        set_(self, "pooling", parse_choice("pooling", self.pooling, POOLINGS))
+        set_(self, "device", parse_device(self.device))
+        set_(self, "weights", str(self.weights).strip() or "auto")
+        set_(self, "snapshot_every", parse_int("snapshot_every", self.snapshot_every, 0))
+        set_(self, "overwrite", parse_bool("overwrite", self.overwrite))
+        set_(self, "max_input_pixels", parse_int("max_input_pixels", self.max_input_pixels, 1))
+
+    def replace(self, **changes: Any) -> RunConfig:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def active_content_layers(self) -> LayerWeights:
+        return tuple(pair for pair in self.content_layers if pair[1] > 0)
+
+    @property
+    def active_style_layers(self) -> LayerWeights:
+        return tuple(pair for pair in self.style_layers if pair[1] > 0)
+
+    # --- TOML ---------------------------------------------------------------------------------
+
+    def to_dict(self, *, paths: bool = True) -> dict[str, Any]:
+        """A TOML-ready dict; `paths=False` leaves out content, style and output (presets)."""
+        data: dict[str, Any] = {}
+        if paths:
+            for name in ("content", "style", "output"):
+                value = getattr(self, name)
+                if value is not None:
+                    data[name] = str(value)
+        data.update(
+            iterations=self.iterations,
+            tv_weight=self.tv_weight,
+            init=self.init,
+            init_noise=self.init_noise,
+            seed=self.seed,
+            size=self.size.to_toml(),
+        )
+        if self.output_size is not None:
+            data["output_size"] = self.output_size.to_toml()
+        if self.style_size is not None:
+            data["style_size"] = self.style_size.to_toml()
+        data.update(
+            pooling=self.pooling,
+            device=self.device,
+            weights=self.weights,
+            snapshot_every=self.snapshot_every,
+            overwrite=self.overwrite,
+            max_input_pixels=self.max_input_pixels,
+        )
+        optimizer: dict[str, Any] = {"name": self.optimizer.name, "lr": self.optimizer.lr}
+        for name in OPTIMIZERS:
+            optimizer[name] = dataclasses.asdict(getattr(self.optimizer, name))
+        data["optimizer"] = optimizer
+        data["content_layers"] = dict(self.content_layers)
+        data["style_layers"] = dict(self.style_layers)
+        return data
+
+    def to_toml(self, *, paths: bool = True) -> str:
+        import tomli_w  # only needed when writing
+
+        return tomli_w.dumps(self.to_dict(paths=paths))
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], base: RunConfig | None = None, source: str = "settings"
+    ) -> RunConfig:
+        """Settings from `data` laid over `base` (the defaults when None).
+
+        Unknown keys are refused with their name, so a typo in a preset never passes silently.
+        Layer tables replace the base's layers as a whole; optimiser tables merge.
+        """
+        base = base or cls()
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"{source}: unknown setting '{unknown[0]}'")
+        changes: dict[str, Any] = dict(data)
+        try:
+            if "optimizer" in data:
+                changes["optimizer"] = _optimizer_from_dict(data["optimizer"], base.optimizer)
+            for key in ("content_layers", "style_layers"):
+                if key in data and not isinstance(data[key], dict):
+                    raise ConfigError(f"{key} must be a table of layer = weight")
+            return dataclasses.replace(base, **changes)
+        except ConfigError as error:
+            raise ConfigError(f"{source}: {error.message}") from None
+
+    @classmethod
+    def from_toml(cls, text: str, base: RunConfig | None = None, source: str = "settings"):
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{source}: not valid TOML ({error})") from None
+        return cls.from_dict(data, base, source)
+
+
+def _optimizer_from_dict(value: Any, base: OptimizerSettings) -> OptimizerSettings:
+    if not isinstance(value, dict):
+        raise ConfigError("optimizer must be a table")
+    changes: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in ("name", "lr"):
+            changes[key] = item
+        elif key in OPTIMIZER_PARAMETERS:
+            if not isinstance(item, dict):
+                raise ConfigError(f"optimizer.{key} must be a table")
+            parameter_class = OPTIMIZER_PARAMETERS[key]
+            allowed = {f.name for f in dataclasses.fields(parameter_class)}
+            extra = sorted(set(item) - allowed)
+            if extra:
+                raise ConfigError(f"unknown setting 'optimizer.{key}.{extra[0]}'")
+            changes[key] = dataclasses.replace(getattr(base, key), **item)
+        else:
+            raise ConfigError(f"unknown setting 'optimizer.{key}'")
+    return dataclasses.replace(base, **changes)
+
+
+def read_toml_file(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file's table, or a ConfigError naming the file and what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} '{path}' does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} '{path}' is a folder, not a file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        reason = getattr(error, "strerror", None) or "not UTF-8 text"
+        raise ConfigError(f"{what} '{path}' cannot be read: {reason}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{what} '{path}' is not valid TOML: {error}") from None

@@ -1,0 +1,81 @@
+"""What a run tells its caller, in order: Status*, Started, (Step | Snapshot)*, then Finished.
+
+A run that is cancelled ends with Cancelled instead; a run that fails raises an NSTError
+(after saving what it had, which its message names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+
+@dataclass(frozen=True)
+class Status:
+    """A preparation stage, for people to read while nothing else moves (loading weights)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Started:
+    device: str
+    weights_source: str
+    compute_size: tuple[int, int]  # (width, height) optimised
+    style_size: tuple[int, int]
+    output_size: tuple[int, int]
+    total: int  # iterations planned
+    notes: tuple[str, ...] = ()  # warnings for people (random weights, first frame of a GIF)
+
+
+@dataclass(frozen=True, eq=False)
+class Step:
+    """One iteration done. `losses` are device tensors: reading them is the caller's choice.
+
+    The step refers to the image being optimised, which the next iteration changes: call
+    `preview` and `loss_values` before pulling the next event.
+    """
+
+    index: int  # 1-based
+    total: int
+    losses: dict[str, torch.Tensor]
+    _image: torch.Tensor = field(repr=False)
+
+    def loss_values(self) -> dict[str, float]:
+        """The losses as numbers (on a GPU this waits for the step to finish)."""
+        return {name: float(value) for name, value in self.losses.items()}
+
+    def preview(self, width: int, height: int) -> Image.Image:
+        """The current image, fitted inside width x height (aspect ratio kept), 8-bit RGB."""
+        from nst_engine.transfer import preview_image  # torch stays out of this module's import
+
+        return preview_image(self._image, width, height)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    index: int
+    path: Path
+
+
+@dataclass(frozen=True)
+class Finished:
+    path: Path
+    seconds: float  # optimisation time, from the first iteration to the saved file
+    iterations: int
+    losses: dict[str, float]
+    notes: tuple[str, ...] = ()  # e.g. where a result went when its folder was gone
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    index: int  # iterations completed
+    partial_path: Path | None  # None when no iteration had completed
+
+
+Event = Status | Started | Step | Snapshot | Finished | Cancelled

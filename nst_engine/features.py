@@ -1,0 +1,95 @@
+"""The truncated, frozen VGG19 feature extractor.
+
+It takes RGB images in [0, 1], applies the preprocessing that belongs to its weights, and
+returns the activations of the requested layers only, running nothing past the deepest one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from nst_engine.layers import LAYERS, deepest
+from nst_engine.weights import Weights
+
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+class Preprocess(nn.Module):
+    """RGB in [0, 1] to what the weights were trained on."""
+
+    def __init__(self, preprocessing: str) -> None:
+        super().__init__()
+        self.preprocessing = preprocessing
+        if preprocessing == "caffe":
+            # Caffe VGG: BGR channel order, 0-255, per-channel mean subtracted, no std division.
+            mean = torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1)
+            self.register_buffer("mean", mean, persistent=False)
+            self.register_buffer("scale", torch.tensor(255.0), persistent=False)
+        else:
+            self.register_buffer(
+                "mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False
+            )
+            self.register_buffer(
+                "scale", 1 / torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False
+            )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self.preprocessing == "caffe":
+            return image.flip(1) * self.scale - self.mean
+        return (image - self.mean) * self.scale
+
+
+def build_features(upto_index: int, pooling: str = "max") -> nn.Sequential:
+    """VGG19's feature layers 0..upto_index, with torchvision's indices, untrained."""
+    modules: list[nn.Module] = []
+    in_channels = 3
+    for layer in list(LAYERS.values())[: upto_index + 1]:
+        if layer.kind == "conv":
+            modules.append(nn.Conv2d(in_channels, layer.channels, kernel_size=3, padding=1))
+            in_channels = layer.channels
+        elif layer.kind == "relu":
+            # Not in place: a conv layer's own output may be one of the requested features.
+            modules.append(nn.ReLU(inplace=False))
+        elif pooling == "avg":
+            # Gatys et al. suggest average pooling for smoother results. Average pooling gives
+            # smaller activations than max pooling; the paper does not rescale and neither do we.
+            modules.append(nn.AvgPool2d(kernel_size=2, stride=2))
+        else:
+            modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*modules)
+
+
+class FeatureExtractor(nn.Module):
+    """Activations of `layers` for an RGB image in [0, 1]; frozen, in eval mode."""
+
+    def __init__(self, weights: Weights, layers: Iterable[str], pooling: str = "max") -> None:
+        super().__init__()
+        self.layer_names = tuple(dict.fromkeys(layers))
+        last = deepest(self.layer_names)
+        self.preprocess = Preprocess(weights.preprocessing)
+        self.features = build_features(last.index, pooling)
+        own = self.features.state_dict()
+        self.features.load_state_dict({key: weights.state_dict[key] for key in own})
+        self._wanted = {LAYERS[name].index: name for name in self.layer_names}
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> FeatureExtractor:
+        # Always eval: VGG19 has no dropout or batch norm in its features, but a caller's
+        # model.train() must not change that promise.
+        return super().train(False)
+
+    def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        outputs: dict[str, torch.Tensor] = {}
+        x = self.preprocess(image)
+        for index, module in enumerate(self.features):
+            x = module(x)
+            name = self._wanted.get(index)
+            if name is not None:
+                outputs[name] = x
+        return outputs

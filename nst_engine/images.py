@@ -1,0 +1,229 @@
+"""Images in and out: load and convert any common file, save atomically with settings embedded.
+
+Loading accepts JPEG, PNG, BMP, WebP, TIFF (and whatever else Pillow reads), applies the
+EXIF orientation, and converts every mode to 8-bit RGB: grey and 1-bit are spread to three
+channels, 16-bit and 32-bit integer images are scaled down (not clipped), transparent
+pixels are laid over white, CMYK and other colour spaces are converted. Animated images
+give their first frame, and say so.
+
+Saving writes PNG (default) or JPEG to a temporary file beside the target, then links it
+into place, so the final path holds either nothing or a complete image, and an existing
+file is never replaced unless asked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from nst_engine.errors import InputImageError, OutputError
+
+# We check the pixel count ourselves (with a limit the user can raise) right after reading
+# the header, before any pixel is decoded; Pillow's own global limit would get there first.
+Image.MAX_IMAGE_PIXELS = None
+
+MIN_INPUT_SIDE = 16
+METADATA_KEY = "nst-tui"
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    image: Image.Image  # 8-bit RGB
+    notes: tuple[str, ...] = ()  # things the user should know (first frame of an animation...)
+
+
+def load_image(path: Path, role: str, max_pixels: int = 100_000_000) -> LoadedImage:
+    """The image at `path` as 8-bit RGB; `role` ("content image") names it in messages."""
+    where = f"{role} '{path}'"
+    if not path.exists():
+        raise InputImageError(f"{where} does not exist")
+    if path.is_dir():
+        raise InputImageError(f"{where} is a folder, not an image file")
+    try:
+        if path.stat().st_size == 0:
+            raise InputImageError(f"{where} is an empty file")
+        with Image.open(path) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise InputImageError(
+                    f"{where} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over "
+                    f"the limit of {max_pixels / 1e6:g} megapixels; raise --max-pixels if you "
+                    "trust this file"
+                )
+            notes = []
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:
+                image.seek(0)
+                notes.append(f"{where} is animated ({frames} frames); using its first frame")
+            image.load()
+            converted = to_rgb(ImageOps.exif_transpose(image))
+    except InputImageError:
+        raise
+    except PermissionError:
+        raise InputImageError(f"{where} cannot be read: permission denied") from None
+    except UnidentifiedImageError:
+        raise InputImageError(f"{where} is not an image Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise InputImageError(f"{where} is damaged or incomplete ({error})") from None
+    if min(converted.size) < MIN_INPUT_SIDE:
+        raise InputImageError(
+            f"{where} is {converted.width}x{converted.height} pixels; it must be at least "
+            f"{MIN_INPUT_SIDE}x{MIN_INPUT_SIDE}"
+        )
+    return LoadedImage(converted, tuple(notes))
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """Any Pillow mode to 8-bit RGB, scaling high bit depths and flattening alpha on white."""
+    mode = image.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        if mode == "F":
+            peak = 1.0 if values.max(initial=0) <= 1.0 else 255.0
+        else:
+            peak = 65535.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        grey = np.clip(np.rint(values / peak * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(grey).convert("RGB")
+    if mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode == "RGB":
+        return image.copy()
+    return image.convert("RGB")
+
+
+# --- saving -----------------------------------------------------------------------------------
+
+
+def output_format(path: Path) -> str:
+    try:
+        return OUTPUT_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise OutputError(
+            f"output '{path}' must end in .png or .jpg (got '{path.suffix or 'no suffix'}')"
+        ) from None
+
+
+def check_output_path(path: Path, overwrite: bool = False) -> None:
+    """Fail now, before any work, if `path` could not be written at the end."""
+    output_format(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise OutputError(f"output folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"output folder '{folder}' is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder '{folder}' is not writable")
+    if path.is_dir():
+        raise OutputError(f"output '{path}' is a folder; give a file name such as result.png")
+    if path.exists() and not overwrite:
+        raise OutputError(
+            f"output '{path}' already exists; choose another name or allow overwriting"
+        )
+
+
+def unique_path(path: Path) -> Path:
+    """`path` itself if free, else the first free `stem-2.suffix`, `stem-3.suffix`, ..."""
+    if not path.exists():
+        return path
+    number = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+        number += 1
+
+
+def partial_output_path(output: Path, index: int, total: int) -> Path:
+    """Where a stopped run's image goes: beside the output, named for how far it got."""
+    digits = len(str(total))
+    name = f"{output.stem}.partial-{index:0{digits}d}-of-{total}{output.suffix or '.png'}"
+    return unique_path(output.with_name(name))
+
+
+def snapshot_path(output: Path, index: int, total: int) -> Path:
+    digits = len(str(total))
+    return unique_path(output.with_name(f"{output.stem}.step-{index:0{digits}d}{output.suffix}"))
+
+
+def save_image(
+    image: Image.Image, path: Path, settings_text: str = "", overwrite: bool = False
+) -> Path:
+    """Write `image` to `path` atomically, with `settings_text` embedded; returns `path`.
+
+    PNG carries the text in an iTXt chunk named "nst-tui", JPEG in its comment segment.
+    """
+    image_format = output_format(path)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    options: dict = {}
+    if image_format == "PNG":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", "nst-tui")
+        if settings_text:
+            info.add_itxt(METADATA_KEY, settings_text)
+        options["pnginfo"] = info
+    else:
+        options.update(quality=95, subsampling=0)
+        if settings_text:
+            options["comment"] = f"{METADATA_KEY}\n{settings_text}".encode()
+    try:
+        with open(temporary, "xb") as stream:
+            image.save(stream, format=image_format, **options)
+            stream.flush()
+            os.fsync(stream.fileno())
+        _move_into_place(temporary, path, overwrite)
+    except FileExistsError:
+        raise OutputError(
+            f"output '{path}' already exists; choose another name or allow overwriting"
+        ) from None
+    except FileNotFoundError:
+        raise OutputError(f"output folder '{path.parent}' does not exist") from None
+    except PermissionError:
+        raise OutputError(f"output folder '{path.parent}' is not writable") from None
+    except OSError as error:
+        raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+    return path
+
+
+def _move_into_place(temporary: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(temporary, path)
+        return
+    try:
+        # A hard link never replaces an existing file: no window in which one could be lost.
+        os.link(temporary, path)
+    except FileExistsError:
+        raise
+    except OSError:
+        # Some file systems have no hard links; a check-then-rename is the best left.
+        if path.exists():
+            raise FileExistsError(path) from None
+        os.rename(temporary, path)
+
+
+def read_embedded_settings(path: Path) -> str | None:
+    """The settings text an nst-tui output carries, or None."""
+    with Image.open(path) as image:
+        if image.format == "PNG":
+            value = image.info.get(METADATA_KEY)
+            return str(value) if value is not None else None
+        comment = image.info.get("comment")
+        if isinstance(comment, bytes):
+            comment = comment.decode("utf-8", "replace")
+        if comment and comment.startswith(METADATA_KEY + "\n"):
+            return comment[len(METADATA_KEY) + 1 :]
+    return None

@@ -1,0 +1,118 @@
+"""Presets: named TOML files of settings, built in (this folder) or the user's own.
+
+A preset holds settings only, never the content, style or output paths. `--preset` also
+takes a TOML file path, or an image made by nst-tui (its embedded settings).
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+from pathlib import Path
+
+from nst_engine import locations
+from nst_engine.config import RunConfig, read_toml_file
+from nst_engine.errors import ConfigError
+
+PATH_ONLY_KEYS = ("content", "style", "output", "overwrite")
+PRESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}")
+
+
+def builtin_preset_names() -> list[str]:
+    files = resources.files(__name__).iterdir()
+    return sorted(item.name.removesuffix(".toml") for item in files if item.name.endswith(".toml"))
+
+
+def user_preset_names() -> list[str]:
+    folder = locations.user_presets_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(path.stem for path in folder.glob("*.toml"))
+
+
+def preset_description(name: str) -> str:
+    """The first comment line of a built-in or user preset, for lists."""
+    try:
+        text = _preset_text(name)
+    except ConfigError:
+        return ""
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+def _preset_text(name: str) -> str:
+    if name in builtin_preset_names():
+        return resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    path = locations.user_presets_dir() / f"{name}.toml"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    raise ConfigError(f"no preset called '{name}'")
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        "/" in name
+        or "\\" in name
+        or Path(name).suffix.lower() in (".toml", ".png", ".jpg", ".jpeg")
+    )
+
+
+def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
+    """The preset's settings laid over `base` (the defaults when None); paths are kept from base."""
+    base = base or RunConfig()
+    if _looks_like_path(name):
+        path = Path(name).expanduser()
+        if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
+            data = _settings_from_image(path)
+        else:
+            data = read_toml_file(path, "preset")
+        source = f"preset '{path}'"
+    elif name in builtin_preset_names() or name in user_preset_names():
+        from nst_engine.config import tomllib
+
+        text = _preset_text(name)
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"preset '{name}' is not valid TOML: {error}") from None
+        source = f"preset '{name}'"
+    else:
+        known = ", ".join(builtin_preset_names() + user_preset_names())
+        raise ConfigError(f"no preset called '{name}' (known: {known})")
+    data = {key: value for key, value in data.items() if key not in PATH_ONLY_KEYS}
+    return RunConfig.from_dict(data, base, source)
+
+
+def _settings_from_image(path: Path) -> dict:
+    from nst_engine.config import tomllib
+    from nst_engine.images import read_embedded_settings
+
+    try:
+        text = read_embedded_settings(path)
+    except (OSError, ValueError):
+        raise ConfigError(f"preset '{path}' is not a readable image") from None
+    if text is None:
+        raise ConfigError(f"image '{path}' carries no nst-tui settings")
+    return tomllib.loads(text)
+
+
+def save_user_preset(name: str, config: RunConfig) -> Path:
+    """Write `config`'s settings (no paths) as the user preset `name`; returns its file."""
+    name = name.strip()
+    if not PRESET_NAME.fullmatch(name):
+        raise ConfigError(
+            f"preset name '{name}' must start with a letter or digit and use only letters, "
+            "digits, spaces and . _ + -"
+        )
+    if name in builtin_preset_names():
+        raise ConfigError(f"'{name}' is a built-in preset; choose another name")
+    folder = locations.user_presets_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    text = f"# user preset '{name}'\n" + config.to_toml(paths=False)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+    return path

@@ -1,0 +1,1 @@
+"""nst_tui: the Textual app and the `nst-tui` command line."""
