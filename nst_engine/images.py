@@ -129,7 +129,7 @@ def check_output_path(path: Path, overwrite: bool = False) -> None:
         raise OutputError(f"output '{path}' is a folder; give a file name such as result.png")
     if path.exists() and not overwrite:
         raise OutputError(
-            f"output '{path}' already exists; choose another name or allow overwriting"
+            f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
         )
 
 
@@ -185,7 +185,7 @@ def save_image(
         _move_into_place(temporary, path, overwrite)
     except FileExistsError:
         raise OutputError(
-            f"output '{path}' already exists; choose another name or allow overwriting"
+            f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
         ) from None
     except FileNotFoundError:
         raise OutputError(f"output folder '{path.parent}' does not exist") from None

@@ -10,6 +10,7 @@ stops it at the next event boundary, within one iteration, and saves what was ma
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterator
@@ -22,7 +23,14 @@ from PIL import Image
 
 from nst_engine import __version__
 from nst_engine.config import RunConfig
-from nst_engine.errors import ConfigError, DeviceError, InputImageError, NumericalError, OutputError
+from nst_engine.errors import (
+    ConfigError,
+    DeviceError,
+    InputImageError,
+    NSTError,
+    NumericalError,
+    OutputError,
+)
 from nst_engine.events import Cancelled, Event, Finished, Snapshot, Started, Status, Step
 from nst_engine.features import FeatureExtractor
 from nst_engine.images import (
@@ -38,6 +46,8 @@ from nst_engine.losses import build_loss
 from nst_engine.optimizers import make_optimizer, step
 from nst_engine.values import Size
 from nst_engine.weights import load_weights
+
+log = logging.getLogger("nst.engine")
 
 # How often the loss is read back to check that it is finite (a GPU sync); the image at
 # each passing check is kept as the last good one.
@@ -68,6 +78,20 @@ def resolve_device(name: str) -> torch.device:
     ):
         raise DeviceError("mps was asked for, but this machine has no Apple GPU; use --device cpu")
     return torch.device(name)
+
+
+def available_devices() -> list[tuple[str, str]]:
+    """(setting, description) of every device this machine can run on, `auto` first."""
+    devices = [
+        ("auto", "auto (the first GPU, else the CPU)"),
+        ("cpu", describe_device(torch.device("cpu"))),
+    ]
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            devices.append((f"cuda:{index}", describe_device(torch.device("cuda", index))))
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        devices.append(("mps", "mps (Apple GPU)"))
+    return devices
 
 
 def describe_device(device: torch.device) -> str:
@@ -157,6 +181,21 @@ class Run:
         self.close()
 
     def _generate(self) -> Iterator[Event]:
+        """The events, with each outcome written to the log."""
+        log.info("run requested:\n%s", self.config.to_toml())
+        try:
+            yield from self._events_of_run()
+        except NSTError as error:
+            log.warning("run failed: %s", error.message)
+            raise
+        except (GeneratorExit, KeyboardInterrupt):
+            log.info("run stopped: %s", self.cancelled)
+            raise
+        except Exception:
+            log.exception("run failed with an internal error")
+            raise
+
+    def _events_of_run(self) -> Iterator[Event]:
         config = self.config
         check_ready(config)
         assert config.content and config.style and config.output
@@ -203,7 +242,7 @@ class Run:
                 "random weights: the network is NOT TRAINED, the result is meaningless (tests only)",
             )
         self._header = f"# made by nst-tui {__version__}; weights: {weights.label}; device: {describe_device(device)}"
-        yield Started(
+        started_event = Started(
             describe_device(device),
             weights.label,
             compute_size,
@@ -212,6 +251,8 @@ class Run:
             config.iterations,
             notes,
         )
+        log.info("%s", started_event)
+        yield started_event
 
         total = config.iterations
         started = time.perf_counter()
@@ -235,7 +276,9 @@ class Run:
             if not math.isfinite(final_losses["total"]):
                 raise _diverged(total, last_good_index, config)
             path, notes = self._save_final(image.detach(), output_size)
-            yield Finished(path, time.perf_counter() - started, total, final_losses, notes)
+            finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
+            log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
+            yield finished
         except GeneratorExit:
             # Closed by the caller: keep what was made, say where.
             kept, kept_index = _best_image(image, index, last_good, last_good_index)

@@ -1,0 +1,129 @@
+"""`nst-tui`: the app with no arguments; `run`, `layers`, `presets`, `bench` as subcommands.
+
+Imports stay light here (no torch, no Textual, no Rich at module level) so that `--help`
+and `--version` answer at once and the app paints its first frame fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from nst_engine import __version__
+from nst_engine.errors import NSTError
+
+EXIT_USAGE = 2  # bad input of any kind: arguments, files, settings
+EXIT_FAILURE = 1  # an internal error (a bug), logged with its traceback
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (not usage + error) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(
+        prog="nst-tui",
+        description="Neural style transfer (Gatys, Ecker and Bethge) in the terminal. "
+        "With no command, opens the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"nst-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+
+    from nst_tui.run_options import add_run_arguments
+
+    run = commands.add_parser(
+        "run",
+        help="style an image without the app, with a progress bar",
+        description="Style CONTENT after STYLE and save the result. Flags override the preset.",
+    )
+    add_run_arguments(run)
+
+    commands.add_parser(
+        "layers", help="list the VGG19 layer names", description="List the VGG19 layer names."
+    )
+    commands.add_parser(
+        "presets", help="list the presets", description="List built-in and user presets."
+    )
+    commands.add_parser(
+        "gallery", help="list the built-in images", description="List the built-in gallery."
+    )
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure ms per iteration and peak memory",
+        description="Measure ms per iteration and peak memory at several sizes (random weights: same compute).",
+    )
+    from nst_engine.bench import add_bench_arguments
+
+    add_bench_arguments(bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        if arguments.command is None:
+            from nst_tui.app import run_app  # Textual only when the app is wanted
+
+            return run_app()
+        if arguments.command == "run":
+            from nst_tui.headless import run_headless
+
+            return run_headless(arguments)
+        if arguments.command == "layers":
+            return print_layers()
+        if arguments.command == "presets":
+            return print_presets()
+        if arguments.command == "gallery":
+            return print_gallery()
+        if arguments.command == "bench":
+            from nst_engine.bench import run_bench
+
+            return run_bench(arguments)
+    except NSTError as error:
+        return report_error(error)
+    raise AssertionError(f"unhandled command {arguments.command}")
+
+
+def report_error(error: NSTError) -> int:
+    """The one place the command line prints an error: one line, exit status 2."""
+    print(f"nst-tui: error: {error.message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def print_layers() -> int:
+    from nst_engine.layers import LAYERS
+
+    print("VGG19 layers (block by block; conv = convolution, relu = its rectified output):")
+    for block in range(1, 6):
+        names = [layer.name for layer in LAYERS.values() if layer.block == block]
+        print(f"  block {block}: {' '.join(names)}")
+    return 0
+
+
+def print_presets() -> int:
+    from nst_engine.presets import builtin_preset_names, preset_description, user_preset_names
+
+    for title, names in (("built-in", builtin_preset_names()), ("yours", user_preset_names())):
+        print(f"{title}:")
+        for name in names:
+            print(f"  {name:<18} {preset_description(name)}")
+        if not names:
+            print("  (none yet: save one from the app)")
+    return 0
+
+
+def print_gallery() -> int:
+    from nst_engine.gallery import gallery
+
+    for item in gallery():
+        print(f"  {item.key:<12} {item.kind:<8} {item.title} ({item.credit}; {item.license})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

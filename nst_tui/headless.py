@@ -1,0 +1,172 @@
+"""`nst-tui run`: one run with a Rich progress bar; Ctrl+C, SIGTERM and SIGHUP stop it cleanly.
+
+The first Ctrl+C (or a dropped SSH session's SIGHUP, or SIGTERM) asks the run to stop: it
+stops after the current iteration and keeps the image made so far beside the output. A
+second Ctrl+C interrupts at once (the engine still saves the last checked image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+import time
+from types import FrameType
+
+from nst_engine.errors import NSTError
+
+PROGRESS_INTERVAL = 0.1  # seconds between progress refreshes (each reads the losses: a GPU sync)
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class StopRequest:
+    """Turns stop signals into a flag the run loop checks between iterations."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopRequest:
+        for number in STOP_SIGNALS:
+            self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.signal_name is not None and number == signal.SIGINT:
+            raise KeyboardInterrupt  # second Ctrl+C: stop now
+        self.signal_name = signal.Signals(number).name
+
+
+def run_headless(arguments: argparse.Namespace) -> int:
+    from nst_engine.runlog import log_path, setup_logging
+    from nst_tui.run_options import config_from_arguments
+
+    setup_logging()
+    config = config_from_arguments(arguments)
+    # torch and Rich load only now that the arguments are known to be good.
+    from rich.console import Console
+
+    from nst_engine.transfer import run
+
+    console = Console(stderr=True)
+    events = None
+    try:
+        with StopRequest() as stop, run(config) as events:
+            return _drive(events, stop, console)
+    except NSTError:
+        raise
+    except KeyboardInterrupt:
+        return _report_stopped(console, events and events.cancelled, "SIGINT")
+    except Exception as error:  # a bug: short line here, traceback in the log
+        _say(
+            console,
+            f"[red]nst-tui: internal error: {type(error).__name__}: {error}[/] (details in {log_path()})",
+        )
+        return 1
+
+
+def _drive(events, stop: StopRequest, console) -> int:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from nst_engine.events import Finished, Snapshot, Started, Status, Step
+
+    progress = Progress(
+        BarColumn(bar_width=24),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[speed]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[losses]}"),
+        console=console,
+    )
+    task = None
+    last_refresh = 0.0
+    first_step_time = None
+    try:
+        for event in events:
+            if stop.signal_name is not None:
+                progress.stop()
+                return _report_stopped(console, events.cancel(), stop.signal_name)
+            if isinstance(event, Status):
+                console.print(f"[dim]{event.text}...[/]")
+            elif isinstance(event, Started):
+                _print_started(console, event)
+                task = progress.add_task("styling", total=event.total, speed="", losses="")
+                progress.start()
+            elif isinstance(event, Step):
+                now = time.perf_counter()
+                if first_step_time is None:
+                    first_step_time = now
+                if now - last_refresh >= PROGRESS_INTERVAL or event.index == event.total:
+                    last_refresh = now
+                    rate = (event.index - 1) / (now - first_step_time) if event.index > 1 else 0.0
+                    progress.update(
+                        task,
+                        completed=event.index,
+                        speed=f"{rate:.2f} it/s",
+                        losses=_format_losses(event.loss_values()),
+                    )
+            elif isinstance(event, Snapshot):
+                progress.console.print(f"snapshot at iteration {event.index}: {event.path}")
+            elif isinstance(event, Finished):
+                progress.update(task, completed=event.iterations)
+                progress.stop()
+                for note in event.notes:
+                    _say(console, f"[yellow]note:[/] {note}")
+                rate = event.iterations / max(event.seconds, 1e-9)
+                _say(console, f"done in {event.seconds:.1f} s ({rate:.2f} it/s)")
+                print(event.path)  # stdout: the result's path, for scripts
+    finally:
+        progress.stop()
+    return 0
+
+
+def _print_started(console, event) -> None:
+    width, height = event.compute_size
+    console.print(
+        f"device [bold]{event.device}[/], weights [bold]{event.weights_source}[/], "
+        f"computing at {width}x{height}, saving at {event.output_size[0]}x{event.output_size[1]}"
+    )
+    for note in event.notes:
+        console.print(f"[yellow]note:[/] {note}")
+
+
+def _format_losses(values: dict[str, float]) -> str:
+    return "loss: content {content:.3g} style {style:.3g} tv {tv:.3g}".format(**values)
+
+
+def _report_stopped(console, cancelled, signal_name: str) -> int:
+    reason = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "connection lost"}.get(
+        signal_name, signal_name
+    )
+    if cancelled is None or cancelled.partial_path is None:
+        _say(console, f"stopped ({reason}) before the first iteration; nothing to keep")
+    else:
+        _say(
+            console,
+            f"stopped ({reason}) after {cancelled.index} iterations; "
+            f"the image so far is in {cancelled.partial_path}",
+        )
+    return 128 + int(getattr(signal, signal_name, signal.SIGINT))
+
+
+def _say(console, text: str) -> None:
+    """Print, unless the terminal is gone (SIGHUP from a dropped SSH session)."""
+    with contextlib.suppress(OSError, ValueError):
+        console.print(text)
+        sys.stderr.flush()

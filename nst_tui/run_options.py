@@ -1,0 +1,188 @@
+"""The flags of `nst-tui run` and how they become a RunConfig (preset first, flags over it)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from nst_engine.config import (
+    INITS,
+    OPTIMIZERS,
+    POOLINGS,
+    RunConfig,
+    parse_layer_weights,
+)
+from nst_engine.errors import ConfigError
+from nst_engine.values import (
+    Size,
+    parse_bool,
+    parse_choice,
+    parse_device,
+    parse_float,
+    parse_int,
+)
+
+# Flag -> (optimisers it applies to, parameter name, parser).
+OPTIMIZER_FLAGS = {
+    "beta1": (("adam",), "beta1"),
+    "beta2": (("adam",), "beta2"),
+    "eps": (("adam", "adadelta", "rmsprop"), "eps"),
+    "rho": (("adadelta",), "rho"),
+    "alpha": (("rmsprop",), "alpha"),
+    "momentum": (("rmsprop", "sgd"), "momentum"),
+    "nesterov": (("sgd",), "nesterov"),
+    "history_size": (("lbfgs",), "history_size"),
+}
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("content", nargs="?", help="the photo whose content is kept")
+    parser.add_argument("style", nargs="?", help="the picture whose style is taken")
+    parser.add_argument(
+        "-o", "--output", help="result file, .png or .jpg (default: CONTENT-STYLE.png here)"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="use the built-in demo pair for content and style"
+    )
+    parser.add_argument(
+        "--preset",
+        help="preset name (see `nst-tui presets`), TOML file, or an image made by nst-tui",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace the output file if it exists"
+    )
+    settings = parser.add_argument_group("settings (override the preset)")
+    settings.add_argument("--iterations", metavar="N")
+    settings.add_argument("--optimizer", metavar="NAME", help=", ".join(OPTIMIZERS))
+    settings.add_argument("--lr", metavar="X", help="learning rate, in pixel units (0-255)")
+    settings.add_argument(
+        "--size", metavar="N|WxH", help="compute size: longest side, or exact WxH"
+    )
+    settings.add_argument(
+        "--output-size", metavar="N|WxH", help="size of the saved image (default: compute size)"
+    )
+    settings.add_argument(
+        "--style-size",
+        metavar="N|WxH",
+        help="size the style image is seen at (default: longest side of the compute size)",
+    )
+    settings.add_argument("--content-layers", metavar="L=W,...", help="e.g. relu4_2=1")
+    settings.add_argument("--style-layers", metavar="L=W,...", help="e.g. relu1_1=1,relu2_1=1.5")
+    settings.add_argument("--tv-weight", metavar="X", help="total variation weight")
+    settings.add_argument("--init", metavar="NAME", help=", ".join(INITS))
+    settings.add_argument(
+        "--init-noise", metavar="X", help="noise strength for content+noise (0-1)"
+    )
+    settings.add_argument("--seed", metavar="N")
+    settings.add_argument("--pooling", metavar="NAME", help=", ".join(POOLINGS))
+    settings.add_argument("--device", metavar="NAME", help="auto, cpu, cuda or cuda:N")
+    settings.add_argument(
+        "--weights", metavar="SOURCE", help="auto, oxford, torchvision, random, or a file"
+    )
+    settings.add_argument(
+        "--snapshot-every", metavar="N", help="also save the image every N iterations"
+    )
+    settings.add_argument(
+        "--max-pixels", metavar="N", help="refuse input images with more pixels (default 100000000)"
+    )
+    optimizer = parser.add_argument_group("optimiser parameters (for the chosen optimiser)")
+    optimizer.add_argument("--beta1", metavar="X", help="Adam")
+    optimizer.add_argument("--beta2", metavar="X", help="Adam")
+    optimizer.add_argument("--eps", metavar="X", help="Adam, Adadelta, RMSprop")
+    optimizer.add_argument("--rho", metavar="X", help="Adadelta")
+    optimizer.add_argument("--alpha", metavar="X", help="RMSprop")
+    optimizer.add_argument("--momentum", metavar="X", help="RMSprop, SGD")
+    optimizer.add_argument("--nesterov", metavar="BOOL", help="SGD")
+    optimizer.add_argument("--history-size", metavar="N", help="L-BFGS")
+
+
+def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
+    """The preset (default: `default`) with every given flag laid over it."""
+    from nst_engine.presets import load_preset
+
+    config = load_preset(arguments.preset or "default")
+    content, style = _input_paths(arguments)
+    changes: dict = {"content": content, "style": style, "overwrite": arguments.overwrite}
+    simple = {
+        "iterations": lambda v: parse_int("--iterations", v, 1),
+        "size": lambda v: Size.parse("--size", v),
+        "output_size": lambda v: Size.parse("--output-size", v),
+        "style_size": lambda v: Size.parse("--style-size", v),
+        "content_layers": lambda v: parse_layer_weights("--content-layers", v),
+        "style_layers": lambda v: parse_layer_weights("--style-layers", v),
+        "tv_weight": lambda v: parse_float("--tv-weight", v, 0.0),
+        "init": lambda v: parse_choice("--init", v, INITS),
+        "init_noise": lambda v: parse_float("--init-noise", v, 0.0),
+        "seed": lambda v: parse_int("--seed", v, 0),
+        "pooling": lambda v: parse_choice("--pooling", v, POOLINGS),
+        "device": parse_device,
+        "weights": str,
+        "snapshot_every": lambda v: parse_int("--snapshot-every", v, 0),
+        "max_pixels": lambda v: parse_int("--max-pixels", v, 1),
+    }
+    for name, parse in simple.items():
+        value = getattr(arguments, name)
+        if value is not None:
+            changes["max_input_pixels" if name == "max_pixels" else name] = parse(value)
+    changes["optimizer"] = _optimizer_from_arguments(arguments, config)
+    config = config.replace(**changes)
+    output = (
+        Path(arguments.output).expanduser() if arguments.output else default_output_path(config)
+    )
+    if not output.suffix:
+        output = output.with_suffix(".png")
+    return config.replace(output=output)
+
+
+def _input_paths(arguments: argparse.Namespace) -> tuple[Path, Path]:
+    if arguments.demo:
+        if arguments.content or arguments.style:
+            raise ConfigError("--demo uses the built-in pair; give either --demo or CONTENT STYLE")
+        from nst_engine.gallery import demo_pair
+
+        return demo_pair()
+    if not arguments.content or not arguments.style:
+        raise ConfigError("give a CONTENT and a STYLE image (or --demo for the built-in pair)")
+    return Path(arguments.content).expanduser(), Path(arguments.style).expanduser()
+
+
+def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
+    settings = config.optimizer
+    if arguments.optimizer is not None:
+        settings = dataclasses.replace(
+            settings, name=parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)
+        )
+    if arguments.lr is not None:
+        settings = dataclasses.replace(settings, lr=parse_float("--lr", arguments.lr, above=0.0))
+    for flag, (applies_to, parameter) in OPTIMIZER_FLAGS.items():
+        value = getattr(arguments, flag)
+        if value is None:
+            continue
+        option = "--" + flag.replace("_", "-")
+        if settings.name not in applies_to:
+            raise ConfigError(
+                f"{option} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
+            )
+        if parameter == "history_size":
+            value = parse_int(option, value, 1)
+        elif parameter == "nesterov":
+            value = parse_bool(option, value)
+        else:
+            value = parse_float(option, value, 0.0)
+        own = getattr(settings, settings.name)
+        try:
+            own = dataclasses.replace(own, **{parameter: value})
+        except ConfigError as error:
+            raise ConfigError(f"{option}: {error.message}") from None
+        settings = dataclasses.replace(settings, **{settings.name: own})
+    return settings
+
+
+def default_output_path(config: RunConfig, folder: Path | None = None) -> Path:
+    """`CONTENT-STYLE.png` in `folder` (default: here), numbered so it never overwrites."""
+    from nst_engine.images import unique_path
+
+    content = config.content.stem if config.content else "result"
+    style = config.style.stem if config.style else "style"
+    return unique_path((folder or Path.cwd()) / f"{content}-{style}.png")

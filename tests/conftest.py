@@ -1,0 +1,49 @@
+"""Fixtures for every test: private cache, config and state folders; the shared test images.
+
+The oxford weights are converted once per test session into a session cache folder, through
+the project's real loading code (tests/engine/test_weights.py checks they are genuine).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+SHARED_IMAGES = REPOSITORY.parent / "shared" / "images"
+
+
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def private_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, session_cache: Path) -> None:
+    """Keep every test out of the user's home: cache (shared by the session), config, state."""
+    monkeypatch.setenv("NST_TUI_CACHE_DIR", str(session_cache))
+    monkeypatch.setenv("NST_TUI_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("NST_TUI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.delenv("NST_TUI_WEIGHTS", raising=False)
+
+
+@pytest.fixture
+def shared_image():
+    """Path of an image in ../shared/images; the test is skipped when the folder is absent."""
+
+    def find(name: str) -> Path:
+        path = SHARED_IMAGES / name
+        if not path.is_file():
+            pytest.skip(f"{path} is not here (../shared/images is absent)")
+        return path
+
+    return find
+
+
+@pytest.fixture
+def demo_pair() -> tuple[Path, Path]:
+    """The built-in content and style images (always in the repository)."""
+    from nst_engine.gallery import demo_pair
+
+    return demo_pair()
