@@ -1,0 +1,1 @@
+"""Screens of the app: the main form, help, and the maximised preview."""

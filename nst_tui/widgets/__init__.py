@@ -1,0 +1,1 @@
+"""Widgets of the app, grouped by the part of the screen they make."""
