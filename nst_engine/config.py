@@ -48,6 +48,9 @@ DEFAULT_MAX_INPUT_PIXELS = 100_000_000
 
 # --- optimisers -------------------------------------------------------------------------------
 
+# The settings are frozen: each class stores its checked, normalised values once, here.
+_set = object.__setattr__
+
 
 @dataclass(frozen=True)
 class AdamSettings:
@@ -56,9 +59,9 @@ class AdamSettings:
     eps: float = 1e-8
 
     def __post_init__(self) -> None:
-        parse_float("adam beta1", self.beta1, 0.0, below=1.0)
-        parse_float("adam beta2", self.beta2, 0.0, below=1.0)
-        parse_float("adam eps", self.eps, above=0.0)
+        _set(self, "beta1", parse_float("adam beta1", self.beta1, 0.0, below=1.0))
+        _set(self, "beta2", parse_float("adam beta2", self.beta2, 0.0, below=1.0))
+        _set(self, "eps", parse_float("adam eps", self.eps, above=0.0))
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,8 @@ class AdadeltaSettings:
     eps: float = 1e-6
 
     def __post_init__(self) -> None:
-        parse_float("adadelta rho", self.rho, 0.0, maximum=1.0)
-        parse_float("adadelta eps", self.eps, above=0.0)
+        _set(self, "rho", parse_float("adadelta rho", self.rho, 0.0, maximum=1.0))
+        _set(self, "eps", parse_float("adadelta eps", self.eps, above=0.0))
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,9 @@ class RMSpropSettings:
     momentum: float = 0.0
 
     def __post_init__(self) -> None:
-        parse_float("rmsprop alpha", self.alpha, 0.0, maximum=1.0)
-        parse_float("rmsprop eps", self.eps, above=0.0)
-        parse_float("rmsprop momentum", self.momentum, 0.0, below=1.0)
+        _set(self, "alpha", parse_float("rmsprop alpha", self.alpha, 0.0, maximum=1.0))
+        _set(self, "eps", parse_float("rmsprop eps", self.eps, above=0.0))
+        _set(self, "momentum", parse_float("rmsprop momentum", self.momentum, 0.0, below=1.0))
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ class SGDSettings:
     nesterov: bool = False
 
     def __post_init__(self) -> None:
-        parse_float("sgd momentum", self.momentum, 0.0, below=1.0)
+        _set(self, "momentum", parse_float("sgd momentum", self.momentum, 0.0, below=1.0))
+        _set(self, "nesterov", parse_bool("sgd nesterov", self.nesterov))
         if self.nesterov and self.momentum == 0:
             raise ConfigError("sgd nesterov needs a momentum above 0")
 
@@ -99,7 +103,7 @@ class LBFGSSettings:
     history_size: int = 100
 
     def __post_init__(self) -> None:
-        parse_int("lbfgs history_size", self.history_size, 1)
+        _set(self, "history_size", parse_int("lbfgs history_size", self.history_size, 1))
 
 
 OPTIMIZER_PARAMETERS: dict[str, type] = {
@@ -128,8 +132,11 @@ class OptimizerSettings:
     lbfgs: LBFGSSettings = field(default_factory=LBFGSSettings)
 
     def __post_init__(self) -> None:
-        parse_choice("optimizer", self.name, OPTIMIZERS)
-        parse_float("lr", self.lr, above=0.0)
+        # Stored normalised: "L-BFGS" or "Adam" from a preset must select lbfgs or adam.
+        _set(self, "name", parse_choice("optimizer", self.name, OPTIMIZERS))
+        # Pixels are 0-255: a learning rate beyond a million is a typo, and beyond ~1e38
+        # torch cannot even hold it in float32.
+        _set(self, "lr", parse_float("lr", self.lr, above=0.0, maximum=1e6))
 
     @property
     def parameters(self) -> Any:
@@ -177,13 +184,14 @@ def format_layer_weights(pairs: LayerWeights) -> str:
 
 # --- the run configuration ------------------------------------------------------------------
 
-DEFAULT_CONTENT_LAYERS: LayerWeights = (("relu4_2", 1.0),)
+# The `default` preset's layers (nst_engine/presets/default.toml says why these numbers).
+DEFAULT_CONTENT_LAYERS: LayerWeights = (("relu4_2", 3e-9),)
 DEFAULT_STYLE_LAYERS: LayerWeights = (
-    ("relu1_1", 1.0),
-    ("relu2_1", 1.0),
-    ("relu3_1", 1.0),
-    ("relu4_1", 1.0),
-    ("relu5_1", 1.0),
+    ("relu1_1", 6.5e-10),
+    ("relu2_1", 9e-13),
+    ("relu3_1", 6.8e-14),
+    ("relu4_1", 7.4e-17),
+    ("relu5_1", 3.2e-13),
 )
 
 
@@ -209,11 +217,11 @@ class RunConfig:
     content: Path | None = None
     style: Path | None = None
     output: Path | None = None
-    iterations: int = 300
+    iterations: int = 200
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     content_layers: LayerWeights = DEFAULT_CONTENT_LAYERS
     style_layers: LayerWeights = DEFAULT_STYLE_LAYERS
-    tv_weight: float = 0.0
+    tv_weight: float = 1.5e-5
     init: str = "content+noise"
     init_noise: float = 0.1  # std of the Gaussian noise added by content+noise, in 0..1 units
     seed: int = 0

@@ -52,10 +52,10 @@ def load_image(path: Path, role: str, max_pixels: int = 100_000_000) -> LoadedIm
         with Image.open(path) as image:
             width, height = image.size
             if width * height > max_pixels:
+                # Exact counts, as --max-pixels takes them (rounded megapixels read "0 over 0.005").
                 raise InputImageError(
-                    f"{where} is {width}x{height} ({width * height / 1e6:.0f} megapixels), over "
-                    f"the limit of {max_pixels / 1e6:g} megapixels; raise --max-pixels if you "
-                    "trust this file"
+                    f"{where} is {width}x{height} ({width * height:,} pixels), over the limit of "
+                    f"{max_pixels:,} pixels; raise --max-pixels if you trust this file"
                 )
             notes = []
             frames = getattr(image, "n_frames", 1)
@@ -85,10 +85,15 @@ def to_rgb(image: Image.Image) -> Image.Image:
     mode = image.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
         values = np.asarray(image, dtype=np.float64)
+        highest = values.max(initial=0)
         if mode == "F":
-            peak = 1.0 if values.max(initial=0) <= 1.0 else 255.0
+            peak = 1.0 if highest <= 1.0 else 255.0
+        elif mode.startswith("I;16") or 255 < highest <= 65535:
+            peak = 65535.0
+        elif highest > 65535:
+            peak = float(2**31 - 1)  # 32-bit data: the whole signed range, so nothing clips
         else:
-            peak = 65535.0 if mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+            peak = 255.0
         grey = np.clip(np.rint(values / peak * 255.0), 0, 255).astype(np.uint8)
         return Image.fromarray(grey).convert("RGB")
     if mode == "P" and "transparency" in image.info:

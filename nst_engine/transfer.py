@@ -158,6 +158,8 @@ class Run:
     def __init__(self, config: RunConfig) -> None:
         self.config = config
         self.cancelled: Cancelled | None = None
+        self._finished = False  # set once Finished is out: closing then cancels nothing
+        self._failed = False  # set when the run raised
         self._events = self._generate()
 
     def __iter__(self) -> Run:
@@ -169,6 +171,8 @@ class Run:
     def cancel(self) -> Cancelled | None:
         """Stop now; the image so far is saved beside the output. None if it had ended."""
         self._events.close()
+        if self.cancelled is None and not self._finished and not self._failed:
+            self.cancelled = Cancelled(0, None)  # never started: nothing was made
         return self.cancelled
 
     def close(self) -> None:
@@ -186,12 +190,17 @@ class Run:
         try:
             yield from self._events_of_run()
         except NSTError as error:
+            self._failed = True
             log.warning("run failed: %s", error.message)
             raise
         except (GeneratorExit, KeyboardInterrupt):
+            if self.cancelled is None and not self._finished:
+                # Stopped while preparing, before any iteration: nothing to keep.
+                self.cancelled = Cancelled(0, None)
             log.info("run stopped: %s", self.cancelled)
             raise
         except Exception:
+            self._failed = True
             log.exception("run failed with an internal error")
             raise
 
@@ -258,10 +267,11 @@ class Run:
         started = time.perf_counter()
         last_good = image.detach().clone()
         last_good_index = 0
-        index = 0
+        completed = 0  # iterations whose update is done (an error inside step() leaves it behind)
         try:
             for index in range(1, total + 1):
                 losses = step(optimizer, image, loss_function)
+                completed = index
                 if index % CHECK_EVERY == 0 or index == total:
                     if not torch.isfinite(losses["total"]):
                         raise _diverged(index, last_good_index, config)
@@ -278,10 +288,9 @@ class Run:
             path, notes = self._save_final(image.detach(), output_size)
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
-            yield finished
         except GeneratorExit:
             # Closed by the caller: keep what was made, say where.
-            kept, kept_index = _best_image(image, index, last_good, last_good_index)
+            kept, kept_index = _best_image(image, completed, last_good, last_good_index)
             partial = self._save_partial(kept, kept_index, output_size)
             self.cancelled = Cancelled(kept_index, partial)
             raise
@@ -295,15 +304,20 @@ class Run:
             raise NumericalError(error.message + where) from None
         except torch.cuda.OutOfMemoryError:
             del loss_function, optimizer
-            partial = self._save_partial(last_good, last_good_index, output_size)
+            # The image is intact: the step that ran out of memory had not changed it.
+            kept, kept_index = _best_image(image, completed, last_good, last_good_index)
+            partial = self._save_partial(kept, kept_index, output_size)
             _release_memory(device)
             where = f"; the image so far is in {partial}" if partial else ""
             raise DeviceError(_out_of_memory_advice(compute_size) + where) from None
         except KeyboardInterrupt:
-            kept, kept_index = _best_image(image, index, last_good, last_good_index)
+            kept, kept_index = _best_image(image, completed, last_good, last_good_index)
             partial = self._save_partial(kept, kept_index, output_size)
             self.cancelled = Cancelled(kept_index, partial)
             raise
+        # Outside the try: a caller that closes the run after Finished cancels nothing.
+        self._finished = True
+        yield finished
 
     def _metadata(self, note: str) -> str:
         return f"{self._header}\n# {note}\n{self.config.to_toml()}"

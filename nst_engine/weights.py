@@ -23,7 +23,6 @@ import importlib.util
 import math
 import os
 import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,7 +189,9 @@ def _read_torch_file(path: Path, where: str) -> tuple[dict[str, torch.Tensor], s
                 "because that could run code (only weights_only files are accepted)"
             ) from None
         raise WeightsError(f"{where} is damaged or not a PyTorch file ({first_line})") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 - on a damaged file the restricted unpickler
+        # raises whatever its parsing hits (IndexError, KeyError, struct.error, ...), besides
+        # RuntimeError, EOFError, OSError, zipfile.BadZipFile and ValueError.
         first_line = (
             str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         )

@@ -56,6 +56,10 @@ def run_headless(arguments: argparse.Namespace) -> int:
     from nst_engine.transfer import run
 
     console = Console(stderr=True)
+    if not console.is_terminal:
+        # A log file or a pipe: keep each message on one line (a path folded at 80 columns
+        # cannot be copied or parsed).
+        console.soft_wrap = True
     events = None
     try:
         with StopRequest() as stop, run(config) as events:
@@ -103,7 +107,9 @@ def _drive(events, stop: StopRequest, console) -> int:
                 progress.stop()
                 return _report_stopped(console, events.cancel(), stop.signal_name)
             if isinstance(event, Status):
-                console.print(f"[dim]{event.text}...[/]")
+                # Only for people watching: on a pipe, a bad input stays one line (the error).
+                if console.is_terminal:
+                    console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
                 _print_started(console, event)
                 task = progress.add_task("styling", total=event.total, speed="", losses="")

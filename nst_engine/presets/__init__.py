@@ -95,7 +95,10 @@ def _settings_from_image(path: Path) -> dict:
         raise ConfigError(f"preset '{path}' is not a readable image") from None
     if text is None:
         raise ConfigError(f"image '{path}' carries no nst-tui settings")
-    return tomllib.loads(text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"the settings in image '{path}' are not valid TOML: {error}") from None
 
 
 def save_user_preset(name: str, config: RunConfig) -> Path:

@@ -1,0 +1,30 @@
+"""Helpers of the command tests: the command, its environment, the one-line error check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+COMMAND = [sys.executable, "-m", "nst_tui.cli"]
+
+
+def command_environment() -> dict[str, str]:
+    """This test's environment (private folders), one torch thread, no colours."""
+    environment = dict(os.environ)
+    environment.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1", TERM="dumb")
+    environment.pop("FORCE_COLOR", None)
+    return environment
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """Exit status 2, nothing on stdout, exactly one line on stderr containing `fragments`."""
+    lines = result.stderr.strip("\n").splitlines()
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("nst-tui: error: ") or lines[0].startswith("nst-tui run: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert result.stdout == ""
+    return lines[0]

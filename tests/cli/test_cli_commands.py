@@ -1,0 +1,123 @@
+"""`nst-tui` commands that work: a tiny run, layers, presets, gallery, version, help."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from nst_engine.config import RunConfig
+from nst_engine.images import read_embedded_settings
+from nst_engine.layers import LAYER_NAMES
+
+TINY = ("--size", "48", "--iterations", "3", "--weights", "random")
+
+
+def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui, work):
+    result = nst_tui("run", "--demo", "-o", "out.png", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    output = work / "out.png"
+    printed = result.stdout.strip().splitlines()
+    assert len(printed) == 1
+    assert (work / printed[0]).resolve() == output.resolve()  # as given: relative to here
+    with Image.open(output) as image:
+        image.load()
+        assert image.size == (48, 32)
+    assert "NOT TRAINED" in result.stderr  # random weights are never silent
+    assert "done in" in result.stderr
+    settings = RunConfig.from_toml(read_embedded_settings(output))
+    assert settings.iterations == 3
+    assert settings.weights == "random"
+
+
+def test_flags_override_the_preset_and_reach_the_result(nst_tui, work, demo_pair):
+    result = nst_tui(
+        "run",
+        *demo_pair,
+        "-o",
+        "styled.jpg",
+        "--preset",
+        "reference-2022",
+        "--size",
+        "40x32",
+        "--output-size",
+        "50x40",
+        "--iterations",
+        "2",
+        "--weights",
+        "random",
+        "--lr",
+        "3",
+        "--beta1",
+        "0.5",
+        "--style-layers",
+        "relu1_1=2,relu2_1",
+        "--content-layers",
+        "relu2_2",
+        "--seed",
+        "9",
+    )
+    assert result.returncode == 0, result.stderr
+    output = work / "styled.jpg"
+    with Image.open(output) as image:
+        assert image.format == "JPEG"
+        assert image.size == (50, 40)
+    settings = RunConfig.from_toml(read_embedded_settings(output))
+    assert settings.optimizer.name == "adam"  # from the preset
+    assert settings.optimizer.adam.eps == 0.1  # from the preset
+    assert settings.optimizer.lr == 3.0
+    assert settings.optimizer.adam.beta1 == 0.5
+    assert settings.tv_weight == 100.0  # from the preset
+    assert settings.style_layers == (("relu1_1", 2.0), ("relu2_1", 1.0))
+    assert settings.content_layers == (("relu2_2", 1.0),)
+    assert settings.seed == 9
+
+
+def test_overwrite_replaces_an_existing_output(nst_tui, work):
+    (work / "out.png").write_bytes(b"old")
+    result = nst_tui("run", "--demo", "-o", "out.png", "--overwrite", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert read_embedded_settings(work / "out.png") is not None
+
+
+def test_without_an_output_the_result_is_named_after_its_images(nst_tui, work):
+    result = nst_tui("run", "--demo", *TINY)
+    assert result.returncode == 0, result.stderr
+    assert (work / result.stdout.strip()).resolve() == (work / "rocket-swirl.png").resolve()
+    assert (work / "rocket-swirl.png").is_file()
+
+
+def test_layers_lists_all_37_names(nst_tui):
+    result = nst_tui("layers")
+    assert result.returncode == 0
+    listed = [word for word in result.stdout.split() if word in LAYER_NAMES]
+    assert listed == list(LAYER_NAMES)
+    assert len(listed) == 37
+
+
+def test_version_prints_the_version(nst_tui):
+    from nst_engine import __version__
+
+    result = nst_tui("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"nst-tui {__version__}"
+
+
+def test_presets_lists_the_built_in_presets(nst_tui):
+    result = nst_tui("presets")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert "default" in names
+    assert "reference-2022" in names
+
+
+def test_gallery_lists_the_demo_images(nst_tui):
+    result = nst_tui("gallery")
+    assert result.returncode == 0
+    assert "rocket" in result.stdout and "swirl" in result.stdout
+
+
+def test_help_answers_without_error(nst_tui):
+    result = nst_tui("run", "--help")
+    assert result.returncode == 0
+    assert "--iterations" in result.stdout
+    assert result.stderr == ""

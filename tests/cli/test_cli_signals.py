@@ -1,0 +1,78 @@
+"""Ctrl+C, SIGTERM and SIGHUP stop `nst-tui run` cleanly: the image so far is kept beside the
+output, stderr says where, the output itself is not written, the exit status is 128+signal."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+
+import pytest
+from cli_run import COMMAND, command_environment
+from PIL import Image
+
+
+@pytest.mark.parametrize(
+    ("stop_signal", "status", "reason"),
+    [
+        (signal.SIGINT, 130, "interrupted"),
+        (signal.SIGTERM, 143, "terminated"),
+        (signal.SIGHUP, 129, "connection lost"),
+    ],
+)
+def test_a_stop_signal_keeps_the_image_so_far(work, stop_signal, status, reason):
+    process = subprocess.Popen(
+        [
+            *COMMAND,
+            "run",
+            "--demo",
+            "-o",
+            "out.png",
+            "--size",
+            "64",
+            "--iterations",
+            "2000",
+            "--weights",
+            "random",
+            "--snapshot-every",
+            "1",  # a line on stderr per iteration: the sign that progress has started
+        ],
+        cwd=work,
+        env=command_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)  # never hang the suite
+    watchdog.start()
+    try:
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith("snapshot at iteration 2:"):
+                break
+        assert seen and seen[-1].startswith("snapshot at iteration 2:"), "".join(seen)
+        process.send_signal(stop_signal)
+        stdout, rest = process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait()
+    stderr = "".join(seen) + rest
+
+    assert process.returncode == status, stderr
+    assert "Traceback" not in stderr
+    assert stdout == ""
+    partials = sorted(work.glob("out.partial-*-of-2000.png"))
+    assert len(partials) == 1, sorted(p.name for p in work.iterdir())
+    partial = partials[0]
+    index = int(partial.name.split("-")[1])
+    assert index >= 2
+    # -o was relative, so is the partial's path: where the user can find it from here.
+    said = f"stopped ({reason}) after {index} iterations; the image so far is in {partial.name}\n"
+    assert said in stderr
+    with Image.open(partial) as image:
+        image.load()
+        assert image.size == (64, 43)
+    assert not (work / "out.png").exists()

@@ -1,0 +1,118 @@
+"""The truncated, frozen VGG19 feature extractor and the preprocessing of each weight source."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from nst_engine.features import (
+    CAFFE_MEAN_BGR,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    FeatureExtractor,
+    Preprocess,
+)
+from nst_engine.layers import LAYERS
+from nst_engine.weights import Weights, random_weights
+
+
+@pytest.fixture(scope="module")
+def weights() -> Weights:
+    return random_weights(11)
+
+
+def test_only_the_requested_layers_come_back_with_their_shapes(weights):
+    layers = ["relu1_1", "pool1", "conv3_2", "relu5_1"]
+    extractor = FeatureExtractor(weights, layers)
+    outputs = extractor(torch.rand(1, 3, 64, 48))
+    assert list(outputs) == layers
+    assert outputs["relu1_1"].shape == (1, 64, 64, 48)
+    assert outputs["pool1"].shape == (1, 64, 32, 24)
+    assert outputs["conv3_2"].shape == (1, 256, 16, 12)
+    assert outputs["relu5_1"].shape == (1, 512, 4, 3)
+
+
+def test_nothing_past_the_deepest_requested_layer_is_built_or_run(weights):
+    extractor = FeatureExtractor(weights, ["relu2_1", "conv1_2"])
+    assert len(extractor.features) == LAYERS["relu2_1"].index + 1
+    extractor = FeatureExtractor(weights, ["pool5"])
+    assert len(extractor.features) == 37
+
+
+def test_the_extractor_is_frozen_and_stays_in_eval_mode(weights):
+    extractor = FeatureExtractor(weights, ["relu3_1"])
+    assert not any(parameter.requires_grad for parameter in extractor.parameters())
+    assert not extractor.training
+    extractor.train()
+    assert not extractor.training
+    assert not any(module.training for module in extractor.modules())
+
+
+def test_gradients_flow_to_the_image_but_not_the_weights(weights):
+    extractor = FeatureExtractor(weights, ["relu2_1"])
+    image = torch.rand(1, 3, 20, 20, requires_grad=True)
+    extractor(image)["relu2_1"].sum().backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+    assert all(parameter.grad is None for parameter in extractor.parameters())
+
+
+def test_a_relu_output_is_not_overwritten_in_place(weights):
+    # conv1_1 and relu1_1 both requested: the conv output must keep its negative values.
+    outputs = FeatureExtractor(weights, ["conv1_1", "relu1_1"])(torch.rand(1, 3, 16, 16))
+    assert (outputs["conv1_1"] < 0).any()
+    assert torch.equal(outputs["relu1_1"], outputs["conv1_1"].clamp_min(0))
+
+
+@pytest.mark.parametrize(("pooling", "kind"), [("max", nn.MaxPool2d), ("avg", nn.AvgPool2d)])
+def test_pooling_option_chooses_the_pooling_module(weights, pooling, kind):
+    extractor = FeatureExtractor(weights, ["pool5"], pooling=pooling)
+    pools = [extractor.features[LAYERS[f"pool{block}"].index] for block in range(1, 6)]
+    assert all(type(module) is kind for module in pools)
+
+
+def test_the_extractor_matches_torchvision_vgg19_with_the_same_weights(weights):
+    from torchvision.models import vgg19
+
+    reference = vgg19().features[:21]  # up to relu4_1
+    reference.load_state_dict(
+        {key: value for key, value in weights.state_dict.items() if int(key.split(".")[0]) < 21}
+    )
+    reference.eval()
+    image = torch.rand(1, 3, 32, 32)
+    ours = FeatureExtractor(weights, ["relu4_1"])(image)["relu4_1"]
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    with torch.no_grad():
+        theirs = reference((image - mean) / std)
+    torch.testing.assert_close(ours, theirs)
+
+
+def test_caffe_preprocessing_flips_to_bgr_scales_to_255_and_subtracts_the_means():
+    rgb = torch.tensor([0.1, 0.5, 0.9]).view(1, 3, 1, 1).expand(1, 3, 2, 2)
+    out = Preprocess("caffe")(rgb)
+    blue, green, red = 0.9 * 255, 0.5 * 255, 0.1 * 255
+    expected = torch.tensor(
+        [blue - CAFFE_MEAN_BGR[0], green - CAFFE_MEAN_BGR[1], red - CAFFE_MEAN_BGR[2]]
+    )
+    torch.testing.assert_close(out[0, :, 1, 1], expected)
+    assert CAFFE_MEAN_BGR == (103.939, 116.779, 123.68)
+
+
+def test_imagenet_preprocessing_keeps_rgb_and_normalises_by_mean_and_std():
+    rgb = torch.tensor([0.1, 0.5, 0.9]).view(1, 3, 1, 1)
+    out = Preprocess("imagenet")(rgb)
+    expected = torch.tensor(
+        [(0.1 - 0.485) / 0.229, (0.5 - 0.456) / 0.224, (0.9 - 0.406) / 0.225]
+    ).view(1, 3, 1, 1)
+    torch.testing.assert_close(out, expected)
+
+
+def test_the_extractor_uses_the_preprocessing_of_its_weights(weights):
+    caffe = Weights(weights.state_dict, "caffe", "as caffe")
+    extractor = FeatureExtractor(caffe, ["conv1_1"])
+    image = torch.rand(1, 3, 16, 16)
+    conv = extractor.features[0]
+    with torch.no_grad():
+        expected = conv(image.flip(1) * 255 - torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1))
+    torch.testing.assert_close(extractor(image)["conv1_1"], expected)

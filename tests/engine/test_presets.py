@@ -1,0 +1,158 @@
+"""Presets: the built-in ones, the user's own, and settings taken from an nst-tui image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nst_engine.config import RunConfig
+from nst_engine.errors import ConfigError
+from nst_engine.images import save_image
+from nst_engine.presets import (
+    builtin_preset_names,
+    load_preset,
+    preset_description,
+    save_user_preset,
+    user_preset_names,
+)
+from nst_engine.values import Size
+
+
+def test_the_built_in_presets_are_default_and_reference_2022():
+    assert {"default", "reference-2022"} <= set(builtin_preset_names())
+    assert preset_description("reference-2022").startswith("The documented defaults")
+
+
+def test_the_default_preset_is_the_dataclass_defaults():
+    assert load_preset("default") == RunConfig()
+
+
+def test_reference_2022_has_exactly_the_documented_settings():
+    config = load_preset("reference-2022")
+    assert config.style_layers == (
+        ("conv1_1", 1.0),
+        ("conv2_1", 1.5),
+        ("conv3_1", 2.0),
+        ("conv4_1", 2.5),
+        ("conv5_1", 3.0),
+    )
+    assert config.content_layers == (("conv4_2", 10.0),)
+    assert config.tv_weight == 100.0
+    assert config.optimizer.name == "adam"
+    assert config.optimizer.lr == 0.05
+    assert config.optimizer.adam.beta1 == 0.99
+    assert config.optimizer.adam.eps == 0.1
+    assert config.size == Size(width=224, height=224)
+    assert config.output_size == Size(width=224, height=224)
+    assert config.iterations == 5000
+    assert config.init == "content+noise"
+
+
+def test_a_preset_keeps_the_base_paths(tmp_path):
+    base = RunConfig(content=tmp_path / "c.jpg", style=tmp_path / "s.jpg")
+    config = load_preset("reference-2022", base)
+    assert config.content == tmp_path / "c.jpg"
+    assert config.style == tmp_path / "s.jpg"
+    assert config.iterations == 5000
+
+
+def test_a_user_preset_is_saved_and_loaded_by_name():
+    config = RunConfig(iterations=77, tv_weight=5.0, optimizer={"name": "rmsprop", "lr": 0.3})
+    path = save_user_preset("my look", config)
+    assert path.is_file()
+    assert "my look" in user_preset_names()
+    assert load_preset("my look") == config
+    assert preset_description("my look") == "user preset 'my look'"
+
+
+def test_a_user_preset_holds_no_paths(tmp_path):
+    config = RunConfig(content=tmp_path / "secret.jpg", iterations=12)
+    path = save_user_preset("nopaths", config)
+    assert "secret.jpg" not in path.read_text(encoding="utf-8")
+    assert load_preset("nopaths").content is None
+
+
+@pytest.mark.parametrize("name", ["default", "reference-2022"])
+def test_a_built_in_name_is_refused_for_a_user_preset(name):
+    with pytest.raises(ConfigError, match="is a built-in preset"):
+        save_user_preset(name, RunConfig())
+
+
+@pytest.mark.parametrize("name", ["", "../escape", "a/b", "-dash"])
+def test_a_preset_name_that_is_not_a_plain_name_is_refused(name):
+    with pytest.raises(ConfigError, match="must start with a letter or digit"):
+        save_user_preset(name, RunConfig())
+
+
+def test_an_unknown_preset_name_lists_the_known_ones():
+    with pytest.raises(ConfigError) as caught:
+        load_preset("nonesuch")
+    assert "no preset called 'nonesuch'" in caught.value.message
+    assert "default" in caught.value.message and "reference-2022" in caught.value.message
+
+
+def test_a_preset_file_is_loaded_from_its_path(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text("iterations = 12\n[optimizer]\nname = 'sgd'\n", encoding="utf-8")
+    config = load_preset(str(path))
+    assert config.iterations == 12
+    assert config.optimizer.name == "sgd"
+
+
+def test_a_preset_file_with_an_unknown_key_names_the_key(tmp_path):
+    path = tmp_path / "typo.toml"
+    path.write_text("iteration = 12\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_preset(str(path))
+    assert "unknown setting 'iteration'" in caught.value.message
+    assert str(path) in caught.value.message
+
+
+def test_a_preset_file_with_a_syntax_error_names_the_file(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text("iterations = \n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_preset(str(path))
+    assert "is not valid TOML" in caught.value.message
+    assert str(path) in caught.value.message
+
+
+def test_a_preset_from_an_nst_tui_image_gives_its_settings(tmp_path):
+    config = RunConfig(
+        content=tmp_path / "c.jpg",
+        style=tmp_path / "s.jpg",
+        output=tmp_path / "o.png",
+        iterations=33,
+        optimizer={"name": "adam", "lr": 4.0},
+        style_layers={"relu2_1": 3.0},
+    )
+    image_path = tmp_path / "made.png"
+    save_image(Image.new("RGB", (20, 20)), image_path, "# made by nst-tui\n" + config.to_toml())
+    loaded = load_preset(str(image_path))
+    # Settings come from the image; paths never do.
+    assert loaded == config.replace(content=None, style=None, output=None)
+
+
+def test_a_preset_from_an_image_without_settings_is_refused(tmp_path):
+    image_path = tmp_path / "plain.png"
+    Image.new("RGB", (20, 20)).save(image_path)
+    with pytest.raises(ConfigError, match="carries no nst-tui settings"):
+        load_preset(str(image_path))
+
+
+def test_a_preset_from_an_image_whose_settings_are_not_toml_is_refused(tmp_path):
+    image_path = tmp_path / "garbled.png"
+    save_image(Image.new("RGB", (20, 20)), image_path, "this = is = not toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_preset(str(image_path))
+
+
+def test_a_preset_path_that_is_not_an_image_is_refused(tmp_path: Path):
+    fake = tmp_path / "fake.png"
+    fake.write_text("hello", encoding="utf-8")
+    with pytest.raises(ConfigError, match="is not a readable image"):
+        load_preset(str(fake))
+    with pytest.raises(ConfigError, match="is not a readable image"):
+        load_preset(str(tmp_path / "missing.png"))

@@ -1,0 +1,206 @@
+"""Saving results: settings embedded, never clobbering, never leaving half a file behind."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nst_engine.config import RunConfig
+from nst_engine.errors import OutputError
+from nst_engine.images import (
+    check_output_path,
+    partial_output_path,
+    read_embedded_settings,
+    save_image,
+    snapshot_path,
+    unique_path,
+)
+
+
+@pytest.fixture
+def picture() -> Image.Image:
+    return Image.radial_gradient("L").convert("RGB").resize((40, 30))
+
+
+@pytest.fixture
+def config(tmp_path) -> RunConfig:
+    return RunConfig(
+        content=tmp_path / "photo with space.jpg",
+        style=tmp_path / "stÿle.png",
+        output=tmp_path / "out.png",
+        iterations=42,
+        optimizer={"name": "adam", "lr": 2.5},
+        style_layers={"relu1_1": 0.5, "relu3_1": 2.0},
+        tv_weight=1.5,
+    )
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".jpeg"])
+def test_settings_text_is_embedded_and_read_back(tmp_path, picture, config, suffix):
+    path = tmp_path / f"result{suffix}"
+    text = "# made by nst-tui\n" + config.to_toml()
+    assert save_image(picture, path, text) == path
+    with Image.open(path) as saved:
+        assert saved.format == ("PNG" if suffix == ".png" else "JPEG")
+        assert saved.size == picture.size
+    assert read_embedded_settings(path) == text
+    assert RunConfig.from_toml(read_embedded_settings(path)) == config
+
+
+def test_an_image_without_settings_reads_as_none(tmp_path, picture):
+    for name in ("plain.png", "plain.jpg"):
+        picture.save(tmp_path / name)
+        assert read_embedded_settings(tmp_path / name) is None
+    save_image(picture, tmp_path / "bare.png")
+    assert read_embedded_settings(tmp_path / "bare.png") is None
+
+
+def test_saving_onto_an_existing_file_is_refused_and_leaves_it_untouched(tmp_path, picture):
+    path = tmp_path / "taken.png"
+    path.write_bytes(b"precious bytes that are not even an image")
+    before = path.read_bytes()
+    with pytest.raises(OutputError) as caught:
+        save_image(picture, path, "settings")
+    assert "already exists" in caught.value.message
+    assert "--overwrite" in caught.value.message
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.png"]  # no temporary left
+
+
+def test_overwrite_replaces_an_existing_file(tmp_path, picture):
+    path = tmp_path / "taken.png"
+    path.write_bytes(b"old")
+    save_image(picture, path, "new settings", overwrite=True)
+    assert read_embedded_settings(path) == "new settings"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.png"]
+
+
+def test_no_temporary_files_are_left_after_saving(tmp_path, picture):
+    save_image(picture, tmp_path / "a.png", "x")
+    save_image(picture, tmp_path / "b.jpg", "x")
+    save_image(picture, tmp_path / "a.png", "y", overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png", "b.jpg"]
+
+
+def test_saving_into_a_missing_folder_or_with_a_bad_suffix_is_an_output_error(tmp_path, picture):
+    with pytest.raises(OutputError, match="does not exist"):
+        save_image(picture, tmp_path / "gone" / "out.png")
+    with pytest.raises(OutputError, match=r"must end in \.png or \.jpg \(got '\.gif'\)"):
+        save_image(picture, tmp_path / "out.gif")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_check_output_path_refuses_what_could_not_be_written_at_the_end(tmp_path):
+    (tmp_path / "exists.png").write_bytes(b"x")
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(OutputError, match="output folder .* does not exist"):
+        check_output_path(tmp_path / "missing" / "out.png")
+    with pytest.raises(OutputError, match="is not a folder"):
+        check_output_path(tmp_path / "file" / "out.png")
+    with pytest.raises(OutputError, match="already exists"):
+        check_output_path(tmp_path / "exists.png")
+    with pytest.raises(OutputError, match="is a folder; give a file name"):
+        check_output_path(tmp_path / "folder.png", overwrite=True)
+    with pytest.raises(OutputError, match="must end in .png or .jpg"):
+        check_output_path(tmp_path / "out.tiff")
+    check_output_path(tmp_path / "exists.png", overwrite=True)
+    check_output_path(tmp_path / "new.jpg")
+
+
+def test_check_output_path_refuses_a_folder_that_is_not_writable(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as root: a read-only folder is still writable")
+        with pytest.raises(OutputError, match="is not writable"):
+            check_output_path(folder / "out.png")
+    finally:
+        folder.chmod(0o700)
+
+
+def test_partial_and_snapshot_names_say_how_far_the_run_got(tmp_path):
+    output = tmp_path / "out.png"
+    assert partial_output_path(output, 7, 300).name == "out.partial-007-of-300.png"
+    assert snapshot_path(output, 20, 100).name == "out.step-020.png"
+    (tmp_path / "out.partial-007-of-300.png").write_bytes(b"x")
+    assert partial_output_path(output, 7, 300).name == "out.partial-007-of-300-2.png"
+    assert unique_path(tmp_path / "free.png") == tmp_path / "free.png"
+
+
+# --- atomicity under SIGKILL ---------------------------------------------------------------------
+
+SAVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import numpy as np
+    from PIL import Image
+    from nst_engine.images import save_image
+
+    path, overwrite = Path(sys.argv[1]), sys.argv[2] == "overwrite"
+    noise = np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)
+    picture = Image.fromarray(noise, "RGB")
+    print("ready", flush=True)
+    while True:
+        save_image(picture, path, "settings " * 100, overwrite=overwrite)
+        if not overwrite:
+            break
+    print("saved", flush=True)
+    sys.stdin.read()  # wait to be killed
+    """
+)
+
+
+def assert_absent_or_complete(path: Path) -> None:
+    if not path.exists():
+        return
+    with Image.open(path) as image:
+        image.load()
+        assert image.size == (700, 700)
+
+
+def test_a_save_killed_at_random_moments_never_leaves_a_partial_file(tmp_path):
+    randomness = random.Random(1234)
+    shared = tmp_path / "replaced.png"
+    outcomes = set()
+    for attempt in range(24):
+        # Even attempts: a first save to a fresh name (hard-link path); odd: repeated
+        # replacements of one file (os.replace path).
+        fresh = attempt % 2 == 0
+        path = tmp_path / f"fresh-{attempt}.png" if fresh else shared
+        child = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(path), "once" if fresh else "overwrite"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout.readline().strip() == "ready"
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=randomness.uniform(0.0, 0.35))  # the random moment
+            assert child.returncode is None, "the saver died on its own"
+            child.send_signal(signal.SIGKILL)
+        finally:
+            child.kill()
+            child.wait()
+            child.stdout.close()
+            child.stdin.close()
+        assert child.returncode == -signal.SIGKILL
+        assert_absent_or_complete(path)
+        outcomes.add(path.exists())
+    # The kills landed before and after a file was complete, and in the middle of writes
+    # (whose temporaries, hidden beside the target, are what a kill leaves behind).
+    assert outcomes == {True, False}
+    assert any(p.name.startswith(".") and p.suffix == ".tmp" for p in tmp_path.iterdir())
