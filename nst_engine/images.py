@@ -14,8 +14,10 @@ file is never replaced unless asked.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,6 +138,25 @@ def check_output_path(path: Path, overwrite: bool = False) -> None:
         raise OutputError(
             f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
         )
+    remove_stale_temporaries(path)
+
+
+# A save that was killed (power cut, SIGKILL) leaves its hidden temporary file behind; one
+# older than this cannot belong to a save still in progress.
+STALE_TEMPORARY_SECONDS = 600
+
+
+def _temporary_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporaries of earlier, killed saves to `path` (never the file itself)."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
 
 
 def unique_path(path: Path) -> Path:
@@ -170,7 +191,7 @@ def save_image(
     PNG carries the text in an iTXt chunk named "nst-tui", JPEG in its comment segment.
     """
     image_format = output_format(path)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary = _temporary_path(path)
     options: dict = {}
     if image_format == "PNG":
         info = PngImagePlugin.PngInfo()

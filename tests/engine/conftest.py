@@ -6,6 +6,7 @@ One thread: on a small shared machine two OpenMP threads that wait for each othe
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def tiny_config(tmp_path: Path, demo_pair: tuple[Path, Path]) -> Callable[..., R
             size=48,
             iterations=5,
             weights="random",
-            device="cpu",
+            device=os.environ.get("NST_TUI_TEST_DEVICE", "cpu"),  # cuda in benchmarks/gpu_check.sh
             content_layers={"relu3_1": 1.0},
             style_layers={"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0},
         )

@@ -204,3 +204,24 @@ def test_a_save_killed_at_random_moments_never_leaves_a_partial_file(tmp_path):
     # (whose temporaries, hidden beside the target, are what a kill leaves behind).
     assert outcomes == {True, False}
     assert any(p.name.startswith(".") and p.suffix == ".tmp" for p in tmp_path.iterdir())
+
+
+def test_a_killed_saves_old_temporary_is_cleaned_up_when_the_output_is_next_checked(tmp_path):
+    import os
+    import time
+
+    from nst_engine.images import STALE_TEMPORARY_SECONDS, check_output_path
+
+    target = tmp_path / "result.png"
+    stale = tmp_path / ".result.png.0badcafe.tmp"
+    fresh = tmp_path / ".result.png.12345678.tmp"
+    unrelated = tmp_path / ".other.png.0badcafe.tmp"
+    for leftover in (stale, fresh, unrelated):
+        leftover.write_bytes(b"half a png")
+    old = time.time() - STALE_TEMPORARY_SECONDS - 60
+    os.utime(stale, (old, old))
+    os.utime(unrelated, (old, old))
+    check_output_path(target)
+    assert not stale.exists()
+    assert fresh.exists()  # may belong to a save in progress
+    assert unrelated.exists()  # another output's business
