@@ -1,0 +1,123 @@
+"""Every user action in one place: its key, footer label, palette name and help text.
+
+The app's key bindings, the command palette and the help screen are all made from
+`APP_COMMANDS`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+@dataclass(frozen=True)
+class AppCommand:
+    action: str  # an App action name, without "action_"
+    key: str | None  # the key binding (Textual key names), or None for palette only
+    label: str  # short, for the footer
+    title: str  # for the command palette and the help screen
+    help: str
+    priority: bool = False  # the key works even when a text field has the focus
+
+
+APP_COMMANDS: tuple[AppCommand, ...] = (
+    AppCommand(
+        "run", "ctrl+r", "Run", "Run", "Start styling with the form's settings", priority=True
+    ),
+    AppCommand(
+        "cancel",
+        "escape",
+        "Cancel",
+        "Cancel the run",
+        "Stop after the current iteration and keep the partial image",
+    ),
+    AppCommand("help", "f1", "Help", "Help", "Keys, tips and where files go", priority=True),
+    AppCommand(
+        "save_preset",
+        "ctrl+s",
+        "Save preset",
+        "Save as preset…",
+        "Save the form's settings (not the paths) as a preset of your own",
+        priority=True,
+    ),
+    AppCommand(
+        "maximise_preview",
+        "ctrl+f",
+        "Preview",
+        "Maximise the preview",
+        "Show the preview full screen (Escape or the same key goes back)",
+        priority=True,
+    ),
+    AppCommand("quit", "ctrl+q", "Quit", "Quit", "Quit (a run is stopped, its image kept)", True),
+    AppCommand(
+        "pick_content",
+        None,
+        "",
+        "Pick the content image…",
+        "Choose the content image in a file dialog",
+    ),
+    AppCommand(
+        "pick_style", None, "", "Pick the style image…", "Choose the style image in a file dialog"
+    ),
+    AppCommand(
+        "demo_pair",
+        None,
+        "",
+        "Use the demo images",
+        "Fill in the built-in demo content and style images",
+    ),
+    AppCommand(
+        "toggle_graphics",
+        None,
+        "",
+        "Preview: switch half-blocks / terminal graphics",
+        "Use the terminal's graphics protocol (Kitty, Sixel) for the preview, if it has one",
+    ),
+)
+
+
+def app_bindings() -> list[Binding]:
+    """The key bindings of the app, shown in the footer in this order."""
+    return [
+        Binding(command.key, command.action, command.label, priority=command.priority)
+        for command in APP_COMMANDS
+        if command.key is not None
+    ]
+
+
+def key_label(key: str) -> str:
+    return "+".join(part.capitalize() if len(part) > 1 else part.upper() for part in key.split("+"))
+
+
+class AppCommands(Provider):
+    """The app's actions in the command palette (the same list as the keys)."""
+
+    def _commands(self):
+        for command in APP_COMMANDS:
+            if self.app.check_action(command.action, ()) is False:
+                continue  # e.g. Cancel while nothing runs
+            title = command.title
+            if command.key:
+                title = f"{title}  ({key_label(command.key)})"
+            yield title, command
+
+    async def discover(self) -> Hits:
+        for title, command in self._commands():
+            yield DiscoveryHit(
+                title, partial(self.app.run_action, command.action), help=command.help
+            )
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, command in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(
+                    score,
+                    matcher.highlight(title),
+                    partial(self.app.run_action, command.action),
+                    help=command.help,
+                )

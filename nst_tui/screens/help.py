@@ -1,0 +1,83 @@
+"""The help screen: the keys (from the same list as the bindings and the palette) and tips."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+from nst_tui.commands import APP_COMMANDS, key_label
+
+TIPS = """
+## Using the form
+
+- **Tab** / **Shift+Tab** move between fields; **→** at the end of a path accepts the
+  completion shown in grey; **…** beside a path opens a file dialog.
+- A field with a problem says so under itself; **Run** stays off, with the reason beside
+  it, until every field is valid.
+- **Layers**: Enter on *Content layers* or *Style layers* opens the list; Tab goes in,
+  Up/Down move between layers, Space ticks one and its weight field becomes editable.
+  At least one content and one style layer need a weight above 0.
+- **Preset** loads a built-in or saved preset's settings (your images are kept);
+  **Save as…** (Ctrl+S) saves the form's settings as your own preset.
+
+## During a run
+
+- The form stays usable: changes apply to the next run.
+- **Escape** stops after the current iteration and keeps the image so far, beside the
+  output. Quitting does the same.
+- **Ctrl+F** shows the preview full screen (Escape goes back).
+
+## Terminals
+
+- The preview uses half-block cells (two pixels per cell), which work everywhere, over SSH
+  and in tmux. Colours need a true-colour terminal: if the preview looks banded, run
+  `export COLORTERM=truecolor` (and in tmux: `set -as terminal-features ',*:RGB'`).
+- Kitty and Sixel terminals can show a real image: use the command palette (Ctrl+P),
+  *Preview: switch half-blocks / terminal graphics* (takes effect at the next start if the
+  terminal has not been probed yet).
+- To copy a path, select it with the mouse (hold Shift in terminals that need it); the
+  paths of the results are also printed when the app quits.
+"""
+
+
+def keys_table() -> str:
+    rows = ["| Key | Action |", "| --- | --- |"]
+    for command in APP_COMMANDS:
+        key = key_label(command.key) if command.key else "palette (Ctrl+P)"
+        rows.append(f"| {key} | {command.title}: {command.help} |")
+    rows.append("| Ctrl+P | Command palette: every action by name |")
+    return "\n".join(rows)
+
+
+def files() -> str:
+    from nst_engine import locations
+    from nst_engine.runlog import log_path
+    from nst_tui.settings import settings_path
+
+    return (
+        f"- Remembered settings: `{settings_path()}`\n"
+        f"- Your presets: `{locations.user_presets_dir()}`\n"
+        f"- Log (errors with details): `{log_path()}`"
+    )
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys and tips; Escape or F1 closes it."""
+
+    BINDINGS = [
+        Binding("escape,f1,q", "dismiss", "Close", priority=True),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__(id="help")
+
+    def compose(self) -> ComposeResult:
+        text = f"# nst-tui help\n\n## Keys\n\n{keys_table()}\n{TIPS}\n## Files\n\n{files()}\n"
+        with VerticalScroll(id="help-box"):
+            yield Markdown(text)
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

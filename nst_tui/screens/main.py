@@ -1,0 +1,203 @@
+"""The main screen: the settings form on the left, the run (controls, progress, preview) on the right.
+
+The run worker posts its messages here; a message whose run id is not the app's current
+run is dropped (a cancelled run's late frames never reach a newer run), except that a
+stopped run's kept image is still mentioned in a notification.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Select
+
+from nst_engine.config import RunConfig
+from nst_engine.errors import NSTError
+from nst_tui.messages import (
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunMessage,
+    RunPreview,
+    RunProgress,
+    RunSnapshot,
+    RunStarted,
+    RunStatus,
+)
+from nst_tui.widgets.form import SettingsForm
+from nst_tui.widgets.path_field import PathField
+from nst_tui.widgets.preview import PreviewPane
+from nst_tui.widgets.run_panel import RunPanel
+
+if TYPE_CHECKING:
+    from nst_tui.app import NSTApp
+
+
+class MainScreen(Screen):
+    """Form, run panel, preview and the footer with the keys."""
+
+    def __init__(self, config: RunConfig, output: Path) -> None:
+        super().__init__(id="main")
+        self._config = config
+        self._output = output
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield SettingsForm(self._config, self._output)
+            with Vertical(id="run-side"):
+                yield RunPanel(id="run-panel")
+                yield PreviewPane(id="preview")
+        yield Footer()
+
+    @property
+    def nst_app(self) -> NSTApp:
+        return cast("NSTApp", self.app)
+
+    @property
+    def form(self) -> SettingsForm:
+        return self.query_one(SettingsForm)
+
+    @property
+    def panel(self) -> RunPanel:
+        return self.query_one(RunPanel)
+
+    @property
+    def preview(self) -> PreviewPane:
+        return self.query_one(PreviewPane)
+
+    # --- buttons and choices ------------------------------------------------------------------
+
+    @on(Button.Pressed, "#run")
+    def _run_pressed(self) -> None:
+        self.app.run_action("run_or_cancel")
+
+    @on(Button.Pressed, "#save-preset")
+    def _save_preset_pressed(self) -> None:
+        self.app.run_action("save_preset")
+
+    @on(Button.Pressed, ".browse")
+    def _browse_pressed(self, event: Button.Pressed) -> None:
+        self.pick((event.button.id or "").removesuffix("-browse"))
+
+    @on(Select.Changed, "#preset")
+    def _preset_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str):
+            self.load_preset(event.value)
+
+    def load_preset(self, name: str) -> None:
+        """Fill the form with a preset's settings (the image paths stay)."""
+        from nst_engine.presets import load_preset
+
+        try:
+            config = load_preset(name, self.form.base)
+        except NSTError as error:
+            self.notify(error.message, title="Preset", severity="error")
+            return
+        self.form.load(config)
+        self.notify(f"Loaded the preset '{name}'.", timeout=3)
+
+    def save_preset(self, config: RunConfig) -> None:
+        """Ask for a name and save `config`'s settings as a user preset."""
+        from nst_engine.presets import save_user_preset
+        from nst_tui.screens.save_preset import SavePresetScreen
+
+        def save(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                path = save_user_preset(name, config)
+            except NSTError as error:
+                self.notify(error.message, title="Preset not saved", severity="error")
+                return
+            self.form.refresh_presets(select=name)
+            self.notify(f"Saved the preset '{name}' ({path}).", title="Preset")
+
+        self.app.push_screen(SavePresetScreen(), save)
+
+    def pick(self, name: str) -> None:
+        """Choose the content or style image in the file dialog."""
+        from nst_tui.screens.file_picker import FilePickerScreen
+
+        start = self.form.query_one(f"#{name}-field", PathField).path
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.form.set_path(name, path)
+
+        self.app.push_screen(FilePickerScreen(f"Choose the {name} image", start), chosen)
+
+    def use_demo_pair(self) -> None:
+        from nst_engine.gallery import demo_pair
+
+        content, style = demo_pair()
+        self.form.set_path("content", content)
+        self.form.set_path("style", style)
+
+    def toggle_preview_size(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        else:
+            self.maximize(self.preview, container=False)
+
+    # --- messages from the run worker ---------------------------------------------------------
+
+    def _current(self, message: RunMessage) -> bool:
+        return message.run_id == self.nst_app.current_run_id and not self.nst_app.closing
+
+    def on_run_status(self, message: RunStatus) -> None:
+        if self._current(message) and self.nst_app.running:
+            self.panel.status(message.text)
+
+    def on_run_started(self, message: RunStarted) -> None:
+        if self._current(message):
+            self.panel.started(message)
+
+    def on_run_progress(self, message: RunProgress) -> None:
+        if self._current(message):
+            self.panel.progress(message)
+
+    def on_run_preview(self, message: RunPreview) -> None:
+        if self._current(message):
+            self.preview.show_frame(message)
+            self.preview.caption(f"Run {message.run_id}: iteration {message.index}")
+
+    def on_run_snapshot(self, message: RunSnapshot) -> None:
+        if self._current(message):
+            self.panel.status(f"snapshot at iteration {message.index}: {message.path}")
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        if self.nst_app.closing:
+            return
+        if not self._current(message):
+            self.notify(f"An earlier run finished: {message.path}", timeout=8)
+            return
+        self.panel.finished(message)
+        self.preview.show_file(message.path)
+        self.preview.caption(f"Run {message.run_id}: finished, {message.path.name}")
+        self.nst_app.run_ended()
+
+    def on_run_cancelled(self, message: RunCancelled) -> None:
+        if self.nst_app.closing:
+            return
+        if not self._current(message):
+            if message.partial_path is not None:
+                self.notify(
+                    f"The earlier run stopped after {message.index} iterations; "
+                    f"its image: {message.partial_path}",
+                    timeout=8,
+                )
+            return
+        self.panel.cancelled(message)
+        self.preview.caption(f"Run {message.run_id}: cancelled at iteration {message.index}")
+        self.nst_app.run_ended()
+
+    def on_run_failed(self, message: RunFailed) -> None:
+        if self._current(message):
+            self.panel.failed(message)
+            self.preview.caption(f"Run {message.run_id}: failed")
+            self.nst_app.run_ended()

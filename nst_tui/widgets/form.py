@@ -1,0 +1,291 @@
+"""The settings form: every field of a run, checked as it is typed, made into a RunConfig.
+
+The form starts from a RunConfig (remembered or the defaults) and keeps it as its `base`, so
+settings it does not show (snapshots, the pixel limit) pass through unchanged. Whenever a
+field changes, the form checks itself (once per refresh) and posts `FormChecked` with the
+config it makes or the first reason it cannot.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
+
+from nst_engine.config import INITS, POOLINGS, WEIGHT_SOURCES, RunConfig
+from nst_engine.errors import ConfigError, NSTError
+from nst_engine.values import Size, parse_float, parse_int
+from nst_tui.messages import FormChecked
+from nst_tui.widgets.fields import Field, SelectField, TextField
+from nst_tui.widgets.layers import LayerChecklist, summarise
+from nst_tui.widgets.optimizer_fields import OptimizerFields
+from nst_tui.widgets.path_field import PathField
+
+BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
+
+
+def optional_size(name: str):
+    def parse(text: str) -> Size | None:
+        return Size.parse(name, text) if text.strip() else None
+
+    return parse
+
+
+def size_text(size: Size | None) -> str:
+    return "" if size is None else str(size)
+
+
+def preset_options() -> list[tuple[str, str]]:
+    from nst_engine.presets import builtin_preset_names, user_preset_names
+
+    builtin = [(f"{name} (built-in)", name) for name in builtin_preset_names()]
+    return builtin + [(f"{name} (yours)", name) for name in user_preset_names()]
+
+
+class SettingsForm(VerticalScroll, can_focus=False):
+    """The form, in the order Tab visits it (it scrolls to the focused field)."""
+
+    def __init__(self, config: RunConfig, output: Path) -> None:
+        super().__init__(id="form")
+        self.base = config
+        self._initial_output = output
+        self.output_auto = True  # the output is the proposed name, to follow the inputs
+        self._check_pending = False
+        self.last_check: FormChecked | None = None  # the latest result posted
+
+    def compose(self) -> ComposeResult:
+        config = self.base
+        with Horizontal(id="preset-row", classes="field-row"):
+            yield Label("Preset", classes="field-label")
+            yield Select(preset_options(), id="preset", prompt="choose…", compact=True)
+            yield Button("Save as…", id="save-preset", compact=True)
+        yield Static("Images", classes="section")
+        yield PathField("Content", "content", "content image", str(config.content or ""))
+        yield PathField("Style", "style", "style image", str(config.style or ""))
+        yield TextField(
+            "Output", "output", self._parse_output, str(self._initial_output),
+            tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
+        )  # fmt: skip
+        yield Field(
+            "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)
+        )
+        yield Static("Optimisation", classes="section")
+        yield TextField(
+            "Iterations",
+            "iterations",
+            lambda t: parse_int("iterations", t, 1),
+            str(config.iterations),
+        )
+        yield TextField(
+            "Compute size", "size", lambda t: Size.parse("compute size", t), str(config.size),
+            tooltip="Longest side in pixels (512) or exact WIDTHxHEIGHT (640x480)",
+        )  # fmt: skip
+        yield TextField(
+            "Output size", "output_size", optional_size("output size"), size_text(config.output_size),
+            placeholder="same as compute size", tooltip="Size of the saved image; empty: the compute size",
+        )  # fmt: skip
+        yield OptimizerFields(config.optimizer)
+        yield TextField(
+            "TV weight", "tv_weight", lambda t: parse_float("TV weight", t, 0.0), f"{config.tv_weight:g}",
+            tooltip="Total variation: smooths the result; 0 turns it off",
+        )  # fmt: skip
+        yield SelectField("Init", "init", [(name, name) for name in INITS], config.init)
+        yield TextField(
+            "Init noise", "init_noise", lambda t: parse_float("init noise", t, 0.0), f"{config.init_noise:g}",
+            tooltip="Strength of the noise added by content+noise (0-1)",
+        )  # fmt: skip
+        yield TextField("Seed", "seed", lambda t: parse_int("seed", t, 0), str(config.seed))
+        yield SelectField("Pooling", "pooling", [(name, name) for name in POOLINGS], config.pooling)
+        yield TextField(
+            "Style size", "style_size", optional_size("style size"), size_text(config.style_size),
+            placeholder="longest side of compute size",
+        )  # fmt: skip
+        yield Static("Machine", classes="section")
+        yield SelectField(
+            "Device", "device", BASIC_DEVICES, config.device,
+            tooltip="auto: the first GPU, else the CPU (GPUs appear once detected)",
+        )  # fmt: skip
+        yield SelectField(
+            "Weights", "weights", [(name, name) for name in WEIGHT_SOURCES], config.weights,
+            tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only)",
+        )  # fmt: skip
+        yield Static("Layers", classes="section")
+        for kind, pairs in (("content", config.content_layers), ("style", config.style_layers)):
+            with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
+                yield LayerChecklist(kind, pairs)
+        yield Static("", id="form-error", markup=False)
+
+    @staticmethod
+    def _layers_title(kind: str, pairs) -> str:
+        return f"{kind.capitalize()} layers: {summarise(pairs)}"
+
+    # --- checking -----------------------------------------------------------------------------
+
+    def _parse_output(self, text: str) -> Path:
+        if not text.strip():
+            raise ConfigError("give an output file, such as result.png")
+        from nst_engine.images import check_output_path
+
+        path = Path(text.strip()).expanduser()
+        overwrite = self.is_mounted and self.query_one("#overwrite", Checkbox).value
+        check_output_path(path, overwrite)
+        return path
+
+    def on_mount(self) -> None:
+        self.check_soon()
+
+    @on(Collapsible.Expanded)
+    async def _opened(self, event: Collapsible.Expanded) -> None:
+        for checklist in event.collapsible.query(LayerChecklist):
+            await checklist.populate()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(PathField.Checked)
+    def _something_changed(self, event) -> None:
+        if isinstance(event, Input.Changed) and event.input.id in ("content", "style"):
+            self._follow_inputs()
+        if isinstance(event, Input.Changed) and event.input.id == "output":
+            self.output_auto = event.value == str(self._initial_output)
+        if isinstance(event, Select.Changed) and event.select.id == "preset":
+            return  # handled by the screen (it loads the preset)
+        self.check_soon()
+
+    def check_soon(self) -> None:
+        """Check the whole form once, after the current burst of changes."""
+        if not self._check_pending:
+            self._check_pending = True
+            self.call_after_refresh(self.check)
+
+    def check(self) -> FormChecked | None:
+        """Check every field, show each one's error, and post the result."""
+        self._check_pending = False
+        if not self.is_attached or getattr(self.app, "closing", False):
+            return None
+        result = self.read()
+        self.last_check = result
+        # Sent by the form whatever called check(): Textual stops a message that reaches
+        # its sender's child, and the App (which handles it) may be the caller.
+        self.post_message(result.set_sender(self))
+        return result
+
+    def read(self) -> FormChecked:
+        problems: list[str] = []
+        changes: dict = {}
+        for name in ("content", "style"):
+            field = self.query_one(f"#{name}-field", PathField)
+            field.max_pixels = self.base.max_input_pixels
+            if field.problem is None:
+                problems.append(f"checking the {field.role}…")
+            elif field.problem:
+                problems.append(field.problem)
+            changes[name] = field.path
+        for name in (
+            "output",
+            "iterations",
+            "size",
+            "output_size",
+            "tv_weight",
+            "init_noise",
+            "seed",
+            "style_size",
+        ):
+            try:
+                changes[name] = self.query_one(f"#{name}-field", TextField).parse()
+            except NSTError as error:
+                problems.append(error.message)
+        for name in ("init", "pooling", "device", "weights"):
+            changes[name] = self.query_one(f"#{name}-field", SelectField).value
+        changes["overwrite"] = self.query_one("#overwrite", Checkbox).value
+        try:
+            changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.optimizer)
+        except NSTError as error:
+            problems.append(error.message)
+        for kind in ("content", "style"):
+            checklist = self.query_one(f"#{kind}-layers", LayerChecklist)
+            try:
+                pairs = checklist.value()
+                changes[f"{kind}_layers"] = pairs
+            except NSTError as error:
+                problems.append(error.message)
+                pairs = ()
+            self.query_one(f"#{kind}-layers-box", Collapsible).title = self._layers_title(
+                kind, pairs
+            )
+        error_line = self.query_one("#form-error", Static)
+        if problems:
+            error_line.update("")
+            return FormChecked(None, problems[0], problems)
+        try:
+            config = self.base.replace(**changes)
+        except NSTError as error:
+            error_line.update(error.message)
+            return FormChecked(None, error.message, [error.message])
+        error_line.update("")
+        return FormChecked(config)
+
+    # --- filling in ---------------------------------------------------------------------------
+
+    def _follow_inputs(self) -> None:
+        """Keep the proposed output name in step with the images while it is untouched."""
+        if self.output_auto:
+            self.propose_output()
+
+    def propose_output(self) -> None:
+        """Put a fresh, never-overwriting name (here) in the output field."""
+        from nst_tui.run_options import default_output_path
+
+        content = self.query_one("#content-field", PathField).path
+        style = self.query_one("#style-field", PathField).path
+        proposed = default_output_path(RunConfig(content=content, style=style))
+        self._initial_output = proposed
+        self.output_auto = True
+        self.query_one("#output-field", TextField).text = str(proposed)
+
+    def after_run(self) -> None:
+        """The output now exists: propose the next free name if the name was ours."""
+        if self.output_auto:
+            self.propose_output()
+        self.check_soon()
+
+    def load(self, config: RunConfig, *, paths: bool = False) -> None:
+        """Fill every field from `config` (the paths too when `paths`)."""
+        self.base = config
+        if paths:
+            self.query_one("#content-field", PathField).text = str(config.content or "")
+            self.query_one("#style-field", PathField).text = str(config.style or "")
+        texts = {
+            "iterations": str(config.iterations),
+            "size": str(config.size),
+            "output_size": size_text(config.output_size),
+            "tv_weight": f"{config.tv_weight:g}",
+            "init_noise": f"{config.init_noise:g}",
+            "seed": str(config.seed),
+            "style_size": size_text(config.style_size),
+        }
+        for name, text in texts.items():
+            self.query_one(f"#{name}-field", TextField).text = text
+        for name in ("init", "pooling", "device", "weights"):
+            self.query_one(f"#{name}-field", SelectField).set_value(getattr(config, name))
+        self.query_one(OptimizerFields).load(config.optimizer)
+        self.query_one("#content-layers", LayerChecklist).load(config.content_layers)
+        self.query_one("#style-layers", LayerChecklist).load(config.style_layers)
+        self.check_soon()
+
+    def set_path(self, name: str, path: Path) -> None:
+        self.query_one(f"#{name}-field", PathField).text = str(path)
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+        field = self.query_one("#device-field", SelectField)
+        field.set_options([(description, setting) for setting, description in devices])
+
+    def refresh_presets(self, select: str | None = None) -> None:
+        preset = self.query_one("#preset", Select)
+        with preset.prevent(Select.Changed):
+            preset.set_options(preset_options())
+            if select is not None:
+                preset.value = select

@@ -1,0 +1,179 @@
+"""An image path: typed with completion (→ accepts it) or picked in a dialog (the … button).
+
+Each change is checked in a background thread with the engine's own loader (so what is
+accepted here is exactly what a run accepts): the field shows a thumbnail when the image
+is usable and the loader's one-line reason when it is not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Button, Input, Label, Static
+
+from nst_tui.messages import ImageChecked
+from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+
+CHECK_DELAY = 0.2  # seconds of quiet typing before a path is checked
+THUMBNAIL_CELLS = (14, 4)
+MAX_LISTED = 5000  # entries looked at per folder when completing
+
+
+class PathSuggester(Suggester):
+    """Completes the last part of a path from the files in its folder."""
+
+    def __init__(self, suffixes: tuple[str, ...] = ()) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.suffixes = suffixes
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value:
+            return None
+        head, _, tail = value.rpartition(os.sep)
+        head = head + os.sep if _ else ""
+        folder = Path(head).expanduser() if head else Path(".")
+        names: list[str] = []
+        try:
+            with os.scandir(folder) as entries:
+                for count, entry in enumerate(entries):
+                    if count > MAX_LISTED:
+                        break
+                    name = entry.name
+                    if not name.startswith(tail):
+                        continue
+                    if name.startswith(".") and not tail.startswith("."):
+                        continue  # hidden files only when asked for
+                    is_dir = entry.is_dir()
+                    if not is_dir and self.suffixes and not name.lower().endswith(self.suffixes):
+                        continue
+                    completion = name + (os.sep if is_dir else "")
+                    if completion != tail:
+                        names.append(completion)
+        except OSError:
+            return None
+        if not names:
+            return None
+        return head + min(names)
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+
+
+class PathField(Vertical):
+    """Path input, browse button, thumbnail and the check's result."""
+
+    class Checked(Message):
+        """The field's image was checked (usable or not); the form rechecks itself."""
+
+        def __init__(self, field: PathField) -> None:
+            super().__init__()
+            self.field = field
+
+    def __init__(self, label: str, name: str, role: str, value: str = "") -> None:
+        super().__init__(id=f"{name}-field", classes="field path-field")
+        self._label = label
+        self.role = role  # "content image": how the engine's messages name it
+        self.input = Input(
+            value,
+            id=name,
+            placeholder="path to an image (→ completes)",
+            suggester=PathSuggester(IMAGE_SUFFIXES),
+            compact=True,
+        )
+        self.problem: str | None = None  # None while checking; "" when usable
+        self.max_pixels = 100_000_000
+        self._timer = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="field-row"):
+            yield Label(self._label, classes="field-label")
+            yield self.input
+            browse = Button("…", id=f"{self.input.id}-browse", classes="browse", compact=True)
+            browse.tooltip = f"Choose the {self.role} in a file dialog"
+            yield browse
+        with Horizontal(classes="thumb-row"):
+            yield CellImage(classes="thumb")
+            yield Static("", classes="path-info", markup=False)
+
+    def on_mount(self) -> None:
+        self.check_now()
+
+    @property
+    def path(self) -> Path | None:
+        text = self.input.value.strip()
+        return Path(text).expanduser() if text else None
+
+    @property
+    def text(self) -> str:
+        return self.input.value
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.input.value = value
+
+    @on(Input.Changed)
+    def _changed(self, event: Input.Changed) -> None:
+        if event.input is not self.input:
+            return
+        self.problem = None
+        self.set_class(False, "-invalid")
+        self.query_one(".path-info", Static).update("checking…")
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(CHECK_DELAY, self.check_now)
+
+    def check_now(self) -> None:
+        self._timer = None
+        text = self.input.value.strip()
+        if not text:
+            self._checked(ImageChecked("", f"choose a {self.role}: type a path or press …"))
+            return
+        self._check(text, self.max_pixels)
+
+    @work(thread=True, exclusive=True, group="check-image", exit_on_error=False)
+    def _check(self, text: str, max_pixels: int) -> None:
+        from nst_engine.errors import NSTError
+        from nst_engine.images import load_image
+
+        try:
+            loaded = load_image(Path(text).expanduser(), self.role, max_pixels)
+        except NSTError as error:
+            message = ImageChecked(text, error.message)
+        except Exception as error:  # a bug: logged with its traceback, named in the field
+            logging.getLogger("nst.app").exception("checking %s failed", text)
+            message = ImageChecked(text, f"{self.role} '{text}' could not be checked: {error}")
+        else:
+            image = loaded.image
+            fitted = image.resize(fit_cells(image.size, THUMBNAIL_CELLS))
+            strips = CellBuilder(bits=8).build(fitted)
+            message = ImageChecked(text, "", image.size, loaded.notes, strips)
+        with contextlib.suppress(RuntimeError):  # the app may be closing
+            self.post_message(message)
+
+    def on_image_checked(self, message: ImageChecked) -> None:
+        message.stop()
+        if message.path_text == self.input.value.strip():
+            self._checked(message)
+
+    def _checked(self, message: ImageChecked) -> None:
+        self.problem = message.problem
+        self.set_class(bool(message.problem), "-invalid")
+        info = self.query_one(".path-info", Static)
+        thumb = self.query_one(CellImage)
+        thumb.display = not message.problem  # a message needs the whole width
+        if message.problem:
+            info.update(message.problem)
+            thumb.clear()
+        else:
+            width, height = message.size or (0, 0)
+            info.update("\n".join([f"{width}x{height} pixels", *message.notes]))
+            thumb.show(message.strips or [])
+        self.post_message(self.Checked(self))

@@ -1,0 +1,184 @@
+"""The live preview: the image being made, fitted to the panel, refitted when it changes size.
+
+During a run the worker thread builds each frame at the size this pane reports
+(`frame_request`), so the interface thread only paints. After a resize the last frame (or
+the finished file) is refitted in a thread of its own.
+
+Two ways to draw: half-block cells (any terminal, SSH, tmux) or, where the terminal has a
+graphics protocol (Kitty, Sixel; detected by textual-image before the app starts), a true
+image. Graphics fall back to cells when the terminal has none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from nst_tui.messages import RunPreview
+
+TRUECOLOR_HINT = "Only {system} colours: export COLORTERM=truecolor and restart (F1: more)"
+SOURCE_LONGEST_SIDE = 768  # the finished image is kept this large for refitting
+
+
+def graphics_widget_class() -> type | None:
+    """textual-image's widget for this terminal's graphics protocol, or None (cells only).
+
+    textual-image queries the terminal when imported, which it can only do before Textual
+    owns the terminal: `run_app` imports it first when the graphics preview is chosen.
+    """
+    import sys
+
+    if "textual_image.widget" not in sys.modules:
+        return None
+    from textual_image.renderable import Image as detected
+    from textual_image.renderable.sixel import Image as Sixel
+    from textual_image.renderable.tgp import Image as TGP
+    from textual_image.widget import Image as GraphicsImage
+
+    return GraphicsImage if detected in (Sixel, TGP) else None
+
+
+class PreviewPane(Vertical):
+    """Preview of the current run, with a line saying what it shows."""
+
+    ALLOW_MAXIMIZE = True
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._source: Image.Image | None = None  # what a resize refits
+        self._graphics: Any = None  # textual-image widget when graphics are on
+        self.cell_size: tuple[int, int] = (40, 12)  # read by the worker thread
+        self.graphics_on = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("No preview yet (Ctrl+R runs)", id="preview-caption", markup=False)
+        yield CellImage(id="preview-cells")
+        yield Static("", id="preview-hint", markup=False)
+
+    def on_mount(self) -> None:
+        system = self.app.console.color_system
+        hint = self.query_one("#preview-hint", Static)
+        if system and system != "truecolor":
+            hint.update(TRUECOLOR_HINT.format(system=system))
+        else:
+            hint.display = False
+
+    # --- size ---------------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._size_changed)
+
+    def _size_changed(self) -> None:
+        shown = self._graphics if self.graphics_on else self.query_one(CellImage)
+        size = (max(1, shown.size.width), max(1, shown.size.height))
+        if size == self.cell_size:
+            return
+        self.cell_size = size
+        if self._source is not None and not self.graphics_on:
+            self._refit(self._source, size)
+
+    def frame_request(self) -> tuple[str, int, int]:
+        """("cells" or "graphics", width, height in pixels) of the frames to send now."""
+        columns, rows = self.cell_size
+        if self.graphics_on:
+            from textual_image._terminal import get_cell_size
+
+            cell = get_cell_size()
+            return "graphics", columns * cell.width, rows * cell.height
+        return "cells", columns, rows * 2
+
+    # --- showing ------------------------------------------------------------------------------
+
+    def caption(self, text: str) -> None:
+        self.query_one("#preview-caption", Static).update(text, layout=False)  # one line
+
+    def show_frame(self, frame: RunPreview) -> None:
+        """Paint a frame built by the worker."""
+        self._source = frame.image
+        if frame.strips is not None:
+            self.query_one(CellImage).show(frame.strips)
+        elif self._graphics is not None:
+            self._graphics.image = frame.image
+        else:
+            self._refit(frame.image, self.cell_size)
+
+    def clear(self) -> None:
+        self._source = None
+        self.query_one(CellImage).clear()
+        if self._graphics is not None:
+            self._graphics.image = None
+
+    def show_file(self, path: Path) -> None:
+        """Show an image file (the finished result), read in a thread."""
+        self._load_file(path)
+
+    @work(thread=True, exclusive=True, group="preview-file", exit_on_error=False)
+    def _load_file(self, path: Path) -> None:
+        from PIL import Image
+
+        try:
+            with Image.open(path) as opened:
+                image = opened.convert("RGB")
+        except (OSError, ValueError):
+            return  # the last frame stays; the path is shown in any case
+        image.thumbnail((SOURCE_LONGEST_SIDE, SOURCE_LONGEST_SIDE))
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(self._set_source, image)
+
+    def _set_source(self, image: Image.Image) -> None:
+        self._source = image
+        if self._graphics is not None:
+            self._graphics.image = image
+        else:
+            self._refit(image, self.cell_size)
+
+    def _refit(self, image: Image.Image, cells: tuple[int, int]) -> None:
+        self._refit_in_thread(image, cells, self.query_one(CellImage))
+
+    @work(thread=True, exclusive=True, group="preview-refit", exit_on_error=False)
+    def _refit_in_thread(
+        self, image: Image.Image, cells: tuple[int, int], target: CellImage
+    ) -> None:
+        from PIL import Image as PILImage
+
+        fitted = image.resize(fit_cells(image.size, cells), PILImage.Resampling.BOX)
+        strips = CellBuilder().build(fitted)
+        with contextlib.suppress(RuntimeError):  # the app may have closed meanwhile
+            self.app.call_from_thread(target.show, strips)
+
+    # --- graphics -----------------------------------------------------------------------------
+
+    async def set_graphics(self, wanted: bool) -> bool:
+        """Switch to the terminal's graphics protocol (True if it has one) or back to cells."""
+        widget_class = graphics_widget_class() if wanted else None
+        cells = self.query_one(CellImage)
+        if widget_class is None:
+            if self._graphics is not None:
+                await self._graphics.remove()
+                self._graphics = None
+            cells.display = True
+            self.graphics_on = False
+            self.call_after_refresh(self._size_changed)
+            if self._source is not None:
+                self._refit(self._source, self.cell_size)
+            return not wanted
+        if self._graphics is None:
+            self._graphics = widget_class(id="preview-graphics")
+            await self.mount(self._graphics, after=cells)
+        cells.display = False
+        self.graphics_on = True
+        self.call_after_refresh(self._size_changed)
+        if self._source is not None:
+            self._graphics.image = self._source
+        return True

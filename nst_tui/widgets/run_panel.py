@@ -1,0 +1,123 @@
+"""The run controls and what a run says: Run/Cancel, why Run is off, progress, the result."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, ProgressBar, Static
+
+from nst_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress, RunStarted
+
+
+def format_duration(seconds: float | None) -> str:
+    """`1:05` or `1:02:05`; `--:--` when unknown."""
+    if seconds is None:
+        return "--:--"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def format_losses(losses: dict[str, float]) -> str:
+    return "loss  content {:.3g}  style {:.3g}  tv {:.3g}".format(
+        losses.get("content", 0.0), losses.get("style", 0.0), losses.get("tv", 0.0)
+    )
+
+
+class RunPanel(Vertical):
+    """Run button, its reason when off, a status line, the progress bar and the outcome."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="run-row"):
+            yield Button("Run  ^R", id="run", variant="success", compact=True)
+        yield Static("", id="run-reason", markup=False)
+        yield Static("", id="run-status", markup=False)
+        yield ProgressBar(total=1, id="progress", show_eta=False, show_percentage=True)
+        yield Static("", id="progress-stats", markup=False)  # two lines: counts, losses
+        yield Static("", id="run-result", markup=False)
+
+    def on_mount(self) -> None:
+        self.set_ready("checking the form…")
+
+    # --- the button ---------------------------------------------------------------------------
+
+    def set_ready(self, problem: str) -> None:
+        """Idle: Run is on when `problem` is empty, else off with the reason beside it."""
+        button = self.query_one("#run", Button)
+        button.label = "Run  ^R"
+        button.variant = "success"
+        button.disabled = bool(problem)
+        button.tooltip = problem or "Start styling (Ctrl+R)"
+        self.query_one("#run-reason", Static).update(
+            f"Run is off: {problem}" if problem else "Ready: Ctrl+R runs"
+        )
+        self.set_class(bool(problem), "-blocked")
+
+    def set_running(self) -> None:
+        button = self.query_one("#run", Button)
+        button.label = "Cancel  Esc"
+        button.variant = "error"
+        button.disabled = False
+        button.tooltip = "Stop after this iteration, keeping the image so far (Escape)"
+        self.query_one("#run-reason", Static).update("Running: Escape cancels")
+        self.set_class(False, "-blocked")
+
+    @property
+    def run_button(self) -> Button:
+        return self.query_one("#run", Button)
+
+    # --- what the run says --------------------------------------------------------------------
+
+    def status(self, text: str) -> None:
+        self.query_one("#run-status", Static).update(text)
+
+    def start(self, total: int) -> None:
+        self.set_class(False, "-failed")
+        self.status("starting…")
+        self.query_one("#progress", ProgressBar).update(total=total, progress=0)
+        self.query_one("#progress-stats", Static).update("")
+        self.query_one("#run-result", Static).update("")
+
+    def started(self, message: RunStarted) -> None:
+        width, height = message.compute_size
+        out_width, out_height = message.output_size
+        text = f"{message.device} · weights {message.weights_source} · {width}x{height}" + (
+            f" → {out_width}x{out_height}" if (out_width, out_height) != (width, height) else ""
+        )
+        for note in message.notes:
+            text += f"\nnote: {note}"
+        self.status(text)
+        self.query_one("#progress", ProgressBar).update(total=message.total, progress=0)
+
+    def progress(self, message: RunProgress) -> None:
+        self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.index)
+        rate = f"{message.rate:.2f} it/s" if message.rate > 0 else "-- it/s"
+        # Two lines whatever they say (app.tcss), in one widget: one repaint and no layout
+        # pass, ten times a second.
+        self.query_one("#progress-stats", Static).update(
+            f"{message.index}/{message.total} · {rate} · elapsed "
+            f"{format_duration(message.elapsed)} · ETA {format_duration(message.eta)}\n"
+            + format_losses(message.losses),
+            layout=False,
+        )
+
+    def finished(self, message: RunFinished) -> None:
+        rate = message.iterations / max(message.seconds, 1e-9)
+        text = f"Done in {message.seconds:.1f} s ({message.iterations} iterations, {rate:.2f} it/s). Saved:\n{message.path}"
+        for note in message.notes:
+            text += f"\nnote: {note}"
+        self.query_one("#run-result", Static).update(text)  # the status keeps the run's notes
+
+    def cancelled(self, message: RunCancelled) -> None:
+        if message.partial_path is None:
+            text = "Cancelled before the first iteration; nothing to keep."
+        else:
+            text = f"Cancelled after {message.index} iterations. The image so far:\n{message.partial_path}"
+        self.query_one("#run-result", Static).update(text)
+        self.status("cancelled")
+
+    def failed(self, message: RunFailed) -> None:
+        self.set_class(True, "-failed")
+        self.query_one("#run-result", Static).update(f"{message.title}: {message.text}")
+        self.status("failed")

@@ -1,0 +1,45 @@
+"""Fixtures for the app's tests: a small, fast starting config and helpers to wait on the app.
+
+Runs use random weights at 32 px (the network is not trained, the result is meaningless,
+but every step of the machinery runs) unless a test says otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nst_engine.config import OptimizerSettings, RunConfig
+from nst_engine.values import Size
+
+TINY_SIZE = 32
+
+
+@pytest.fixture
+def tiny_config(demo_pair: tuple[Path, Path]) -> RunConfig:
+    """The demo pair at 32 px, random weights, a few iterations, on the CPU."""
+    content, style = demo_pair
+    return RunConfig(
+        content=content,
+        style=style,
+        iterations=4,
+        size=Size(longest=TINY_SIZE),
+        weights="random",
+        device="cpu",
+        optimizer=OptimizerSettings(name="adam", lr=2.0),
+    )
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_config: RunConfig):
+    """An NSTApp starting from `config` (default: tiny_config), proposing outputs in tmp_path."""
+    from nst_tui.app import NSTApp
+    from nst_tui.settings import Remembered
+
+    monkeypatch.chdir(tmp_path)
+
+    def make(config: RunConfig | None = None) -> NSTApp:
+        return NSTApp(Remembered(config or tiny_config), folder=tmp_path)
+
+    return make

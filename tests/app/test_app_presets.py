@@ -1,0 +1,112 @@
+"""Presets from the form (save, list, load) and the form values remembered between sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app_helpers import form_settled, set_text, wait_for
+from textual.widgets import Input, Select
+
+from nst_engine import locations
+from nst_engine.config import RunConfig
+from nst_engine.presets import load_preset
+from nst_tui.app import NSTApp
+from nst_tui.screens.save_preset import SavePresetScreen, name_problem
+from nst_tui.settings import config_from_saved, load_remembered, save_remembered, settings_path
+
+
+async def test_save_as_preset_then_load_it_back(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#iterations", "77")
+        await set_text(pilot, "#tv_weight", "0.5")
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, SavePresetScreen), what="the dialog")
+        await pilot.press(*"my look", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, SavePresetScreen), what="saving")
+        path = locations.user_presets_dir() / "my look.toml"
+        assert path.is_file()
+        saved = load_preset("my look")
+        assert saved.iterations == 77 and saved.tv_weight == 0.5
+        assert "rocket" not in path.read_text()  # settings only, never the image paths
+        preset = app.main.query_one("#preset", Select)
+        assert "my look" in [value for _, value in preset._options]
+
+        # Load a built-in preset: every setting changes, the images stay.
+        content = app.main.query_one("#content", Input).value
+        preset.value = "reference-2022"
+        await pilot.pause()
+        await form_settled(pilot)
+        reference = load_preset("reference-2022")
+        config = app.form_state.config
+        assert config.iterations == reference.iterations
+        assert config.optimizer.name == "adam"
+        assert config.style_layers == reference.style_layers
+        assert app.main.query_one("#content", Input).value == content
+
+        # And back to the user's own.
+        preset.value = "my look"
+        await pilot.pause()
+        await form_settled(pilot)
+        assert app.form_state.config.iterations == 77
+        assert app.main.query_one("#tv_weight", Input).value == "0.5"
+
+
+def test_preset_names_are_checked_before_saving() -> None:
+    assert name_problem("") == "type a name"
+    assert "built-in" in name_problem("default")
+    assert "start with a letter or digit" in name_problem("../evil")
+    assert name_problem("Soft 2") == ""
+
+
+async def test_the_form_is_remembered_between_sessions(make_app, tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#seed", "42")
+        await pilot.press("ctrl+q")
+    assert settings_path().is_file()
+    remembered = load_remembered()
+    assert remembered.config.seed == 42
+    assert remembered.problems == []
+    again = NSTApp(remembered, folder=tmp_path)
+    async with again.run_test() as pilot:
+        await form_settled(pilot)
+        assert again.main.query_one("#seed", Input).value == "42"
+        assert again.form_state.config.weights == "random"
+
+
+def test_a_bad_remembered_value_falls_back_to_its_default(tmp_path: Path) -> None:
+    base = RunConfig()
+    data = {
+        "iterations": -3,
+        "seed": 5,
+        "optimizer": {"name": "adam", "adam": {"beta1": 7}, "lr": 0.5},
+        "style_layers": {"relu9_9": 1.0},
+        "nonsense": True,
+    }
+    config, problems = config_from_saved(data, base)
+    assert config.seed == 5 and config.optimizer.name == "adam" and config.optimizer.lr == 0.5
+    assert config.iterations == base.iterations
+    assert config.optimizer.adam == base.optimizer.adam
+    assert config.style_layers == base.style_layers
+    assert sorted(problems) == ["iterations", "nonsense", "optimizer.adam", "style_layers"]
+
+
+def test_an_unreadable_settings_file_gives_the_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text("this is [not toml", encoding="utf-8")
+    remembered = load_remembered(path)
+    assert remembered.config.iterations == RunConfig().iterations
+    assert remembered.problems == ["settings.toml (unreadable)"]
+
+
+def test_saving_without_a_valid_form_keeps_the_last_good_one(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    save_remembered(RunConfig(seed=9), "cells", path)
+    save_remembered(None, "graphics", path)
+    remembered = load_remembered(path)
+    assert remembered.config.seed == 9
+    assert remembered.preview_mode == "graphics"
+    assert "output" not in path.read_text()

@@ -1,0 +1,110 @@
+"""Opening the app: what a new user sees, and that the first frame does not wait for torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app_helpers import form_settled, reason_text, wait_for
+from textual.widgets import Button, Select
+
+from nst_tui.app import NSTApp
+from nst_tui.settings import Remembered, default_config
+
+
+async def test_a_new_user_sees_the_demo_pair_and_can_run(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = NSTApp(folder=tmp_path)  # nothing remembered yet: the defaults
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        from nst_engine.gallery import demo_pair
+
+        content, style = demo_pair()
+        assert app.main.query_one("#content").value == str(content)
+        assert app.main.query_one("#style").value == str(style)
+        output = Path(app.main.query_one("#output").value)
+        assert output.parent == tmp_path
+        assert output.name == f"{content.stem}-{style.stem}.png"
+        assert app.main.query_one("#iterations").value == str(default_config().iterations)
+        assert app.form_state.config is not None
+        assert not app.main.query_one("#run", Button).disabled
+        assert "Ready" in reason_text(app)
+
+
+async def test_the_proposed_output_never_overwrites(make_app, tmp_path: Path) -> None:
+    (tmp_path / "rocket-swirl.png").write_bytes(b"taken")
+    async with make_app().run_test() as pilot:
+        await form_settled(pilot)
+        assert Path(pilot.app.main.query_one("#output").value).name == "rocket-swirl-2.png"
+
+
+async def test_the_device_list_starts_with_auto_and_cpu_and_fills_in(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        device = app.main.query_one("#device", Select)
+        values = lambda: [value for _, value in device._options]  # noqa: E731
+        assert {"auto", "cpu"} <= set(values())
+        # The probe (which imports torch) replaces the plain names with descriptions.
+        await wait_for(
+            pilot,
+            lambda: any("cpu (" in str(label) for label, _ in device._options),
+            what="the device probe",
+        )
+        assert device.value == "cpu"  # the config's choice is kept
+
+
+def test_the_first_frame_is_painted_without_importing_torch(tmp_path: Path) -> None:
+    script = """
+import sys
+from nst_tui.app import NSTApp
+
+class FirstFrame(NSTApp):
+    async def on_ready(self):  # Ready: the first frame has been displayed
+        print("torch" in sys.modules)
+        self.exit(0)
+
+FirstFrame().run(headless=True, size=(80, 24))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+async def test_remembered_settings_that_fail_to_load_are_named(make_app, tmp_path: Path) -> None:
+    from nst_tui.settings import settings_path
+
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text('[form]\niterations = "many"\nseed = 7\n', encoding="utf-8")
+    from nst_tui.settings import load_remembered
+
+    remembered = load_remembered()
+    assert remembered.problems == ["iterations"]
+    assert remembered.config.seed == 7
+    app = NSTApp(remembered, folder=tmp_path)
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        assert app.main.query_one("#seed").value == "7"
+        assert any("iterations" in str(note.message) for note in app._notifications)
+
+
+async def test_the_form_fits_80x24(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        form = app.main.form
+        preview = app.main.preview
+        assert form.region.width >= 40
+        assert preview.region.width >= 30 and preview.region.height >= 8
+        assert app.main.query_one("#run").region.width > 0
+
+
+def test_remembered_is_used_when_given(tiny_config) -> None:
+    app = NSTApp(Remembered(tiny_config))
+    assert app.remembered.config.iterations == tiny_config.iterations
