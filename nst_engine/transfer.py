@@ -26,25 +26,17 @@ from nst_engine.config import RunConfig
 from nst_engine.errors import (
     ConfigError,
     DeviceError,
-    InputImageError,
     NSTError,
     NumericalError,
     OutputError,
 )
 from nst_engine.events import Cancelled, Event, Finished, Snapshot, Started, Status, Step
 from nst_engine.features import FeatureExtractor
-from nst_engine.images import (
-    check_output_path,
-    load_image,
-    partial_output_path,
-    save_image,
-    snapshot_path,
-    unique_path,
-)
-from nst_engine.layers import deepest
+from nst_engine.images import load_image, save_image
 from nst_engine.losses import build_loss
 from nst_engine.optimizers import make_optimizer, step
-from nst_engine.values import Size
+from nst_engine.outputs import check_output_path, partial_output_path, snapshot_path, unique_path
+from nst_engine.sizes import check_fits_network, resolve_sizes
 from nst_engine.weights import load_weights
 
 log = logging.getLogger("nst.engine")
@@ -211,16 +203,10 @@ class Run:
         device = resolve_device(config.device)
         content = load_image(config.content, "content image", config.max_input_pixels)
         style = load_image(config.style, "style image", config.max_input_pixels)
-        compute_size = config.size.resolve(*content.image.size)
-        style_size = (config.style_size or Size(longest=max(compute_size))).resolve(
-            *style.image.size
-        )
-        output_size = (
-            config.output_size.resolve(*compute_size) if config.output_size else compute_size
-        )
+        sizes = resolve_sizes(config, content.image.size, style.image.size)
+        check_fits_network(config, sizes)
+        compute_size, style_size, output_size = sizes.compute, sizes.style, sizes.output
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
-        _check_fits_network("content image", config.content, compute_size, deepest(layers))
-        _check_fits_network("style image", config.style, style_size, deepest(layers))
 
         yield Status("loading VGG19 weights")
         weights = load_weights(config.weights, config.seed)
@@ -379,16 +365,6 @@ def _best_image(image: torch.Tensor, index: int, last_good: torch.Tensor, last_g
     if index > last_good_index and bool(torch.isfinite(current).all()):
         return current, index
     return last_good, last_good_index
-
-
-def _check_fits_network(role: str, path: Path, size: tuple[int, int], layer) -> None:
-    needed = layer.minimum_side
-    if min(size) < needed:
-        raise InputImageError(
-            f"{role} '{path}' becomes {size[0]}x{size[1]} at the chosen size, but layer "
-            f"{layer.name} needs at least {needed}x{needed}; use a larger size or a less "
-            "elongated image"
-        )
 
 
 def _diverged(index: int, last_good_index: int, config: RunConfig) -> NumericalError:

@@ -91,10 +91,11 @@ class NSTApp(App[int], inherit_bindings=False):
         self._run_worker: Worker | None = None
 
     def get_default_screen(self) -> Screen:
-        from nst_tui.run_options import default_output_path
+        from nst_engine.outputs import default_output_path
 
         config = self.remembered.config
-        self._main = MainScreen(config, default_output_path(config, self.folder))
+        output = default_output_path(config.content, config.style, self.folder)
+        self._main = MainScreen(config, output)
         return self._main
 
     @property

@@ -14,6 +14,7 @@ from nst_engine.config import (
     parse_layer_weights,
 )
 from nst_engine.errors import ConfigError
+from nst_engine.outputs import default_output_path
 from nst_engine.values import (
     Size,
     parse_bool,
@@ -128,7 +129,9 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     changes["optimizer"] = _optimizer_from_arguments(arguments, config)
     config = config.replace(**changes)
     output = (
-        Path(arguments.output).expanduser() if arguments.output else default_output_path(config)
+        Path(arguments.output).expanduser()
+        if arguments.output
+        else default_output_path(config.content, config.style)
     )
     if not output.suffix:
         output = output.with_suffix(".png")
@@ -177,12 +180,3 @@ def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
             raise ConfigError(f"{option}: {error.message}") from None
         settings = dataclasses.replace(settings, **{settings.name: own})
     return settings
-
-
-def default_output_path(config: RunConfig, folder: Path | None = None) -> Path:
-    """`CONTENT-STYLE.png` in `folder` (default: here), numbered so it never overwrites."""
-    from nst_engine.images import unique_path
-
-    content = config.content.stem if config.content else "result"
-    style = config.style.stem if config.style else "style"
-    return unique_path((folder or Path.cwd()) / f"{content}-{style}.png")

@@ -127,7 +127,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
     def _parse_output(self, text: str) -> Path:
         if not text.strip():
             raise ConfigError("give an output file, such as result.png")
-        from nst_engine.images import check_output_path
+        from nst_engine.outputs import check_output_path
 
         path = Path(text.strip()).expanduser()
         overwrite = self.is_mounted and self.query_one("#overwrite", Checkbox).value
@@ -237,11 +237,11 @@ class SettingsForm(VerticalScroll, can_focus=False):
 
     def propose_output(self) -> None:
         """Put a fresh, never-overwriting name (here) in the output field."""
-        from nst_tui.run_options import default_output_path
+        from nst_engine.outputs import default_output_path
 
         content = self.query_one("#content-field", PathField).path
         style = self.query_one("#style-field", PathField).path
-        proposed = default_output_path(RunConfig(content=content, style=style))
+        proposed = default_output_path(content, style, getattr(self.app, "folder", None))
         self._initial_output = proposed
         self.output_auto = True
         self.query_one("#output-field", TextField).text = str(proposed)

@@ -16,11 +16,11 @@ from PIL import Image
 
 from nst_engine.config import RunConfig
 from nst_engine.errors import OutputError
-from nst_engine.images import (
+from nst_engine.images import read_embedded_settings, save_image
+from nst_engine.outputs import (
     check_output_path,
+    default_output_path,
     partial_output_path,
-    read_embedded_settings,
-    save_image,
     snapshot_path,
     unique_path,
 )
@@ -210,7 +210,7 @@ def test_a_killed_saves_old_temporary_is_cleaned_up_when_the_output_is_next_chec
     import os
     import time
 
-    from nst_engine.images import STALE_TEMPORARY_SECONDS, check_output_path
+    from nst_engine.outputs import STALE_TEMPORARY_SECONDS, check_output_path
 
     target = tmp_path / "result.png"
     stale = tmp_path / ".result.png.0badcafe.tmp"
@@ -225,3 +225,10 @@ def test_a_killed_saves_old_temporary_is_cleaned_up_when_the_output_is_next_chec
     assert not stale.exists()
     assert fresh.exists()  # may belong to a save in progress
     assert unrelated.exists()  # another output's business
+
+
+def test_the_default_output_name_joins_content_and_style_and_never_overwrites(tmp_path):
+    first = default_output_path(Path("a/cat.jpg"), Path("b/wave.png"), tmp_path)
+    assert first == tmp_path / "cat-wave.png"
+    first.write_bytes(b"taken")
+    assert default_output_path(Path("cat.jpg"), Path("wave.png"), tmp_path).name == "cat-wave-2.png"

@@ -1,0 +1,96 @@
+"""Output paths: checked before a run, never clobbered, with clear names for partial images.
+
+Cheap to import (no numpy, no Pillow, no torch): the app checks its output field with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import time
+from pathlib import Path
+
+from nst_engine.errors import OutputError
+
+OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+def output_format(path: Path) -> str:
+    try:
+        return OUTPUT_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise OutputError(
+            f"output '{path}' must end in .png or .jpg (got '{path.suffix or 'no suffix'}')"
+        ) from None
+
+
+def check_output_path(path: Path, overwrite: bool = False) -> None:
+    """Fail now, before any work, if `path` could not be written at the end."""
+    output_format(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise OutputError(f"output folder '{folder}' does not exist")
+    if not folder.is_dir():
+        raise OutputError(f"output folder '{folder}' is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder '{folder}' is not writable")
+    if path.is_dir():
+        raise OutputError(f"output '{path}' is a folder; give a file name such as result.png")
+    if path.exists() and not overwrite:
+        raise OutputError(
+            f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
+        )
+    remove_stale_temporaries(path)
+
+
+# A save that was killed (power cut, SIGKILL) leaves its hidden temporary file behind; one
+# older than this cannot belong to a save still in progress.
+STALE_TEMPORARY_SECONDS = 600
+
+
+def temporary_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete temporaries of earlier, killed saves to `path` (never the file itself)."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+
+
+def unique_path(path: Path) -> Path:
+    """`path` itself if free, else the first free `stem-2.suffix`, `stem-3.suffix`, ..."""
+    if not path.exists():
+        return path
+    number = 2
+    while True:
+        candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+        number += 1
+
+
+def partial_output_path(output: Path, index: int, total: int) -> Path:
+    """Where a stopped run's image goes: beside the output, named for how far it got."""
+    digits = len(str(total))
+    name = f"{output.stem}.partial-{index:0{digits}d}-of-{total}{output.suffix or '.png'}"
+    return unique_path(output.with_name(name))
+
+
+def snapshot_path(output: Path, index: int, total: int) -> Path:
+    digits = len(str(total))
+    return unique_path(output.with_name(f"{output.stem}.step-{index:0{digits}d}{output.suffix}"))
+
+
+def default_output_path(
+    content: Path | None, style: Path | None, folder: Path | None = None
+) -> Path:
+    """`CONTENT-STYLE.png` in `folder` (default: here), numbered so it never overwrites."""
+    content_name = content.stem if content else "result"
+    style_name = style.stem if style else "style"
+    return unique_path((folder or Path.cwd()) / f"{content_name}-{style_name}.png")
