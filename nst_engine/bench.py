@@ -116,7 +116,7 @@ def format_row(result: dict, first: dict) -> str:
     memory = (
         f"peak GPU {result['peak_cuda_mb']:.0f} MB"
         if "peak_cuda_mb" in result
-        else f"peak RSS {result['peak_rss_mb']:.0f} MB (process start {result['baseline_rss_mb']:.0f} MB)"
+        else f"peak RSS {result['peak_rss_mb']:.0f} MB (with torch loaded, before the run: {result['baseline_rss_mb']:.0f} MB)"
     )
     return (
         f"{result['size']:>5} px ({result['compute_size']:>9}) on {result['device']}: "
