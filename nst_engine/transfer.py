@@ -32,6 +32,7 @@ from nst_engine.errors import (
 )
 from nst_engine.events import Cancelled, Event, Finished, Snapshot, Started, Status, Step
 from nst_engine.features import FeatureExtractor
+from nst_engine.guard import LastGoodImage
 from nst_engine.images import load_image, save_image
 from nst_engine.losses import build_loss
 from nst_engine.optimizers import make_optimizer, step
@@ -41,8 +42,8 @@ from nst_engine.weights import load_weights
 
 log = logging.getLogger("nst.engine")
 
-# How often the loss is read back to check that it is finite (a GPU sync); the image at
-# each passing check is kept as the last good one.
+# How often the image is kept and its loss checked to be finite (nst_engine/guard.py: no
+# GPU sync); the image at the last passing check is what a diverged run keeps.
 CHECK_EVERY = 10
 
 
@@ -251,39 +252,38 @@ class Run:
 
         total = config.iterations
         started = time.perf_counter()
-        last_good = image.detach().clone()
-        last_good_index = 0
+        last_good = LastGoodImage(image)
         completed = 0  # iterations whose update is done (an error inside step() leaves it behind)
         try:
             for index in range(1, total + 1):
                 losses = step(optimizer, image, loss_function)
                 completed = index
                 if index % CHECK_EVERY == 0 or index == total:
-                    if not torch.isfinite(losses["total"]):
-                        raise _diverged(index, last_good_index, config)
-                    last_good.copy_(image.detach())
-                    last_good_index = index
+                    diverged = last_good.offer(image, losses["total"], index)
+                    if diverged is not None:
+                        raise _diverged(diverged, config)
                 yield Step(index, total, losses, image.detach())
                 if config.snapshot_every and index % config.snapshot_every == 0 and index < total:
                     path = snapshot_path(config.output, index, total)
                     self._save(image.detach(), path, output_size, f"snapshot at iteration {index}")
                     yield Snapshot(index, path)
+            diverged = last_good.settle()
             final_losses = {name: float(value) for name, value in losses.items()}
-            if not math.isfinite(final_losses["total"]):
-                raise _diverged(total, last_good_index, config)
+            if diverged is not None or not math.isfinite(final_losses["total"]):
+                raise _diverged(diverged or total, config)
             path, notes = self._save_final(image.detach(), output_size)
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
         except GeneratorExit:
             # Closed by the caller: keep what was made, say where.
-            kept, kept_index = _best_image(image, completed, last_good, last_good_index)
+            kept, kept_index = _best_image(image, completed, last_good)
             partial = self._save_partial(kept, kept_index, output_size)
             self.cancelled = Cancelled(kept_index, partial)
             raise
         except NumericalError as error:
-            partial = self._save_partial(last_good, last_good_index, output_size)
+            partial = self._save_partial(last_good.image, last_good.index, output_size)
             where = (
-                f"; the last good image (iteration {last_good_index}) is in {partial}"
+                f"; the last good image (iteration {last_good.index}) is in {partial}"
                 if partial
                 else ""
             )
@@ -291,13 +291,13 @@ class Run:
         except torch.cuda.OutOfMemoryError:
             del loss_function, optimizer
             # The image is intact: the step that ran out of memory had not changed it.
-            kept, kept_index = _best_image(image, completed, last_good, last_good_index)
+            kept, kept_index = _best_image(image, completed, last_good)
             partial = self._save_partial(kept, kept_index, output_size)
             _release_memory(device)
             where = f"; the image so far is in {partial}" if partial else ""
             raise DeviceError(_out_of_memory_advice(compute_size) + where) from None
         except KeyboardInterrupt:
-            kept, kept_index = _best_image(image, completed, last_good, last_good_index)
+            kept, kept_index = _best_image(image, completed, last_good)
             partial = self._save_partial(kept, kept_index, output_size)
             self.cancelled = Cancelled(kept_index, partial)
             raise
@@ -359,15 +359,15 @@ def run(config: RunConfig) -> Run:
     return Run(config)
 
 
-def _best_image(image: torch.Tensor, index: int, last_good: torch.Tensor, last_good_index: int):
+def _best_image(image: torch.Tensor, completed: int, last_good: LastGoodImage):
     """The current image if it is finite, else the last one that passed the check."""
     current = image.detach()
-    if index > last_good_index and bool(torch.isfinite(current).all()):
-        return current, index
-    return last_good, last_good_index
+    if completed > last_good.index and bool(torch.isfinite(current).all()):
+        return current, completed
+    return last_good.image, last_good.index
 
 
-def _diverged(index: int, last_good_index: int, config: RunConfig) -> NumericalError:
+def _diverged(index: int, config: RunConfig) -> NumericalError:
     return NumericalError(
         f"the loss became NaN or infinite by iteration {index}; try a lower learning rate "
         f"(now {config.optimizer.lr:g})"

@@ -1,0 +1,49 @@
+"""The last good image: kept every few iterations, checked without stalling a GPU."""
+
+from __future__ import annotations
+
+import torch
+
+
+class LastGoodImage:
+    """The latest image whose loss was finite, and its iteration.
+
+    `offer` copies the image and asks, on the device, whether its loss is finite. On a GPU
+    the answer is read back asynchronously and looked at the next time (or at `settle`),
+    by when the device has long computed it: the host never waits for the iterations still
+    in flight, so checking costs no sync. On the CPU the answer is looked at at once.
+    """
+
+    def __init__(self, image: torch.Tensor) -> None:
+        self.image = image.detach().clone()
+        self.index = 0
+        self._pending: tuple[torch.Tensor, torch.Tensor, torch.cuda.Event | None, int] | None = None
+
+    def offer(self, image: torch.Tensor, loss: torch.Tensor, index: int) -> int | None:
+        """Queue `image` of iteration `index`; the iteration that diverged, if one did."""
+        diverged = self.settle()
+        if diverged is not None:
+            return diverged
+        finite = torch.isfinite(loss.detach())
+        event = None
+        if finite.is_cuda:
+            answer = torch.empty((), dtype=torch.bool, pin_memory=True)
+            answer.copy_(finite, non_blocking=True)
+            event = torch.cuda.Event()
+            event.record()
+            finite = answer
+        self._pending = (image.detach().clone(), finite, event, index)
+        return self.settle() if event is None else None
+
+    def settle(self) -> int | None:
+        """Look at the queued answer (waiting, at most, for its own iteration to end)."""
+        if self._pending is None:
+            return None
+        candidate, finite, event, index = self._pending
+        self._pending = None
+        if event is not None:
+            event.synchronize()
+        if not bool(finite):
+            return index
+        self.image, self.index = candidate, index
+        return None
