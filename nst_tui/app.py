@@ -1,13 +1,14 @@
 """The Textual app: the main screen, the actions, and the worker thread that runs the engine.
 
 Threading (docs/ARCHITECTURE.md): a run is a Textual thread worker started here, on the App;
-it has the app's one engine thread do the run and waits for it. The run pulls the engine's
-events, checks between two events whether its worker was cancelled (and then closes the
-run, which saves the partial image), and posts messages that carry its run id, throttled by
-time: progress about ten times a second, preview frames a few times a second, the last step
-always. Preview frames are built there; the interface only paints. A lock keeps runs one at
-a time, so Run, Cancel, Run cannot overlap: the second waits for the first to finish
-stopping. torch is imported on the engine thread only, after the first frame is painted.
+it has the app's one engine thread do the run (nst_tui/run_driver.py: the engine's events
+made into messages) and waits for it. A lock keeps runs one at a time, so Run, Cancel, Run
+cannot overlap: the second waits for the first to finish stopping. torch is imported on the
+engine thread only, after the first frame is painted.
+
+Quitting (Ctrl+Q, SIGTERM, or SIGHUP when the terminal goes away) cancels a run, which
+stops after its current iteration and saves the image so far beside the output; the
+process waits for that save before it ends and says where the image is.
 """
 
 from __future__ import annotations
@@ -30,25 +31,12 @@ from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from nst_engine.config import RunConfig
-from nst_engine.errors import NSTError
 from nst_tui.commands import AppCommands, app_bindings
-from nst_tui.messages import (
-    FormChecked,
-    RunCancelled,
-    RunFailed,
-    RunFinished,
-    RunPreview,
-    RunProgress,
-    RunSnapshot,
-    RunStarted,
-    RunStatus,
-)
+from nst_tui.messages import FormChecked, RunCancelled, RunStatus
+from nst_tui.run_driver import RunDriver
 from nst_tui.screens.main import MainScreen
 from nst_tui.settings import Remembered, load_remembered, save_remembered
 
-PROGRESS_INTERVAL = 0.1  # seconds between progress messages (each reads the losses)
-PREVIEW_INTERVAL = 0.3  # seconds between preview frames, at least
-PREVIEW_COST_RATIO = 50  # ...and 50 times what making the last one took (at most 1 s)
 MAIN_SCREEN_ACTIONS = (
     "run",
     "cancel",
@@ -58,6 +46,9 @@ MAIN_SCREEN_ACTIONS = (
     "pick_style",
 )
 PROBE_DELAY = 1.0  # seconds after the first frame before torch is imported (device list)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # quit as Ctrl+Q does (SIGHUP: terminal gone)
+STOPPING_WAIT = 30.0  # seconds the quitting app waits for a stopping run to save its image
+STOP_GRACE = 2.0  # seconds after that for the interface to close before the process just ends
 
 log = logging.getLogger("nst.app")
 
@@ -89,6 +80,9 @@ class NSTApp(App[int], inherit_bindings=False):
         # come from a pool, so a run's worker hands the run to this thread and waits.
         self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nst-engine")
         self._run_worker: Worker | None = None
+        self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
+        self.stopping = threading.Event()  # set by a stop signal: the run stops, whatever else
+        self._previous_handlers: dict[int, object] = {}
 
     def get_default_screen(self) -> Screen:
         from nst_engine.outputs import default_output_path
@@ -107,12 +101,48 @@ class NSTApp(App[int], inherit_bindings=False):
         from nst_engine.runlog import setup_logging
 
         setup_logging()
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            import asyncio
+        import asyncio
 
-            loop = asyncio.get_running_loop()
-            for number in (signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(number, lambda: self.call_next(self.action_quit))
+        self._event_loop = asyncio.get_running_loop()
+        # Plain handlers, not the event loop's: they must work while the interface is stuck.
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self._previous_handlers[number] = signal.signal(number, self._stop_on_signal)
+
+    def on_unmount(self) -> None:
+        for number, handler in self._previous_handlers.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+        self._previous_handlers.clear()
+
+    def _stop_on_signal(self, number: int, frame: object = None) -> None:
+        """SIGTERM, or SIGHUP (a dropped SSH session): quit as Ctrl+Q does, keeping the image.
+
+        Once the terminal has gone, Textual's output thread dies on its next write, and the
+        writes after it block for good once its queue is full: the interface can get stuck
+        before it quits. So the run is told to stop here, directly, and a watchdog ends the
+        process when the image is saved, should the interface not have closed by then.
+        """
+        if self.stop_signal is not None:
+            return
+        self.stop_signal = signal.Signals(number)
+        self.stopping.set()
+        threading.Thread(target=self._end_when_saved, name="nst-stop", daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # the loop may have closed
+            self._event_loop.call_soon_threadsafe(self.call_next, self.action_quit)
+
+    def _end_when_saved(self) -> None:
+        """The watchdog of a stop signal (a thread): the process ends once the image is saved."""
+        assert self.stop_signal is not None
+        log.info("%s received: quitting", self.stop_signal.name)
+        self.wait_for_engine()
+        time.sleep(STOP_GRACE)  # the way out through the interface normally ends it by now
+        log.warning(
+            "the interface did not close after %s: ending the process", self.stop_signal.name
+        )
+        with contextlib.suppress(Exception):
+            save_remembered(self.form_state.config, self.preview_mode)
+        logging.shutdown()
+        os._exit(128 + self.stop_signal)
 
     async def on_ready(self) -> None:
         # torch takes the interpreter for a second or more: let the first frames settle first.
@@ -139,7 +169,20 @@ class NSTApp(App[int], inherit_bindings=False):
             log.exception("probing the devices failed")
             return
         with contextlib.suppress(RuntimeError):
-            self.call_from_thread(self.main.form.set_devices, devices)
+            self.call_from_thread(self._devices_found, devices)
+
+    def _devices_found(self, devices: list[tuple[str, str]]) -> None:
+        if self.closing:
+            return
+        missing = self.main.form.set_devices(devices)
+        if missing:
+            self.notify(
+                f"The device {missing} (remembered from an earlier session) is not on this "
+                "machine: using auto (the first GPU, else the CPU) instead.",
+                title="Device",
+                severity="warning",
+                timeout=10,
+            )
 
     @staticmethod
     def _available_devices() -> list[tuple[str, str]]:
@@ -232,7 +275,17 @@ class NSTApp(App[int], inherit_bindings=False):
             # Printed as soon as the terminal is restored; the partial's path follows.
             message = "nst-tui: stopping the run after its current iteration, keeping its image…"
         save_remembered(self.form_state.config, self.preview_mode)
-        self.exit(0, message=message)
+        if self.stop_signal is None:
+            self.exit(0, message=message)
+            return
+        if self.stop_signal == signal.SIGHUP:
+            message = None  # the terminal is gone: nothing can be printed
+        self.exit(0, return_code=128 + self.stop_signal, message=message)  # as a shell shows it
+
+    def wait_for_engine(self, timeout: float = STOPPING_WAIT) -> None:
+        """Wait until a stopping run has saved its image (at most `timeout` seconds)."""
+        with contextlib.suppress(Exception):
+            self._engine_thread.submit(lambda: None).result(timeout)
 
     def action_help(self) -> None:
         from nst_tui.screens.help import HelpScreen
@@ -286,90 +339,14 @@ class NSTApp(App[int], inherit_bindings=False):
         if not self._engine_lock.acquire(blocking=False):
             self._post(RunStatus(run_id, "waiting for the previous run to stop…"))
             while not self._engine_lock.acquire(timeout=0.05):
-                if worker.is_cancelled:
+                if worker.is_cancelled or self.stopping.is_set():
                     self._post(RunCancelled(run_id, 0, None))
                     return
         try:
-            self._engine_thread.submit(self._drive, config, run_id, worker).result()
+            driver = RunDriver(self._post, self._preview, self.session_results, self.stopping)
+            self._engine_thread.submit(driver.drive, config, run_id, worker).result()
         finally:
             self._engine_lock.release()
-
-    def _drive(self, config: RunConfig, run_id: int, worker: Worker) -> None:
-        """Pull the run's events and turn them into messages (on the engine thread)."""
-        from nst_engine.events import Finished, Snapshot, Started, Status, Step
-        from nst_engine.transfer import run  # torch: imported here, on the engine thread
-        from nst_tui.widgets.cells import CellBuilder
-
-        builder = CellBuilder()
-        started_at = time.perf_counter()
-        last_progress = last_preview = 0.0
-        preview_interval = PREVIEW_INTERVAL
-        try:
-            with run(config) as events:
-                for event in events:
-                    if worker.is_cancelled:
-                        cancelled = events.cancel()
-                        index = cancelled.index if cancelled else 0
-                        partial = cancelled.partial_path if cancelled else None
-                        if partial is not None:
-                            self.session_results.append(f"partial ({index} iterations): {partial}")
-                        self._post(RunCancelled(run_id, index, partial))
-                        return
-                    if isinstance(event, Step):
-                        now = time.perf_counter()
-                        last = event.index == event.total
-                        if last or now - last_progress >= PROGRESS_INTERVAL:
-                            last_progress = now
-                            elapsed = max(now - started_at, 1e-9)
-                            self._post(
-                                RunProgress(
-                                    run_id,
-                                    event.index,
-                                    event.total,
-                                    elapsed,
-                                    event.index / elapsed,
-                                    event.loss_values(),
-                                )
-                            )
-                        if last or now - last_preview >= preview_interval:
-                            self._post(self._preview_frame(run_id, event, builder))
-                            last_preview = time.perf_counter()
-                            # Big frames (a maximised preview) cost more to build and more
-                            # again to paint: space them out so both stay a few percent.
-                            cost = PREVIEW_COST_RATIO * (last_preview - now)
-                            preview_interval = min(max(PREVIEW_INTERVAL, cost), 1.0)
-                    elif isinstance(event, Status):
-                        self._post(RunStatus.of(run_id, event))
-                    elif isinstance(event, Started):
-                        started_at = time.perf_counter()
-                        self._post(RunStarted.of(run_id, event))
-                    elif isinstance(event, Snapshot):
-                        self._post(RunSnapshot.of(run_id, event))
-                    elif isinstance(event, Finished):
-                        self.session_results.append(f"result: {event.path}")
-                        self._post(RunFinished.of(run_id, event))
-        except NSTError as error:
-            self._post(RunFailed(run_id, error.title, error.message))
-        except Exception as error:
-            # A bug: the traceback goes to the log, a short line to the screen.
-            log.exception("internal error during run %d", run_id)
-            from nst_engine.runlog import log_path
-
-            self._post(
-                RunFailed(
-                    run_id,
-                    "Internal error",
-                    f"{type(error).__name__}: {error} (details in {log_path()})",
-                    internal=True,
-                )
-            )
-
-    def _preview_frame(self, run_id: int, step, builder) -> RunPreview:
-        """Resize on the run's device and build the cells, here on the engine thread."""
-        mode, width, height = self._preview.frame_request()
-        image = step.preview(width, height)
-        strips = builder.build(image) if mode == "cells" else None
-        return RunPreview(run_id, step.index, image, strips)
 
     def run_ended(self) -> None:
         """The current run finished, failed or stopped: ready for the next one."""
@@ -394,6 +371,9 @@ def run_app() -> int:
         probe_graphics()
     app = NSTApp(remembered)
     app.run()
-    for line in app.session_results:
-        print(line)
+    app.wait_for_engine()  # a run stopped by quitting saves its image first: say where
+    if app.stop_signal != signal.SIGHUP:  # after a hang-up there is no terminal to print to
+        with contextlib.suppress(OSError):
+            for line in app.session_results:
+                print(line, flush=True)
     return app.return_code or 0

@@ -137,8 +137,9 @@ class FormChecked(Message):
 class ImageChecked(Message):
     """A path field's image was read (or refused) in a background thread."""
 
-    path_text: str  # the text that was checked (stale answers are dropped)
+    path_text: str  # the text that was checked
     problem: str = ""  # empty when the image is usable
     size: tuple[int, int] | None = None
     notes: tuple[str, ...] = ()
     strips: list[Any] | None = None  # thumbnail rows
+    check_id: int = 0  # which check of the field this answers (stale answers are dropped)

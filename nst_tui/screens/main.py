@@ -96,7 +96,8 @@ class MainScreen(Screen):
         try:
             config = load_preset(name, self.form.base)
         except NSTError as error:
-            self.notify(error.message, title="Preset", severity="error")
+            self.notify(error.message, title="Preset not loaded", severity="error", timeout=10)
+            self.query_one("#preset", Select).clear()  # the form still has its settings
             return
         self.form.load(config)
         self.notify(f"Loaded the preset '{name}'.", timeout=3)

@@ -16,13 +16,15 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
 
 from nst_engine.config import INITS, POOLINGS, WEIGHT_SOURCES, RunConfig
-from nst_engine.errors import ConfigError, NSTError
+from nst_engine.errors import ConfigError, NSTError, OutputError
+from nst_engine.sizes import check_fits_network, resolve_sizes
 from nst_engine.values import Size, parse_float, parse_int
 from nst_tui.messages import FormChecked
 from nst_tui.widgets.fields import Field, SelectField, TextField
 from nst_tui.widgets.layers import LayerChecklist, summarise
 from nst_tui.widgets.optimizer_fields import OptimizerFields
 from nst_tui.widgets.path_field import PathField
+from nst_tui.wording import for_the_app
 
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
 
@@ -131,7 +133,10 @@ class SettingsForm(VerticalScroll, can_focus=False):
 
         path = Path(text.strip()).expanduser()
         overwrite = self.is_mounted and self.query_one("#overwrite", Checkbox).value
-        check_output_path(path, overwrite)
+        try:
+            check_output_path(path, overwrite)
+        except OutputError as error:
+            raise OutputError(for_the_app(error.message)) from None
         return path
 
     def on_mount(self) -> None:
@@ -176,9 +181,11 @@ class SettingsForm(VerticalScroll, can_focus=False):
     def read(self) -> FormChecked:
         problems: list[str] = []
         changes: dict = {}
+        image_sizes = []
         for name in ("content", "style"):
             field = self.query_one(f"#{name}-field", PathField)
-            field.max_pixels = self.base.max_input_pixels
+            field.set_max_pixels(self.base.max_input_pixels)
+            image_sizes.append(field.image_size)
             if field.problem is None:
                 problems.append(f"checking the {field.role}…")
             elif field.problem:
@@ -222,6 +229,10 @@ class SettingsForm(VerticalScroll, can_focus=False):
             return FormChecked(None, problems[0], problems)
         try:
             config = self.base.replace(**changes)
+            content_size, style_size = image_sizes
+            if content_size and style_size:
+                # What the run would refuse after loading the network, refused now.
+                check_fits_network(config, resolve_sizes(config, content_size, style_size))
         except NSTError as error:
             error_line.update(error.message)
             return FormChecked(None, error.message, [error.message])
@@ -279,9 +290,19 @@ class SettingsForm(VerticalScroll, can_focus=False):
     def set_path(self, name: str, path: Path) -> None:
         self.query_one(f"#{name}-field", PathField).text = str(path)
 
-    def set_devices(self, devices: list[tuple[str, str]]) -> None:
+    def set_devices(self, devices: list[tuple[str, str]]) -> str | None:
+        """Offer the devices found here; a chosen one not among them gives way to `auto`.
+
+        Returns the device that gave way (a remembered `cuda:1` on a machine without it).
+        """
         field = self.query_one("#device-field", SelectField)
-        field.set_options([(description, setting) for setting, description in devices])
+        options = [(description, setting) for setting, description in devices]
+        chosen = field.value
+        if chosen in [setting for setting, _ in devices]:
+            field.set_options(options)
+            return None
+        field.set_options(options, keep="auto")
+        return chosen
 
     def refresh_presets(self, select: str | None = None) -> None:
         preset = self.query_one("#preset", Select)

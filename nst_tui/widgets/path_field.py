@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from nst_tui.messages import ImageChecked
 from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+from nst_tui.wording import for_the_app
 
 CHECK_DELAY = 0.2  # seconds of quiet typing before a path is checked
 THUMBNAIL_CELLS = (14, 4)
@@ -89,8 +90,10 @@ class PathField(Vertical):
             compact=True,
         )
         self.problem: str | None = None  # None while checking; "" when usable
+        self.image_size: tuple[int, int] | None = None  # (width, height) once usable
         self.max_pixels = 100_000_000
         self._timer = None
+        self._check_id = 0  # the latest check started; older answers are dropped
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
@@ -121,9 +124,13 @@ class PathField(Vertical):
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
-        if event.input is not self.input:
-            return
+        if event.input is self.input:
+            self.recheck()
+
+    def recheck(self) -> None:
+        """Check the path again after a short quiet spell; until then it is 'checking…'."""
         self.problem = None
+        self.image_size = None
         self.set_class(False, "-invalid")
         self.query_one(".path-info", Static).update("checking…")
         if self._timer is not None:
@@ -132,39 +139,48 @@ class PathField(Vertical):
 
     def check_now(self) -> None:
         self._timer = None
+        self._check_id += 1
         text = self.input.value.strip()
         if not text:
             self._checked(ImageChecked("", f"choose a {self.role}: type a path or press …"))
             return
-        self._check(text, self.max_pixels)
+        self._check(text, self.max_pixels, self._check_id)
 
     @work(thread=True, exclusive=True, group="check-image", exit_on_error=False)
-    def _check(self, text: str, max_pixels: int) -> None:
+    def _check(self, text: str, max_pixels: int, check_id: int) -> None:
         from nst_engine.errors import NSTError
         from nst_engine.images import load_image
 
         try:
             loaded = load_image(Path(text).expanduser(), self.role, max_pixels)
         except NSTError as error:
-            message = ImageChecked(text, error.message)
+            message = ImageChecked(text, for_the_app(error.message), check_id=check_id)
         except Exception as error:  # a bug: logged with its traceback, named in the field
             logging.getLogger("nst.app").exception("checking %s failed", text)
-            message = ImageChecked(text, f"{self.role} '{text}' could not be checked: {error}")
+            problem = f"{self.role} '{text}' could not be checked: {error}"
+            message = ImageChecked(text, problem, check_id=check_id)
         else:
             image = loaded.image
             fitted = image.resize(fit_cells(image.size, THUMBNAIL_CELLS))
             strips = CellBuilder(bits=8).build(fitted)
-            message = ImageChecked(text, "", image.size, loaded.notes, strips)
+            message = ImageChecked(text, "", image.size, loaded.notes, strips, check_id)
         with contextlib.suppress(RuntimeError):  # the app may be closing
             self.post_message(message)
 
     def on_image_checked(self, message: ImageChecked) -> None:
         message.stop()
-        if message.path_text == self.input.value.strip():
+        if message.check_id == self._check_id and self._timer is None:
             self._checked(message)
+
+    def set_max_pixels(self, max_pixels: int) -> None:
+        """The pixel limit (a setting): the image is checked again when it changes."""
+        if max_pixels != self.max_pixels:
+            self.max_pixels = max_pixels
+            self.recheck()
 
     def _checked(self, message: ImageChecked) -> None:
         self.problem = message.problem
+        self.image_size = None if message.problem else message.size
         self.set_class(bool(message.problem), "-invalid")
         info = self.query_one(".path-info", Static)
         thumb = self.query_one(CellImage)

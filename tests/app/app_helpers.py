@@ -14,34 +14,43 @@ async def wait_for(
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what or condition}")
-        await pilot.pause(0.05)
+        await pilot.pause(0.01)
+
+
+def _settled(app) -> bool:
+    """Both images checked, no form check pending, and the app has the latest result."""
+    from nst_tui.widgets.path_field import PathField
+
+    return (
+        all(field.problem is not None for field in app.main.query(PathField))
+        and not app.main.form._check_pending
+        and app.form_state is app.main.form.last_check
+        # An image's answer may be in and its message to the form not yet handled:
+        and not any(problem.startswith("checking the ") for problem in app.form_state.problems)
+    )
 
 
 async def form_settled(pilot) -> None:
     """Wait until both images are checked and the form has checked itself since."""
-    from nst_tui.widgets.path_field import PathField
-
-    app = pilot.app
     await pilot.pause()
-
-    def settled() -> bool:
-        fields = app.main.query(PathField)
-        return (
-            all(field.problem is not None for field in fields)
-            and not app.main.form._check_pending
-            and app.form_state is app.main.form.last_check  # the app has the latest
-        )
-
-    await wait_for(pilot, settled, what="the form's checks")
+    await wait_for(pilot, lambda: _settled(pilot.app), what="the form's checks")
     await pilot.pause()
 
 
 async def set_text(pilot, selector: str, text: str) -> None:
-    """Type-free: set an input's value as if typed, then let the form check itself."""
-    widget = pilot.app.main.query_one(selector)
+    """Type-free: set an input's value as if typed (or pasted); wait for the form's check of it."""
+    app = pilot.app
+    widget = app.main.query_one(selector)
+    if widget.value == text:
+        await form_settled(pilot)
+        return
+    before = app.main.form.last_check
     widget.value = text
-    await pilot.pause()
-    await form_settled(pilot)
+    await wait_for(
+        pilot,
+        lambda: app.main.form.last_check is not before and _settled(app),
+        what=f"the form's check of {selector} = {text!r}",
+    )
 
 
 def result_text(app) -> str:
@@ -50,3 +59,40 @@ def result_text(app) -> str:
 
 def reason_text(app) -> str:
     return str(app.main.panel.query_one("#run-reason").content)
+
+
+def run_is_off_because(app, *fragments: str) -> str:
+    """Assert that Run is off with a reason holding every fragment, the app still up; the reason."""
+    from textual.widgets import Button
+
+    assert app.is_running, "the app exited"
+    reason = reason_text(app)
+    assert app.main.query_one("#run", Button).disabled, reason
+    assert app.form_state.config is None, reason
+    for fragment in fragments:
+        assert fragment in reason, f"{fragment!r} not in {reason!r}"
+    return reason
+
+
+def run_is_on(app) -> None:
+    """Assert that Run is on (the form makes a config) and the app is up."""
+    from textual.widgets import Button
+
+    assert app.is_running, "the app exited"
+    assert not app.main.query_one("#run", Button).disabled, reason_text(app)
+    assert app.form_state.config is not None
+    assert "Ready" in reason_text(app)
+
+
+def thumbnail_pixel(field, x: int, y: int) -> tuple[int, int, int]:
+    """The colour of pixel (x, y) of a path field's thumbnail (two pixels per cell)."""
+    from nst_tui.widgets.cells import CellImage
+
+    strip = field.query_one(CellImage)._strips[y // 2]
+    column = 0
+    for segment in strip:
+        column += len(segment.text)
+        if column > x:
+            colour = segment.style.bgcolor if y % 2 == 0 else segment.style.color
+            return tuple(colour.triplet)
+    raise IndexError(f"no pixel {x} in a thumbnail {column} wide")

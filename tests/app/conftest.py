@@ -43,3 +43,11 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_config: RunCo
         return NSTApp(Remembered(config or tiny_config), folder=tmp_path)
 
     return make
+
+
+@pytest.fixture
+def quick_path_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check a typed path after 20 ms of quiet instead of 200 (what is checked is the same)."""
+    import nst_tui.widgets.path_field
+
+    monkeypatch.setattr(nst_tui.widgets.path_field, "CHECK_DELAY", 0.02)

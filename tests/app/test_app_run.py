@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from pathlib import Path
@@ -57,6 +56,7 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test() as pilot:
         await form_settled(pilot)
+        output = app.form_state.config.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         await pilot.press("escape")
@@ -64,7 +64,13 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
         assert not app.main.query_one("#run", Button).disabled
         await wait_for(pilot, lambda: "Cancelled after" in result_text(app), what="the partial")
         partial = Path(result_text(app).splitlines()[-1])
-        assert partial.is_file() and ".partial-" in partial.name
+        index = int(result_text(app).split()[2])
+        # Beside the output, named for how far it got; nothing at the output itself.
+        assert partial == output.with_name(f"{output.stem}.partial-{index:04d}-of-5000.png")
+        with Image.open(partial) as image:
+            image.load()
+            assert image.size == (32, 21)
+        assert not output.exists()
         assert progress_of(app) < 5000
 
 
@@ -74,6 +80,7 @@ async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test() as pilot:
         await form_settled(pilot)
+        output = app.form_state.config.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         asked = time.monotonic()
@@ -81,13 +88,16 @@ async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
     exited = time.monotonic() - asked
     assert app.return_code == 0
     assert exited < 3.0
-    # The worker thread stops after its iteration and saves what it had.
-    deadline = time.monotonic() + 30
-    while not list(tmp_path.glob("*.partial-*")) and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
-    assert list(tmp_path.glob("*.partial-*"))
-    await asyncio.sleep(0.2)
-    assert any(line.startswith("partial") for line in app.session_results)
+    # The engine thread stops after its iteration and saves what it had; run_app waits for
+    # that before it prints where the image is.
+    app.wait_for_engine()
+    (line,) = app.session_results
+    partial = Path(line.split(": ", 1)[1])
+    assert line.startswith("partial (") and partial.parent == output.parent
+    assert partial.name.startswith(f"{output.stem}.partial-") and partial.name.endswith(
+        "-of-5000.png"
+    )
+    assert partial.is_file() and not output.exists()
 
 
 async def test_a_cancelled_runs_messages_never_reach_the_next_run(make_app, tiny_config) -> None:
@@ -119,15 +129,18 @@ async def test_a_cancelled_runs_messages_never_reach_the_next_run(make_app, tiny
         assert "Run 2" in str(app.main.preview.query_one("#preview-caption").content)
 
 
-async def test_an_engine_error_is_shown_and_the_app_stays_ready(make_app, tiny_config) -> None:
-    # Too small for the deepest chosen layer: the engine refuses it with one line.
-    app = make_app(tiny_config.replace(size=tiny_config.size.parse("size", "20x12")))
+async def test_an_engine_error_is_shown_and_the_app_stays_ready(
+    make_app, tiny_config, tmp_path: Path
+) -> None:
+    # The form cannot know that a weights file is missing: the engine refuses it, one line.
+    missing = tmp_path / "gone.pth"
+    app = make_app(tiny_config.replace(weights=str(missing)))
     async with app.run_test() as pilot:
         await form_settled(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not app.running, timeout=60, what="the failure")
         text = result_text(app)
-        assert text.startswith("Bad image:") and "needs at least" in text
+        assert text == f"Weights: weights file '{missing}' does not exist"
         assert app.main.panel.has_class("-failed")
         assert not app.main.query_one("#run", Button).disabled
         assert "Ready" in reason_text(app)

@@ -1,0 +1,24 @@
+"""The engine's one-line messages, worded for the app.
+
+The engine's messages end with advice in the command line's terms (`--overwrite`,
+`--device cpu`); the app has fields and boxes instead, so its messages name those.
+"""
+
+from __future__ import annotations
+
+# Advice in command-line terms -> the same advice in the app's terms.
+APP_ADVICE = {
+    "allow overwriting (--overwrite)": "tick 'replace the output if it exists'",
+    "use --device cpu": "choose cpu (or auto) as the Device",
+    "raise --max-pixels if you trust this file": (
+        "raise max_input_pixels (a preset setting) if you trust this file"
+    ),
+    "pass a weights file with --weights PATH": "start nst-tui with NST_TUI_WEIGHTS=PATH",
+}
+
+
+def for_the_app(message: str) -> str:
+    """`message` with command-line advice replaced by what to do in the app."""
+    for flag_advice, app_advice in APP_ADVICE.items():
+        message = message.replace(flag_advice, app_advice)
+    return message

@@ -1,0 +1,205 @@
+"""Every number of the form, typed wrong: text, negative, zero (where it is not allowed), NaN
+and infinity. Each is named under its field and beside Run, which stays off; the app stays
+up; a good number typed after it turns Run on again. Then the layer lists, emptied.
+"""
+
+from __future__ import annotations
+
+import pytest
+from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
+from textual.widgets import Checkbox, Collapsible, Input, Select
+
+from nst_tui.widgets.fields import TextField
+
+BAD_VALUES = ("abc", "-1", "0", "nan", "inf")
+
+
+def whole(name: str, minimum: int) -> dict[str, str | None]:
+    """What a whole-number field says about each bad value (None: the value is fine)."""
+    return {
+        "abc": f"{name} must be a whole number, got 'abc'",
+        "-1": f"{name} must be at least {minimum}, got -1",
+        "0": None if minimum <= 0 else f"{name} must be at least {minimum}, got 0",
+        "nan": f"{name} must be a whole number, got 'nan'",
+        "inf": f"{name} must be a whole number, got 'inf'",
+        "2.5": f"{name} must be a whole number, got '2.5'",
+    }
+
+
+def number(name: str, *, positive: bool = False, below_one: bool = False, at_most_one=False):
+    """What a decimal field says about each bad value (None: the value is fine)."""
+    low = f"{name} must be greater than 0, got" if positive else f"{name} must be at least 0, got"
+    said = {
+        "abc": f"{name} must be a number, got 'abc'",
+        "-1": f"{low} -1",
+        "0": f"{low} 0" if positive else None,
+        "nan": f"{name} must be a finite number, got nan",
+        "inf": f"{name} must be a finite number, got inf",
+        "1e999": f"{name} must be a finite number, got inf",
+    }
+    if below_one:
+        said["1"] = f"{name} must be less than 1, got 1"
+    if at_most_one:
+        said["1.5"] = f"{name} must be at most 1, got 1.5"
+    return said
+
+
+def size(name: str) -> dict[str, str | None]:
+    return {
+        "abc": f"{name} must be a number of pixels (longest side) or WIDTHxHEIGHT, got 'abc'",
+        "-1": f"{name} must be at least 1, got -1",
+        "0": f"{name} must be at least 1, got 0",
+        "nan": f"{name} must be a number of pixels (longest side) or WIDTHxHEIGHT, got 'nan'",
+        "inf": f"{name} must be a number of pixels (longest side) or WIDTHxHEIGHT, got 'inf'",
+        "0x10": f"{name} must be at least 1, got 0",
+        "10x": f"{name} must be a number of pixels (longest side) or WIDTHxHEIGHT, got '10x'",
+    }
+
+
+TYPED = ("lr",)  # typed key by key (slower); the others are pasted
+
+# input id -> (optimiser it belongs to, or None; good value; bad value -> message or None)
+NUMBER_FIELDS = {
+    "iterations": (None, "3", whole("iterations", 1)),
+    "size": (None, "32", size("compute size")),
+    "output_size": (None, "40", size("output size")),
+    "style_size": (None, "32", size("style size")),
+    "lr": (None, "1.5", number("learning rate", positive=True)),
+    "tv_weight": (None, "0.001", number("TV weight")),
+    "init_noise": (None, "0.2", number("init noise")),
+    "seed": (None, "7", whole("seed", 0)),
+    "adam-beta1": ("adam", "0.8", number("adam beta1", below_one=True)),
+    "adam-beta2": ("adam", "0.99", number("adam beta2", below_one=True)),
+    "adam-eps": ("adam", "1e-6", number("adam eps", positive=True)),
+    "adadelta-rho": ("adadelta", "0.8", number("adadelta rho", at_most_one=True)),
+    "adadelta-eps": ("adadelta", "1e-6", number("adadelta eps", positive=True)),
+    "rmsprop-alpha": ("rmsprop", "0.9", number("rmsprop alpha", at_most_one=True)),
+    "rmsprop-eps": ("rmsprop", "1e-6", number("rmsprop eps", positive=True)),
+    "rmsprop-momentum": ("rmsprop", "0.5", number("rmsprop momentum", below_one=True)),
+    "sgd-momentum": ("sgd", "0.5", number("sgd momentum", below_one=True)),
+    "lbfgs-history_size": ("lbfgs", "20", whole("lbfgs history_size", 1)),
+}
+
+
+async def type_into(pilot, input_id: str, text: str) -> None:
+    """Focus the field, clear it and type `text` key by key, as a person would."""
+    field = pilot.app.main.query_one(f"#{input_id}", Input)
+    field.focus()
+    await pilot.press("end", *["backspace"] * len(field.value), *text)
+    await form_settled(pilot)
+
+
+async def enter(pilot, input_id: str, text: str) -> None:
+    """Typed in the first field tested, pasted (the value set at once) in the others."""
+    if input_id in TYPED:
+        await type_into(pilot, input_id, text)
+    else:
+        await set_text(pilot, f"#{input_id}", text)
+
+
+async def check_number_field(pilot, input_id: str) -> None:
+    """Each bad value of the field refused, named, Run off; then a good one, Run on."""
+    app = pilot.app
+    _, good, said = NUMBER_FIELDS[input_id]
+    field = app.main.query_one(f"#{input_id}-field", TextField)
+    for value in (*BAD_VALUES, *[extra for extra in said if extra not in BAD_VALUES]):
+        await enter(pilot, input_id, value)
+        message = said[value]
+        if message is None:  # zero is a fine value here
+            assert field.error == "", (value, field.error)
+            run_is_on(app)
+            continue
+        assert field.error == message, (value, field.error)
+        assert field.has_class("-invalid")
+        run_is_off_because(app, message)
+    await enter(pilot, input_id, good)
+    assert field.error == ""
+    run_is_on(app)
+
+
+MAIN_FIELDS = [name for name, (optimizer, _, _) in NUMBER_FIELDS.items() if optimizer is None]
+
+
+@pytest.mark.parametrize("input_id", MAIN_FIELDS)
+async def test_a_bad_number_is_named_under_its_field_and_run_stays_off(
+    make_app, input_id: str
+) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        await check_number_field(pilot, input_id)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adadelta", "rmsprop", "sgd", "lbfgs"])
+async def test_a_bad_optimiser_parameter_is_named_and_run_stays_off(make_app, optimizer) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        app.main.query_one("#optimizer", Select).value = optimizer
+        await wait_for(pilot, lambda: bool(app.main.query(f"#params-{optimizer}")), what="panel")
+        await form_settled(pilot)
+        for input_id, (owner, _, _) in NUMBER_FIELDS.items():
+            if owner == optimizer:
+                await check_number_field(pilot, input_id)
+
+
+async def open_layers(pilot, kind: str) -> None:
+    app = pilot.app
+    app.main.query_one(f"#{kind}-layers-box", Collapsible).collapsed = False
+    await wait_for(pilot, lambda: bool(app.main.query(f"#{kind}-relu1_1")), what="the rows")
+    await form_settled(pilot)
+
+
+@pytest.mark.parametrize("kind", ["content", "style"])
+async def test_a_bad_layer_weight_is_named_and_run_stays_off(make_app, kind: str) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        await open_layers(pilot, kind)
+        layer = "relu4_2" if kind == "content" else "relu3_1"
+        name = f"weight of {kind} layer {layer}"
+        for value, message in number(name).items():
+            await set_text(pilot, f"#{kind}-{layer}-weight", value)
+            if message is None and kind == "style":  # 0 is fine: other style layers weigh
+                run_is_on(app)
+                continue
+            if message is None:  # the only content layer, weighing nothing
+                message = "choose at least one content layer with a weight above 0"
+            run_is_off_because(app, message)
+            assert app.main.query_one(f"#{kind}-layers").has_class("-invalid")
+        await set_text(pilot, f"#{kind}-{layer}-weight", "2e-9")
+        run_is_on(app)
+        assert (layer, 2e-9) in getattr(app.form_state.config, f"{kind}_layers")
+
+
+async def test_all_content_layers_unticked_is_refused(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        await open_layers(pilot, "content")
+        for checkbox in app.main.query("#content-layers Checkbox").results(Checkbox):
+            checkbox.value = False
+        await pilot.pause()
+        await form_settled(pilot)
+        run_is_off_because(app, "choose at least one content layer with a weight above 0")
+        checkbox = app.main.query_one("#content-conv4_1", Checkbox)
+        checkbox.focus()
+        await pilot.press("space")  # ticked by hand: it gets a weight of 1, the first one
+        await form_settled(pilot)
+        run_is_on(app)
+        assert app.form_state.config.content_layers == (("conv4_1", 1.0),)
+
+
+async def test_every_style_weight_zero_is_refused(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        await open_layers(pilot, "style")
+        ticked = [name for name, _ in app.form_state.config.style_layers]
+        for name in ticked:
+            await set_text(pilot, f"#style-{name}-weight", "0")
+        run_is_off_because(app, "choose at least one style layer with a weight above 0")
+        assert str(app.main.query_one("#style-layers-box", Collapsible).title).endswith("none")
+        await type_into(pilot, f"style-{ticked[0]}-weight", "1e-9")
+        run_is_on(app)
+        assert app.form_state.config.active_style_layers == ((ticked[0], 1e-9),)
