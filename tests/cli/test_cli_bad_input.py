@@ -134,19 +134,46 @@ def bad_images(folder: Path) -> dict[str, tuple[Path, str]]:
     Image.radial_gradient("L").convert("RGB").save(stream, format="JPEG")
     truncated = folder / "truncated.jpg"
     truncated.write_bytes(stream.getvalue()[: len(stream.getvalue()) // 2])
+    stream = io.BytesIO()
+    Image.radial_gradient("L").convert("RGB").save(stream, format="PNG")
+    truncated_png = folder / "truncated.png"
+    truncated_png.write_bytes(stream.getvalue()[: len(stream.getvalue()) // 2])
     tiny = folder / "tiny.png"
     Image.new("RGB", (8, 30)).save(tiny)
+    one_pixel = folder / "one.png"
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(one_pixel)
+    strip = folder / "strip.png"
+    Image.new("RGB", (4000, 20), (10, 200, 10)).save(strip)
     return {
         "missing": (folder / "missing.jpg", "does not exist"),
         "folder": (folder, "is a folder, not an image file"),
         "empty": (empty, "is an empty file"),
         "text": (text, "is not an image Pillow can read"),
         "truncated": (truncated, "is damaged or incomplete"),
+        "truncated-png": (truncated_png, "is damaged or incomplete"),
         "tiny": (tiny, "it must be at least 16x16"),
+        "one-pixel": (one_pixel, "is 1x1 pixels; it must be at least 16x16"),
+        "elongated": (
+            strip,
+            "becomes 48x1 at the chosen size, but layer relu5_1 needs at least 16x16",
+        ),
     }
 
 
-@pytest.mark.parametrize("case", ["missing", "folder", "empty", "text", "truncated", "tiny"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "folder",
+        "empty",
+        "text",
+        "truncated",
+        "truncated-png",
+        "tiny",
+        "one-pixel",
+        "elongated",
+    ],
+)
 def test_an_unusable_content_image_is_refused(nst_tui, work, demo_pair, case):
     folder = work / "inputs"
     folder.mkdir()
