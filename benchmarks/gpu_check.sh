@@ -1,21 +1,51 @@
 #!/usr/bin/env bash
 # The device check, for a session that is lent a GPU machine (see the tool library's
-# `device` README): CUDA tests of the engine and the GPU benchmark, figures to $OUT.
-# That machine has its own torch and no network: the project runs from the source tree,
-# with random weights for speed figures (the same computation as trained ones).
+# `device` README): the engine's tests on CUDA, the GPU benchmark, the app against headless
+# on the GPU, and the demo job, figures to $OUT (a file per part, written as it goes).
+# `gpu_check.sh tests` runs the tests alone.
+#
+# That machine has its own torch and no network: the project runs from the source tree.
+# What it lacks (textual and the rest of the app's pure-Python packages) travels as wheels in
+# .whl (carried; see the device README). Speed figures use random weights: the same
+# computation as trained ones, and the 80 MB weight file does not travel.
 set -uo pipefail
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 OUT="${OUT:-/tmp/nst-gpu}"
 mkdir -p "$OUT"
+if compgen -G ".whl/*.whl" > /dev/null; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH="/tmp/site"
+fi
+# styles/ is installed as the package nst_styles; from the source tree, a link gives it that name.
+mkdir -p /tmp/nst-src && ln -sfn "$PWD/styles" /tmp/nst-src/nst_styles
+export PYTHONPATH="$PWD:/tmp/nst-src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+export NST_TUI_CONFIG_DIR=/tmp/nst-config NST_TUI_STATE_DIR=/tmp/nst-state
 {
+  date -u
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  python -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda)"
+  python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda)"
+  lscpu | grep -E "Model name|^CPU\(s\)"
 } > "$OUT/machine.txt" 2>&1
-# The engine on CUDA: a tiny run per optimiser, cancellation, and no sync per step.
-NST_TUI_TEST_DEVICE=cuda python -m pytest -q tests/engine/test_transfer.py tests/engine/test_run_control.py \
-  -o addopts="" > "$OUT/tests.txt" 2>&1
-python -m nst_tui.cli bench --device cuda --sizes 256 512 1024 --iterations 20 --warmup 5 \
-  --json "$OUT/bench-lbfgs.json" > "$OUT/bench-lbfgs.txt" 2>&1
-python -m nst_tui.cli bench --device cuda --sizes 256 512 1024 --iterations 20 --warmup 5 \
-  --optimizer adam --json "$OUT/bench-adam.json" > "$OUT/bench-adam.txt" 2>&1
-tail -n 5 "$OUT"/*.txt
+
+# The engine on CUDA: runs, cancellation, faults, and the CUDA-only tests (no host wait per
+# step, CPU agreement, a real out-of-memory).
+NST_TUI_TEST_DEVICE=cuda timeout 150 python3 -m pytest -q -p no:cacheprovider \
+  tests/engine/test_cuda.py tests/engine/test_transfer.py tests/engine/test_run_control.py \
+  > "$OUT/tests.txt" 2>&1
+echo "tests exit $?" >> "$OUT/tests.txt"
+if [ "${1:-all}" = tests ]; then tail -n 8 "$OUT/tests.txt"; exit 0; fi
+
+for optimizer in lbfgs adam; do
+  timeout 90 python3 -m nst_tui.cli bench --device cuda --sizes 256 512 1024 --iterations 20 \
+    --warmup 5 --optimizer "$optimizer" > "$OUT/bench.txt.$optimizer" 2>&1
+done
+cat "$OUT"/bench.txt.* > "$OUT/bench.txt" && rm "$OUT"/bench.txt.*
+
+# The default job (512 px, 200 L-BFGS iterations) as a user runs it, timed end to end.
+timeout 60 bash -c 'time python3 -m nst_tui.cli run --demo --device cuda --weights random \
+  -o /tmp/demo-gpu.png' > "$OUT/demo.txt" 2>&1
+
+timeout 150 python3 benchmarks/app_vs_headless.py --device cuda --size 512 --iterations 200 \
+  --repeats 2 > "$OUT/app_vs_headless.txt" 2>&1
+echo "app_vs_headless exit $?" >> "$OUT/app_vs_headless.txt"
+tail -n 8 "$OUT"/*.txt

@@ -86,6 +86,7 @@ def test_the_same_seed_gives_identical_pixels_and_another_seed_differs(tiny_conf
         config = tiny_config(seed=seed, output=tmp_path / f"{name}.png", iterations=4)
         events_of(config)
         outputs[name] = pixels(config.output)
+    # On CUDA too: the engine chooses cuDNN's deterministic algorithms (make_reproducible).
     assert np.array_equal(outputs["a"], outputs["b"])
     assert not np.array_equal(outputs["a"], outputs["c"])
 
@@ -108,8 +109,9 @@ def test_events_come_in_order_status_started_steps_finished(tiny_config):
 
 
 def test_started_describes_the_run_and_random_weights_say_not_trained(tiny_config):
-    started = next(e for e in run(tiny_config(size="40x24")) if isinstance(e, Started))
-    assert started.device.startswith("cpu")
+    config = tiny_config(size="40x24")
+    started = next(e for e in run(config) if isinstance(e, Started))
+    assert started.device.startswith(config.device)  # "cpu (1 threads)", "cuda:0 (NVIDIA H200)"
     assert started.compute_size == (40, 24)
     assert started.output_size == (40, 24)
     assert started.style_size == (40, 40)  # the square style image at the longest side
@@ -192,6 +194,19 @@ def test_asking_for_cuda_on_a_machine_without_it_suggests_the_cpu(tiny_config, m
             events_of(tiny_config(device=device))
         assert "use --device cpu" in caught.value.message
     assert not tiny_config().output.exists()
+
+
+def test_a_cuda_run_chooses_deterministic_convolutions_and_a_cpu_run_leaves_them(monkeypatch):
+    import torch
+
+    from nst_engine.transfer import make_reproducible
+
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)
+    make_reproducible(torch.device("cpu"))
+    assert (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) == (False, True)
+    make_reproducible(torch.device("cuda", 0))  # sets flags only: no GPU needed
+    assert (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark) == (True, False)
 
 
 def test_a_missing_image_is_refused_before_anything_happens(tiny_config, tmp_path):
