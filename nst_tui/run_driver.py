@@ -67,10 +67,38 @@ class RunDriver:
         started_at = time.perf_counter()
         last_progress = last_preview = 0.0
         preview_interval = PREVIEW_INTERVAL
+
+        def show(step: Step, last: bool) -> None:
+            """Progress and a preview frame of this step, unless one went out just now."""
+            nonlocal last_progress, last_preview, preview_interval
+            now = time.perf_counter()
+            if last or now - last_progress >= PROGRESS_INTERVAL:
+                last_progress = now
+                elapsed = max(now - started_at, 1e-9)
+                self.post(
+                    RunProgress(
+                        run_id,
+                        step.index,
+                        step.total,
+                        elapsed,
+                        step.index / elapsed,
+                        step.loss_values(),
+                    )
+                )
+            if last or now - last_preview >= preview_interval:
+                self.post(self._preview_frame(run_id, step, builder))
+                last_preview = time.perf_counter()
+                # Big frames (a maximised preview) cost more to build and more again to
+                # paint: space them out so both stay a few percent.
+                cost = PREVIEW_COST_RATIO * (last_preview - now)
+                preview_interval = min(max(PREVIEW_INTERVAL, cost), 1.0)
+
         try:
             with run(config) as events:
                 for event in events:
                     if worker.is_cancelled or self.stopping.is_set():
+                        if isinstance(event, Step) and not self.stopping.is_set():
+                            show(event, last=True)  # the screen ends on the step it keeps
                         cancelled = events.cancel()
                         index = cancelled.index if cancelled else 0
                         partial = cancelled.partial_path if cancelled else None
@@ -79,28 +107,7 @@ class RunDriver:
                         self.post(RunCancelled(run_id, index, partial))
                         return
                     if isinstance(event, Step):
-                        now = time.perf_counter()
-                        last = event.index == event.total
-                        if last or now - last_progress >= PROGRESS_INTERVAL:
-                            last_progress = now
-                            elapsed = max(now - started_at, 1e-9)
-                            self.post(
-                                RunProgress(
-                                    run_id,
-                                    event.index,
-                                    event.total,
-                                    elapsed,
-                                    event.index / elapsed,
-                                    event.loss_values(),
-                                )
-                            )
-                        if last or now - last_preview >= preview_interval:
-                            self.post(self._preview_frame(run_id, event, builder))
-                            last_preview = time.perf_counter()
-                            # Big frames (a maximised preview) cost more to build and more
-                            # again to paint: space them out so both stay a few percent.
-                            cost = PREVIEW_COST_RATIO * (last_preview - now)
-                            preview_interval = min(max(PREVIEW_INTERVAL, cost), 1.0)
+                        show(event, last=event.index == event.total)
                     elif isinstance(event, Status):
                         self.post(RunStatus.of(run_id, event))
                     elif isinstance(event, Started):

@@ -72,6 +72,10 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
             assert image.size == (32, 21)
         assert not output.exists()
         assert progress_of(app) < 5000
+        # The progress and the preview end on the iteration kept, not on the last throttled one.
+        assert progress_of(app) == index
+        stats = str(app.main.panel.query_one("#progress-stats").content)
+        assert stats.startswith(f"{index}/5000 ")
 
 
 async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
