@@ -47,3 +47,30 @@ def demo_pair() -> tuple[Path, Path]:
     from nst_engine.gallery import demo_pair
 
     return demo_pair()
+
+
+@pytest.fixture
+def nan_after(monkeypatch: pytest.MonkeyPatch):
+    """`nan_after(n)`: every engine step after the first n reports a NaN loss, as a run that
+    diverges does (the image itself stays as the optimiser made it)."""
+    import math
+
+    import torch
+
+    from nst_engine import transfer
+
+    real_step = transfer.step
+
+    def start(good_steps: int) -> None:
+        calls = []
+
+        def step(optimizer, image, loss_function):
+            losses = real_step(optimizer, image, loss_function)
+            calls.append(1)
+            if len(calls) > good_steps:
+                losses = {name: torch.full_like(value, math.nan) for name, value in losses.items()}
+            return losses
+
+        monkeypatch.setattr(transfer, "step", step)
+
+    return start

@@ -5,7 +5,6 @@ panel; the app stays up, and the next run in the same session works.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -112,25 +111,10 @@ async def test_a_bad_weights_file_is_named_and_the_next_run_works(
 # --- numbers that blow up ------------------------------------------------------------------------
 
 
-def nan_after(monkeypatch, good_steps: int) -> None:
-    """Every step after the first `good_steps` reports a NaN loss (as a diverging run does)."""
-    real_step = nst_engine.transfer.step
-    calls = []
-
-    def step(optimizer, image, loss_function):
-        losses = real_step(optimizer, image, loss_function)
-        calls.append(1)
-        if len(calls) > good_steps:
-            losses = {name: torch.full_like(value, math.nan) for name, value in losses.items()}
-        return losses
-
-    monkeypatch.setattr(nst_engine.transfer, "step", step)
-
-
 async def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_image(
-    make_app, tiny_config, monkeypatch
+    make_app, tiny_config, nan_after
 ) -> None:
-    nan_after(monkeypatch, good_steps=12)
+    nan_after(good_steps=12)
     app = make_app(tiny_config.replace(iterations=25))
     async with app.run_test() as pilot:
         await form_settled(pilot)

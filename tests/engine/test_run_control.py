@@ -4,8 +4,6 @@ is never written half-done."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -104,23 +102,8 @@ def test_a_huge_learning_rate_diverges_into_a_numerical_error_suggesting_a_lower
     assert not config.output.exists()
 
 
-def nan_after(monkeypatch, good_steps: int) -> None:
-    """Make every step after the first `good_steps` report a NaN loss."""
-    real_step = transfer.step
-    calls = []
-
-    def step(optimizer, image, loss_function):
-        losses = real_step(optimizer, image, loss_function)
-        calls.append(1)
-        if len(calls) > good_steps:
-            losses = {name: torch.full_like(value, math.nan) for name, value in losses.items()}
-        return losses
-
-    monkeypatch.setattr(transfer, "step", step)
-
-
-def test_a_nan_loss_raises_and_keeps_the_last_good_image(tiny_config, monkeypatch):
-    nan_after(monkeypatch, good_steps=12)
+def test_a_nan_loss_raises_and_keeps_the_last_good_image(tiny_config, nan_after):
+    nan_after(good_steps=12)
     config = tiny_config(iterations=25)
     with pytest.raises(NumericalError) as caught:
         list(run(config))
@@ -133,8 +116,8 @@ def test_a_nan_loss_raises_and_keeps_the_last_good_image(tiny_config, monkeypatc
     assert not config.output.exists()
 
 
-def test_a_nan_loss_at_the_last_iteration_is_caught(tiny_config, monkeypatch):
-    nan_after(monkeypatch, good_steps=4)
+def test_a_nan_loss_at_the_last_iteration_is_caught(tiny_config, nan_after):
+    nan_after(good_steps=4)
     config = tiny_config(iterations=5)
     with pytest.raises(NumericalError, match="by iteration 5"):
         list(run(config))
