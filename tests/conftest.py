@@ -49,6 +49,13 @@ def demo_pair() -> tuple[Path, Path]:
     return demo_pair()
 
 
+def replace_engine_step(monkeypatch: pytest.MonkeyPatch, make_step) -> None:
+    """Put `make_step(real_step)` in place of the engine's step for this test."""
+    from nst_engine import transfer
+
+    monkeypatch.setattr(transfer, "step", make_step(transfer.step))
+
+
 @pytest.fixture
 def nan_after(monkeypatch: pytest.MonkeyPatch):
     """`nan_after(n)`: every engine step after the first n reports a NaN loss, as a run that
@@ -57,20 +64,44 @@ def nan_after(monkeypatch: pytest.MonkeyPatch):
 
     import torch
 
-    from nst_engine import transfer
-
-    real_step = transfer.step
-
     def start(good_steps: int) -> None:
-        calls = []
+        def make_step(real_step):
+            calls = []
 
-        def step(optimizer, image, loss_function):
-            losses = real_step(optimizer, image, loss_function)
-            calls.append(1)
-            if len(calls) > good_steps:
-                losses = {name: torch.full_like(value, math.nan) for name, value in losses.items()}
-            return losses
+            def step(optimizer, image, loss_function):
+                losses = real_step(optimizer, image, loss_function)
+                calls.append(1)
+                if len(calls) > good_steps:
+                    losses = {name: torch.full_like(v, math.nan) for name, v in losses.items()}
+                return losses
 
-        monkeypatch.setattr(transfer, "step", step)
+            return step
+
+        replace_engine_step(monkeypatch, make_step)
+
+    return start
+
+
+@pytest.fixture
+def out_of_memory_at(monkeypatch: pytest.MonkeyPatch):
+    """`out_of_memory_at(n)`: the n-th engine step from now runs out of GPU memory, before it
+    changes the image, as a CUDA step does; every other step runs normally."""
+    import torch
+
+    def start(failing_step: int) -> None:
+        def make_step(real_step):
+            calls = []
+
+            def step(optimizer, image, loss_function):
+                calls.append(1)
+                if len(calls) == failing_step:
+                    raise torch.cuda.OutOfMemoryError(
+                        "CUDA out of memory. Tried to allocate 2.00 GiB"
+                    )
+                return real_step(optimizer, image, loss_function)
+
+            return step
+
+        replace_engine_step(monkeypatch, make_step)
 
     return start

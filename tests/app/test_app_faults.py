@@ -133,18 +133,9 @@ async def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_image(
 
 
 async def test_out_of_memory_gives_advice_and_the_next_run_works(
-    make_app, tiny_config, tmp_path, monkeypatch
+    make_app, tiny_config, tmp_path, out_of_memory_at
 ) -> None:
-    real_step = nst_engine.transfer.step
-    calls = []
-
-    def step(optimizer, image, loss_function):
-        calls.append(1)
-        if len(calls) == 5:  # the first run's fifth step; later runs are fine
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_step(optimizer, image, loss_function)
-
-    monkeypatch.setattr(nst_engine.transfer, "step", step)
+    out_of_memory_at(5)  # the first run's fifth step; later runs are fine
     app = make_app(tiny_config.replace(iterations=20))
     async with app.run_test() as pilot:
         await form_settled(pilot)

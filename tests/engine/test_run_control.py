@@ -124,21 +124,10 @@ def test_a_nan_loss_at_the_last_iteration_is_caught(tiny_config, nan_after):
     assert not config.output.exists()
 
 
-def out_of_memory_after(monkeypatch, good_steps: int) -> None:
-    real_step = transfer.step
-    calls = []
-
-    def step(optimizer, image, loss_function):
-        calls.append(1)
-        if len(calls) > good_steps:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_step(optimizer, image, loss_function)
-
-    monkeypatch.setattr(transfer, "step", step)
-
-
-def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(tiny_config, monkeypatch, tmp_path):
-    out_of_memory_after(monkeypatch, good_steps=4)
+def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(
+    tiny_config, out_of_memory_at, tmp_path
+):
+    out_of_memory_at(5)
     config = tiny_config(iterations=20)
     with pytest.raises(DeviceError) as caught:
         list(run(config))
@@ -150,7 +139,6 @@ def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(tiny_config, monk
     assert not config.output.exists()
 
     # The process is still good for a normal run.
-    monkeypatch.undo()
     again = tiny_config(iterations=2, output=tmp_path / "again.png")
     assert isinstance(list(run(again))[-1], Finished)
     assert_valid_image(again.output)
