@@ -172,22 +172,17 @@ def is_red(rgb: tuple[int, int, int]) -> bool:
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
-def test_exif_orientation_6_is_applied_top_left_goes_to_top_right(tmp_path, suffix):
+@pytest.mark.parametrize(
+    ("orientation", "marked_corner"),
+    [(6, (17, 2)), (8, (2, 37))],
+    ids=["6-top-left-goes-to-top-right", "8-top-left-goes-to-bottom-left"],
+)
+def test_exif_orientation_is_applied(tmp_path, suffix, orientation, marked_corner):
     path = tmp_path / f"rotated{suffix}"
-    save_with_orientation(marked_image(), path, 6)
+    save_with_orientation(marked_image(), path, orientation)
     loaded = load(path)
     assert loaded.size == (20, 40)
-    assert is_red(pixel(loaded, 17, 2))  # top-right
-    assert not is_red(pixel(loaded, 2, 2))
-
-
-@pytest.mark.parametrize("suffix", [".png", ".jpg"])
-def test_exif_orientation_8_is_applied_top_left_goes_to_bottom_left(tmp_path, suffix):
-    path = tmp_path / f"rotated{suffix}"
-    save_with_orientation(marked_image(), path, 8)
-    loaded = load(path)
-    assert loaded.size == (20, 40)
-    assert is_red(pixel(loaded, 2, 37))  # bottom-left
+    assert is_red(pixel(loaded, *marked_corner))
     assert not is_red(pixel(loaded, 2, 2))
 
 
