@@ -35,21 +35,16 @@ from pathlib import Path
 
 
 def make_config(arguments: argparse.Namespace, output: Path):
-    from nst_engine.config import OptimizerSettings, RunConfig
-    from nst_engine.gallery import demo_pair
-    from nst_engine.values import Size
+    from nst_engine.bench import demo_config
 
-    content, style = demo_pair()
-    return RunConfig(
-        content=content,
-        style=style,
-        output=output,
+    return demo_config(
+        output,
+        arguments.size,
+        arguments.iterations,
+        arguments.device,
+        arguments.weights,
+        arguments.optimizer,
         overwrite=True,
-        iterations=arguments.iterations,
-        size=Size(longest=arguments.size),
-        weights=arguments.weights,
-        device=arguments.device,
-        optimizer=OptimizerSettings(name=arguments.optimizer),
     )
 
 

@@ -20,24 +20,19 @@ import torch
 from PIL import Image
 
 from nst_engine import transfer
-from nst_engine.config import RunConfig
+from nst_engine.bench import demo_config
 from nst_engine.events import Finished
-from nst_engine.gallery import demo_pair
 from nst_engine.transfer import run
 
 
 def one_run(folder: Path, name: str, arguments: argparse.Namespace, optimizer: str):
-    content, style = demo_pair()
-    config = RunConfig(
-        content=content,
-        style=style,
-        output=folder / f"{name}.png",
-        size=arguments.size,
-        iterations=arguments.iterations,
-        device=arguments.device,
-        weights="random",
-        seed=5,
+    config = demo_config(
+        folder / f"{name}.png",
+        arguments.size,
+        arguments.iterations,
+        arguments.device,
         optimizer={"name": optimizer, "lr": 1.0},
+        seed=5,
     )
     seconds = None
     for event in run(config):

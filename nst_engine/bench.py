@@ -32,6 +32,33 @@ def add_bench_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the figures as JSON")
 
 
+def demo_config(
+    output: Path,
+    size: int,
+    iterations: int,
+    device: str,
+    weights: str = "random",
+    optimizer: str | dict = "lbfgs",
+    **changes,
+):
+    """Settings of a benchmark run: the built-in demo pair at `size` px (longest side)."""
+    from nst_engine.config import RunConfig
+    from nst_engine.gallery import demo_pair
+
+    content, style = demo_pair()
+    return RunConfig.from_dict(
+        {
+            "size": size,
+            "iterations": iterations,
+            "device": device,
+            "weights": weights,
+            "optimizer": optimizer if isinstance(optimizer, dict) else {"name": optimizer},
+            **changes,
+        },
+        base=RunConfig(content=content, style=style, output=output),
+    )
+
+
 def measure(
     size: int, iterations: int, warmup: int, device: str, weights: str, optimizer: str
 ) -> dict:
@@ -40,23 +67,18 @@ def measure(
 
     import torch
 
-    from nst_engine.config import RunConfig
     from nst_engine.events import Finished, Started, Step
-    from nst_engine.gallery import demo_pair
     from nst_engine.transfer import run
 
-    content, style = demo_pair()
     baseline_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as folder:
-        config = RunConfig(
-            content=content,
-            style=style,
-            output=Path(folder) / "bench.png",
-            size=size,
-            iterations=warmup + iterations,
-            device=device,
-            weights=weights,
-            optimizer={"name": optimizer, "lr": 1.0},
+        config = demo_config(
+            Path(folder) / "bench.png",
+            size,
+            warmup + iterations,
+            device,
+            weights,
+            {"name": optimizer, "lr": 1.0},
         )
         started = timed_from = None
         for event in run(config):
