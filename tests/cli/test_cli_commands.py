@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from PIL import Image
 
 from nst_engine.config import RunConfig
@@ -121,3 +123,16 @@ def test_help_answers_without_error(nst_tui):
     assert result.returncode == 0
     assert "--iterations" in result.stdout
     assert result.stderr == ""
+
+
+def test_bench_measures_each_size_in_its_own_process_and_writes_json(nst_tui, work):
+    result = nst_tui(
+        "bench", "--sizes", "32", "48", "--iterations", "2", "--warmup", "1",
+        "--device", "cpu", "--json", "figures.json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    figures = json.loads((work / "figures.json").read_text(encoding="utf-8"))
+    assert [row["compute_size"] for row in figures] == ["32x21", "48x32"]
+    assert all(row["ms_per_iteration"] > 0 and row["peak_rss_mb"] > 0 for row in figures)
+    rows = [line for line in result.stdout.splitlines() if "ms/iteration" in line]
+    assert len(rows) == 2 and "1.00x the 32 px time" in rows[0]
