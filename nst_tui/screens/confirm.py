@@ -1,0 +1,56 @@
+"""A yes/no question in a small dialog: the default button has the focus, Escape says no."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Dismissed with True (yes) or False (no, Escape).
+
+    `default_yes` chooses which button has the focus, so that Enter gives the safe answer
+    unless the question is a confirmation of something already asked for (a second Ctrl+Q).
+    """
+
+    BINDINGS = [Binding("escape", "answer(False)", "No", priority=True)]
+
+    def __init__(
+        self,
+        question: str,
+        yes: str = "Yes",
+        no: str = "No",
+        *,
+        default_yes: bool = False,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.question = question
+        self.yes_label = yes
+        self.no_label = no
+        self.default_yes = default_yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="confirm-box"):
+            yield Static(self.question, classes="confirm-question", markup=False)
+            with Horizontal(classes="confirm-buttons"):
+                yield Button(self.yes_label, id="confirm-yes", variant="primary", compact=True)
+                yield Button(self.no_label, id="confirm-no", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-yes" if self.default_yes else "#confirm-no", Button).focus()
+
+    @on(Button.Pressed, "#confirm-yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#confirm-no")
+    def _no(self) -> None:
+        self.dismiss(False)
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
