@@ -77,27 +77,11 @@ def run_headless(arguments: argparse.Namespace) -> int:
 
 
 def _drive(events, stop: StopRequest, console) -> int:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
     from nst_engine.events import Finished, Snapshot, Started, Status, Step
+    from nst_tui.progress_line import FittedProgress
 
-    progress = Progress(
-        BarColumn(bar_width=24),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[speed]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[losses]}"),
-        console=console,
-    )
+    # One line fitted to the width: count, it/s and ETA always whole (see progress_line).
+    progress = FittedProgress(console=console)
     task = None
     last_refresh = 0.0
     first_step_time = None
@@ -112,7 +96,7 @@ def _drive(events, stop: StopRequest, console) -> int:
                     console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
                 _print_started(console, event)
-                task = progress.add_task("styling", total=event.total, speed="", losses="")
+                task = progress.add_task("styling", total=event.total, speed="", losses=None)
                 progress.start()
             elif isinstance(event, Step):
                 now = time.perf_counter()
@@ -125,7 +109,7 @@ def _drive(events, stop: StopRequest, console) -> int:
                         task,
                         completed=event.index,
                         speed=f"{rate:.2f} it/s",
-                        losses=_format_losses(event.loss_values()),
+                        losses=event.loss_values(),
                     )
             elif isinstance(event, Snapshot):
                 progress.console.print(f"snapshot at iteration {event.index}: {event.path}")
@@ -150,10 +134,6 @@ def _print_started(console, event) -> None:
     )
     for note in event.notes:
         console.print(f"[yellow]note:[/] {note}")
-
-
-def _format_losses(values: dict[str, float]) -> str:
-    return "loss: content {content:.3g} style {style:.3g} tv {tv:.3g}".format(**values)
 
 
 def _report_stopped(console, cancelled, signal_name: str) -> int:

@@ -34,3 +34,29 @@ def nst_tui(work: Path) -> Callable[..., subprocess.CompletedProcess]:
         )
 
     return invoke
+
+
+@pytest.fixture
+def nst_tui_here(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `nst-tui ARGS` inside this process, in `work`, with stdout and stderr piped (not a
+    terminal, as in a log file or `| tee`) and `columns` wide; returns what it printed."""
+
+    def invoke(*arguments: str | Path, columns: int = 80) -> subprocess.CompletedProcess:
+        from nst_tui.cli import main
+
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("COLUMNS", str(columns))
+        monkeypatch.setenv("NO_COLOR", "1")
+        for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+            monkeypatch.delenv(name, raising=False)
+        capsys.readouterr()
+        try:
+            status = main([str(argument) for argument in arguments])
+        except SystemExit as exit_request:  # argparse: --help, usage errors
+            status = exit_request.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
+
+    return invoke
