@@ -37,6 +37,7 @@ from nst_engine.images import load_image, save_image
 from nst_engine.losses import build_loss
 from nst_engine.optimizers import make_optimizer, step
 from nst_engine.outputs import check_output_path, partial_output_path, snapshot_path, unique_path
+from nst_engine.rates import record_finished
 from nst_engine.sizes import check_fits_network, resolve_sizes
 from nst_engine.weights import load_weights
 
@@ -289,6 +290,7 @@ class Run:
             path, notes = self._save_final(image.detach(), output_size)
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
+            record_finished(config, started_event, finished)  # for the next runs' estimates
         except GeneratorExit:
             # Closed by the caller: keep what was made, say where.
             kept, kept_index = _best_image(image, completed, last_good)

@@ -1,0 +1,249 @@
+"""How fast a device runs an iteration: measured here, or taken from the last runs on it.
+
+The rate of a device is kept in the user cache folder, per device description and torch
+version (`estimates.json`): a quick measurement (`measure`: a few real iterations at two
+small sizes with random weights, fitted as a fixed overhead plus a cost per gigaflop), and
+the figures of the last runs, which the engine records when a run finishes and which are
+preferred, scaled by the work (nst_engine/estimate.py counts it) to the size asked about.
+
+Only `measure`, `device_profile` and `describe` import torch, when called.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from nst_engine.estimate import Workload, free_bytes, iteration_flops, workload_from_sizes
+from nst_engine.locations import cache_dir
+
+if TYPE_CHECKING:
+    from nst_engine.config import RunConfig
+
+CACHE_NAME = "estimates.json"
+CACHE_VERSION = 1
+RECORDS_KEPT = 8  # last runs remembered per device
+CALIBRATION_SIDES = (64, 128)  # square sizes measured by `measure`
+CALIBRATION_STEPS = 2  # timed iterations per size, after one that warms up
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Seconds per iteration = `overhead` + `per_gflop` x forward gigaflops."""
+
+    overhead: float
+    per_gflop: float
+
+    def seconds(self, flops: float) -> float:
+        return self.overhead + self.per_gflop * flops / 1e9
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished run's figures: its work per iteration and the seconds one took."""
+
+    flops: float
+    seconds_per_iteration: float
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """A device's rates: a measurement here and the last runs' figures (preferred)."""
+
+    key: str  # the device's description and the torch version
+    device: str  # the device's description, e.g. "cpu (2 threads)"
+    timing: Timing | None = None
+    runs: tuple[RunRecord, ...] = ()
+    free_bytes: int | None = None  # memory free on a GPU when measured; None: read it live
+
+    def seconds_per_iteration(self, flops: float) -> float | None:
+        """From the last run nearest in work, scaled; else the measurement; None if neither."""
+        if self.runs:
+            nearest = min(self.runs, key=lambda run: abs(math.log(run.flops / max(flops, 1.0))))
+            if self.timing is not None:
+                ratio = self.timing.seconds(flops) / self.timing.seconds(nearest.flops)
+            else:
+                ratio = flops / nearest.flops
+            return nearest.seconds_per_iteration * ratio
+        if self.timing is not None:
+            return self.timing.seconds(flops)
+        return None
+
+
+def device_key(description: str, torch_version: str | None = None) -> str:
+    if torch_version is None:
+        torch_version = _torch_version()
+    return f"{description} | torch {torch_version}"
+
+
+def _torch_version() -> str:
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        return metadata.version("torch")
+    return "unknown"
+
+
+def cache_path() -> Path:
+    return cache_dir() / CACHE_NAME
+
+
+def read_cache() -> dict[str, Any]:
+    """The cached devices' figures; an unreadable or old file counts as empty."""
+    try:
+        data = json.loads(cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}
+    devices = data.get("devices")
+    return devices if isinstance(devices, dict) else {}
+
+
+def write_cache(devices: dict[str, Any]) -> None:
+    """Replace the cache file atomically (a reader never sees half a file)."""
+    path = cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(
+        json.dumps({"version": CACHE_VERSION, "devices": devices}, indent=1), encoding="utf-8"
+    )
+    temporary.replace(path)
+
+
+def cached_profile(key: str, device: str) -> DeviceProfile:
+    """What the cache knows of the device `key` (its timing and runs may be missing)."""
+    entry = read_cache().get(key) or {}
+    timing = None
+    runs: tuple[RunRecord, ...] = ()
+    with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
+        calibration = entry.get("timing")
+        if calibration:
+            timing = Timing(float(calibration["overhead"]), float(calibration["per_gflop"]))
+    with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
+        runs = tuple(
+            RunRecord(float(run["flops"]), float(run["seconds_per_iteration"]))
+            for run in entry.get("runs", [])
+            if float(run["flops"]) > 0 and float(run["seconds_per_iteration"]) > 0
+        )
+    return DeviceProfile(key, device, timing, runs)
+
+
+def save_timing(key: str, timing: Timing) -> None:
+    devices = read_cache()
+    entry = devices.setdefault(key, {})
+    entry["timing"] = {"overhead": timing.overhead, "per_gflop": timing.per_gflop}
+    entry["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    write_cache(devices)
+
+
+def record_run(key: str, work: Workload, seconds: float, iterations: int) -> None:
+    """Remember a finished run's seconds per iteration for the device `key`."""
+    if iterations < 1 or seconds <= 0:
+        return
+    devices = read_cache()
+    entry = devices.setdefault(key, {})
+    runs = [run for run in entry.get("runs", []) if isinstance(run, dict)]
+    runs.append({"flops": iteration_flops(work), "seconds_per_iteration": seconds / iterations})
+    entry["runs"] = runs[-RECORDS_KEPT:]
+    write_cache(devices)
+
+
+def record_finished(config: RunConfig, started: Any, finished: Any) -> None:
+    """The engine's hook: a run's Started and Finished events into the cache; never raises."""
+    with contextlib.suppress(Exception):
+        work = workload_from_sizes(config, started.compute_size, started.style_size)
+        record_run(device_key(started.device), work, finished.seconds, finished.iterations)
+
+
+# --- measuring (torch) ------------------------------------------------------------------------
+
+
+def measure(device_setting: str = "cpu") -> Timing:
+    """Time a few real iterations (default layers, Adam, random weights) at two sizes.
+
+    Seconds per iteration are fitted as overhead + per_gflop x gigaflops through the two
+    points; a negative overhead (noise) is taken as none.
+    """
+    import torch
+
+    from nst_engine.config import OptimizerSettings, RunConfig
+    from nst_engine.features import FeatureExtractor
+    from nst_engine.losses import build_loss
+    from nst_engine.optimizers import make_optimizer, step
+    from nst_engine.transfer import resolve_device
+    from nst_engine.weights import random_weights
+
+    device = resolve_device(device_setting)
+    config = RunConfig(optimizer=OptimizerSettings(name="adam"))
+    layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
+    extractor = FeatureExtractor(random_weights(0), layers, config.pooling).to(device)
+    points = []
+    generator = torch.Generator().manual_seed(0)
+    for side in CALIBRATION_SIDES:
+        images = [torch.rand(1, 3, side, side, generator=generator) * 255 for _ in range(2)]
+        content, style = (image.to(device) for image in images)
+        loss = build_loss(
+            extractor,
+            content,
+            style,
+            config.active_content_layers,
+            config.active_style_layers,
+            config.tv_weight,
+        )
+        image = content.clone().requires_grad_(True)
+        optimizer = make_optimizer(config.optimizer, image)
+        step(optimizer, image, loss)  # warms up (allocations, kernels chosen)
+        _synchronise(device)
+        started = time.perf_counter()
+        for _ in range(CALIBRATION_STEPS):
+            step(optimizer, image, loss)
+        _synchronise(device)
+        seconds = (time.perf_counter() - started) / CALIBRATION_STEPS
+        work = workload_from_sizes(config, (side, side), (side, side))
+        points.append((iteration_flops(work) / 1e9, seconds))
+    (small_work, small_time), (large_work, large_time) = points
+    per_gflop = max((large_time - small_time) / (large_work - small_work), 1e-12)
+    overhead = max(small_time - per_gflop * small_work, 0.0)
+    if overhead == 0.0:
+        per_gflop = large_time / large_work
+    return Timing(overhead, per_gflop)
+
+
+def _synchronise(device: Any) -> None:
+    import torch
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def describe(device_setting: str) -> str:
+    """The description the engine gives the device of a setting ("cpu (2 threads)")."""
+    from nst_engine.transfer import describe_device, resolve_device
+
+    return describe_device(resolve_device(device_setting))
+
+
+def device_profile(device_setting: str, *, calibrate: bool = True) -> DeviceProfile:
+    """The device of a form's setting with its rates; measured now if nothing is known.
+
+    Raises the engine's DeviceError for a device this machine does not have.
+    """
+    import dataclasses
+
+    description = describe(device_setting)
+    key = device_key(description)
+    profile = cached_profile(key, description)
+    if calibrate and profile.timing is None and not profile.runs:
+        timing = measure(device_setting)
+        with contextlib.suppress(OSError):
+            save_timing(key, timing)
+        profile = dataclasses.replace(profile, timing=timing)
+    if description.startswith("cuda"):
+        profile = dataclasses.replace(profile, free_bytes=free_bytes(description))
+    return profile

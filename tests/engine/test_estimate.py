@@ -1,0 +1,169 @@
+"""The cost estimate before a run: its model, its cache, and where its figures come from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from nst_engine import estimate, rates
+from nst_engine.config import OptimizerSettings, RunConfig
+from nst_engine.estimate import Workload, iteration_flops, memory_bytes, workload_of
+from nst_engine.rates import DeviceProfile, RunRecord, Timing
+from nst_engine.values import Size
+
+KEY = "cpu (2 threads) | torch 9.9"
+
+
+@pytest.fixture(autouse=True)
+def own_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test starts with no figures (the session's cache holds other tests' runs)."""
+    monkeypatch.setenv("NST_TUI_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def work(side: int = 256, iterations: int = 100, **changes) -> Workload:
+    return workload_of(RunConfig(size=Size(longest=side), iterations=iterations, **changes))
+
+
+def test_time_grows_with_compute_size_and_iterations() -> None:
+    profile = DeviceProfile(KEY, "cpu (2 threads)", Timing(0.05, 0.02))
+    seconds = [
+        estimate.estimate(work(side), profile, None).seconds for side in (64, 128, 256, 512, 1024)
+    ]
+    assert seconds == sorted(seconds) and len(set(seconds)) == len(seconds)
+    by_iterations = [
+        estimate.estimate(work(256, n), profile, None).seconds for n in (1, 10, 100, 1000)
+    ]
+    assert by_iterations == sorted(by_iterations)
+    # Linear once the L-BFGS history has filled (100 pairs).
+    assert by_iterations[3] == pytest.approx(10 * by_iterations[2])
+    # Roughly linear in pixels: four times the pixels, about four times the work.
+    assert iteration_flops(work(1024)) / iteration_flops(work(512)) == pytest.approx(4, rel=0.05)
+
+
+def test_memory_grows_with_pixels_depth_and_history() -> None:
+    sizes = [memory_bytes(work(side)) for side in (64, 256, 512, 1024, 2048)]
+    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)
+    shallow = work(512, content_layers={"relu2_1": 1.0}, style_layers={"relu1_1": 1.0})
+    assert memory_bytes(shallow) < memory_bytes(work(512))
+    small_history = RunConfig.from_dict(
+        {"optimizer": {"lbfgs": {"history_size": 5}}}, base=RunConfig()
+    ).optimizer
+    assert memory_bytes(work(512, optimizer=small_history)) < memory_bytes(work(512))
+    adam = OptimizerSettings(name="adam")
+    assert memory_bytes(work(512, optimizer=adam)) < memory_bytes(work(512))
+
+
+def test_unknown_image_sizes_count_as_square_and_known_ones_are_used() -> None:
+    config = RunConfig(size=Size(longest=512))
+    assert workload_of(config).compute == (512, 512)
+    assert workload_of(config, (1000, 500), (300, 300)).compute == (512, 256)
+    assert workload_of(config, (1000, 500), (300, 300)).style == (512, 512)
+
+
+def test_absurd_settings_give_warnings() -> None:
+    profile = DeviceProfile(KEY, "cpu (2 threads)", Timing(0.05, 0.02))
+    free = 16 * 10**9
+    huge = estimate.estimate(work(99999), profile, free)
+    assert huge.too_big
+    line = estimate.warning_line(huge)
+    assert "memory" in line and "16 GB free" in line and "cpu" in line
+    endless = estimate.estimate(work(256, 99_999_999), profile, free)
+    assert not endless.too_big
+    assert "years" in estimate.warning_line(endless)
+    fine = estimate.estimate(work(256, 200), profile, free)
+    assert estimate.warning_line(fine) == "" and not fine.too_big
+    assert fine.summary().startswith("≈ ") and "free (cpu)" in fine.summary()
+
+
+def test_the_estimate_says_estimating_until_the_rate_is_known() -> None:
+    result = estimate.estimate(work(), None, 8 * 10**9, device="cpu")
+    assert result.seconds is None
+    assert result.summary().startswith("estimating…") and "(cpu)" in result.summary()
+
+
+def test_last_run_figures_override_the_measurement() -> None:
+    flops = iteration_flops(work(256))
+    measured_only = DeviceProfile(KEY, "cpu", Timing(0.0, 1.0))
+    with_run = DeviceProfile(KEY, "cpu", Timing(0.0, 1.0), (RunRecord(flops, 0.25),))
+    assert measured_only.seconds_per_iteration(flops) == pytest.approx(flops / 1e9)
+    assert with_run.seconds_per_iteration(flops) == pytest.approx(0.25)
+    # At another size the nearest run is scaled by the work.
+    assert with_run.seconds_per_iteration(4 * flops) == pytest.approx(1.0)
+    runs_only = DeviceProfile(KEY, "cpu", None, (RunRecord(flops, 0.25),))
+    assert runs_only.seconds_per_iteration(2 * flops) == pytest.approx(0.5)
+    assert DeviceProfile(KEY, "cpu").seconds_per_iteration(flops) is None
+
+
+def test_the_cache_file_round_trips() -> None:
+    rates.save_timing(KEY, Timing(0.125, 0.5))
+    rates.record_run(KEY, work(128), seconds=6.0, iterations=3)
+    profile = rates.cached_profile(KEY, "cpu (2 threads)")
+    assert profile.timing == Timing(0.125, 0.5)
+    assert profile.runs == (RunRecord(iteration_flops(work(128)), 2.0),)
+    assert rates.cached_profile("another device", "cpu").timing is None
+
+
+def test_a_broken_cache_file_counts_as_empty() -> None:
+    rates.cache_path().parent.mkdir(parents=True, exist_ok=True)
+    rates.cache_path().write_text("{not json")
+    assert rates.cached_profile(KEY, "cpu") == DeviceProfile(KEY, "cpu")
+    rates.save_timing(KEY, Timing(0.1, 0.2))  # and is replaced by the next write
+    assert rates.cached_profile(KEY, "cpu").timing == Timing(0.1, 0.2)
+
+
+def test_only_the_last_runs_are_kept() -> None:
+    for index in range(rates.RECORDS_KEPT + 3):
+        rates.record_run(KEY, work(64 + index), seconds=1.0, iterations=1)
+    assert len(rates.cached_profile(KEY, "cpu").runs) == rates.RECORDS_KEPT
+
+
+def test_a_finished_run_records_its_figures(tiny_config: Callable[..., RunConfig]) -> None:
+    from nst_engine.events import Finished, Started
+    from nst_engine.transfer import run
+
+    config = tiny_config(iterations=3)
+    with run(config) as events:
+        happened = list(events)
+    started = next(event for event in happened if isinstance(event, Started))
+    finished = happened[-1]
+    assert isinstance(finished, Finished)
+    profile = rates.cached_profile(rates.device_key(started.device), started.device)
+    assert len(profile.runs) == 1
+    assert profile.runs[0].seconds_per_iteration == pytest.approx(finished.seconds / 3)
+    assert profile.runs[0].flops == iteration_flops(
+        estimate.workload_from_sizes(config, started.compute_size, started.style_size)
+    )
+
+
+def test_a_device_is_measured_once_then_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rates, "CALIBRATION_SIDES", (32, 48))
+    monkeypatch.setattr(rates, "CALIBRATION_STEPS", 1)
+    measured = []
+    real_measure = rates.measure
+    monkeypatch.setattr(
+        rates, "measure", lambda device: measured.append(device) or real_measure(device)
+    )
+    first = rates.device_profile("cpu")
+    assert measured == ["cpu"]
+    assert first.timing is not None and first.timing.per_gflop > 0
+    assert first.device.startswith("cpu")
+    second = rates.device_profile("cpu")
+    assert measured == ["cpu"] and second.timing == first.timing
+
+
+def test_cpu_free_memory_is_read_from_meminfo(tmp_path: Path) -> None:
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       32000000 kB\nMemAvailable:   18000000 kB\n")
+    assert estimate.cpu_free_bytes(meminfo) == 18000000 * 1024
+    assert estimate.cpu_free_bytes(tmp_path / "absent") is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.2, "1 s"), (42, "42 s"), (220, "3 min 40 s"), (1500, "25 min"), (7800, "2 h 10 min"),
+     (5 * 86400, "5 days"), (3e9, "95 years")],
+)  # fmt: skip
+def test_durations_read_as_people_say_them(seconds: float, text: str) -> None:
+    assert estimate.format_seconds(seconds) == text
