@@ -60,8 +60,13 @@ def _looks_like_path(name: str) -> bool:
 
 
 def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
-    """The preset's settings laid over `base` (the defaults when None); paths are kept from base."""
+    """The preset's settings laid over the defaults, with the paths (and overwrite) of `base`.
+
+    Only the paths come from `base`: a setting the preset does not name takes its default,
+    so loading one preset after another leaves nothing of the first behind.
+    """
     base = base or RunConfig()
+    paths_only = RunConfig(**{key: getattr(base, key) for key in PATH_ONLY_KEYS})
     if _looks_like_path(name):
         path = Path(name).expanduser()
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
@@ -82,7 +87,7 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
         known = ", ".join(builtin_preset_names() + user_preset_names())
         raise ConfigError(f"no preset called '{name}' (known: {known})")
     data = {key: value for key, value in data.items() if key not in PATH_ONLY_KEYS}
-    return RunConfig.from_dict(data, base, source)
+    return RunConfig.from_dict(data, paths_only, source)
 
 
 def _settings_from_image(path: Path) -> dict:
@@ -118,4 +123,18 @@ def save_user_preset(name: str, config: RunConfig) -> Path:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
+    return path
+
+
+def delete_user_preset(name: str) -> Path:
+    """Delete the user preset `name`; returns the file it was. Built-in presets stay."""
+    if name in builtin_preset_names():
+        raise ConfigError(f"'{name}' is a built-in preset: it cannot be deleted")
+    if name not in user_preset_names():
+        raise ConfigError(f"no preset of yours called '{name}'")
+    path = locations.user_presets_dir() / f"{name}.toml"
+    try:
+        path.unlink()
+    except OSError as error:
+        raise ConfigError(f"cannot delete the preset '{name}' ({path}): {error.strerror}") from None
     return path

@@ -151,3 +151,29 @@ async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app, text, m
         await pilot.pause()
         await form_settled(pilot)
         run_is_on(app)
+
+
+async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(make_app) -> None:
+    """reference-2022 sets an output size; default does not name one, so it goes back to
+    the default (the compute size) instead of staying 224x224. The images stay."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        content = app.main.query_one("#content", Input).value
+        output = app.main.query_one("#output", Input).value
+        preset = app.main.query_one("#preset", Select)
+        preset.value = "reference-2022"
+        await pilot.pause()
+        await form_settled(pilot)
+        assert app.main.query_one("#output_size", Input).value == "224x224"
+        preset.value = "default"
+        await pilot.pause()
+        await form_settled(pilot)
+        assert app.main.query_one("#output_size", Input).value == ""
+        assert app.main.query_one("#size", Input).value == "512"
+        config = app.form_state.config
+        assert config.output_size is None
+        # Every setting is the default preset's (the fixture's random weights and CPU too).
+        assert config.replace(content=None, style=None, output=None) == load_preset("default")
+        assert app.main.query_one("#content", Input).value == content
+        assert app.main.query_one("#output", Input).value == output

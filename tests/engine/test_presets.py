@@ -12,6 +12,7 @@ from nst_engine.errors import ConfigError
 from nst_engine.images import save_image
 from nst_engine.presets import (
     builtin_preset_names,
+    delete_user_preset,
     load_preset,
     preset_description,
     save_user_preset,
@@ -56,6 +57,28 @@ def test_a_preset_keeps_the_base_paths(tmp_path):
     assert config.content == tmp_path / "c.jpg"
     assert config.style == tmp_path / "s.jpg"
     assert config.iterations == 5000
+
+
+def test_what_a_preset_does_not_name_takes_the_default_not_the_base(tmp_path):
+    base = load_preset(
+        "reference-2022", RunConfig(content=tmp_path / "c.jpg", output=tmp_path / "o.png")
+    )
+    config = load_preset("default", base)
+    assert config.output_size is None  # reference-2022's 224x224 does not stay behind
+    assert config.replace(content=None, output=None) == RunConfig()
+    assert config.content == tmp_path / "c.jpg" and config.output == tmp_path / "o.png"
+
+
+def test_a_user_preset_can_be_deleted_a_built_in_one_cannot():
+    path = save_user_preset("gone soon", RunConfig(iterations=7))
+    assert delete_user_preset("gone soon") == path
+    assert not path.exists()
+    assert "gone soon" not in user_preset_names()
+    with pytest.raises(ConfigError, match="'default' is a built-in preset: it cannot be deleted"):
+        delete_user_preset("default")
+    with pytest.raises(ConfigError, match="no preset of yours called 'gone soon'"):
+        delete_user_preset("gone soon")
+    assert "default" in builtin_preset_names()
 
 
 def test_a_user_preset_is_saved_and_loaded_by_name():
