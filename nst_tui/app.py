@@ -36,6 +36,7 @@ from nst_tui.messages import FormChecked, RunCancelled, RunStatus
 from nst_tui.run_driver import RunDriver
 from nst_tui.screens.main import MainScreen
 from nst_tui.settings import Remembered, load_remembered, save_remembered
+from nst_tui.widgets.estimate import EstimateLine
 
 MAIN_SCREEN_ACTIONS = (
     "run",
@@ -207,6 +208,7 @@ class NSTApp(App[int], inherit_bindings=False):
         self.form_state = message
         if not self.running and not self.closing:
             self.main.panel.set_ready(message.problem)
+            self.main.query_one(EstimateLine).form_checked(message)  # time, memory, warnings
 
     # --- actions ------------------------------------------------------------------------------
 
@@ -241,6 +243,8 @@ class NSTApp(App[int], inherit_bindings=False):
             self.bell()
             self.notify(self.form_state.problem, title="Cannot run yet", severity="warning")
             return
+        if self.main.query_one(EstimateLine).ask_before_run(config, self.start_run):
+            return  # it needs more memory than is free: a dialog asks, and starts the run
         self.start_run(config)
 
     def start_run(self, config: RunConfig) -> int:

@@ -7,6 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
 
 from nst_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress, RunStarted
+from nst_tui.widgets.estimate import EstimateLine
 
 
 def format_duration(seconds: float | None) -> str:
@@ -32,6 +33,7 @@ class RunPanel(Vertical):
         with Horizontal(id="run-row"):
             yield Button("Run  ^R", id="run", variant="success", compact=True)
         yield Static("", id="run-reason", markup=False)
+        yield EstimateLine()  # time and memory before Run (nst_tui/widgets/estimate.py)
         yield Static("", id="run-status", markup=False)
         yield ProgressBar(total=1, id="progress", show_eta=False, show_percentage=True)
         yield Static("", id="progress-stats", markup=False)  # two lines: counts, losses

@@ -51,3 +51,19 @@ def quick_path_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     import nst_tui.widgets.path_field
 
     monkeypatch.setattr(nst_tui.widgets.path_field, "CHECK_DELAY", 0.02)
+
+
+@pytest.fixture(autouse=True)
+def fixed_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cost estimate under Run sees fixed figures: a CPU at a fixed rate with 16 GB free.
+
+    The real device measurement (a few seconds of VGG19 on the engine thread) would slow
+    every app test's first run, and live figures would make what the screen shows vary.
+    """
+    from nst_engine import estimate, rates
+
+    def profile(setting: str, **options) -> rates.DeviceProfile:
+        return rates.DeviceProfile("cpu (test)", "cpu (2 threads)", rates.Timing(0.01, 0.02))
+
+    monkeypatch.setattr(rates, "device_profile", profile)
+    monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 16 * 10**9)

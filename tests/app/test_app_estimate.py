@@ -1,0 +1,111 @@
+"""The cost estimate under Run: shown for the form's run, warning about absurd settings,
+and asking before a run that needs more memory than the device has free."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from app_helpers import form_settled, reason_text, set_text, wait_for
+
+from nst_engine import estimate, rates
+from nst_engine.rates import DeviceProfile, Timing
+
+GB = 10**9
+
+
+def estimate_text(app) -> str:
+    return str(app.main.query_one("#estimate").content)
+
+
+@pytest.fixture
+def quick_profiles(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Devices answer at once with fixed rates (after the returned event is set), 16 GB free."""
+    import nst_tui.widgets.estimate
+
+    monkeypatch.setattr(nst_tui.widgets.estimate, "PROFILE_DELAY", 0.01)
+    monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 16 * GB)
+    release = threading.Event()
+
+    def profile(setting: str, **options) -> DeviceProfile:
+        release.wait(30)
+        return DeviceProfile("cpu (test)", "cpu (2 threads)", Timing(0.01, 0.02))
+
+    monkeypatch.setattr(rates, "device_profile", profile)
+    return release
+
+
+async def test_the_estimate_appears_under_run(make_app, quick_profiles) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await wait_for(pilot, lambda: "free (cpu)" in estimate_text(app))
+        assert estimate_text(app).startswith("estimating…")  # the rate is not known yet
+        assert "of 16 GB free (cpu)" in estimate_text(app)
+        quick_profiles.set()
+        await wait_for(pilot, lambda: estimate_text(app).startswith("≈ "), what="the time")
+        assert "Ready" in reason_text(app)
+        shown = estimate_text(app)
+        await set_text(pilot, "#iterations", "2000")
+        assert estimate_text(app) != shown  # follows the form
+
+
+async def test_a_compute_size_of_99999_warns_instead_of_ready(make_app, quick_profiles) -> None:
+    quick_profiles.set()
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await wait_for(pilot, lambda: estimate_text(app).startswith("≈ "), what="the estimate")
+        await set_text(pilot, "#size", "99999")
+        reason = reason_text(app)
+        assert "Ready" not in reason
+        assert reason.startswith("Warning:") and "memory" in reason and "16 GB free" in reason
+        assert "Ctrl+R asks first" in reason
+        await set_text(pilot, "#size", "32")
+        assert "Ready" in reason_text(app)
+
+
+async def test_a_hundred_million_iterations_warn_instead_of_ready(make_app, quick_profiles) -> None:
+    quick_profiles.set()
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await wait_for(pilot, lambda: estimate_text(app).startswith("≈ "), what="the estimate")
+        await set_text(pilot, "#iterations", "99999999")
+        reason = reason_text(app)
+        assert reason.startswith("Warning:") and "would take about" in reason
+        assert "Ready" not in reason
+
+
+async def test_run_asks_first_when_the_estimate_exceeds_free_memory(
+    make_app, quick_profiles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nst_tui.screens.confirm import ConfirmScreen
+
+    quick_profiles.set()
+    monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 10**6)  # 1 MB free
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "Run anyway?" in str(app.screen.query_one(".confirm-question").content)
+        await pilot.press("enter")  # the default is Cancel
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not app.running and app.current_run_id == 0
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.current_run_id == 1, what="the run to start")
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
+
+
+async def test_run_does_not_ask_when_memory_suffices(make_app, quick_profiles) -> None:
+    quick_profiles.set()
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        assert app.current_run_id == 1
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
