@@ -247,3 +247,31 @@ def device_profile(device_setting: str, *, calibrate: bool = True) -> DeviceProf
     if description.startswith("cuda"):
         profile = dataclasses.replace(profile, free_bytes=free_bytes(description))
     return profile
+
+
+def memory_warning(config: RunConfig) -> str | None:
+    """A line for people when `config` needs more memory than its device has free, else None.
+
+    None too when it cannot tell (an image missing or unreadable, a device not here): the
+    run itself reports those. Reads the images' headers only; imports torch.
+    """
+    from PIL import Image
+
+    from nst_engine.estimate import estimate, format_bytes, short_device, workload_of
+
+    try:
+        sizes = []
+        for path in (config.content, config.style):
+            with Image.open(path) as image:
+                sizes.append(image.size)
+        description = describe(config.device)
+        free = free_bytes(description)
+    except Exception:
+        return None
+    result = estimate(workload_of(config, *sizes), None, free, short_device(description))
+    if not result.too_big or result.free_bytes is None:
+        return None
+    return (
+        f"this run needs about {format_bytes(result.bytes)} of memory and {result.device} has "
+        f"{format_bytes(result.free_bytes)} free (an estimate)"
+    )

@@ -60,6 +60,7 @@ def run_headless(arguments: argparse.Namespace) -> int:
         # A log file or a pipe: keep each message on one line (a path folded at 80 columns
         # cannot be copied or parsed).
         console.soft_wrap = True
+    _check_memory(config, arguments, console)
     events = None
     try:
         with StopRequest() as stop, run(config) as events:
@@ -74,6 +75,19 @@ def run_headless(arguments: argparse.Namespace) -> int:
             f"[red]nst-tui: internal error: {type(error).__name__}: {error}[/] (details in {log_path()})",
         )
         return 1
+
+
+def _check_memory(config, arguments: argparse.Namespace, console) -> None:
+    """Refuse a run estimated to need more memory than is free, unless --force (then warn)."""
+    from nst_engine.errors import DeviceError
+    from nst_engine.rates import memory_warning
+
+    warning = memory_warning(config)
+    if warning is None:
+        return
+    if not getattr(arguments, "force", False):
+        raise DeviceError(f"{warning}; lower --size, or add --force to run anyway")
+    _say(console, f"[yellow]nst-tui: warning:[/] {warning}; running anyway (--force)")
 
 
 def _drive(events, stop: StopRequest, console) -> int:

@@ -53,6 +53,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace the output file if it exists"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run even when the estimate says the device has too little free memory",
+    )
     settings = parser.add_argument_group("settings (override the preset)")
     settings.add_argument("--iterations", metavar="N")
     settings.add_argument("--optimizer", metavar="NAME", help=", ".join(OPTIMIZERS))
