@@ -7,6 +7,8 @@ and `--version` answer at once and the app paints its first frame fast.
 from __future__ import annotations
 
 import argparse
+import difflib
+import re
 import sys
 from collections.abc import Sequence
 
@@ -18,10 +20,52 @@ EXIT_FAILURE = 1  # an internal error (a bug), logged with its traceback
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but an error is one line on stderr (not usage + error) and exit status 2."""
+    """argparse, but an error is one line on stderr (not usage + error) and exit status 2,
+    and an unknown flag or command gets the closest known one (`--iters`: did you mean
+    --iterations?), said by the subcommand whose flags they are."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        if choice:
+            message += _did_you_mean(choice.group(1), self._choices())
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        # argparse hands a subcommand's unknown flags up to this parser, which knows none of
+        # that subcommand's flags: let the subcommand's parser say it, with a suggestion.
+        arguments, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            parser = self._chosen_subcommand(arguments) or self
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}{parser._suggest(unknown)}")
+        return arguments
+
+    def _chosen_subcommand(self, arguments: argparse.Namespace) -> OneLineParser | None:
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                chosen = action.choices.get(getattr(arguments, action.dest, None))
+                if isinstance(chosen, OneLineParser):
+                    return chosen._chosen_subcommand(arguments) or chosen
+        return None
+
+    def _choices(self) -> list[str]:
+        return [str(choice) for action in self._actions for choice in action.choices or ()]
+
+    def _suggest(self, unknown: list[str]) -> str:
+        flags = [flag for flag in self._option_string_actions if flag.startswith("--")]
+        for word in unknown:
+            if word.startswith("--"):
+                suggestion = _did_you_mean(word.split("=", 1)[0].replace("_", "-"), flags)
+                if suggestion:
+                    return suggestion
+        return ""
+
+
+def _did_you_mean(word: str, known: list[str]) -> str:
+    """`; did you mean --iterations?` for the closest of `known`, or "" if none is close.
+    Compared without the leading dashes (which every flag shares: `--colour` is not `--lr`)."""
+    names = {name.lstrip("-"): name for name in known}
+    close = difflib.get_close_matches(word.lstrip("-"), list(names), n=1, cutoff=0.6)
+    return f"; did you mean {names[close[0]]}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,8 +164,14 @@ def print_presets() -> int:
 def print_gallery() -> int:
     from nst_engine.gallery import gallery
 
+    print(
+        "Built-in images. A name stands for its file wherever an image path is taken\n"
+        "(nst-tui run CONTENT STYLE, the app's image fields); a file of that name in the\n"
+        "current folder wins over it."
+    )
     for item in gallery():
-        print(f"  {item.key:<12} {item.kind:<8} {item.title} ({item.credit}; {item.license})")
+        print(f"  {item.key:<10} {item.kind:<8} {item.path}")
+        print(f"  {'':<10} {'':<8} {item.title} ({item.credit}; {item.license})")
     return 0
 
 

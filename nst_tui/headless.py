@@ -102,7 +102,7 @@ def _drive(events, stop: StopRequest, console) -> int:
     try:
         for event in events:
             if stop.signal_name is not None:
-                progress.stop()
+                _stop(progress)
                 return _report_stopped(console, events.cancel(), stop.signal_name)
             if isinstance(event, Status):
                 # Only for people watching: on a pipe, a bad input stays one line (the error).
@@ -129,15 +129,22 @@ def _drive(events, stop: StopRequest, console) -> int:
                 progress.console.print(f"snapshot at iteration {event.index}: {event.path}")
             elif isinstance(event, Finished):
                 progress.update(task, completed=event.iterations)
-                progress.stop()
+                _stop(progress)
                 for note in event.notes:
                     _say(console, f"[yellow]note:[/] {note}")
                 rate = event.iterations / max(event.seconds, 1e-9)
                 _say(console, f"done in {event.seconds:.1f} s ({rate:.2f} it/s)")
                 print(event.path)  # stdout: the result's path, for scripts
     finally:
-        progress.stop()
+        _stop(progress)
     return 0
+
+
+def _stop(progress) -> None:
+    """Stop the progress display once, and only if it started: Rich's stop() prints an empty
+    line on a pipe at each call (a bad input must stay one line on stderr)."""
+    if progress.live.is_started:
+        progress.stop()
 
 
 def _print_started(console, event) -> None:

@@ -13,7 +13,7 @@ from nst_engine.config import (
     RunConfig,
     parse_layer_weights,
 )
-from nst_engine.errors import ConfigError
+from nst_engine.errors import ConfigError, InputImageError
 from nst_engine.outputs import default_output_path
 from nst_engine.values import (
     Size,
@@ -152,7 +152,26 @@ def _input_paths(arguments: argparse.Namespace) -> tuple[Path, Path]:
         return demo_pair()
     if not arguments.content or not arguments.style:
         raise ConfigError("give a CONTENT and a STYLE image (or --demo for the built-in pair)")
-    return Path(arguments.content).expanduser(), Path(arguments.style).expanduser()
+    return (
+        input_path(arguments.content, "content image"),
+        input_path(arguments.style, "style image"),
+    )
+
+
+def input_path(text: str, role: str) -> Path:
+    """The image a CONTENT or STYLE argument names: a file, or else a gallery name (a file
+    here wins). A missing one is refused now, before the output is looked at: a missing
+    input is the more basic mistake."""
+    from nst_engine.gallery import closest_gallery_name, resolve_image_path
+
+    path = resolve_image_path(text)
+    if path.exists():
+        return path
+    message = f"{role} '{text}' does not exist"
+    suggestion = closest_gallery_name(text)
+    if suggestion is not None:
+        message += f"; did you mean the gallery's {suggestion}? (nst-tui gallery lists them)"
+    raise InputImageError(message)
 
 
 def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):

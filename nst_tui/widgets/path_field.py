@@ -111,8 +111,10 @@ class PathField(Vertical):
 
     @property
     def path(self) -> Path | None:
+        from nst_engine.gallery import resolve_image_path  # a gallery name stands for its file
+
         text = self.input.value.strip()
-        return Path(text).expanduser() if text else None
+        return resolve_image_path(text) if text else None
 
     @property
     def text(self) -> str:
@@ -149,10 +151,12 @@ class PathField(Vertical):
     @work(thread=True, exclusive=True, group="check-image", exit_on_error=False)
     def _check(self, text: str, max_pixels: int, check_id: int) -> None:
         from nst_engine.errors import NSTError
+        from nst_engine.gallery import resolve_image_path
         from nst_engine.images import load_image
 
         try:
-            loaded = load_image(Path(text).expanduser(), self.role, max_pixels)
+            path = resolve_image_path(text)  # a gallery name (`mosaic`) stands for its file
+            loaded = load_image(path, self.role, max_pixels)
         except NSTError as error:
             message = ImageChecked(text, for_the_app(error.message), check_id=check_id)
         except Exception as error:  # a bug: logged with its traceback, named in the field
@@ -163,7 +167,10 @@ class PathField(Vertical):
             image = loaded.image
             fitted = image.resize(fit_cells(image.size, THUMBNAIL_CELLS))
             strips = CellBuilder(bits=8).build(fitted)
-            message = ImageChecked(text, "", image.size, loaded.notes, strips, check_id)
+            notes = loaded.notes
+            if path != Path(text).expanduser():
+                notes = (f"gallery: {path}", *notes)
+            message = ImageChecked(text, "", image.size, notes, strips, check_id)
         with contextlib.suppress(RuntimeError):  # the app may be closing
             self.post_message(message)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -23,7 +24,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("nst-tui: error: ") or lines[0].startswith("nst-tui run: error: ")
+    assert re.match(r"nst-tui( [a-z]+)?: error: ", lines[0]), lines[0]
     for fragment in fragments:
         assert fragment in lines[0], (fragment, lines[0])
     assert result.stdout == ""
