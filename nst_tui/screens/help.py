@@ -10,11 +10,21 @@ from textual.widgets import Markdown
 
 from nst_tui.commands import APP_COMMANDS, key_label
 
-TIPS = """
+# The same words in the README (a test holds them to it): tmux passes 24-bit colour on only
+# when told the outer terminal has it, and the app draws in 24-bit only when COLORTERM says so.
+TRUE_COLOUR_ADVICE = (
+    "`export COLORTERM=truecolor` before starting nst-tui; in tmux, also put "
+    "`set -as terminal-features ',*:RGB'` in ~/.tmux.conf (tmux 3.2 and later; older tmux: "
+    "`set -ga terminal-overrides ',*:Tc'`) and restart tmux (`tmux kill-server`)"
+)
+
+TIPS = f"""
 ## Using the form
 
 - **Tab** / **Shift+Tab** move between fields; **→** at the end of a path accepts the
-  completion shown in grey; **…** beside a path opens a file dialog.
+  completion shown in grey; **…** beside a path opens a file dialog. A name from the
+  built-in gallery (`mosaic`, `swirl`, `rocket`...; `nst-tui gallery` lists them) works as
+  a path; a file of that name in the current folder wins.
 - A field with a problem says so under itself; **Run** stays off, with the reason beside
   it, until every field is valid.
 - **Layers**: Enter on *Content layers* or *Style layers* opens the list; Tab goes in,
@@ -33,8 +43,8 @@ TIPS = """
 ## Terminals
 
 - The preview uses half-block cells (two pixels per cell), which work everywhere, over SSH
-  and in tmux. Colours need a true-colour terminal: if the preview looks banded, run
-  `export COLORTERM=truecolor` (and in tmux: `set -as terminal-features ',*:RGB'`).
+  and in tmux. Colours need a true-colour terminal: if the preview looks banded,
+  {TRUE_COLOUR_ADVICE}.
 - Kitty and Sixel terminals can show a real image: use the command palette (Ctrl+P),
   *Preview: switch half-blocks / terminal graphics* (takes effect at the next start if the
   terminal has not been probed yet).
