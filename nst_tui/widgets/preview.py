@@ -67,6 +67,7 @@ class PreviewPane(Vertical):
         yield Static("", id="preview-hint", markup=False)
 
     def on_mount(self) -> None:
+        self._watch_layout()
         system = self.app.console.color_system
         hint = self.query_one("#preview-hint", Static)
         if system and system != "truecolor":
@@ -79,6 +80,16 @@ class PreviewPane(Vertical):
     def on_resize(self) -> None:
         self.call_after_refresh(self._size_changed)
 
+    def _watch_layout(self) -> None:
+        """Measure again after every layout pass of the screen, not only on a Resize.
+
+        Textual sends no Resize when a repaint has read the new layout before the layout
+        pass that would send it: after Ctrl+F then Escape during a run (its progress and
+        status updates repaint), the pane was back to its size but kept drawing frames at
+        the full-screen size. The check is one comparison when nothing changed.
+        """
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _: self._size_changed())
+
     def _size_changed(self) -> None:
         shown = self._graphics if self.graphics_on else self.query_one(CellImage)
         size = (max(1, shown.size.width), max(1, shown.size.height))
@@ -87,6 +98,12 @@ class PreviewPane(Vertical):
         self.cell_size = size
         if self._source is not None and not self.graphics_on:
             self._refit(self._source, size)
+
+    def _fits(self, strips: list) -> bool:
+        """Whether half-block rows fit the panel (a frame may have been asked for before a
+        resize, a maximise or its return)."""
+        columns, rows = self.cell_size
+        return not strips or (strips[0].cell_length <= columns and len(strips) <= rows)
 
     def frame_request(self) -> tuple[str, int, int]:
         """("cells" or "graphics", width, height in pixels) of the frames to send now."""
@@ -106,7 +123,9 @@ class PreviewPane(Vertical):
     def show_frame(self, frame: RunPreview) -> None:
         """Paint a frame built by the worker."""
         self._source = frame.image
-        if frame.strips is not None:
+        if frame.strips is not None and not self._fits(frame.strips):
+            self._refit(frame.image, self.cell_size)  # built for the size before a change
+        elif frame.strips is not None:
             self.query_one(CellImage).show(frame.strips)
         elif self._graphics is not None:
             self._graphics.image = frame.image
