@@ -20,18 +20,19 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, get_current_worker
 
 from nst_engine.config import RunConfig
-from nst_tui.commands import AppCommands, app_bindings
+from nst_tui.commands import AppCommands, app_bindings, without_duplicates
 from nst_tui.messages import FormChecked, RunCancelled, RunStatus
 from nst_tui.run_driver import RunDriver
 from nst_tui.screens.main import MainScreen
@@ -42,6 +43,7 @@ MAIN_SCREEN_ACTIONS = (
     "run",
     "cancel",
     "save_preset",
+    "delete_preset",
     "maximise_preview",
     "pick_content",
     "pick_style",
@@ -84,6 +86,10 @@ class NSTApp(App[int], inherit_bindings=False):
         self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
         self.stopping = threading.Event()  # set by a stop signal: the run stops, whatever else
         self._previous_handlers: dict[int, object] = {}
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less those the app has its own of (commands.py)."""
+        return without_duplicates(super().get_system_commands(screen))
 
     def get_default_screen(self) -> Screen:
         from nst_engine.outputs import default_output_path
@@ -306,6 +312,11 @@ class NSTApp(App[int], inherit_bindings=False):
             return
         self.main.save_preset(config)
 
+    def action_delete_preset(self) -> None:
+        from nst_tui.screens.delete_preset import delete_a_preset
+
+        delete_a_preset(self, self.main.form.refresh_presets)
+
     def action_maximise_preview(self) -> None:
         self.main.toggle_preview_size()
 
@@ -363,17 +374,32 @@ class NSTApp(App[int], inherit_bindings=False):
 
 
 def probe_graphics() -> None:
-    """Let textual-image ask the terminal about graphics, which it can do only before Textual starts."""
+    """Ask the terminal about graphics, which can be done only before Textual starts.
+
+    textual-image asks for the protocol and the cell size in pixels when imported; the
+    largest Sixel image is asked here (xterm draws none larger than 1000x1000 by default).
+    """
+    from nst_tui.terminal import ask_graphics_limits
+
     with contextlib.suppress(Exception):
         import textual_image.widget  # noqa: F401  (the import is the probe)
+    ask_graphics_limits()
 
 
 def run_app() -> int:
     """Run the app until it quits; the exit code."""
+    from nst_tui.terminal import use_truecolor_if_the_terminal_has_it
+    from nst_tui.widgets.cells import use_colour_system
+
     remembered = load_remembered()
-    if remembered.preview_mode == "graphics" or os.environ.get("NST_TUI_PREVIEW") == "graphics":
+    if os.environ.get("NST_TUI_PREVIEW") in ("cells", "graphics"):
+        remembered.preview_mode = os.environ["NST_TUI_PREVIEW"]
+    # Before the app exists: Rich picks the colour system from COLORTERM when it is made.
+    use_truecolor_if_the_terminal_has_it()
+    if remembered.preview_mode == "graphics":
         probe_graphics()
     app = NSTApp(remembered)
+    use_colour_system(app.console.color_system)  # before any picture is built (thumbnails)
     app.run()
     app.wait_for_engine()  # a run stopped by quitting saves its image first: say where
     if app.stop_signal != signal.SIGHUP:  # after a hang-up there is no terminal to print to

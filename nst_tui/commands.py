@@ -6,9 +6,11 @@ The app's key bindings, the command palette and the help screen are all made fro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
 
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -44,6 +46,13 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         priority=True,
     ),
     AppCommand(
+        "delete_preset",
+        None,
+        "",
+        "Delete a preset of yours…",
+        "Choose one of your own presets and delete it (built-in presets stay)",
+    ),
+    AppCommand(
         "maximise_preview",
         "ctrl+f",
         "Preview",
@@ -77,6 +86,17 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "Use the terminal's graphics protocol (Kitty, Sixel) for the preview, if it has one",
     ),
 )
+
+
+# Textual's palette commands that the app has its own of: its Quit (the app's asks before
+# stopping a run) and its Maximize/Minimize of the focused widget ("Maximise the preview").
+# Theme, Keys and Screenshot stay.
+TEXTUAL_DUPLICATES = frozenset({"Quit", "Maximize", "Minimize"})
+
+
+def without_duplicates(commands: Iterable[SystemCommand]) -> Iterable[SystemCommand]:
+    """Textual's system commands less those in TEXTUAL_DUPLICATES."""
+    return (command for command in commands if command.title not in TEXTUAL_DUPLICATES)
 
 
 def app_bindings() -> list[Binding]:

@@ -6,6 +6,10 @@ rows it is given. The idea is rich-pixels' half-cell renderer (upper pixel as ba
 lower pixel as the colour of "▄"); this version keeps the colours it has made between
 frames and quantises them slightly (6 bits a channel), which makes a frame several times
 cheaper to build than rich-pixels does (benchmarks/app_vs_headless.py prints both).
+
+In a terminal of 256 colours the builder dithers onto xterm's palette instead (palette.py)
+and draws palette entries, which Rich and the terminal keep as they are; the app says which
+terminal it has with `use_colour_system` when the preview is mounted.
 """
 
 from __future__ import annotations
@@ -27,11 +31,25 @@ MAX_REMEMBERED_COLOURS = 100_000
 MAX_REMEMBERED_STYLES = 200_000
 
 
-class CellBuilder:
-    """Builds half-block rows from images; reuse one per run so colours carry over."""
+_dither_by_default = False  # the terminal has 256 colours: set by `use_colour_system`
 
-    def __init__(self, bits: int = 6) -> None:
+
+def use_colour_system(system: str | None) -> None:
+    """Say what the terminal shows (Rich's colour system): "256" makes builders dither."""
+    global _dither_by_default
+    _dither_by_default = system == "256"
+
+
+class CellBuilder:
+    """Builds half-block rows from images; reuse one per run so colours carry over.
+
+    `dither`: draw with xterm's 256-colour palette, dithered; None: as the terminal needs.
+    """
+
+    def __init__(self, bits: int = 6, dither: bool | None = None) -> None:
         self._shift = 8 - bits  # dropping the lowest bits: invisible at this resolution
+        self._dither = dither
+        self._dithering = False  # what the remembered colours are: palette entries or RGB
         self._colours: dict[int, Color] = {}
         self._styles: dict[int, Style] = {}
 
@@ -40,6 +58,9 @@ class CellBuilder:
         if colour is None:
             if len(self._colours) > MAX_REMEMBERED_COLOURS:
                 self._colours.clear()
+            if self._dithering:  # a palette entry
+                colour = self._colours[packed] = Color.from_ansi(packed)
+                return colour
             red, green, blue = packed >> 16, (packed >> 8) & 255, packed & 255
             colour = Color(
                 f"#{packed:06x}",
@@ -54,15 +75,25 @@ class CellBuilder:
         import numpy as np  # the app's first paint does not wait for numpy
 
         pixels = np.asarray(image.convert("RGB"), dtype=np.uint8)
-        if self._shift:
-            pixels = (pixels >> self._shift) << self._shift
         if pixels.shape[0] % 2:
             pixels = np.concatenate([pixels, pixels[-1:]], axis=0)
-        packed = (
-            (pixels[..., 0].astype(np.int32) << 16)
-            | (pixels[..., 1].astype(np.int32) << 8)
-            | pixels[..., 2]
-        )
+        dither = _dither_by_default if self._dither is None else self._dither
+        if dither != self._dithering:  # the colours and styles remembered mean other things
+            self._dithering = dither
+            self._colours.clear()
+            self._styles.clear()
+        if dither:
+            from nst_tui.widgets.palette import dither_to_palette
+
+            packed = dither_to_palette(pixels).astype(np.int32)
+        else:
+            if self._shift:
+                pixels = (pixels >> self._shift) << self._shift
+            packed = (
+                (pixels[..., 0].astype(np.int32) << 16)
+                | (pixels[..., 1].astype(np.int32) << 8)
+                | pixels[..., 2]
+            )
         if len(self._styles) > MAX_REMEMBERED_STYLES:
             self._styles.clear()
         # One key per cell: its upper and lower colour. The same Style object for the same

@@ -27,6 +27,7 @@ from nst_tui.widgets.path_field import PathField
 from nst_tui.wording import for_the_app
 
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
+RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not look styled"
 
 
 def optional_size(name: str):
@@ -114,6 +115,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
             "Weights", "weights", [(name, name) for name in WEIGHT_SOURCES], config.weights,
             tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only)",
         )  # fmt: skip
+        yield Static(RANDOM_WEIGHTS_WARNING, id="weights-warning", classes="field-warning")
         yield Static("Layers", classes="section")
         for kind, pairs in (("content", config.content_layers), ("style", config.style_layers)):
             with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
@@ -207,6 +209,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
                 problems.append(error.message)
         for name in ("init", "pooling", "device", "weights"):
             changes[name] = self.query_one(f"#{name}-field", SelectField).value
+        self.query_one("#weights-warning").display = changes["weights"] == "random"
         changes["overwrite"] = self.query_one("#overwrite", Checkbox).value
         try:
             changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.optimizer)

@@ -54,6 +54,9 @@ class OptimizerFields(Vertical):
     def __init__(self, settings: OptimizerSettings) -> None:
         super().__init__(id="optimizer-fields")
         self.settings = settings  # the values of panels that are not mounted
+        # Panels whose fields are all mounted. A panel being mounted is already in the DOM
+        # while its fields are not yet: until it is ready, its values are `settings`'.
+        self._ready = {settings.name}
 
     def compose(self) -> ComposeResult:
         settings = self.settings
@@ -82,21 +85,29 @@ class OptimizerFields(Vertical):
         ]
         if name == "sgd":
             fields.append(
-                Field("  Nesterov", Checkbox("", own.nesterov, id="sgd-nesterov", compact=True))
+                Field(
+                    "  Nesterov",
+                    # A label of its own: with none, Textual sizes the box one cell short
+                    # and draws it clipped (▐X…).
+                    Checkbox("look-ahead momentum", own.nesterov, id="sgd-nesterov", compact=True),
+                )
             )
         return Vertical(*fields, id=f"params-{name}", classes="params")
 
     def _mounted(self, name: str) -> bool:
-        return bool(self.query(f"#params-{name}"))
+        return name in self._ready
 
     @on(Select.Changed, "#optimizer")
     async def _chosen(self, event: Select.Changed) -> None:
         if not isinstance(event.value, str):
             return
+        name = event.value
         switcher = self.query_one(ContentSwitcher)
-        if not self._mounted(event.value):
-            await switcher.mount(self._panel(event.value))
-        switcher.current = f"params-{event.value}"
+        if not self.query(f"#params-{name}"):
+            await switcher.mount(self._panel(name))
+            self._ready.add(name)
+            self._fill(name, getattr(self.settings, name))  # a load() while it was mounting
+        switcher.current = f"params-{name}"
 
     def _text_field(self, name: str, parameter: str) -> TextField:
         return self.query_one(f"#{name}-{parameter}-field", TextField)
@@ -133,13 +144,15 @@ class OptimizerFields(Vertical):
         self.query_one("#optimizer-field", SelectField).set_value(settings.name)
         self.query_one("#lr-field", TextField).text = f"{settings.lr:g}"
         for name in OPTIMIZERS:
-            if not self._mounted(name):
-                continue
-            own = getattr(settings, name)
-            for parameter, _, _ in PARAMETER_FIELDS[name]:
-                self._text_field(name, parameter).text = f"{getattr(own, parameter):g}"
-            if name == "sgd":
-                self.query_one("#sgd-nesterov", Checkbox).value = settings.sgd.nesterov
+            if self._mounted(name):
+                self._fill(name, getattr(settings, name))
+
+    def _fill(self, name: str, own) -> None:
+        """Show `own` (one optimiser's parameters) in its mounted panel."""
+        for parameter, _, _ in PARAMETER_FIELDS[name]:
+            self._text_field(name, parameter).text = f"{getattr(own, parameter):g}"
+        if name == "sgd":
+            self.query_one("#sgd-nesterov", Checkbox).value = own.nesterov
 
 
 assert set(PARAMETER_FIELDS) == set(OPTIMIZER_PARAMETERS)

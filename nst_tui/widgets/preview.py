@@ -13,19 +13,20 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells, use_colour_system
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from nst_tui.messages import RunPreview
+    from nst_tui.widgets.graphics import GraphicsFrame
 
 TRUECOLOR_HINT = "Only {system} colours: export COLORTERM=truecolor and restart (F1: more)"
 SOURCE_LONGEST_SIDE = 768  # the finished image is kept this large for refitting
@@ -57,7 +58,7 @@ class PreviewPane(Vertical):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._source: Image.Image | None = None  # what a resize refits
-        self._graphics: Any = None  # textual-image widget when graphics are on
+        self._graphics: GraphicsFrame | None = None  # when graphics are on
         self.cell_size: tuple[int, int] = (40, 12)  # read by the worker thread
         self.graphics_on = False
 
@@ -69,6 +70,7 @@ class PreviewPane(Vertical):
     def on_mount(self) -> None:
         self._watch_layout()
         system = self.app.console.color_system
+        use_colour_system(system)  # 256 colours: half-blocks are dithered onto the palette
         hint = self.query_one("#preview-hint", Static)
         if system and system != "truecolor":
             hint.update(TRUECOLOR_HINT.format(system=system))
@@ -108,11 +110,8 @@ class PreviewPane(Vertical):
     def frame_request(self) -> tuple[str, int, int]:
         """("cells" or "graphics", width, height in pixels) of the frames to send now."""
         columns, rows = self.cell_size
-        if self.graphics_on:
-            from textual_image._terminal import get_cell_size
-
-            cell = get_cell_size()
-            return "graphics", columns * cell.width, rows * cell.height
+        if self.graphics_on and self._graphics is not None:
+            return "graphics", *self._graphics.frame_pixels((columns, rows))
         return "cells", columns, rows * 2
 
     # --- showing ------------------------------------------------------------------------------
@@ -193,7 +192,9 @@ class PreviewPane(Vertical):
                 self._refit(self._source, self.cell_size)
             return not wanted
         if self._graphics is None:
-            self._graphics = widget_class(id="preview-graphics")
+            from nst_tui.widgets.graphics import GraphicsFrame
+
+            self._graphics = GraphicsFrame(widget_class, id="preview-graphics")
             await self.mount(self._graphics, after=cells)
         cells.display = False
         self.graphics_on = True

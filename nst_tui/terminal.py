@@ -1,0 +1,166 @@
+"""Questions to the terminal, asked before Textual owns it: truecolor, and graphics limits.
+
+Over plain SSH the terminal's COLORTERM is not passed on, so Rich and Textual settle for 256
+colours even where the terminal has 24-bit colour. Many terminals can be asked instead:
+
+- DECRQSS for SGR (`ESC P $ q m ESC \\`) after setting a 24-bit foreground: a terminal that
+  keeps 24-bit colours reports the same red, green and blue back (xterm, foot, WezTerm,
+  Konsole, mlterm); one that maps them to its palette reports an index (`38;5;16`).
+- XTGETTCAP (`ESC P + q <hex name> ESC \\`) for the terminfo flags `RGB` and `Tc` (kitty,
+  foot, WezTerm, and xterm when built with it).
+- XTSMGRAPHICS (`CSI ? 2 ; 1 S`): the largest Sixel image the terminal draws (xterm draws
+  none larger than its maxGraphicSize, 1000x1000 unless configured otherwise).
+
+Every query is followed by Primary Device Attributes (`CSI c`), which every terminal answers,
+so a terminal that ignores the questions costs one round trip, not the whole timeout.
+
+The parsing functions are pure (bytes in, answer out); `ask` does the terminal I/O.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+
+SGR_PROBE = b"\x1b[38;2;1;2;3m"  # a colour no palette holds: it comes back only as 24-bit
+SGR_RESET = b"\x1b[0m"
+DECRQSS_SGR = b"\x1bP$qm\x1b\\"
+XTGETTCAP_RGB = b"\x1bP+q" + b"RGB".hex().encode() + b"\x1b\\"
+XTGETTCAP_TC = b"\x1bP+q" + b"Tc".hex().encode() + b"\x1b\\"
+XTSMGRAPHICS_SIXEL = b"\x1b[?2;1S"  # read the Sixel graphics geometry
+PRIMARY_DA = b"\x1b[c"
+ANSWER_TIMEOUT = 0.5  # seconds: the most a terminal that never answers DA costs at start
+
+TRUECOLOR_QUERY = SGR_PROBE + DECRQSS_SGR + SGR_RESET + XTGETTCAP_RGB + XTGETTCAP_TC
+GRAPHICS_QUERY = XTSMGRAPHICS_SIXEL
+
+_DA_REPLY = re.compile(rb"\x1b\[\?[0-9;]*c")
+_DECRQSS_REPLY = re.compile(rb"\x1bP([01])\$r([0-9;:]*)m?\x1b\\")
+_XTGETTCAP_REPLY = re.compile(rb"\x1bP([01])\+r([0-9A-Fa-f;=]*)\x1b\\")
+_PROBE_COLOUR = re.compile(rb"(?:^|[;:])38[;:]2[;:](?:\d*[;:])?1[;:]2[;:]3(?:$|[;:])")
+_SIXEL_GEOMETRY_REPLY = re.compile(rb"\x1b\[\?2;0;(\d+);(\d+)S")
+_TRUECOLOR_NAMES = {b"RGB".hex().encode().upper(), b"Tc".hex().encode().upper()}
+
+
+def has_da_reply(data: bytes) -> bool:
+    """Whether the terminal's answers so far include the Device Attributes reply (the end)."""
+    return _DA_REPLY.search(data) is not None
+
+
+def parse_truecolor(data: bytes) -> bool | None:
+    """Whether the replies to TRUECOLOR_QUERY say the terminal keeps 24-bit colours.
+
+    True: the SGR came back with the probe's red, green and blue (`38;2;1;2;3`, or with
+    colons `38:2::1:2:3`, the empty field being the colour space), or the terminal has the
+    RGB or Tc capability. False: it reported the SGR otherwise (a palette colour such as
+    `38;5;16`). None: no answer either way (an old terminal, or one that ignores both).
+    """
+    answer = None
+    for valid, params in _DECRQSS_REPLY.findall(data):
+        if valid == b"1":
+            if _PROBE_COLOUR.search(params):
+                return True
+            answer = False
+    for valid, body in _XTGETTCAP_REPLY.findall(data):
+        if valid == b"1" and body.split(b"=")[0].upper() in _TRUECOLOR_NAMES:
+            return True
+    return answer
+
+
+def parse_sixel_geometry(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels of the largest Sixel image, from the XTSMGRAPHICS reply."""
+    match = _SIXEL_GEOMETRY_REPLY.search(data)
+    if match is None:
+        return None
+    width, height = int(match[1]), int(match[2])
+    return (width, height) if width > 0 and height > 0 else None
+
+
+def ask(query: bytes, timeout: float = ANSWER_TIMEOUT) -> bytes:
+    """Send `query` and Device Attributes; the bytes that came back until DA's reply.
+
+    Only for a terminal on both stdin and stdout, before Textual starts (Textual's input
+    thread would take the replies). Returns b"" where that is not the case.
+    """
+    try:
+        import termios
+    except ImportError:  # Windows: no questions, the defaults stand
+        return b""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return b""
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    try:
+        saved = termios.tcgetattr(stdin)
+    except termios.error:
+        return b""
+    quiet = list(saved)
+    quiet[3] &= ~(termios.ICANON | termios.ECHO)  # byte by byte, and not shown
+    quiet[6] = list(saved[6])
+    quiet[6][termios.VMIN], quiet[6][termios.VTIME] = 0, 0
+    data = b""
+    try:
+        termios.tcsetattr(stdin, termios.TCSANOW, quiet)
+        os.write(stdout, query + PRIMARY_DA)
+        data = _read_until_da(stdin, time.monotonic() + timeout)
+    except OSError:
+        pass
+    finally:
+        termios.tcsetattr(stdin, termios.TCSAFLUSH, saved)
+    return data
+
+
+def _read_until_da(stdin: int, deadline: float) -> bytes:
+    import select
+
+    data = b""
+    while not has_da_reply(data):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([stdin], [], [], left)
+        if not ready:
+            break
+        chunk = os.read(stdin, 1024)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def wants_truecolor_question(environ: dict[str, str] | os._Environ[str]) -> bool:
+    """Whether to ask: COLORTERM does not already say 24-bit, and the terminal is not dumb."""
+    if environ.get("COLORTERM", "").strip().lower() in ("truecolor", "24bit"):
+        return False
+    if environ.get("TEXTUAL_COLOR_SYSTEM", "auto") != "auto":
+        return False  # chosen by hand
+    return environ.get("TERM", "dumb") not in ("dumb", "")
+
+
+def use_truecolor_if_the_terminal_has_it() -> bool:
+    """Ask the terminal; if it keeps 24-bit colour, set COLORTERM=truecolor for this process.
+
+    Rich and Textual read COLORTERM when the app is made, so this runs before.
+    """
+    if not wants_truecolor_question(os.environ):
+        return False
+    if parse_truecolor(ask(TRUECOLOR_QUERY)):
+        os.environ["COLORTERM"] = "truecolor"
+        return True
+    return False
+
+
+SIXEL_LIMIT_UNANSWERED = (1000, 1000)  # xterm's default maxGraphicSize; it does not answer
+_sixel_limit: tuple[int, int] | None = None
+
+
+def ask_graphics_limits() -> None:
+    """Ask the largest Sixel image the terminal draws (kept for `sixel_limit`)."""
+    global _sixel_limit
+    _sixel_limit = parse_sixel_geometry(ask(GRAPHICS_QUERY))
+
+
+def sixel_limit() -> tuple[int, int]:
+    """(width, height): the largest Sixel image the terminal said it draws, or xterm's default."""
+    return _sixel_limit or SIXEL_LIMIT_UNANSWERED

@@ -1,0 +1,84 @@
+"""Small things a first try tripped over (issue 8, item 12): the command palette lists each
+command once, the SGD Nesterov checkbox draws whole, and random weights are warned about."""
+
+from __future__ import annotations
+
+import pytest
+from app_helpers import form_settled, result_text, wait_for
+from textual.command import CommandList, CommandPalette
+from textual.widgets import Checkbox, Select, Static
+
+from nst_engine.config import OptimizerSettings
+
+RANDOM_WARNING = "random weights: for tests only; the result will not look styled"
+
+
+async def palette_hits(pilot, query: str) -> list[str]:
+    """Open the app's command palette, type `query`, and return the prompts it lists."""
+    app = pilot.app
+    app.action_command_palette()
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*query)
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+    await app.workers.wait_for_complete()
+    results = app.screen.query_one(CommandList)
+    prompts = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="closing")
+    return prompts
+
+
+async def test_the_palette_lists_one_quit_and_one_maximise(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        app.main.query_one("#preview").focus()  # Textual offers its Maximize for this
+        await pilot.pause()
+        quits = [p for p in await palette_hits(pilot, "quit") if p.lower().startswith("quit")]
+        assert len(quits) == 1, quits
+        assert "Ctrl+Q" in quits[0]  # the app's own (it asks before stopping a run)
+        maximise = [p for p in await palette_hits(pilot, "maxim") if "maxim" in p.lower()]
+        assert len(maximise) == 1, maximise
+        assert maximise[0].startswith("Maximise the preview")
+        # Textual's other useful commands stay.
+        for useful in ("theme", "screenshot", "keys"):
+            hits = await palette_hits(pilot, useful)
+            assert any(useful in p.lower() for p in hits), (useful, hits)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_nesterov_checkbox_draws_whole(make_app, tiny_config, width) -> None:
+    app = make_app(tiny_config.replace(optimizer=OptimizerSettings(name="sgd")))
+    async with app.run_test(size=(width, 30)) as pilot:
+        await form_settled(pilot)
+        checkbox = app.main.query_one("#sgd-nesterov", Checkbox)
+        checkbox.scroll_visible(animate=False)
+        await pilot.pause()
+        drawn = checkbox.render_line(0).text
+        assert "▐" in drawn and "▌" in drawn and "…" not in drawn, repr(drawn)
+        form = app.main.form.content_region
+        assert form.contains_region(checkbox.region), (checkbox.region, form)
+
+
+async def test_random_weights_are_warned_about_in_the_form_and_the_result(make_app) -> None:
+    app = make_app()  # the fixture's config has random weights
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        warning = app.main.query_one("#weights-warning", Static)
+        assert warning.display and RANDOM_WARNING in str(warning.content)
+        app.main.query_one("#weights", Select).value = "auto"
+        await pilot.pause()
+        await form_settled(pilot)
+        assert not warning.display
+        app.main.query_one("#weights", Select).value = "random"
+        await pilot.pause()
+        await form_settled(pilot)
+        assert warning.display
+        await pilot.press("ctrl+r")
+        await wait_for(
+            pilot, lambda: app.current_run_id and not app.running, timeout=120, what="the run"
+        )
+        assert "Done in" in result_text(app)
+        shown = result_text(app) + str(app.main.panel.query_one("#run-status", Static).content)
+        assert "random weights" in shown, shown

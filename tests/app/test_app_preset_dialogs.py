@@ -1,0 +1,163 @@
+"""The preset dialogs: saving over one of your presets asks first, an empty name is said
+out loud, and your own presets can be deleted (built-in ones cannot)."""
+
+from __future__ import annotations
+
+from app_helpers import form_settled, set_text, wait_for
+from textual.command import CommandPalette
+from textual.widgets import Button, OptionList, Select, Static
+
+from nst_engine import locations
+from nst_engine.config import RunConfig
+from nst_engine.presets import load_preset, save_user_preset, user_preset_names
+from nst_tui.screens.delete_preset import DeletePresetScreen
+from nst_tui.screens.save_preset import SavePresetScreen
+
+
+def count_bells(app) -> list[int]:
+    rung: list[int] = []
+    app.bell = lambda: rung.append(1)
+    return rung
+
+
+async def open_save_dialog(pilot) -> SavePresetScreen:
+    await pilot.press("ctrl+s")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SavePresetScreen), what="dialog")
+    return pilot.app.screen
+
+
+def problem_line(screen) -> Static:
+    return screen.query_one("#preset-name-problem", Static)
+
+
+async def test_saving_over_one_of_your_presets_asks_first(make_app) -> None:
+    save_user_preset("mine", RunConfig(iterations=11))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#iterations", "22")
+        dialog = await open_save_dialog(pilot)
+        await pilot.press(*"mine", "enter")
+        await pilot.pause()
+        # Still open, asking; nothing written yet.
+        assert app.screen is dialog
+        assert "replace" in str(problem_line(dialog).content).lower()
+        assert "Replace" in str(dialog.query_one("#preset-save", Button).label)
+        assert load_preset("mine").iterations == 11
+        # Escape keeps it.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is not dialog, what="closing")
+        assert load_preset("mine").iterations == 11
+
+        # Again, and this time confirm with a second Enter.
+        dialog = await open_save_dialog(pilot)
+        await pilot.press(*"mine", "enter")
+        await pilot.pause()
+        assert app.screen is dialog
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is not dialog, what="saving")
+        assert load_preset("mine").iterations == 22
+
+
+async def test_changing_the_name_after_the_question_asks_again(make_app) -> None:
+    save_user_preset("mine", RunConfig(iterations=11))
+    save_user_preset("other", RunConfig(iterations=12))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        dialog = await open_save_dialog(pilot)
+        await pilot.press(*"mine", "enter")
+        await pilot.pause()
+        dialog.query_one("#preset-name").value = "other"  # another name of yours
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog  # asks about 'other' before replacing it
+        assert "other" in str(problem_line(dialog).content)
+        assert load_preset("other").iterations == 12
+
+
+async def test_enter_on_an_empty_name_says_type_a_name(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        rung = count_bells(app)
+        dialog = await open_save_dialog(pilot)
+        line = problem_line(dialog)
+        assert "type a name" not in str(line.content)  # not an error before anything is done
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog
+        assert str(line.content) == "type a name"
+        assert line.has_class("-error") and line.display and line.region.height >= 1
+        assert rung
+        await pilot.press("escape")
+
+
+async def pick_from_palette(pilot, query: str) -> None:
+    app = pilot.app
+    app.action_command_palette()
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*query)
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="the command")
+    await pilot.pause()
+
+
+async def test_a_preset_of_yours_is_deleted_from_the_palette_after_asking(make_app) -> None:
+    save_user_preset("old look", RunConfig(iterations=11))
+    save_user_preset("keeper", RunConfig(iterations=12))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await pick_from_palette(pilot, "delete a preset")
+        assert isinstance(app.screen, DeletePresetScreen)
+        dialog = app.screen
+        options = dialog.query_one(OptionList)
+        listed = [options.get_option_at_index(i) for i in range(options.option_count)]
+        by_id = {option.id: option for option in listed}
+        assert not by_id["old look"].disabled and not by_id["keeper"].disabled
+        # Built-in presets are listed as such and cannot be chosen.
+        assert by_id["default"].disabled and "cannot be deleted" in str(by_id["default"].prompt)
+        options.highlighted = listed.index(by_id["old look"])
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is dialog  # asks first
+        assert "old look" in str(dialog.query_one("#delete-preset-question", Static).content)
+        assert "old look" in user_preset_names()
+        await pilot.press("enter")  # the question's default button: Delete
+        await wait_for(pilot, lambda: app.screen is not dialog, what="deleting")
+        assert user_preset_names() == ["keeper"]
+        assert not (locations.user_presets_dir() / "old look.toml").exists()
+        preset = app.main.query_one("#preset", Select)
+        assert "old look" not in [value for _, value in preset._options]
+        assert any("Deleted" in note.message for note in app._notifications)
+
+
+async def test_cancelling_the_question_keeps_the_preset(make_app) -> None:
+    save_user_preset("old look", RunConfig(iterations=11))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        app.action_delete_preset()
+        await wait_for(pilot, lambda: isinstance(app.screen, DeletePresetScreen), what="dialog")
+        await pilot.press("enter")  # the first choosable one: old look
+        await pilot.pause()
+        await pilot.press("escape")  # no
+        await pilot.pause()
+        await pilot.press("escape")  # and out
+        await wait_for(pilot, lambda: not isinstance(app.screen, DeletePresetScreen), what="out")
+        assert user_preset_names() == ["old look"]
+
+
+async def test_with_no_presets_of_yours_deleting_says_built_ins_stay(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        app.action_delete_preset()
+        await pilot.pause()
+        assert not isinstance(app.screen, DeletePresetScreen)
+        notes = [note.message for note in app._notifications]
+        assert any("built-in presets cannot be deleted" in note for note in notes), notes

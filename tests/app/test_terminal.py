@@ -1,0 +1,111 @@
+"""Questions to the terminal before the app starts: truecolor (DECRQSS, XTGETTCAP), Sixel limits."""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import sys
+import time
+
+import pytest
+
+from nst_tui import terminal
+
+# Replies recorded from real terminals here (xterm 379 under Xvfb, kitty 0.26, tmux 3.3a).
+XTERM = b"\x1bP1$r0;38:2::1:2:3m\x1b\\\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c"
+KITTY = b"\x1bP1$r38:2:1:2:3m\x1b\\\x1bP0+r524742\x1b\\\x1bP0+r5463\x1b\\\x1b[?62;c"
+TMUX = b"\x1b[?1;2c"  # answers Device Attributes only
+
+
+@pytest.mark.parametrize(
+    ("reply", "truecolor"),
+    [
+        (XTERM, True),
+        (KITTY, True),
+        (b"\x1bP1$r0;38;2;1;2;3m\x1b\\\x1b[?62c", True),  # semicolons
+        (b"\x1bP1+r524742\x1b\\\x1b[?62c", True),  # XTGETTCAP RGB only
+        (b"\x1bP1+r5463=\x1b\\\x1b[?62c", True),  # Tc
+        (b"\x1bP1$r0;38;5;16m\x1b\\\x1b[?62c", False),  # mapped to the palette
+        (b"\x1bP1$r0;38;2;1;2;4m\x1b\\\x1b[?62c", False),  # another colour came back
+        (b"\x1bP0$r\x1b\\\x1b[?62c", None),  # DECRQSS refused
+        (TMUX, None),
+        (b"", None),
+    ],
+)
+def test_the_truecolor_answer_is_read_from_the_replies(reply: bytes, truecolor) -> None:
+    assert terminal.parse_truecolor(reply) is truecolor
+
+
+def test_the_sixel_limit_is_read_from_xtsmgraphics() -> None:
+    assert terminal.parse_sixel_geometry(b"\x1b[?2;0;1000;1000S\x1b[?63;4c") == (1000, 1000)
+    assert terminal.parse_sixel_geometry(b"\x1b[?2;0;800;480S") == (800, 480)
+    assert terminal.parse_sixel_geometry(b"\x1b[?2;3;0S\x1b[?63;4c") is None  # refused
+    assert terminal.parse_sixel_geometry(XTERM) is None
+
+
+def test_the_answers_end_at_the_device_attributes() -> None:
+    assert terminal.has_da_reply(XTERM) and terminal.has_da_reply(TMUX)
+    assert not terminal.has_da_reply(b"\x1bP1$r0;38:2::1:2:3m\x1b\\")
+
+
+def test_only_a_terminal_without_colorterm_is_asked() -> None:
+    assert terminal.wants_truecolor_question({"TERM": "xterm-256color"})
+    assert not terminal.wants_truecolor_question({"TERM": "xterm", "COLORTERM": "truecolor"})
+    assert not terminal.wants_truecolor_question({"TERM": "dumb"})
+    assert not terminal.wants_truecolor_question({"TERM": "xterm", "TEXTUAL_COLOR_SYSTEM": "256"})
+
+
+def test_a_yes_sets_colorterm_for_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLORTERM", raising=False)
+    monkeypatch.delenv("TEXTUAL_COLOR_SYSTEM", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setattr(terminal, "ask", lambda query, timeout=0.5: TMUX)
+    assert not terminal.use_truecolor_if_the_terminal_has_it()
+    assert "COLORTERM" not in os.environ
+    monkeypatch.setattr(terminal, "ask", lambda query, timeout=0.5: XTERM)
+    assert terminal.use_truecolor_if_the_terminal_has_it()
+    assert os.environ["COLORTERM"] == "truecolor"
+
+
+ASKING = """
+import sys
+from nst_tui import terminal
+print(repr(terminal.ask(terminal.TRUECOLOR_QUERY, timeout=float(sys.argv[1]))), file=sys.stderr)
+"""
+
+
+def ask_through_a_pty(reply: bytes | None, timeout: float = 5.0) -> tuple[bytes, bytes]:
+    """Run `terminal.ask` in a process on a pty, answering as a terminal would; (query, result)."""
+    import pty
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-c", ASKING, str(timeout)],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+    )
+    os.close(slave)
+    query = b""
+    deadline = time.monotonic() + 30
+    while not query.endswith(terminal.PRIMARY_DA) and time.monotonic() < deadline:
+        if select.select([master], [], [], 1)[0]:
+            query += os.read(master, 1024)
+    if reply is not None:
+        os.write(master, reply)
+    _, err = process.communicate(timeout=30)
+    os.close(master)
+    return query, err
+
+
+def test_the_question_goes_out_and_the_reply_comes_back_through_a_real_pty() -> None:
+    query, result = ask_through_a_pty(XTERM)
+    assert query == terminal.TRUECOLOR_QUERY + terminal.PRIMARY_DA
+    assert result.strip() == repr(XTERM).encode()
+
+
+def test_a_terminal_that_never_answers_costs_only_the_timeout() -> None:
+    query, result = ask_through_a_pty(None, timeout=0.2)
+    assert query.endswith(terminal.PRIMARY_DA)
+    assert result.strip() == b"b''"
