@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Static
 
 from nst_tui.widgets.path_field import IMAGE_SUFFIXES, PathSuggester
+from nst_tui.widgets.path_text import PathInput
 
 
 class ImageTree(DirectoryTree):
@@ -48,7 +49,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
             yield Static(self._title, id="picker-title", markup=False)
             with Horizontal(id="picker-folder-row"):
                 yield Button("↑ Up", id="picker-up", compact=True)
-                yield Input(
+                yield PathInput(
                     str(self._folder),
                     id="picker-folder",
                     suggester=PathSuggester(),

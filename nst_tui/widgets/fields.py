@@ -65,8 +65,9 @@ class TextField(Field):
         *,
         placeholder: str = "",
         tooltip: str | None = None,
+        input_class: type[Input] = Input,
     ) -> None:
-        self.input = Input(value, id=name, placeholder=placeholder, compact=True)
+        self.input = input_class(value, id=name, placeholder=placeholder, compact=True)
         if tooltip:
             self.input.tooltip = tooltip
         super().__init__(label, self.input, id=f"{name}-field", tooltip=tooltip)

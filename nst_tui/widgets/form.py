@@ -24,6 +24,7 @@ from nst_tui.widgets.fields import Field, SelectField, TextField
 from nst_tui.widgets.layers import LayerChecklist, summarise
 from nst_tui.widgets.optimizer_fields import OptimizerFields
 from nst_tui.widgets.path_field import PathField
+from nst_tui.widgets.path_text import PathInput
 from nst_tui.wording import for_the_app
 
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
@@ -71,6 +72,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
         yield TextField(
             "Output", "output", self._parse_output, str(self._initial_output),
             tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
+            input_class=PathInput,  # its file name stays in sight
         )  # fmt: skip
         yield Field(
             "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)

@@ -21,6 +21,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from nst_tui.messages import ImageChecked
 from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+from nst_tui.widgets.path_text import PathInput
 from nst_tui.wording import for_the_app
 
 CHECK_DELAY = 0.2  # seconds of quiet typing before a path is checked
@@ -82,7 +83,7 @@ class PathField(Vertical):
         super().__init__(id=f"{name}-field", classes="field path-field")
         self._label = label
         self.role = role  # "content image": how the engine's messages name it
-        self.input = Input(
+        self.input = PathInput(
             value,
             id=name,
             placeholder="path to an image (→ completes)",

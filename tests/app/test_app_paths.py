@@ -1,0 +1,55 @@
+"""Long paths on screen: every path field shows its file name, at 80 columns too."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from app_helpers import form_settled, set_text
+
+from nst_tui.widgets.path_field import PathField
+
+FOLDER = Path("photographs from the summer holidays", "2024", "portugal and the azores")
+
+
+def screen_lines(app) -> list[str]:
+    """The text of each line of the current screen, as painted."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def line_of(app, selector: str) -> str:
+    """The painted text of the line where the widget `selector` is."""
+    widget = app.screen.query_one(selector)
+    return screen_lines(app)[widget.region.y]
+
+
+def long_paths(tmp_path: Path, demo_pair: tuple[Path, Path]) -> tuple[Path, Path, Path]:
+    folder = tmp_path / FOLDER
+    folder.mkdir(parents=True)
+    content, style = folder / "tram_at_dusk.jpg", folder / "azulejo.jpg"
+    shutil.copy(demo_pair[0], content)
+    shutil.copy(demo_pair[1], style)
+    return content, style, folder / "tram_azulejo.png"
+
+
+async def test_long_paths_keep_their_file_names_in_sight_at_80_columns(
+    make_app, tiny_config, tmp_path: Path, demo_pair
+) -> None:
+    content, style, output = long_paths(tmp_path, demo_pair)
+    app = make_app(tiny_config.replace(content=content, style=style))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#output", str(output))
+        app.main.query_one("#run").focus()  # no path field is being edited
+        await pilot.pause()
+        for selector, path in (("#content", content), ("#style", style), ("#output", output)):
+            line = line_of(app, selector)
+            assert path.name in line, f"{path.name!r} not shown: {line!r}"
+            assert "…" in line and line.count(FOLDER.parts[0]) == 0  # the middle gave way
+            assert app.screen.query_one(selector).value == str(path)  # the value is whole
+        # Being edited, the field shows its text as typed, the cursor at its end (the name).
+        field = app.main.query_one("#content-field", PathField)
+        field.input.focus()
+        await pilot.pause()
+        assert field.input.cursor_position == len(str(content))
+        assert content.name in line_of(app, "#content")
