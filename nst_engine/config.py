@@ -95,7 +95,7 @@ class SGDSettings:
         _set(self, "momentum", parse_float("sgd momentum", self.momentum, 0.0, below=1.0))
         _set(self, "nesterov", parse_bool("sgd nesterov", self.nesterov))
         if self.nesterov and self.momentum == 0:
-            raise ConfigError("sgd nesterov needs a momentum above 0")
+            raise ConfigError("sgd nesterov needs a momentum above 0", setting="nesterov")
 
 
 @dataclass(frozen=True)
@@ -113,6 +113,16 @@ OPTIMIZER_PARAMETERS: dict[str, type] = {
     "sgd": SGDSettings,
     "lbfgs": LBFGSSettings,
 }
+
+
+# Pixels are 0-255: a learning rate beyond a million is a typo, and beyond ~1e38 torch
+# cannot even hold it in float32.
+LEARNING_RATE_MAXIMUM = 1e6
+
+
+def parse_learning_rate(name: str, value: object) -> float:
+    """A learning rate above 0 and at most LEARNING_RATE_MAXIMUM (named `name` in errors)."""
+    return parse_float(name, value, above=0.0, maximum=LEARNING_RATE_MAXIMUM)
 
 
 @dataclass(frozen=True)
@@ -134,9 +144,7 @@ class OptimizerSettings:
     def __post_init__(self) -> None:
         # Stored normalised: "L-BFGS" or "Adam" from a preset must select lbfgs or adam.
         _set(self, "name", parse_choice("optimizer", self.name, OPTIMIZERS))
-        # Pixels are 0-255: a learning rate beyond a million is a typo, and beyond ~1e38
-        # torch cannot even hold it in float32.
-        _set(self, "lr", parse_float("lr", self.lr, above=0.0, maximum=1e6))
+        _set(self, "lr", parse_learning_rate("lr", self.lr))
 
     @property
     def parameters(self) -> Any:

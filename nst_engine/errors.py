@@ -12,9 +12,12 @@ class NSTError(Exception):
 
     title = "Error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # The RunConfig setting the error is about, when it is about one ("size",
+        # "style_size"): the app shows the message under that setting's field.
+        self.setting = setting
 
     def __str__(self) -> str:
         return self.message

@@ -40,13 +40,14 @@ def check_fits_network(config: RunConfig, sizes: RunSizes) -> None:
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     layer = deepest(layers)
     needed = layer.minimum_side
-    for role, path, size in (
-        ("content image", config.content, sizes.compute),
-        ("style image", config.style, sizes.style),
+    for role, path, size, setting, size_name in (
+        ("content image", config.content, sizes.compute, "size", "compute size"),
+        ("style image", config.style, sizes.style, "style_size", "style size"),
     ):
         if min(size) < needed:
             raise InputImageError(
-                f"{role} '{path}' becomes {size[0]}x{size[1]} at the chosen size, but layer "
-                f"{layer.name} needs at least {needed}x{needed}; use a larger size or a less "
-                "elongated image"
+                f"{role} '{path}' becomes {size[0]}x{size[1]} at this {size_name}, but layer "
+                f"{layer.name} needs at least {needed}x{needed}; use a larger {size_name} or a "
+                "less elongated image",
+                setting=setting,
             )

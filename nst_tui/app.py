@@ -40,6 +40,8 @@ from nst_tui.settings import Remembered, load_remembered, save_remembered
 from nst_tui.widgets.estimate import EstimateLine
 
 MAIN_SCREEN_ACTIONS = (
+    "next_section",
+    "previous_section",
     "run",
     "cancel",
     "save_preset",
@@ -278,7 +280,38 @@ class NSTApp(App[int], inherit_bindings=False):
         self.refresh_bindings()
 
     async def action_quit(self) -> None:
-        """Quit now; a run stops after its current iteration (its image kept) as the app exits."""
+        """Quit; during a run, ask first (a second Ctrl+Q or Enter confirms).
+
+        A run stops after its current iteration (its image kept) as the app exits. A stop
+        signal does not ask: the terminal may be gone.
+        """
+        from nst_tui.screens.confirm import ConfirmScreen
+
+        if self.stop_signal is None and self.running:
+            if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
+                self.screen.dismiss(True)  # the second Ctrl+Q
+                return
+
+            def answered(quit_now: bool | None) -> None:
+                if quit_now:
+                    self.call_next(self.quit_now)
+
+            self.push_screen(
+                ConfirmScreen(
+                    "A run is going. Quit anyway? It stops after its current iteration and "
+                    "its image so far is kept (the path is printed on exit).",
+                    "Quit  ^Q",
+                    "Keep running  Esc",
+                    default_yes=True,
+                    id="confirm-quit",
+                ),
+                answered,
+            )
+            return
+        await self.quit_now()
+
+    async def quit_now(self) -> None:
+        """Quit at once; a run stops after its current iteration (its image kept)."""
         message = None
         if self.running and self._run_worker is not None:
             self._run_worker.cancel()
@@ -319,6 +352,12 @@ class NSTApp(App[int], inherit_bindings=False):
 
     def action_maximise_preview(self) -> None:
         self.main.toggle_preview_size()
+
+    def action_next_section(self) -> None:
+        self.main.jump_section(1)
+
+    def action_previous_section(self) -> None:
+        self.main.jump_section(-1)
 
     def action_pick_content(self) -> None:
         self.main.pick("content")

@@ -60,6 +60,23 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "Show the preview full screen (Escape or the same key goes back)",
         priority=True,
     ),
+    AppCommand(
+        "next_section",
+        "f6",
+        "Section",
+        "Next section of the form",
+        "Jump to the next part: preset, images, optimisation, machine, layers, Run "
+        "(Ctrl+Down too; Shift+F6 or Ctrl+Up goes back)",
+        priority=True,
+    ),
+    AppCommand(
+        "previous_section",
+        "shift+f6",
+        "",
+        "Previous section of the form",
+        "Jump back to the previous part of the form (Ctrl+Up too)",
+        priority=True,
+    ),
     AppCommand("quit", "ctrl+q", "Quit", "Quit", "Quit (a run is stopped, its image kept)", True),
     AppCommand(
         "pick_content",
@@ -102,9 +119,19 @@ def without_duplicates(commands: Iterable[SystemCommand]) -> Iterable[SystemComm
 def app_bindings() -> list[Binding]:
     """The key bindings of the app, shown in the footer in this order."""
     return [
-        Binding(command.key, command.action, command.label, priority=command.priority)
+        Binding(
+            command.key,
+            command.action,
+            command.label,
+            show=bool(command.label),
+            priority=command.priority,
+        )
         for command in APP_COMMANDS
         if command.key is not None
+    ] + [
+        # The same jumps on keys that some terminals do not send: shown under F6 only.
+        Binding("ctrl+down", "next_section", show=False, priority=True),
+        Binding("ctrl+up", "previous_section", show=False, priority=True),
     ]
 
 

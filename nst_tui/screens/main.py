@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 class MainScreen(Screen):
     """Form, run panel, preview and the footer with the keys."""
 
+    AUTO_FOCUS = "#content"  # a text field with its cursor: the first screen shows where keys go
+
     def __init__(self, config: RunConfig, output: Path) -> None:
         super().__init__(id="main")
         self._config = config
@@ -138,6 +140,39 @@ class MainScreen(Screen):
         content, style = demo_pair()
         self.form.set_path("content", content)
         self.form.set_path("style", style)
+
+    # The form's parts, in order, each named by the control that gets the focus.
+    SECTIONS = (
+        "#preset",
+        "#content",
+        "#iterations",
+        "#device",
+        "#content-layers-box CollapsibleTitle",
+        "#style-layers-box CollapsibleTitle",
+        "#run",
+    )
+
+    def jump_section(self, step: int) -> None:
+        """Focus the first control of the next (+1) or previous (-1) part of the form."""
+        if self.maximized is not None:
+            return
+        chain = self.focus_chain
+        starts = [widget for selector in self.SECTIONS for widget in self.query(selector)]
+        starts = [widget for widget in starts if widget in chain]
+        if not starts:
+            return
+        starts.sort(key=chain.index)
+        position = chain.index(self.focused) if self.focused in chain else -1
+        # The part holding the focus: the last one that starts at or before it.
+        current = max(
+            (index for index, start in enumerate(starts) if chain.index(start) <= position),
+            default=-1,
+        )
+        if step < 0 and current >= 0 and chain.index(starts[current]) < position:
+            target = starts[current]  # back to the start of this part first
+        else:
+            target = starts[(current + step) % len(starts)]
+        target.focus()
 
     def toggle_preview_size(self) -> None:
         if self.maximized is not None:

@@ -57,6 +57,8 @@ class SettingsForm(VerticalScroll, can_focus=False):
         self.base = config
         self._initial_output = output
         self.output_auto = True  # the output is the proposed name, to follow the inputs
+        self.chosen_output: str | None = None  # the name typed in, which later runs number
+        self._offered_output: str | None = None  # the numbered name put in after a run
         self._check_pending = False
         self.last_check: FormChecked | None = None  # the latest result posted
 
@@ -140,7 +142,12 @@ class SettingsForm(VerticalScroll, can_focus=False):
         try:
             check_output_path(path, overwrite)
         except OutputError as error:
-            raise OutputError(for_the_app(error.message)) from None
+            message = for_the_app(error.message)
+            if path.is_file() and not overwrite:
+                from nst_engine.outputs import unique_path
+
+                message += f" ('{unique_path(path).name}' is free)"
+            raise OutputError(message) from None
         return path
 
     def on_mount(self) -> None:
@@ -160,6 +167,8 @@ class SettingsForm(VerticalScroll, can_focus=False):
             self._follow_inputs()
         if isinstance(event, Input.Changed) and event.input.id == "output":
             self.output_auto = event.value == str(self._initial_output)
+            if not self.output_auto and event.value != self._offered_output:
+                self.chosen_output = event.value  # typed (or picked) by the person
         if isinstance(event, Select.Changed) and event.select.id == "preset":
             return  # handled by the screen (it loads the preset)
         self.check_soon()
@@ -239,10 +248,21 @@ class SettingsForm(VerticalScroll, can_focus=False):
                 # What the run would refuse after loading the network, refused now.
                 check_fits_network(config, resolve_sizes(config, content_size, style_size))
         except NSTError as error:
-            error_line.update(error.message)
+            # Under the field it concerns; the line at the form's end only for the rest.
+            field = self._field_of(error.setting)
+            if field is not None:
+                field.set_error(error.message)
+            error_line.update("" if field is not None else error.message)
             return FormChecked(None, error.message, [error.message])
         error_line.update("")
         return FormChecked(config)
+
+    def _field_of(self, setting: str | None) -> Field | None:
+        """The field that shows `setting` (a RunConfig name), if the form has one."""
+        if setting is None:
+            return None
+        fields = self.query(f"#{setting}-field")
+        return fields.first(Field) if fields else None
 
     # --- filling in ---------------------------------------------------------------------------
 
@@ -263,9 +283,19 @@ class SettingsForm(VerticalScroll, can_focus=False):
         self.query_one("#output-field", TextField).text = str(proposed)
 
     def after_run(self) -> None:
-        """The output now exists: propose the next free name if the name was ours."""
+        """The output now exists: offer the next free name, numbered as proposed names are.
+
+        A name typed in becomes `NAME-2.png`, `NAME-3.png`... on later runs, so Run stays on
+        and nothing is overwritten; with 'replace the output' ticked the name stays.
+        """
+        from nst_engine.outputs import unique_path
+
         if self.output_auto:
             self.propose_output()
+        elif self.chosen_output and not self.query_one("#overwrite", Checkbox).value:
+            offered = unique_path(Path(self.chosen_output.strip()).expanduser())
+            self._offered_output = str(offered)
+            self.query_one("#output-field", TextField).text = str(offered)
         self.check_soon()
 
     def load(self, config: RunConfig, *, paths: bool = False) -> None:

@@ -6,6 +6,10 @@ orders of magnitude, so 1 would swamp them), or 1 when it is the first.
 
 The 37 rows (111 widgets) are mounted when the list is first opened, not at start-up, which
 keeps the first frame fast; until then the list's value is the layers it was given.
+
+An open list is one stop of Tab until it is entered (Enter, Space or Down; a click on a row
+enters it too): Tab then walks its rows, and Escape or leaving it makes it one stop again.
+Otherwise its 74 controls would lie between the fields above and below it.
 """
 
 from __future__ import annotations
@@ -34,7 +38,10 @@ def summarise(pairs: LayerWeights) -> str:
     return f"{', '.join(names[:2])} +{len(names) - 2} more"
 
 
-class LayerChecklist(Vertical):
+ENTER_HINT = "Enter: edit these layers (↑↓ rows, Space ticks, Tab the weight, Esc leaves)"
+
+
+class LayerChecklist(Vertical, can_focus=True):
     """All 37 layers of one list (content or style) with their weights.
 
     Up and Down move between the rows (Tab also visits each weight that can be edited).
@@ -43,6 +50,8 @@ class LayerChecklist(Vertical):
     BINDINGS = [
         Binding("down", "move_row(1)", "Next layer", show=False),
         Binding("up", "move_row(-1)", "Previous layer", show=False),
+        Binding("enter,space", "enter_list", "Edit the layers", show=False),
+        Binding("escape", "leave_list", "Leave the list", show=False),
     ]
 
     def __init__(self, kind: str, pairs: LayerWeights) -> None:
@@ -50,9 +59,50 @@ class LayerChecklist(Vertical):
         self.kind = kind  # "content" or "style"
         self._pairs: LayerWeights = tuple(pairs)  # the value while the rows are not mounted
         self.populated = False
+        self.entered = False  # Tab walks the rows (else the list is one stop)
 
     def compose(self):
+        yield Static(ENTER_HINT, classes="layer-hint", markup=False)
         yield Static("", classes="field-error", markup=False)
+
+    # --- one stop until entered ---------------------------------------------------------------
+
+    def allow_focus(self) -> bool:
+        return not self.entered
+
+    def allow_focus_children(self) -> bool:
+        return self.entered
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_list":
+            return self.entered  # else Escape goes on to the app (cancel a run)
+        if action == "enter_list":
+            return self.has_focus  # Space on a row's checkbox ticks it
+        return True
+
+    def action_enter_list(self) -> None:
+        """Walk into the rows: the first ticked layer (or the first row) gets the focus."""
+        if not self.populated:
+            return
+        self.entered = True
+        rows = [row.query_one(Checkbox) for row in self.query(".layer-row")]
+        target = next((checkbox for checkbox in rows if checkbox.value), rows[0])
+        self.screen.set_focus(target)
+
+    def action_leave_list(self) -> None:
+        self.entered = False
+        self.screen.set_focus(self)
+
+    def on_descendant_focus(self) -> None:
+        self.entered = True  # by a click, or after Enter
+
+    def on_descendant_blur(self) -> None:
+        self.call_after_refresh(self._left_if_focus_outside)
+
+    def _left_if_focus_outside(self) -> None:
+        focused = self.screen.focused if self.is_attached else None
+        if focused is None or self not in focused.ancestors:
+            self.entered = False
 
     async def populate(self) -> None:
         """Mount the rows (once), ticked and weighted from the current value."""
@@ -76,11 +126,17 @@ class LayerChecklist(Vertical):
                     classes="layer-row",
                 )
             )
-        await self.mount_all(rows, before=0)
+        await self.mount_all(rows, before=self.query_one(".field-error"))
 
     def action_move_row(self, step: int) -> None:
         """Focus the checkbox of the row above or below the focused one."""
         focused = self.screen.focused
+        if focused is self:
+            if step > 0:
+                self.action_enter_list()
+            else:
+                self.screen.focus_previous()
+            return
         rows = list(self.query(".layer-row"))
         for index, row in enumerate(rows):
             if focused is not None and focused.parent is row:

@@ -18,6 +18,7 @@ from nst_engine.config import (
     OPTIMIZER_PARAMETERS,
     OPTIMIZERS,
     OptimizerSettings,
+    parse_learning_rate,
 )
 from nst_engine.errors import ConfigError, NSTError
 from nst_engine.values import parse_float, parse_int
@@ -70,7 +71,7 @@ class OptimizerFields(Vertical):
         yield TextField(
             "Learning rate",
             "lr",
-            lambda t: parse_float("learning rate", t, above=0.0),
+            lambda t: parse_learning_rate("learning rate", t),
             f"{settings.lr:g}",
             tooltip="In pixel units (0-255); L-BFGS works with 1",
         )
@@ -90,6 +91,7 @@ class OptimizerFields(Vertical):
                     # A label of its own: with none, Textual sizes the box one cell short
                     # and draws it clipped (▐X…).
                     Checkbox("look-ahead momentum", own.nesterov, id="sgd-nesterov", compact=True),
+                    id="sgd-nesterov-field",
                 )
             )
         return Vertical(*fields, id=f"params-{name}", classes="params")
@@ -135,8 +137,15 @@ class OptimizerFields(Vertical):
                 changes[name] = dataclasses.replace(own, **values)
             except NSTError as error:
                 if name == chosen:
+                    # Under the field it concerns (Nesterov without momentum), in its words.
+                    shown = self.query(f"#{name}-{error.setting}-field")
+                    if error.setting and shown:
+                        shown.first(Field).set_error(error.message.removeprefix(f"{name} "))
                     raise ConfigError(error.message) from None
                 changes[name] = own
+            for shown in self.query(f"#params-{name} .field.-invalid"):
+                if not isinstance(shown, TextField):
+                    shown.set_error("")  # a check between fields that now passes
         return dataclasses.replace(base, **changes)
 
     def load(self, settings: OptimizerSettings) -> None:

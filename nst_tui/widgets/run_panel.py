@@ -21,9 +21,18 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_losses(losses: dict[str, float]) -> str:
-    return "loss  content {:.3g}  style {:.3g}  tv {:.3g}".format(
-        losses.get("content", 0.0), losses.get("style", 0.0), losses.get("tv", 0.0)
-    )
+    """`content 1.2e+03 · style 4.5e+05 · tv 6.7`: short, so that all three fit 36 columns."""
+    return " · ".join(f"{name} {losses.get(name, 0.0):.2g}" for name in ("content", "style", "tv"))
+
+
+def format_progress(index: int, total: int, rate: float, elapsed: float, eta: float | None) -> str:
+    """The counts line, most wanted first: ETA and speed survive a narrow panel (80 columns).
+
+    What matters over SSH is when it ends and how fast it goes; the line is cut from its end
+    (app.tcss), so the count and the elapsed time give way first.
+    """
+    speed = f"{rate:.2f} it/s" if rate > 0 else "-- it/s"
+    return f"ETA {format_duration(eta)} · {speed} · {index}/{total} · {format_duration(elapsed)} elapsed"
 
 
 class RunPanel(Vertical):
@@ -84,22 +93,27 @@ class RunPanel(Vertical):
     def started(self, message: RunStarted) -> None:
         width, height = message.compute_size
         out_width, out_height = message.output_size
-        text = f"{message.device} · weights {message.weights_source} · {width}x{height}" + (
+        # One line each, cut at the panel's edge (app.tcss): the sizes first, the weights'
+        # description last, so that a narrow panel still shows what runs where.
+        sizes = f"{width}x{height}" + (
             f" → {out_width}x{out_height}" if (out_width, out_height) != (width, height) else ""
         )
+        text = f"{sizes} · {message.device} · weights {message.weights_source}"
         for note in message.notes:
             text += f"\nnote: {note}"
         self.status(text)
+        self.query_one("#run-status", Static).tooltip = text
         self.query_one("#progress", ProgressBar).update(total=message.total, progress=0)
 
     def progress(self, message: RunProgress) -> None:
         self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.index)
-        rate = f"{message.rate:.2f} it/s" if message.rate > 0 else "-- it/s"
         # Two lines whatever they say (app.tcss), in one widget: one repaint and no layout
         # pass, ten times a second.
         self.query_one("#progress-stats", Static).update(
-            f"{message.index}/{message.total} · {rate} · elapsed "
-            f"{format_duration(message.elapsed)} · ETA {format_duration(message.eta)}\n"
+            format_progress(
+                message.index, message.total, message.rate, message.elapsed, message.eta
+            )
+            + "\n"
             + format_losses(message.losses),
             layout=False,
         )

@@ -237,15 +237,17 @@ async def test_a_compute_size_too_small_for_the_layers_is_refused_before_run(mak
         await form_settled(pilot)
         await set_text(pilot, "#size", "12")
         content = app.form_state.problem.split("'")[1]
-        run_is_off_because(
-            app,
-            f"content image '{content}' becomes 12x8 at the chosen size, but layer relu5_1 "
-            "needs at least 16x16; use a larger size or a less elongated image",
+        message = (
+            f"content image '{content}' becomes 12x8 at this compute size, but layer relu5_1 "
+            "needs at least 16x16; use a larger compute size or a less elongated image"
         )
-        assert "needs at least 16x16" in str(app.main.query_one("#form-error").content)
+        run_is_off_because(app, message)
+        # Under the Compute size field, not only in the run's status.
+        assert app.main.query_one("#size-field").error == message
+        assert str(app.main.query_one("#form-error").content) == ""
         await set_text(pilot, "#size", "24")
         run_is_on(app)
-        assert str(app.main.query_one("#form-error").content) == ""
+        assert app.main.query_one("#size-field").error == ""
 
 
 @pytest.mark.parametrize(
@@ -263,7 +265,9 @@ async def test_an_extremely_elongated_image_is_refused_before_run(
         await set_text(pilot, f"#{role}", str(path))
         assert app.main.query_one(f"#{role}-field", PathField).problem == ""  # a valid file
         run_is_off_because(
-            app, f"{role} image '{path}' becomes {shown} at the chosen size", "needs at least 16x16"
+            app,
+            f"{role} image '{path}' becomes {shown} at this compute size",
+            "needs at least 16x16",
         )
         await set_text(pilot, f"#{role}", str(demo_pair[0]))
         run_is_on(app)
@@ -275,6 +279,7 @@ async def test_a_style_size_too_small_is_refused_before_run(make_app) -> None:
         await form_settled(pilot)
         await set_text(pilot, "#style_size", "8")
         run_is_off_because(app, "style image", "becomes 8x")
+        assert "becomes 8x" in app.main.query_one("#style_size-field").error
         await set_text(pilot, "#style_size", "")
         run_is_on(app)
 

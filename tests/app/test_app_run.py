@@ -40,8 +40,8 @@ async def test_a_tiny_run_finishes_and_shows_where_the_result_is(make_app, tmp_p
         result = result_text(app)
         assert result.startswith("Done in") and str(output) in result
         counts, losses = str(app.main.panel.query_one("#progress-stats").content).splitlines()
-        assert counts.startswith("4/4 ·") and "it/s" in counts and "ETA 0:00" in counts
-        assert losses.startswith("loss  content") and "style" in losses and "tv" in losses
+        assert counts.startswith("ETA 0:00 ·") and "it/s · 4/4 ·" in counts
+        assert losses.startswith("content ") and " · style " in losses and " · tv " in losses
         assert "NOT TRAINED" in str(app.main.panel.query_one("#run-status").content)
         assert progress_of(app) == 4
         await wait_for(pilot, lambda: app.main.preview.query_one("CellImage").has_picture)
@@ -75,7 +75,7 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
         # The progress and the preview end on the iteration kept, not on the last throttled one.
         assert progress_of(app) == index
         stats = str(app.main.panel.query_one("#progress-stats").content)
-        assert stats.startswith(f"{index}/5000 ")
+        assert f" · {index}/5000 · " in stats
 
 
 async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
@@ -88,7 +88,7 @@ async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         asked = time.monotonic()
-        await pilot.press("ctrl+q")
+        await pilot.press("ctrl+q", "ctrl+q")  # the second Ctrl+Q confirms
     exited = time.monotonic() - asked
     assert app.return_code == 0
     assert exited < 3.0

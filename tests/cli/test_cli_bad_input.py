@@ -155,7 +155,7 @@ def bad_images(folder: Path) -> dict[str, tuple[Path, str]]:
         "one-pixel": (one_pixel, "is 1x1 pixels; it must be at least 16x16"),
         "elongated": (
             strip,
-            "becomes 48x1 at the chosen size, but layer relu5_1 needs at least 16x16",
+            "becomes 48x1 at this compute size, but layer relu5_1 needs at least 16x16",
         ),
     }
 

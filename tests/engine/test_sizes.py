@@ -31,9 +31,10 @@ def test_an_elongated_image_that_the_deepest_layer_cannot_take_is_refused_with_i
     sizes = resolve_sizes(config, (4000, 20), (512, 512))
     with pytest.raises(InputImageError) as caught:
         check_fits_network(config, sizes)
+    assert caught.value.setting == "size"
     assert caught.value.message == (
-        "content image 'strip.png' becomes 256x1 at the chosen size, but layer relu5_1 needs "
-        "at least 16x16; use a larger size or a less elongated image"
+        "content image 'strip.png' becomes 256x1 at this compute size, but layer relu5_1 needs "
+        "at least 16x16; use a larger compute size or a less elongated image"
     )
 
 
