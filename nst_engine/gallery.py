@@ -67,12 +67,11 @@ def demo_pair() -> tuple[Path, Path]:
 def resolve_image_path(text: str) -> Path:
     """The image `text` names: the file of that path if it exists, else the gallery image of
     that name, else the path as given (whose loading then says what is wrong with it)."""
-    text = text.strip()
     path = Path(text).expanduser()
-    if path.exists() or not text:
+    if path.exists():
         return path
     for item in gallery():
-        if item.key == text:
+        if item.key == text.strip():
             return item.path
     return path
 

@@ -47,3 +47,9 @@ def test_a_near_miss_is_suggested():
     assert closest_gallery_name("mosiac") == "mosaic"
     assert closest_gallery_name("photo.jpg") is None
     assert closest_gallery_name("/some/folder/mosaic.png") is None
+
+
+def test_a_file_whose_name_has_spaces_at_its_ends_is_found(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / " swirl ").write_bytes(b"mine")
+    assert resolve_image_path(" swirl ") == Path(" swirl ")
