@@ -38,8 +38,15 @@ OPTIMIZER_FLAGS = {
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("content", nargs="?", help="the photo whose content is kept")
-    parser.add_argument("style", nargs="?", help="the picture whose style is taken")
+    parser.add_argument(
+        "content",
+        nargs="?",
+        help="the photo whose content is kept: a file, or a name from `nst-tui gallery` "
+        "(a file of that name in the current folder wins)",
+    )
+    parser.add_argument(
+        "style", nargs="?", help="the picture whose style is taken: a file or a gallery name"
+    )
     parser.add_argument(
         "-o", "--output", help="result file, .png or .jpg (default: CONTENT-STYLE.png here)"
     )

@@ -40,3 +40,11 @@ def test_the_readme_says_gallery_names_work_as_paths_and_a_file_here_wins():
     text = readme()
     assert "nst-tui run astronaut mosaic" in text
     assert "a file of that name in the current folder wins" in text
+
+
+def test_run_help_says_gallery_names_work_and_a_file_here_wins(nst_tui_here):
+    result = nst_tui_here("run", "--help", columns=200)
+    assert result.returncode == 0
+    words = " ".join(result.stdout.split())
+    assert "a name from `nst-tui gallery`" in words
+    assert "a file of that name in the current folder wins" in words
