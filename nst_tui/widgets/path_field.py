@@ -170,7 +170,7 @@ class PathField(Vertical):
             strips = CellBuilder(bits=8).build(fitted)
             notes = loaded.notes
             if path != Path(text).expanduser():
-                notes = (f"gallery: {path}", *notes)
+                notes = (f"gallery: {path.name}", *notes)  # the name: the column is narrow
             message = ImageChecked(text, "", image.size, notes, strips, check_id)
         with contextlib.suppress(RuntimeError):  # the app may be closing
             self.post_message(message)

@@ -35,7 +35,7 @@ async def test_typing_a_gallery_name_in_the_style_field_uses_the_gallery_file(
         assert field.query_one("CellImage").has_picture
         info = str(field.query_one(".path-info").content)
         assert "x" in info.splitlines()[0] and "pixels" in info  # the gallery file's size
-        assert str(mosaic) in info  # which file the name stands for
+        assert f"gallery: {mosaic.name}" in info  # which file the name stands for
         assert app.form_state.config is not None
         assert app.form_state.config.style == mosaic
 
