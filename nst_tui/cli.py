@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -130,7 +131,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_bench(arguments)
     except NSTError as error:
         return report_error(error)
+    except BrokenPipeError:
+        return reader_left()
     raise AssertionError(f"unhandled command {arguments.command}")
+
+
+def reader_left() -> int:
+    """`nst-tui gallery | head -3`: the reader went before all was written; not an error.
+    What Python would still flush at exit goes nowhere (else it fails there, noisily)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 def report_error(error: NSTError) -> int:

@@ -60,3 +60,27 @@ def test_a_flag_far_from_every_flag_gets_no_suggestion(nst_tui_here):
         nst_tui_here("run", "--demo", "--zzzzzz"), "unrecognized arguments: --zzzzzz"
     )
     assert "did you mean" not in line
+
+
+@pytest.mark.parametrize("command", ["gallery", "layers", "presets"])
+def test_a_listing_piped_into_a_reader_that_left_ends_quietly(work, command):
+    """`nst-tui gallery | head -3`: the reader may go before the list is written."""
+    import subprocess
+
+    from cli_run import COMMAND, command_environment
+
+    process = subprocess.Popen(
+        [*COMMAND, command],
+        cwd=work,
+        env=command_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    process.stdout.close()  # before it has written anything (it is still importing)
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+    process.stderr.close()
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert process.returncode == 0, stderr
