@@ -1,19 +1,36 @@
-"""A file dialog for the content and style images: a folder tree showing only images."""
+"""A file dialog for the content and style images: a folder tree showing only images, and
+a preview of the highlighted one (read in a thread, never on the interface thread)."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Button, DirectoryTree, Input, Static
 
+from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
 from nst_tui.widgets.path_field import IMAGE_SUFFIXES, PathSuggester
-from nst_tui.widgets.path_text import PathInput
+from nst_tui.widgets.path_text import PathInput, PathLabel
+
+PREVIEW_DELAY = 0.15  # seconds the highlight rests on a file before it is read
+NOTHING_TO_PREVIEW = "Highlight an image to see it here."
+
+
+def file_size_text(size: int) -> str:
+    """`812 bytes`, `44 KB`, `3.3 MB` (1024-based, as file managers show)."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 class ImageTree(DirectoryTree):
@@ -34,6 +51,14 @@ class FilePickerScreen(ModalScreen["Path | None"]):
     """Choose an image file; dismissed with its path, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True)]
+    DEFAULT_CSS = """
+    #picker-main { height: 1fr; }
+    #picker-main #picker-tree { width: 1fr; }
+    #picker-preview { width: 1fr; height: 1fr; margin: 1 0 0 1; }
+    #picker-image { width: 1fr; height: 1fr; }
+    #picker-info { height: auto; color: $text-muted; }
+    #picker-chosen { color: $text-muted; }
+    """
 
     def __init__(self, title: str, start: Path | None) -> None:
         super().__init__(id="file-picker")
@@ -43,6 +68,8 @@ class FilePickerScreen(ModalScreen["Path | None"]):
             folder = start.parent
         self._folder = (folder or Path.cwd()).resolve()
         self._chosen: Path | None = start if start is not None and start.is_file() else None
+        self._previewing: Path | None = None  # the file the preview shows or is reading
+        self._preview_timer = None
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-box"):
@@ -56,17 +83,26 @@ class FilePickerScreen(ModalScreen["Path | None"]):
                     compact=True,
                     placeholder="folder (Enter opens it)",
                 )
-            yield ImageTree(self._folder, id="picker-tree")
-            yield Static(self._chosen_text(), id="picker-chosen", markup=False)
+            with Horizontal(id="picker-main"):
+                yield ImageTree(self._folder, id="picker-tree")
+                with Vertical(id="picker-preview"):
+                    yield CellImage(id="picker-image")
+                    yield Static(NOTHING_TO_PREVIEW, id="picker-info", markup=False)
+            yield PathLabel(*self._chosen_text(), id="picker-chosen")
             with Horizontal(id="picker-buttons"):
                 yield Button("Choose", id="picker-choose", variant="primary", compact=True)
                 yield Button("Cancel", id="picker-cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one(ImageTree).focus()
+        if self._chosen is not None:
+            self._preview_soon(self._chosen)  # the image the field has, until one is highlighted
 
-    def _chosen_text(self) -> str:
-        return f"Chosen: {self._chosen}" if self._chosen else "Enter on an image chooses it."
+    def _chosen_text(self) -> tuple[str, str]:
+        """(path, prefix) of the line under the tree."""
+        if self._chosen:
+            return str(self._chosen), "Chosen: "
+        return "", "Enter on an image chooses it."
 
     def _open_folder(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -85,9 +121,67 @@ class FilePickerScreen(ModalScreen["Path | None"]):
     @on(DirectoryTree.NodeHighlighted)
     def _highlighted(self, event: DirectoryTree.NodeHighlighted) -> None:
         data = event.node.data
-        if data is not None and Path(data.path).is_file():
-            self._chosen = Path(data.path)
-            self.query_one("#picker-chosen", Static).update(self._chosen_text())
+        path = Path(data.path) if data is not None else None
+        if path is not None and path.is_file():
+            self._chosen = path
+            self.query_one("#picker-chosen", PathLabel).update(*self._chosen_text())
+            self._preview_soon(path)
+        else:
+            self._preview_soon(None)
+
+    # --- the preview --------------------------------------------------------------------------
+
+    def _preview_soon(self, path: Path | None) -> None:
+        """Preview `path` once the highlight rests on it (None: a folder, nothing to show)."""
+        self._previewing = path
+        if self._preview_timer is not None:
+            self._preview_timer.stop()
+        self._preview_timer = None
+        if path is None:
+            self.query_one("#picker-image", CellImage).clear()
+            self.query_one("#picker-info", Static).update(NOTHING_TO_PREVIEW)
+            return
+        self.query_one("#picker-info", Static).update("reading…")
+        self._preview_timer = self.set_timer(PREVIEW_DELAY, self._read_highlighted)
+
+    def _read_highlighted(self) -> None:
+        self._preview_timer = None
+        if self._previewing is not None:
+            size = self.query_one("#picker-image", CellImage).size
+            self._read_preview(self._previewing, (max(1, size.width), max(1, size.height)))
+
+    def on_resize(self) -> None:
+        if self._previewing is not None:
+            self.call_after_refresh(self._preview_soon, self._previewing)
+
+    @work(thread=True, exclusive=True, group="picker-preview", exit_on_error=False)
+    def _read_preview(self, path: Path, cells: tuple[int, int]) -> None:
+        from PIL import Image
+
+        from nst_engine.errors import NSTError
+        from nst_engine.images import load_image
+
+        strips: list[Strip] = []
+        try:
+            image = load_image(path, "this file").image
+            fitted = image.resize(fit_cells(image.size, cells), Image.Resampling.BOX)
+            strips = CellBuilder(bits=8).build(fitted)
+            text = f"{image.width}x{image.height} pixels · {file_size_text(path.stat().st_size)}"
+        except NSTError as error:  # the loader's reason, short: the path is shown below
+            text = error.message.replace(f"this file '{path}' is ", "")
+            text = text.replace(f" '{path}'", "")
+            text = text[:1].upper() + text[1:]
+        except Exception as error:  # a bug: logged with its traceback, named in one line
+            logging.getLogger("nst.app").exception("previewing %s failed", path)
+            text = f"Cannot show this file: {error}"
+        with contextlib.suppress(RuntimeError):  # the dialog or the app may have closed
+            self.app.call_from_thread(self._preview_ready, path, strips, text)
+
+    def _preview_ready(self, path: Path, strips: list[Strip], text: str) -> None:
+        if path != self._previewing or not self.is_attached:
+            return  # the highlight has moved on
+        self.query_one("#picker-image", CellImage).show(strips)
+        self.query_one("#picker-info", Static).update(text)
 
     @on(Input.Submitted, "#picker-folder")
     def _folder_typed(self, event: Input.Submitted) -> None:

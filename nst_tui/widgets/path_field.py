@@ -26,6 +26,9 @@ from nst_tui.wording import for_the_app
 
 CHECK_DELAY = 0.2  # seconds of quiet typing before a path is checked
 THUMBNAIL_CELLS = (14, 4)
+LARGE_THUMBNAIL_CELLS = (22, 7)  # where the terminal is tall and the form wide enough
+LARGE_THUMBNAIL_MIN_ROWS = 36  # terminal rows: below, the form would scroll more than it gains
+LABEL_AND_INFO_CELLS = 14 + 15  # the label column and the room "640x427 pixels" needs
 MAX_LISTED = 5000  # entries looked at per folder when completing
 
 
@@ -95,6 +98,7 @@ class PathField(Vertical):
         self.max_pixels = 100_000_000
         self._timer = None
         self._check_id = 0  # the latest check started; older answers are dropped
+        self.thumbnail_cells = THUMBNAIL_CELLS
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="field-row"):
@@ -108,7 +112,38 @@ class PathField(Vertical):
             yield Static("", classes="path-info", markup=False)
 
     def on_mount(self) -> None:
+        # Checked once laid out, so that the thumbnail is made at once at the size it will have.
+        self.call_after_refresh(self._first_check)
+
+    def _first_check(self) -> None:
+        self._set_thumbnail_cells(self.wanted_thumbnail_cells())
         self.check_now()
+        self.screen.screen_layout_refresh_signal.subscribe(self, self._room_changed)
+
+    def _set_thumbnail_cells(self, cells: tuple[int, int]) -> None:
+        self.thumbnail_cells = cells
+        thumb = self.query_one(CellImage)
+        thumb.styles.width, thumb.styles.height = cells
+
+    def wanted_thumbnail_cells(self) -> tuple[int, int]:
+        """The thumbnail's size in cells: larger where the terminal and the form have room."""
+        # Measured on the form's outer width, less room for its scrollbar, so that a thumbnail
+        # that makes the form scroll (its scrollbar takes a column) does not flip back.
+        form = self.parent
+        width = form.outer_size.width - form.styles.gutter.width - 1 if form else 0
+        room = width - LABEL_AND_INFO_CELLS
+        if self.app.size.height >= LARGE_THUMBNAIL_MIN_ROWS and room >= LARGE_THUMBNAIL_CELLS[0]:
+            return LARGE_THUMBNAIL_CELLS
+        return THUMBNAIL_CELLS
+
+    def _room_changed(self, _screen: object = None) -> None:
+        """After a layout pass: a thumbnail of another size is made when the room changed."""
+        cells = self.wanted_thumbnail_cells()
+        if cells == self.thumbnail_cells or not self.size.width:
+            return
+        self._set_thumbnail_cells(cells)
+        if self.problem in ("", None) and self._timer is None and self.input.value.strip():
+            self.check_now()  # the image is read again, in the thread, for the new size
 
     @property
     def path(self) -> Path | None:
@@ -147,10 +182,12 @@ class PathField(Vertical):
         if not text:
             self._checked(ImageChecked("", f"choose a {self.role}: type a path or press …"))
             return
-        self._check(text, self.max_pixels, self._check_id)
+        self._check(text, self.max_pixels, self._check_id, self.thumbnail_cells)
 
     @work(thread=True, exclusive=True, group="check-image", exit_on_error=False)
-    def _check(self, text: str, max_pixels: int, check_id: int) -> None:
+    def _check(
+        self, text: str, max_pixels: int, check_id: int, cells: tuple[int, int] = THUMBNAIL_CELLS
+    ) -> None:
         from nst_engine.errors import NSTError
         from nst_engine.gallery import resolve_image_path
         from nst_engine.images import load_image
@@ -166,7 +203,7 @@ class PathField(Vertical):
             message = ImageChecked(text, problem, check_id=check_id)
         else:
             image = loaded.image
-            fitted = image.resize(fit_cells(image.size, THUMBNAIL_CELLS))
+            fitted = image.resize(fit_cells(image.size, cells))
             strips = CellBuilder(bits=8).build(fitted)
             notes = loaded.notes
             if path != Path(text).expanduser():
