@@ -53,6 +53,16 @@ async def set_text(pilot, selector: str, text: str) -> None:
     )
 
 
+async def open_layers(pilot, kind: str) -> None:
+    """Open the content or style layer list and wait for its rows and the form's check."""
+    from textual.widgets import Collapsible
+
+    app = pilot.app
+    app.main.query_one(f"#{kind}-layers-box", Collapsible).collapsed = False
+    await wait_for(pilot, lambda: bool(app.main.query(f"#{kind}-relu1_1")), what="the rows")
+    await form_settled(pilot)
+
+
 def result_text(app) -> str:
     return str(app.main.panel.query_one("#run-result").content)
 

@@ -6,7 +6,14 @@ up; a good number typed after it turns Run on again. Then the layer lists, empti
 from __future__ import annotations
 
 import pytest
-from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
+from app_helpers import (
+    form_settled,
+    open_layers,
+    run_is_off_because,
+    run_is_on,
+    set_text,
+    wait_for,
+)
 from textual.widgets import Checkbox, Collapsible, Input, Select
 
 from nst_tui.widgets.fields import TextField
@@ -141,13 +148,6 @@ async def test_a_bad_optimiser_parameter_is_named_and_run_stays_off(make_app, op
         for input_id, (owner, _, _) in NUMBER_FIELDS.items():
             if owner == optimizer:
                 await check_number_field(pilot, input_id)
-
-
-async def open_layers(pilot, kind: str) -> None:
-    app = pilot.app
-    app.main.query_one(f"#{kind}-layers-box", Collapsible).collapsed = False
-    await wait_for(pilot, lambda: bool(app.main.query(f"#{kind}-relu1_1")), what="the rows")
-    await form_settled(pilot)
 
 
 @pytest.mark.parametrize("kind", ["content", "style"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_helpers import form_settled, reason_text, set_text, wait_for
+from app_helpers import form_settled, open_layers, reason_text, set_text, wait_for
 from textual.widgets import Button, Checkbox, Collapsible, Input, Select
 
 from nst_tui.widgets.path_field import PathField, PathSuggester
@@ -76,9 +76,8 @@ async def test_all_layers_unticked_is_explained(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        await open_layers(pilot, "content")
         box = app.main.query_one("#content-layers-box", Collapsible)
-        box.collapsed = False
-        await wait_for(pilot, lambda: bool(app.main.query("#content-relu4_2")), what="the rows")
         ticked = app.main.query_one("#content-relu4_2", Checkbox)
         assert ticked.value and not app.main.query_one("#content-relu4_2-weight").disabled
         ticked.value = False

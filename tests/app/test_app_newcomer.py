@@ -6,8 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
-from textual.widgets import Button, Checkbox, Collapsible, Input, Select
+from app_helpers import (
+    form_settled,
+    open_layers,
+    run_is_off_because,
+    run_is_on,
+    set_text,
+    wait_for,
+)
+from textual.widgets import Button, Checkbox, Input, Select
 from textual.widgets._select import SelectCurrent
 
 from nst_tui.screens.confirm import ConfirmScreen
@@ -111,11 +118,9 @@ async def test_an_open_layer_list_is_one_tab_stop_until_entered(make_app) -> Non
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        box = app.main.query_one("#style-layers-box", Collapsible)
-        box.collapsed = False
+        await open_layers(pilot, "style")
         checklist = app.main.query_one("#style-layers", LayerChecklist)
-        await wait_for(pilot, lambda: checklist.populated and bool(checklist.query(".layer-row")))
-        box.query_one("CollapsibleTitle").focus()
+        app.main.query_one("#style-layers-box CollapsibleTitle").focus()
         await pilot.press("tab")
         assert app.focused is checklist
         await pilot.press("tab")
