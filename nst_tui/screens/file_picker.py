@@ -126,8 +126,8 @@ class FilePickerScreen(ModalScreen["Path | None"]):
             self._chosen = path
             self.query_one("#picker-chosen", PathLabel).update(*self._chosen_text())
             self._preview_soon(path)
-        else:
-            self._preview_soon(None)
+        elif self._previewing != self._chosen:
+            self._preview_soon(self._chosen)  # a folder: the image that Choose would take
 
     # --- the preview --------------------------------------------------------------------------
 
