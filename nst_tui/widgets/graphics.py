@@ -77,6 +77,38 @@ def frame_pixels(area: tuple[int, int], limit: tuple[int, int] | None) -> tuple[
     return max(1, width), max(1, height)
 
 
+def steady_sixel(widget_class: type) -> type:
+    """textual-image's Sixel widget, drawing a new image over the old without blanking it first.
+
+    Its drawing child paints every row but the last as blank cells and puts the Sixel data
+    on the last row: the terminal first erases the picture, then decodes the new one (a
+    fraction of a second for a large picture on a busy machine), so each frame of a run
+    flashed blank, the old picture's bottom row left as a strip. Here those rows only move
+    the cursor across, keeping the old picture until the new one covers it.
+    """
+    from rich.segment import ControlType, Segment
+    from rich.style import Style
+    from textual.strip import Strip
+    from textual_image.widget.sixel import _ImageSixelImpl
+
+    class SteadyDrawing(_ImageSixelImpl):
+        def render_lines(self, crop):  # type: ignore[no-untyped-def]
+            lines = super().render_lines(crop)
+            if len(lines) < 2:
+                return lines
+            across = Segment(
+                f"\x1b[{crop.width}C", Style(), ((ControlType.CURSOR_FORWARD, crop.width),)
+            )
+            keep = Strip([across], cell_length=crop.width)
+            return [keep] * (len(lines) - 1) + lines[-1:]
+
+    class SteadySixel(widget_class, Renderable=widget_class._Renderable):  # type: ignore[misc, valid-type]
+        def compose(self) -> ComposeResult:
+            yield SteadyDrawing(self.image, self._sixel_options)
+
+    return SteadySixel
+
+
 class GraphicsFrame(Container):
     """Fills the panel; holds the picture widget, sized to the image and centred."""
 
@@ -86,7 +118,10 @@ class GraphicsFrame(Container):
 
     def __init__(self, widget_class: type, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.picture: Any = widget_class()
+        self.picture: Any = (
+            steady_sixel(widget_class)() if is_sixel(widget_class) else widget_class()
+        )
+        self.sixel = is_sixel(widget_class)
         self.limit = pixel_limit(widget_class)
         self.fitted = (0, 0)  # the picture's (columns, rows)
 
@@ -99,7 +134,18 @@ class GraphicsFrame(Container):
 
     @image.setter
     def image(self, image: Image.Image | None) -> None:
-        self.picture.image = image
+        drawing = self.picture.children[0] if self.sixel and self.picture.children else None
+        if drawing is not None and image is not None:
+            # textual-image's Sixel widget makes a new drawing child for each image: the old
+            # one goes (the panel is blanked) and the new one draws once its Sixel data is
+            # encoded, a blank flash per frame of a run. The image goes to the child instead.
+            from textual_image.widget._base import Image as BaseImage
+
+            BaseImage.image.fset(self.picture, image)
+            drawing.image = image
+            drawing.refresh()
+        else:
+            self.picture.image = image
         self.fit()
 
     def frame_pixels(self, area: tuple[int, int]) -> tuple[int, int]:

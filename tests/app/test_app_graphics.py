@@ -92,3 +92,33 @@ async def test_maximise_and_restore_size_the_graphics_picture_again(make_app, mo
 
         app.action_maximise_preview()
         await wait_for(pilot, lambda: shown() == before, what="the restored picture")
+
+
+async def test_a_new_sixel_frame_is_drawn_over_the_old_without_blanking_it() -> None:
+    from textual.app import App, ComposeResult
+    from textual.geometry import Region
+    from textual_image.widget import SixelImage
+
+    from nst_tui.widgets.graphics import GraphicsFrame
+
+    class OneFrame(App[None]):
+        def compose(self) -> ComposeResult:
+            yield GraphicsFrame(SixelImage, id="frame")
+
+    app = OneFrame()
+    async with app.run_test(size=(60, 20)) as pilot:
+        frame = app.query_one(GraphicsFrame)
+        frame.image = Image.new("RGB", (300, 200), (200, 30, 30))
+        await pilot.pause()
+        frame.image = Image.new("RGB", (300, 200), (30, 30, 200))  # the next frame of a run
+        await pilot.pause()
+        drawing = frame.picture.children[0]
+        assert frame.fitted == drawing.size
+        width, height = drawing.size
+        lines = drawing.render_lines(Region(0, 0, width, height))
+        assert len(lines) == height
+        # Rows but the last only move the cursor (no blank cells over the old picture); the
+        # last carries the Sixel data of the whole picture.
+        for line in lines[:-1]:
+            assert line.text == f"\x1b[{width}C" and line.cell_length == width
+        assert "\x1bP" in lines[-1].text and "q" in lines[-1].text
