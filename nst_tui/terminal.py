@@ -10,6 +10,8 @@ colours even where the terminal has 24-bit colour. Many terminals can be asked i
   foot, WezTerm, and xterm when built with it).
 - XTSMGRAPHICS (`CSI ? 2 ; 1 S`): the largest Sixel image the terminal draws (xterm draws
   none larger than its maxGraphicSize, 1000x1000 unless configured otherwise).
+- XTVERSION (`CSI > 0 q`): the terminal's name and version (kitty before 0.28 cannot show
+  textual-image's Kitty-protocol pictures).
 
 Every query is followed by Primary Device Attributes (`CSI c`), which every terminal answers,
 so a terminal that ignores the questions costs one round trip, not the whole timeout.
@@ -30,16 +32,20 @@ DECRQSS_SGR = b"\x1bP$qm\x1b\\"
 XTGETTCAP_RGB = b"\x1bP+q" + b"RGB".hex().encode() + b"\x1b\\"
 XTGETTCAP_TC = b"\x1bP+q" + b"Tc".hex().encode() + b"\x1b\\"
 XTSMGRAPHICS_SIXEL = b"\x1b[?2;1S"  # read the Sixel graphics geometry
+XTVERSION = b"\x1b[>0q"  # the terminal's name and version
 PRIMARY_DA = b"\x1b[c"
 ANSWER_TIMEOUT = 0.5  # seconds: the most a terminal that never answers DA costs at start
 
 TRUECOLOR_QUERY = SGR_PROBE + DECRQSS_SGR + SGR_RESET + XTGETTCAP_RGB + XTGETTCAP_TC
-GRAPHICS_QUERY = XTSMGRAPHICS_SIXEL
+GRAPHICS_QUERY = XTSMGRAPHICS_SIXEL + XTVERSION
+KITTY_PLACEHOLDERS = (0, 28)  # kitty draws textual-image's Unicode placeholders from 0.28
 
 _DA_REPLY = re.compile(rb"\x1b\[\?[0-9;]*c")
 _DECRQSS_REPLY = re.compile(rb"\x1bP([01])\$r([0-9;:]*)m?\x1b\\")
 _XTGETTCAP_REPLY = re.compile(rb"\x1bP([01])\+r([0-9A-Fa-f;=]*)\x1b\\")
 _PROBE_COLOUR = re.compile(rb"(?:^|[;:])38[;:]2[;:](?:\d*[;:])?1[;:]2[;:]3(?:$|[;:])")
+_XTVERSION_REPLY = re.compile(rb"\x1bP>\|([^\x1b]*)\x1b\\")
+_KITTY_VERSION = re.compile(r"kitty\((\d+)\.(\d+)")
 _SIXEL_GEOMETRY_REPLY = re.compile(rb"\x1b\[\?2;0;(\d+);(\d+)S")
 _TRUECOLOR_NAMES = {b"RGB".hex().encode().upper(), b"Tc".hex().encode().upper()}
 
@@ -76,6 +82,22 @@ def parse_sixel_geometry(data: bytes) -> tuple[int, int] | None:
         return None
     width, height = int(match[1]), int(match[2])
     return (width, height) if width > 0 and height > 0 else None
+
+
+def parse_version(data: bytes) -> str | None:
+    """The terminal's name and version from the XTVERSION reply, e.g. "kitty(0.26.5)"."""
+    match = _XTVERSION_REPLY.search(data)
+    return match[1].decode("ascii", "replace") if match else None
+
+
+def draws_kitty_placeholders(version: str | None) -> bool:
+    """Whether the terminal can show textual-image's Kitty-protocol pictures.
+
+    textual-image places them with Unicode placeholders, which kitty draws from 0.28 on;
+    older kittys (Debian 12 has 0.26.5) show a field of placeholder glyphs instead.
+    """
+    match = _KITTY_VERSION.match(version or "")
+    return match is None or (int(match[1]), int(match[2])) >= KITTY_PLACEHOLDERS
 
 
 def ask(query: bytes, timeout: float = ANSWER_TIMEOUT) -> bytes:
@@ -153,12 +175,19 @@ def use_truecolor_if_the_terminal_has_it() -> bool:
 
 SIXEL_LIMIT_UNANSWERED = (1000, 1000)  # xterm's default maxGraphicSize; it does not answer
 _sixel_limit: tuple[int, int] | None = None
+_version: str | None = None
 
 
 def ask_graphics_limits() -> None:
-    """Ask the largest Sixel image the terminal draws (kept for `sixel_limit`)."""
-    global _sixel_limit
-    _sixel_limit = parse_sixel_geometry(ask(GRAPHICS_QUERY))
+    """Ask the largest Sixel image the terminal draws and its version (kept for later)."""
+    global _sixel_limit, _version
+    answers = ask(GRAPHICS_QUERY)
+    _sixel_limit, _version = parse_sixel_geometry(answers), parse_version(answers)
+
+
+def terminal_version() -> str | None:
+    """The terminal's XTVERSION answer to `ask_graphics_limits`, if any."""
+    return _version
 
 
 def sixel_limit() -> tuple[int, int]:

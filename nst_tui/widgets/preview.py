@@ -47,6 +47,10 @@ def graphics_widget_class() -> type | None:
     from textual_image.renderable.tgp import Image as TGP
     from textual_image.widget import Image as GraphicsImage
 
+    from nst_tui.terminal import draws_kitty_placeholders, terminal_version
+
+    if detected is TGP and not draws_kitty_placeholders(terminal_version()):
+        return None  # an old kitty: it would show placeholder glyphs, not the picture
     return GraphicsImage if detected in (Sixel, TGP) else None
 
 

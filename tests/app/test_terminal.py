@@ -109,3 +109,29 @@ def test_a_terminal_that_never_answers_costs_only_the_timeout() -> None:
     query, result = ask_through_a_pty(None, timeout=0.2)
     assert query.endswith(terminal.PRIMARY_DA)
     assert result.strip() == b"b''"
+
+
+def test_an_old_kitty_is_known_by_its_version() -> None:
+    # textual-image's Kitty pictures need Unicode placeholders: kitty 0.28 or later.
+    kitty = terminal.parse_version(b"\x1bP>|kitty(0.26.5)\x1b\\\x1b[?62;c")
+    assert kitty == "kitty(0.26.5)"
+    assert not terminal.draws_kitty_placeholders(kitty)
+    assert terminal.draws_kitty_placeholders("kitty(0.35.2)")
+    assert terminal.draws_kitty_placeholders(
+        terminal.parse_version(b"\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4c")
+    )
+    assert terminal.draws_kitty_placeholders(None)  # no answer: textual-image's word stands
+
+
+def test_an_old_kitty_gets_half_blocks_not_placeholder_glyphs(monkeypatch) -> None:
+    import textual_image.renderable
+    import textual_image.widget  # noqa: F401  (as probe_graphics imports it)
+    from textual_image.renderable.tgp import Image as TGP
+
+    from nst_tui.widgets.preview import graphics_widget_class
+
+    monkeypatch.setattr(textual_image.renderable, "Image", TGP)
+    monkeypatch.setattr(terminal, "_version", "kitty(0.35.2)")
+    assert graphics_widget_class() is not None
+    monkeypatch.setattr(terminal, "_version", "kitty(0.26.5)")
+    assert graphics_widget_class() is None
