@@ -30,11 +30,13 @@ if TYPE_CHECKING:
     from nst_engine.rates import DeviceProfile
 
 FLOAT_BYTES = 4
-# Measured peak memory over the modelled activations, on this project's CPU runs (128-512 px,
-# see the module's tests and the report in the commit): the backward pass's gradient buffers
-# and the allocator's slack come on top of what autograd keeps.
-ACTIVATION_FACTOR = 1.6
-FIXED_BYTES = 150 * 1024**2  # buffers, the interpreter's working memory (not torch's import)
+# The peak is about the activations of the forward pass once (what autograd keeps, less
+# the conv outputs it frees, plus the backward pass's gradient buffers), plus a fixed part
+# (random or loaded weights in transit, buffers, PIL images): fitted to the peak RSS of
+# real CPU runs at 128 to 1024 px (benchmarks/estimate_accuracy.py), which it then
+# matches within 0.95-1.15x, erring high at the larger sizes.
+ACTIVATION_FACTOR = 1.0
+FIXED_BYTES = 220 * 1024**2
 # One L-BFGS history value touched costs about as much time as this many convolution flops
 # (the two-loop recursion is bound by memory bandwidth, convolutions by arithmetic).
 HISTORY_OP_COST = 8.0
@@ -213,10 +215,12 @@ class Estimate:
         """The estimate exceeds the memory free on the device."""
         return self.free_bytes is not None and self.bytes > self.free_bytes
 
-    def summary(self) -> str:
-        """`≈ 3 min 40 s · 2.1 GB of 18 GB free (cpu)`."""
+    def summary(self, *, compact: bool = False) -> str:
+        """`≈ 3 min 40 s · 2.1 GB of 18 GB free (cpu)`; compact: `≈ 3 min 40 s · 2.1 GB · cpu`."""
         time_part = "estimating…" if self.seconds is None else f"≈ {format_seconds(self.seconds)}"
-        memory = f"{format_bytes(self.bytes)}"
+        memory = format_bytes(self.bytes)
+        if compact:
+            return f"{time_part} · {memory} · {self.device}"
         if self.free_bytes is not None:
             memory += f" of {format_bytes(self.free_bytes)} free"
         return f"{time_part} · {memory} ({self.device})"
@@ -234,11 +238,10 @@ def estimate(
     warnings = []
     if free is not None and needed > free:
         warnings.append(
-            f"needs about {format_bytes(needed)} of memory, and {device} has "
-            f"{format_bytes(free)} free"
+            f"needs about {format_bytes(needed)} of memory ({format_bytes(free)} free on {device})"
         )
     if seconds is not None and seconds > LONG_RUN_SECONDS:
-        warnings.append(f"would take about {format_seconds(seconds)}")
+        warnings.append(f"takes about {format_seconds(seconds)}")
     return Estimate(seconds, needed, free, device, tuple(warnings))
 
 
@@ -246,7 +249,7 @@ def warning_line(result: Estimate) -> str:
     """One line for people, or "" when nothing is wrong."""
     if not result.warnings:
         return ""
-    return "this run " + " and ".join(result.warnings) + " (check the compute size and iterations)"
+    return "this run " + " and ".join(result.warnings)
 
 
 def short_device(description: str) -> str:

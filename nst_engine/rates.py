@@ -167,8 +167,9 @@ def record_finished(config: RunConfig, started: Any, finished: Any) -> None:
 def measure(device_setting: str = "cpu") -> Timing:
     """Time a few real iterations (default layers, Adam, random weights) at two sizes.
 
-    Seconds per iteration are fitted as overhead + per_gflop x gigaflops through the two
-    points; a negative overhead (noise) is taken as none.
+    The fastest iteration of each size counts (the least disturbed by other work). Seconds
+    per iteration are fitted as overhead + per_gflop x gigaflops through the two points; a
+    negative overhead (noise) is taken as none.
     """
     import torch
 
@@ -200,11 +201,13 @@ def measure(device_setting: str = "cpu") -> Timing:
         optimizer = make_optimizer(config.optimizer, image)
         step(optimizer, image, loss)  # warms up (allocations, kernels chosen)
         _synchronise(device)
-        started = time.perf_counter()
-        for _ in range(CALIBRATION_STEPS):
+        times = []
+        for _ in range(CALIBRATION_STEPS):  # the fastest: the least disturbed by other work
+            started = time.perf_counter()
             step(optimizer, image, loss)
-        _synchronise(device)
-        seconds = (time.perf_counter() - started) / CALIBRATION_STEPS
+            _synchronise(device)
+            times.append(time.perf_counter() - started)
+        seconds = min(times)
         work = workload_from_sizes(config, (side, side), (side, side))
         points.append((iteration_flops(work) / 1e9, seconds))
     (small_work, small_time), (large_work, large_time) = points

@@ -94,16 +94,30 @@ class EstimateLine(Static):
         if config is None or not self.is_attached:
             self.result = None
             self.update("")
+            self.tooltip = None
             self._restore_reason()
             return
         self._want_profile(config.device)
         self.result = self.estimate_for(config)
-        self.update(self.result.summary())
+        self._fit_text()
         warning = warning_line(self.result)
         if warning:
             self._warn(warning)
         else:
             self._restore_reason()
+
+    def _fit_text(self) -> None:
+        """The whole line where it fits, else the short one (80 columns); whole as tooltip."""
+        if self.result is None:
+            return
+        whole = self.result.summary()
+        width = self.content_region.width
+        fits = width == 0 or len(whole) <= width
+        self.update(whole if fits else self.result.summary(compact=True))
+        self.tooltip = whole
+
+    def on_resize(self) -> None:
+        self._fit_text()
 
     def _warn(self, warning: str) -> None:
         """The warning in place of "Ready" in the run panel's reason line (when idle)."""
@@ -111,7 +125,7 @@ class EstimateLine(Static):
             return
         asks = "Ctrl+R asks first" if self.result and self.result.too_big else "Ctrl+R runs"
         reason = self.screen.query_one("#run-reason", Static)
-        reason.update(f"Warning: {warning[0].upper()}{warning[1:]}. {asks}")
+        reason.update(f"Warning: {warning}. {asks}")
         reason.styles.color = self.app.current_theme.warning
         self._warned = True
 
