@@ -168,8 +168,8 @@ def measure(device_setting: str = "cpu") -> Timing:
     """Time a few real iterations (default layers, Adam, random weights) at two sizes.
 
     The fastest iteration of each size counts (the least disturbed by other work). Seconds
-    per iteration are fitted as overhead + per_gflop x gigaflops through the two points; a
-    negative overhead (noise) is taken as none.
+    per iteration are fitted as overhead + per_gflop x gigaflops through the two points, or
+    taken as proportional to the work when the two points make no sense (a disturbed run).
     """
     import torch
 
@@ -210,11 +210,18 @@ def measure(device_setting: str = "cpu") -> Timing:
         seconds = min(times)
         work = workload_from_sizes(config, (side, side), (side, side))
         points.append((iteration_flops(work) / 1e9, seconds))
-    (small_work, small_time), (large_work, large_time) = points
-    per_gflop = max((large_time - small_time) / (large_work - small_work), 1e-12)
-    overhead = max(small_time - per_gflop * small_work, 0.0)
-    if overhead == 0.0:
-        per_gflop = large_time / large_work
+    return fit_timing(points[0], points[1])
+
+
+def fit_timing(small: tuple[float, float], large: tuple[float, float]) -> Timing:
+    """The line through two (gigaflops, seconds) points; proportional if they make no sense."""
+    (small_work, small_time), (large_work, large_time) = small, large
+    per_gflop = (large_time - small_time) / (large_work - small_work)
+    overhead = small_time - per_gflop * small_work
+    if per_gflop < 0.25 * large_time / large_work or overhead < 0:
+        # The larger size was not clearly slower, or the small one not slow enough: other
+        # work disturbed the measurement. Proportional to the work is the safer reading.
+        return Timing(0.0, large_time / large_work)
     return Timing(overhead, per_gflop)
 
 

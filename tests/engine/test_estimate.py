@@ -153,6 +153,17 @@ def test_a_device_is_measured_once_then_cached(monkeypatch: pytest.MonkeyPatch) 
     assert measured == ["cpu"] and second.timing == first.timing
 
 
+def test_a_disturbed_measurement_is_read_as_proportional_to_the_work() -> None:
+    def fitted(small, large) -> tuple[float, float]:
+        timing = rates.fit_timing(small, large)
+        return timing.overhead, timing.per_gflop
+
+    assert fitted((2.0, 0.3), (8.0, 0.9)) == pytest.approx((0.1, 0.1))
+    # The larger size no slower than the smaller one: another job took the machine.
+    assert fitted((2.0, 3.0), (8.0, 2.9)) == pytest.approx((0.0, 2.9 / 8))
+    assert fitted((2.0, 0.1), (8.0, 1.6)) == pytest.approx((0.0, 0.2))
+
+
 def test_cpu_free_memory_is_read_from_meminfo(tmp_path: Path) -> None:
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       32000000 kB\nMemAvailable:   18000000 kB\n")
