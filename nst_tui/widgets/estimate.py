@@ -49,6 +49,7 @@ class EstimateLine(Static):
         self._profiles: dict[str, DeviceProfile] = {}  # per device setting (auto, cpu, cuda:0)
         self._profiled_after: dict[str, int] = {}  # the app's last run id when each was made
         self._asking: set[str] = set()
+        self._unknown: set[str] = set()  # settings whose device could not be asked about
         self._allowed = False  # the first frame is out and the app's own probe went first
         self._warned = False  # the run panel's reason line shows our warning
 
@@ -110,10 +111,11 @@ class EstimateLine(Static):
         """The whole line where it fits, else the short one (80 columns); whole as tooltip."""
         if self.result is None:
             return
-        whole = self.result.summary()
+        whole, short = self.result.summary(), self.result.summary(compact=True)
+        if self.config is not None and self.config.device in self._unknown:
+            whole, short = (text.replace("estimating…", "time unknown") for text in (whole, short))
         width = self.content_region.width
-        fits = width == 0 or len(whole) <= width
-        self.update(whole if fits else self.result.summary(compact=True))
+        self.update(whole if width == 0 or len(whole) <= width else short)
         self.tooltip = whole
 
     def on_resize(self) -> None:
@@ -126,7 +128,9 @@ class EstimateLine(Static):
         asks = "Ctrl+R asks first" if self.result and self.result.too_big else "Ctrl+R runs"
         reason = self.screen.query_one("#run-reason", Static)
         reason.update(f"Warning: {warning}. {asks}")
-        reason.styles.color = self.app.current_theme.warning
+        colour = self.app.current_theme.warning
+        if colour:
+            reason.styles.color = colour
         self._warned = True
 
     def _restore_reason(self) -> None:
@@ -146,7 +150,7 @@ class EstimateLine(Static):
         """Ask for the device's rate if it is missing or older than the last run."""
         last_run = getattr(self.app, "current_run_id", 0)
         fresh = setting in self._profiles and self._profiled_after.get(setting) == last_run
-        if fresh or setting in self._asking or not self._allowed:
+        if fresh or setting in self._asking or setting in self._unknown or not self._allowed:
             return
         if getattr(self.app, "running", False):
             return  # a measurement would slow the run and be slowed by it
@@ -177,6 +181,7 @@ class EstimateLine(Static):
     def _profile_found(self, setting: str, profile: DeviceProfile | None, last_run: int) -> None:
         self._asking.discard(setting)
         if profile is None:
+            self._unknown.add(setting)  # not asked again: the time stays unknown
             return
         self._profiles[setting] = profile
         self._profiled_after[setting] = last_run
