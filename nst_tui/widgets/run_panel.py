@@ -8,6 +8,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from nst_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress, RunStarted
 from nst_tui.widgets.estimate import EstimateLine
+from nst_tui.widgets.path_text import PathLabel
 
 
 def format_duration(seconds: float | None) -> str:
@@ -47,6 +48,9 @@ class RunPanel(Vertical):
         yield ProgressBar(total=1, id="progress", show_eta=False, show_percentage=True)
         yield Static("", id="progress-stats", markup=False)  # two lines: counts, losses
         yield Static("", id="run-result", markup=False)
+        saved = PathLabel(id="run-result-path")  # one line, the file name always in sight
+        saved.display = False
+        yield saved
 
     def on_mount(self) -> None:
         self.set_ready("checking the form…")
@@ -89,6 +93,12 @@ class RunPanel(Vertical):
         self.query_one("#progress", ProgressBar).update(total=total, progress=0)
         self.query_one("#progress-stats", Static).update("")
         self.query_one("#run-result", Static).update("")
+        self._result_path("", "")
+
+    def _result_path(self, prefix: str, path: object) -> None:
+        label = self.query_one("#run-result-path", PathLabel)
+        label.update(str(path), prefix)
+        label.display = bool(str(path))
 
     def started(self, message: RunStarted) -> None:
         width, height = message.compute_size
@@ -120,17 +130,21 @@ class RunPanel(Vertical):
 
     def finished(self, message: RunFinished) -> None:
         rate = message.iterations / max(message.seconds, 1e-9)
-        text = f"Done in {message.seconds:.1f} s ({message.iterations} iterations, {rate:.2f} it/s). Saved:\n{message.path}"
+        text = (
+            f"Done in {message.seconds:.1f} s ({message.iterations} iterations, {rate:.2f} it/s)."
+        )
         for note in message.notes:
             text += f"\nnote: {note}"
         self.query_one("#run-result", Static).update(text)  # the status keeps the run's notes
+        self._result_path("Saved: ", message.path)
 
     def cancelled(self, message: RunCancelled) -> None:
         if message.partial_path is None:
             text = "Cancelled before the first iteration; nothing to keep."
         else:
-            text = f"Cancelled after {message.index} iterations. The image so far:\n{message.partial_path}"
+            text = f"Cancelled after {message.index} iterations."
         self.query_one("#run-result", Static).update(text)
+        self._result_path("Kept: ", message.partial_path or "")
         self.status("cancelled")
 
     def failed(self, message: RunFailed) -> None:

@@ -64,7 +64,11 @@ async def open_layers(pilot, kind: str) -> None:
 
 
 def result_text(app) -> str:
-    return str(app.main.panel.query_one("#run-result").content)
+    """The run's result as shown, with the saved (or kept) path whole on a last line of its own
+    (on screen that line is elided to the panel's width)."""
+    text = str(app.main.panel.query_one("#run-result").content)
+    path = app.main.panel.query_one("#run-result-path")
+    return f"{text}\n{path._path}" if path._path else text
 
 
 def reason_text(app) -> str:

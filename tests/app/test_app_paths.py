@@ -53,3 +53,27 @@ async def test_long_paths_keep_their_file_names_in_sight_at_80_columns(
         await pilot.pause()
         assert field.input.cursor_position == len(str(content))
         assert content.name in line_of(app, "#content")
+
+
+async def test_the_saved_path_keeps_its_file_name_on_one_line_at_80_columns(
+    make_app, tiny_config, tmp_path: Path, demo_pair
+) -> None:
+    from app_helpers import result_text, wait_for
+
+    content, style, output = long_paths(tmp_path, demo_pair)
+    app = make_app(tiny_config.replace(content=content, style=style))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#output", str(output))
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the run's end")
+        await pilot.pause()
+        assert output.is_file() and str(output) in result_text(app)
+        panel = app.main.panel
+        top, bottom = panel.query_one("#run-result").region.y, panel.region.bottom
+        lines = [line[panel.region.x : panel.region.right] for line in screen_lines(app)]
+        lines = lines[top:bottom]
+        pieces = ("/tmp", "summer", "holidays", "portugal", "azores", output.name)
+        path_lines = [line for line in lines if any(piece in line for piece in pieces)]
+        assert len(path_lines) == 1, "\n".join(lines)  # one line, not wrapped mid-word
+        assert output.name in path_lines[0]
