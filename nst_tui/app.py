@@ -34,7 +34,7 @@ from textual.worker import Worker, get_current_worker
 from nst_engine.config import RunConfig
 from nst_tui.commands import AppCommands, app_bindings, without_duplicates
 from nst_tui.messages import FormChecked, RunCancelled, RunStatus
-from nst_tui.run_driver import RunDriver
+from nst_tui.run_driver import RunDriver, lower_engine_priority
 from nst_tui.screens.main import MainScreen
 from nst_tui.settings import Remembered, load_remembered, save_remembered
 from nst_tui.widgets.estimate import EstimateLine
@@ -82,8 +82,11 @@ class NSTApp(App[int], inherit_bindings=False):
         # that computes its own team of threads; with two teams in a process it manages more
         # threads than there are cores and stops spinning between operations, which made
         # runs 20-40 % slower here (benchmarks/app_vs_headless.py). Textual's thread workers
-        # come from a pool, so a run's worker hands the run to this thread and waits.
-        self._engine_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nst-engine")
+        # come from a pool, so a run's worker hands the run to this thread and waits. It
+        # runs below the interface's priority, so that keys answer during a run.
+        self._engine_thread = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="nst-engine", initializer=lower_engine_priority
+        )
         self._run_worker: Worker | None = None
         self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
         self.stopping = threading.Event()  # set by a stop signal: the run stops, whatever else

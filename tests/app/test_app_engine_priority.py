@@ -1,0 +1,91 @@
+"""The app's engine thread, and the threads torch starts from it, run below the interface.
+
+So a run on a CPU with few cores leaves the interface a core when a key has work to do
+(benchmarks/key_latency.py measures what it buys). Linux only: elsewhere a thread has no
+priority of its own to lower.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+
+import pytest
+
+from nst_tui.run_driver import ENGINE_NICE, lower_engine_priority
+
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="thread priorities are Linux's"
+)
+
+
+def thread_nice(thread_id: int) -> int:
+    return os.getpriority(os.PRIO_PROCESS, thread_id)
+
+
+def nice_in_new_thread() -> int:
+    """The priority a fresh thread ends with after lower_engine_priority."""
+    found: list[int] = []
+
+    def body() -> None:
+        lower_engine_priority()
+        found.append(thread_nice(threading.get_native_id()))
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    thread.join()
+    return found[0]
+
+
+def interface_nice() -> int:
+    return thread_nice(threading.get_native_id())
+
+
+def torch_work() -> None:
+    """Big enough for torch to start its OpenMP threads (from the calling thread)."""
+    import torch
+
+    matrix = torch.ones(512, 512)
+    (matrix @ matrix).sum()
+    (torch.rand(4_000_000) * 2).sum()
+
+
+async def test_engine_thread_and_its_torch_threads_run_below_the_interface(
+    make_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NST_TUI_ENGINE_NICE", raising=False)
+    import torch
+
+    expected = min(interface_nice() + ENGINE_NICE, 19)
+    app = make_app()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        engine = app._engine_thread.submit(threading.get_native_id).result()
+        assert thread_nice(engine) == expected
+        assert interface_nice() < expected  # the interface itself is left as it was
+        app._engine_thread.submit(torch_work).result()
+        tasks = [int(task) for task in os.listdir("/proc/self/task")]
+        lowered = [task for task in tasks if thread_nice(task) == expected]
+        # The engine thread and the OpenMP team it started (one thread per core in use).
+        assert len(lowered) >= torch.get_num_threads()
+
+
+def test_engine_nice_zero_keeps_the_interface_priority(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NST_TUI_ENGINE_NICE", "0")
+    assert nice_in_new_thread() == interface_nice()
+
+
+def test_engine_nice_setting_sets_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NST_TUI_ENGINE_NICE", "3")
+    assert nice_in_new_thread() == min(interface_nice() + 3, 19)
+
+
+def test_engine_nice_bad_setting_warns_and_uses_the_default(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("NST_TUI_ENGINE_NICE", "lots")
+    with caplog.at_level(logging.WARNING, logger="nst.app"):
+        assert nice_in_new_thread() == min(interface_nice() + ENGINE_NICE, 19)
+    assert "NST_TUI_ENGINE_NICE='lots' is not a whole number" in caplog.text
