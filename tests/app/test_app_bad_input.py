@@ -251,11 +251,14 @@ async def test_a_compute_size_too_small_for_the_layers_is_refused_before_run(mak
 
 
 @pytest.mark.parametrize(
-    ("role", "stored", "shown"),
-    [("content", (400, 16), "32x1"), ("style", (16, 400), "1x32")],
+    ("role", "stored", "shown", "size_name"),
+    [
+        ("content", (400, 16), "32x1", "compute size"),
+        ("style", (16, 400), "1x32", "style size"),
+    ],
 )
 async def test_an_extremely_elongated_image_is_refused_before_run(
-    make_app, tmp_path, demo_pair, role, stored, shown
+    make_app, tmp_path, demo_pair, role, stored, shown, size_name
 ) -> None:
     path = tmp_path / "strip.png"
     Image.new("RGB", stored, (90, 90, 90)).save(path)
@@ -266,9 +269,11 @@ async def test_an_extremely_elongated_image_is_refused_before_run(
         assert app.main.query_one(f"#{role}-field", PathField).problem == ""  # a valid file
         run_is_off_because(
             app,
-            f"{role} image '{path}' becomes {shown} at this compute size",
+            f"{role} image '{path}' becomes {shown} at this {size_name}",
             "needs at least 16x16",
         )
+        setting = "size" if role == "content" else "style_size"
+        assert "needs at least 16x16" in app.main.query_one(f"#{setting}-field").error
         await set_text(pilot, f"#{role}", str(demo_pair[0]))
         run_is_on(app)
 
