@@ -54,7 +54,7 @@ class MainScreen(Screen):
             with Vertical(id="run-side"):
                 yield RunPanel(id="run-panel")
                 yield PreviewPane(id="preview")
-        yield Footer()
+        yield Footer(compact=True)  # compact: every key and the palette fit 80 columns
 
     @property
     def nst_app(self) -> NSTApp:

@@ -1,0 +1,86 @@
+"""Snapshots of the main screen (pytest-textual-snapshot): at 80x24 and 120x40, idle and during a
+run with a fixed frame, so that layout regressions show in CI.
+
+What a screen shows must not depend on the machine: the images are named relative to the
+current folder, the device list is not probed, the cost estimate uses fixed figures (conftest), and the run
+is not a real run but its messages, posted as the worker would post them. After a deliberate
+change of the layout, look at the new pictures (`pytest tests/app/test_app_snapshots.py
+--snapshot-update`, then open tests/app/__snapshots__/) before committing them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_helpers import form_settled, wait_for
+from PIL import Image
+
+from nst_engine.config import RunConfig
+from nst_tui.messages import RunPreview, RunProgress, RunStarted
+from nst_tui.widgets.cells import CellBuilder
+
+SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
+
+
+@pytest.fixture
+def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
+    """An app on the demo pair named relatively, with nothing taken from this machine."""
+    from nst_tui.app import NSTApp
+    from nst_tui.settings import Remembered
+
+    content, style = demo_pair
+    # The colours a true-colour terminal gets, whatever this shell says.
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.chdir(content.parent)
+    monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
+    # The cost estimate at once (its figures are fixed by conftest's fixed_estimates).
+    monkeypatch.setattr("nst_tui.widgets.estimate.PROFILE_DELAY", 0.01)
+    config = RunConfig(content=Path(content.name), style=Path(style.name))
+    return NSTApp(Remembered(config), folder=Path("."))
+
+
+async def settled(pilot) -> None:
+    await form_settled(pilot)
+    await wait_for(
+        pilot,
+        lambda: all(image.has_picture for image in pilot.app.main.query("PathField CellImage")),
+        what="the thumbnails",
+    )
+    estimate = pilot.app.main.query_one("#estimate")
+    await wait_for(pilot, lambda: str(estimate.content).startswith("≈"), what="the estimate")
+    await pilot.pause()
+
+
+async def a_run_at_iteration_50(pilot) -> None:
+    """The screen as a run of 200 iterations shows it at iteration 50: status, progress, frame."""
+    await settled(pilot)
+    app = pilot.app
+    app.current_run_id = 1
+    app.running = True
+    app.main.panel.set_running()
+    app.main.panel.start(200)
+    app.refresh_bindings()
+    main = app.main
+    main.post_message(RunStarted(1, "cpu (2 threads)", "oxford", (512, 342), (512, 342), 200))
+    losses = {"content": 1.25e5, "style": 3.5e6, "tv": 4.2e3}
+    main.post_message(RunProgress(1, 50, 200, 20.0, 2.5, losses))
+    await pilot.pause()
+    _, width, height = main.preview.frame_request()
+    with Image.open(app.main.form.base.content) as opened:
+        image = opened.convert("RGB")
+    image.thumbnail((width, height), Image.Resampling.BOX)
+    main.post_message(RunPreview(1, 50, image, CellBuilder().build(image)))
+    await pilot.pause()
+    await wait_for(pilot, lambda: main.preview.query_one("#preview-cells").has_picture)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_main_screen_idle(snap_compare, snapshot_app, size: str) -> None:
+    assert snap_compare(snapshot_app, terminal_size=SIZES[size], run_before=settled)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_main_screen_during_a_run(snap_compare, snapshot_app, size: str) -> None:
+    assert snap_compare(snapshot_app, terminal_size=SIZES[size], run_before=a_run_at_iteration_50)
