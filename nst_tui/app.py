@@ -288,7 +288,7 @@ class NSTApp(App[int], inherit_bindings=False):
         A run stops after its current iteration (its image kept) as the app exits. A stop
         signal does not ask: the terminal may be gone.
         """
-        from nst_tui.screens.confirm import ConfirmScreen
+        from nst_tui.screens.confirm import ConfirmScreen, quit_question
 
         if self.stop_signal is None and self.running:
             if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
@@ -299,17 +299,7 @@ class NSTApp(App[int], inherit_bindings=False):
                 if quit_now:
                     self.call_next(self.quit_now)
 
-            self.push_screen(
-                ConfirmScreen(
-                    "A run is going. Quit anyway? It stops after its current iteration and "
-                    "its image so far is kept (the path is printed on exit).",
-                    "Quit  ^Q",
-                    "Keep running  Esc",
-                    default_yes=True,
-                    id="confirm-quit",
-                ),
-                answered,
-            )
+            self.push_screen(quit_question(), answered)
             return
         await self.quit_now()
 
@@ -413,39 +403,3 @@ class NSTApp(App[int], inherit_bindings=False):
         self.main.panel.set_ready(self.form_state.problem)
         self.main.form.after_run()
         self.refresh_bindings()
-
-
-def probe_graphics() -> None:
-    """Ask the terminal about graphics, which can be done only before Textual starts.
-
-    textual-image asks for the protocol and the cell size in pixels when imported; the
-    largest Sixel image is asked here (xterm draws none larger than 1000x1000 by default).
-    """
-    from nst_tui.terminal import ask_graphics_limits
-
-    with contextlib.suppress(Exception):
-        import textual_image.widget  # noqa: F401  (the import is the probe)
-    ask_graphics_limits()
-
-
-def run_app() -> int:
-    """Run the app until it quits; the exit code."""
-    from nst_tui.terminal import use_truecolor_if_the_terminal_has_it
-    from nst_tui.widgets.cells import use_colour_system
-
-    remembered = load_remembered()
-    if os.environ.get("NST_TUI_PREVIEW") in ("cells", "graphics"):
-        remembered.preview_mode = os.environ["NST_TUI_PREVIEW"]
-    # Before the app exists: Rich picks the colour system from COLORTERM when it is made.
-    use_truecolor_if_the_terminal_has_it()
-    if remembered.preview_mode == "graphics":
-        probe_graphics()
-    app = NSTApp(remembered)
-    use_colour_system(app.console.color_system)  # before any picture is built (thumbnails)
-    app.run()
-    app.wait_for_engine()  # a run stopped by quitting saves its image first: say where
-    if app.stop_signal != signal.SIGHUP:  # after a hang-up there is no terminal to print to
-        with contextlib.suppress(OSError):
-            for line in app.session_results:
-                print(line, flush=True)
-    return app.return_code or 0

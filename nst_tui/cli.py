@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
         if arguments.command is None:
-            from nst_tui.app import run_app  # Textual only when the app is wanted
+            from nst_tui.launch import run_app  # Textual only when the app is wanted
 
             return run_app()
         if arguments.command == "run":

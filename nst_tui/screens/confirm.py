@@ -54,3 +54,15 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
+
+
+def quit_question() -> ConfirmScreen:
+    """Ctrl+Q during a run: Enter (or a second Ctrl+Q) quits, Escape keeps the run going."""
+    return ConfirmScreen(
+        "A run is going. Quit anyway? It stops after its current iteration and its image so "
+        "far is kept (the path is printed on exit).",
+        "Quit  ^Q",
+        "Keep running  Esc",
+        default_yes=True,
+        id="confirm-quit",
+    )
