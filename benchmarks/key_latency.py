@@ -19,8 +19,8 @@ During the run, blocks of presses alternate with quiet blocks as long, and the r
 both: what the presses cost the run shows beside what the run costs the presses.
 
 Each --variant starts the app with extra environment variables; without --variant, two run:
-the engine thread at the interface's priority (NST_TUI_ENGINE_NICE=0) and the app as it
-ships. Variants alternate within each repeat, so a change in machine load hits them alike;
+the app without the remedies of nst_tui/engine_thread.py (NST_TUI_ENGINE_NICE=0,
+NST_TUI_GC_FREEZE=0) and the app as it ships. Variants alternate within each repeat, so a change in machine load hits them alike;
 the load average is printed for each. On a machine shared with other work, --boost -20
 (root) gives the app, its tmux server and this script most of the CPU against other
 sessions, while the app's own threads still compete as on a quiet machine.
@@ -52,8 +52,11 @@ POLL_PAUSE = 0.002  # seconds between two looks at the pane
 PRESS_TIMEOUT = 5.0  # a key that has not answered by then counts as this long
 VERBOSE = "--verbose" in sys.argv
 SESSION_NUMBERS = itertools.count(1)  # each measurement its own tmux server
-# Without --variant: the engine thread at the interface's priority, then as the app ships.
-DEFAULT_VARIANTS = [("same-priority", {"NST_TUI_ENGINE_NICE": "0"}), ("as-shipped", {})]
+# Without --variant: the app without the remedies of nst_tui/engine_thread.py, then as it ships.
+DEFAULT_VARIANTS = [
+    ("without", {"NST_TUI_ENGINE_NICE": "0", "NST_TUI_GC_FREEZE": "0"}),
+    ("as-shipped", {}),
+]
 
 
 class Pane:

@@ -33,8 +33,9 @@ from textual.worker import Worker, get_current_worker
 
 from nst_engine.config import RunConfig
 from nst_tui.commands import AppCommands, app_bindings, without_duplicates
+from nst_tui.engine_thread import lower_engine_priority, probe_devices
 from nst_tui.messages import FormChecked, RunCancelled, RunStatus
-from nst_tui.run_driver import RunDriver, lower_engine_priority
+from nst_tui.run_driver import RunDriver
 from nst_tui.screens.main import MainScreen
 from nst_tui.settings import Remembered, load_remembered, save_remembered
 from nst_tui.widgets.estimate import EstimateLine
@@ -176,7 +177,7 @@ class NSTApp(App[int], inherit_bindings=False):
     def _probe_devices(self) -> None:
         # torch (1-2 s to import) loads here, on the engine thread, after the first frame.
         try:
-            devices = self._engine_thread.submit(self._available_devices).result()
+            devices = self._engine_thread.submit(probe_devices).result()
         except Exception:
             log.exception("probing the devices failed")
             return
@@ -195,12 +196,6 @@ class NSTApp(App[int], inherit_bindings=False):
                 severity="warning",
                 timeout=10,
             )
-
-    @staticmethod
-    def _available_devices() -> list[tuple[str, str]]:
-        from nst_engine.transfer import available_devices
-
-        return available_devices()
 
     def _post(self, message: Message) -> None:
         """Post to the main screen from a worker thread; nothing once the app has closed."""

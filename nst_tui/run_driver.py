@@ -10,8 +10,6 @@ here; the interface only paints them.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -40,40 +38,8 @@ if TYPE_CHECKING:
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages (each reads the losses)
 PREVIEW_INTERVAL = 0.3  # seconds between preview frames, at least
 PREVIEW_COST_RATIO = 50  # ...and 50 times what making the last one took (at most 1 s)
-ENGINE_NICE = 10  # how many steps of priority (nice) the engine thread runs below the interface
 
 log = logging.getLogger("nst.app")
-
-
-def lower_engine_priority() -> None:
-    """Run the calling thread (the app's engine thread) below the interface's priority.
-
-    Called once as the engine thread starts, before torch is imported: the OpenMP threads
-    that torch starts from this thread inherit its priority, so the whole run yields to the
-    interface. On a 2-core CPU a run keeps both cores busy, and a key's work (restyling,
-    layout, painting: a few hundred ms of Python for Ctrl+F) then had to share a core with
-    them: it answered in about twice its idle time. Ten steps lower, the interface gets a
-    core when it has work and the run has all of them otherwise, at no cost to its rate
-    (benchmarks/key_latency.py). Linux only: there a thread has a priority of its own
-    (elsewhere setpriority would lower the whole process). NST_TUI_ENGINE_NICE sets the step
-    (0: the same priority as the interface).
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    setting = os.environ.get("NST_TUI_ENGINE_NICE", "").strip()
-    try:
-        step = int(setting) if setting else ENGINE_NICE
-    except ValueError:
-        log.warning("NST_TUI_ENGINE_NICE=%r is not a whole number: using %d", setting, ENGINE_NICE)
-        step = ENGINE_NICE
-    if step <= 0:
-        return
-    thread = threading.get_native_id()
-    try:
-        current = os.getpriority(os.PRIO_PROCESS, thread)
-        os.setpriority(os.PRIO_PROCESS, thread, min(current + step, 19))
-    except OSError as error:
-        log.warning("could not lower the engine thread's priority: %s", error)
 
 
 class RunDriver:
@@ -95,8 +61,10 @@ class RunDriver:
         """Pull the run's events and turn them into messages (on the engine thread)."""
         from nst_engine.events import Finished, Snapshot, Started, Status, Step
         from nst_engine.transfer import run  # torch: imported here, on the engine thread
+        from nst_tui.engine_thread import set_aside_long_lived_objects
         from nst_tui.widgets.cells import CellBuilder
 
+        set_aside_long_lived_objects("run")  # once per process: what runs import, then gc.freeze
         builder = CellBuilder()
         started_at = time.perf_counter()
         last_progress = last_preview = 0.0

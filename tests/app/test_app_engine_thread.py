@@ -1,22 +1,26 @@
-"""The app's engine thread, and the threads torch starts from it, run below the interface.
+"""The app's engine thread keeps out of the interface's way (nst_tui/engine_thread.py).
 
-So a run on a CPU with few cores leaves the interface a core when a key has work to do
-(benchmarks/key_latency.py measures what it buys). Linux only: elsewhere a thread has no
-priority of its own to lower.
+Its threads (it and the OpenMP threads torch starts from it) run below the interface, so a
+run on a CPU with few cores leaves the interface a core when a key has work to do (Linux
+only: elsewhere a thread has no priority of its own); and the objects of torch and of what
+a run imports are set aside from the garbage collector, whose full passes over them held
+the interpreter for half a second. benchmarks/key_latency.py measures what each buys.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
 import threading
 
 import pytest
+from app_helpers import wait_for
 
-from nst_tui.run_driver import ENGINE_NICE, lower_engine_priority
+from nst_tui.engine_thread import ENGINE_NICE, lower_engine_priority, set_aside_long_lived_objects
 
-pytestmark = pytest.mark.skipif(
+linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="thread priorities are Linux's"
 )
 
@@ -52,6 +56,7 @@ def torch_work() -> None:
     (torch.rand(4_000_000) * 2).sum()
 
 
+@linux_only
 async def test_engine_thread_and_its_torch_threads_run_below_the_interface(
     make_app, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,16 +77,19 @@ async def test_engine_thread_and_its_torch_threads_run_below_the_interface(
         assert len(lowered) >= torch.get_num_threads()
 
 
+@linux_only
 def test_engine_nice_zero_keeps_the_interface_priority(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NST_TUI_ENGINE_NICE", "0")
     assert nice_in_new_thread() == interface_nice()
 
 
+@linux_only
 def test_engine_nice_setting_sets_the_step(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NST_TUI_ENGINE_NICE", "3")
     assert nice_in_new_thread() == min(interface_nice() + 3, 19)
 
 
+@linux_only
 def test_engine_nice_bad_setting_warns_and_uses_the_default(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -89,3 +97,36 @@ def test_engine_nice_bad_setting_warns_and_uses_the_default(
     with caplog.at_level(logging.WARNING, logger="nst.app"):
         assert nice_in_new_thread() == min(interface_nice() + ENGINE_NICE, 19)
     assert "NST_TUI_ENGINE_NICE='lots' is not a whole number" in caplog.text
+
+
+def seen_by_the_collector(thing: object) -> bool:
+    """Whether the garbage collector's full passes still walk over `thing`."""
+    return any(candidate is thing for candidate in gc.get_objects())
+
+
+async def test_torch_and_what_runs_import_are_set_aside_from_the_collector(
+    make_app, tiny_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NST_TUI_GC_FREEZE", raising=False)
+    import torch
+
+    app = make_app()
+    async with app.run_test() as pilot:
+        # After the device probe (it imports torch): torch's own functions are set aside.
+        await wait_for(
+            pilot,
+            lambda: not seen_by_the_collector(torch.nn.Module.__init__),
+            what="torch's objects set aside",
+        )
+        app.start_run(tiny_config)
+        await wait_for(pilot, lambda: not app.running, what="the run's end")
+        import torch._dynamo  # imported by the run's optimiser (already: no cost here)
+
+        assert not seen_by_the_collector(torch._dynamo.reset)
+
+
+def test_gc_freeze_setting_zero_sets_nothing_aside(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NST_TUI_GC_FREEZE", "0")
+    before = gc.get_freeze_count()
+    assert not set_aside_long_lived_objects("a moment of this test")
+    assert gc.get_freeze_count() == before

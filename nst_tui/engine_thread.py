@@ -1,0 +1,97 @@
+"""How the app's engine thread keeps out of the interface's way (issue 8, item 14).
+
+Two things made a key slow to answer during a run on a CPU with few cores; each has its
+remedy here, and `benchmarks/key_latency.py` measures both (figures in RESULTS.md).
+
+- The run's threads took the cores the interface needed. A run keeps every core busy (the
+  engine thread and the OpenMP threads torch starts from it), and a key's work (for Ctrl+F,
+  a restyle, a layout and a repaint: a few hundred ms of Python) had to share a core with
+  them. `lower_engine_priority` runs the engine thread, and so the threads it starts, below
+  the interface's priority.
+- Python's full garbage collections held the interpreter for 0.4-0.5 s each, every few
+  seconds while the interface worked, whichever thread set them off: they walked every
+  object of torch and its imports (about 320,000). `set_aside_long_lived_objects` moves
+  what is alive once those imports are done out of the collector's way (`gc.freeze`), so a
+  full collection walks only what was made since.
+
+NST_TUI_ENGINE_NICE (default 10, 0: off) and NST_TUI_GC_FREEZE (default 1, 0: off) set
+them; the benchmark uses the settings to compare.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import sys
+import threading
+
+ENGINE_NICE = 10  # how many steps of priority (nice) the engine thread runs below the interface
+
+log = logging.getLogger("nst.app")
+
+_set_aside: set[str] = set()  # the moments already done in this process
+
+
+def lower_engine_priority() -> None:
+    """Run the calling thread (the app's engine thread) below the interface's priority.
+
+    Called once as the engine thread starts, before torch is imported: the OpenMP threads
+    torch starts from this thread inherit its priority, so the whole run yields to the
+    interface when a key has work to do, and has every core otherwise. Linux only: there a
+    thread has a priority of its own (elsewhere setpriority would lower the whole process).
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    step = _setting("NST_TUI_ENGINE_NICE", ENGINE_NICE)
+    if step <= 0:
+        return
+    thread = threading.get_native_id()
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(current + step, 19))
+    except OSError as error:
+        log.warning("could not lower the engine thread's priority: %s", error)
+
+
+def probe_devices() -> list[tuple[str, str]]:
+    """The devices to offer (on the engine thread: it imports torch), then torch's objects
+    set aside."""
+    from nst_engine.transfer import available_devices
+
+    devices = available_devices()
+    set_aside_long_lived_objects("torch")
+    return devices
+
+
+def set_aside_long_lived_objects(moment: str) -> bool:
+    """Collect the garbage, then keep every object alive now out of later collections.
+
+    Called on the engine thread at two moments, each once per process: "torch" (after the
+    device probe has imported torch) and "run" (as the first run starts: it first makes a
+    throwaway optimiser, whose first use imports torch._dynamo and about 900 modules more).
+    What is alive then lives as long as the app, but for the widgets of that moment that
+    are replaced later: those stay in memory (a bounded, one-time cost). The collection
+    before it takes a quarter of a second. Whether it was done now.
+    """
+    if moment in _set_aside or _setting("NST_TUI_GC_FREEZE", 1) <= 0:
+        return False
+    _set_aside.add(moment)
+    if moment == "run":
+        import torch
+
+        # Its first use imports what every run imports, so that it is set aside too.
+        torch.optim.LBFGS([torch.zeros(1, requires_grad=True)])
+    gc.collect()
+    gc.freeze()
+    log.debug("%d long-lived objects set aside (%s)", gc.get_freeze_count(), moment)
+    return True
+
+
+def _setting(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    try:
+        return int(text) if text else default
+    except ValueError:
+        log.warning("%s=%r is not a whole number: using %d", name, text, default)
+        return default
