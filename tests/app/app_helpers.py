@@ -63,6 +63,19 @@ async def open_layers(pilot, kind: str) -> None:
     await form_settled(pilot)
 
 
+async def search_palette(pilot, query: str) -> None:
+    """Open the app's command palette, type `query` and wait until its hits are listed."""
+    from textual.command import CommandPalette
+
+    app = pilot.app
+    app.action_command_palette()
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
+    await pilot.press(*query)
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+    await app.workers.wait_for_complete()
+
+
 def result_text(app) -> str:
     """The run's result as shown, with the saved (or kept) path whole on a last line of its own
     (on screen that line is elided to the panel's width)."""

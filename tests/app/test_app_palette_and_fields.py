@@ -4,7 +4,7 @@ command once, the SGD Nesterov checkbox draws whole, and random weights are warn
 from __future__ import annotations
 
 import pytest
-from app_helpers import form_settled, result_text, wait_for
+from app_helpers import form_settled, result_text, search_palette, wait_for
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, Select, Static
 
@@ -16,12 +16,7 @@ RANDOM_WARNING = "random weights: for tests only; the result will not look style
 async def palette_hits(pilot, query: str) -> list[str]:
     """Open the app's command palette, type `query`, and return the prompts it lists."""
     app = pilot.app
-    app.action_command_palette()
-    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
-    await pilot.press(*query)
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.2)
-    await app.workers.wait_for_complete()
+    await search_palette(pilot, query)
     results = app.screen.query_one(CommandList)
     prompts = [str(results.get_option_at_index(i).prompt) for i in range(results.option_count)]
     await pilot.press("escape")

@@ -3,7 +3,7 @@ out loud, and your own presets can be deleted (built-in ones cannot)."""
 
 from __future__ import annotations
 
-from app_helpers import form_settled, set_text, wait_for
+from app_helpers import form_settled, search_palette, set_text, wait_for
 from textual.command import CommandPalette
 from textual.widgets import Button, OptionList, Select, Static
 
@@ -96,11 +96,7 @@ async def test_enter_on_an_empty_name_says_type_a_name(make_app) -> None:
 
 async def pick_from_palette(pilot, query: str) -> None:
     app = pilot.app
-    app.action_command_palette()
-    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="the palette")
-    await pilot.press(*query)
-    await app.workers.wait_for_complete()
-    await pilot.pause(0.2)
+    await search_palette(pilot, query)
     await pilot.press("enter")
     await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="the command")
     await pilot.pause()
