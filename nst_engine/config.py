@@ -42,6 +42,11 @@ OPTIMIZER_LABELS = {
 }
 INITS = ("content+noise", "content", "noise")
 POOLINGS = ("max", "avg")
+# How an iteration runs (nst_engine/stepper.py); `auto` picks per device what measured fastest.
+PRECISIONS = ("auto", "fp32", "bf16")
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+CUDA_GRAPHS = ("auto", "on", "off")
+DEFAULT_SCALE_ITERATIONS = 100
 WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 DEFAULT_MAX_INPUT_PIXELS = 100_000_000
 
@@ -240,6 +245,14 @@ class RunConfig:
     device: str = "auto"
     weights: str = "auto"
     snapshot_every: int = 0  # save an intermediate image every N iterations (0: never)
+    # Coarse to fine: the first scale's longest side (0: off), each next one sqrt(2) larger,
+    # the last one `size`; `scale_iterations` at each scale before the last, `iterations` at it.
+    min_size: int = 0
+    scale_iterations: int = DEFAULT_SCALE_ITERATIONS
+    # Speed switches (the same result within stated bounds; see nst_engine/stepper.py).
+    precision: str = "auto"
+    memory_format: str = "auto"
+    cuda_graph: str = "auto"
     overwrite: bool = False
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
 
@@ -269,6 +282,15 @@ class RunConfig:
         set_(self, "device", parse_device(self.device))
         set_(self, "weights", str(self.weights).strip() or "auto")
         set_(self, "snapshot_every", parse_int("snapshot_every", self.snapshot_every, 0))
+        set_(self, "min_size", parse_int("min_size", self.min_size, 0))
+        set_(self, "scale_iterations", parse_int("scale_iterations", self.scale_iterations, 1))
+        set_(self, "precision", parse_choice("precision", self.precision, PRECISIONS))
+        set_(
+            self,
+            "memory_format",
+            parse_choice("memory_format", self.memory_format, MEMORY_FORMATS),
+        )
+        set_(self, "cuda_graph", parse_choice("cuda_graph", self.cuda_graph, CUDA_GRAPHS))
         set_(self, "overwrite", parse_bool("overwrite", self.overwrite))
         set_(self, "max_input_pixels", parse_int("max_input_pixels", self.max_input_pixels, 1))
 
@@ -310,6 +332,11 @@ class RunConfig:
             device=self.device,
             weights=self.weights,
             snapshot_every=self.snapshot_every,
+            min_size=self.min_size,
+            scale_iterations=self.scale_iterations,
+            precision=self.precision,
+            memory_format=self.memory_format,
+            cuda_graph=self.cuda_graph,
             overwrite=self.overwrite,
             max_input_pixels=self.max_input_pixels,
         )

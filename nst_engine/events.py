@@ -29,8 +29,11 @@ class Started:
     compute_size: tuple[int, int]  # (width, height) optimised
     style_size: tuple[int, int]
     output_size: tuple[int, int]
-    total: int  # iterations planned
+    total: int  # iterations planned, all scales together
     notes: tuple[str, ...] = ()  # warnings for people (random weights, first frame of a GIF)
+    # Coarse to fine: the compute size (width, height) of each scale, smallest first; one
+    # entry, the compute size, when it is off.
+    scale_sizes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,10 +44,12 @@ class Step:
     `preview` and `loss_values` before pulling the next event.
     """
 
-    index: int  # 1-based
-    total: int
+    index: int  # 1-based, counted over all scales
+    total: int  # all scales together
     losses: dict[str, torch.Tensor]
     _image: torch.Tensor = field(repr=False)
+    scale: int = 1  # coarse to fine: which scale (1-based) this iteration ran at
+    scales: int = 1
 
     def loss_values(self) -> dict[str, float]:
         """The losses as numbers (on a GPU this waits for the step to finish)."""

@@ -5,7 +5,8 @@ Torch-free: the app checks a form against the images' sizes before Run is presse
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from nst_engine.config import RunConfig
 from nst_engine.errors import InputImageError
@@ -18,6 +19,35 @@ class RunSizes:
     compute: tuple[int, int]  # (width, height) optimised
     style: tuple[int, int]  # the style image as the network sees it
     output: tuple[int, int]  # the saved image
+    # Coarse to fine: (compute, style) of each scale, smallest first, the last being
+    # (compute, style); one entry when coarse-to-fine is off.
+    scales: tuple[tuple[tuple[int, int], tuple[int, int]], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not self.scales:
+            object.__setattr__(self, "scales", ((self.compute, self.style),))
+
+
+SCALE_STEP = math.sqrt(2)  # each scale's side over the previous one's
+
+
+def scale_sides(min_side: int, final_side: int) -> list[int]:
+    """Longest sides of the scales: min_side, then sqrt(2) larger each, then final_side.
+
+    Off (only final_side) when min_side is 0 or not below final_side.
+    """
+    sides = []
+    side = float(min_side)
+    while min_side and round(side) < final_side:
+        sides.append(round(side))
+        side *= SCALE_STEP
+    return [*sides, final_side]
+
+
+def _scaled(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """`size` (width, height) shrunk so that its longest side is `side`, aspect kept."""
+    ratio = side / max(size)
+    return (max(1, round(size[0] * ratio)), max(1, round(size[1] * ratio)))
 
 
 def resolve_sizes(
@@ -27,12 +57,18 @@ def resolve_sizes(
 
     Compute: the `size` setting applied to the content image. Style: `style_size`, or by
     default the style image with the compute size's longest side. Output: `output_size`
-    applied to the compute size, or the compute size itself.
+    applied to the compute size, or the compute size itself. Scales (coarse to fine): the
+    compute and style sizes shrunk together, so the strokes keep their size in the picture.
     """
     compute = config.size.resolve(*content_size)
     style = (config.style_size or Size(longest=max(compute))).resolve(*style_size)
     output = config.output_size.resolve(*compute) if config.output_size else compute
-    return RunSizes(compute, style, output)
+    final_side = max(compute)
+    scales = tuple(
+        (_scaled(compute, side), _scaled(style, max(1, round(max(style) * side / final_side))))
+        for side in scale_sides(config.min_size, final_side)[:-1]
+    )
+    return RunSizes(compute, style, output, (*scales, (compute, style)))
 
 
 def check_fits_network(config: RunConfig, sizes: RunSizes) -> None:
@@ -51,3 +87,12 @@ def check_fits_network(config: RunConfig, sizes: RunSizes) -> None:
                 "less elongated image",
                 setting=setting,
             )
+    first_compute, first_style = sizes.scales[0]
+    if min(first_compute + first_style) < needed:
+        small = first_compute if min(first_compute) < needed else first_style
+        raise InputImageError(
+            f"the first scale of coarse-to-fine is {small[0]}x{small[1]}, but layer "
+            f"{layer.name} needs at least {needed}x{needed}; use a larger minimum size "
+            f"(now {config.min_size})",
+            setting="min_size",
+        )
