@@ -2,6 +2,11 @@
 
 It takes RGB images in [0, 1], applies the preprocessing that belongs to its weights, and
 returns the activations of the requested layers only, running nothing past the deepest one.
+
+Two things only change how fast that goes, never the values: a ReLU works in place (one
+activation-sized tensor less to allocate and fill per layer) unless the convolution before it
+is itself requested, and `channels_last` stores weights and activations pixel by pixel
+(NHWC), the layout the oneDNN and cuDNN convolutions prefer.
 """
 
 from __future__ import annotations
@@ -44,8 +49,15 @@ class Preprocess(nn.Module):
         return (image - self.mean) * self.scale
 
 
-def build_features(upto_index: int, pooling: str = "max") -> nn.Sequential:
-    """VGG19's feature layers 0..upto_index, with torchvision's indices, untrained."""
+def build_features(
+    upto_index: int, pooling: str = "max", kept: Iterable[int] = ()
+) -> nn.Sequential:
+    """VGG19's feature layers 0..upto_index, with torchvision's indices, untrained.
+
+    `kept`: indices of layers whose outputs the caller keeps; the ReLU after a kept
+    convolution must not overwrite it, every other ReLU works in place.
+    """
+    kept = set(kept)
     modules: list[nn.Module] = []
     in_channels = 3
     for layer in list(LAYERS.values())[: upto_index + 1]:
@@ -53,8 +65,9 @@ def build_features(upto_index: int, pooling: str = "max") -> nn.Sequential:
             modules.append(nn.Conv2d(in_channels, layer.channels, kernel_size=3, padding=1))
             in_channels = layer.channels
         elif layer.kind == "relu":
-            # Not in place: a conv layer's own output may be one of the requested features.
-            modules.append(nn.ReLU(inplace=False))
+            # In place is safe for autograd: a convolution's backward needs its input and
+            # weights, not its output, and the ReLU's own backward needs only its result.
+            modules.append(nn.ReLU(inplace=layer.index - 1 not in kept))
         elif pooling == "avg":
             # Gatys et al. suggest average pooling for smoother results. Average pooling gives
             # smaller activations than max pooling; the paper does not rescale and neither do we.
@@ -65,17 +78,30 @@ def build_features(upto_index: int, pooling: str = "max") -> nn.Sequential:
 
 
 class FeatureExtractor(nn.Module):
-    """Activations of `layers` for an RGB image in [0, 1]; frozen, in eval mode."""
+    """Activations of `layers` for an RGB image in [0, 1]; frozen, in eval mode.
 
-    def __init__(self, weights: Weights, layers: Iterable[str], pooling: str = "max") -> None:
+    `channels_last`: weights and activations in torch.channels_last memory format (the
+    outputs then are too); the same values either way.
+    """
+
+    def __init__(
+        self,
+        weights: Weights,
+        layers: Iterable[str],
+        pooling: str = "max",
+        channels_last: bool = False,
+    ) -> None:
         super().__init__()
         self.layer_names = tuple(dict.fromkeys(layers))
         last = deepest(self.layer_names)
+        self._wanted = {LAYERS[name].index: name for name in self.layer_names}
         self.preprocess = Preprocess(weights.preprocessing)
-        self.features = build_features(last.index, pooling)
+        self.features = build_features(last.index, pooling, kept=self._wanted)
         own = self.features.state_dict()
         self.features.load_state_dict({key: weights.state_dict[key] for key in own})
-        self._wanted = {LAYERS[name].index: name for name in self.layer_names}
+        self.channels_last = channels_last
+        if channels_last:
+            self.features.to(memory_format=torch.channels_last)
         self.requires_grad_(False)
         self.eval()
 
@@ -87,6 +113,8 @@ class FeatureExtractor(nn.Module):
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs: dict[str, torch.Tensor] = {}
         x = self.preprocess(image)
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         for index, module in enumerate(self.features):
             x = module(x)
             name = self._wanted.get(index)

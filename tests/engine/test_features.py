@@ -116,3 +116,94 @@ def test_the_extractor_uses_the_preprocessing_of_its_weights(weights):
     with torch.no_grad():
         expected = conv(image.flip(1) * 255 - torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1))
     torch.testing.assert_close(extractor(image)["conv1_1"], expected)
+
+
+# --- in-place ReLU and channels_last (issue 9, item 3) -----------------------------------------
+
+
+def _reference_features(weights: Weights, layers: list[str], image: torch.Tensor) -> dict:
+    """The activations as torchvision's plain VGG19 (no in-place ReLU, contiguous) gives them."""
+    from torchvision.models import vgg19
+
+    last = max(LAYERS[name].index for name in layers)
+    reference = vgg19().features[: last + 1]
+    for module in reference:
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
+    reference.load_state_dict(
+        {key: value for key, value in weights.state_dict.items() if int(key.split(".")[0]) <= last}
+    )
+    wanted = {LAYERS[name].index: name for name in layers}
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    x = (image - mean) / std
+    outputs = {}
+    with torch.no_grad():
+        for index, module in enumerate(reference):
+            x = module(x)
+            if index in wanted:
+                outputs[wanted[index]] = x.clone()
+    return outputs
+
+
+LAYER_MIXES = [
+    ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu4_2", "relu5_1"],  # the default preset
+    ["conv1_1", "relu1_1", "conv2_2", "pool2", "conv4_2"],  # conv outputs requested
+]
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("layers", LAYER_MIXES)
+def test_the_activations_are_the_plain_networks_with_and_without_channels_last(
+    weights, layers, channels_last
+):
+    image = torch.rand(1, 3, 48, 40)
+    ours = FeatureExtractor(weights, layers, channels_last=channels_last)(image)
+    theirs = _reference_features(weights, layers, image)
+    assert list(ours) == layers
+    for name in layers:
+        assert ours[name].shape == theirs[name].shape
+        torch.testing.assert_close(ours[name], theirs[name], rtol=1e-4, atol=1e-4)
+
+
+def test_relus_run_in_place_except_after_a_requested_conv(weights):
+    extractor = FeatureExtractor(weights, ["conv1_1", "relu1_2", "conv3_1", "relu3_1"])
+    relus = {
+        name: extractor.features[layer.index]
+        for name, layer in LAYERS.items()
+        if layer.kind == "relu" and layer.index < len(extractor.features)
+    }
+    assert not relus["relu1_1"].inplace  # conv1_1 is requested: its output must stay intact
+    assert not relus["relu3_1"].inplace
+    assert relus["relu1_2"].inplace  # conv1_2 is not requested; relu1_2's own output is fine
+    assert relus["relu2_1"].inplace
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_requested_conv_outputs_keep_their_negative_values_and_gradients_match(
+    weights, channels_last
+):
+    layers = ["conv1_1", "relu1_1", "conv2_1", "relu3_1"]
+    image = torch.rand(1, 3, 32, 32, requires_grad=True)
+    outputs = FeatureExtractor(weights, layers, channels_last=channels_last)(image)
+    assert (outputs["conv1_1"] < 0).any() and (outputs["conv2_1"] < 0).any()
+    torch.testing.assert_close(outputs["relu1_1"], outputs["conv1_1"].clamp_min(0))
+    sum(value.square().sum() for value in outputs.values()).backward()
+    ours = image.grad.clone()
+
+    image.grad = None
+    plain = FeatureExtractor(weights, layers)
+    for module in plain.features:
+        if isinstance(module, nn.ReLU):
+            module.inplace = False
+    sum(value.square().sum() for value in plain(image).values()).backward()
+    torch.testing.assert_close(ours, image.grad, rtol=1e-4, atol=1e-3)
+
+
+def test_channels_last_puts_the_weights_and_the_activations_in_that_format(weights):
+    extractor = FeatureExtractor(weights, ["relu2_1"], channels_last=True)
+    assert extractor.features[0].weight.is_contiguous(memory_format=torch.channels_last)
+    output = extractor(torch.rand(1, 3, 24, 24))["relu2_1"]
+    assert output.is_contiguous(memory_format=torch.channels_last)
+    contiguous = FeatureExtractor(weights, ["relu2_1"])(torch.rand(1, 3, 24, 24))["relu2_1"]
+    assert contiguous.is_contiguous()
