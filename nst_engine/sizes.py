@@ -71,6 +71,12 @@ def resolve_sizes(
     return RunSizes(compute, style, output, (*scales, (compute, style)))
 
 
+def scale_iterations(config: RunConfig, sizes: RunSizes) -> list[int]:
+    """Iterations at each scale, smallest first: `scale_iterations` before the last,
+    `iterations` at it. Their sum is what a run's progress counts to."""
+    return [config.scale_iterations] * (len(sizes.scales) - 1) + [config.iterations]
+
+
 def check_fits_network(config: RunConfig, sizes: RunSizes) -> None:
     """Refuse sizes at which the deepest chosen layer would have less than one pixel."""
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
@@ -88,11 +94,11 @@ def check_fits_network(config: RunConfig, sizes: RunSizes) -> None:
                 setting=setting,
             )
     first_compute, first_style = sizes.scales[0]
-    if min(first_compute + first_style) < needed:
-        small = first_compute if min(first_compute) < needed else first_style
-        raise InputImageError(
-            f"the first scale of coarse-to-fine is {small[0]}x{small[1]}, but layer "
-            f"{layer.name} needs at least {needed}x{needed}; use a larger minimum size "
-            f"(now {config.min_size})",
-            setting="min_size",
-        )
+    for role, size in (("content image", first_compute), ("style image", first_style)):
+        if min(size) < needed:
+            raise InputImageError(
+                f"coarse to fine's first scale makes the {role} {size[0]}x{size[1]}, but layer "
+                f"{layer.name} needs at least {needed}x{needed}; use a larger min size "
+                f"(now {config.min_size}), or 0 to turn coarse to fine off",
+                setting="min_size",
+            )

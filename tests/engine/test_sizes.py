@@ -8,7 +8,7 @@ import pytest
 
 from nst_engine.config import RunConfig
 from nst_engine.errors import InputImageError
-from nst_engine.sizes import check_fits_network, resolve_sizes
+from nst_engine.sizes import check_fits_network, resolve_sizes, scale_iterations, scale_sides
 
 
 def test_compute_size_keeps_the_aspect_ratio_and_style_takes_its_longest_side():
@@ -43,3 +43,95 @@ def test_shallow_layers_accept_small_images():
         size=24, content_layers={"relu2_1": 1}, style_layers={"relu1_1": 1, "relu2_1": 1}
     )
     check_fits_network(config, resolve_sizes(config, (100, 50), (64, 64)))  # needs only 2x2
+
+
+# --- coarse to fine ---------------------------------------------------------------------------
+
+
+def test_scale_sides_start_at_the_minimum_and_grow_by_the_square_root_of_two():
+    assert scale_sides(128, 512) == [128, 181, 256, 362, 512]
+    assert scale_sides(256, 2048) == [256, 362, 512, 724, 1024, 1448, 2048]
+
+
+def test_the_last_scale_is_the_final_size_even_when_the_steps_miss_it():
+    assert scale_sides(200, 512) == [200, 283, 400, 512]
+
+
+def test_coarse_to_fine_is_off_at_zero_and_when_the_minimum_is_not_below_the_size():
+    assert scale_sides(0, 512) == [512]
+    assert scale_sides(512, 512) == [512]
+    assert scale_sides(1000, 512) == [512]
+
+
+def test_off_there_is_one_scale_the_compute_and_style_sizes():
+    sizes = resolve_sizes(RunConfig(size=512), (640, 427), (1000, 500))
+    assert sizes.scales == (((512, 342), (512, 256)),)
+
+
+def test_each_scale_shrinks_compute_and_style_together_keeping_their_shapes():
+    config = RunConfig(size=512, min_size=128)
+    sizes = resolve_sizes(config, (640, 427), (1000, 500))
+    assert [compute for compute, _ in sizes.scales] == [
+        (128, 86),
+        (181, 121),
+        (256, 171),
+        (362, 242),
+        (512, 342),
+    ]
+    assert [style for _, style in sizes.scales] == [
+        (128, 64),
+        (181, 90),
+        (256, 128),
+        (362, 181),
+        (512, 256),
+    ]
+    assert sizes.scales[-1] == (sizes.compute, sizes.style)
+
+
+def test_an_explicit_style_size_shrinks_in_proportion_to_the_compute_size():
+    config = RunConfig(size=512, min_size=256, style_size="300x200")
+    sizes = resolve_sizes(config, (512, 512), (1000, 500))
+    assert sizes.scales == (
+        ((256, 256), (150, 100)),
+        ((362, 362), (212, 141)),
+        ((512, 512), (300, 200)),
+    )
+
+
+def test_an_exact_compute_size_scales_from_its_longest_side():
+    sizes = resolve_sizes(RunConfig(size="640x480", min_size=320), (100, 100), (100, 100))
+    assert [compute for compute, _ in sizes.scales] == [(320, 240), (453, 340), (640, 480)]
+
+
+def test_a_first_scale_too_small_for_the_deepest_layer_is_refused_under_min_size():
+    config = RunConfig(content=Path("c.png"), style=Path("s.png"), size=512, min_size=16)
+    sizes = resolve_sizes(config, (640, 427), (512, 512))
+    with pytest.raises(InputImageError) as caught:
+        check_fits_network(config, sizes)
+    assert caught.value.setting == "min_size"
+    assert caught.value.message == (
+        "coarse to fine's first scale makes the content image 16x11, but layer relu5_1 needs "
+        "at least 16x16; use a larger min size (now 16), or 0 to turn coarse to fine off"
+    )
+
+
+def test_the_style_image_at_the_first_scale_is_checked_too():
+    config = RunConfig(content=Path("c.png"), style=Path("s.png"), size=512, min_size=64)
+    sizes = resolve_sizes(config, (512, 512), (1000, 200))
+    with pytest.raises(InputImageError) as caught:
+        check_fits_network(config, sizes)
+    assert caught.value.setting == "min_size"
+    assert "makes the style image 64x13" in caught.value.message
+
+
+def test_a_first_scale_large_enough_passes():
+    config = RunConfig(size=512, min_size=32)
+    check_fits_network(config, resolve_sizes(config, (640, 427), (512, 512)))
+
+
+def test_the_iterations_planned_count_every_scale():
+    config = RunConfig(size=512, min_size=128, scale_iterations=50, iterations=200)
+    sizes = resolve_sizes(config, (640, 427), (512, 512))
+    assert scale_iterations(config, sizes) == [50, 50, 50, 50, 200]
+    off = config.replace(min_size=0)
+    assert scale_iterations(off, resolve_sizes(off, (640, 427), (512, 512))) == [200]
