@@ -18,12 +18,13 @@ rates, their cache and the measurement are in nst_engine/rates.py.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nst_engine.layers import LAYERS, Layer, deepest
-from nst_engine.sizes import resolve_sizes
+from nst_engine.sizes import resolve_sizes, scale_iterations
 
 if TYPE_CHECKING:
     from nst_engine.config import RunConfig
@@ -57,10 +58,18 @@ class Workload:
     optimizer: str
     history_size: int  # L-BFGS only
     iterations: int
+    # Coarse to fine: the smaller scales run before this one, smallest first, each its own
+    # workload (its sizes, its iterations); empty when coarse to fine is off.
+    earlier_scales: tuple[Workload, ...] = ()
 
     @property
     def pixels(self) -> int:
         return self.compute[0] * self.compute[1]
+
+    @property
+    def scales(self) -> tuple[Workload, ...]:
+        """Every scale's workload, smallest first, this one (the final scale) last."""
+        return (*self.earlier_scales, self)
 
 
 def workload_of(
@@ -71,14 +80,25 @@ def workload_of(
     """The workload of `config` for images of these sizes; unknown sizes count as square.
 
     A square image is the largest one a longest-side size gives, so the estimate errs high.
+    With coarse to fine, the workload of the final scale holds those of the smaller ones.
     """
     sizes = resolve_sizes(config, content_size or (1, 1), style_size or content_size or (1, 1))
-    return workload_from_sizes(config, sizes.compute, sizes.style)
+    works = [
+        workload_from_sizes(config, compute, style, iterations)
+        for (compute, style), iterations in zip(
+            sizes.scales, scale_iterations(config, sizes), strict=True
+        )
+    ]
+    return dataclasses.replace(works[-1], earlier_scales=tuple(works[:-1]))
 
 
 def workload_from_sizes(
-    config: RunConfig, compute: tuple[int, int], style: tuple[int, int]
+    config: RunConfig,
+    compute: tuple[int, int],
+    style: tuple[int, int],
+    iterations: int | None = None,
 ) -> Workload:
+    """One scale's workload: `iterations` at these sizes (default: the config's)."""
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     return Workload(
         compute=compute,
@@ -87,7 +107,7 @@ def workload_from_sizes(
         style_layers=tuple(name for name, _ in config.active_style_layers),
         optimizer=config.optimizer.name,
         history_size=config.optimizer.lbfgs.history_size,
-        iterations=config.iterations,
+        iterations=config.iterations if iterations is None else iterations,
     )
 
 
@@ -116,6 +136,14 @@ def iteration_flops(work: Workload) -> float:
         stored = min(work.history_size, work.iterations)
         flops += HISTORY_OP_COST * 4 * stored * 3 * work.pixels
     return flops
+
+
+def mean_iteration_flops(work: Workload) -> float:
+    """The whole run's work (every scale's) over its iterations: what one iteration costs on
+    average, the figure to record for a finished run's seconds per iteration."""
+    scales = work.scales
+    total = sum(iteration_flops(scale) * scale.iterations for scale in scales)
+    return total / sum(scale.iterations for scale in scales)
 
 
 def _activation_floats(size: tuple[int, int], deepest_index: int) -> int:
@@ -229,10 +257,17 @@ class Estimate:
 def estimate(
     work: Workload, profile: DeviceProfile | None, free: int | None, device: str = "device"
 ) -> Estimate:
-    """The time and memory of `work` on the device of `profile` (else named `device`)."""
-    per_iteration = profile.seconds_per_iteration(iteration_flops(work)) if profile else None
-    seconds = None if per_iteration is None else per_iteration * work.iterations
-    needed = memory_bytes(work)
+    """The time and memory of `work` on the device of `profile` (else named `device`).
+
+    Coarse to fine: the time of every scale (its iterations at its cost), the memory of the
+    largest (a scale's tensors are freed before the next one's are made).
+    """
+    seconds: float | None = None
+    if profile is not None:
+        times = [profile.seconds_per_iteration(iteration_flops(scale)) for scale in work.scales]
+        if None not in times:
+            seconds = sum(t * scale.iterations for t, scale in zip(times, work.scales, strict=True))
+    needed = max(memory_bytes(scale) for scale in work.scales)
     if profile is not None:
         device = short_device(profile.device)
     warnings = []

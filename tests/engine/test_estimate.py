@@ -77,6 +77,51 @@ def test_absurd_settings_give_warnings() -> None:
     assert fine.summary().startswith("≈ ") and "free (cpu)" in fine.summary()
 
 
+# --- coarse to fine ---------------------------------------------------------------------------
+
+
+def coarse_to_fine(**changes) -> Workload:
+    """512 px in five scales (128, 181, 256, 362, 512): 50 iterations each, 100 at the last."""
+    config = RunConfig(size=512, min_size=128, scale_iterations=50, iterations=100, **changes)
+    return workload_of(config)
+
+
+def test_a_coarse_to_fine_workload_has_each_scale_with_its_iterations() -> None:
+    scales = coarse_to_fine().scales
+    assert [scale.compute for scale in scales] == [
+        (side, side) for side in (128, 181, 256, 362, 512)
+    ]
+    assert [scale.iterations for scale in scales] == [50, 50, 50, 50, 100]
+    assert work(512).scales == (work(512),)  # off: one scale, itself
+
+
+def test_coarse_to_fine_time_is_the_sum_of_its_scales() -> None:
+    profile = DeviceProfile(KEY, "cpu (2 threads)", Timing(0.05, 0.02))
+    whole = estimate.estimate(coarse_to_fine(), profile, None).seconds
+    each = [
+        estimate.estimate(work(side, 50), profile, None).seconds for side in (128, 181, 256, 362)
+    ]
+    final = estimate.estimate(work(512, 100), profile, None).seconds
+    assert whole == pytest.approx(sum(each) + final)
+    assert whole > final
+
+
+def test_coarse_to_fine_memory_is_its_largest_scale() -> None:
+    result = estimate.estimate(coarse_to_fine(), None, None)
+    assert result.bytes == max(memory_bytes(scale) for scale in coarse_to_fine().scales)
+    assert result.bytes == memory_bytes(work(512, 100))
+    # With an Adam-like small history, still the final scale: memory grows with the pixels.
+    adam = coarse_to_fine(optimizer=OptimizerSettings(name="adam"))
+    assert estimate.estimate(adam, None, None).bytes == memory_bytes(adam)
+
+
+def test_the_mean_work_per_iteration_spreads_the_whole_run_over_its_iterations() -> None:
+    scales = coarse_to_fine().scales
+    total = sum(iteration_flops(scale) * scale.iterations for scale in scales)
+    assert estimate.mean_iteration_flops(coarse_to_fine()) == pytest.approx(total / 300)
+    assert estimate.mean_iteration_flops(work(256)) == iteration_flops(work(256))
+
+
 def test_the_estimate_says_estimating_until_the_rate_is_known() -> None:
     result = estimate.estimate(work(), None, 8 * 10**9, device="cpu")
     assert result.seconds is None
