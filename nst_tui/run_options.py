@@ -7,9 +7,12 @@ import dataclasses
 from pathlib import Path
 
 from nst_engine.config import (
+    CUDA_GRAPHS,
     INITS,
+    MEMORY_FORMATS,
     OPTIMIZERS,
     POOLINGS,
+    PRECISIONS,
     RunConfig,
     parse_layer_weights,
 )
@@ -80,6 +83,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N|WxH",
         help="size the style image is seen at (default: longest side of the compute size)",
     )
+    settings.add_argument(
+        "--min-size",
+        metavar="N",
+        help="coarse to fine (0: off): start at this longest side, then sqrt(2) larger each "
+        "scale up to --size, each scale starting from the last one's result; for large "
+        "images, e.g. --size 2048 --min-size 256",
+    )
+    settings.add_argument(
+        "--scale-iterations",
+        metavar="N",
+        help="coarse to fine: iterations at each scale before the last (the last one runs "
+        "--iterations; default 100)",
+    )
     settings.add_argument("--content-layers", metavar="L=W,...", help="e.g. relu4_2=1")
     settings.add_argument("--style-layers", metavar="L=W,...", help="e.g. relu1_1=1,relu2_1=1.5")
     settings.add_argument("--tv-weight", metavar="X", help="total variation weight")
@@ -98,6 +114,24 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     settings.add_argument(
         "--max-pixels", metavar="N", help="refuse input images with more pixels (default 100000000)"
+    )
+    speed = parser.add_argument_group(
+        "speed switches (auto picks what measured fastest on the device)"
+    )
+    speed.add_argument(
+        "--precision",
+        metavar="{" + ",".join(PRECISIONS) + "}",
+        help="bf16: the network in bfloat16 (Gram matrices, losses and optimiser in fp32)",
+    )
+    speed.add_argument(
+        "--memory-format",
+        metavar="{" + ",".join(MEMORY_FORMATS) + "}",
+        help="how images and features lie in memory",
+    )
+    speed.add_argument(
+        "--cuda-graph",
+        metavar="{" + ",".join(CUDA_GRAPHS) + "}",
+        help="replay each iteration as one CUDA graph (GPU only)",
     )
     optimizer = parser.add_argument_group("optimiser parameters (for the chosen optimiser)")
     optimizer.add_argument("--beta1", metavar="X", help="Adam")
@@ -132,6 +166,11 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         "device": parse_device,
         "weights": str,
         "snapshot_every": lambda v: parse_int("--snapshot-every", v, 0),
+        "min_size": lambda v: parse_int("--min-size", v, 0),
+        "scale_iterations": lambda v: parse_int("--scale-iterations", v, 1),
+        "precision": lambda v: parse_choice("--precision", v, PRECISIONS),
+        "memory_format": lambda v: parse_choice("--memory-format", v, MEMORY_FORMATS),
+        "cuda_graph": lambda v: parse_choice("--cuda-graph", v, CUDA_GRAPHS),
         "max_pixels": lambda v: parse_int("--max-pixels", v, 1),
     }
     for name, parse in simple.items():

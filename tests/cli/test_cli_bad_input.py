@@ -38,6 +38,8 @@ NUMERIC_FLAGS = {
     "--alpha": (("abc", "-1", "nan", "1.5"), ("--optimizer", "rmsprop")),
     "--momentum": (("abc", "-1", "nan", "1"), ("--optimizer", "sgd")),
     "--history-size": (("abc", "-1", "0", "nan", "2.5"), ("--optimizer", "lbfgs")),
+    "--min-size": (("abc", "-1", "nan", "inf", "1.5"), ()),
+    "--scale-iterations": (("abc", "-1", "0", "nan", "inf", "2.5"), ()),
 }
 NUMERIC_CASES = [
     (flag, value, extra) for flag, (values, extra) in NUMERIC_FLAGS.items() for value in values
@@ -72,6 +74,9 @@ def test_a_bad_number_is_one_line_naming_the_flag(nst_tui, work, flag, value, ex
         (("--optimizer", "sgd", "--nesterov", "perhaps"), ("--nesterov must be true or false",)),
         (("--init", "zeros"), ("--init must be one of",)),
         (("--pooling", "min"), ("--pooling must be one of",)),
+        (("--precision", "fp16"), ("--precision must be one of auto, fp32, bf16",)),
+        (("--memory-format", "nhwc"), ("--memory-format must be one of",)),
+        (("--cuda-graph", "yes"), ("--cuda-graph must be one of auto, on, off",)),
         (("--device", "tpu"), ("device must be auto, cpu, cuda or cuda:N",)),
         (("--colour", "red"), ("unrecognized arguments: --colour",)),
         (("--iterations",), ("--iterations: expected one argument",)),
