@@ -51,6 +51,24 @@ def test_reference_2022_has_exactly_the_documented_settings():
     assert config.init == "content+noise"
 
 
+def test_print_goes_coarse_to_fine_to_2048_px_with_the_default_look():
+    config = load_preset("print")
+    assert config.size == Size(longest=2048)
+    assert (config.min_size, config.scale_iterations, config.iterations) == (256, 100, 100)
+    assert config.optimizer.name == "lbfgs"
+    default = RunConfig()
+    assert (config.content_layers, config.style_layers) == (
+        default.content_layers,
+        default.style_layers,
+    )
+    assert config.tv_weight < default.tv_weight  # the TV term grows with the side
+    assert preset_description("print").startswith("Large prints")
+
+
+def test_the_default_preset_has_coarse_to_fine_off():
+    assert load_preset("default").min_size == 0
+
+
 def test_a_preset_keeps_the_base_paths(tmp_path):
     base = RunConfig(content=tmp_path / "c.jpg", style=tmp_path / "s.jpg")
     config = load_preset("reference-2022", base)
