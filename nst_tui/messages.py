@@ -53,24 +53,32 @@ class RunStarted(RunMessage):
     output_size: tuple[int, int]
     total: int
     notes: tuple[str, ...] = ()
+    # Coarse to fine: the compute size of each scale, smallest first (empty: one scale).
+    scale_sizes: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass
 class RunProgress(RunMessage):
     """Where the run is; posted about ten times a second, and always for the last step."""
 
-    index: int
+    index: int  # over all scales
     total: int
-    elapsed: float  # seconds since the first iteration began
-    rate: float  # iterations per second so far (0 before the second step)
+    elapsed: float  # seconds since the run started iterating
+    rate: float  # iterations per second at the current scale (0 while unknown)
     losses: dict[str, float]
+    scale: int = 1  # coarse to fine: the scale running (1-based) and how many there are
+    scales: int = 1
+    time_left: float | None = None  # the engine's estimate (nst_engine.progress), if given
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunProgress) and message.run_id == self.run_id
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the current rate, or None while the rate is unknown."""
+        """Seconds left, or None while unknown: the engine's estimate (it knows the scales),
+        else the iterations left at the current rate."""
+        if self.time_left is not None:
+            return self.time_left
         if self.rate <= 0:
             return None
         return (self.total - self.index) / self.rate

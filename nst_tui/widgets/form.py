@@ -25,6 +25,13 @@ from nst_tui.widgets.layers import LayerChecklist, summarise
 from nst_tui.widgets.optimizer_fields import OptimizerFields
 from nst_tui.widgets.path_field import PathField
 from nst_tui.widgets.path_text import PathInput
+from nst_tui.widgets.scale_fields import (
+    COARSE_TO_FINE_FIELDS,
+    SPEED_FIELDS,
+    coarse_to_fine_fields,
+    scales_hint,
+    speed_fields,
+)
 from nst_tui.wording import for_the_app
 
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
@@ -94,6 +101,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
             "Output size", "output_size", optional_size("output size"), size_text(config.output_size),
             placeholder="same as compute size", tooltip="Size of the saved image; empty: the compute size",
         )  # fmt: skip
+        yield from coarse_to_fine_fields(config)
         yield OptimizerFields(config.optimizer)
         yield TextField(
             "TV weight", "tv_weight", lambda t: parse_float("TV weight", t, 0.0), f"{config.tv_weight:g}",
@@ -120,6 +128,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
             tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only)",
         )  # fmt: skip
         yield Static(RANDOM_WEIGHTS_WARNING, id="weights-warning", classes="field-warning")
+        yield from speed_fields(config)
         yield Static("Layers", classes="section")
         for kind, pairs in (("content", config.content_layers), ("style", config.style_layers)):
             with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
@@ -213,12 +222,13 @@ class SettingsForm(VerticalScroll, can_focus=False):
             "init_noise",
             "seed",
             "style_size",
+            *COARSE_TO_FINE_FIELDS,
         ):
             try:
                 changes[name] = self.query_one(f"#{name}-field", TextField).parse()
             except NSTError as error:
                 problems.append(error.message)
-        for name in ("init", "pooling", "device", "weights"):
+        for name in ("init", "pooling", "device", "weights", *SPEED_FIELDS):
             changes[name] = self.query_one(f"#{name}-field", SelectField).value
         self.query_one("#weights-warning").display = changes["weights"] == "random"
         changes["overwrite"] = self.query_one("#overwrite", Checkbox).value
@@ -244,9 +254,14 @@ class SettingsForm(VerticalScroll, can_focus=False):
         try:
             config = self.base.replace(**changes)
             content_size, style_size = image_sizes
+            # Unknown images count as square, as the estimate does.
+            sizes = resolve_sizes(config, content_size or (1, 1), style_size or (1, 1))
+            hint = self.query_one("#scales-hint", Static)
+            hint.update(scales_hint(config, sizes))
+            hint.display = bool(config.min_size)
             if content_size and style_size:
                 # What the run would refuse after loading the network, refused now.
-                check_fits_network(config, resolve_sizes(config, content_size, style_size))
+                check_fits_network(config, sizes)
         except NSTError as error:
             # Under the field it concerns; the line at the form's end only for the rest.
             field = self._field_of(error.setting)
@@ -312,10 +327,11 @@ class SettingsForm(VerticalScroll, can_focus=False):
             "init_noise": f"{config.init_noise:g}",
             "seed": str(config.seed),
             "style_size": size_text(config.style_size),
+            **{name: str(getattr(config, name)) for name in COARSE_TO_FINE_FIELDS},
         }
         for name, text in texts.items():
             self.query_one(f"#{name}-field", TextField).text = text
-        for name in ("init", "pooling", "device", "weights"):
+        for name in ("init", "pooling", "device", "weights", *SPEED_FIELDS):
             self.query_one(f"#{name}-field", SelectField).set_value(getattr(config, name))
         self.query_one(OptimizerFields).load(config.optimizer)
         self.query_one("#content-layers", LayerChecklist).load(config.content_layers)

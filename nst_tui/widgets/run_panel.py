@@ -39,6 +39,9 @@ def format_progress(index: int, total: int, rate: float, elapsed: float, eta: fl
 class RunPanel(Vertical):
     """Run button, its reason when off, a status line, the progress bar and the outcome."""
 
+    _started: RunStarted | None = None  # the current run's start, for its status line
+    _scale_shown = 0  # coarse to fine: the scale the status line names
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-row"):
             yield Button("Run  ^R", id="run", variant="success", compact=True)
@@ -89,6 +92,7 @@ class RunPanel(Vertical):
 
     def start(self, total: int) -> None:
         self.set_class(False, "-failed")
+        self._started = None
         self.status("starting…")
         self.query_one("#progress", ProgressBar).update(total=total, progress=0)
         self.query_one("#progress-stats", Static).update("")
@@ -101,21 +105,41 @@ class RunPanel(Vertical):
         label.display = bool(str(path))
 
     def started(self, message: RunStarted) -> None:
+        self._started = message
+        self._scale_shown = 1
+        self._show_run_status(1, max(1, len(message.scale_sizes)))
+        self.query_one("#progress", ProgressBar).update(total=message.total, progress=0)
+
+    def _show_run_status(self, scale: int, scales: int) -> None:
+        """What runs where: the sizes, the device, the weights, and the run's notes.
+
+        One line each, cut at the panel's edge (app.tcss): the sizes first, the weights'
+        description last, so that a narrow panel still shows what runs where. Coarse to fine
+        puts the scale and its size first: the counts line below has no room left for it at
+        80 columns (ETA and speed fill it).
+        """
+        message = self._started
+        if message is None:
+            return
         width, height = message.compute_size
-        out_width, out_height = message.output_size
-        # One line each, cut at the panel's edge (app.tcss): the sizes first, the weights'
-        # description last, so that a narrow panel still shows what runs where.
-        sizes = f"{width}x{height}" + (
-            f" → {out_width}x{out_height}" if (out_width, out_height) != (width, height) else ""
-        )
+        if 1 <= scale < scales and len(message.scale_sizes) == scales:
+            width, height = message.scale_sizes[scale - 1]
+        output = message.output_size
+        sizes = f"{width}x{height}"
+        if scale == scales and output != message.compute_size:
+            sizes += f" → {output[0]}x{output[1]}"
+        if scales > 1:
+            sizes = f"scale {scale} of {scales} · {sizes}"
         text = f"{sizes} · {message.device} · weights {message.weights_source}"
         for note in message.notes:
             text += f"\nnote: {note}"
         self.status(text)
         self.query_one("#run-status", Static).tooltip = text
-        self.query_one("#progress", ProgressBar).update(total=message.total, progress=0)
 
     def progress(self, message: RunProgress) -> None:
+        if message.scales > 1 and message.scale != self._scale_shown:
+            self._scale_shown = message.scale
+            self._show_run_status(message.scale, message.scales)
         self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.index)
         # Two lines whatever they say (app.tcss), in one widget: one repaint and no layout
         # pass, ten times a second.
