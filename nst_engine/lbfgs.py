@@ -1,0 +1,246 @@
+"""L-BFGS that lives on the device: no host reads, fixed shapes, so its steps replay in a CUDA graph.
+
+torch.optim.LBFGS turns device values into Python numbers several times per step (the
+gradient test, y.s, every alpha and beta of the two-loop recursion) and branches on them, so
+the host waits for the GPU at each and nothing can be captured. DeviceLBFGS takes the same
+steps as torch's with max_iter=1 and no line search (the engine's setting):
+
+- first step: d = -g, t = min(1, 1/|g|_1) * lr;
+- later steps: y = g - g_prev, s = t_prev * d_prev; the pair is kept when y.s > 1e-10 (the
+  oldest dropped when the history is full) and then H_diag = y.s / y.y; d = -H g with L-BFGS's
+  inverse-Hessian estimate over the kept pairs and H_diag * I; t = lr;
+- no move when g.d > -tolerance_change (the new d and t are kept for the next pair, as torch
+  keeps them), and nothing at all, not even the step count, when max|g| <= tolerance_grad.
+
+What differs is how. Decisions are masks and `torch.where`, never Python branches; every
+counter is a device tensor; every state tensor is allocated at the first step and only ever
+written in place, so steps 2.. issue the same kernels on the same memory each time.
+
+H g is computed in the compact form of Byrd, Nocedal and Schnabel (1994), not by the two-loop
+recursion. The two-loop does 2 x history dependent dot-product-and-axpy pairs per step: about
+400 small kernels at history 100, each a few microseconds even inside a graph. The compact form
+gives the same matrix (in exact arithmetic) from two passes over the history whatever its size:
+
+    H = g I + [S  gY] [ R^-T (D + g Y'Y) R^-1   -R^-T ] [ S'  ]
+                      [ -R^-1                    0    ] [ gY' ]
+
+with g = H_diag, S and Y the pairs as columns (oldest first), R = triu(S'Y), D = diag(S'Y). So
+d = -H g_k needs S'g_k and Y'g_k (one matrix product over the history, which also yields the new
+pair's products with the old ones: s_i.y_new, y_i.y_new, y_i.s_new), two small triangular
+solves, and one matrix-vector product to combine the pairs. S'Y and Y'Y are kept as
+(history+1) x (history+1) matrices, one row and column replaced per step.
+
+The pairs sit in a ring of history+1 slots: the spare slot takes the candidate pair before y.s
+is known, so a rejected candidate never overwrites a kept pair and no write is conditional.
+Slots are used in turn, so oldest-first order is a rotation of the ring; only the small matrices
+are permuted into it. Slots not in the history get a row and column of the identity in R and
+zeros elsewhere, so they contribute exactly nothing. A skipped step (gradient below tolerance)
+writes its pair into one more scratch row that is never read.
+
+Memory: 2 x (history + 1) + 1 + 3 image-sized vectors (torch: 2 x history + 2, plus the
+candidate pair while it tests it) and two small matrices; nothing grows with the step count.
+
+In float64 the two forms agree to rounding; in float32 they follow each other closely but not
+bit for bit (tests/engine/test_lbfgs.py says how closely). The products run at full float32
+precision on CUDA even where the caller allows TF32 for matrix products: a 10-bit mantissa
+would wreck the curvature pairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+
+# torch's threshold for keeping a pair (y.s), a constant in torch.optim.LBFGS too.
+CURVATURE_THRESHOLD = 1e-10
+
+
+class DeviceLBFGS(torch.optim.Optimizer):
+    """L-BFGS over exactly one parameter tensor, one iteration per step(), graph-capturable.
+
+    Use either like torch's L-BFGS, `step(closure)`, or like Adam: zero the gradient, compute
+    the loss, backward, `step()`. The update reads `param.grad` as it stands after the closure
+    (if any). `lr` is read on the host at each step: inside a captured graph it is fixed.
+    """
+
+    def __init__(
+        self,
+        params,
+        lr: float = 1.0,
+        history_size: int = 100,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+    ) -> None:
+        if lr < 0:
+            raise ValueError(f"lr must be at least 0, got {lr}")
+        if history_size < 1:
+            raise ValueError(f"history_size must be at least 1, got {history_size}")
+        defaults = {
+            "lr": lr,
+            "history_size": history_size,
+            "tolerance_grad": tolerance_grad,
+            "tolerance_change": tolerance_change,
+        }
+        super().__init__(params, defaults)
+        parameters = [p for group in self.param_groups for p in group["params"]]
+        if len(parameters) != 1:
+            raise ValueError(
+                f"DeviceLBFGS optimises exactly one parameter tensor, got {len(parameters)}"
+            )
+        self._param = parameters[0]
+
+    def history_length(self) -> int:
+        """How many pairs the history holds now. Reads the device: for tests and reports."""
+        state = self.state[self._param]
+        return int(state["valid"].sum()) if state else 0
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """As torch's, then the counters and the mask back to their own types.
+
+        torch casts every state tensor but "step" to the parameter's floating type; the slot
+        number, the iteration count and the mask are exact small integers, so they survive.
+        """
+        super().load_state_dict(state_dict)
+        state = self.state[self._param]
+        for key, dtype in (("slot", torch.long), ("n_iter", torch.long), ("valid", torch.bool)):
+            if key in state:
+                state[key] = state[key].to(dtype)
+
+    def step(self, closure: Callable[[], torch.Tensor] | None = None):  # type: ignore[override]
+        """One L-BFGS iteration; returns the closure's loss (None without a closure)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        with torch.no_grad(), _full_precision_matmuls(self._param.device):
+            self._update()
+        return loss
+
+    # --- the iteration ----------------------------------------------------------------------
+
+    def _allocate(self, state: dict, gradient: torch.Tensor, history: int) -> None:
+        slots = history + 1
+        zeros = {"dtype": gradient.dtype, "device": gradient.device}
+        n = gradient.numel()
+        # Rows 0..slots-1: s; slots..2*slots-1: y; the last: scratch for skipped steps.
+        state["pairs"] = torch.zeros(2 * slots + 1, n, **zeros)
+        # g_prev, the candidate y, the candidate s (t * d of the last step).
+        state["vectors"] = torch.zeros(3, n, **zeros)
+        # [0]: s_i.y_j, [1]: y_i.y_j, over slots.
+        state["products"] = torch.zeros(2, slots, slots, **zeros)
+        state["valid"] = torch.zeros(slots, dtype=torch.bool, device=gradient.device)
+        state["slot"] = torch.zeros((), dtype=torch.long, device=gradient.device)
+        state["h_diag"] = torch.ones((), **zeros)
+        state["n_iter"] = torch.zeros((), dtype=torch.long, device=gradient.device)
+
+    def _update(self) -> None:
+        group = self.param_groups[0]
+        param = self._param
+        grad = param.grad if param.grad is not None else torch.zeros_like(param)
+        gradient = grad.reshape(-1)
+        state = self.state[param]
+        if not state:
+            self._allocate(state, gradient, group["history_size"])
+        pairs, vectors, products = state["pairs"], state["vectors"], state["products"]
+        valid, slot, h_diag, n_iter = (
+            state["valid"],
+            state["slot"],
+            state["h_diag"],
+            state["n_iter"],
+        )
+        slots = valid.shape[0]
+        device = gradient.device
+        order = torch.arange(slots, device=device)
+
+        # torch returns before anything when the gradient is this small; here every write
+        # below is masked by `skip` instead.
+        skip = torch.linalg.vector_norm(gradient, float("inf")) <= group["tolerance_grad"]
+        first = n_iter == 0
+
+        # The candidate pair: y = g - g_prev into vectors[1]; s is already in vectors[2].
+        torch.sub(gradient, vectors[0], out=vectors[1])
+        vectors[0].copy_(torch.where(skip, vectors[0], gradient))
+        rows = torch.stack((slot + slots, slot))  # y's row, s's row
+        rows = torch.where(skip, 2 * slots, rows)
+        pairs.index_copy_(0, rows, vectors[1:])
+
+        # One pass over the history: its products with g, with y_new and with s_new.
+        # Columns: 0: . g, 1: . y_new, 2: . s_new; rows: s_0..s_slots-1, y_0..y_slots-1.
+        dots = torch.mm(pairs[: 2 * slots], vectors.t())
+        candidate = torch.stack((slot, slot + slots)) * 3 + 1
+        ys, yy = dots.view(-1).index_select(0, candidate).unbind()
+        accept = (ys > CURVATURE_THRESHOLD) & ~first & ~skip
+
+        # The candidate's row and column of S'Y and Y'Y (junk if it is dropped: its slot
+        # stays out of the history and is overwritten next step).
+        one_slot = slot.view(1)
+        products.index_copy_(2, one_slot, dots[:, 1].view(2, slots, 1))
+        new_rows = torch.stack((dots[slots:, 2], dots[slots:, 1])).view(2, 1, slots)
+        products.index_copy_(1, one_slot, new_rows)
+
+        # Keep it: its slot joins the history, and the next slot (the oldest pair when the
+        # history is full, an empty slot otherwise) leaves it and becomes the spare.
+        following = torch.remainder(slot + 1, slots)
+        leaving = (order == following) & accept
+        valid.copy_(torch.where(order == slot, accept, valid & ~leaving))
+        used = slot.clone()
+        slot.copy_(torch.where(accept, following, slot))
+        h_diag.copy_(torch.where(accept, ys / yy, h_diag))
+        h_diag.copy_(torch.where(first, torch.ones_like(h_diag), h_diag))
+        n_iter.add_((~skip).long())
+
+        direction = _direction(gradient, pairs, dots, products, valid, used, h_diag, order)
+
+        # Step length: torch's first-step scaling, then lr; no move unless downhill enough.
+        gtd = torch.dot(gradient, direction)
+        first_length = torch.linalg.vector_norm(gradient, 1).reciprocal().clamp(max=1.0)
+        length = torch.where(first, first_length, torch.ones_like(first_length)) * group["lr"]
+        moves = ~skip & ~(gtd > -group["tolerance_change"])
+        param.addcmul_(direction.view_as(param), torch.where(moves, length, 0.0))
+        vectors[2].copy_(torch.where(skip, vectors[2], direction * length))
+
+
+def _direction(gradient, pairs, dots, products, valid, used, h_diag, order):
+    """-H g by the compact form, over the slots in `valid`, oldest first."""
+    slots = valid.shape[0]
+    # Oldest first: the ring from the slot after the one just used, which is the newest.
+    chronological = torch.remainder(order + used + 1, slots)
+    kept = valid.index_select(0, chronological)
+    kept_values = kept.to(gradient.dtype)
+    both = kept[:, None] & kept[None, :]
+    # S'q and Y'q for q = -g, zero outside the history.
+    sq_yq = dots[:, 0].view(2, slots).index_select(1, chronological) * -kept_values
+    sy_yy = products.index_select(1, chronological).index_select(2, chronological)
+    sy, yy = sy_yy.unbind()
+    upper = torch.ones(slots, slots, dtype=torch.bool, device=gradient.device).triu()
+    eye = torch.eye(slots, dtype=gradient.dtype, device=gradient.device)
+    r = torch.where(upper & both, sy, eye)
+    curvature = torch.where(kept, sy.diagonal(), 0.0)
+    yy = torch.where(both, yy, 0.0)
+
+    p = torch.linalg.solve_triangular(r, sq_yq[0].unsqueeze(1), upper=True)
+    rhs = curvature.unsqueeze(1) * p + h_diag * (yy @ p - sq_yq[1].unsqueeze(1))
+    u = torch.linalg.solve_triangular(r.mT, rhs, upper=False)
+    # Weights of s_i and y_i, back from oldest-first to slot order.
+    weights_chronological = torch.cat((u, p * -h_diag), dim=1).t()
+    weights = torch.empty_like(weights_chronological)
+    weights.index_copy_(1, chronological, weights_chronological)
+    pairs_part = torch.mv(pairs[: 2 * slots].t(), weights.reshape(-1))
+    return torch.addcmul(pairs_part, gradient, h_diag, value=-1)
+
+
+@contextlib.contextmanager
+def _full_precision_matmuls(device: torch.device) -> Iterator[None]:
+    """Float32 products at full precision on CUDA for the duration of a step (not TF32)."""
+    if device.type != "cuda":
+        yield
+        return
+    matmul = torch.backends.cuda.matmul
+    previous = matmul.fp32_precision
+    matmul.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        matmul.fp32_precision = previous
