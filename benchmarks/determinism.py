@@ -4,7 +4,7 @@
 
 Runs the demo pair twice with the same seed (random weights, Adam and L-BFGS), with cuDNN's
 default algorithms and then with `torch.backends.cudnn.deterministic = True` (what the engine
-chooses on CUDA, `nst_engine.transfer.make_reproducible`), and prints how
+chooses on CUDA, `nst_engine.devices.make_reproducible`, used by transfer), and prints how
 many pixels differ between the two results and the ms per iteration of each mode. On the CPU
 both modes are the same code. A benchmark: it measures and prints, it does not judge.
 """

@@ -34,6 +34,7 @@ class Started:
     # Coarse to fine: the compute size (width, height) of each scale, smallest first; one
     # entry, the compute size, when it is off.
     scale_sizes: tuple[tuple[int, int], ...] = ()
+    scale_iterations: tuple[int, ...] = ()  # iterations at each scale
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +58,7 @@ class Step:
 
     def preview(self, width: int, height: int) -> Image.Image:
         """The current image, fitted inside width x height (aspect ratio kept), 8-bit RGB."""
-        from nst_engine.transfer import preview_image  # torch stays out of this module's import
+        from nst_engine.tensors import preview_image  # torch stays out of this module's import
 
         return preview_image(self._image, width, height)
 

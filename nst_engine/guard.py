@@ -6,17 +6,19 @@ import torch
 
 
 class LastGoodImage:
-    """The latest image whose loss was finite, and its iteration.
+    """The latest image that was finite, and its iteration.
 
-    `offer` copies the image and asks, on the device, whether its loss is finite. On a GPU
+    `offer` copies the image and asks, on the device, whether it is finite: its own values
+    (an update can make them NaN while the loss the step reported, which belongs to the image
+    before the update, is still finite) and that loss. On a GPU
     the answer is read back asynchronously and looked at the next time (or at `settle`),
     by when the device has long computed it: the host never waits for the iterations still
     in flight, so checking costs no sync. On the CPU the answer is looked at at once.
     """
 
-    def __init__(self, image: torch.Tensor) -> None:
+    def __init__(self, image: torch.Tensor, index: int = 0) -> None:
         self.image = image.detach().clone()
-        self.index = 0
+        self.index = index  # the iteration that made `image` (0: the starting image)
         self._pending: tuple[torch.Tensor, torch.Tensor, torch.cuda.Event | None, int] | None = None
 
     def offer(self, image: torch.Tensor, loss: torch.Tensor, index: int) -> int | None:
@@ -24,7 +26,7 @@ class LastGoodImage:
         diverged = self.settle()
         if diverged is not None:
             return diverged
-        finite = torch.isfinite(loss.detach())
+        finite = torch.isfinite(loss.detach()) & torch.isfinite(image.detach()).all()
         event = None
         if finite.is_cuda:
             answer = torch.empty((), dtype=torch.bool, pin_memory=True)

@@ -83,24 +83,46 @@ class TotalVariationLoss(nn.Module):
         return self.weight * torch.sqrt((across.pow(2) + down.pow(2)).sum() + self.EPSILON)
 
 
+class Network:
+    """The feature extractor as the losses call it: in bf16 or in float32.
+
+    Under bf16 the network runs in autocast and its features come back as float32, so Gram
+    matrices and losses are computed in float32. Targets go through the same path as the
+    image being optimised: its optimum stays reachable exactly.
+    """
+
+    def __init__(self, extractor: FeatureExtractor, bf16: bool = False) -> None:
+        self.extractor = extractor
+        self.bf16 = bf16
+
+    def __call__(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The activations of an image in 0-255 RGB."""
+        scaled = image / 255
+        if not self.bf16:
+            return self.extractor(scaled)
+        with torch.autocast(image.device.type, dtype=torch.bfloat16):
+            features = self.extractor(scaled)
+        return {name: value.float() for name, value in features.items()}
+
+
 class StyleTransferLoss(nn.Module):
     """All terms for an image in 0-255 RGB; returns the parts and their sum, on the device."""
 
     def __init__(
         self,
-        extractor: FeatureExtractor,
+        network: Network,
         content_losses: dict[str, ContentLoss],
         style_losses: dict[str, StyleLoss],
         tv_weight: float,
     ) -> None:
         super().__init__()
-        self.extractor = extractor
+        self.network = network
         self.content_losses = nn.ModuleDict(content_losses)
         self.style_losses = nn.ModuleDict(style_losses)
         self.total_variation = TotalVariationLoss(tv_weight)
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        features = self.extractor(image / 255)
+        features = self.network(image)
         zero = image.new_zeros(())
         content = sum((loss(features[name]) for name, loss in self.content_losses.items()), zero)
         style = sum((loss(features[name]) for name, loss in self.style_losses.items()), zero)
@@ -109,7 +131,7 @@ class StyleTransferLoss(nn.Module):
 
 
 def build_loss(
-    extractor: FeatureExtractor,
+    network: Network | FeatureExtractor,
     content_image: torch.Tensor,
     style_image: torch.Tensor,
     content_layers: tuple[tuple[str, float], ...],
@@ -117,11 +139,13 @@ def build_loss(
     tv_weight: float,
 ) -> StyleTransferLoss:
     """The loss with its targets computed once from the content and style images (0-255 RGB)."""
+    if isinstance(network, FeatureExtractor):
+        network = Network(network)
     with torch.no_grad():
-        content_features = extractor(content_image / 255)
-        style_features = extractor(style_image / 255)
+        content_features = network(content_image)
+        style_features = network(style_image)
     content_losses = {
         name: ContentLoss(content_features[name], weight) for name, weight in content_layers
     }
     style_losses = {name: StyleLoss(style_features[name], weight) for name, weight in style_layers}
-    return StyleTransferLoss(extractor, content_losses, style_losses, tv_weight)
+    return StyleTransferLoss(network, content_losses, style_losses, tv_weight)

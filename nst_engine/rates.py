@@ -174,23 +174,27 @@ def measure(device_setting: str = "cpu") -> Timing:
     import torch
 
     from nst_engine.config import OptimizerSettings, RunConfig
+    from nst_engine.devices import resolve_device
     from nst_engine.features import FeatureExtractor
-    from nst_engine.losses import build_loss
-    from nst_engine.optimizers import make_optimizer, step
-    from nst_engine.transfer import resolve_device
+    from nst_engine.losses import Network, build_loss
+    from nst_engine.stepper import GRAPH_WARMUP, Stepper, resolve_switches
     from nst_engine.weights import random_weights
 
     device = resolve_device(device_setting)
     config = RunConfig(optimizer=OptimizerSettings(name="adam"))
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
-    extractor = FeatureExtractor(random_weights(0), layers, config.pooling).to(device)
+    switches = resolve_switches(config, device)  # as a run with these settings would go
+    extractor = FeatureExtractor(
+        random_weights(0), layers, config.pooling, channels_last=switches.channels_last
+    ).to(device)
+    network = Network(extractor, switches.bf16)
     points = []
     generator = torch.Generator().manual_seed(0)
     for side in CALIBRATION_SIDES:
         images = [torch.rand(1, 3, side, side, generator=generator) * 255 for _ in range(2)]
         content, style = (image.to(device) for image in images)
         loss = build_loss(
-            extractor,
+            network,
             content,
             style,
             config.active_content_layers,
@@ -198,13 +202,14 @@ def measure(device_setting: str = "cpu") -> Timing:
             config.tv_weight,
         )
         image = content.clone().requires_grad_(True)
-        optimizer = make_optimizer(config.optimizer, image)
-        step(optimizer, image, loss)  # warms up (allocations, kernels chosen)
+        stepper = Stepper(loss, image, config.optimizer, switches)
+        for _ in range(GRAPH_WARMUP + 1 if switches.graph else 1):
+            stepper.step()  # warms up (allocations, kernels chosen, the graph captured)
         _synchronise(device)
         times = []
         for _ in range(CALIBRATION_STEPS):  # the fastest: the least disturbed by other work
             started = time.perf_counter()
-            step(optimizer, image, loss)
+            stepper.step()
             _synchronise(device)
             times.append(time.perf_counter() - started)
         seconds = min(times)
@@ -234,7 +239,7 @@ def _synchronise(device: Any) -> None:
 
 def describe(device_setting: str) -> str:
     """The description the engine gives the device of a setting ("cpu (2 threads)")."""
-    from nst_engine.transfer import describe_device, resolve_device
+    from nst_engine.devices import describe_device, resolve_device
 
     return describe_device(resolve_device(device_setting))
 

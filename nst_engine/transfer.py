@@ -16,13 +16,18 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from nst_engine import __version__
 from nst_engine.config import RunConfig
+from nst_engine.devices import (
+    describe_device,
+    make_reproducible,
+    out_of_memory_advice,
+    release_memory,
+    resolve_device,
+)
 from nst_engine.errors import (
     ConfigError,
     DeviceError,
@@ -34,11 +39,12 @@ from nst_engine.events import Cancelled, Event, Finished, Snapshot, Started, Sta
 from nst_engine.features import FeatureExtractor
 from nst_engine.guard import LastGoodImage
 from nst_engine.images import load_image, save_image
-from nst_engine.losses import build_loss
-from nst_engine.optimizers import make_optimizer, step
+from nst_engine.losses import Network, build_loss
 from nst_engine.outputs import check_output_path, partial_output_path, snapshot_path, unique_path
 from nst_engine.rates import record_finished
 from nst_engine.sizes import check_fits_network, resolve_sizes
+from nst_engine.stepper import Stepper, Switches, resolve_switches
+from nst_engine.tensors import image_to_tensor, initial_image, rescale, tensor_to_image
 from nst_engine.weights import load_weights
 
 log = logging.getLogger("nst.engine")
@@ -46,108 +52,6 @@ log = logging.getLogger("nst.engine")
 # How often the image is kept and its loss checked to be finite (nst_engine/guard.py: no
 # GPU sync); the image at the last passing check is what a diverged run keeps.
 CHECK_EVERY = 10
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device for a `device` setting, or a DeviceError saying what exists."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise DeviceError(
-                f"{name} was asked for, but this machine has no usable CUDA device; use --device cpu"
-            )
-        count = torch.cuda.device_count()
-        index = int(name.partition(":")[2] or 0)
-        if index >= count:
-            raise DeviceError(
-                f"{name} does not exist: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}"
-            )
-    if name == "mps" and not (
-        getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()
-    ):
-        raise DeviceError("mps was asked for, but this machine has no Apple GPU; use --device cpu")
-    return torch.device(name)
-
-
-def available_devices() -> list[tuple[str, str]]:
-    """(setting, description) of every device this machine can run on, `auto` first."""
-    devices = [
-        ("auto", "auto (the first GPU, else the CPU)"),
-        ("cpu", describe_device(torch.device("cpu"))),
-    ]
-    if torch.cuda.is_available():
-        for index in range(torch.cuda.device_count()):
-            devices.append((f"cuda:{index}", describe_device(torch.device("cuda", index))))
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        devices.append(("mps", "mps (Apple GPU)"))
-    return devices
-
-
-def make_reproducible(device: torch.device) -> None:
-    """Make a seeded run give the same pixels every time on this device.
-
-    The CPU always does. On CUDA, cuDNN's default convolution algorithms are not
-    bit-reproducible, and L-BFGS amplifies their last-bit differences: two runs with the same
-    seed differed in 12% of their values, by up to 137 levels (512 px, 100 iterations, H200,
-    `benchmarks/determinism.py`). Deterministic algorithms made them identical for about 2%
-    more time per iteration. The setting is process-wide, as cuDNN's flags are.
-    """
-    if device.type == "cuda":
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
-        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
-    if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads)"
-    return str(device)
-
-
-def image_to_tensor(
-    image: Image.Image, size: tuple[int, int], device: torch.device
-) -> torch.Tensor:
-    """An RGB image resized to (width, height), as a 1x3xHxW float tensor in 0-255."""
-    if image.size != size:
-        image = image.resize(size, Image.Resampling.LANCZOS)
-    array = torch.from_numpy(np.asarray(image, dtype=np.float32).copy())
-    return array.permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
-
-
-def tensor_to_image(image: torch.Tensor) -> Image.Image:
-    """A 1x3xHxW tensor in 0-255 to an 8-bit RGB image (values outside 0-255 clipped)."""
-    pixels = image.detach()[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0)
-    return Image.fromarray(pixels.cpu().numpy(), "RGB")
-
-
-def preview_image(image: torch.Tensor, width: int, height: int) -> Image.Image:
-    """The image shrunk on its device to fit width x height, aspect ratio kept."""
-    source_height, source_width = image.shape[-2:]
-    scale = min(width / source_width, height / source_height)
-    size = (max(1, round(source_height * scale)), max(1, round(source_width * scale)))
-    with torch.no_grad():
-        mode = "area" if scale < 1 else "nearest"
-        small = F.interpolate(image.detach(), size=size, mode=mode)
-    return tensor_to_image(small)
-
-
-def initial_image(content: torch.Tensor, init: str, noise: float, seed: int) -> torch.Tensor:
-    """The starting image in 0-255: the content, the content plus noise, or noise alone."""
-    generator = torch.Generator().manual_seed(seed)
-    if init == "content":
-        return content.clone()
-    if init == "noise":
-        # White noise, as in the paper's texture synthesis; uniform over the pixel range.
-        return (torch.rand(content.shape, generator=generator) * 255).to(content.device)
-    gaussian = torch.randn(content.shape, generator=generator).to(content.device)
-    return content + gaussian * (noise * 255)
 
 
 def check_ready(config: RunConfig) -> None:
@@ -222,105 +126,158 @@ class Run:
         style = load_image(config.style, "style image", config.max_input_pixels)
         sizes = resolve_sizes(config, content.image.size, style.image.size)
         check_fits_network(config, sizes)
-        compute_size, style_size, output_size = sizes.compute, sizes.style, sizes.output
+        switches = resolve_switches(config, device)
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
+        # Iterations per scale: scale_iterations at each smaller one, iterations at the last.
+        plan = [config.scale_iterations] * (len(sizes.scales) - 1) + [config.iterations]
 
         yield Status("loading VGG19 weights")
         weights = load_weights(config.weights, config.seed)
-        yield Status(f"preparing targets on {device}")
+        yield Status(f"preparing the network on {device}")
         try:
-            extractor = FeatureExtractor(weights, layers, config.pooling).to(device)
-            content_tensor = image_to_tensor(content.image, compute_size, device)
-            style_tensor = image_to_tensor(style.image, style_size, device)
-            loss_function = build_loss(
-                extractor,
-                content_tensor,
-                style_tensor,
-                config.active_content_layers,
-                config.active_style_layers,
-                config.tv_weight,
-            )
-            del style_tensor
-            image = initial_image(content_tensor, config.init, config.init_noise, config.seed)
-            image.requires_grad_(True)
-            optimizer = make_optimizer(config.optimizer, image)
+            extractor = FeatureExtractor(
+                weights, layers, config.pooling, channels_last=switches.channels_last
+            ).to(device)
+            network = Network(extractor, switches.bf16)
         except torch.cuda.OutOfMemoryError:
-            _release_memory(device)
-            raise DeviceError(_out_of_memory_advice(compute_size)) from None
+            release_memory(device)
+            raise DeviceError(out_of_memory_advice(sizes.compute)) from None
 
         notes = content.notes + style.notes
         if not weights.trained:
             notes += (
                 "random weights: the network is NOT TRAINED, the result is meaningless (tests only)",
             )
-        self._header = f"# made by nst-tui {__version__}; weights: {weights.label}; device: {describe_device(device)}"
+        self._header = (
+            f"# made by nst-tui {__version__}; weights: {weights.label}; "
+            f"device: {describe_device(device)} ({switches.describe()})"
+        )
         started_event = Started(
             describe_device(device),
             weights.label,
-            compute_size,
-            style_size,
-            output_size,
-            config.iterations,
+            sizes.compute,
+            sizes.style,
+            sizes.output,
+            sum(plan),
             notes,
+            tuple(compute for compute, _ in sizes.scales),
+            tuple(plan),
         )
-        log.info("%s", started_event)
+        log.info("%s; %s", started_event, switches.describe())
         yield started_event
 
-        total = config.iterations
+        self._total = total = sum(plan)
+        self._output_size = sizes.output
         started = time.perf_counter()
-        last_good = LastGoodImage(image)
-        completed = 0  # iterations whose update is done (an error inside step() leaves it behind)
+        self._completed = 0  # iterations whose update is done (all scales)
+        self._image: torch.Tensor | None = None
+        self._last_good: LastGoodImage | None = None
+        scales = len(plan)
+        compute_size = sizes.compute
         try:
-            for index in range(1, total + 1):
-                losses = step(optimizer, image, loss_function)
-                completed = index
-                if index % CHECK_EVERY == 0 or index == total:
-                    diverged = last_good.offer(image, losses["total"], index)
-                    if diverged is not None:
-                        raise _diverged(diverged, config)
-                yield Step(index, total, losses, image.detach())
-                if config.snapshot_every and index % config.snapshot_every == 0 and index < total:
-                    path = snapshot_path(config.output, index, total)
-                    self._save(image.detach(), path, output_size, f"snapshot at iteration {index}")
-                    yield Snapshot(index, path)
-            diverged = last_good.settle()
+            for scale, ((compute_size, style_size), iterations) in enumerate(
+                zip(sizes.scales, plan, strict=True), start=1
+            ):
+                stepper = self._prepare_scale(
+                    network, content.image, style.image, compute_size, style_size, switches
+                )
+                image = stepper.image
+                for local in range(1, iterations + 1):
+                    losses = stepper.step()
+                    self._completed = index = self._completed + 1
+                    if local % CHECK_EVERY == 0 or local == iterations:
+                        diverged = self._last_good.offer(image, losses["total"], index)
+                        if diverged is not None:
+                            raise _diverged(diverged, config)
+                    yield Step(index, total, losses, image.detach(), scale, scales)
+                    if (
+                        config.snapshot_every
+                        and index % config.snapshot_every == 0
+                        and index < total
+                    ):
+                        path = snapshot_path(config.output, index, total)
+                        self._save(
+                            image.detach(), path, sizes.output, f"snapshot at iteration {index}"
+                        )
+                        yield Snapshot(index, path)
+                # The scale's last image was offered: it must be good before the next builds on it.
+                diverged = self._last_good.settle()
+                if diverged is not None:
+                    raise _diverged(diverged, config)
+                del stepper
             final_losses = {name: float(value) for name, value in losses.items()}
-            if diverged is not None or not math.isfinite(final_losses["total"]):
-                raise _diverged(diverged or total, config)
-            path, notes = self._save_final(image.detach(), output_size)
+            if not math.isfinite(final_losses["total"]):
+                raise _diverged(total, config)
+            path, notes = self._save_final(image.detach(), sizes.output)
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
-            record_finished(config, started_event, finished)  # for the next runs' estimates
+            if scales == 1:
+                record_finished(config, started_event, finished)  # for the next runs' estimates
         except GeneratorExit:
             # Closed by the caller: keep what was made, say where.
-            kept, kept_index = _best_image(image, completed, last_good)
-            partial = self._save_partial(kept, kept_index, output_size)
-            self.cancelled = Cancelled(kept_index, partial)
+            self.cancelled = Cancelled(*self._save_best())
             raise
         except NumericalError as error:
-            partial = self._save_partial(last_good.image, last_good.index, output_size)
+            good = self._last_good
+            partial = self._save_partial(good.image, good.index) if good else None
             where = (
-                f"; the last good image (iteration {last_good.index}) is in {partial}"
-                if partial
-                else ""
+                f"; the last good image (iteration {good.index}) is in {partial}" if partial else ""
             )
             raise NumericalError(error.message + where) from None
         except torch.cuda.OutOfMemoryError:
-            del loss_function, optimizer
             # The image is intact: the step that ran out of memory had not changed it.
-            kept, kept_index = _best_image(image, completed, last_good)
-            partial = self._save_partial(kept, kept_index, output_size)
-            _release_memory(device)
+            stepper = None  # noqa: F841 (frees the optimiser's memory before release_memory)
+            kept_index, partial = self._save_best()
+            release_memory(device)
             where = f"; the image so far is in {partial}" if partial else ""
-            raise DeviceError(_out_of_memory_advice(compute_size) + where) from None
+            raise DeviceError(out_of_memory_advice(compute_size) + where) from None
         except KeyboardInterrupt:
-            kept, kept_index = _best_image(image, completed, last_good)
-            partial = self._save_partial(kept, kept_index, output_size)
-            self.cancelled = Cancelled(kept_index, partial)
+            self.cancelled = Cancelled(*self._save_best())
             raise
         # Outside the try: a caller that closes the run after Finished cancels nothing.
         self._finished = True
         yield finished
+
+    def _prepare_scale(
+        self,
+        network: Network,
+        content: Image.Image,
+        style: Image.Image,
+        compute_size: tuple[int, int],
+        style_size: tuple[int, int],
+        switches: Switches,
+    ) -> Stepper:
+        """Targets at this scale's sizes, and the image to optimise: the start, or the last
+        scale's result enlarged; with a fresh optimiser (its history was of other sizes)."""
+        config = self.config
+        device = next(network.extractor.parameters()).device
+        content_tensor = image_to_tensor(content, compute_size, device)
+        style_tensor = image_to_tensor(style, style_size, device)
+        loss_function = build_loss(
+            network,
+            content_tensor,
+            style_tensor,
+            config.active_content_layers,
+            config.active_style_layers,
+            config.tv_weight,
+        )
+        del style_tensor
+        if self._image is None:
+            image = initial_image(content_tensor, config.init, config.init_noise, config.seed)
+        else:
+            image = rescale(self._image, compute_size)
+        del content_tensor
+        image.requires_grad_(True)
+        self._image = image
+        self._last_good = LastGoodImage(image, self._completed)
+        return Stepper(loss_function, image, config.optimizer, switches)
+
+    def _save_best(self) -> tuple[int, Path | None]:
+        """Save the best image of a stopped run; its iteration and path (None: nothing made)."""
+        if self._last_good is None or self._image is None:
+            return 0, None
+        kept, kept_index = _best_image(self._image, self._completed, self._last_good)
+        return kept_index, self._save_partial(kept, kept_index)
 
     def _metadata(self, note: str) -> str:
         return f"{self._header}\n# {note}\n{self.config.to_toml()}"
@@ -353,14 +310,15 @@ class Run:
                 f"{error.message}; the result was saved to {rescued} instead"
             ) from None
 
-    def _save_partial(self, image: torch.Tensor, index: int, size: tuple[int, int]) -> Path | None:
+    def _save_partial(self, image: torch.Tensor, index: int) -> Path | None:
         """Save a stopped run's image beside the output; None if there is nothing to keep."""
         if index == 0:
             return None
         output = self.config.output
         assert output is not None
-        path = partial_output_path(output, index, self.config.iterations)
-        note = f"partial: stopped after {index} of {self.config.iterations} iterations"
+        path = partial_output_path(output, index, self._total)
+        note = f"partial: stopped after {index} of {self._total} iterations"
+        size = self._output_size
         try:
             return self._save(image, path, size, note)
         except OutputError:
@@ -389,15 +347,3 @@ def _diverged(index: int, config: RunConfig) -> NumericalError:
         f"the loss became NaN or infinite by iteration {index}; try a lower learning rate "
         f"(now {config.optimizer.lr:g})"
     )
-
-
-def _out_of_memory_advice(size: tuple[int, int]) -> str:
-    return (
-        f"out of GPU memory at {size[0]}x{size[1]}; lower the compute size, choose fewer or "
-        "shallower layers, or a smaller L-BFGS history"
-    )
-
-
-def _release_memory(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.empty_cache()

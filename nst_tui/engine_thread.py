@@ -57,7 +57,7 @@ def lower_engine_priority() -> None:
 def probe_devices() -> list[tuple[str, str]]:
     """The devices to offer (on the engine thread: it imports torch), then torch's objects
     set aside."""
-    from nst_engine.transfer import available_devices
+    from nst_engine.devices import available_devices
 
     devices = available_devices()
     set_aside_long_lived_objects("torch")

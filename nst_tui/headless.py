@@ -11,12 +11,10 @@ import argparse
 import contextlib
 import signal
 import sys
-import time
 from types import FrameType
 
 from nst_engine.errors import NSTError
 
-PROGRESS_INTERVAL = 0.1  # seconds between progress refreshes (each reads the losses: a GPU sync)
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -92,13 +90,13 @@ def _check_memory(config, arguments: argparse.Namespace, console) -> None:
 
 def _drive(events, stop: StopRequest, console) -> int:
     from nst_engine.events import Finished, Snapshot, Started, Status, Step
+    from nst_engine.progress import ProgressReporter
     from nst_tui.progress_line import FittedProgress
 
     # One line fitted to the width: count, it/s and ETA always whole (see progress_line).
     progress = FittedProgress(console=console)
     task = None
-    last_refresh = 0.0
-    first_step_time = None
+    reporter = ProgressReporter()
     try:
         for event in events:
             if stop.signal_name is not None:
@@ -110,20 +108,21 @@ def _drive(events, stop: StopRequest, console) -> int:
                     console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
                 _print_started(console, event)
-                task = progress.add_task("styling", total=event.total, speed="", losses=None)
+                reporter.start(event)
+                task = progress.add_task(
+                    "styling", total=event.total, speed="", losses=None, scale="", eta=None
+                )
                 progress.start()
             elif isinstance(event, Step):
-                now = time.perf_counter()
-                if first_step_time is None:
-                    first_step_time = now
-                if now - last_refresh >= PROGRESS_INTERVAL or event.index == event.total:
-                    last_refresh = now
-                    rate = (event.index - 1) / (now - first_step_time) if event.index > 1 else 0.0
+                report = reporter.offer(event)
+                if report is not None:
                     progress.update(
                         task,
-                        completed=event.index,
-                        speed=f"{rate:.2f} it/s",
-                        losses=event.loss_values(),
+                        completed=report.index,
+                        speed=f"{report.rate:.2f} it/s",
+                        losses=report.losses,
+                        scale=f"scale {report.scale}/{report.scales}" if report.scales > 1 else "",
+                        eta=report.eta,
                     )
             elif isinstance(event, Snapshot):
                 progress.console.print(f"snapshot at iteration {event.index}: {event.path}")

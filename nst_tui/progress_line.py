@@ -23,7 +23,8 @@ LOSS_TERMS = ("content", "style", "tv")
 class FittedProgress(Progress):
     """A Rich progress whose tasks are each one line fitted to the width (see the module).
 
-    A task's fields: `speed` (text such as "1.20 it/s") and `losses` (name -> value, or None).
+    A task's fields: `speed` (text such as "1.20 it/s"), `losses` (name -> value, or None),
+    and optionally `eta` (seconds, or None while unknown) and `scale` (text: "scale 2/5").
     """
 
     def get_renderables(self) -> Iterable[RenderableType]:
@@ -41,9 +42,12 @@ class FittedLine:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         task = self.task
         total = int(task.total or 0)
+        # The engine's ETA (nst_engine.progress: it knows the scales) when given, else Rich's.
+        eta = task.fields.get("eta", task.time_remaining)
+        scale = task.fields.get("scale")
         essential = (
-            f"{int(task.completed)}/{total} {task.fields.get('speed') or '-.-- it/s'} "
-            f"eta {_clock(task.time_remaining)}"
+            f"{int(task.completed)}/{total} {scale + ' ' if scale else ''}"
+            f"{task.fields.get('speed') or '-.-- it/s'} eta {_clock(eta)}"
         )
         room = options.max_width - len(essential)
         losses = _fitted_losses(task.fields.get("losses"), room - 1)

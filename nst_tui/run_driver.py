@@ -60,33 +60,36 @@ class RunDriver:
     def drive(self, config: RunConfig, run_id: int, worker: Worker) -> None:
         """Pull the run's events and turn them into messages (on the engine thread)."""
         from nst_engine.events import Finished, Snapshot, Started, Status, Step
+        from nst_engine.progress import ProgressReporter
         from nst_engine.transfer import run  # torch: imported here, on the engine thread
         from nst_tui.engine_thread import set_aside_long_lived_objects
         from nst_tui.widgets.cells import CellBuilder
 
         set_aside_long_lived_objects("run")  # once per process: what runs import, then gc.freeze
         builder = CellBuilder()
-        started_at = time.perf_counter()
-        last_progress = last_preview = 0.0
+        reporter = ProgressReporter(PROGRESS_INTERVAL)  # the same speed and ETA as headless
+        last_preview = 0.0
         preview_interval = PREVIEW_INTERVAL
 
         def show(step: Step, last: bool) -> None:
             """Progress and a preview frame of this step, unless one went out just now."""
-            nonlocal last_progress, last_preview, preview_interval
-            now = time.perf_counter()
-            if last or now - last_progress >= PROGRESS_INTERVAL:
-                last_progress = now
-                elapsed = max(now - started_at, 1e-9)
+            nonlocal last_preview, preview_interval
+            report = reporter.offer(step, force=last)
+            if report is not None:
                 self.post(
                     RunProgress(
                         run_id,
-                        step.index,
-                        step.total,
-                        elapsed,
-                        step.index / elapsed,
-                        step.loss_values(),
+                        report.index,
+                        report.total,
+                        report.elapsed,
+                        report.rate,
+                        report.losses,
+                        report.scale,
+                        report.scales,
+                        report.eta,
                     )
                 )
+            now = time.perf_counter()
             if last or now - last_preview >= preview_interval:
                 self.post(self._preview_frame(run_id, step, builder))
                 last_preview = time.perf_counter()
@@ -113,7 +116,7 @@ class RunDriver:
                     elif isinstance(event, Status):
                         self.post(RunStatus.of(run_id, event))
                     elif isinstance(event, Started):
-                        started_at = time.perf_counter()
+                        reporter.start(event)
                         self.post(RunStarted.of(run_id, event))
                     elif isinstance(event, Snapshot):
                         self.post(RunSnapshot.of(run_id, event))

@@ -50,10 +50,11 @@ def demo_pair() -> tuple[Path, Path]:
 
 
 def replace_engine_step(monkeypatch: pytest.MonkeyPatch, make_step) -> None:
-    """Put `make_step(real_step)` in place of the engine's step for this test."""
-    from nst_engine import transfer
+    """Put `make_step(real_step)` in place of the engine's step for this test: both take the
+    run's Stepper (its `image` is the image being optimised) and return the losses."""
+    from nst_engine.stepper import Stepper
 
-    monkeypatch.setattr(transfer, "step", make_step(transfer.step))
+    monkeypatch.setattr(Stepper, "step", make_step(Stepper.step))
 
 
 @pytest.fixture
@@ -68,11 +69,36 @@ def nan_after(monkeypatch: pytest.MonkeyPatch):
         def make_step(real_step):
             calls = []
 
-            def step(optimizer, image, loss_function):
-                losses = real_step(optimizer, image, loss_function)
+            def step(stepper):
+                losses = real_step(stepper)
                 calls.append(1)
                 if len(calls) > good_steps:
                     losses = {name: torch.full_like(v, math.nan) for name, v in losses.items()}
+                return losses
+
+            return step
+
+        replace_engine_step(monkeypatch, make_step)
+
+    return start
+
+
+@pytest.fixture
+def nan_image_at(monkeypatch: pytest.MonkeyPatch):
+    """`nan_image_at(n)`: the n-th engine step's update makes the image NaN, while the loss it
+    reports (that of the image before the update) is still finite, as a step that blows up
+    does."""
+    import math
+
+    def start(bad_step: int) -> None:
+        def make_step(real_step):
+            calls = []
+
+            def step(stepper):
+                losses = real_step(stepper)
+                calls.append(1)
+                if len(calls) == bad_step:
+                    stepper.image.data.fill_(math.nan)
                 return losses
 
             return step
@@ -92,13 +118,13 @@ def out_of_memory_at(monkeypatch: pytest.MonkeyPatch):
         def make_step(real_step):
             calls = []
 
-            def step(optimizer, image, loss_function):
+            def step(stepper):
                 calls.append(1)
                 if len(calls) == failing_step:
                     raise torch.cuda.OutOfMemoryError(
                         "CUDA out of memory. Tried to allocate 2.00 GiB"
                     )
-                return real_step(optimizer, image, loss_function)
+                return real_step(stepper)
 
             return step
 

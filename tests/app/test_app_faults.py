@@ -15,6 +15,7 @@ from textual.widgets import Select
 
 import nst_engine.transfer
 from nst_engine.runlog import log_path
+from nst_engine.stepper import Stepper
 from nst_engine.weights import random_weights, save_weights_file
 
 
@@ -215,10 +216,10 @@ async def test_a_run_writes_its_settings_device_weights_and_timings_to_the_log(m
 async def test_an_internal_error_puts_its_traceback_in_the_log_and_one_line_on_screen(
     make_app, monkeypatch
 ) -> None:
-    def broken_step(optimizer, image, loss_function):
+    def broken_step(stepper):
         raise RuntimeError("the optimiser exploded")
 
-    monkeypatch.setattr(nst_engine.transfer, "step", broken_step)
+    monkeypatch.setattr(Stepper, "step", broken_step)
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)

@@ -14,7 +14,8 @@ import torch
 
 from nst_engine.errors import DeviceError
 from nst_engine.events import Finished, Started, Step
-from nst_engine.transfer import available_devices, run
+from nst_engine.devices import available_devices
+from nst_engine.transfer import run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 

@@ -14,6 +14,7 @@ from nst_engine.config import RunConfig
 from nst_engine.errors import DeviceError, NumericalError
 from nst_engine.events import Cancelled, Finished, Started, Step
 from nst_engine.images import read_embedded_settings
+from nst_engine.stepper import Stepper
 from nst_engine.transfer import run
 
 
@@ -124,6 +125,31 @@ def test_a_nan_loss_at_the_last_iteration_is_caught(tiny_config, nan_after):
     assert not config.output.exists()
 
 
+def test_an_update_that_makes_the_image_nan_at_a_check_is_never_kept_as_good(
+    tiny_config, nan_image_at, tmp_path
+):
+    # The loss a step reports belongs to the image before its update: only the image's own
+    # values tell whether the update kept it finite.
+    nan_image_at(10)
+    config = tiny_config(iterations=20)
+    with pytest.raises(NumericalError) as caught:
+        list(run(config))
+    assert "by iteration 10" in caught.value.message
+    assert "iteration 10) is in" not in caught.value.message
+    for path in tmp_path.glob("*.png"):
+        assert "partial-10" not in path.name
+
+
+def test_a_final_update_that_makes_the_image_nan_fails_instead_of_saving_garbage(
+    tiny_config, nan_image_at
+):
+    nan_image_at(5)
+    config = tiny_config(iterations=5)
+    with pytest.raises(NumericalError, match="by iteration 5"):
+        list(run(config))
+    assert not config.output.exists()
+
+
 def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(
     tiny_config, out_of_memory_at, tmp_path
 ):
@@ -154,16 +180,16 @@ def test_out_of_memory_while_preparing_gives_advice(tiny_config, monkeypatch):
 
 
 def test_an_interrupt_inside_a_step_keeps_the_completed_steps(tiny_config, monkeypatch):
-    real_step = transfer.step
+    real_step = Stepper.step
     calls = []
 
-    def step(optimizer, image, loss_function):
+    def step(stepper):
         calls.append(1)
         if len(calls) == 5:
             raise KeyboardInterrupt
-        return real_step(optimizer, image, loss_function)
+        return real_step(stepper)
 
-    monkeypatch.setattr(transfer, "step", step)
+    monkeypatch.setattr(Stepper, "step", step)
     config = tiny_config(iterations=20)
     events = run(config)
     with pytest.raises(KeyboardInterrupt):

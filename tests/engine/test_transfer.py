@@ -199,7 +199,7 @@ def test_asking_for_cuda_on_a_machine_without_it_suggests_the_cpu(tiny_config, m
 def test_a_cuda_run_chooses_deterministic_convolutions_and_a_cpu_run_leaves_them(monkeypatch):
     import torch
 
-    from nst_engine.transfer import make_reproducible
+    from nst_engine.devices import make_reproducible
 
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)

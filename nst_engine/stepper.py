@@ -1,0 +1,164 @@
+"""One iteration of the optimisation, and how it runs: eager, or replayed from a CUDA graph.
+
+The run loop asks a `Stepper` for the next iteration and gets the loss terms of the image as
+it was before the update, as device tensors. How the iteration runs is the stepper's
+business, chosen by three switches (RunConfig's `precision`, `memory_format`, `cuda_graph`;
+`auto` picks per device):
+
+- **CUDA graph.** On a GPU at a few hundred iterations a second, launching the ~300 small
+  kernels of an iteration one by one from Python takes longer than running them. The whole
+  iteration (forward, backward, the optimiser's update) is captured once in a CUDA graph and
+  replayed: one launch per iteration, and the host never waits for the device. That needs
+  optimisers with no host reads: Adam, RMSprop and Adadelta in their `capturable` forms, SGD
+  as it is, and L-BFGS as nst_engine/lbfgs.py's device-resident one. The first iterations
+  run eagerly on a side stream (the warm-up CUDA graphs need before capture); they are real
+  iterations of the run.
+- **bf16.** The network runs under autocast in bfloat16; Gram matrices, losses and the
+  optimiser stay in float32 (nst_engine/losses.py casts the features back).
+- **channels_last.** The network's weights and input in NHWC order, which cuDNN's fastest
+  convolutions (and oneDNN's on the CPU) use without transposing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+from nst_engine.config import OptimizerSettings, RunConfig
+from nst_engine.optimizers import SCALE_NORMALISED, LossFunction, make_optimizer
+
+log = logging.getLogger("nst.engine")
+
+# Eager iterations before capture: CUDA graphs need the first runs of autograd and of the
+# optimisers (which allocate their state) done outside a capture, on a side stream.
+GRAPH_WARMUP = 3
+
+
+@dataclass(frozen=True)
+class Switches:
+    """The speed switches resolved for one device."""
+
+    bf16: bool
+    channels_last: bool
+    graph: bool
+
+    def describe(self) -> str:
+        parts = ["bf16" if self.bf16 else "fp32"]
+        if self.channels_last:
+            parts.append("channels_last")
+        if self.graph:
+            parts.append("CUDA graph")
+        return ", ".join(parts)
+
+
+def resolve_switches(config: RunConfig, device: torch.device) -> Switches:
+    """What `auto` means on `device`, and what an explicit setting allows there.
+
+    On CUDA all three are on by default (bf16 where the GPU has it). On the CPU and other
+    devices: float32, and no graph (there is nothing to capture); channels_last only when
+    asked for, since on the CPU it measured no faster (benchmarks/RESULTS.md).
+    """
+    cuda = device.type == "cuda"
+    bf16_ok = cuda and torch.cuda.is_bf16_supported() or device.type == "cpu"
+    if config.precision == "auto":
+        bf16 = cuda and bf16_ok
+    else:
+        bf16 = config.precision == "bf16" and bf16_ok
+    if config.memory_format == "auto":
+        channels_last = cuda
+    else:
+        channels_last = config.memory_format == "channels_last"
+    graph = cuda and config.cuda_graph != "off"
+    return Switches(bf16, channels_last, graph)
+
+
+class Stepper:
+    """Owns the image's optimiser and runs one iteration per `step()`."""
+
+    def __init__(
+        self,
+        loss_function: LossFunction,
+        image: torch.Tensor,
+        settings: OptimizerSettings,
+        switches: Switches,
+    ) -> None:
+        self.loss_function = loss_function
+        self.image = image
+        self.switches = switches
+        self.optimizer = make_optimizer(settings, image, device_resident=switches.graph)
+        # L-BFGS and SGD see the gradient divided by the largest entry of the first one
+        # (optimizers.SCALE_NORMALISED says why); kept as a device tensor, read by no one.
+        self.normalised = settings.name in SCALE_NORMALISED
+        self._gradient_scale: torch.Tensor | None = None
+        self._count = 0
+        self._graph: torch.cuda.CUDAGraph | None = None
+        self._graph_losses: dict[str, torch.Tensor] = {}
+        self._side_stream = torch.cuda.Stream(image.device) if switches.graph else None
+
+    def step(self) -> dict[str, torch.Tensor]:
+        """One iteration; the losses of the image as it was before the update (on the device)."""
+        self._count += 1
+        if not self.switches.graph:
+            return self._eager()
+        if self._count <= GRAPH_WARMUP:
+            return self._warm_up()
+        if self._graph is None:
+            self._capture()
+        assert self._graph is not None
+        self._graph.replay()
+        return self._graph_losses
+
+    # --- the iteration ------------------------------------------------------------------------
+
+    def _evaluate(self) -> dict[str, torch.Tensor]:
+        """Loss and gradient of the current image, the gradient scaled where it must be."""
+        losses = self.loss_function(self.image)
+        losses["total"].backward()
+        if self.normalised:
+            grad = self.image.grad
+            assert grad is not None
+            if self._gradient_scale is None:
+                self._gradient_scale = 1 / grad.abs().max().clamp_min(1e-30)
+            grad.mul_(self._gradient_scale)
+        return {name: value.detach() for name, value in losses.items()}
+
+    def _eager(self) -> dict[str, torch.Tensor]:
+        if isinstance(self.optimizer, torch.optim.LBFGS):
+            # torch's own L-BFGS takes a closure (and reads values on the host).
+            evaluated: dict[str, torch.Tensor] = {}
+
+            def closure() -> torch.Tensor:
+                self.optimizer.zero_grad(set_to_none=True)
+                evaluated.update(self._evaluate())
+                scale = self._gradient_scale if self._gradient_scale is not None else 1.0
+                return evaluated["total"] * scale
+
+            self.optimizer.step(closure)
+            return evaluated
+        self.optimizer.zero_grad(set_to_none=True)
+        losses = self._evaluate()
+        self.optimizer.step()
+        return losses
+
+    # --- CUDA graphs --------------------------------------------------------------------------
+
+    def _warm_up(self) -> dict[str, torch.Tensor]:
+        stream = self._side_stream
+        assert stream is not None
+        stream.wait_stream(torch.cuda.current_stream(self.image.device))
+        with torch.cuda.stream(stream):
+            losses = self._eager()
+        torch.cuda.current_stream(self.image.device).wait_stream(stream)
+        return losses
+
+    def _capture(self) -> None:
+        """Record one whole iteration; its replays are the iterations from now on."""
+        self.optimizer.zero_grad(set_to_none=True)  # the graph's backward allocates the grad
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._graph_losses = self._evaluate()
+            self.optimizer.step()
+        self._graph = graph
+        log.info("iteration captured in a CUDA graph after %d eager ones", GRAPH_WARMUP)

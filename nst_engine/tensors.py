@@ -1,0 +1,60 @@
+"""Images as tensors: to and from Pillow, previews, starting images, rescaling between scales.
+
+Tensors here are 1x3xHxW float RGB in 0-255, the scale the engine optimises in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+
+def image_to_tensor(
+    image: Image.Image, size: tuple[int, int], device: torch.device
+) -> torch.Tensor:
+    """An RGB image resized to (width, height), as a 1x3xHxW float tensor in 0-255."""
+    if image.size != size:
+        image = image.resize(size, Image.Resampling.LANCZOS)
+    array = torch.from_numpy(np.asarray(image, dtype=np.float32).copy())
+    return array.permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
+
+
+def tensor_to_image(image: torch.Tensor) -> Image.Image:
+    """A 1x3xHxW tensor in 0-255 to an 8-bit RGB image (values outside 0-255 clipped)."""
+    pixels = image.detach()[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0)
+    return Image.fromarray(pixels.cpu().numpy(), "RGB")
+
+
+def preview_image(image: torch.Tensor, width: int, height: int) -> Image.Image:
+    """The image shrunk on its device to fit width x height, aspect ratio kept."""
+    source_height, source_width = image.shape[-2:]
+    scale = min(width / source_width, height / source_height)
+    size = (max(1, round(source_height * scale)), max(1, round(source_width * scale)))
+    with torch.no_grad():
+        mode = "area" if scale < 1 else "nearest"
+        small = F.interpolate(image.detach(), size=size, mode=mode)
+    return tensor_to_image(small)
+
+
+def initial_image(content: torch.Tensor, init: str, noise: float, seed: int) -> torch.Tensor:
+    """The starting image in 0-255: the content, the content plus noise, or noise alone."""
+    generator = torch.Generator().manual_seed(seed)
+    if init == "content":
+        return content.clone()
+    if init == "noise":
+        # White noise, as in the paper's texture synthesis; uniform over the pixel range.
+        return (torch.rand(content.shape, generator=generator) * 255).to(content.device)
+    gaussian = torch.randn(content.shape, generator=generator).to(content.device)
+    return content + gaussian * (noise * 255)
+
+
+def rescale(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """The image resized to (width, height) on its device: how one scale's result becomes the
+    next scale's start (bicubic, as smooth as Lanczos for a sqrt(2) step, and no host trip)."""
+    with torch.no_grad():
+        resized = F.interpolate(
+            image.detach(), size=(size[1], size[0]), mode="bicubic", align_corners=False
+        )
+    return resized.clamp_(0, 255)
