@@ -1,6 +1,7 @@
 """Snapshots of the main screen (pytest-textual-snapshot): at 80x24 and 120x40, idle and during a
 run with a fixed frame, so that layout regressions show in CI.
 
+The run's snapshots are of a coarse-to-fine run (Min size 128), in its third scale.
 What a screen shows must not depend on the machine: the images are named relative to the
 current folder, the device list is not probed, the cost estimate uses fixed figures (conftest), and the run
 is not a real run but its messages, posted as the worker would post them. After a deliberate
@@ -13,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_helpers import form_settled, wait_for
+from app_helpers import form_settled, set_text, wait_for
 from PIL import Image
 
 from nst_engine.config import RunConfig
@@ -55,25 +56,30 @@ async def settled(pilot) -> None:
     await pilot.pause()
 
 
-async def a_run_at_iteration_50(pilot) -> None:
-    """The screen as a run of 200 iterations shows it at iteration 50: status, progress, frame."""
+async def a_run_at_iteration_250(pilot) -> None:
+    """The screen as a coarse-to-fine run (5 scales, 600 iterations) shows it at iteration 250,
+    in its third scale: the scales under the sizes, status, progress, a preview frame."""
+    await form_settled(pilot)
+    await set_text(pilot, "#min_size", "128")
     await settled(pilot)
     app = pilot.app
     app.current_run_id = 1
     app.running = True
     app.main.panel.set_running()
-    app.main.panel.start(200)
+    app.main.panel.start(600)
     app.refresh_bindings()
     main = app.main
-    main.post_message(RunStarted(1, "cpu (2 threads)", "oxford", (512, 342), (512, 342), 200))
+    started = RunStarted(1, "cpu (2 threads)", "oxford", (512, 342), (512, 342), 600)
+    started.scale_sizes = ((128, 86), (181, 121), (256, 171), (362, 242), (512, 342))
+    main.post_message(started)
     losses = {"content": 1.25e5, "style": 3.5e6, "tv": 4.2e3}
-    main.post_message(RunProgress(1, 50, 200, 20.0, 2.5, losses))
+    main.post_message(RunProgress(1, 250, 600, 100.0, 2.5, losses, scale=3, scales=5))
     await pilot.pause()
     _, width, height = main.preview.frame_request()
     with Image.open(app.main.form.base.content) as opened:
         image = opened.convert("RGB")
     image.thumbnail((width, height), Image.Resampling.BOX)
-    main.post_message(RunPreview(1, 50, image, CellBuilder().build(image)))
+    main.post_message(RunPreview(1, 250, image, CellBuilder().build(image)))
     await pilot.pause()
     await wait_for(pilot, lambda: main.preview.query_one("#preview-cells").has_picture)
     main.query_one("#run").focus()
@@ -87,4 +93,4 @@ def test_the_main_screen_idle(snap_compare, snapshot_app, size: str) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_the_main_screen_during_a_run(snap_compare, snapshot_app, size: str) -> None:
-    assert snap_compare(snapshot_app, terminal_size=SIZES[size], run_before=a_run_at_iteration_50)
+    assert snap_compare(snapshot_app, terminal_size=SIZES[size], run_before=a_run_at_iteration_250)
