@@ -29,18 +29,24 @@ class RunSizes:
 
 
 SCALE_STEP = math.sqrt(2)  # each scale's side over the previous one's
+HALF_STEP = math.sqrt(SCALE_STEP)
 
 
 def scale_sides(min_side: int, final_side: int) -> list[int]:
     """Longest sides of the scales: min_side, then sqrt(2) larger each, then final_side.
 
-    Off (only final_side) when min_side is 0 or not below final_side.
+    Off (only final_side) when min_side is 0 or not below final_side. A scale less than half
+    a step (2^(1/4)) below final_side is left out (but never the first): it would cost a
+    scale's iterations at nearly the final size and change little, so the last step is
+    between sqrt(2) and 2^(3/4) instead.
     """
     sides = []
     side = float(min_side)
     while min_side and round(side) < final_side:
         sides.append(round(side))
         side *= SCALE_STEP
+    if len(sides) > 1 and final_side / sides[-1] < HALF_STEP:
+        sides.pop()
     return [*sides, final_side]
 
 

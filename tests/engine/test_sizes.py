@@ -57,6 +57,13 @@ def test_the_last_scale_is_the_final_size_even_when_the_steps_miss_it():
     assert scale_sides(200, 512) == [200, 283, 400, 512]
 
 
+def test_a_scale_almost_the_final_size_is_left_out():
+    # 181 -> 192 would spend a scale's iterations at nearly the final cost for nothing:
+    # the last step is then 128 -> 192 (1.5, under two steps of sqrt(2)).
+    assert scale_sides(64, 192) == [64, 91, 128, 192]
+    assert scale_sides(181, 192) == [181, 192]  # the first scale is the one asked for
+
+
 def test_coarse_to_fine_is_off_at_zero_and_when_the_minimum_is_not_below_the_size():
     assert scale_sides(0, 512) == [512]
     assert scale_sides(512, 512) == [512]
