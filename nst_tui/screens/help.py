@@ -32,6 +32,12 @@ TIPS = f"""
   At least one content and one style layer need a weight above 0.
 - **Preset** loads a built-in or saved preset's settings (your images are kept);
   **Save as…** (Ctrl+S) saves the form's settings as your own preset.
+- **Large images**: *Min size* above 0 turns on coarse to fine: the run starts at that
+  longest side and grows by √2 per scale up to the compute size, each scale starting from
+  the last one's result (*Scale iters* iterations each; the last scale runs *Iterations*).
+  The line under them lists the scales; the `print` preset uses it for 2048 px.
+- **Precision**, **Memory format**, **CUDA graph** (Machine): `auto` picks what measured
+  fastest on the device; the others are for comparing.
 
 ## During a run
 
