@@ -11,6 +11,7 @@ from nst_engine import estimate, rates
 from nst_engine.config import OptimizerSettings, RunConfig
 from nst_engine.estimate import Workload, iteration_flops, memory_bytes, workload_of
 from nst_engine.rates import DeviceProfile, RunRecord, Timing
+from nst_engine.sizes import resolve_sizes
 from nst_engine.values import Size
 
 KEY = "cpu (2 threads) | torch 9.9"
@@ -120,6 +121,18 @@ def test_the_mean_work_per_iteration_spreads_the_whole_run_over_its_iterations()
     total = sum(iteration_flops(scale) * scale.iterations for scale in scales)
     assert estimate.mean_iteration_flops(coarse_to_fine()) == pytest.approx(total / 300)
     assert estimate.mean_iteration_flops(work(256)) == iteration_flops(work(256))
+
+
+def test_a_finished_runs_sizes_give_back_its_workload_with_every_scale() -> None:
+    """What a finished run records: the workload from its Started sizes (compute and style as
+    resolved) is the one estimated from the images, scales and all."""
+    for config in (
+        RunConfig(size=512, min_size=128, iterations=100),
+        RunConfig(size="640x480", min_size=200, style_size="300x200"),
+    ):
+        from_images = workload_of(config, (640, 427), (1000, 500))
+        sizes = resolve_sizes(config, (640, 427), (1000, 500))
+        assert workload_of(config, sizes.compute, sizes.style) == from_images
 
 
 def test_the_estimate_says_estimating_until_the_rate_is_known() -> None:
