@@ -14,7 +14,8 @@ business, chosen by three switches (RunConfig's `precision`, `memory_format`, `c
   run eagerly on a side stream (the warm-up CUDA graphs need before capture); they are real
   iterations of the run.
 - **bf16.** The network runs under autocast in bfloat16; Gram matrices, losses and the
-  optimiser stay in float32 (nst_engine/losses.py casts the features back).
+  optimiser stay in float32 (nst_engine/losses.py casts the features back). Not for L-BFGS
+  by default (see resolve_switches).
 - **channels_last.** The network's weights and input in NHWC order, which cuDNN's fastest
   convolutions (and oneDNN's on the CPU) use without transposing.
 """
@@ -56,14 +57,16 @@ class Switches:
 def resolve_switches(config: RunConfig, device: torch.device) -> Switches:
     """What `auto` means on `device`, and what an explicit setting allows there.
 
-    On CUDA all three are on by default (bf16 where the GPU has it). On the CPU and other
-    devices: float32, and no graph (there is nothing to capture); channels_last only when
-    asked for, since on the CPU it measured no faster (benchmarks/RESULTS.md).
+    On CUDA: a graph and channels_last; bf16 for the first-order optimisers (Adam, RMSprop,
+    Adadelta, SGD) but not for L-BFGS, whose curvature pairs bf16's noisy gradients spoil: on
+    the CPU with the oxford weights its loss after 10 iterations was 1.44 times float32's
+    (Adam's 1.006; tests/engine/test_scales.py). On the CPU and other devices: float32 and no
+    graph (there is nothing to capture); channels_last only when asked for.
     """
     cuda = device.type == "cuda"
-    bf16_ok = cuda and torch.cuda.is_bf16_supported() or device.type == "cpu"
+    bf16_ok = device.type == "cpu" or (cuda and torch.cuda.is_bf16_supported())
     if config.precision == "auto":
-        bf16 = cuda and bf16_ok
+        bf16 = cuda and bf16_ok and config.optimizer.name != "lbfgs"
     else:
         bf16 = config.precision == "bf16" and bf16_ok
     if config.memory_format == "auto":
