@@ -18,26 +18,32 @@ written in place, so steps 2.. issue the same kernels on the same memory each ti
 
 H g is computed in the compact form of Byrd, Nocedal and Schnabel (1994), not by the two-loop
 recursion. The two-loop does 2 x history dependent dot-product-and-axpy pairs per step: about
-400 small kernels at history 100, each a few microseconds even inside a graph. The compact form
-gives the same matrix (in exact arithmetic) from two passes over the history whatever its size:
+600 small kernels at history 100, each a few microseconds even inside a graph. The compact form
+gives the same matrix (in exact arithmetic) with a fixed number of kernels whatever the history:
 
-    H = g I + [S  gY] [ R^-T (D + g Y'Y) R^-1   -R^-T ] [ S'  ]
-                      [ -R^-1                    0    ] [ gY' ]
+    H = c I + [S  cY] [ R^-T (D + c Y'Y) R^-1   -R^-T ] [ S'  ]
+                      [ -R^-1                    0    ] [ cY' ]
 
-with g = H_diag, S and Y the pairs as columns (oldest first), R = triu(S'Y), D = diag(S'Y). So
-d = -H g_k needs S'g_k and Y'g_k (one matrix product over the history, which also yields the new
-pair's products with the old ones: s_i.y_new, y_i.y_new, y_i.s_new), two small triangular
-solves, and one matrix-vector product to combine the pairs. S'Y and Y'Y are kept as
-(history+1) x (history+1) matrices, one row and column replaced per step.
+with c = H_diag, S and Y the pairs as columns (oldest first), R = triu(S'Y), D = diag(S'Y).
+So d = -H g needs S'g and Y'g (one matrix-vector product over the history), two small
+triangular solves, and one more matrix-vector product to combine the pairs. S'Y and Y'Y are
+kept as (history+1) x (history+1) matrices, one row and column replaced per step: y_i.s_new
+costs a product over the y half; s_i.y_new and y_i.y_new are this step's S'g and Y'g minus the
+last step's (y_new = g - g_prev). In all 2.5 passes over the history per step, where torch's
+two-loop reads it twice and writes a vector 2 x history times. A single matrix product of the
+history with [g, y_new, s_new] would do in one pass what takes 1.5 here, but BLAS is not tuned
+for three columns and a 500k-long reduction: on the CPU it ran 4 times slower than one
+matrix-vector product. The subtraction rounds where torch's dot product of y_new does not; in
+float32 the path stays as close to float64's as torch's own (measured on the tests' problems).
 
 The pairs sit in a ring of history+1 slots: the spare slot takes the candidate pair before y.s
 is known, so a rejected candidate never overwrites a kept pair and no write is conditional.
 Slots are used in turn, so oldest-first order is a rotation of the ring; only the small matrices
 are permuted into it. Slots not in the history get a row and column of the identity in R and
 zeros elsewhere, so they contribute exactly nothing. A skipped step (gradient below tolerance)
-writes its pair into one more scratch row that is never read.
+may scribble on the spare slot: it is rewritten before it is next read.
 
-Memory: 2 x (history + 1) + 1 + 3 image-sized vectors (torch: 2 x history + 2, plus the
+Memory: 2 x (history + 1) + 3 image-sized vectors (torch: 2 x history + 2, plus the
 candidate pair while it tests it) and two small matrices; nothing grows with the step count.
 
 In float64 the two forms agree to rounding; in float32 they follow each other closely but not
@@ -90,6 +96,9 @@ class DeviceLBFGS(torch.optim.Optimizer):
                 f"DeviceLBFGS optimises exactly one parameter tensor, got {len(parameters)}"
             )
         self._param = parameters[0]
+        # Index and mask tensors that never change, made once per device (not state: they
+        # are not part of a checkpoint, and a graph must find them at the same address).
+        self._constants: dict[tuple, tuple[torch.Tensor, ...]] = {}
 
     def history_length(self) -> int:
         """How many pairs the history holds now. Reads the device: for tests and reports."""
@@ -120,14 +129,28 @@ class DeviceLBFGS(torch.optim.Optimizer):
 
     # --- the iteration ----------------------------------------------------------------------
 
+    def _constants_for(self, slots: int, gradient: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Slot numbers, the upper-triangle mask and the identity, for this device and type."""
+        key = (slots, gradient.device, gradient.dtype)
+        if key not in self._constants:
+            device = gradient.device
+            self._constants[key] = (
+                torch.arange(slots, device=device),
+                torch.ones(slots, slots, dtype=torch.bool, device=device).triu(),
+                torch.eye(slots, dtype=gradient.dtype, device=device),
+            )
+        return self._constants[key]
+
     def _allocate(self, state: dict, gradient: torch.Tensor, history: int) -> None:
         slots = history + 1
         zeros = {"dtype": gradient.dtype, "device": gradient.device}
         n = gradient.numel()
-        # Rows 0..slots-1: s; slots..2*slots-1: y; the last: scratch for skipped steps.
-        state["pairs"] = torch.zeros(2 * slots + 1, n, **zeros)
+        # Rows 0..slots-1: s; slots..2*slots-1: y.
+        state["pairs"] = torch.zeros(2 * slots, n, **zeros)
         # g_prev, the candidate y, the candidate s (t * d of the last step).
         state["vectors"] = torch.zeros(3, n, **zeros)
+        # s_i.g and y_i.g of the last step.
+        state["g_dots"] = torch.zeros(2 * slots, **zeros)
         # [0]: s_i.y_j, [1]: y_i.y_j, over slots.
         state["products"] = torch.zeros(2, slots, slots, **zeros)
         state["valid"] = torch.zeros(slots, dtype=torch.bool, device=gradient.device)
@@ -144,6 +167,7 @@ class DeviceLBFGS(torch.optim.Optimizer):
         if not state:
             self._allocate(state, gradient, group["history_size"])
         pairs, vectors, products = state["pairs"], state["vectors"], state["products"]
+        previous_g_dots = state["g_dots"]
         valid, slot, h_diag, n_iter = (
             state["valid"],
             state["slot"],
@@ -151,71 +175,76 @@ class DeviceLBFGS(torch.optim.Optimizer):
             state["n_iter"],
         )
         slots = valid.shape[0]
-        device = gradient.device
-        order = torch.arange(slots, device=device)
+        order, upper, eye = self._constants_for(slots, gradient)
 
         # torch returns before anything when the gradient is this small; here every write
-        # below is masked by `skip` instead.
-        skip = torch.linalg.vector_norm(gradient, float("inf")) <= group["tolerance_grad"]
-        first = n_iter == 0
+        # below is masked by `live` instead. `started`: not torch's first iteration.
+        live = torch.linalg.vector_norm(gradient, float("inf")) > group["tolerance_grad"]
+        started = n_iter > 0
 
         # The candidate pair: y = g - g_prev into vectors[1]; s is already in vectors[2].
         torch.sub(gradient, vectors[0], out=vectors[1])
-        vectors[0].copy_(torch.where(skip, vectors[0], gradient))
-        rows = torch.stack((slot + slots, slot))  # y's row, s's row
-        rows = torch.where(skip, 2 * slots, rows)
-        pairs.index_copy_(0, rows, vectors[1:])
+        torch.where(live, gradient, vectors[0], out=vectors[0])
+        # Into the spare slot (y's row, s's row), even when skipping: it is not in the history.
+        pairs.index_copy_(0, torch.stack((slot + slots, slot)), vectors[1:])
 
-        # One pass over the history: its products with g, with y_new and with s_new.
-        # Columns: 0: . g, 1: . y_new, 2: . s_new; rows: s_0..s_slots-1, y_0..y_slots-1.
-        dots = torch.mm(pairs[: 2 * slots], vectors.t())
-        candidate = torch.stack((slot, slot + slots)) * 3 + 1
-        ys, yy = dots.view(-1).index_select(0, candidate).unbind()
-        accept = (ys > CURVATURE_THRESHOLD) & ~first & ~skip
+        # The new pair's own products, y.y and s.y, in one pass over the two vectors.
+        yy, ys = torch.mv(vectors[1:], vectors[1]).unbind()
+        accept = (ys > CURVATURE_THRESHOLD) & started & live
+
+        # The history's products with g (needed for the direction) and with s_new: one pass
+        # over all pairs and one over the y half. The products with y_new = g - g_prev are
+        # the difference of this step's and the last step's products with g, for every pair
+        # that was already there (the new pair's slot gets its own, above): a third pass
+        # saved, at the price of a subtraction where torch takes one dot product.
+        g_dots = torch.mv(pairs, gradient)
+        s_dots = torch.mv(pairs[slots:], vectors[2])
+        y_dots = (g_dots - previous_g_dots).view(2, slots)
+        torch.where(live, g_dots, previous_g_dots, out=previous_g_dots)
 
         # The candidate's row and column of S'Y and Y'Y (junk if it is dropped: its slot
-        # stays out of the history and is overwritten next step).
+        # stays out of the history and is rewritten before it joins).
         one_slot = slot.view(1)
-        products.index_copy_(2, one_slot, dots[:, 1].view(2, slots, 1))
-        new_rows = torch.stack((dots[slots:, 2], dots[slots:, 1])).view(2, 1, slots)
-        products.index_copy_(1, one_slot, new_rows)
+        products.index_copy_(2, one_slot, y_dots.unsqueeze(2))
+        products.index_copy_(1, one_slot, torch.stack((s_dots, y_dots[1])).unsqueeze(1))
+        corner = (slot * (slots + 1)).view(1)  # (slot, slot) in each flattened matrix
+        products.view(2, -1).index_copy_(1, corner, torch.stack((ys, yy)).view(2, 1))
 
-        # Keep it: its slot joins the history, and the next slot (the oldest pair when the
-        # history is full, an empty slot otherwise) leaves it and becomes the spare.
+        # Oldest first: the ring from the slot after this one, which holds the newest pair if
+        # it is kept (and is left out of the history if not).
         following = torch.remainder(slot + 1, slots)
+        chronological = torch.remainder(order + following, slots)
+        # Keep it: its slot joins the history, and the following one (the oldest pair when
+        # the history is full, an empty slot otherwise) leaves it and becomes the spare.
         leaving = (order == following) & accept
-        valid.copy_(torch.where(order == slot, accept, valid & ~leaving))
-        used = slot.clone()
-        slot.copy_(torch.where(accept, following, slot))
-        h_diag.copy_(torch.where(accept, ys / yy, h_diag))
-        h_diag.copy_(torch.where(first, torch.ones_like(h_diag), h_diag))
-        n_iter.add_((~skip).long())
+        torch.where(order == slot, accept, valid & ~leaving, out=valid)
+        torch.where(accept, following, slot, out=slot)
+        h_diag.copy_(torch.where(started, torch.where(accept, ys / yy, h_diag), 1.0))
+        n_iter.add_(live.long())
 
-        direction = _direction(gradient, pairs, dots, products, valid, used, h_diag, order)
+        direction = _direction(
+            gradient, pairs, g_dots, products, valid, chronological, h_diag, upper, eye
+        )
 
         # Step length: torch's first-step scaling, then lr; no move unless downhill enough.
         gtd = torch.dot(gradient, direction)
         first_length = torch.linalg.vector_norm(gradient, 1).reciprocal().clamp(max=1.0)
-        length = torch.where(first, first_length, torch.ones_like(first_length)) * group["lr"]
-        moves = ~skip & ~(gtd > -group["tolerance_change"])
+        length = torch.where(started, 1.0, first_length) * group["lr"]
+        moves = live & ~(gtd > -group["tolerance_change"])
         param.addcmul_(direction.view_as(param), torch.where(moves, length, 0.0))
-        vectors[2].copy_(torch.where(skip, vectors[2], direction * length))
+        torch.where(live, direction * length, vectors[2], out=vectors[2])
 
 
-def _direction(gradient, pairs, dots, products, valid, used, h_diag, order):
-    """-H g by the compact form, over the slots in `valid`, oldest first."""
+def _direction(gradient, pairs, g_dots, products, valid, chronological, h_diag, upper, eye):
+    """-H g by the compact form, over the slots in `valid`, taken in `chronological` order."""
     slots = valid.shape[0]
-    # Oldest first: the ring from the slot after the one just used, which is the newest.
-    chronological = torch.remainder(order + used + 1, slots)
     kept = valid.index_select(0, chronological)
     kept_values = kept.to(gradient.dtype)
     both = kept[:, None] & kept[None, :]
     # S'q and Y'q for q = -g, zero outside the history.
-    sq_yq = dots[:, 0].view(2, slots).index_select(1, chronological) * -kept_values
+    sq_yq = g_dots.view(2, slots).index_select(1, chronological) * -kept_values
     sy_yy = products.index_select(1, chronological).index_select(2, chronological)
     sy, yy = sy_yy.unbind()
-    upper = torch.ones(slots, slots, dtype=torch.bool, device=gradient.device).triu()
-    eye = torch.eye(slots, dtype=gradient.dtype, device=gradient.device)
     r = torch.where(upper & both, sy, eye)
     curvature = torch.where(kept, sy.diagonal(), 0.0)
     yy = torch.where(both, yy, 0.0)
@@ -227,7 +256,7 @@ def _direction(gradient, pairs, dots, products, valid, used, h_diag, order):
     weights_chronological = torch.cat((u, p * -h_diag), dim=1).t()
     weights = torch.empty_like(weights_chronological)
     weights.index_copy_(1, chronological, weights_chronological)
-    pairs_part = torch.mv(pairs[: 2 * slots].t(), weights.reshape(-1))
+    pairs_part = torch.mv(pairs.t(), weights.reshape(-1))
     return torch.addcmul(pairs_part, gradient, h_diag, value=-1)
 
 

@@ -234,15 +234,18 @@ def test_pairs_with_too_little_curvature_are_dropped_as_torch_drops_them():
 
 
 def test_no_step_while_the_gradient_is_below_tolerance_grad():
+    # tolerance_grad 1e-2 and gradients of about 1e-3 there: small enough to stop, large
+    # enough that the step would otherwise pass the tolerance_change test (g.d ~ -2e-5).
     generator = torch.Generator().manual_seed(4)
     gradients = [torch.randn(20, generator=generator, dtype=torch.float64) for _ in range(10)]
-    gradients[0] = gradients[0] * 1e-9  # at the very start: not even the first step counts
-    gradients[5] = gradients[5] * 1e-9  # in the middle: nothing moves, no state changes
+    gradients[0] = gradients[0] * 1e-3  # at the very start: not even the first step counts
+    gradients[5] = gradients[5] * 1e-3  # in the middle: nothing moves, no state changes
+    assert all(gradients[index].abs().max() < 1e-2 for index in (0, 5))
     loss_fn = scripted_gradients(gradients)
     reference = torch.zeros(20, dtype=torch.float64, requires_grad=True)
     on_device = torch.zeros(20, dtype=torch.float64, requires_grad=True)
-    torch_lbfgs = torch.optim.LBFGS([reference], max_iter=1, history_size=3)
-    device_lbfgs = DeviceLBFGS([on_device], history_size=3)
+    torch_lbfgs = torch.optim.LBFGS([reference], max_iter=1, history_size=3, tolerance_grad=1e-2)
+    device_lbfgs = DeviceLBFGS([on_device], history_size=3, tolerance_grad=1e-2)
     for index in range(len(gradients)):
         before = on_device.detach().clone()
         torch_lbfgs.step(closure_for(torch_lbfgs, reference, loss_fn))
