@@ -21,7 +21,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nst_engine.estimate import Workload, free_bytes, iteration_flops, workload_from_sizes
+from nst_engine.estimate import (
+    Workload,
+    free_bytes,
+    iteration_flops,
+    mean_iteration_flops,
+    workload_from_sizes,
+    workload_of,
+)
 from nst_engine.locations import cache_dir
 
 if TYPE_CHECKING:
@@ -149,7 +156,9 @@ def record_run(key: str, work: Workload, seconds: float, iterations: int) -> Non
     devices = read_cache()
     entry = devices.setdefault(key, {})
     runs = [run for run in entry.get("runs", []) if isinstance(run, dict)]
-    runs.append({"flops": iteration_flops(work), "seconds_per_iteration": seconds / iterations})
+    # A coarse-to-fine run's iterations cost differently at each scale: the mean counts.
+    flops = mean_iteration_flops(work)
+    runs.append({"flops": flops, "seconds_per_iteration": seconds / iterations})
     entry["runs"] = runs[-RECORDS_KEPT:]
     write_cache(devices)
 
@@ -157,7 +166,7 @@ def record_run(key: str, work: Workload, seconds: float, iterations: int) -> Non
 def record_finished(config: RunConfig, started: Any, finished: Any) -> None:
     """The engine's hook: a run's Started and Finished events into the cache; never raises."""
     with contextlib.suppress(Exception):
-        work = workload_from_sizes(config, started.compute_size, started.style_size)
+        work = workload_of(config, started.compute_size, started.style_size)
         record_run(device_key(started.device), work, finished.seconds, finished.iterations)
 
 

@@ -42,7 +42,7 @@ from nst_engine.images import load_image, save_image
 from nst_engine.losses import Network, build_loss
 from nst_engine.outputs import check_output_path, partial_output_path, snapshot_path, unique_path
 from nst_engine.rates import record_finished
-from nst_engine.sizes import check_fits_network, resolve_sizes
+from nst_engine.sizes import check_fits_network, resolve_sizes, scale_iterations
 from nst_engine.stepper import Stepper, Switches, resolve_switches
 from nst_engine.tensors import image_to_tensor, initial_image, rescale, tensor_to_image
 from nst_engine.weights import load_weights
@@ -128,8 +128,7 @@ class Run:
         check_fits_network(config, sizes)
         switches = resolve_switches(config, device)
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
-        # Iterations per scale: scale_iterations at each smaller one, iterations at the last.
-        plan = [config.scale_iterations] * (len(sizes.scales) - 1) + [config.iterations]
+        plan = scale_iterations(config, sizes)
 
         yield Status("loading VGG19 weights")
         weights = load_weights(config.weights, config.seed)
@@ -211,8 +210,7 @@ class Run:
             path, notes = self._save_final(image.detach(), sizes.output)
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
-            if scales == 1:
-                record_finished(config, started_event, finished)  # for the next runs' estimates
+            record_finished(config, started_event, finished)  # for the next runs' estimates
         except GeneratorExit:
             # Closed by the caller: keep what was made, say where.
             self.cancelled = Cancelled(*self._save_best())
