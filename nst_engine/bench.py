@@ -19,16 +19,13 @@ and prints the ratio of their wall times.
 from __future__ import annotations
 
 import argparse
-import json
-import multiprocessing
-import platform
-import statistics
-import tempfile
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from nst_engine.errors import ConfigError
+
+# Everything else is imported where it is used: `nst-tui` builds this command's parser on
+# every start, the app's and `nst-tui run`'s too, and multiprocessing, concurrent.futures
+# and statistics cost them about 0.1 s.
 
 WARMUP_EXTRA = 5  # iterations past a full L-BFGS history (or, for the others, the whole warm-up)
 
@@ -140,6 +137,8 @@ def span_marks(warmup: int, iterations: int, spans: int) -> list[int]:
 
 def summarise(clock: list[float], iterations: int) -> dict:
     """Clock readings at the span marks to each span's ms/iteration and their median."""
+    import statistics
+
     span_ms = [
         (end - start) / iterations * 1000 for start, end in zip(clock[:-1], clock[1:], strict=True)
     ]
@@ -175,6 +174,8 @@ def step_flops(work) -> float:
 def measure(size, iterations, spans, warmup, device, weights, optimizer, settings=None) -> dict:
     """One size in this process: the median ms/iteration over the timed spans, peak memory."""
     import resource
+    import tempfile
+    import time
 
     import torch
 
@@ -227,6 +228,9 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
 
 def measure_fresh(arguments: argparse.Namespace, size: int, settings: dict) -> dict:
     """`measure` in a fresh process (spawned: no torch state shared with this one)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(
@@ -243,6 +247,10 @@ def measure_fresh(arguments: argparse.Namespace, size: int, settings: dict) -> d
 
 
 def run_bench(arguments: argparse.Namespace) -> int:
+    import json
+    import platform
+    import statistics
+
     if arguments.pastiche is not None:
         script = pastiche_script()
         return script.run_comparison(
