@@ -228,6 +228,8 @@ class SettingsForm(VerticalScroll, can_focus=False):
                 changes[name] = self.query_one(f"#{name}-field", TextField).parse()
             except NSTError as error:
                 problems.append(error.message)
+        if self.query_one("#min_size-field", TextField).error:
+            self.query_one("#scales-hint").display = False  # no scales, not the last ones
         for name in ("init", "pooling", "device", "weights", *SPEED_FIELDS):
             changes[name] = self.query_one(f"#{name}-field", SelectField).value
         self.query_one("#weights-warning").display = changes["weights"] == "random"

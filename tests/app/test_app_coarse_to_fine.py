@@ -42,6 +42,12 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config, monkeypatch) ->
         field = app.main.query_one("#min_size-field")
         assert "use a larger min size" in field.error
 
+        await set_text(pilot, "#min_size", "abc")
+        assert app.main.query_one("#min_size-field").error == (
+            "min size must be a whole number, got 'abc'"
+        )
+        assert hint(app) == ""  # no scales to list, rather than the last ones
+
         await set_text(pilot, "#min_size", "0")
         run_is_on(app)
         assert hint(app) == ""
