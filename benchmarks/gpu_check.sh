@@ -27,25 +27,47 @@ export NST_TUI_CONFIG_DIR=/tmp/nst-config NST_TUI_STATE_DIR=/tmp/nst-state
   lscpu | grep -E "Model name|^CPU\(s\)"
 } > "$OUT/machine.txt" 2>&1
 
-# The engine on CUDA: runs, cancellation, faults, and the CUDA-only tests (no host wait per
-# step, CPU agreement, a real out-of-memory).
-NST_TUI_TEST_DEVICE=cuda timeout 150 python3 -m pytest -q -p no:cacheprovider \
-  tests/engine/test_cuda.py tests/engine/test_transfer.py tests/engine/test_run_control.py \
+# The engine on CUDA: runs, cancellation, faults, the CUDA-only tests (no host wait per
+# step with every optimiser in a CUDA graph, graph and eager alike, the device L-BFGS
+# captured, coarse to fine, a real out-of-memory).
+NST_TUI_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider \
+  tests/engine/test_cuda.py tests/engine/test_lbfgs.py tests/engine/test_scales.py \
+  tests/engine/test_transfer.py tests/engine/test_run_control.py \
   > "$OUT/tests.txt" 2>&1
 echo "tests exit $?" >> "$OUT/tests.txt"
 if [ "${1:-all}" = tests ]; then tail -n 8 "$OUT/tests.txt"; exit 0; fi
 
-for optimizer in lbfgs adam; do
-  timeout 90 python3 -m nst_tui.cli bench --device cuda --sizes 256 512 1024 --iterations 20 \
-    --warmup 5 --optimizer "$optimizer" > "$OUT/bench.txt.$optimizer" 2>&1
-done
-cat "$OUT"/bench.txt.* > "$OUT/bench.txt" && rm "$OUT"/bench.txt.*
+bench() { python3 -m nst_tui.cli bench --device cuda "$@"; }
 
 # The default job (512 px, 200 L-BFGS iterations) as a user runs it, timed end to end.
 timeout 60 bash -c 'time python3 -m nst_tui.cli run --demo --device cuda --weights random \
   -o /tmp/demo-gpu.png' > "$OUT/demo.txt" 2>&1
 
-timeout 150 python3 benchmarks/app_vs_headless.py --device cuda --size 512 --iterations 200 \
+# Steady state (warm-up until the L-BFGS history is full, median of spans), all switches auto.
+for optimizer in lbfgs adam; do
+  timeout 150 bash -c "$(declare -f bench); bench --sizes 512 1024 2048 --optimizer $optimizer \
+    --iterations 20 --spans 3" > "$OUT/bench-$optimizer.txt" 2>&1
+done
+
+# Each switch's share at 512 px: the same job with the switch on and off, alternating.
+{
+  bench --sizes 512 --optimizer lbfgs --compare cuda_graph=on,off --iterations 20 --spans 3
+  bench --sizes 512 --optimizer adam --compare cuda_graph=on,off --iterations 20 --spans 3
+  bench --sizes 512 --optimizer adam --compare precision=bf16,fp32 --iterations 20 --spans 3
+  bench --sizes 512 --optimizer lbfgs --compare precision=fp32,bf16 --iterations 20 --spans 3
+  bench --sizes 512 --optimizer adam --compare memory_format=channels_last,contiguous \
+    --iterations 20 --spans 3
+} > "$OUT/switches.txt" 2>&1
+
+# Print size: 2896x2172 with coarse to fine (from 362 px, 5 scales before the last), from
+# command to file; then whether 4096x4096 fits, with peak memory.
+timeout 150 bash -c 'time python3 -m nst_tui.cli run --demo --device cuda --weights random \
+  --size 2896x2172 --min-size 362 --scale-iterations 100 --iterations 100 -o /tmp/print.png' \
+  > "$OUT/print.txt" 2>&1
+timeout 120 bash -c "$(declare -f bench); bench --sizes 4096 --optimizer lbfgs --iterations 3 \
+  --spans 1 --warmup 2" > "$OUT/big.txt" 2>&1
+
+timeout 100 python3 benchmarks/app_vs_headless.py --device cuda --size 512 --iterations 200 \
   --repeats 2 > "$OUT/app_vs_headless.txt" 2>&1
 echo "app_vs_headless exit $?" >> "$OUT/app_vs_headless.txt"
 tail -n 8 "$OUT"/*.txt

@@ -100,7 +100,8 @@ class Network:
         scaled = image / 255
         if not self.bf16:
             return self.extractor(scaled)
-        with torch.autocast(image.device.type, dtype=torch.bfloat16):
+        # No weight cache: a cache filled during a CUDA graph capture would not be replayed.
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, cache_enabled=False):
             features = self.extractor(scaled)
         return {name: value.float() for name, value in features.items()}
 

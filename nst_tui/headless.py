@@ -152,6 +152,9 @@ def _print_started(console, event) -> None:
         f"device [bold]{event.device}[/], weights [bold]{event.weights_source}[/], "
         f"computing at {width}x{height}, saving at {event.output_size[0]}x{event.output_size[1]}"
     )
+    if len(event.scale_sizes) > 1:
+        sides = " → ".join(str(max(size)) for size in event.scale_sizes)
+        console.print(f"coarse to fine: {len(event.scale_sizes)} scales, {sides} px")
     for note in event.notes:
         console.print(f"[yellow]note:[/] {note}")
 

@@ -55,3 +55,18 @@ def test_run_help_explains_coarse_to_fine_and_the_speed_switches(nst_tui_here):
     assert "--cuda-graph {auto,on,off}" in words
     assert "coarse to fine" in words and "--size 2048 --min-size 256" in words
     assert "auto picks what measured fastest on the device" in words
+
+
+def test_a_coarse_to_fine_run_says_its_scales_and_saves_at_the_full_size(nst_tui_here, work):
+    from PIL import Image
+
+    result = nst_tui_here(
+        *("run", "--demo", "--weights", "random", "--size", "64", "--min-size", "32"),
+        *("--scale-iterations", "2", "--iterations", "2", "-o", "c2f.png"),
+        columns=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "coarse to fine: 3 scales, 32 → 45 → 64 px" in result.stderr
+    assert "6/6 scale 3/3" in result.stderr
+    with Image.open(work / "c2f.png") as image:
+        assert image.size == (64, 43)

@@ -1,5 +1,6 @@
-"""The engine on a real CUDA device: no host wait per step, the same losses as the CPU,
-and a real out-of-memory that leaves the device usable for the next run.
+"""The engine on a real CUDA device: no host wait per step (every optimiser, in a CUDA
+graph), graph and eager steps alike, the same losses as the CPU, coarse to fine, and a real
+out-of-memory that leaves the device usable for the next run.
 
 Skipped where there is no GPU (CI has none); `benchmarks/gpu_check.sh` runs them on one.
 """
@@ -12,9 +13,10 @@ import re
 import pytest
 import torch
 
-from nst_engine.errors import DeviceError
-from nst_engine.events import Finished, Started, Step
 from nst_engine.devices import available_devices
+from nst_engine.errors import DeviceError
+from nst_engine.events import Finished, Step
+from nst_engine.stepper import GRAPH_WARMUP
 from nst_engine.transfer import run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
@@ -36,20 +38,63 @@ def sync_errors():
     switch.off()
 
 
-def test_adam_steps_on_the_gpu_never_make_the_host_wait(tiny_config, sync_errors):
-    # 25 steps: past the finite-loss checks at 10 and 20, whose answers are read back later.
-    config = tiny_config(device="cuda", iterations=40, optimizer={"name": "adam", "lr": 5.0})
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs", "rmsprop", "adadelta", "sgd"])
+def test_steps_on_the_gpu_never_make_the_host_wait(tiny_config, sync_errors, optimizer):
+    # From step 6 (after the eager warm-up and the graph's capture, which synchronise) to 25:
+    # past the finite-loss checks at 10 and 20, whose answers are read back later.
+    config = tiny_config(device="cuda", iterations=40, optimizer={"name": optimizer})
     indices = []
     with run(config) as events:
         for event in events:
-            if isinstance(event, Started):
-                sync_errors.on()
-            elif isinstance(event, Step):
+            if isinstance(event, Step):
                 indices.append(event.index)
+                if event.index == GRAPH_WARMUP + 2:
+                    sync_errors.on()
                 if event.index == 25:
                     break
         sync_errors.off()
     assert indices == list(range(1, 26))
+
+
+@pytest.mark.parametrize(("optimizer", "tolerance"), [("adam", 1e-3), ("lbfgs", 2e-2)])
+def test_graph_and_eager_steps_give_the_same_losses(tiny_config, tmp_path, optimizer, tolerance):
+    """Eager L-BFGS is torch's, the graph's is nst_engine.lbfgs's: the same algorithm, with
+    float32 sums in another order, hence the looser bound."""
+
+    def losses(graph: str) -> list[float]:
+        config = tiny_config(
+            device="cuda",
+            iterations=15,
+            precision="fp32",
+            cuda_graph=graph,
+            optimizer={"name": optimizer},
+            output=tmp_path / f"{graph}.png",
+        )
+        return [event.loss_values()["total"] for event in run(config) if isinstance(event, Step)]
+
+    eager, graph = losses("off"), losses("on")
+    assert graph == pytest.approx(eager, rel=tolerance)
+
+
+def test_a_seeded_graph_run_gives_the_same_pixels_twice(tiny_config, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    pictures = []
+    for name in ("first", "second"):
+        config = tiny_config(device="cuda", iterations=20, output=tmp_path / f"{name}.png")
+        list(run(config))
+        with Image.open(config.output) as image:
+            pictures.append(np.asarray(image))
+    assert np.array_equal(*pictures)
+
+
+def test_coarse_to_fine_on_the_gpu(tiny_config):
+    config = tiny_config(device="cuda", size=96, min_size=48, scale_iterations=6, iterations=6)
+    events = list(run(config))
+    steps = [event for event in events if isinstance(event, Step)]
+    assert [step.scale for step in steps][::6] == [1, 2, 3]
+    assert isinstance(events[-1], Finished)
 
 
 def test_the_gpu_and_the_cpu_agree_on_the_losses_of_the_starting_image(tiny_config, tmp_path):
