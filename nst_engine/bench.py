@@ -150,22 +150,24 @@ def step_flops(work) -> float:
     """Floating-point operations of one steady-state iteration: forward, backward, optimiser.
 
     estimate.iteration_flops counts the forward pass only (the backward is in its measured
-    rate). The backward to the image costs the same again: no weight gradients are needed,
-    and each convolution's gradient with respect to its input, like each Gram matrix's
-    (dG F), is one product of the forward's size. ReLU, pooling and the losses are left out
-    (memory-bound, a few per cent). L-BFGS with a full history adds its two loops: for each
+    rate). The backward to the image costs the convolutions as much again (no weight
+    gradients are needed: each convolution's gradient with respect to its input is one
+    product of the forward's size) and each Gram matrix twice as much (G = F F^T has F on
+    both sides: two products of the forward's size). torch's FlopCounterMode gives the same
+    total. ReLU, pooling and the losses' sums are left out (memory-bound, a few per cent of
+    the time, no multiply-adds). L-BFGS with a full history adds its two loops: for each
     stored pair a dot product and an update in each, 8 operations per pixel value.
     """
     from nst_engine.estimate import _outputs
 
-    forward = 0.0
+    convolutions = grams = 0.0
     for layer, in_channels, positions in _outputs(work.compute, work.deepest_index):
         if layer.kind == "conv":
-            forward += 2 * 9 * in_channels * layer.channels * positions
+            convolutions += 2 * 9 * in_channels * layer.channels * positions
         if layer.name in work.style_layers:
-            forward += 2 * layer.channels**2 * positions
+            grams += 2 * layer.channels**2 * positions
     history = 8 * work.history_size * 3 * work.pixels if work.optimizer == "lbfgs" else 0
-    return 2 * forward + history
+    return 2 * convolutions + 3 * grams + history
 
 
 # --- one size, in this process ------------------------------------------------------------------

@@ -86,14 +86,39 @@ def test_flops_of_a_step_against_a_hand_count():
     work = workload_from_sizes(tiny_config(), (4, 4), (4, 4))
     conv = 2 * 9 * 3 * 64 * 16  # conv1_1: 3 -> 64 channels, 3x3, 16 positions
     gram = 2 * 64 * 64 * 16  # relu1_1's Gram matrix
-    # The backward to the image costs what the forward does: each convolution's gradient
-    # with respect to its input, and each Gram matrix's, is one product of the same size.
-    assert bench.step_flops(work) == 2 * (conv + gram)
+    # The backward to the image: each convolution's gradient with respect to its input is
+    # one product of the forward's size; the Gram matrix's, F on both sides, two.
+    assert bench.step_flops(work) == 2 * conv + 3 * gram
     # estimate.iteration_flops counts the forward pass only.
-    assert bench.step_flops(work) == 2 * iteration_flops(work)
+    assert iteration_flops(work) == conv + gram
     lbfgs = workload_from_sizes(tiny_config("lbfgs", 5), (4, 4), (4, 4))
     # A full history: two loops, a dot product and an update per stored pair in each.
-    assert bench.step_flops(lbfgs) == 2 * (conv + gram) + 8 * 5 * 3 * 16
+    assert bench.step_flops(lbfgs) == 2 * conv + 3 * gram + 8 * 5 * 3 * 16
+
+
+def test_flops_of_a_step_match_torchs_own_count():
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from nst_engine.features import FeatureExtractor
+    from nst_engine.losses import build_loss
+    from nst_engine.weights import random_weights
+
+    config = RunConfig.from_dict({"optimizer": {"name": "adam"}})  # the default layers
+    layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
+    image = torch.rand(1, 3, 32, 48) * 255
+    loss = build_loss(
+        FeatureExtractor(random_weights(0), layers),
+        image,
+        image,
+        config.active_content_layers,
+        config.active_style_layers,
+        config.tv_weight,
+    )
+    with FlopCounterMode(display=False) as counter:
+        loss(image.clone().requires_grad_(True))["total"].backward()
+    work = workload_from_sizes(config, (48, 32), (48, 32))
+    assert bench.step_flops(work) == pytest.approx(counter.get_total_flops(), rel=0.01)
 
 
 # --- settings passed through --------------------------------------------------------------------
