@@ -178,8 +178,9 @@ class DeviceLBFGS(torch.optim.Optimizer):
         order, upper, eye = self._constants_for(slots, gradient)
 
         # torch returns before anything when the gradient is this small; here every write
-        # below is masked by `live` instead. `started`: not torch's first iteration.
-        live = torch.linalg.vector_norm(gradient, float("inf")) > group["tolerance_grad"]
+        # below is masked by `live` instead. A NaN gradient is live, as in torch: the image
+        # turns NaN, which the run's divergence check sees. `started`: not the first iteration.
+        live = ~(torch.linalg.vector_norm(gradient, float("inf")) <= group["tolerance_grad"])
         started = n_iter > 0
 
         # The candidate pair: y = g - g_prev into vectors[1]; s is already in vectors[2].

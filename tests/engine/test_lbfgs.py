@@ -190,6 +190,15 @@ def test_more_than_one_parameter_is_refused():
         DeviceLBFGS([torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)])
 
 
+def test_a_nan_gradient_makes_the_image_nan_as_in_torch():
+    # Not a skip (NaN is not below tolerance_grad): the run's divergence check must see it.
+    x = torch.ones(4, requires_grad=True)
+    optimizer = DeviceLBFGS([x])
+    for factor in (1.0, 1.0, float("nan")):
+        optimizer.step(closure_for(optimizer, x, lambda x, f=factor: (x * x).sum() * f))
+    assert x.isnan().all()
+
+
 # --- torch's special cases ----------------------------------------------------------------
 
 
@@ -283,16 +292,12 @@ def test_no_move_when_the_direction_is_not_downhill_by_tolerance_change():
 # What .item(), float(), bool() and `if tensor:` dispatch to, and ops whose output shape
 # depends on the values (a CUDA graph fixes every shape when it is recorded).
 HOST_READS = {"_local_scalar_dense", "is_nonzero", "equal", "allclose"}
-DATA_DEPENDENT_SHAPES = {
-    "nonzero",
-    "nonzero_static",
-    "masked_select",
+DATA_DEPENDENT_SHAPES = {"nonzero", "nonzero_static", "masked_select", "argwhere"} | {
     "unique",
     "_unique",
     "_unique2",
     "unique_consecutive",
     "unique_dim",
-    "argwhere",
 }
 
 
