@@ -76,8 +76,15 @@ def release_memory(device: torch.device) -> None:
         torch.cuda.empty_cache()
 
 
-def out_of_memory_advice(size: tuple[int, int]) -> str:
+def out_of_memory_advice(
+    size: tuple[int, int], needs: str = "", history_first: bool = False
+) -> str:
+    """The one-line advice after running out of GPU memory at `size`; `needs` says what the
+    run needed (nst_engine.estimate), and the largest part is advised first."""
+    remedies = ["lower the compute size", "choose fewer or shallower layers"]
+    history = "a smaller L-BFGS history (--history-size)"
+    remedies = [history, *remedies] if history_first else [*remedies, history]
     return (
-        f"out of GPU memory at {size[0]}x{size[1]}; lower the compute size, choose fewer or "
-        "shallower layers, or a smaller L-BFGS history"
+        f"out of GPU memory at {size[0]}x{size[1]}{f' ({needs})' if needs else ''}; "
+        f"{', '.join(remedies[:-1])}, or {remedies[-1]}"
     )

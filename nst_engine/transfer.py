@@ -140,7 +140,7 @@ class Run:
             network = Network(extractor, switches.bf16)
         except torch.cuda.OutOfMemoryError:
             release_memory(device)
-            raise DeviceError(out_of_memory_advice(sizes.compute)) from None
+            raise DeviceError(self._out_of_memory(sizes.compute, sizes.style)) from None
 
         notes = content.notes + style.notes
         if not weights.trained:
@@ -172,7 +172,7 @@ class Run:
         self._image: torch.Tensor | None = None
         self._last_good: LastGoodImage | None = None
         scales = len(plan)
-        compute_size = sizes.compute
+        compute_size, style_size = sizes.compute, sizes.style
         try:
             for scale, ((compute_size, style_size), iterations) in enumerate(
                 zip(sizes.scales, plan, strict=True), start=1
@@ -228,7 +228,7 @@ class Run:
             kept_index, partial = self._save_best()
             release_memory(device)
             where = f"; the image so far is in {partial}" if partial else ""
-            raise DeviceError(out_of_memory_advice(compute_size) + where) from None
+            raise DeviceError(self._out_of_memory(compute_size, style_size) + where) from None
         except KeyboardInterrupt:
             self.cancelled = Cancelled(*self._save_best())
             raise
@@ -269,6 +269,26 @@ class Run:
         self._image = image
         self._last_good = LastGoodImage(image, self._completed)
         return Stepper(loss_function, image, config.optimizer, switches)
+
+    def _out_of_memory(self, compute: tuple[int, int], style: tuple[int, int]) -> str:
+        """The advice, with what this scale needed and how much of it is L-BFGS's history."""
+        from nst_engine.estimate import (
+            FLOAT_BYTES,
+            format_bytes,
+            memory_bytes,
+            optimizer_vectors,
+            workload_from_sizes,
+        )
+
+        work = workload_from_sizes(self.config, compute, style)
+        needed = memory_bytes(work)
+        history = 0
+        if work.optimizer == "lbfgs":
+            history = (optimizer_vectors(work) - 4) * 3 * work.pixels * FLOAT_BYTES
+        needs = f"it needs about {format_bytes(needed)}"
+        if history:
+            needs += f", {format_bytes(history)} of it L-BFGS's history"
+        return out_of_memory_advice(compute, needs, history_first=history > needed / 3)
 
     def _save_best(self) -> tuple[int, Path | None]:
         """Save the best image of a stopped run; its iteration and path (None: nothing made)."""

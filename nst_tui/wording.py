@@ -14,6 +14,7 @@ APP_ADVICE = {
         "raise max_input_pixels (a preset setting) if you trust this file"
     ),
     "pass a weights file with --weights PATH": "start nst-tui with NST_TUI_WEIGHTS=PATH",
+    "a smaller L-BFGS history (--history-size)": "a smaller L-BFGS history size",
 }
 
 

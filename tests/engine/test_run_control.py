@@ -4,6 +4,8 @@ is never written half-done."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -158,7 +160,8 @@ def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(
     with pytest.raises(DeviceError) as caught:
         list(run(config))
     message = caught.value.message
-    assert "out of GPU memory at 48x32; lower the compute size" in message
+    assert "out of GPU memory at 48x32 (it needs about " in message
+    assert "of it L-BFGS's history); lower the compute size" in message
     kept = config.output.with_name("out.partial-04-of-20.png")
     assert f"the image so far is in {kept}" in message
     assert_valid_image(kept)
@@ -177,6 +180,18 @@ def test_out_of_memory_while_preparing_gives_advice(tiny_config, monkeypatch):
     monkeypatch.setattr(transfer, "build_loss", no_memory)
     with pytest.raises(DeviceError, match="lower the compute size"):
         list(run(tiny_config()))
+
+
+def test_out_of_memory_advice_puts_the_largest_part_first(tiny_config, out_of_memory_at):
+    # At 512 px with a 100-step history, L-BFGS's history is most of what a run needs.
+    out_of_memory_at(1)
+    with pytest.raises(DeviceError) as caught:
+        list(run(tiny_config(size=512, iterations=200, optimizer={"name": "lbfgs"})))
+    message = caught.value.message
+    assert re.search(
+        r"needs about [\d.]+ [MG]B, [\d.]+ [MG]B of it L-BFGS's history\); a smaller L-BFGS", message
+    ), message
+    assert "--history-size" in message
 
 
 def test_an_interrupt_inside_a_step_keeps_the_completed_steps(tiny_config, monkeypatch):
