@@ -103,8 +103,8 @@ def path(optimizer: torch.optim.Optimizer, x: torch.Tensor, loss_fn, steps: int)
     return positions
 
 
-def torch_lbfgs(x: torch.Tensor, history: int, lr: float) -> torch.optim.LBFGS:
-    return torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=history)
+def torch_lbfgs(x: torch.Tensor, history: int, lr: float = 1.0, **options):
+    return torch.optim.LBFGS([x], lr=lr, max_iter=1, history_size=history, **options)
 
 
 def side_by_side(start: torch.Tensor, loss_fn, steps: int, history: int, lr: float = 1.0):
@@ -139,7 +139,8 @@ def test_in_float64_it_takes_torchs_steps_to_rounding(problem, history):
     for index, (expected, actual) in enumerate(pairs):
         assert relative_difference(expected, actual) < 1e-8, f"step {index + 1}"
     # The history wrapped around (more pairs kept over the run than it holds).
-    assert len(torch_optimizer.state[start_of(torch_optimizer)]["old_dirs"]) == history
+    (torch_state,) = torch_optimizer.state.values()
+    assert len(torch_state["old_dirs"]) == history
     assert device_optimizer.history_length() == history
 
 
@@ -164,10 +165,6 @@ def test_in_float32_it_follows_torch_as_closely_as_torch_follows_itself(problem,
         drift = max(drift, relative_difference(expected, nudged_position))
         bound = max(1e-4, 4 * drift)
         assert relative_difference(expected, actual) < bound, f"step {index + 1}"
-
-
-def start_of(optimizer: torch.optim.Optimizer) -> torch.Tensor:
-    return optimizer.param_groups[0]["params"][0]
 
 
 def test_step_without_closure_uses_the_gradient_as_it_stands():
@@ -225,13 +222,13 @@ def test_pairs_with_too_little_curvature_are_dropped_as_torch_drops_them():
     start = torch.zeros(30, dtype=torch.float64)
     reference = start.clone().requires_grad_()
     on_device = start.clone().requires_grad_()
-    torch_lbfgs = torch.optim.LBFGS([reference], max_iter=1, history_size=4)
+    torch_optimizer = torch_lbfgs(reference, 4)
     device_lbfgs = DeviceLBFGS([on_device], history_size=4)
     kept = []
     for _ in range(len(gradients)):
-        torch_lbfgs.step(closure_for(torch_lbfgs, reference, loss_fn))
+        torch_optimizer.step(closure_for(torch_optimizer, reference, loss_fn))
         device_lbfgs.step(closure_for(device_lbfgs, on_device, loss_fn))
-        torch_state = torch_lbfgs.state[reference]
+        torch_state = torch_optimizer.state[reference]
         assert device_lbfgs.history_length() == len(torch_state["old_dirs"])
         assert float(device_lbfgs.state[on_device]["h_diag"]) == pytest.approx(
             float(torch_state["H_diag"]), rel=1e-12
@@ -253,18 +250,17 @@ def test_no_step_while_the_gradient_is_below_tolerance_grad():
     loss_fn = scripted_gradients(gradients)
     reference = torch.zeros(20, dtype=torch.float64, requires_grad=True)
     on_device = torch.zeros(20, dtype=torch.float64, requires_grad=True)
-    torch_lbfgs = torch.optim.LBFGS([reference], max_iter=1, history_size=3, tolerance_grad=1e-2)
+    torch_optimizer = torch_lbfgs(reference, 3, tolerance_grad=1e-2)
     device_lbfgs = DeviceLBFGS([on_device], history_size=3, tolerance_grad=1e-2)
     for index in range(len(gradients)):
         before = on_device.detach().clone()
-        torch_lbfgs.step(closure_for(torch_lbfgs, reference, loss_fn))
+        torch_optimizer.step(closure_for(torch_optimizer, reference, loss_fn))
         device_lbfgs.step(closure_for(device_lbfgs, on_device, loss_fn))
         if index in (0, 5):
             assert torch.equal(before, on_device.detach())
         assert relative_difference(reference.detach(), on_device.detach()) < 1e-10
-        assert int(device_lbfgs.state[on_device]["n_iter"]) == torch_lbfgs.state[reference].get(
-            "n_iter", 0
-        )
+        torch_count = torch_optimizer.state[reference].get("n_iter", 0)
+        assert int(device_lbfgs.state[on_device]["n_iter"]) == torch_count
 
 
 def test_no_move_when_the_direction_is_not_downhill_by_tolerance_change():
@@ -276,11 +272,11 @@ def test_no_move_when_the_direction_is_not_downhill_by_tolerance_change():
     loss_fn = scripted_gradients(gradients)
     reference = torch.zeros(5, dtype=torch.float64, requires_grad=True)
     on_device = torch.zeros(5, dtype=torch.float64, requires_grad=True)
-    torch_lbfgs = torch.optim.LBFGS([reference], max_iter=1, history_size=3)
+    torch_optimizer = torch_lbfgs(reference, 3)
     device_lbfgs = DeviceLBFGS([on_device], history_size=3)
     for index in range(len(gradients)):
         before = reference.detach().clone()
-        torch_lbfgs.step(closure_for(torch_lbfgs, reference, loss_fn))
+        torch_optimizer.step(closure_for(torch_optimizer, reference, loss_fn))
         device_lbfgs.step(closure_for(device_lbfgs, on_device, loss_fn))
         if index == 3:
             assert torch.equal(before, reference.detach())  # the case really happened
