@@ -10,32 +10,41 @@ from collections.abc import Callable
 import torch
 
 from nst_engine.config import OptimizerSettings
+from nst_engine.lbfgs import DeviceLBFGS
 
 LossFunction = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
 def make_optimizer(
-    settings: OptimizerSettings, image: torch.Tensor, device_resident: bool = False
+    settings: OptimizerSettings,
+    image: torch.Tensor,
+    capturable: bool = False,
+    iterations: int | None = None,
 ) -> torch.optim.Optimizer:
     """The chosen optimiser over the single parameter `image`, with its own parameters.
 
-    `device_resident`: in a form that never reads the device from the host, so that its step
-    can be captured in a CUDA graph (torch's `capturable` forms; nst_engine.lbfgs for L-BFGS).
+    `capturable`: in a form whose step never reads the device from the host, so that it can
+    be captured in a CUDA graph (torch's `capturable` forms). L-BFGS is always
+    nst_engine.lbfgs's, which never reads the device: the same steps as torch's with
+    max_iter=1 (one iteration per engine step keeps progress and cancellation at the
+    granularity of an iteration), in a fifth of the operations, and its memory allocated at
+    the first step for the whole run. `iterations`: how many steps this optimiser will take;
+    a history longer than that would never fill, so it is not allocated.
     """
     parameters = settings.parameters
     lr = settings.lr
-    capturable = {"capturable": True} if device_resident else {}
+    device_resident = {"capturable": True} if capturable else {}
     if settings.name == "adam":
         return torch.optim.Adam(
             [image],
             lr=lr,
             betas=(parameters.beta1, parameters.beta2),
             eps=parameters.eps,
-            **capturable,
+            **device_resident,
         )
     if settings.name == "adadelta":
         return torch.optim.Adadelta(
-            [image], lr=lr, rho=parameters.rho, eps=parameters.eps, **capturable
+            [image], lr=lr, rho=parameters.rho, eps=parameters.eps, **device_resident
         )
     if settings.name == "rmsprop":
         return torch.optim.RMSprop(
@@ -44,24 +53,16 @@ def make_optimizer(
             alpha=parameters.alpha,
             eps=parameters.eps,
             momentum=parameters.momentum,
-            **capturable,
+            **device_resident,
         )
     if settings.name == "sgd":
         return torch.optim.SGD(
             [image], lr=lr, momentum=parameters.momentum, nesterov=parameters.nesterov
         )
-    if device_resident:
-        from nst_engine.lbfgs import DeviceLBFGS
-
-        return DeviceLBFGS([image], lr=lr, history_size=parameters.history_size)
-    # One L-BFGS iteration per engine step (max_iter=1) keeps progress and cancellation at
-    # the granularity of an iteration; the history survives between calls to step().
-    return torch.optim.LBFGS(
-        [image],
-        lr=lr,
-        max_iter=1,
-        history_size=parameters.history_size,
-    )
+    history = parameters.history_size
+    if iterations is not None:
+        history = max(1, min(history, iterations))
+    return DeviceLBFGS([image], lr=lr, history_size=history)
 
 
 # Optimisers whose steps depend on the scale of the gradient, which here is huge (raw losses

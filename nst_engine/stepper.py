@@ -86,11 +86,12 @@ class Stepper:
         image: torch.Tensor,
         settings: OptimizerSettings,
         switches: Switches,
+        iterations: int | None = None,
     ) -> None:
         self.loss_function = loss_function
         self.image = image
         self.switches = switches
-        self.optimizer = make_optimizer(settings, image, device_resident=switches.graph)
+        self.optimizer = make_optimizer(settings, image, switches.graph, iterations)
         # L-BFGS and SGD see the gradient divided by the largest entry of the first one
         # (optimizers.SCALE_NORMALISED says why); kept as a device tensor, read by no one.
         self.normalised = settings.name in SCALE_NORMALISED
@@ -128,18 +129,6 @@ class Stepper:
         return {name: value.detach() for name, value in losses.items()}
 
     def _eager(self) -> dict[str, torch.Tensor]:
-        if isinstance(self.optimizer, torch.optim.LBFGS):
-            # torch's own L-BFGS takes a closure (and reads values on the host).
-            evaluated: dict[str, torch.Tensor] = {}
-
-            def closure() -> torch.Tensor:
-                self.optimizer.zero_grad(set_to_none=True)
-                evaluated.update(self._evaluate())
-                scale = self._gradient_scale if self._gradient_scale is not None else 1.0
-                return evaluated["total"] * scale
-
-            self.optimizer.step(closure)
-            return evaluated
         self.optimizer.zero_grad(set_to_none=True)
         losses = self._evaluate()
         self.optimizer.step()

@@ -178,7 +178,13 @@ class Run:
                 zip(sizes.scales, plan, strict=True), start=1
             ):
                 stepper = self._prepare_scale(
-                    network, content.image, style.image, compute_size, style_size, switches
+                    network,
+                    content.image,
+                    style.image,
+                    compute_size,
+                    style_size,
+                    switches,
+                    iterations,
                 )
                 image = stepper.image
                 for local in range(1, iterations + 1):
@@ -244,6 +250,7 @@ class Run:
         compute_size: tuple[int, int],
         style_size: tuple[int, int],
         switches: Switches,
+        iterations: int,
     ) -> Stepper:
         """Targets at this scale's sizes, and the image to optimise: the start, or the last
         scale's result enlarged; with a fresh optimiser (its history was of other sizes)."""
@@ -268,7 +275,7 @@ class Run:
         image.requires_grad_(True)
         self._image = image
         self._last_good = LastGoodImage(image, self._completed)
-        return Stepper(loss_function, image, config.optimizer, switches)
+        return Stepper(loss_function, image, config.optimizer, switches, iterations)
 
     def _out_of_memory(self, compute: tuple[int, int], style: tuple[int, int]) -> str:
         """The advice, with what this scale needed and how much of it is L-BFGS's history."""

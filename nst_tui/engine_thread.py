@@ -80,8 +80,10 @@ def set_aside_long_lived_objects(moment: str) -> bool:
     if moment == "run":
         import torch
 
+        from nst_engine.lbfgs import DeviceLBFGS
+
         # Its first use imports what every run imports, so that it is set aside too.
-        torch.optim.LBFGS([torch.zeros(1, requires_grad=True)])
+        DeviceLBFGS([torch.zeros(1, requires_grad=True)])
     gc.collect()
     gc.freeze()
     log.debug("%d long-lived objects set aside (%s)", gc.get_freeze_count(), moment)

@@ -56,10 +56,10 @@ def test_steps_on_the_gpu_never_make_the_host_wait(tiny_config, sync_errors, opt
     assert indices == list(range(1, 26))
 
 
-@pytest.mark.parametrize(("optimizer", "tolerance"), [("adam", 1e-3), ("lbfgs", 2e-2)])
-def test_graph_and_eager_steps_give_the_same_losses(tiny_config, tmp_path, optimizer, tolerance):
-    """Eager L-BFGS is torch's, the graph's is nst_engine.lbfgs's: the same algorithm, with
-    float32 sums in another order, hence the looser bound."""
+@pytest.mark.parametrize("optimizer", ["adam", "lbfgs"])
+def test_graph_and_eager_steps_give_the_same_losses(tiny_config, tmp_path, optimizer):
+    """The same kernels, launched one by one or replayed: the same losses to float32
+    rounding (deterministic cuDNN; L-BFGS amplifies any last-bit difference a little)."""
 
     def losses(graph: str) -> list[float]:
         config = tiny_config(
@@ -73,7 +73,7 @@ def test_graph_and_eager_steps_give_the_same_losses(tiny_config, tmp_path, optim
         return [event.loss_values()["total"] for event in run(config) if isinstance(event, Step)]
 
     eager, graph = losses("off"), losses("on")
-    assert graph == pytest.approx(eager, rel=tolerance)
+    assert graph == pytest.approx(eager, rel=1e-3)
 
 
 def test_a_seeded_graph_run_gives_the_same_pixels_twice(tiny_config, tmp_path):

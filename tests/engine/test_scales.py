@@ -40,9 +40,9 @@ def test_each_scale_starts_from_the_last_one_enlarged(tiny_config, monkeypatch):
     starts = []
     real_init = Stepper.__init__
 
-    def init(self, loss_function, image, settings, switches):
+    def init(self, loss_function, image, *rest):
         starts.append(image.detach().clone())
-        real_init(self, loss_function, image, settings, switches)
+        real_init(self, loss_function, image, *rest)
 
     monkeypatch.setattr(Stepper, "__init__", init)
     config = tiny_config(size=64, min_size=32, scale_iterations=2, iterations=2)
