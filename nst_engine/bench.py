@@ -93,6 +93,16 @@ def parse_settings(pairs: list[str]) -> dict:
     return settings
 
 
+def merge_settings(base: dict, changes: dict) -> dict:
+    """`changes` laid over `base`, table by table (neither is changed)."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            value = merge_settings(merged[key], value)
+        merged[key] = value
+    return merged
+
+
 def parse_compare(text: str) -> tuple[str, list[str]]:
     key, _, values = text.partition("=")
     choices = [value.strip() for value in values.split(",") if value.strip()]
@@ -278,7 +288,7 @@ def run_bench(arguments: argparse.Namespace) -> int:
             arguments.device,
             arguments.weights,
             arguments.optimizer,
-            {**settings, **change},
+            merge_settings(settings, change),
         )
     warmup = "auto" if arguments.warmup is None else arguments.warmup
     print(
@@ -296,7 +306,7 @@ def run_bench(arguments: argparse.Namespace) -> int:
         times: dict[str, list[float]] = {value: [] for value in values}
         for value in compare_plan(values, arguments.rounds):
             result = measure_fresh(
-                arguments, size, {**settings, **parse_settings([f"{key}={value}"])}
+                arguments, size, merge_settings(settings, parse_settings([f"{key}={value}"]))
             )
             times[value].append(result["ms_per_iteration"])
             results.append(result)

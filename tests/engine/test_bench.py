@@ -133,6 +133,13 @@ def test_set_options_become_a_nested_settings_table():
         bench.parse_settings(["precision"])
 
 
+def test_a_compared_value_is_laid_over_the_set_ones_table_by_table():
+    settings = bench.parse_settings(["optimizer.lbfgs.history_size=20", "seed=1"])
+    merged = bench.merge_settings(settings, bench.parse_settings(["optimizer.name=adam"]))
+    assert merged == {"optimizer": {"lbfgs": {"history_size": "20"}, "name": "adam"}, "seed": "1"}
+    assert settings == {"optimizer": {"lbfgs": {"history_size": "20"}}, "seed": "1"}
+
+
 def test_settings_reach_the_run_config(tmp_path):
     config = bench.bench_config(
         tmp_path / "x.png",
