@@ -15,6 +15,24 @@ from nst_engine.lbfgs import DeviceLBFGS
 LossFunction = Callable[[torch.Tensor], dict[str, torch.Tensor]]
 
 
+def _skip_the_dynamo_import() -> None:
+    """Keep torch.optim.Optimizer's bookkeeping from importing torch._dynamo.
+
+    `zero_grad`, `add_param_group`, `state_dict` and `load_state_dict` are wrapped by torch so
+    that their first call imports torch._dynamo (about 890 modules, 2-6 s on a small CPU)
+    only to mark them as never compiled. Nothing here compiles, so each is marked with
+    itself, which is what the wrapper looks for before importing. Without the wrapper (another
+    torch version) this does nothing.
+    """
+    for name in ("add_param_group", "zero_grad", "state_dict", "load_state_dict"):
+        function = getattr(getattr(torch.optim.Optimizer, name, None), "__wrapped__", None)
+        if function is not None and getattr(function, "__dynamo_disable", None) is None:
+            function.__dynamo_disable = function
+
+
+_skip_the_dynamo_import()
+
+
 def make_optimizer(
     settings: OptimizerSettings,
     image: torch.Tensor,

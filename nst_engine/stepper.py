@@ -54,14 +54,21 @@ class Switches:
         return ", ".join(parts)
 
 
-def resolve_switches(config: RunConfig, device: torch.device) -> Switches:
-    """What `auto` means on `device`, and what an explicit setting allows there.
+# On the CPU, channels_last measured 0.886x the time per iteration at 256 px and 0.871x at
+# 512 px, but 1.11x at 128 px, where converting formats costs more than it saves
+# (`nst-tui bench --compare memory_format=contiguous,channels_last`, benchmarks/RESULTS.md).
+CPU_CHANNELS_LAST_FROM = 256  # longest side, px
+
+
+def resolve_switches(config: RunConfig, device: torch.device, longest_side: int = 0) -> Switches:
+    """What `auto` means on `device` for a run whose largest image has `longest_side` px.
 
     On CUDA: a graph and channels_last; bf16 for the first-order optimisers (Adam, RMSprop,
     Adadelta, SGD) but not for L-BFGS, whose curvature pairs bf16's noisy gradients spoil: on
     the CPU with the oxford weights its loss after 10 iterations was 1.44 times float32's
-    (Adam's 1.006; tests/engine/test_scales.py). On the CPU and other devices: float32 and no
-    graph (there is nothing to capture); channels_last only when asked for.
+    (Adam's 1.006; tests/engine/test_scales.py). On the CPU: float32, no graph (there is
+    nothing to capture), channels_last from CPU_CHANNELS_LAST_FROM px. Elsewhere (mps):
+    float32 and the default layout.
     """
     cuda = device.type == "cuda"
     bf16_ok = device.type == "cpu" or (cuda and torch.cuda.is_bf16_supported())
@@ -70,7 +77,7 @@ def resolve_switches(config: RunConfig, device: torch.device) -> Switches:
     else:
         bf16 = config.precision == "bf16" and bf16_ok
     if config.memory_format == "auto":
-        channels_last = cuda
+        channels_last = cuda or (device.type == "cpu" and longest_side >= CPU_CHANNELS_LAST_FROM)
     else:
         channels_last = config.memory_format == "channels_last"
     graph = cuda and config.cuda_graph != "off"

@@ -126,7 +126,7 @@ class Run:
         style = load_image(config.style, "style image", config.max_input_pixels)
         sizes = resolve_sizes(config, content.image.size, style.image.size)
         check_fits_network(config, sizes)
-        switches = resolve_switches(config, device)
+        switches = resolve_switches(config, device, max(sizes.compute))
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
         plan = scale_iterations(config, sizes)
 

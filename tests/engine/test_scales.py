@@ -132,3 +132,14 @@ def test_auto_switches_per_device_and_optimiser(
     assert switches.channels_last == (device == "cuda")
     off = resolve_switches(config.replace(cuda_graph="off"), torch.device(device))
     assert not off.graph
+
+
+@pytest.mark.parametrize(("side", "channels_last"), [(128, False), (255, False), (256, True)])
+def test_on_the_cpu_channels_last_is_chosen_from_256_px(side, channels_last):
+    from nst_engine.config import RunConfig
+    from nst_engine.stepper import resolve_switches
+
+    switches = resolve_switches(RunConfig(), torch.device("cpu"), side)
+    assert switches.channels_last == channels_last
+    asked = resolve_switches(RunConfig(memory_format="contiguous"), torch.device("cpu"), side)
+    assert not asked.channels_last
