@@ -106,17 +106,18 @@ class Stepper:
         self._count = 0
         self._graph: torch.cuda.CUDAGraph | None = None
         self._graph_losses: dict[str, torch.Tensor] = {}
+        self._graphing = switches.graph  # False from a failed capture on
         self._side_stream = torch.cuda.Stream(image.device) if switches.graph else None
 
     def step(self) -> dict[str, torch.Tensor]:
         """One iteration; the losses of the image as it was before the update (on the device)."""
         self._count += 1
-        if not self.switches.graph:
+        if not self._graphing:
             return self._eager()
         if self._count <= GRAPH_WARMUP:
             return self._warm_up()
-        if self._graph is None:
-            self._capture()
+        if self._graph is None and not self._capture():
+            return self._eager()
         assert self._graph is not None
         self._graph.replay()
         return self._graph_losses
@@ -152,12 +153,27 @@ class Stepper:
         torch.cuda.current_stream(self.image.device).wait_stream(stream)
         return losses
 
-    def _capture(self) -> None:
-        """Record one whole iteration; its replays are the iterations from now on."""
+    def _capture(self) -> bool:
+        """Record one whole iteration; its replays are the iterations from now on.
+
+        False if it could not be captured (an operation of this torch version or device that
+        graphs do not allow): the run goes on eagerly, as it would with `cuda_graph = "off"`.
+        Nothing ran during the failed capture, so the image and the optimiser are as they were.
+        """
         self.optimizer.zero_grad(set_to_none=True)  # the graph's backward allocates the grad
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self._graph_losses = self._evaluate()
-            self.optimizer.step()
+        try:
+            with torch.cuda.graph(graph):
+                self._graph_losses = self._evaluate()
+                self.optimizer.step()
+        except torch.cuda.OutOfMemoryError:
+            raise
+        except RuntimeError as error:
+            log.warning("the iteration could not be captured in a CUDA graph; eager: %s", error)
+            self._graphing = False
+            self._graph_losses = {}
+            torch.cuda.synchronize(self.image.device)
+            return False
         self._graph = graph
         log.info("iteration captured in a CUDA graph after %d eager ones", GRAPH_WARMUP)
+        return True
