@@ -31,6 +31,10 @@ ENGINE_NICE = 10  # how many steps of priority (nice) the engine thread runs bel
 log = logging.getLogger("nst.app")
 
 _set_aside: set[str] = set()  # the moments already done in this process
+_modules_set_aside = 0  # len(sys.modules) at the last set-aside
+# A run that imports this many modules more than were there at the last set-aside (Adam's
+# first step imports torch._dynamo, about 890) sets them aside again.
+NEW_MODULES_WORTH_IT = 100
 
 
 def lower_engine_priority() -> None:
@@ -67,25 +71,27 @@ def probe_devices() -> list[tuple[str, str]]:
 def set_aside_long_lived_objects(moment: str) -> bool:
     """Collect the garbage, then keep every object alive now out of later collections.
 
-    Called on the engine thread at two moments, each once per process: "torch" (after the
-    device probe has imported torch) and "run" (as the first run starts: it first makes a
-    throwaway optimiser, whose first use imports torch._dynamo and about 900 modules more).
-    What is alive then lives as long as the app, but for the widgets of that moment that
-    are replaced later: those stay in memory (a bounded, one-time cost). The collection
-    before it takes a quarter of a second. Whether it was done now.
+    Called on the engine thread at two moments: "torch" (once, after the device probe has
+    imported torch) and "run" (after each run's first step, when it has imported what it
+    imports: torch._dynamo and about 890 modules for Adam and the other torch optimisers,
+    whose first step imports it; L-BFGS's does not); a run sets aside again only if it
+    imported NEW_MODULES_WORTH_IT modules since the last time. What is alive then lives as
+    long as the app, but for the widgets of that moment that are replaced later: those stay
+    in memory (a bounded, one-time cost). The collection before it takes a quarter of a
+    second. Whether it was done now.
     """
-    if moment in _set_aside or _setting("NST_TUI_GC_FREEZE", 1) <= 0:
+    global _modules_set_aside
+    if _setting("NST_TUI_GC_FREEZE", 1) <= 0:
+        return False
+    if moment == "run" and moment in _set_aside:
+        if len(sys.modules) - _modules_set_aside < NEW_MODULES_WORTH_IT:
+            return False
+    elif moment in _set_aside:
         return False
     _set_aside.add(moment)
-    if moment == "run":
-        import torch
-
-        from nst_engine.lbfgs import DeviceLBFGS
-
-        # Its first use imports what every run imports, so that it is set aside too.
-        DeviceLBFGS([torch.zeros(1, requires_grad=True)])
     gc.collect()
     gc.freeze()
+    _modules_set_aside = len(sys.modules)
     log.debug("%d long-lived objects set aside (%s)", gc.get_freeze_count(), moment)
     return True
 

@@ -65,7 +65,6 @@ class RunDriver:
         from nst_tui.engine_thread import set_aside_long_lived_objects
         from nst_tui.widgets.cells import CellBuilder
 
-        set_aside_long_lived_objects("run")  # once per process: what runs import, then gc.freeze
         builder = CellBuilder()
         reporter = ProgressReporter(PROGRESS_INTERVAL)  # the same speed and ETA as headless
         last_preview = 0.0
@@ -113,6 +112,8 @@ class RunDriver:
                         return
                     if isinstance(event, Step):
                         show(event, last=event.index == event.total)
+                        if event.index == 1:  # what the run imports is imported by now
+                            set_aside_long_lived_objects("run")
                     elif isinstance(event, Status):
                         self.post(RunStatus.of(run_id, event))
                     elif isinstance(event, Started):

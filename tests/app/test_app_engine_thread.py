@@ -18,6 +18,7 @@ import threading
 import pytest
 from app_helpers import wait_for
 
+import nst_engine.stepper
 from nst_tui.engine_thread import ENGINE_NICE, lower_engine_priority, set_aside_long_lived_objects
 
 linux_only = pytest.mark.skipif(
@@ -105,7 +106,7 @@ def seen_by_the_collector(thing: object) -> bool:
 
 
 async def test_torch_and_what_runs_import_are_set_aside_from_the_collector(
-    make_app, tiny_config, monkeypatch: pytest.MonkeyPatch
+    make_app, tiny_config, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
     monkeypatch.delenv("NST_TUI_GC_FREEZE", raising=False)
     import torch
@@ -118,11 +119,14 @@ async def test_torch_and_what_runs_import_are_set_aside_from_the_collector(
             lambda: not seen_by_the_collector(torch.nn.Module.__init__),
             what="torch's objects set aside",
         )
-        app.start_run(tiny_config)
+        app.start_run(tiny_config.replace(output=tmp_path / "set-aside.png"))
         await wait_for(pilot, lambda: not app.running, what="the run's end")
-        import torch._dynamo  # imported by the run's optimiser (already: no cost here)
+        assert (tmp_path / "set-aside.png").is_file()  # the run went past its first step
+        # Adam's first step imports torch._dynamo (about 890 modules): set aside after it.
+        import torch._dynamo  # already imported: no cost here
 
         assert not seen_by_the_collector(torch._dynamo.reset)
+        assert not seen_by_the_collector(nst_engine.stepper.Stepper.step)
 
 
 def test_gc_freeze_setting_zero_sets_nothing_aside(monkeypatch: pytest.MonkeyPatch) -> None:
