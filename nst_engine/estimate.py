@@ -166,12 +166,19 @@ def _weight_floats(deepest_index: int) -> int:
 ALL_WEIGHT_FLOATS = _weight_floats(len(LAYERS) - 1)  # the loaded set, kept for the next run
 
 
+def history_vectors(work: Workload) -> int:
+    """Image-sized vectors of L-BFGS's history: a (step, gradient change) pair per entry,
+    never more entries than iterations; 0 for the other optimisers."""
+    if work.optimizer != "lbfgs":
+        return 0
+    return 2 * min(work.history_size, work.iterations)
+
+
 def optimizer_vectors(work: Workload) -> int:
     """Image-sized vectors the optimiser keeps."""
     if work.optimizer == "lbfgs":
-        # Pairs of (step, gradient change) in the history, plus direction, previous gradient
-        # and previous step.
-        return 2 * min(work.history_size, work.iterations) + 4
+        # The history, plus direction, previous gradient and previous step.
+        return history_vectors(work) + 4
     return {"adam": 2, "adadelta": 2, "rmsprop": 2, "sgd": 1}.get(work.optimizer, 2)
 
 

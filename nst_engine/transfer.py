@@ -282,16 +282,14 @@ class Run:
         from nst_engine.estimate import (
             FLOAT_BYTES,
             format_bytes,
+            history_vectors,
             memory_bytes,
-            optimizer_vectors,
             workload_from_sizes,
         )
 
         work = workload_from_sizes(self.config, compute, style)
         needed = memory_bytes(work)
-        history = 0
-        if work.optimizer == "lbfgs":
-            history = (optimizer_vectors(work) - 4) * 3 * work.pixels * FLOAT_BYTES
+        history = history_vectors(work) * 3 * work.pixels * FLOAT_BYTES
         needs = f"it needs about {format_bytes(needed)}"
         if history:
             needs += f", {format_bytes(history)} of it L-BFGS's history"

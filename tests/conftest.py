@@ -49,12 +49,17 @@ def demo_pair() -> tuple[Path, Path]:
     return demo_pair()
 
 
-def replace_engine_step(monkeypatch: pytest.MonkeyPatch, make_step) -> None:
-    """Put `make_step(real_step)` in place of the engine's step for this test: both take the
-    run's Stepper (its `image` is the image being optimised) and return the losses."""
+def replace_engine_step(monkeypatch: pytest.MonkeyPatch, around) -> None:
+    """Put `around(number, stepper, real_step)` in place of the engine's step for this test:
+    `number` counts the steps from 1, `stepper` is the run's Stepper (its `image` is the
+    image being optimised), `real_step(stepper)` takes the step; it returns the losses."""
+    import itertools
+
     from nst_engine.stepper import Stepper
 
-    monkeypatch.setattr(Stepper, "step", make_step(Stepper.step))
+    real_step = Stepper.step
+    numbers = itertools.count(1)
+    monkeypatch.setattr(Stepper, "step", lambda stepper: around(next(numbers), stepper, real_step))
 
 
 @pytest.fixture
@@ -65,22 +70,15 @@ def nan_after(monkeypatch: pytest.MonkeyPatch):
 
     import torch
 
-    def start(good_steps: int) -> None:
-        def make_step(real_step):
-            calls = []
+    def step(number, stepper, real_step, good_steps):
+        losses = real_step(stepper)
+        if number > good_steps:
+            losses = {name: torch.full_like(value, math.nan) for name, value in losses.items()}
+        return losses
 
-            def step(stepper):
-                losses = real_step(stepper)
-                calls.append(1)
-                if len(calls) > good_steps:
-                    losses = {name: torch.full_like(v, math.nan) for name, v in losses.items()}
-                return losses
-
-            return step
-
-        replace_engine_step(monkeypatch, make_step)
-
-    return start
+    return lambda good_steps: replace_engine_step(
+        monkeypatch, lambda *call: step(*call, good_steps)
+    )
 
 
 @pytest.fixture
@@ -90,22 +88,13 @@ def nan_image_at(monkeypatch: pytest.MonkeyPatch):
     does."""
     import math
 
-    def start(bad_step: int) -> None:
-        def make_step(real_step):
-            calls = []
+    def step(number, stepper, real_step, bad_step):
+        losses = real_step(stepper)
+        if number == bad_step:
+            stepper.image.data.fill_(math.nan)
+        return losses
 
-            def step(stepper):
-                losses = real_step(stepper)
-                calls.append(1)
-                if len(calls) == bad_step:
-                    stepper.image.data.fill_(math.nan)
-                return losses
-
-            return step
-
-        replace_engine_step(monkeypatch, make_step)
-
-    return start
+    return lambda bad_step: replace_engine_step(monkeypatch, lambda *call: step(*call, bad_step))
 
 
 @pytest.fixture
@@ -114,20 +103,11 @@ def out_of_memory_at(monkeypatch: pytest.MonkeyPatch):
     changes the image, as a CUDA step does; every other step runs normally."""
     import torch
 
-    def start(failing_step: int) -> None:
-        def make_step(real_step):
-            calls = []
+    def step(number, stepper, real_step, failing_step):
+        if number == failing_step:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real_step(stepper)
 
-            def step(stepper):
-                calls.append(1)
-                if len(calls) == failing_step:
-                    raise torch.cuda.OutOfMemoryError(
-                        "CUDA out of memory. Tried to allocate 2.00 GiB"
-                    )
-                return real_step(stepper)
-
-            return step
-
-        replace_engine_step(monkeypatch, make_step)
-
-    return start
+    return lambda failing_step: replace_engine_step(
+        monkeypatch, lambda *call: step(*call, failing_step)
+    )

@@ -343,7 +343,7 @@ def test_a_loaded_state_dict_continues_exactly_as_the_saved_optimiser(saved_afte
     resumed_image = image.detach().clone().requires_grad_()
     resumed = DeviceLBFGS([resumed_image], history_size=3)
     buffer.seek(0)
-    resumed.load_state_dict(torch.load(buffer))
+    resumed.load_state_dict(torch.load(buffer, weights_only=True))
     for _ in range(8):
         optimizer.step(closure_for(optimizer, image, loss_fn))
         resumed.step(closure_for(resumed, resumed_image, loss_fn))
