@@ -18,6 +18,18 @@ from typing import Any
 
 from nst_engine.errors import ConfigError
 from nst_engine.layers import LAYERS, get_layer
+from nst_engine.optimizer_settings import (  # noqa: F401 (re-exported)
+    OPTIMIZER_LABELS,
+    OPTIMIZER_PARAMETERS,
+    OPTIMIZERS,
+    AdadeltaSettings,
+    AdamSettings,
+    LBFGSSettings,
+    OptimizerSettings,
+    RMSpropSettings,
+    SGDSettings,
+    parse_learning_rate,
+)
 from nst_engine.values import (
     Size,
     parse_bool,
@@ -32,16 +44,19 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd", "lbfgs")
-OPTIMIZER_LABELS = {
-    "adam": "Adam",
-    "adadelta": "Adadelta",
-    "rmsprop": "RMSprop",
-    "sgd": "SGD",
-    "lbfgs": "L-BFGS",
-}
-INITS = ("content+noise", "content", "noise")
+INITS = ("content+noise", "content", "noise", "style")  # or an image file's path
 POOLINGS = ("max", "avg")
+# How the loss terms are scaled (nst_engine/losses.py): `normalized` divides each term by a
+# magnitude of its own target, so layer weights of order one mean the same with any weights
+# and at any size; `raw` keeps the 2022 formulas exactly (the reference-2022 preset).
+LOSS_SCALES = ("normalized", "raw")
+STYLE_LOSSES = ("gram", "w2")
+COLOR_MODES = ("off", "luminance", "histogram")
+PADDINGS = ("replicate", "zeros")  # of the first convolution
+STYLE_SCALE_RANGE = (0.1, 4.0)
+# A style weight beyond this is a typo (the normalised ratio is of order 1 to 1000).
+STYLE_WEIGHT_MAXIMUM = 1e12
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 # How an iteration runs (nst_engine/stepper.py); `auto` picks per device what measured fastest.
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
@@ -49,116 +64,6 @@ CUDA_GRAPHS = ("auto", "on", "off")
 DEFAULT_SCALE_ITERATIONS = 100
 WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 DEFAULT_MAX_INPUT_PIXELS = 100_000_000
-
-
-# --- optimisers -------------------------------------------------------------------------------
-
-# The settings are frozen: each class stores its checked, normalised values once, here.
-_set = object.__setattr__
-
-
-@dataclass(frozen=True)
-class AdamSettings:
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-
-    def __post_init__(self) -> None:
-        _set(self, "beta1", parse_float("adam beta1", self.beta1, 0.0, below=1.0))
-        _set(self, "beta2", parse_float("adam beta2", self.beta2, 0.0, below=1.0))
-        _set(self, "eps", parse_float("adam eps", self.eps, above=0.0))
-
-
-@dataclass(frozen=True)
-class AdadeltaSettings:
-    rho: float = 0.9
-    eps: float = 1e-6
-
-    def __post_init__(self) -> None:
-        _set(self, "rho", parse_float("adadelta rho", self.rho, 0.0, maximum=1.0))
-        _set(self, "eps", parse_float("adadelta eps", self.eps, above=0.0))
-
-
-@dataclass(frozen=True)
-class RMSpropSettings:
-    alpha: float = 0.99
-    eps: float = 1e-8
-    momentum: float = 0.0
-
-    def __post_init__(self) -> None:
-        _set(self, "alpha", parse_float("rmsprop alpha", self.alpha, 0.0, maximum=1.0))
-        _set(self, "eps", parse_float("rmsprop eps", self.eps, above=0.0))
-        _set(self, "momentum", parse_float("rmsprop momentum", self.momentum, 0.0, below=1.0))
-
-
-@dataclass(frozen=True)
-class SGDSettings:
-    momentum: float = 0.9
-    nesterov: bool = False
-
-    def __post_init__(self) -> None:
-        _set(self, "momentum", parse_float("sgd momentum", self.momentum, 0.0, below=1.0))
-        _set(self, "nesterov", parse_bool("sgd nesterov", self.nesterov))
-        if self.nesterov and self.momentum == 0:
-            raise ConfigError("sgd nesterov needs a momentum above 0", setting="nesterov")
-
-
-@dataclass(frozen=True)
-class LBFGSSettings:
-    history_size: int = 100
-
-    def __post_init__(self) -> None:
-        _set(self, "history_size", parse_int("lbfgs history_size", self.history_size, 1))
-
-
-OPTIMIZER_PARAMETERS: dict[str, type] = {
-    "adam": AdamSettings,
-    "adadelta": AdadeltaSettings,
-    "rmsprop": RMSpropSettings,
-    "sgd": SGDSettings,
-    "lbfgs": LBFGSSettings,
-}
-
-
-# Pixels are 0-255: a learning rate beyond a million is a typo, and beyond ~1e38 torch
-# cannot even hold it in float32.
-LEARNING_RATE_MAXIMUM = 1e6
-
-
-def parse_learning_rate(name: str, value: object) -> float:
-    """A learning rate above 0 and at most LEARNING_RATE_MAXIMUM (named `name` in errors)."""
-    return parse_float(name, value, above=0.0, maximum=LEARNING_RATE_MAXIMUM)
-
-
-@dataclass(frozen=True)
-class OptimizerSettings:
-    """The chosen optimiser, its learning rate, and the own parameters of every optimiser.
-
-    Each optimiser keeps its parameters even while another is chosen, so switching back
-    and forth in the form loses nothing. The learning rate is in pixel units (0-255).
-    """
-
-    name: str = "lbfgs"
-    lr: float = 1.0
-    adam: AdamSettings = field(default_factory=AdamSettings)
-    adadelta: AdadeltaSettings = field(default_factory=AdadeltaSettings)
-    rmsprop: RMSpropSettings = field(default_factory=RMSpropSettings)
-    sgd: SGDSettings = field(default_factory=SGDSettings)
-    lbfgs: LBFGSSettings = field(default_factory=LBFGSSettings)
-
-    def __post_init__(self) -> None:
-        # Stored normalised: "L-BFGS" or "Adam" from a preset must select lbfgs or adam.
-        _set(self, "name", parse_choice("optimizer", self.name, OPTIMIZERS))
-        _set(self, "lr", parse_learning_rate("lr", self.lr))
-
-    @property
-    def parameters(self) -> Any:
-        """The parameters of the chosen optimiser."""
-        return getattr(self, self.name)
-
-    @property
-    def label(self) -> str:
-        return OPTIMIZER_LABELS[self.name]
 
 
 # --- layer weights ----------------------------------------------------------------------------
@@ -198,14 +103,55 @@ def format_layer_weights(pairs: LayerWeights) -> str:
 # --- the run configuration ------------------------------------------------------------------
 
 # The `default` preset's layers (nst_engine/presets/default.toml says why these numbers).
-DEFAULT_CONTENT_LAYERS: LayerWeights = (("relu4_2", 3e-9),)
+# Under the normalised loss, each group's weights are relative (divided by their sum).
+DEFAULT_CONTENT_LAYERS: LayerWeights = (("relu4_2", 1.0),)
 DEFAULT_STYLE_LAYERS: LayerWeights = (
-    ("relu1_1", 6.5e-10),
-    ("relu2_1", 9e-13),
-    ("relu3_1", 6.8e-14),
-    ("relu4_1", 7.4e-17),
-    ("relu5_1", 3.2e-13),
+    ("relu1_1", 1.0),
+    ("relu2_1", 1.0),
+    ("relu3_1", 1.0),
+    ("relu4_1", 1.0),
+    ("relu5_1", 1.0),
 )
+DEFAULT_STYLE_WEIGHT = 10.0
+# Settings written before `loss_scale` existed had raw weights this small: read them as raw.
+RAW_WEIGHT_BELOW = 1e-5
+
+
+def _paths(name: str, value: object) -> tuple[Path, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, Path)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of file paths, got {value!r}")
+    paths = tuple(_path_or_none(name, item) for item in value)
+    return tuple(path for path in paths if path is not None)
+
+
+def parse_blend(name: str, value: object) -> tuple[float, ...]:
+    """Blend weights: `'0.7,0.3'` or a list of numbers, each at least 0, not all 0."""
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"{name} must be numbers separated by commas, got {value!r}")
+    weights = tuple(parse_float(f"{name} weight", item, 0.0) for item in items)
+    if weights and not any(weights):
+        raise ConfigError(f"{name}: at least one weight must be above 0")
+    return weights
+
+
+def parse_init(value: object) -> str:
+    """One of INITS, or the path of an image file to start from."""
+    text = str(value).strip()
+    if text in INITS:
+        return text
+    path = Path(text)
+    if text and ("/" in text or "\\" in text or path.suffix.lower() in IMAGE_SUFFIXES):
+        return str(path.expanduser())
+    raise ConfigError(
+        f"init must be one of {', '.join(INITS)} or an image file's path, got '{text}'"
+    )
 
 
 def _path_or_none(name: str, value: object) -> Path | None:
@@ -229,12 +175,26 @@ class RunConfig:
 
     content: Path | None = None
     style: Path | None = None
+    # More style images, blended with the first (`style_blend`: one weight per style image,
+    # the first's included; empty: equal shares).
+    extra_styles: tuple[Path, ...] = ()
+    style_blend: tuple[float, ...] = ()
     output: Path | None = None
     iterations: int = 200
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     content_layers: LayerWeights = DEFAULT_CONTENT_LAYERS
     style_layers: LayerWeights = DEFAULT_STYLE_LAYERS
-    tv_weight: float = 1.5e-5
+    # Style to content, on top of the layer weights: how strongly the style is applied.
+    style_weight: float = DEFAULT_STYLE_WEIGHT
+    tv_weight: float = 0.1
+    loss_scale: str = "normalized"
+    style_loss: str = "gram"
+    preserve_color: str = "off"
+    # The style image's longest side over the compute size's (None: 1, or `style_size`).
+    style_scale: float | None = None
+    # What is saved and previewed: an exponential moving average of the iterates.
+    ema: bool = True
+    padding: str = "replicate"
     init: str = "content+noise"
     init_noise: float = 0.1  # std of the Gaussian noise added by content+noise, in 0..1 units
     seed: int = 0
@@ -261,6 +221,13 @@ class RunConfig:
         set_(self, "content", _path_or_none("content", self.content))
         set_(self, "style", _path_or_none("style", self.style))
         set_(self, "output", _path_or_none("output", self.output))
+        set_(self, "extra_styles", _paths("extra_styles", self.extra_styles))
+        set_(self, "style_blend", parse_blend("style_blend", self.style_blend))
+        styles = 1 + len(self.extra_styles)
+        if self.style_blend and len(self.style_blend) != styles:
+            raise ConfigError(
+                f"style_blend has {len(self.style_blend)} weights for {styles} style images"
+            )
         if isinstance(self.optimizer, dict):
             set_(self, "optimizer", _optimizer_from_dict(self.optimizer, OptimizerSettings()))
         set_(self, "iterations", parse_int("iterations", self.iterations, 1))
@@ -269,8 +236,26 @@ class RunConfig:
         for name, pairs in (("content", self.content_layers), ("style", self.style_layers)):
             if not any(weight > 0 for _, weight in pairs):
                 raise ConfigError(f"choose at least one {name} layer with a weight above 0")
+        set_(
+            self,
+            "style_weight",
+            parse_float("style_weight", self.style_weight, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM),
+        )
         set_(self, "tv_weight", parse_float("tv_weight", self.tv_weight, 0.0))
-        set_(self, "init", parse_choice("init", self.init, INITS))
+        set_(self, "loss_scale", parse_choice("loss_scale", self.loss_scale, LOSS_SCALES))
+        set_(self, "style_loss", parse_choice("style_loss", self.style_loss, STYLE_LOSSES))
+        set_(
+            self,
+            "preserve_color",
+            parse_choice("preserve_color", self.preserve_color, COLOR_MODES),
+        )
+        if self.style_scale is not None:
+            low, high = STYLE_SCALE_RANGE
+            scale = parse_float("style_scale", self.style_scale, low, maximum=high)
+            set_(self, "style_scale", scale)
+        set_(self, "ema", parse_bool("ema", self.ema))
+        set_(self, "padding", parse_choice("padding", self.padding, PADDINGS))
+        set_(self, "init", parse_init(self.init))
         set_(self, "init_noise", parse_float("init_noise", self.init_noise, 0.0))
         set_(self, "seed", parse_int("seed", self.seed, 0))
         set_(self, "size", Size.parse("size", self.size))
@@ -278,6 +263,11 @@ class RunConfig:
             set_(self, "output_size", Size.parse("output_size", self.output_size))
         if self.style_size is not None:
             set_(self, "style_size", Size.parse("style_size", self.style_size))
+            if self.style_scale is not None:
+                raise ConfigError(
+                    "style_size and style_scale are both given: choose one (the size is "
+                    "absolute, the scale relative to the compute size)"
+                )
         set_(self, "pooling", parse_choice("pooling", self.pooling, POOLINGS))
         set_(self, "device", parse_device(self.device))
         set_(self, "weights", str(self.weights).strip() or "auto")
@@ -298,6 +288,18 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
     @property
+    def styles(self) -> tuple[Path, ...]:
+        """Every style image, the first (`style`) first; empty before one is chosen."""
+        return ((self.style,) if self.style else ()) + self.extra_styles
+
+    @property
+    def blend(self) -> tuple[float, ...]:
+        """Each style image's share of the style targets, summing to 1."""
+        weights = self.style_blend or (1.0,) * max(1, len(self.styles))
+        total = sum(weights)
+        return tuple(weight / total for weight in weights)
+
+    @property
     def active_content_layers(self) -> LayerWeights:
         return tuple(pair for pair in self.content_layers if pair[1] > 0)
 
@@ -315,9 +317,19 @@ class RunConfig:
                 value = getattr(self, name)
                 if value is not None:
                     data[name] = str(value)
+            if self.extra_styles:
+                data["extra_styles"] = [str(path) for path in self.extra_styles]
+        if self.style_blend:
+            data["style_blend"] = list(self.style_blend)
         data.update(
             iterations=self.iterations,
+            style_weight=self.style_weight,
             tv_weight=self.tv_weight,
+            loss_scale=self.loss_scale,
+            style_loss=self.style_loss,
+            preserve_color=self.preserve_color,
+            ema=self.ema,
+            padding=self.padding,
             init=self.init,
             init_noise=self.init_noise,
             seed=self.seed,
@@ -327,6 +339,8 @@ class RunConfig:
             data["output_size"] = self.output_size.to_toml()
         if self.style_size is not None:
             data["style_size"] = self.style_size.to_toml()
+        if self.style_scale is not None:
+            data["style_scale"] = self.style_scale
         data.update(
             pooling=self.pooling,
             device=self.device,
@@ -368,6 +382,8 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"{source}: unknown setting '{unknown[0]}'")
         changes: dict[str, Any] = dict(data)
+        if "loss_scale" not in data and _raw_weights(data):
+            changes["loss_scale"] = "raw"  # written before loss_scale existed
         try:
             if "optimizer" in data:
                 changes["optimizer"] = _optimizer_from_dict(data["optimizer"], base.optimizer)
@@ -385,6 +401,18 @@ class RunConfig:
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{source}: not valid TOML ({error})") from None
         return cls.from_dict(data, base, source)
+
+
+def _raw_weights(data: dict[str, Any]) -> bool:
+    """Whether `data`'s layer weights are all tiny: the raw weights of older settings."""
+    weights = [
+        weight
+        for key in ("content_layers", "style_layers")
+        if isinstance(data.get(key), dict)
+        for weight in data[key].values()
+        if isinstance(weight, (int, float)) and weight > 0
+    ]
+    return bool(weights) and max(weights) < RAW_WEIGHT_BELOW
 
 
 def _optimizer_from_dict(value: Any, base: OptimizerSettings) -> OptimizerSettings:

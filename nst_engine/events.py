@@ -6,6 +6,7 @@ A run that is cancelled ends with Cancelled instead; a run that fails raises an 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,7 +49,8 @@ class Step:
     index: int  # 1-based, counted over all scales
     total: int  # all scales together
     losses: dict[str, torch.Tensor]
-    _image: torch.Tensor = field(repr=False)
+    # The image as people see it, or what makes it (built only when previewed).
+    _image: torch.Tensor | Callable[[], torch.Tensor] = field(repr=False)
     scale: int = 1  # coarse to fine: which scale (1-based) this iteration ran at
     scales: int = 1
 
@@ -56,11 +58,15 @@ class Step:
         """The losses as numbers (on a GPU this waits for the step to finish)."""
         return {name: float(value) for name, value in self.losses.items()}
 
+    def picture(self) -> torch.Tensor:
+        """The current image as it is saved: a 1x3xHxW device tensor in 0-255 RGB."""
+        return self._image() if callable(self._image) else self._image
+
     def preview(self, width: int, height: int) -> Image.Image:
         """The current image, fitted inside width x height (aspect ratio kept), 8-bit RGB."""
         from nst_engine.tensors import preview_image  # torch stays out of this module's import
 
-        return preview_image(self._image, width, height)
+        return preview_image(self.picture(), width, height)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,12 @@
 It takes RGB images in [0, 1], applies the preprocessing that belongs to its weights, and
 returns the activations of the requested layers only, running nothing past the deepest one.
 
+Two choices change the picture (both off for the 2022 reference): `padding="replicate"`
+pads the first convolution with the border pixels instead of zeros, so the image's edge is
+not seen as a dark frame (which shows as artefacts along the borders); and average pooling
+is rescaled so that its activations match max pooling's on average (`calibrate_pooling`),
+so the deeper layers see activations of the size their weights were trained with.
+
 Two things only change how fast that goes, never the values: a ReLU works in place (one
 activation-sized tensor less to allocate and fill per layer) unless the convolution before it
 is itself requested, and `channels_last` stores weights and activations pixel by pixel
@@ -49,29 +55,44 @@ class Preprocess(nn.Module):
         return (image - self.mean) * self.scale
 
 
+class ScaledAvgPool(nn.AvgPool2d):
+    """2x2 average pooling times a factor (1 until calibrated) that matches max pooling."""
+
+    def __init__(self) -> None:
+        super().__init__(kernel_size=2, stride=2)
+        self.register_buffer("factor", torch.tensor(1.0), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) * self.factor
+
+
 def build_features(
-    upto_index: int, pooling: str = "max", kept: Iterable[int] = ()
+    upto_index: int, pooling: str = "max", kept: Iterable[int] = (), padding: str = "zeros"
 ) -> nn.Sequential:
     """VGG19's feature layers 0..upto_index, with torchvision's indices, untrained.
 
     `kept`: indices of layers whose outputs the caller keeps; the ReLU after a kept
-    convolution must not overwrite it, every other ReLU works in place.
+    convolution must not overwrite it, every other ReLU works in place. `padding`: of the
+    first convolution, "zeros" (as trained) or "replicate".
     """
     kept = set(kept)
     modules: list[nn.Module] = []
     in_channels = 3
     for layer in list(LAYERS.values())[: upto_index + 1]:
         if layer.kind == "conv":
-            modules.append(nn.Conv2d(in_channels, layer.channels, kernel_size=3, padding=1))
+            mode = padding if layer.index == 0 else "zeros"
+            modules.append(
+                nn.Conv2d(in_channels, layer.channels, kernel_size=3, padding=1, padding_mode=mode)
+            )
             in_channels = layer.channels
         elif layer.kind == "relu":
             # In place is safe for autograd: a convolution's backward needs its input and
             # weights, not its output, and the ReLU's own backward needs only its result.
             modules.append(nn.ReLU(inplace=layer.index - 1 not in kept))
         elif pooling == "avg":
-            # Gatys et al. suggest average pooling for smoother results. Average pooling gives
-            # smaller activations than max pooling; the paper does not rescale and neither do we.
-            modules.append(nn.AvgPool2d(kernel_size=2, stride=2))
+            # Gatys et al. suggest average pooling for smoother results. It gives smaller
+            # activations than max pooling (the paper does not rescale): calibrate_pooling does.
+            modules.append(ScaledAvgPool())
         else:
             modules.append(nn.MaxPool2d(kernel_size=2, stride=2))
     return nn.Sequential(*modules)
@@ -90,13 +111,14 @@ class FeatureExtractor(nn.Module):
         layers: Iterable[str],
         pooling: str = "max",
         channels_last: bool = False,
+        padding: str = "zeros",
     ) -> None:
         super().__init__()
         self.layer_names = tuple(dict.fromkeys(layers))
         last = deepest(self.layer_names)
         self._wanted = {LAYERS[name].index: name for name in self.layer_names}
         self.preprocess = Preprocess(weights.preprocessing)
-        self.features = build_features(last.index, pooling, kept=self._wanted)
+        self.features = build_features(last.index, pooling, kept=self._wanted, padding=padding)
         own = self.features.state_dict()
         self.features.load_state_dict({key: weights.state_dict[key] for key in own})
         self.channels_last = channels_last
@@ -109,6 +131,18 @@ class FeatureExtractor(nn.Module):
         # Always eval: VGG19 has no dropout or batch norm in its features, but a caller's
         # model.train() must not change that promise.
         return super().train(False)
+
+    @torch.no_grad()
+    def calibrate_pooling(self, image: torch.Tensor) -> None:
+        """Set each average pooling's factor so that its output's mean on `image` (RGB in
+        [0, 1]) equals what max pooling would give there; nothing to do with max pooling."""
+        x = self.preprocess(image)
+        for module in self.features:
+            if isinstance(module, ScaledAvgPool):
+                largest = nn.functional.max_pool2d(x, 2, 2).mean()
+                average = nn.functional.avg_pool2d(x, 2, 2).mean()
+                module.factor.copy_(largest / average.clamp_min(1e-12))
+            x = module(x)
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs: dict[str, torch.Tensor] = {}

@@ -1,21 +1,31 @@
 """The losses of Gatys, Ecker and Bethge, one small module per idea.
 
 Notation (per layer l): F is the layer's activation reshaped to N x M (N feature maps,
-M = height * width positions), G = F F^T its Gram matrix.
+M = height * width positions); style statistics are in nst_engine/statistics.py.
 
-- Content:  E_l = 1/M * sum (F_out - F_content)^2.  The paper uses 1/2 instead of 1/M; like
-  the 2022 reference we divide by M, which keeps the term comparable across image sizes.
-- Style:    E_l = 1/(4 M^2) * sum (G_out - G_style)^2.  The paper's 1/(4 N^2 M^2) loses its
-  N^2, as in the 2022 reference; a layer's weight can bring it back (weight / N^2).
-- Totals:   L_content = sum_l w_l E_l over content layers, L_style likewise over style layers.
-- TV:       L_tv = w * sqrt(sum over pixels of |grad I|^2), forward differences.
-- L = L_style + L_content + L_tv.
+Two scales (the `loss_scale` setting):
 
-Pixel scale: L_tv sees the optimised image in 0-255 RGB. The feature terms see activations
-of the network fed through its weights' preprocessing: for the oxford weights that is
-Caffe's 0-255 BGR, mean-subtracted (activations in the hundreds); for torchvision weights
-ImageNet mean/std (activations roughly 50 times smaller, so the same loss weights give a
-different balance: presets are tuned for the oxford weights).
+- `raw`, the 2022 reference's formulas exactly:
+  - Content: E_l = 1/M * sum (F_out - F_content)^2 (the paper has 1/2; 1/M keeps the term
+    comparable across image sizes).
+  - Style (Gram): E_l = 1/(4 M^2) * sum (G_out - G_style)^2 with G = F F^T (the paper's
+    1/(4 N^2 M^2) loses its N^2, as in the 2022 reference).
+  - TV: w * sqrt(sum over pixels of |grad I|^2), forward differences, in 0-255.
+  - L = sum_l w_l E_l (content) + style_weight * sum_l w_l E_l (style) + TV.
+  The terms are raw sums: activations in the hundreds make style terms up to 1e16, so
+  layer weights are tiny and only fit the weights and sizes they were tuned at.
+- `normalized`, nst-tui's own: each term is divided by a magnitude of its own target, so it
+  is about 1 for an image unlike the target and 0 at a match:
+  - Content: mean (F_out - F_content)^2 / mean F_content^2.
+  - Style: see nst_engine/statistics.py (divided by the target statistic's size).
+  - TV: mean |grad I|^2 / mean |grad C|^2, C the content image: 1 is as rough as the photo.
+  - Each group's layer weights are shares (divided by their sum), so
+    L = content + style_weight * style + tv_weight * TV, and `style_weight` is the ratio.
+  Scaling a network's activations by any factor leaves every term as it was, and the terms
+  are means, so a preset gives the same balance with any weights and at any size.
+
+Pixel scale: the TV term sees the optimised image in 0-255 RGB; the feature terms see
+activations of the network fed through its weights' preprocessing (nst_engine/weights.py).
 """
 
 from __future__ import annotations
@@ -24,63 +34,61 @@ import torch
 from torch import nn
 
 from nst_engine.features import FeatureExtractor
-
-
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """G = F F^T for activations of shape (1, N, H, W); returns N x N."""
-    _, channels, height, width = features.shape
-    flat = features.reshape(channels, height * width)
-    return flat @ flat.T
+from nst_engine.statistics import (  # noqa: F401 (gram_matrix re-exported)
+    STYLE_LOSS_CLASSES,
+    StyleLoss,
+    blended_moments,
+    gram_matrix,
+    moments,
+)
 
 
 class ContentLoss(nn.Module):
-    """w * 1/M * sum (F - F_content)^2 for one layer."""
+    """w * 1/M * sum (F - F_content)^2 for one layer; normalised: w * relative squared error."""
 
-    def __init__(self, target: torch.Tensor, weight: float) -> None:
+    def __init__(self, target: torch.Tensor, weight: float, normalized: bool = False) -> None:
         super().__init__()
-        self.register_buffer("target", target.detach())
+        target = target.detach()
+        self.register_buffer("target", target)
         self.weight = weight
+        # raw: sum / M = mean * N; normalised: mean / mean(target^2).
+        scale = 1 / target.pow(2).mean().clamp_min(1e-30) if normalized else target.shape[1]
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        positions = features.shape[-2] * features.shape[-1]
-        return self.weight * (features - self.target).pow(2).sum() / positions
+        return self.weight * self.scale * (features - self.target).pow(2).mean()
 
 
-class StyleLoss(nn.Module):
-    """w * 1/(4 M^2) * sum (G - G_style)^2 for one layer."""
-
-    def __init__(self, style_features: torch.Tensor, weight: float) -> None:
-        super().__init__()
-        style_positions = style_features.shape[-2] * style_features.shape[-1]
-        # The style image is resized on its own, so its M can differ from the output's.
-        # G grows with M; we keep the style Gram per position and scale it to the output's M
-        # in forward. With equal sizes this is exactly the formula above (the paper assumes
-        # equal sizes and says nothing about this case).
-        self.register_buffer(
-            "target_per_position", gram_matrix(style_features.detach()) / style_positions
-        )
-        self.weight = weight
-
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
-        positions = features.shape[-2] * features.shape[-1]
-        difference = gram_matrix(features) - self.target_per_position * positions
-        return self.weight * difference.pow(2).sum() / (4 * positions**2)
+def squared_gradients(image: torch.Tensor) -> torch.Tensor:
+    """(I[x+1, y] - I[x, y])^2 + (I[x, y+1] - I[x, y])^2 at each pixel but the last row/column."""
+    across = image[..., :-1, 1:] - image[..., :-1, :-1]
+    down = image[..., 1:, :-1] - image[..., :-1, :-1]
+    return across.pow(2) + down.pow(2)
 
 
 class TotalVariationLoss(nn.Module):
-    """w * sqrt(sum over pixels of (I[x+1, y] - I[x, y])^2 + (I[x, y+1] - I[x, y])^2)."""
+    """raw: w * sqrt(sum of squared_gradients); normalised: w * their mean over the content's.
+
+    `content`: the content image, whose own roughness is the normalised term's unit (a
+    flat content image counts as one grey level of roughness per pixel).
+    """
 
     # Keeps the gradient of sqrt finite on a perfectly flat image (where the sum is 0).
     EPSILON = 1e-12
 
-    def __init__(self, weight: float) -> None:
+    def __init__(self, weight: float, content: torch.Tensor | None = None) -> None:
         super().__init__()
         self.weight = weight
+        self.normalized = content is not None
+        if content is not None:
+            roughness = squared_gradients(content.detach()).mean().clamp_min(1.0)
+            self.register_buffer("scale", 1 / roughness)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        across = image[..., :-1, 1:] - image[..., :-1, :-1]
-        down = image[..., 1:, :-1] - image[..., :-1, :-1]
-        return self.weight * torch.sqrt((across.pow(2) + down.pow(2)).sum() + self.EPSILON)
+        gradients = squared_gradients(image)
+        if self.normalized:
+            return self.weight * self.scale * gradients.mean()
+        return self.weight * torch.sqrt(gradients.sum() + self.EPSILON)
 
 
 class Network:
@@ -114,13 +122,15 @@ class StyleTransferLoss(nn.Module):
         network: Network,
         content_losses: dict[str, ContentLoss],
         style_losses: dict[str, StyleLoss],
-        tv_weight: float,
+        total_variation: TotalVariationLoss | float,
     ) -> None:
         super().__init__()
         self.network = network
         self.content_losses = nn.ModuleDict(content_losses)
         self.style_losses = nn.ModuleDict(style_losses)
-        self.total_variation = TotalVariationLoss(tv_weight)
+        if not isinstance(total_variation, TotalVariationLoss):
+            total_variation = TotalVariationLoss(total_variation)
+        self.total_variation = total_variation
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.network(image)
@@ -134,19 +144,65 @@ class StyleTransferLoss(nn.Module):
 def build_loss(
     network: Network | FeatureExtractor,
     content_image: torch.Tensor,
-    style_image: torch.Tensor,
+    style_image: torch.Tensor | list[torch.Tensor],
     content_layers: tuple[tuple[str, float], ...],
     style_layers: tuple[tuple[str, float], ...],
     tv_weight: float,
+    *,
+    blend: tuple[float, ...] | None = None,
+    style_weight: float = 1.0,
+    normalized: bool = False,
+    statistic: str = "gram",
 ) -> StyleTransferLoss:
-    """The loss with its targets computed once from the content and style images (0-255 RGB)."""
+    """The loss with its targets computed once from the content and style images (0-255 RGB).
+
+    `style_image`: one image or several, blended by `blend` (shares summing to 1; equal when
+    None). Normalised, each group's layer weights are divided by their sum.
+    """
     if isinstance(network, FeatureExtractor):
         network = Network(network)
+    styles = style_image if isinstance(style_image, list) else [style_image]
+    blend = blend or tuple(1 / len(styles) for _ in styles)
+    content_total = sum(weight for _, weight in content_layers) if normalized else 1.0
+    style_total = (
+        sum(weight for _, weight in style_layers) / style_weight
+        if normalized
+        else (1 / style_weight)
+    )
     with torch.no_grad():
         content_features = network(content_image)
-        style_features = network(style_image)
+        each = [network(style) for style in styles]
+        style_moments = {
+            name: blended_moments([moments(features[name]) for features in each], blend)
+            for name, _ in style_layers
+        }
+    del each
     content_losses = {
-        name: ContentLoss(content_features[name], weight) for name, weight in content_layers
+        name: ContentLoss(content_features[name], weight / content_total, normalized)
+        for name, weight in content_layers
     }
-    style_losses = {name: StyleLoss(style_features[name], weight) for name, weight in style_layers}
-    return StyleTransferLoss(network, content_losses, style_losses, tv_weight)
+    loss_class = STYLE_LOSS_CLASSES[statistic]
+    style_losses = {
+        name: loss_class.from_moments(*style_moments[name], weight / style_total, normalized)
+        for name, weight in style_layers
+    }
+    total_variation = TotalVariationLoss(tv_weight, content_image if normalized else None)
+    return StyleTransferLoss(network, content_losses, style_losses, total_variation)
+
+
+def loss_for(
+    config, network: Network, content: torch.Tensor, styles: list[torch.Tensor]
+) -> StyleTransferLoss:
+    """The loss a run with `config` (a RunConfig) optimises, for these images."""
+    return build_loss(
+        network,
+        content,
+        styles,
+        config.active_content_layers,
+        config.active_style_layers,
+        config.tv_weight,
+        blend=config.blend if len(styles) > 1 else None,
+        style_weight=config.style_weight,
+        normalized=config.loss_scale == "normalized",
+        statistic=config.style_loss,
+    )

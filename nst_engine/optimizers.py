@@ -83,11 +83,14 @@ def make_optimizer(
     return DeviceLBFGS([image], lr=lr, history_size=history)
 
 
-# Optimisers whose steps depend on the scale of the gradient, which here is huge (raw losses
-# reach 1e16 with the 2022 weights; gradients 1e12 per pixel): L-BFGS's float32 dot products
-# overflow into NaN, and an SGD learning rate would need to be 1e-12. For these two the
-# gradient is divided by the largest entry of the first one, so that lr=1 first moves the
-# most-pushed pixel by 1 (of 255). The minimiser is the same, and L-BFGS, invariant to the
-# objective's scale, takes the same steps after the first. Adam, RMSprop and Adadelta
-# normalise gradients themselves and see them raw, as in the 2022 reference.
-SCALE_NORMALISED = ("lbfgs", "sgd")
+# Optimisers whose steps depend on the scale of the gradient, which can be huge (raw losses
+# reach 1e16 with the 2022 weights; gradients 1e12 per pixel) or tiny (the normalised loss's
+# gradients are about 1e-6 per pixel): L-BFGS's float32 dot products overflow into NaN, an
+# SGD learning rate would need to be 1e-12 or 1e6, and Adadelta's epsilon (1e-6, under a
+# square root next to the squared gradient) swamps gradients below about 1e-3, so that it
+# barely moves. For these the gradient is divided by the largest entry of the first one, so
+# that lr=1 first moves the most-pushed pixel by 1 (of 255) (Adadelta: by its own measure).
+# The minimiser is the same, and L-BFGS, invariant to the objective's scale, takes the same
+# steps after the first. Adam and RMSprop normalise gradients themselves (their epsilons of
+# 1e-8 are well below either loss's gradients) and see them raw, as in the 2022 reference.
+SCALE_NORMALISED = ("lbfgs", "sgd", "adadelta")

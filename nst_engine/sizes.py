@@ -67,7 +67,7 @@ def resolve_sizes(
     compute and style sizes shrunk together, so the strokes keep their size in the picture.
     """
     compute = config.size.resolve(*content_size)
-    style = (config.style_size or Size(longest=max(compute))).resolve(*style_size)
+    style = style_size_of(config, compute, style_size)
     output = config.output_size.resolve(*compute) if config.output_size else compute
     final_side = max(compute)
     scales = tuple(
@@ -77,21 +77,62 @@ def resolve_sizes(
     return RunSizes(compute, style, output, (*scales, (compute, style)))
 
 
+def style_size_of(
+    config: RunConfig, compute: tuple[int, int], image_size: tuple[int, int]
+) -> tuple[int, int]:
+    """A style image's size at the final scale: `style_size`, or its longest side
+    `style_scale` (default 1) times the compute size's."""
+    if config.style_size is not None:
+        return config.style_size.resolve(*image_size)
+    side = max(1, round(max(compute) * (config.style_scale or 1.0)))
+    return Size(longest=side).resolve(*image_size)
+
+
+def style_sizes_at(
+    config: RunConfig, sizes: RunSizes, scale: int, image_sizes: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Each style image's size at scale `scale` (0-based) of coarse to fine; the first one
+    is `sizes`' own, the others shrink with the compute size in the same way."""
+    compute, first = sizes.scales[scale]
+    final_side = max(sizes.compute)
+    result = [first]
+    for image_size in image_sizes[1:]:
+        style = style_size_of(config, sizes.compute, image_size)
+        side = max(1, round(max(style) * max(compute) / final_side))
+        result.append(style if compute == sizes.compute else _scaled(style, side))
+    return result
+
+
 def scale_iterations(config: RunConfig, sizes: RunSizes) -> list[int]:
     """Iterations at each scale, smallest first: `scale_iterations` before the last,
     `iterations` at it. Their sum is what a run's progress counts to."""
     return [config.scale_iterations] * (len(sizes.scales) - 1) + [config.iterations]
 
 
-def check_fits_network(config: RunConfig, sizes: RunSizes) -> None:
-    """Refuse sizes at which the deepest chosen layer would have less than one pixel."""
+def check_fits_network(
+    config: RunConfig, sizes: RunSizes, style_image_sizes: list[tuple[int, int]] | None = None
+) -> None:
+    """Refuse sizes at which the deepest chosen layer would have less than one pixel.
+
+    `style_image_sizes`: every style image's own size, when there are several (the first's
+    compute-time size is `sizes.style`).
+    """
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     layer = deepest(layers)
     needed = layer.minimum_side
-    for role, path, size, setting, size_name in (
-        ("content image", config.content, sizes.compute, "size", "compute size"),
-        ("style image", config.style, sizes.style, "style_size", "style size"),
-    ):
+    styles = list(config.styles) or [config.style]
+    checked = [("content image", config.content, sizes.compute, "size", "compute size")]
+    for number, path in enumerate(styles):
+        if number == 0 or not style_image_sizes:
+            size = sizes.style
+        else:
+            size = style_size_of(config, sizes.compute, style_image_sizes[number])
+        role = "style image" if len(styles) == 1 else f"style image {number + 1}"
+        setting = "style_scale" if config.style_scale is not None else "style_size"
+        checked.append((role, path, size, setting, "style size"))
+        if not style_image_sizes:
+            break
+    for role, path, size, setting, size_name in checked:
         if min(size) < needed:
             raise InputImageError(
                 f"{role} '{path}' becomes {size[0]}x{size[1]} at this {size_name}, but layer "

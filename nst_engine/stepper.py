@@ -80,7 +80,10 @@ def resolve_switches(config: RunConfig, device: torch.device, longest_side: int 
         channels_last = cuda or (device.type == "cpu" and longest_side >= CPU_CHANNELS_LAST_FROM)
     else:
         channels_last = config.memory_format == "channels_last"
+    # W2's eigenvalues are checked on the host by torch (a sync a capture forbids): eager.
     graph = cuda and config.cuda_graph != "off"
+    if config.cuda_graph == "auto" and config.style_loss == "w2":
+        graph = False
     return Switches(bf16, channels_last, graph)
 
 

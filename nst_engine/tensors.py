@@ -38,9 +38,19 @@ def preview_image(image: torch.Tensor, width: int, height: int) -> Image.Image:
     return tensor_to_image(small)
 
 
-def initial_image(content: torch.Tensor, init: str, noise: float, seed: int) -> torch.Tensor:
-    """The starting image in 0-255: the content, the content plus noise, or noise alone."""
+def initial_image(
+    content: torch.Tensor,
+    init: str,
+    noise: float,
+    seed: int,
+    start: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The starting image in 0-255: the content, the content plus noise, noise alone, or
+    `start` (the style image or an image file, at the content's size) for any other init."""
     generator = torch.Generator().manual_seed(seed)
+    if init not in ("content", "noise", "content+noise"):
+        assert start is not None and start.shape == content.shape
+        return start.clone()
     if init == "content":
         return content.clone()
     if init == "noise":
@@ -58,3 +68,35 @@ def rescale(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
             image.detach(), size=(size[1], size[0]), mode="bicubic", align_corners=False
         )
     return resized.clamp_(0, 255)
+
+
+class MovingAverage:
+    """An exponential moving average of the iterates, corrected for starting at zero.
+
+    After t updates with images x_1..x_t it is sum_i d^(t-i) x_i (1 - d) / (1 - d^t): a
+    weighted mean of what came so far, the last ones weighing most (about the last
+    1 / (1 - d) iterations). What is saved and previewed, it smooths away the jitter of the
+    last steps without holding the optimiser back. One fused update per iteration on the
+    device (`lerp_`); the correction is a number kept on the host.
+    """
+
+    def __init__(self, image: torch.Tensor, decay: float) -> None:
+        self.decay = decay
+        self._biased = torch.zeros_like(image.detach())
+        self._kept = 1.0  # d^t: how much of the zero start is still in _biased
+
+    def update(self, image: torch.Tensor) -> None:
+        with torch.no_grad():
+            self._biased.lerp_(image.detach(), 1 - self.decay)
+        self._kept *= self.decay
+
+    @property
+    def empty(self) -> bool:
+        """Whether nothing was averaged yet."""
+        return self._kept == 1.0
+
+    def value(self) -> torch.Tensor:
+        """The average so far (nothing before the first update: an error)."""
+        if self.empty:
+            raise ValueError("no image averaged yet")
+        return self._biased / (1 - self._kept)

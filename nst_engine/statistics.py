@@ -1,0 +1,127 @@
+"""Style statistics: what of a layer's activations the style loss matches.
+
+Notation (per layer): F is the activation reshaped to N x M (N feature maps, M positions).
+Every statistic here is per position, so style images of any size compare with any output:
+
+- Gram:  G = F F^T / M, the maps' second moments.
+- W2:    the mean mu = F 1 / M and covariance S = G - mu mu^T of the activations taken as a
+  Gaussian; the loss is the squared 2-Wasserstein distance between two such Gaussians,
+      |mu - mu_s|^2 + tr(S) + tr(S_s) - 2 tr((S_s^1/2 S S_s^1/2)^1/2),
+  the statistic crowsonkb's style-transfer-pytorch moved to: it matches the mean that Gram
+  mixes into the second moments, and its square root keeps strong and weak maps in balance.
+
+Several style images blend exactly: the per-position Gram and mean of their union (weighted
+by the blend) are the blend of theirs, and the W2 target's covariance follows from those two.
+
+Scales (`normalized` or raw): raw Gram is the 2022 formula, 1/(4 M^2) sum (F F^T - G_s M)^2
+= 1/4 sum (G - G_s)^2; normalised, each layer's term is divided by the size of its target
+(sum G_s^2 for Gram, tr(G_s) = |mu_s|^2 + tr(S_s) for W2), so it is about 1 for an image
+unlike the style and 0 at a match, whatever the weights' activation scale.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+# Eigenvalues below this share of the target's mean eigenvalue count as 0 (their square
+# root's gradient would otherwise be unbounded).
+EIGENVALUE_FLOOR = 1e-8
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """G = F F^T for activations of shape (1, N, H, W); returns N x N (not per position)."""
+    _, channels, height, width = features.shape
+    flat = features.reshape(channels, height * width)
+    return flat @ flat.T
+
+
+def moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-position mean (N) and Gram matrix (N x N) of activations (1, N, H, W)."""
+    positions = features.shape[-2] * features.shape[-1]
+    flat = features.reshape(features.shape[1], positions)
+    return flat.mean(dim=1), gram_matrix(features) / positions
+
+
+def blended_moments(
+    each: list[tuple[torch.Tensor, torch.Tensor]], blend: tuple[float, ...]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and Gram of several style images' activations taken together, by blend."""
+    mean = sum(share * m for share, (m, _) in zip(blend, each, strict=True))
+    gram = sum(share * g for share, (_, g) in zip(blend, each, strict=True))
+    return mean, gram
+
+
+class StyleLoss(nn.Module):
+    """Gram: w * 1/(4 M^2) * sum (G - G_style)^2, or normalised (see the module's notes).
+
+    Built from one style image's activations, or from blended moments (`from_moments`).
+    """
+
+    def __init__(
+        self, style_features: torch.Tensor | None, weight: float, normalized: bool = False
+    ) -> None:
+        super().__init__()
+        self.weight = weight
+        self.normalized = normalized
+        if style_features is not None:
+            self._set_target(*moments(style_features.detach()))
+
+    @classmethod
+    def from_moments(
+        cls, mean: torch.Tensor, gram: torch.Tensor, weight: float, normalized: bool
+    ) -> StyleLoss:
+        loss = cls(None, weight, normalized)
+        loss._set_target(mean.detach(), gram.detach())
+        return loss
+
+    def _set_target(self, mean: torch.Tensor, gram: torch.Tensor) -> None:
+        self.register_buffer("target_per_position", gram)
+        scale = 1 / gram.pow(2).sum().clamp_min(1e-30) if self.normalized else torch.tensor(0.25)
+        self.register_buffer("scale", scale.to(gram.device))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        positions = features.shape[-2] * features.shape[-1]
+        difference = gram_matrix(features) / positions - self.target_per_position
+        return self.weight * self.scale * difference.pow(2).sum()
+
+
+def _square_root(matrix: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh(matrix)
+    return (vectors * values.clamp_min(floor).sqrt()) @ vectors.T
+
+
+class WassersteinStyleLoss(StyleLoss):
+    """w * W2^2 between the activations' Gaussian and the style's (see the module's notes)."""
+
+    def _set_target(self, mean: torch.Tensor, gram: torch.Tensor) -> None:
+        covariance = gram - torch.outer(mean, mean)
+        channels = covariance.shape[0]
+        floor = EIGENVALUE_FLOOR * covariance.trace().clamp_min(1e-30) / channels
+        self.register_buffer("mean", mean)
+        self.register_buffer("covariance_trace", covariance.trace())
+        self.register_buffer("root", _square_root(covariance, floor))
+        self.register_buffer("floor", floor)
+        # tr(G_s) = |mu_s|^2 + tr(S_s): the distance from an all-zero image.
+        scale = 1 / gram.trace().clamp_min(1e-30) if self.normalized else torch.tensor(1.0)
+        self.register_buffer("scale", scale.to(gram.device))
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        positions = features.shape[-2] * features.shape[-1]
+        flat = features.reshape(features.shape[1], positions)
+        mean = flat.mean(dim=1)
+        centred = flat - mean[:, None]
+        covariance = centred @ centred.T / positions
+        product = self.root @ covariance @ self.root
+        product = (product + product.T) / 2  # symmetric to rounding: eigvalsh reads one half
+        cross = torch.linalg.eigvalsh(product).clamp_min(self.floor).sqrt().sum()
+        distance = (
+            (mean - self.mean).pow(2).sum() + covariance.trace() + self.covariance_trace - 2 * cross
+        )
+        return self.weight * self.scale * distance
+
+
+STYLE_LOSS_CLASSES: dict[str, type[StyleLoss]] = {
+    "gram": StyleLoss,
+    "w2": WassersteinStyleLoss,
+}
