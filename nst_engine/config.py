@@ -383,7 +383,9 @@ class RunConfig:
             raise ConfigError(f"{source}: unknown setting '{unknown[0]}'")
         changes: dict[str, Any] = dict(data)
         if "loss_scale" not in data and _raw_weights(data):
-            changes["loss_scale"] = "raw"  # written before loss_scale existed
+            # Written before loss_scale existed: the raw loss, no style factor, as then.
+            changes["loss_scale"] = "raw"
+            changes.setdefault("style_weight", 1.0)
         try:
             if "optimizer" in data:
                 changes["optimizer"] = _optimizer_from_dict(data["optimizer"], base.optimizer)
