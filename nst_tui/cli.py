@@ -37,8 +37,26 @@ class OneLineParser(argparse.ArgumentParser):
         arguments, unknown = self.parse_known_args(args, namespace)
         if unknown:
             parser = self._chosen_subcommand(arguments) or self
+            unknown = parser._take_late_positionals(arguments, unknown)
+        if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}{parser._suggest(unknown)}")
         return arguments
+
+    def _take_late_positionals(self, arguments: argparse.Namespace, unknown: list[str]):
+        """`run photo.jpg a.jpg -o out.png b.jpg`: argparse fills a list positional (STYLE
+        ...) from the first run of words only and leaves words after a flag unknown; they
+        belong to it. Only when every unknown word is such a word (`--colour red` stays an
+        error). Returns what is still unknown."""
+        late = [
+            action
+            for action in self._actions
+            if not action.option_strings and action.nargs in (argparse.ZERO_OR_MORE, "+")
+        ]
+        if not late or any(word.startswith("-") for word in unknown):
+            return unknown
+        values = getattr(arguments, late[-1].dest, None) or []
+        setattr(arguments, late[-1].dest, [*values, *unknown])
+        return []
 
     def _chosen_subcommand(self, arguments: argparse.Namespace) -> OneLineParser | None:
         for action in self._actions:
@@ -69,6 +87,27 @@ def _did_you_mean(word: str, known: list[str]) -> str:
     return f"; did you mean {names[close[0]]}?" if close else ""
 
 
+# What `nst-tui run --help` ends with (gallery names, so that each line runs as printed).
+RUN_EXAMPLES = """\
+examples:
+  nst-tui run astronaut mosaic
+      the default preset; the result goes to astronaut-mosaic.png
+  nst-tui run astronaut mosaic --preserve-color luminance
+      the style's strokes on the photo's own colours
+  nst-tui run astronaut mosaic --style-scale 2
+      strokes twice as large (the style image seen at twice the compute size)
+  nst-tui run astronaut mosaic swirl --style-blend 0.7,0.3
+      two styles: 70% mosaic, 30% swirl (the first style names the result)
+  nst-tui run astronaut mosaic --style-weight 30
+      more style, less photo (the style-to-content ratio)
+  nst-tui run astronaut mosaic --style-layers relu1_1=1,relu2_1=1,relu3_1=0.5
+      layer weights are shares: only their ratios matter
+      (relu1_1=2,relu2_1=2,relu3_1=1 is the same)
+  nst-tui run --demo --size 256 --iterations 50
+      a quick first try with the built-in pair
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="nst-tui",
@@ -83,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="style an image without the app, with a progress bar",
-        description="Style CONTENT after STYLE and save the result. Flags override the preset.",
+        description="Style CONTENT after STYLE (or several STYLE images, blended) and save\n"
+        "the result. Flags override the preset.",
+        epilog=RUN_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the examples' lines as written
     )
     add_run_arguments(run)
 

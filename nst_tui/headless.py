@@ -107,7 +107,7 @@ def _drive(events, stop: StopRequest, console) -> int:
                 if console.is_terminal:
                     console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
-                _print_started(console, event)
+                _print_started(console, event, events.config)
                 reporter.start(event)
                 task = progress.add_task(
                     "styling", total=event.total, speed="", losses=None, scale="", eta=None
@@ -146,17 +146,27 @@ def _stop(progress) -> None:
         progress.stop()
 
 
-def _print_started(console, event) -> None:
+def _print_started(console, event, config) -> None:
     width, height = event.compute_size
     console.print(
         f"device [bold]{event.device}[/], weights [bold]{event.weights_source}[/], "
         f"computing at {width}x{height}, saving at {event.output_size[0]}x{event.output_size[1]}"
     )
+    if len(config.styles) > 1:
+        console.print(f"styles: {describe_styles(config)}", markup=False, highlight=False)
     if len(event.scale_sizes) > 1:
         sides = " → ".join(str(max(size)) for size in event.scale_sizes)
         console.print(f"coarse to fine: {len(event.scale_sizes)} scales, {sides} px")
     for note in event.notes:
         console.print(f"[yellow]note:[/] {note}")
+
+
+def describe_styles(config) -> str:
+    """The style images with their shares of the blend: `a.jpg (0.7) + b.jpg (0.3)`."""
+    return " + ".join(
+        f"{path.name} ({share:.2g})"
+        for path, share in zip(config.styles, config.blend, strict=True)
+    )
 
 
 def _report_stopped(console, cancelled, signal_name: str) -> int:

@@ -7,13 +7,21 @@ import dataclasses
 from pathlib import Path
 
 from nst_engine.config import (
+    COLOR_MODES,
     CUDA_GRAPHS,
     INITS,
+    LOSS_SCALES,
     MEMORY_FORMATS,
     OPTIMIZERS,
+    PADDINGS,
     POOLINGS,
     PRECISIONS,
+    STYLE_LOSSES,
+    STYLE_SCALE_RANGE,
+    STYLE_WEIGHT_MAXIMUM,
     RunConfig,
+    parse_blend,
+    parse_init,
     parse_layer_weights,
 )
 from nst_engine.errors import ConfigError, InputImageError
@@ -44,14 +52,21 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "content",
         nargs="?",
+        metavar="CONTENT",
         help="the photo whose content is kept: a file, or a name from `nst-tui gallery` "
         "(a file of that name in the current folder wins)",
     )
     parser.add_argument(
-        "style", nargs="?", help="the picture whose style is taken: a file or a gallery name"
+        "style",
+        nargs="*",
+        metavar="STYLE",
+        help="the picture whose style is taken: a file or a gallery name; several are "
+        "blended (equal shares, or see --style-blend)",
     )
     parser.add_argument(
-        "-o", "--output", help="result file, .png or .jpg (default: CONTENT-STYLE.png here)"
+        "-o",
+        "--output",
+        help="result file, .png or .jpg (default: CONTENT-STYLE.png here, after the first STYLE)",
     )
     parser.add_argument(
         "--demo", action="store_true", help="use the built-in demo pair for content and style"
@@ -79,11 +94,6 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--output-size", metavar="N|WxH", help="size of the saved image (default: compute size)"
     )
     settings.add_argument(
-        "--style-size",
-        metavar="N|WxH",
-        help="size the style image is seen at (default: longest side of the compute size)",
-    )
-    settings.add_argument(
         "--min-size",
         metavar="N",
         help="coarse to fine (0: off): start at this longest side, then sqrt(2) larger each "
@@ -96,15 +106,49 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="coarse to fine: iterations at each scale before the last (the last one runs "
         "--iterations; default 100)",
     )
-    settings.add_argument("--content-layers", metavar="L=W,...", help="e.g. relu4_2=1")
-    settings.add_argument("--style-layers", metavar="L=W,...", help="e.g. relu1_1=1,relu2_1=1.5")
-    settings.add_argument("--tv-weight", metavar="X", help="total variation weight")
-    settings.add_argument("--init", metavar="NAME", help=", ".join(INITS))
+    settings.add_argument(
+        "--content-layers",
+        metavar="L=W,...",
+        help="e.g. relu4_2=1; with --loss-scale normalized the weights are shares (only "
+        "their ratios matter)",
+    )
+    settings.add_argument(
+        "--style-layers",
+        metavar="L=W,...",
+        help="e.g. relu1_1=1,relu2_1=1; shares as for --content-layers (relu1_1=2,relu2_1=1 "
+        "gives relu1_1 two thirds of the style term); how strong the style is overall is "
+        "--style-weight",
+    )
+    settings.add_argument(
+        "--tv-weight", metavar="X", help="total variation weight: smoothness (e.g. 0.1)"
+    )
+    settings.add_argument(
+        "--init",
+        metavar="NAME|PATH",
+        help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
+    )
     settings.add_argument(
         "--init-noise", metavar="X", help="noise strength for content+noise (0-1)"
     )
     settings.add_argument("--seed", metavar="N")
     settings.add_argument("--pooling", metavar="NAME", help=", ".join(POOLINGS))
+    settings.add_argument(
+        "--padding",
+        metavar="{" + ",".join(PADDINGS) + "}",
+        help="padding of the first convolution (replicate: no dark rim at the borders)",
+    )
+    settings.add_argument(
+        "--loss-scale",
+        metavar="{" + ",".join(LOSS_SCALES) + "}",
+        help="normalized: each term over its own target's size, so weights of order one "
+        "mean the same with any network weights and size; raw: the 2022 sums "
+        "(reference-2022)",
+    )
+    settings.add_argument(
+        "--ema",
+        action=argparse.BooleanOptionalAction,
+        help="save and preview a moving average of the iterates (smoother, less noise)",
+    )
     settings.add_argument("--device", metavar="NAME", help="auto, cpu, cuda or cuda:N")
     settings.add_argument(
         "--weights", metavar="SOURCE", help="auto, oxford, torchvision, random, or a file"
@@ -114,6 +158,43 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     settings.add_argument(
         "--max-pixels", metavar="N", help="refuse input images with more pixels (default 100000000)"
+    )
+    style = parser.add_argument_group("style (override the preset)")
+    style.add_argument(
+        "--style-weight",
+        metavar="X",
+        help="how strongly the style is applied: the style-to-content ratio on top of the "
+        "layer weights (e.g. 10; more: more style)",
+    )
+    style.add_argument(
+        "--style-blend",
+        metavar="W,W,...",
+        help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
+    )
+    low, high = STYLE_SCALE_RANGE
+    style.add_argument(
+        "--style-scale",
+        metavar="X",
+        help=f"the style image's size relative to the compute size ({low:g}-{high:g}): "
+        "larger, larger strokes; instead of --style-size",
+    )
+    style.add_argument(
+        "--style-size",
+        metavar="N|WxH",
+        help="size the style image is seen at, absolute (default: longest side of the "
+        "compute size); instead of --style-scale",
+    )
+    style.add_argument(
+        "--style-loss",
+        metavar="{" + ",".join(STYLE_LOSSES) + "}",
+        help="style statistic: gram (Gram matrices, Gatys) or w2 (means and covariances, "
+        "Wasserstein-2)",
+    )
+    style.add_argument(
+        "--preserve-color",
+        metavar="{" + ",".join(COLOR_MODES) + "}",
+        help="luminance: style the brightness only and keep the photo's colours; "
+        "histogram: match the style's colours to the photo's before the run",
     )
     speed = parser.add_argument_group(
         "speed switches (auto picks what measured fastest on the device)"
@@ -149,17 +230,32 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     from nst_engine.presets import load_preset
 
     config = load_preset(arguments.preset or "default")
-    content, style = _input_paths(arguments)
-    changes: dict = {"content": content, "style": style, "overwrite": arguments.overwrite}
+    content, styles = _input_paths(arguments)
+    changes: dict = {
+        "content": content,
+        "style": styles[0],
+        "extra_styles": styles[1:],
+        "style_blend": _style_blend(arguments, config, len(styles)),
+        "overwrite": arguments.overwrite,
+    }
+    low, high = STYLE_SCALE_RANGE
     simple = {
         "iterations": lambda v: parse_int("--iterations", v, 1),
         "size": lambda v: Size.parse("--size", v),
         "output_size": lambda v: Size.parse("--output-size", v),
         "style_size": lambda v: Size.parse("--style-size", v),
+        "style_scale": lambda v: parse_float("--style-scale", v, low, maximum=high),
         "content_layers": lambda v: parse_layer_weights("--content-layers", v),
         "style_layers": lambda v: parse_layer_weights("--style-layers", v),
+        "style_weight": lambda v: parse_float(
+            "--style-weight", v, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM
+        ),
         "tv_weight": lambda v: parse_float("--tv-weight", v, 0.0),
-        "init": lambda v: parse_choice("--init", v, INITS),
+        "loss_scale": lambda v: parse_choice("--loss-scale", v, LOSS_SCALES),
+        "style_loss": lambda v: parse_choice("--style-loss", v, STYLE_LOSSES),
+        "preserve_color": lambda v: parse_choice("--preserve-color", v, COLOR_MODES),
+        "padding": lambda v: parse_choice("--padding", v, PADDINGS),
+        "init": init_from_argument,
         "init_noise": lambda v: parse_float("--init-noise", v, 0.0),
         "seed": lambda v: parse_int("--seed", v, 0),
         "pooling": lambda v: parse_choice("--pooling", v, POOLINGS),
@@ -177,6 +273,9 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         value = getattr(arguments, name)
         if value is not None:
             changes["max_input_pixels" if name == "max_pixels" else name] = parse(value)
+    if arguments.ema is not None:
+        changes["ema"] = arguments.ema
+    _one_style_size(changes)
     changes["optimizer"] = _optimizer_from_arguments(arguments, config)
     config = config.replace(**changes)
     output = (
@@ -189,18 +288,60 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     return config.replace(output=output)
 
 
-def _input_paths(arguments: argparse.Namespace) -> tuple[Path, Path]:
+def _one_style_size(changes: dict) -> None:
+    """--style-size and --style-scale are two ways to say one thing: refuse both together,
+    and let the one given replace the other of the preset."""
+    if "style_size" in changes and "style_scale" in changes:
+        raise ConfigError(
+            "--style-size and --style-scale are both given: choose one (--style-size is "
+            "absolute, --style-scale relative to the compute size)"
+        )
+    if "style_size" in changes:
+        changes["style_scale"] = None
+    elif "style_scale" in changes:
+        changes["style_size"] = None
+
+
+def _style_blend(arguments: argparse.Namespace, config: RunConfig, count: int) -> tuple:
+    """--style-blend's weights, one per style image; without the flag, the preset's blend if
+    it fits the style images given (one image has nothing to blend)."""
+    if arguments.style_blend is not None:
+        blend = parse_blend("--style-blend", arguments.style_blend)
+        if len(blend) != count:
+            raise ConfigError(
+                f"--style-blend has {_counted(len(blend), 'weight')} for "
+                f"{_counted(count, 'style image')}: give one weight per style image, in order"
+            )
+        return blend
+    if not config.style_blend or len(config.style_blend) == count:
+        return config.style_blend
+    if count == 1:
+        return ()
+    raise ConfigError(
+        f"the preset's style blend has {_counted(len(config.style_blend), 'weight')} for "
+        f"{_counted(count, 'style image')}: give --style-blend with one weight per style image"
+    )
+
+
+def _counted(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def _input_paths(arguments: argparse.Namespace) -> tuple[Path, tuple[Path, ...]]:
+    """The content image and the style images (at least one), each found or refused now."""
     if arguments.demo:
         if arguments.content or arguments.style:
             raise ConfigError("--demo uses the built-in pair; give either --demo or CONTENT STYLE")
         from nst_engine.gallery import demo_pair
 
-        return demo_pair()
+        content, style = demo_pair()
+        return content, (style,)
     if not arguments.content or not arguments.style:
         raise ConfigError("give a CONTENT and a STYLE image (or --demo for the built-in pair)")
-    return (
-        input_path(arguments.content, "content image"),
-        input_path(arguments.style, "style image"),
+    several = len(arguments.style) > 1
+    return input_path(arguments.content, "content image"), tuple(
+        input_path(text, f"style image {number}" if several else "style image")
+        for number, text in enumerate(arguments.style, start=1)
     )
 
 
@@ -218,6 +359,25 @@ def input_path(text: str, role: str) -> Path:
     if suggestion is not None:
         message += f"; did you mean the gallery's {suggestion}? (nst-tui gallery lists them)"
     raise InputImageError(message)
+
+
+def init_from_argument(text: str) -> str:
+    """--init: one of INITS, or the image to start from (a file, or else a gallery name), which
+    must exist: refused now, before torch loads, like a missing CONTENT or STYLE."""
+    from nst_engine.gallery import closest_gallery_name, resolve_image_path
+
+    word = text.strip()
+    if word.lower() in INITS:
+        return word.lower()
+    path = resolve_image_path(word)
+    if word and path.exists():
+        return str(path)
+    try:
+        parse_init(word)  # a word that looks like no path is a mistyped choice...
+    except ConfigError as error:
+        if closest_gallery_name(word) is None:  # ...or a misspelt gallery name
+            raise ConfigError(f"--{error.message}") from None
+    return str(input_path(word, "init image"))
 
 
 def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
