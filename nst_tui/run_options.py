@@ -229,8 +229,10 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     """The preset (default: `default`) with every given flag laid over it."""
     from nst_engine.presets import load_preset
 
-    config = load_preset(arguments.preset or "default")
     content, styles = _input_paths(arguments)
+    # The preset's blend is kept when it has one weight per style image given (see load_preset).
+    base = RunConfig(content=content, style=styles[0], extra_styles=styles[1:])
+    config = load_preset(arguments.preset or "default", base)
     changes: dict = {
         "content": content,
         "style": styles[0],
@@ -303,8 +305,8 @@ def _one_style_size(changes: dict) -> None:
 
 
 def _style_blend(arguments: argparse.Namespace, config: RunConfig, count: int) -> tuple:
-    """--style-blend's weights, one per style image; without the flag, the preset's blend if
-    it fits the style images given (one image has nothing to blend)."""
+    """--style-blend's weights, one per style image; without the flag, the preset's blend
+    (load_preset kept it only if it fits the style images given)."""
     if arguments.style_blend is not None:
         blend = parse_blend("--style-blend", arguments.style_blend)
         if len(blend) != count:
@@ -313,14 +315,7 @@ def _style_blend(arguments: argparse.Namespace, config: RunConfig, count: int) -
                 f"{_counted(count, 'style image')}: give one weight per style image, in order"
             )
         return blend
-    if not config.style_blend or len(config.style_blend) == count:
-        return config.style_blend
-    if count == 1:
-        return ()
-    raise ConfigError(
-        f"the preset's style blend has {_counted(len(config.style_blend), 'weight')} for "
-        f"{_counted(count, 'style image')}: give --style-blend with one weight per style image"
-    )
+    return config.style_blend
 
 
 def _counted(number: int, noun: str) -> str:

@@ -14,7 +14,7 @@ from nst_engine import locations
 from nst_engine.config import RunConfig, read_toml_file
 from nst_engine.errors import ConfigError
 
-PATH_ONLY_KEYS = ("content", "style", "output", "overwrite")
+PATH_ONLY_KEYS = ("content", "style", "extra_styles", "output", "overwrite")
 PRESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}")
 
 
@@ -87,6 +87,10 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
         known = ", ".join(builtin_preset_names() + user_preset_names())
         raise ConfigError(f"no preset called '{name}' (known: {known})")
     data = {key: value for key, value in data.items() if key not in PATH_ONLY_KEYS}
+    blend = data.get("style_blend")
+    if isinstance(blend, list) and len(blend) != max(1, len(paths_only.styles)):
+        # A blend saved with other style images than these: equal shares instead.
+        del data["style_blend"]
     return RunConfig.from_dict(data, paths_only, source)
 
 

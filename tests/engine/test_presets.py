@@ -202,3 +202,15 @@ def test_a_preset_path_that_is_not_an_image_is_refused(tmp_path: Path):
         load_preset(str(fake))
     with pytest.raises(ConfigError, match="is not a readable image"):
         load_preset(str(tmp_path / "missing.png"))
+
+
+def test_a_preset_brings_no_style_paths_and_drops_a_blend_that_does_not_fit(tmp_path):
+    made = RunConfig(
+        style=tmp_path / "a.jpg", extra_styles=[tmp_path / "b.jpg"], style_blend=(0.7, 0.3)
+    )
+    preset = tmp_path / "made.toml"
+    preset.write_text(made.to_toml(), encoding="utf-8")
+    one = load_preset(str(preset), RunConfig(style=tmp_path / "mine.jpg"))
+    assert (one.styles, one.style_blend) == ((tmp_path / "mine.jpg",), ())
+    two = RunConfig(style=tmp_path / "x.jpg", extra_styles=[tmp_path / "y.jpg"])
+    assert load_preset(str(preset), two).style_blend == (0.7, 0.3)
