@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from nst_engine.errors import ConfigError
-from nst_engine.layers import LAYERS, get_layer
+from nst_engine.layers import (  # noqa: F401 (the layer-weight helpers re-exported)
+    LayerWeights,
+    format_layer_weights,
+    normalise_layer_weights,
+    parse_layer_weights,
+)
 from nst_engine.optimizer_settings import (  # noqa: F401 (re-exported)
     OPTIMIZER_LABELS,
     OPTIMIZER_PARAMETERS,
@@ -30,13 +35,16 @@ from nst_engine.optimizer_settings import (  # noqa: F401 (re-exported)
     SGDSettings,
     parse_learning_rate,
 )
-from nst_engine.values import (
+from nst_engine.values import (  # noqa: F401 (parse_blend re-exported)
     Size,
+    parse_blend,
     parse_bool,
     parse_choice,
     parse_device,
     parse_float,
     parse_int,
+    parse_path,
+    parse_paths,
 )
 
 if sys.version_info >= (3, 11):
@@ -66,40 +74,6 @@ WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 DEFAULT_MAX_INPUT_PIXELS = 100_000_000
 
 
-# --- layer weights ----------------------------------------------------------------------------
-
-LayerWeights = tuple[tuple[str, float], ...]
-
-
-def normalise_layer_weights(name: str, pairs: Any) -> LayerWeights:
-    """Layer-weight pairs checked and sorted in network order (from a dict or pairs)."""
-    items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
-    seen: dict[str, float] = {}
-    for layer, weight in items:
-        layer = get_layer(str(layer).strip()).name
-        if layer in seen:
-            raise ConfigError(f"{name}: layer {layer} is given twice")
-        seen[layer] = parse_float(f"weight of {name} {layer}", weight, 0.0)
-    return tuple(sorted(seen.items(), key=lambda pair: LAYERS[pair[0]].index))
-
-
-def parse_layer_weights(name: str, text: str) -> LayerWeights:
-    """`'conv4_2=10,conv5_2'` to pairs; a layer without `=weight` gets weight 1."""
-    pairs = []
-    for part in (piece.strip() for piece in text.split(",")):
-        if not part:
-            continue
-        layer, _, weight = part.partition("=")
-        pairs.append((layer.strip(), weight.strip() if weight.strip() else 1.0))
-    if not pairs:
-        raise ConfigError(f"{name}: no layers given (expected e.g. conv4_2=1)")
-    return normalise_layer_weights(name, pairs)
-
-
-def format_layer_weights(pairs: LayerWeights) -> str:
-    return ",".join(f"{layer}={weight:g}" for layer, weight in pairs)
-
-
 # --- the run configuration ------------------------------------------------------------------
 
 # The `default` preset's layers (nst_engine/presets/default.toml says why these numbers).
@@ -117,30 +91,6 @@ DEFAULT_STYLE_WEIGHT = 10.0
 RAW_WEIGHT_BELOW = 1e-5
 
 
-def _paths(name: str, value: object) -> tuple[Path, ...]:
-    if value is None or value == "":
-        return ()
-    if isinstance(value, (str, Path)):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{name} must be a list of file paths, got {value!r}")
-    paths = tuple(_path_or_none(name, item) for item in value)
-    return tuple(path for path in paths if path is not None)
-
-
-def parse_blend(name: str, value: object) -> tuple[float, ...]:
-    """Blend weights: `'0.7,0.3'` or a list of numbers, each at least 0, not all 0."""
-    if value is None or value == "":
-        return ()
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)):
-        raise ConfigError(f"{name} must be numbers separated by commas, got {value!r}")
-    weights = tuple(parse_float(f"{name} weight", item, 0.0) for item in items)
-    if weights and not any(weights):
-        raise ConfigError(f"{name}: at least one weight must be above 0")
-    return weights
-
-
 def parse_init(value: object) -> str:
     """One of INITS, or the path of an image file to start from."""
     text = str(value).strip()
@@ -152,16 +102,6 @@ def parse_init(value: object) -> str:
     raise ConfigError(
         f"init must be one of {', '.join(INITS)} or an image file's path, got '{text}'"
     )
-
-
-def _path_or_none(name: str, value: object) -> Path | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, Path):
-        return value
-    if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a file path, got {value!r}")
-    return Path(value).expanduser()
 
 
 @dataclass(frozen=True)
@@ -218,10 +158,10 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: normalise values in place once, here
-        set_(self, "content", _path_or_none("content", self.content))
-        set_(self, "style", _path_or_none("style", self.style))
-        set_(self, "output", _path_or_none("output", self.output))
-        set_(self, "extra_styles", _paths("extra_styles", self.extra_styles))
+        set_(self, "content", parse_path("content", self.content))
+        set_(self, "style", parse_path("style", self.style))
+        set_(self, "output", parse_path("output", self.output))
+        set_(self, "extra_styles", parse_paths("extra_styles", self.extra_styles))
         set_(self, "style_blend", parse_blend("style_blend", self.style_blend))
         styles = 1 + len(self.extra_styles)
         if self.style_blend and len(self.style_blend) != styles:

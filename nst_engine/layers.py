@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from nst_engine.errors import ConfigError
+from nst_engine.values import parse_float
 
 CONVS_PER_BLOCK = (2, 2, 4, 4, 4)
 CHANNELS_PER_BLOCK = (64, 128, 256, 512, 512)
@@ -68,3 +70,37 @@ def get_layer(name: str) -> Layer:
 def deepest(names: list[str] | tuple[str, ...]) -> Layer:
     """The requested layer that sits furthest into the network."""
     return max((get_layer(name) for name in names), key=lambda layer: layer.index)
+
+
+# --- layer weights: (layer, weight) pairs in network order ---
+
+LayerWeights = tuple[tuple[str, float], ...]
+
+
+def normalise_layer_weights(name: str, pairs: Any) -> LayerWeights:
+    """Layer-weight pairs checked and sorted in network order (from a dict or pairs)."""
+    items = list(pairs.items()) if isinstance(pairs, dict) else list(pairs)
+    seen: dict[str, float] = {}
+    for layer, weight in items:
+        layer = get_layer(str(layer).strip()).name
+        if layer in seen:
+            raise ConfigError(f"{name}: layer {layer} is given twice")
+        seen[layer] = parse_float(f"weight of {name} {layer}", weight, 0.0)
+    return tuple(sorted(seen.items(), key=lambda pair: LAYERS[pair[0]].index))
+
+
+def parse_layer_weights(name: str, text: str) -> LayerWeights:
+    """`'conv4_2=10,conv5_2'` to pairs; a layer without `=weight` gets weight 1."""
+    pairs = []
+    for part in (piece.strip() for piece in text.split(",")):
+        if not part:
+            continue
+        layer, _, weight = part.partition("=")
+        pairs.append((layer.strip(), weight.strip() if weight.strip() else 1.0))
+    if not pairs:
+        raise ConfigError(f"{name}: no layers given (expected e.g. conv4_2=1)")
+    return normalise_layer_weights(name, pairs)
+
+
+def format_layer_weights(pairs: LayerWeights) -> str:
+    return ",".join(f"{layer}={weight:g}" for layer, weight in pairs)

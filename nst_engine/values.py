@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from nst_engine.errors import ConfigError
 
@@ -144,3 +145,39 @@ def parse_device(value: object) -> str:
     if re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", text):
         return text
     raise ConfigError(f"device must be auto, cpu, cuda or cuda:N, got '{value}'")
+
+
+def parse_path(name: str, value: object) -> Path | None:
+    """A file path (`~` expanded), or None for nothing given."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, Path):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a file path, got {value!r}")
+    return Path(value).expanduser()
+
+
+def parse_paths(name: str, value: object) -> tuple[Path, ...]:
+    """File paths from a list (or one path); empty entries dropped."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, Path)):
+        value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name} must be a list of file paths, got {value!r}")
+    paths = tuple(parse_path(name, item) for item in value)
+    return tuple(path for path in paths if path is not None)
+
+
+def parse_blend(name: str, value: object) -> tuple[float, ...]:
+    """Blend weights: `'0.7,0.3'` or a list of numbers, each at least 0, not all 0."""
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(f"{name} must be numbers separated by commas, got {value!r}")
+    weights = tuple(parse_float(f"{name} weight", item, 0.0) for item in items)
+    if weights and not any(weights):
+        raise ConfigError(f"{name}: at least one weight must be above 0")
+    return weights
