@@ -34,15 +34,15 @@ from nst_engine.errors import (
     DeviceError,
     NSTError,
     NumericalError,
-    OutputError,
 )
 from nst_engine.events import Cancelled, Event, Finished, Snapshot, Started, Status, Step
 from nst_engine.features import FeatureExtractor
 from nst_engine.guard import LastGoodImage
-from nst_engine.images import load_image, save_image
+from nst_engine.images import load_image
 from nst_engine.losses import Network, loss_for
-from nst_engine.outputs import check_output_path, partial_output_path, snapshot_path, unique_path
+from nst_engine.outputs import check_output_path, snapshot_path
 from nst_engine.rates import record_finished
+from nst_engine.saving import Saver
 from nst_engine.sizes import (
     check_fits_network,
     resolve_sizes,
@@ -55,7 +55,6 @@ from nst_engine.tensors import (
     image_to_tensor,
     initial_image,
     rescale,
-    tensor_to_image,
 )
 from nst_engine.weights import load_weights
 
@@ -175,7 +174,7 @@ class Run:
             notes += (
                 "random weights: the network is NOT TRAINED, the result is meaningless (tests only)",
             )
-        self._header = (
+        header = (
             f"# made by nst-tui {__version__}; weights: {weights.label}; "
             f"device: {describe_device(device)} ({switches.describe()})"
         )
@@ -193,8 +192,8 @@ class Run:
         log.info("%s; %s", started_event, switches.describe())
         yield started_event
 
-        self._total = total = sum(plan)
-        self._output_size = sizes.output
+        total = sum(plan)
+        self._saver = Saver(config, header, sizes.output, total)
         started = time.perf_counter()
         self._completed = 0  # iterations whose update is done (all scales)
         self._image: torch.Tensor | None = None
@@ -241,9 +240,7 @@ class Run:
                         and index < total
                     ):
                         path = snapshot_path(config.output, index, total)
-                        self._save(
-                            self._shown(), path, sizes.output, f"snapshot at iteration {index}"
-                        )
+                        self._saver.save(self._shown(), path, f"snapshot at iteration {index}")
                         yield Snapshot(index, path)
                 # The scale's last image was offered: it must be good before the next builds on it.
                 diverged = self._last_good.settle()
@@ -253,7 +250,7 @@ class Run:
             final_losses = {name: float(value) for name, value in losses.items()}
             if not math.isfinite(final_losses["total"]):
                 raise _diverged(total, config)
-            path, notes = self._save_final(self._shown(), sizes.output)
+            path, notes = self._saver.final(self._shown())
             finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
             record_finished(config, started_event, finished)  # for the next runs' estimates
@@ -263,7 +260,7 @@ class Run:
             raise
         except NumericalError as error:
             good = self._last_good
-            partial = self._save_partial(self._present(good.image), good.index) if good else None
+            partial = self._saver.partial(self._present(good.image), good.index) if good else None
             where = (
                 f"; the last good image (iteration {good.index}) is in {partial}" if partial else ""
             )
@@ -377,56 +374,7 @@ class Run:
         if self._last_good is None or self._image is None:
             return 0, None
         kept, kept_index = _best_image(self._current(), self._completed, self._last_good)
-        return kept_index, self._save_partial(self._present(kept), kept_index)
-
-    def _metadata(self, note: str) -> str:
-        return f"{self._header}\n# {note}\n{self.config.to_toml()}"
-
-    def _save(self, image: torch.Tensor, path: Path, size: tuple[int, int], note: str) -> Path:
-        picture = tensor_to_image(image)
-        if picture.size != size:
-            picture = picture.resize(size, Image.Resampling.LANCZOS)
-        return save_image(picture, path, self._metadata(note), overwrite=self.config.overwrite)
-
-    def _save_final(
-        self, image: torch.Tensor, size: tuple[int, int]
-    ) -> tuple[Path, tuple[str, ...]]:
-        output = self.config.output
-        assert output is not None
-        note = f"finished: {self.config.iterations} iterations"
-        try:
-            return self._save(image, output, size, note), ()
-        except OutputError as error:
-            # The folder went away or filled up during the run: never lose the result.
-            from nst_engine.locations import rescue_dir
-
-            folder = rescue_dir()
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                rescued = self._save(image, unique_path(folder / output.name), size, note)
-            except (OSError, OutputError):
-                raise error from None
-            raise OutputError(
-                f"{error.message}; the result was saved to {rescued} instead"
-            ) from None
-
-    def _save_partial(self, image: torch.Tensor, index: int) -> Path | None:
-        """Save a stopped run's image beside the output; None if there is nothing to keep."""
-        if index == 0:
-            return None
-        output = self.config.output
-        assert output is not None
-        path = partial_output_path(output, index, self._total)
-        note = f"partial: stopped after {index} of {self._total} iterations"
-        size = self._output_size
-        try:
-            return self._save(image, path, size, note)
-        except OutputError:
-            from nst_engine.locations import rescue_dir
-
-            folder = rescue_dir()
-            folder.mkdir(parents=True, exist_ok=True)
-            return self._save(image, unique_path(folder / path.name), size, note)
+        return kept_index, self._saver.partial(self._present(kept), kept_index)
 
 
 def run(config: RunConfig) -> Run:
