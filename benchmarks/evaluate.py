@@ -22,7 +22,8 @@ Wasserstein distance of 7x7 patches at full and half size, chi-square of the col
 histograms: lower is closer to the painting). A row for the photo itself shows where an
 unchanged image stands. Seconds: ours from the first iteration to the saved file (the
 engine's `done in`); pastiche's from its step 0 to its last step (its log), else its whole
-process. Pictures go to a temporary folder, or `--keep DIR` outside the repository: they
+process. `--threads N` gives both tools N CPU threads (on a busy shared machine, 1 keeps
+OpenMP's threads from waiting on each other). Pictures go to a temporary folder, or `--keep DIR` outside the repository: they
 are made from images the repository may not ship.
 """
 
@@ -189,16 +190,20 @@ def evaluate(
             output = plan.folder / _file_name(number, content, style, label)
             if preset is None:
                 seconds = run_pastiche(pastiche, content, style, output, plan)
-                optimizer = "lbfgs"
+                details: dict = {"optimizer": "lbfgs"}
             else:
                 config = preset_config(preset, content, style, output, plan)
                 seconds = run_preset(config)
-                optimizer = config.optimizer.name
+                # The settings it ran with, all of them: a preset may change between two runs.
+                details = {
+                    "optimizer": config.optimizer.name,
+                    "settings": config.to_dict(paths=False),
+                }
             with Image.open(output) as opened:
                 result = opened.convert("RGB")
             sizes.append(result.size)
             scores = quality.measure(result, photo, painting)
-            rows.append(Row(pair, label, scores, seconds, output, {"optimizer": optimizer}))
+            rows.append(Row(pair, label, scores, seconds, output, details))
             report(format_row(rows[-1]))
         # The photo at the results' size, scored like a result: where "no style" stands.
         size = sizes[0] if sizes else _longest(photo.size, plan.size)
@@ -259,6 +264,17 @@ def check_folder(folder: Path) -> None:
         )
 
 
+def set_threads(count: int) -> None:
+    """`count` CPU threads for this process's torch and for pastiche's (its environment)."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(count)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(count)
+
+
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -286,6 +302,12 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         help="a setting laid over every preset (repeat), e.g. style_weight=3",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for both tools (default: torch's own; 1 on a busy shared machine)",
+    )
     parser.add_argument("--pastiche", type=Path, metavar="VENV", help="add pastiche 1.6 from VENV")
     parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the pictures in DIR")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
@@ -310,6 +332,8 @@ def main(argv: list[str] | None = None, report=print) -> int:
         presets = [name.strip() for name in (arguments.presets or "").split(",") if name.strip()]
         presets = presets or default_presets()
         settings = parse_settings(arguments.set)
+        if arguments.threads:
+            set_threads(arguments.threads)
         if arguments.pastiche and not (arguments.pastiche / "bin" / "pastiche").exists():
             raise ConfigError(f"no pastiche in {arguments.pastiche} (expected bin/pastiche there)")
         if arguments.keep:
@@ -326,9 +350,11 @@ def main(argv: list[str] | None = None, report=print) -> int:
             )
             for name in presets:  # a bad name or --set fails now, not after an hour of runs
                 preset_config(name, *pairs[0], plan.folder / "check.png", plan)
+            import torch
+
             report(
                 f"{len(pairs)} pairs at {plan.size} px, {plan.iterations} iterations each, "
-                f"{plan.weights} weights on {plan.device}"
+                f"{plan.weights} weights on {plan.device}, threads: {torch.get_num_threads()}"
             )
             report("\n".join(HEADER))
             started = time.perf_counter()
@@ -348,6 +374,7 @@ def main(argv: list[str] | None = None, report=print) -> int:
             "iterations": arguments.iterations,
             "weights": arguments.weights,
             "device": arguments.device,
+            "threads": arguments.threads,
             "settings": settings,
             "rows": [
                 {**row.to_dict(), **({} if arguments.keep else {"output": None})} for row in rows

@@ -174,6 +174,8 @@ def test_a_tiny_evaluation_makes_a_row_per_preset_and_one_for_the_photo(
     assert all(float(cell) == float(cell) for cell in cells[2:])  # numbers, none NaN
     document = json.loads((tmp_path / "figures.json").read_text())
     assert [row["method"] for row in document["rows"]] == ["default", evaluate.PHOTO]
+    ran = document["rows"][0]["settings"]  # what the preset was when it ran
+    assert (ran["iterations"], ran["size"], ran["weights"]) == (2, 32, "random")
     made = Path(document["rows"][0]["output"])
     assert made.parent == tmp_path / "results" and made.is_file()
     assert Image.open(made).size[0] == 32
