@@ -13,7 +13,7 @@ APP_ADVICE = {
     "raise --max-pixels if you trust this file": (
         "raise max_input_pixels (a preset setting) if you trust this file"
     ),
-    "pass a weights file with --weights PATH": "start nst-tui with NST_TUI_WEIGHTS=PATH",
+    "pass a weights file with --weights PATH": "choose 'a file…' as the Weights and give its path",
     "a smaller L-BFGS history (--history-size)": "a smaller L-BFGS history size",
 }
 

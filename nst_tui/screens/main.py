@@ -123,16 +123,16 @@ class MainScreen(Screen):
         self.app.push_screen(SavePresetScreen(), save)
 
     def pick(self, name: str) -> None:
-        """Choose the content or style image in the file dialog."""
+        """Choose an image (content, a style or the init image) in the file dialog."""
         from nst_tui.screens.file_picker import FilePickerScreen
 
-        start = self.form.query_one(f"#{name}-field", PathField).path
+        field = self.form.query_one(f"#{name}-field", PathField)
 
         def chosen(path: Path | None) -> None:
             if path is not None:
                 self.form.set_path(name, path)
 
-        self.app.push_screen(FilePickerScreen(f"Choose the {name} image", start), chosen)
+        self.app.push_screen(FilePickerScreen(f"Choose the {field.role}", field.path), chosen)
 
     def use_demo_pair(self) -> None:
         from nst_engine.gallery import demo_pair
@@ -145,6 +145,7 @@ class MainScreen(Screen):
     SECTIONS = (
         "#preset",
         "#content",
+        "#style_weight",
         "#iterations",
         "#device",
         "#content-layers-box CollapsibleTitle",

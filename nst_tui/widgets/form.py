@@ -8,6 +8,7 @@ config it makes or the first reason it cannot.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from textual import on
@@ -15,13 +16,24 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
 
-from nst_engine.config import INITS, POOLINGS, WEIGHT_SOURCES, RunConfig
+from nst_engine.config import POOLINGS, RunConfig
 from nst_engine.errors import ConfigError, NSTError, OutputError
 from nst_engine.sizes import check_fits_network, resolve_sizes
 from nst_engine.values import Size, parse_float, parse_int
 from nst_tui.messages import FormChecked
+from nst_tui.widgets.choice_or_file import ChoiceOrFile, init_choice, weights_choice
 from nst_tui.widgets.fields import Field, SelectField, TextField
 from nst_tui.widgets.layers import LayerChecklist, summarise
+from nst_tui.widgets.look_fields import (
+    LOOK_CHOICES,
+    LOOK_TEXTS,
+    LOSS_CHOICES,
+    look_fields,
+    look_texts,
+    loss_fields,
+    optional_size,
+    size_text,
+)
 from nst_tui.widgets.optimizer_fields import OptimizerFields
 from nst_tui.widgets.path_field import PathField
 from nst_tui.widgets.path_text import PathInput
@@ -32,21 +44,19 @@ from nst_tui.widgets.scale_fields import (
     scales_hint,
     speed_fields,
 )
+from nst_tui.widgets.style_images import StyleImages
 from nst_tui.wording import for_the_app
 
+RUN_CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(RunConfig))
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
 RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not look styled"
 
 
-def optional_size(name: str):
-    def parse(text: str) -> Size | None:
-        return Size.parse(name, text) if text.strip() else None
-
-    return parse
-
-
-def size_text(size: Size | None) -> str:
-    return "" if size is None else str(size)
+def setting_named_first(message: str) -> str | None:
+    """The RunConfig setting a message starts with ('style_size and style_scale are both
+    given…'), for messages that name no setting otherwise."""
+    first = message.split(" ", 1)[0].strip(":,")
+    return first if first in RUN_CONFIG_FIELDS else None
 
 
 def preset_options() -> list[tuple[str, str]]:
@@ -77,7 +87,11 @@ class SettingsForm(VerticalScroll, can_focus=False):
             yield Button("Save as…", id="save-preset", compact=True)
         yield Static("Images", classes="section")
         yield PathField("Content", "content", "content image", str(config.content or ""))
-        yield PathField("Style", "style", "style image", str(config.style or ""))
+        yield StyleImages(
+            str(config.style or ""),
+            [str(path) for path in config.extra_styles],
+            config.style_blend,
+        )
         yield TextField(
             "Output", "output", self._parse_output, str(self._initial_output),
             tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
@@ -86,6 +100,8 @@ class SettingsForm(VerticalScroll, can_focus=False):
         yield Field(
             "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)
         )
+        yield Static("Look", classes="section")
+        yield from look_fields(config)
         yield Static("Optimisation", classes="section")
         yield TextField(
             "Iterations",
@@ -103,30 +119,20 @@ class SettingsForm(VerticalScroll, can_focus=False):
         )  # fmt: skip
         yield from coarse_to_fine_fields(config)
         yield OptimizerFields(config.optimizer)
-        yield TextField(
-            "TV weight", "tv_weight", lambda t: parse_float("TV weight", t, 0.0), f"{config.tv_weight:g}",
-            tooltip="Total variation: smooths the result; 0 turns it off",
-        )  # fmt: skip
-        yield SelectField("Init", "init", [(name, name) for name in INITS], config.init)
+        yield init_choice(config.init)
         yield TextField(
             "Init noise", "init_noise", lambda t: parse_float("init noise", t, 0.0), f"{config.init_noise:g}",
             tooltip="Strength of the noise added by content+noise (0-1)",
         )  # fmt: skip
         yield TextField("Seed", "seed", lambda t: parse_int("seed", t, 0), str(config.seed))
         yield SelectField("Pooling", "pooling", [(name, name) for name in POOLINGS], config.pooling)
-        yield TextField(
-            "Style size", "style_size", optional_size("style size"), size_text(config.style_size),
-            placeholder="longest side of compute size",
-        )  # fmt: skip
+        yield from loss_fields(config)
         yield Static("Machine", classes="section")
         yield SelectField(
             "Device", "device", BASIC_DEVICES, config.device,
             tooltip="auto: the first GPU, else the CPU (GPUs appear once detected)",
         )  # fmt: skip
-        yield SelectField(
-            "Weights", "weights", [(name, name) for name in WEIGHT_SOURCES], config.weights,
-            tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only)",
-        )  # fmt: skip
+        yield weights_choice(config.weights)
         yield Static(RANDOM_WEIGHTS_WARNING, id="weights-warning", classes="field-warning")
         yield from speed_fields(config)
         yield Static("Layers", classes="section")
@@ -171,6 +177,7 @@ class SettingsForm(VerticalScroll, can_focus=False):
     @on(Select.Changed)
     @on(Checkbox.Changed)
     @on(PathField.Checked)
+    @on(StyleImages.Changed)
     def _something_changed(self, event) -> None:
         if isinstance(event, Input.Changed) and event.input.id in ("content", "style"):
             self._follow_inputs()
@@ -203,25 +210,28 @@ class SettingsForm(VerticalScroll, can_focus=False):
     def read(self) -> FormChecked:
         problems: list[str] = []
         changes: dict = {}
-        image_sizes = []
-        for name in ("content", "style"):
-            field = self.query_one(f"#{name}-field", PathField)
+        styles = self.query_one(StyleImages)
+        content_field = self.query_one("#content-field", PathField)
+        image_fields = [content_field, *styles.path_fields()]
+        for field in image_fields:
             field.set_max_pixels(self.base.max_input_pixels)
-            image_sizes.append(field.image_size)
             if field.problem is None:
                 problems.append(f"checking the {field.role}…")
             elif field.problem:
                 problems.append(field.problem)
-            changes[name] = field.path
+        image_sizes = [field.image_size for field in image_fields]
+        changes["content"] = content_field.path
+        changes["style"] = image_fields[1].path
+        changes["extra_styles"] = tuple(field.path for field in image_fields[2:] if field.path)
+        changes["style_blend"] = styles.blend(problems)
         for name in (
             "output",
+            *LOOK_TEXTS,
             "iterations",
             "size",
             "output_size",
-            "tv_weight",
             "init_noise",
             "seed",
-            "style_size",
             *COARSE_TO_FINE_FIELDS,
         ):
             try:
@@ -230,10 +240,16 @@ class SettingsForm(VerticalScroll, can_focus=False):
                 problems.append(error.message)
         if self.query_one("#min_size-field", TextField).error:
             self.query_one("#scales-hint").display = False  # no scales, not the last ones
-        for name in ("init", "pooling", "device", "weights", *SPEED_FIELDS):
+        for name in (*LOOK_CHOICES, "pooling", *LOSS_CHOICES, "device", *SPEED_FIELDS):
             changes[name] = self.query_one(f"#{name}-field", SelectField).value
+        for field in self.query(SelectField).results(SelectField):
+            if field.error:
+                field.set_error("")  # a check between fields (below) that may pass now
+        for name in ("init", "weights"):
+            changes[name] = self.query_one(f"#{name}-choice", ChoiceOrFile).value(problems)
         self.query_one("#weights-warning").display = changes["weights"] == "random"
         changes["overwrite"] = self.query_one("#overwrite", Checkbox).value
+        changes["ema"] = self.query_one("#ema", Checkbox).value
         try:
             changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.optimizer)
         except NSTError as error:
@@ -255,18 +271,18 @@ class SettingsForm(VerticalScroll, can_focus=False):
             return FormChecked(None, problems[0], problems)
         try:
             config = self.base.replace(**changes)
-            content_size, style_size = image_sizes
+            content_size, style_size = image_sizes[:2]
             # Unknown images count as square, as the estimate does.
             sizes = resolve_sizes(config, content_size or (1, 1), style_size or (1, 1))
             hint = self.query_one("#scales-hint", Static)
             hint.update(scales_hint(config, sizes))
             hint.display = bool(config.min_size)
-            if content_size and style_size:
+            if all(image_sizes):
                 # What the run would refuse after loading the network, refused now.
-                check_fits_network(config, sizes)
+                check_fits_network(config, sizes, image_sizes[1:])
         except NSTError as error:
             # Under the field it concerns; the line at the form's end only for the rest.
-            field = self._field_of(error.setting)
+            field = self._field_of(error.setting or setting_named_first(error.message))
             if field is not None:
                 field.set_error(error.message)
             error_line.update("" if field is not None else error.message)
@@ -320,21 +336,25 @@ class SettingsForm(VerticalScroll, can_focus=False):
         self.base = config
         if paths:
             self.query_one("#content-field", PathField).text = str(config.content or "")
-            self.query_one("#style-field", PathField).text = str(config.style or "")
+        self.query_one(StyleImages).load(
+            config.style, config.extra_styles if paths else None, config.style_blend
+        )
         texts = {
+            **look_texts(config),
             "iterations": str(config.iterations),
             "size": str(config.size),
             "output_size": size_text(config.output_size),
-            "tv_weight": f"{config.tv_weight:g}",
             "init_noise": f"{config.init_noise:g}",
             "seed": str(config.seed),
-            "style_size": size_text(config.style_size),
             **{name: str(getattr(config, name)) for name in COARSE_TO_FINE_FIELDS},
         }
         for name, text in texts.items():
             self.query_one(f"#{name}-field", TextField).text = text
-        for name in ("init", "pooling", "device", "weights", *SPEED_FIELDS):
+        for name in (*LOOK_CHOICES, "pooling", *LOSS_CHOICES, "device", *SPEED_FIELDS):
             self.query_one(f"#{name}-field", SelectField).set_value(getattr(config, name))
+        for name in ("init", "weights"):
+            self.query_one(f"#{name}-choice", ChoiceOrFile).load(getattr(config, name))
+        self.query_one("#ema", Checkbox).value = config.ema
         self.query_one(OptimizerFields).load(config.optimizer)
         self.query_one("#content-layers", LayerChecklist).load(config.content_layers)
         self.query_one("#style-layers", LayerChecklist).load(config.style_layers)

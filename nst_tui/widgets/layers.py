@@ -1,8 +1,9 @@
 """A checklist of the VGG19 layers: a checkbox each, and a weight once the layer is ticked.
 
 Unticked layers' weight fields are disabled (and skipped by Tab). Ticking a layer gives it
-the median weight of the layers already ticked in the list (the presets' weights differ by
-orders of magnitude, so 1 would swamp them), or 1 when it is the first.
+the median weight of the layers already ticked in the list (under the raw loss, as in older
+presets, weights differ by orders of magnitude, so 1 would swamp them), or 1 when it is the
+first.
 
 The 37 rows (111 widgets) are mounted when the list is first opened, not at start-up, which
 keeps the first frame fast; until then the list's value is the layers it was given.

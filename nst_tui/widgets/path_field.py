@@ -129,7 +129,7 @@ class PathField(Vertical):
         """The thumbnail's size in cells: larger where the terminal and the form have room."""
         # Measured on the form's outer width, less room for its scrollbar, so that a thumbnail
         # that makes the form scroll (its scrollbar takes a column) does not flip back.
-        form = self.parent
+        form = next((widget for widget in self.ancestors if widget.id == "form"), self.parent)
         width = form.outer_size.width - form.styles.gutter.width - 1 if form else 0
         room = width - LABEL_AND_INFO_CELLS
         if self.app.size.height >= LARGE_THUMBNAIL_MIN_ROWS and room >= LARGE_THUMBNAIL_CELLS[0]:
@@ -180,7 +180,8 @@ class PathField(Vertical):
         self._check_id += 1
         text = self.input.value.strip()
         if not text:
-            self._checked(ImageChecked("", f"choose a {self.role}: type a path or press …"))
+            article = "an" if self.role[0] in "aeiou" else "a"
+            self._checked(ImageChecked("", f"choose {article} {self.role}: type a path or press …"))
             return
         self._check(text, self.max_pixels, self._check_id, self.thumbnail_cells)
 

@@ -63,6 +63,18 @@ def size(name: str) -> dict[str, str | None]:
     }
 
 
+def scale(name: str) -> dict[str, str | None]:
+    """What the style scale (0.1 to 4, or empty) says about each bad value."""
+    return {
+        "abc": f"{name} must be a number, got 'abc'",
+        "-1": f"{name} must be at least 0.1, got -1",
+        "0": f"{name} must be at least 0.1, got 0",
+        "nan": f"{name} must be a finite number, got nan",
+        "inf": f"{name} must be a finite number, got inf",
+        "4.5": f"{name} must be at most 4, got 4.5",
+    }
+
+
 TYPED = ("lr",)  # typed key by key (slower); the others are pasted
 
 # input id -> (optimiser it belongs to, or None; good value; bad value -> message or None)
@@ -71,6 +83,15 @@ NUMBER_FIELDS = {
     "size": (None, "32", size("compute size")),
     "output_size": (None, "40", size("output size")),
     "style_size": (None, "32", size("style size")),
+    "style_weight": (
+        None,
+        "20",
+        {
+            **number("style weight", positive=True),
+            "1e13": "style weight must be at most 1e+12, got 1e+13",
+        },
+    ),
+    "style_scale": (None, "0.5", scale("style scale")),
     "lr": (None, "1.5", number("learning rate", positive=True)),
     "tv_weight": (None, "0.001", number("TV weight")),
     "init_noise": (None, "0.2", number("init noise")),

@@ -154,7 +154,7 @@ async def test_tab_reaches_every_field_in_order(make_app) -> None:
         app.main.query_one("#preset").focus()
         await pilot.pause()
         seen: list[str] = []
-        for _ in range(60):
+        for _ in range(80):
             focused = app.focused
             name = focused.id or type(focused).__name__
             if seen and name == seen[0]:
@@ -163,10 +163,11 @@ async def test_tab_reaches_every_field_in_order(make_app) -> None:
             await pilot.press("tab")
         expected = [
             "preset", "save-preset", "content", "content-browse", "style", "style-browse",
-            "output", "overwrite", "iterations", "size", "output_size", "optimizer", "lr",
-            "adam-beta1", "adam-beta2", "adam-eps", "tv_weight", "init", "init_noise", "seed",
-            "pooling", "style_size", "device", "weights", "CollapsibleTitle", "CollapsibleTitle",
-            "run",
+            "add-style", "output", "overwrite", "style_weight", "style_loss", "preserve_color",
+            "style_scale", "style_size", "tv_weight", "ema", "iterations", "size", "output_size",
+            "optimizer", "lr", "adam-beta1", "adam-beta2", "adam-eps", "init", "init_noise",
+            "seed", "pooling", "padding", "loss_scale", "device", "weights", "CollapsibleTitle",
+            "CollapsibleTitle", "run",
         ]  # fmt: skip
         positions = [seen.index(name) for name in expected[:-3]]
         assert positions == sorted(positions), seen

@@ -93,10 +93,11 @@ async def test_f6_walks_the_forms_parts_and_shift_f6_walks_back(make_app) -> Non
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
         visited = []
-        for _ in range(7):
+        for _ in range(8):
             await pilot.press("f6")
             visited.append(app.focused.id or type(app.focused).__name__)
         assert visited == [
+            "style_weight",
             "iterations",
             "device",
             "CollapsibleTitle",
@@ -105,7 +106,7 @@ async def test_f6_walks_the_forms_parts_and_shift_f6_walks_back(make_app) -> Non
             "preset",
             "content",
         ]
-        await pilot.press("ctrl+down", "ctrl+down")
+        await pilot.press("ctrl+down", "ctrl+down", "ctrl+down")
         assert app.focused.id == "device"
         await pilot.press("shift+f6")
         assert app.focused.id == "iterations"

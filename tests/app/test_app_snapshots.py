@@ -19,7 +19,8 @@ from PIL import Image
 
 from nst_engine.config import RunConfig
 from nst_tui.messages import RunPreview, RunProgress, RunStarted
-from nst_tui.widgets.cells import CellBuilder
+from nst_tui.widgets.cells import CellBuilder, CellImage
+from nst_tui.widgets.path_field import PathField
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -46,9 +47,10 @@ async def settled(pilot) -> None:
     # On the Run button: a text field's cursor blinks, which makes two pictures of one screen
     # (where the app starts is a Pilot test's business).
     pilot.app.main.query_one("#run").focus()
+    fields = [field for field in pilot.app.main.query(PathField) if field.text.strip()]
     await wait_for(
         pilot,
-        lambda: all(image.has_picture for image in pilot.app.main.query("PathField CellImage")),
+        lambda: all(field.query_one(CellImage).has_picture for field in fields),
         what="the thumbnails",
     )
     estimate = pilot.app.main.query_one("#estimate")
