@@ -96,7 +96,7 @@ class MainScreen(Screen):
         from nst_engine.presets import load_preset
 
         try:
-            config = load_preset(name, self.form.base)
+            config = load_preset(name, self.form.paths_base())
         except NSTError as error:
             self.notify(error.message, title="Preset not loaded", severity="error", timeout=10)
             self.query_one("#preset", Select).clear()  # the form still has its settings

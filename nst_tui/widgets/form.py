@@ -360,6 +360,16 @@ class SettingsForm(VerticalScroll, can_focus=False):
         self.query_one("#style-layers", LayerChecklist).load(config.style_layers)
         self.check_soon()
 
+    def paths_base(self) -> RunConfig:
+        """`base` with the images now in the form: what a preset loaded over it keeps."""
+        styles = list(self.query_one(StyleImages).path_fields())
+        return self.base.replace(
+            content=self.query_one("#content-field", PathField).path,
+            style=styles[0].path,
+            extra_styles=tuple(field.path for field in styles[1:] if field.path),
+            style_blend=(),  # the preset's, if it has as many weights as there are images
+        )
+
     def set_path(self, name: str, path: Path) -> None:
         self.query_one(f"#{name}-field", PathField).text = str(path)
 

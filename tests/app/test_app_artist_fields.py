@@ -284,6 +284,27 @@ async def test_a_preset_fills_the_new_fields(make_app, demo_pair, tmp_path: Path
         assert main.query_one("#ema", Checkbox).value is True
 
 
+async def test_a_preset_s_blend_fills_the_weights_of_the_styles_in_the_form(
+    make_app, demo_pair
+) -> None:
+    """A preset saved with two style images: its weights apply to the two in the form (the
+    images are the form's, added after it started), not to the images it was saved with."""
+    content, style = demo_pair
+    presets = locations.user_presets_dir()
+    presets.mkdir(parents=True)
+    (presets / "blend.toml").write_text("style_blend = [0.25, 0.75]\n", encoding="utf-8")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        second = await add_style(pilot, content)
+        await choose(pilot, "#preset", "blend")
+        await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
+        assert app.main.query_one("#style-blend", Input).value == "0.25"
+        assert app.main.query_one(f"#{second}-blend", Input).value == "0.75"
+        assert app.form_state.config.extra_styles == (content,)
+        assert app.form_state.config.style_blend == (0.25, 0.75)
+
+
 async def test_remembered_settings_bring_back_styles_and_files(demo_pair, tmp_path) -> None:
     """What the form held when the app closed (settings.toml) fills it at the next start."""
     from nst_tui.settings import Remembered, save_remembered
