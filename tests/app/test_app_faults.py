@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from app_helpers import form_settled, result_text, run_is_on, wait_for
+from app_helpers import form_settled, result_text, run_is_off_because, run_is_on, wait_for
 from PIL import Image
 from textual.widgets import Select
 
@@ -86,7 +86,21 @@ def bad_weights(folder: Path, case: str) -> tuple[Path, str]:
     raise ValueError(case)
 
 
-@pytest.mark.parametrize("case", ["missing", "truncated", "wrong shape", "code in the pickle"])
+async def test_a_missing_weights_file_is_named_before_a_run(
+    make_app, tiny_config, tmp_path
+) -> None:
+    path, _ = bad_weights(tmp_path, "missing")
+    app = make_app(tiny_config.replace(weights=str(path)))  # as remembered in settings.toml
+    async with app.run_test() as pilot:
+        await form_settled(pilot)
+        message = f"weights file '{path}' does not exist"
+        run_is_off_because(app, message)
+        assert app.main.query_one("#weights_file-field").error == message
+        await a_good_run_follows(pilot, tmp_path)
+
+
+# The form checks that a weights file is there; what is in it, only a run can tell.
+@pytest.mark.parametrize("case", ["truncated", "wrong shape", "code in the pickle"])
 async def test_a_bad_weights_file_is_named_and_the_next_run_works(
     make_app, tiny_config, tmp_path, monkeypatch, case
 ) -> None:

@@ -136,15 +136,19 @@ async def test_a_cancelled_runs_messages_never_reach_the_next_run(make_app, tiny
 async def test_an_engine_error_is_shown_and_the_app_stays_ready(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
-    # The form cannot know that a weights file is missing: the engine refuses it, one line.
-    missing = tmp_path / "gone.pth"
-    app = make_app(tiny_config.replace(weights=str(missing)))
+    # The form cannot know that a weights file is damaged: the engine refuses it, one line.
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(b"not a weights file")
+    app = make_app(tiny_config.replace(weights=str(damaged)))
     async with app.run_test() as pilot:
         await form_settled(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not app.running, timeout=60, what="the failure")
         text = result_text(app)
-        assert text == f"Weights: weights file '{missing}' does not exist"
+        assert text.startswith(
+            f"Weights: weights file '{damaged}' is damaged or not a safetensors file"
+        ), text
+        assert "\n" not in text
         assert app.main.panel.has_class("-failed")
         assert not app.main.query_one("#run", Button).disabled
         assert "Ready" in reason_text(app)
