@@ -30,6 +30,14 @@ TIPS = f"""
 - **Layers**: Enter on *Content layers* or *Style layers* opens the list; Tab goes in,
   Up/Down move between layers, Space ticks one and its weight field becomes editable.
   At least one content and one style layer need a weight above 0.
+- **Several styles**: *+ Add a style image* adds another style with its blend weight
+  (✕ removes it); the weights are shares of the blend.
+- **Look**: *Style weight* is how strongly the style is applied against the content (10 by
+  default; layer weights are shares within their list); *Keep colour* `luminance` keeps the
+  photo's colours, `histogram` moves the style's colours to the photo's first; *Style
+  scale* sees the style image larger (bigger strokes) or smaller; *Style loss* `w2` also
+  matches the style's colours and contrasts; *Smoothing* saves an average of the last
+  steps. *Init* and *Weights* take a file too: choose the last option.
 - **Preset** loads a built-in or saved preset's settings (your images are kept);
   **Save as…** (Ctrl+S) saves the form's settings as your own preset.
 - **Large images**: *Min size* above 0 turns on coarse to fine: the run starts at that
