@@ -15,6 +15,7 @@ import torch
 
 from nst_engine import weights as weights_module
 from nst_engine.config import RunConfig
+from nst_engine.weights import Weights
 
 
 @pytest.fixture(autouse=True)
@@ -64,3 +65,21 @@ def random_weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "random-7.safetensors"
     weights_module.save_weights_file(weights_module.random_weights(7), path, "test")
     return path
+
+
+def _scaled_network(weights: Weights, factor: float) -> Weights:
+    """The network with its first convolution `factor` times larger, and every later bias
+    with it: each activation is then exactly `factor` times as large (ReLU and pooling are
+    positively homogeneous), like torchvision's against oxford's (about 1/50)."""
+    state = {
+        key: value * factor if key == "0.weight" or key.endswith(".bias") else value
+        for key, value in weights.state_dict.items()
+    }
+    return Weights(state, weights.preprocessing, f"{weights.label} x{factor:g}", weights.trained)
+
+
+@pytest.fixture
+def scaled_network() -> Callable[[Weights, float], Weights]:
+    """`scaled_network(weights, factor)`: the same network with every activation `factor`
+    times as large."""
+    return _scaled_network

@@ -13,7 +13,7 @@ from nst_engine.layers import LAYERS
 from nst_engine.losses import ContentLoss, TotalVariationLoss, build_loss
 from nst_engine.statistics import StyleLoss, WassersteinStyleLoss, blended_moments, moments
 from nst_engine.tensors import MovingAverage
-from nst_engine.weights import Weights, random_weights
+from nst_engine.weights import random_weights
 
 
 def features_of(seed: int, channels: int = 3, side: int = 4) -> torch.Tensor:
@@ -141,19 +141,8 @@ def test_normalised_content_and_tv_terms_are_relative_to_their_targets():
     assert TotalVariationLoss(0.5, content)(content).item() == pytest.approx(0.5)
 
 
-def scaled_first_convolution(weights: Weights, factor: float) -> Weights:
-    """The network with its first convolution `factor` times larger, and every later bias
-    with it: each activation is then exactly `factor` times as large (ReLU and pooling are
-    positively homogeneous), like torchvision's against oxford's (about 1/50)."""
-    state = {
-        key: value * factor if key == "0.weight" or key.endswith(".bias") else value
-        for key, value in weights.state_dict.items()
-    }
-    return Weights(state, weights.preprocessing, f"{weights.label} x{factor:g}", weights.trained)
-
-
 @pytest.mark.parametrize("statistic", ["gram", "w2"])
-def test_normalised_terms_do_not_change_when_the_network_is_scaled(statistic):
+def test_normalised_terms_do_not_change_when_the_network_is_scaled(statistic, scaled_network):
     # A ReLU network without biases is scaled through by its first convolution's factor.
     weights = random_weights(2)
     layers = (("relu3_1", 1.0),), (("relu1_1", 1.0), ("relu2_1", 1.0), ("relu3_1", 1.0))
@@ -162,7 +151,7 @@ def test_normalised_terms_do_not_change_when_the_network_is_scaled(statistic):
     values = {}
     for factor in (1.0, 50.0):
         extractor = FeatureExtractor(
-            scaled_first_convolution(weights, factor), ["relu3_1", "relu1_1", "relu2_1"]
+            scaled_network(weights, factor), ["relu3_1", "relu1_1", "relu2_1"]
         )
         for normalized in (True, False):
             loss = build_loss(

