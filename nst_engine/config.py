@@ -52,7 +52,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-INITS = ("content+noise", "content", "noise", "style")  # or an image file's path
+# Starting images made from the content image; `style` and a file's path start from a picture.
+CONTENT_INITS = ("content+noise", "content", "noise")
+INITS = (*CONTENT_INITS, "style")  # or an image file's path
 POOLINGS = ("max", "avg")
 # How the loss terms are scaled (nst_engine/losses.py): `normalized` divides each term by a
 # magnitude of its own target, so layer weights of order one mean the same with any weights

@@ -163,12 +163,9 @@ def build_loss(
         network = Network(network)
     styles = style_image if isinstance(style_image, list) else [style_image]
     blend = blend or tuple(1 / len(styles) for _ in styles)
-    content_total = sum(weight for _, weight in content_layers) if normalized else 1.0
-    style_total = (
-        sum(weight for _, weight in style_layers) / style_weight
-        if normalized
-        else (1 / style_weight)
-    )
+    # Normalised, each list's weights are shares; the style list is then scaled as a whole.
+    content_scale = 1 / sum(w for _, w in content_layers) if normalized else 1.0
+    style_scale = style_weight / (sum(w for _, w in style_layers) if normalized else 1.0)
     with torch.no_grad():
         content_features = network(content_image)
         each = [network(style) for style in styles]
@@ -178,12 +175,12 @@ def build_loss(
         }
     del each
     content_losses = {
-        name: ContentLoss(content_features[name], weight / content_total, normalized)
+        name: ContentLoss(content_features[name], weight * content_scale, normalized)
         for name, weight in content_layers
     }
     loss_class = STYLE_LOSS_CLASSES[statistic]
     style_losses = {
-        name: loss_class.from_moments(*style_moments[name], weight / style_total, normalized)
+        name: loss_class.from_moments(*style_moments[name], weight * style_scale, normalized)
         for name, weight in style_layers
     }
     total_variation = TotalVariationLoss(tv_weight, content_image if normalized else None)

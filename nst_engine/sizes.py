@@ -120,18 +120,16 @@ def check_fits_network(
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     layer = deepest(layers)
     needed = layer.minimum_side
-    styles = list(config.styles) or [config.style]
+    styles = config.styles or (config.style,)
+    setting = "style_scale" if config.style_scale is not None else "style_size"
     checked = [("content image", config.content, sizes.compute, "size", "compute size")]
-    for number, path in enumerate(styles):
-        if number == 0 or not style_image_sizes:
+    for number, path in enumerate(styles[: max(1, len(style_image_sizes or ()))]):
+        if number == 0:
             size = sizes.style
         else:
             size = style_size_of(config, sizes.compute, style_image_sizes[number])
         role = "style image" if len(styles) == 1 else f"style image {number + 1}"
-        setting = "style_scale" if config.style_scale is not None else "style_size"
         checked.append((role, path, size, setting, "style size"))
-        if not style_image_sizes:
-            break
     for role, path, size, setting, size_name in checked:
         if min(size) < needed:
             raise InputImageError(

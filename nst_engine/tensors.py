@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from nst_engine.config import CONTENT_INITS
+
 
 def image_to_tensor(
     image: Image.Image, size: tuple[int, int], device: torch.device
@@ -48,7 +50,7 @@ def initial_image(
     """The starting image in 0-255: the content, the content plus noise, noise alone, or
     `start` (the style image or an image file, at the content's size) for any other init."""
     generator = torch.Generator().manual_seed(seed)
-    if init not in ("content", "noise", "content+noise"):
+    if init not in CONTENT_INITS:
         assert start is not None and start.shape == content.shape
         return start.clone()
     if init == "content":

@@ -21,7 +21,7 @@ from PIL import Image
 
 from nst_engine import __version__
 from nst_engine.colour import ColourMode
-from nst_engine.config import RunConfig
+from nst_engine.config import CONTENT_INITS, RunConfig
 from nst_engine.devices import (
     describe_device,
     make_reproducible,
@@ -283,7 +283,7 @@ class Run:
         """The image `init` names when it is not made from the content: the (first) style
         image or an image file; loaded now, so that a missing file stops the run at once."""
         config = self.config
-        if config.init in ("content+noise", "content", "noise"):
+        if config.init in CONTENT_INITS:
             return None
         if config.init == "style":
             assert config.style is not None
