@@ -2,7 +2,8 @@
 
 Each folder can be moved with an environment variable, which the tests use to stay out of
 the user's home: NST_TUI_CACHE_DIR (converted weights), NST_TUI_CONFIG_DIR (remembered form
-values, user presets) and NST_TUI_STATE_DIR (logs, rescued results).
+values, user presets) and NST_TUI_STATE_DIR (logs, rescued results) and NST_TUI_RUNS_DIR (run folders: settings,
+checkpoints, loss histories, results; the user data folder's `runs` by default).
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ def config_dir() -> Path:
 
 def state_dir() -> Path:
     return _folder("NST_TUI_STATE_DIR", platformdirs.user_state_dir(APP_NAME))
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+def runs_dir() -> Path:
+    """Where each run gets its folder (nst_engine/runs.py)."""
+    return _folder("NST_TUI_RUNS_DIR", str(data_dir() / "runs"))
 
 
 def user_presets_dir() -> Path:

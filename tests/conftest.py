@@ -21,10 +21,11 @@ def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def private_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, session_cache: Path) -> None:
-    """Keep every test out of the user's home: cache (shared by the session), config, state."""
+    """Keep every test out of the user's home: cache (shared by the session), config, state, runs."""
     monkeypatch.setenv("NST_TUI_CACHE_DIR", str(session_cache))
     monkeypatch.setenv("NST_TUI_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("NST_TUI_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("NST_TUI_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.delenv("NST_TUI_WEIGHTS", raising=False)
 
 
