@@ -147,6 +147,9 @@ class RunConfig:
     device: str = "auto"
     weights: str = "auto"
     snapshot_every: int = 0  # save an intermediate image every N iterations (0: never)
+    # With a run folder: a checkpoint to resume from every N iterations (0: only when the run
+    # stops), at most one per transfer.CHECKPOINT_SECONDS.
+    checkpoint_every: int = 100
     # Coarse to fine: the first scale's longest side (0: off), each next one sqrt(2) larger,
     # the last one `size`; `scale_iterations` at each scale before the last, `iterations` at it.
     min_size: int = 0
@@ -214,6 +217,7 @@ class RunConfig:
         set_(self, "device", parse_device(self.device))
         set_(self, "weights", str(self.weights).strip() or "auto")
         set_(self, "snapshot_every", parse_int("snapshot_every", self.snapshot_every, 0))
+        set_(self, "checkpoint_every", parse_int("checkpoint_every", self.checkpoint_every, 0))
         set_(self, "min_size", parse_int("min_size", self.min_size, 0))
         set_(self, "scale_iterations", parse_int("scale_iterations", self.scale_iterations, 1))
         set_(self, "precision", parse_choice("precision", self.precision, PRECISIONS))
@@ -288,6 +292,7 @@ class RunConfig:
             device=self.device,
             weights=self.weights,
             snapshot_every=self.snapshot_every,
+            checkpoint_every=self.checkpoint_every,
             min_size=self.min_size,
             scale_iterations=self.scale_iterations,
             precision=self.precision,

@@ -36,6 +36,7 @@ class Started:
     # entry, the compute size, when it is off.
     scale_sizes: tuple[tuple[int, int], ...] = ()
     scale_iterations: tuple[int, ...] = ()  # iterations at each scale
+    resumed_from: int = 0  # iterations done before this start (a resumed run's checkpoint)
 
 
 @dataclass(frozen=True, eq=False)

@@ -144,6 +144,15 @@ class FeatureExtractor(nn.Module):
                 module.factor.copy_(largest / average.clamp_min(1e-12))
             x = module(x)
 
+    def pooling_factors(self) -> list[torch.Tensor]:
+        """Each average pooling's factor (for a checkpoint); empty with max pooling."""
+        return [m.factor.detach().clone() for m in self.features if isinstance(m, ScaledAvgPool)]
+
+    def set_pooling_factors(self, factors: list[torch.Tensor]) -> None:
+        pools = [module for module in self.features if isinstance(module, ScaledAvgPool)]
+        for module, factor in zip(pools, factors, strict=True):
+            module.factor.copy_(factor)
+
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         outputs: dict[str, torch.Tensor] = {}
         x = self.preprocess(image)

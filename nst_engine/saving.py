@@ -29,12 +29,17 @@ class Saver:
         self.total = total
         self.output: Path = config.output
 
-    def save(self, image: torch.Tensor, path: Path, note: str) -> Path:
+    def save(
+        self, image: torch.Tensor, path: Path, note: str, overwrite: bool | None = None
+    ) -> Path:
+        """`image` at the output size in `path` (`overwrite`: None, as the settings say)."""
         picture = tensor_to_image(image)
         if picture.size != self.size:
             picture = picture.resize(self.size, Image.Resampling.LANCZOS)
         metadata = f"{self.header}\n# {note}\n{self.config.to_toml()}"
-        return save_image(picture, path, metadata, overwrite=self.config.overwrite)
+        if overwrite is None:
+            overwrite = self.config.overwrite
+        return save_image(picture, path, metadata, overwrite=overwrite)
 
     def final(self, image: torch.Tensor) -> tuple[Path, tuple[str, ...]]:
         """The result at the output path; if that fails, in the rescue folder (and raise)."""

@@ -1,11 +1,18 @@
 """The run loop: load, build targets, initialise, iterate, save; reported as events.
 
-    with run(config) as events:
+    with run(config, folder) as events:
         for event in events:
             ...              # events.cancel() stops it, saving the partial image
 
 No threads and no callbacks: the caller pulls events. Closing the run (or cancelling it)
 stops it at the next event boundary, within one iteration, and saves what was made.
+
+With a run folder (nst_engine/runs.py) the run records itself there (nst_engine/recorder.py):
+status, loss history, log, snapshots, result, and a checkpoint every `checkpoint_every`
+iterations and when it stops. A folder that holds a checkpoint is resumed from it: the same
+targets are built again from the images, the image, the optimiser's state, the moving average
+and the scale come from the checkpoint, and the run goes on from the next iteration. On the
+CPU a resumed run ends with the same pixels as one never stopped (tests/engine/test_runs.py).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ from nst_engine.images import load_image
 from nst_engine.losses import Network, loss_for
 from nst_engine.outputs import check_output_path, snapshot_path
 from nst_engine.rates import record_finished
+from nst_engine.recorder import Recorder
+from nst_engine.runs import RunFolder
 from nst_engine.saving import Saver
 from nst_engine.sizes import (
     check_fits_network,
@@ -65,6 +74,10 @@ log = logging.getLogger("nst.engine")
 CHECK_EVERY = 10
 # The moving average of the iterates (`ema`) weighs about the last 1 / (1 - EMA_DECAY).
 EMA_DECAY = 0.9
+# Periodic checkpoints at most this often: with L-BFGS's history a checkpoint holds about
+# 2 x history_size image-sized vectors (600 MB at 512 px), too much to write every few
+# seconds on a GPU. A stopped run always writes one.
+CHECKPOINT_SECONDS = 30.0
 
 
 def check_ready(config: RunConfig) -> None:
@@ -80,11 +93,18 @@ def check_ready(config: RunConfig) -> None:
 class Run:
     """The events of one run; iterate it, `cancel()` it, or use it as a context manager."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, folder: RunFolder | None = None) -> None:
         self.config = config
+        self.folder = folder
+        self._recorder = Recorder(folder) if folder is not None else None
         self.cancelled: Cancelled | None = None
         self._finished = False  # set once Finished is out: closing then cancels nothing
         self._failed = False  # set when the run raised
+        self._completed = 0  # iterations whose update is done (all scales)
+        self._stepper: Stepper | None = None
+        self._partial: Path | None = None  # where a failed run's image went
+        self._seconds_before = 0.0  # optimisation time of the parts before a resume
+        self._started_at: float | None = None
         self._events = self._generate()
 
     def __iter__(self) -> Run:
@@ -110,24 +130,50 @@ class Run:
         self.close()
 
     def _generate(self) -> Iterator[Event]:
-        """The events, with each outcome written to the log."""
+        """The events, with each outcome written to the log (and the run folder)."""
+        recorder = self._recorder
+        if recorder is not None:
+            recorder.attach_log()
         log.info("run requested:\n%s", self.config.to_toml())
         try:
             yield from self._events_of_run()
         except NSTError as error:
             self._failed = True
             log.warning("run failed: %s", error.message)
+            if recorder is not None:
+                recorder.failed(error.message, self._completed, self._elapsed(), self._partial)
             raise
         except (GeneratorExit, KeyboardInterrupt):
             if self.cancelled is None and not self._finished:
                 # Stopped while preparing, before any iteration: nothing to keep.
                 self.cancelled = Cancelled(0, None)
             log.info("run stopped: %s", self.cancelled)
+            if recorder is not None and not self._finished:
+                cancelled = self.cancelled or Cancelled(0, None)
+                recorder.stopped(
+                    max(cancelled.index, self._completed), cancelled.partial_path, self._elapsed()
+                )
             raise
-        except Exception:
+        except Exception as error:
             self._failed = True
             log.exception("run failed with an internal error")
+            if recorder is not None:
+                recorder.failed(
+                    f"internal error: {type(error).__name__}: {error}",
+                    self._completed,
+                    self._elapsed(),
+                    self._partial,
+                )
             raise
+        finally:
+            if recorder is not None:
+                recorder.detach_log()
+
+    def _elapsed(self) -> float:
+        """Optimisation time so far, the parts before a resume included."""
+        if self._started_at is None:
+            return self._seconds_before
+        return self._seconds_before + time.perf_counter() - self._started_at
 
     def _events_of_run(self) -> Iterator[Event]:
         config = self.config
@@ -146,6 +192,13 @@ class Run:
         switches = resolve_switches(config, device, max(sizes.compute))
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
         plan = scale_iterations(config, sizes)
+        total = sum(plan)
+        resume = self._read_checkpoint(total, len(plan))
+        resumed_from = resume["completed"] if resume else 0
+        if self._recorder is not None:
+            assert self.folder is not None
+            self.folder.keep_losses_until(resumed_from)
+            self._recorder.running(total, resumed_from)
 
         yield Status("loading VGG19 weights")
         weights = load_weights(config.weights, config.seed)
@@ -159,6 +212,7 @@ class Run:
                 padding=config.padding,
             ).to(device)
             network = Network(extractor, switches.bf16)
+            self._network = network
         except torch.cuda.OutOfMemoryError:
             release_memory(device)
             raise DeviceError(self._out_of_memory(sizes.compute, sizes.style)) from None
@@ -188,14 +242,18 @@ class Run:
             notes,
             tuple(compute for compute, _ in sizes.scales),
             tuple(plan),
+            resumed_from,
         )
         log.info("%s; %s", started_event, switches.describe())
         yield started_event
 
-        total = sum(plan)
         self._saver = Saver(config, header, sizes.output, total)
-        started = time.perf_counter()
-        self._completed = 0  # iterations whose update is done (all scales)
+        self._started_at = time.perf_counter()
+        self._last_checkpoint = time.monotonic()
+        self._total = total
+        self._resume = resume
+        if resume is not None:
+            self._seconds_before = float(resume["seconds"])
         self._image: torch.Tensor | None = None
         self._average: MovingAverage | None = None
         self._colour = ColourMode(config.preserve_color)
@@ -207,6 +265,8 @@ class Run:
             for scale, (scale_sizes, iterations) in enumerate(
                 zip(sizes.scales, plan, strict=True), start=1
             ):
+                if resume is not None and scale < resume["scale"]:
+                    continue  # done before the checkpoint
                 compute_size, style_size = scale_sizes
                 style_sizes = style_sizes_at(
                     config, sizes, scale - 1, [loaded.image.size for loaded in styles]
@@ -224,11 +284,18 @@ class Run:
                     start,
                 )
                 image = stepper.image
-                for local in range(1, iterations + 1):
+                self._stepper, self._scale, self._local = stepper, scale, 0
+                if resume is not None:
+                    losses = self._restore(stepper, resume)
+                    resume = self._resume = None
+                for local in range(self._local + 1, iterations + 1):
                     losses = stepper.step()
                     if self._average is not None:
                         self._average.update(image)
                     self._completed = index = self._completed + 1
+                    self._local, self._losses = local, losses
+                    if self._recorder is not None:
+                        self._recorder.step(index, scale, self._elapsed(), losses)
                     if local % CHECK_EVERY == 0 or local == iterations:
                         diverged = self._last_good.offer(image, losses["total"], index)
                         if diverged is not None:
@@ -239,28 +306,37 @@ class Run:
                         and index % config.snapshot_every == 0
                         and index < total
                     ):
-                        path = snapshot_path(config.output, index, total)
+                        path = self._snapshot_path(index, total)
                         self._saver.save(self._shown(), path, f"snapshot at iteration {index}")
                         yield Snapshot(index, path)
+                    if self._checkpoint_due(index):
+                        self._write_checkpoint()
                 # The scale's last image was offered: it must be good before the next builds on it.
                 diverged = self._last_good.settle()
                 if diverged is not None:
                     raise _diverged(diverged, config)
+                self._stepper = None
                 del stepper
             final_losses = {name: float(value) for name, value in losses.items()}
             if not math.isfinite(final_losses["total"]):
                 raise _diverged(total, config)
             path, notes = self._saver.final(self._shown())
-            finished = Finished(path, time.perf_counter() - started, total, final_losses, notes)
+            finished = Finished(path, self._elapsed(), total, final_losses, notes)
             log.info("%s (%.2f it/s)", finished, total / max(finished.seconds, 1e-9))
-            record_finished(config, started_event, finished)  # for the next runs' estimates
+            if not resumed_from:
+                record_finished(config, started_event, finished)  # for the next runs' estimates
+            if self._recorder is not None:
+                self._recorder.finished(path, finished.seconds, total)
         except GeneratorExit:
-            # Closed by the caller: keep what was made, say where.
+            # Closed by the caller (between two iterations): keep what was made, say where,
+            # and how to go on.
             self.cancelled = Cancelled(*self._save_best())
+            self._write_checkpoint()
             raise
         except NumericalError as error:
             good = self._last_good
             partial = self._saver.partial(self._present(good.image), good.index) if good else None
+            self._partial = partial
             where = (
                 f"; the last good image (iteration {good.index}) is in {partial}" if partial else ""
             )
@@ -269,6 +345,7 @@ class Run:
             # The image is intact: the step that ran out of memory had not changed it.
             stepper = None  # noqa: F841 (frees the optimiser's memory before release_memory)
             kept_index, partial = self._save_best()
+            self._partial = partial
             release_memory(device)
             where = f"; the image so far is in {partial}" if partial else ""
             raise DeviceError(self._out_of_memory(compute_size, style_size) + where) from None
@@ -310,7 +387,10 @@ class Run:
         content_tensor = image_to_tensor(content, compute_size, device)
         seen_content = colour.content(content_tensor)
         if self._image is None and config.pooling == "avg":
-            network.extractor.calibrate_pooling(seen_content / 255)
+            if self._resume is not None:
+                network.extractor.set_pooling_factors(self._resume["pooling"])
+            else:
+                network.extractor.calibrate_pooling(seen_content / 255)
         style_tensors = [
             colour.style(image_to_tensor(style, size, device), content_tensor)
             for style, size in styles
@@ -334,6 +414,88 @@ class Run:
         self._average = MovingAverage(image, EMA_DECAY) if config.ema else None
         self._last_good = LastGoodImage(image, self._completed)
         return Stepper(loss_function, image, config.optimizer, switches, iterations)
+
+    # --- run folders: snapshots and checkpoints ------------------------------------------------
+
+    def _snapshot_path(self, index: int, total: int) -> Path:
+        """In the run folder when there is one, else beside the output."""
+        if self.folder is None:
+            assert self.config.output is not None
+            return snapshot_path(self.config.output, index, total)
+        self.folder.snapshots_dir.mkdir(exist_ok=True)
+        return self.folder.snapshot_path(index, total)
+
+    def _checkpoint_due(self, index: int) -> bool:
+        every = self.config.checkpoint_every
+        return (
+            self._recorder is not None
+            and every > 0
+            and index % every == 0
+            and index < self._total
+            and time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS
+        )
+
+    def _write_checkpoint(self) -> None:
+        """The state the next iteration starts from, in the run folder (if there is one and
+        an iteration was made at this scale)."""
+        stepper = self._stepper
+        if self._recorder is None or stepper is None or self._local == 0:
+            return
+        assert self._image is not None and self._last_good is not None
+        extractor = self._network.extractor
+        average = self._average
+        self._recorder.checkpoint(
+            {
+                "completed": self._completed,
+                "total": self._total,
+                "scale": self._scale,
+                "local": self._local,
+                "image": self._image,
+                "optimizer": stepper.optimizer.state_dict(),
+                "gradient_scale": stepper._gradient_scale,
+                "average": None if average is None else average._biased,
+                "average_kept": 1.0 if average is None else average._kept,
+                "last_good": self._last_good.image,
+                "last_good_index": self._last_good.index,
+                "pooling": extractor.pooling_factors(),
+                "losses": dict(self._losses),
+                "seconds": self._elapsed(),
+            }
+        )
+        self._last_checkpoint = time.monotonic()
+
+    def _read_checkpoint(self, total: int, scales: int) -> dict | None:
+        """The folder's checkpoint, if it belongs to these settings."""
+        if self.folder is None:
+            return None
+        state = self.folder.read_checkpoint()
+        if state is None:
+            return None
+        if state.get("total") != total or not 1 <= state.get("scale", 0) <= scales:
+            raise ConfigError(
+                f"the checkpoint of run '{self.folder.id}' was made with other settings "
+                f"({state.get('total')} iterations planned, now {total}); delete "
+                f"{self.folder.checkpoint_path} to start it again from the beginning"
+            )
+        log.info("resuming from iteration %d of %d", state["completed"], total)
+        return state
+
+    def _restore(self, stepper: Stepper, state: dict) -> dict[str, torch.Tensor]:
+        """Put the checkpoint's image and optimiser state in place; its last losses."""
+        assert self._image is not None
+        device = self._image.device
+        with torch.no_grad():
+            self._image.copy_(state["image"])
+        stepper.optimizer.load_state_dict(state["optimizer"])
+        if state["gradient_scale"] is not None:
+            stepper._gradient_scale = state["gradient_scale"].to(device)
+        if self._average is not None and state["average"] is not None:
+            self._average._biased.copy_(state["average"])
+            self._average._kept = float(state["average_kept"])
+        self._last_good = LastGoodImage(state["last_good"].to(device), state["last_good_index"])
+        self._completed, self._local = state["completed"], state["local"]
+        self._losses = {name: value.to(device) for name, value in state["losses"].items()}
+        return self._losses
 
     def _current(self) -> torch.Tensor:
         """The optimised image, or its moving average once there is one (as optimised)."""
@@ -377,9 +539,10 @@ class Run:
         return kept_index, self._saver.partial(self._present(kept), kept_index)
 
 
-def run(config: RunConfig) -> Run:
-    """Start a run (nothing happens until the first event is pulled)."""
-    return Run(config)
+def run(config: RunConfig, folder: RunFolder | None = None) -> Run:
+    """Start a run (nothing happens until the first event is pulled); with `folder`, recorded
+    there, and resumed from the folder's checkpoint if it has one."""
+    return Run(config, folder)
 
 
 def _best_image(image: torch.Tensor, completed: int, last_good: LastGoodImage):

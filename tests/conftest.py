@@ -112,3 +112,18 @@ def out_of_memory_at(monkeypatch: pytest.MonkeyPatch):
     return lambda failing_step: replace_engine_step(
         monkeypatch, lambda *call: step(*call, failing_step)
     )
+
+
+@pytest.fixture
+def crash_at(monkeypatch: pytest.MonkeyPatch):
+    """`crash_at(n)`: the n-th engine step from now raises a RuntimeError (a bug, a driver
+    that fell over) before it changes anything; the steps before it run normally."""
+
+    def step(number, stepper, real_step, failing_step):
+        if number == failing_step:
+            raise RuntimeError("the driver fell over")
+        return real_step(stepper)
+
+    return lambda failing_step: replace_engine_step(
+        monkeypatch, lambda *call: step(*call, failing_step)
+    )
