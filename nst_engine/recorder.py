@@ -93,7 +93,7 @@ class Recorder:
         self.folder.remove_checkpoint()
         self.folder.update(
             status=runs.FINISHED,
-            result=str(path),
+            result=os.path.abspath(path),
             seconds=seconds,
             iterations_done=iterations,
             ended=time.time(),
@@ -105,7 +105,7 @@ class Recorder:
             self._copy_picture(partial, self.folder.partial_path)
         self.folder.update(
             status=runs.STOPPED,
-            partial=str(partial) if partial else None,
+            partial=os.path.abspath(partial) if partial else None,
             seconds=seconds,
             iterations_done=index,
             ended=time.time(),
@@ -118,7 +118,7 @@ class Recorder:
         self.folder.update(
             status=runs.FAILED,
             error=message,
-            partial=str(partial) if partial else None,
+            partial=os.path.abspath(partial) if partial else None,
             seconds=seconds,
             iterations_done=index,
             ended=time.time(),

@@ -173,6 +173,7 @@ class RunFolder:
             name = f"{stem}-{secrets.token_hex(3)}"
             (root / name).mkdir()
         folder = cls(root / name)
+        config = absolute_paths(config)
         folder.write_settings(config)
         record = RunRecord(
             id=name,
@@ -452,6 +453,26 @@ def delete_run(folder: RunFolder) -> None:
         shutil.rmtree(folder.path)
     except OSError as error:
         raise OutputError(f"could not delete '{folder.path}': {error.strerror or error}") from None
+
+
+def absolute_paths(config: RunConfig) -> RunConfig:
+    """`config` with its files named from the root, so that a run resumes from any folder."""
+    from nst_engine.config import INITS, WEIGHT_SOURCES
+
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else Path(os.path.abspath(path.expanduser()))
+
+    changes: dict[str, Any] = {
+        "content": absolute(config.content),
+        "style": absolute(config.style),
+        "output": absolute(config.output),
+        "extra_styles": tuple(Path(os.path.abspath(path)) for path in config.extra_styles),
+    }
+    if config.init not in INITS:
+        changes["init"] = os.path.abspath(config.init)
+    if config.weights not in WEIGHT_SOURCES:
+        changes["weights"] = os.path.abspath(Path(config.weights).expanduser())
+    return config.replace(**changes)
 
 
 def summarise(config: RunConfig) -> dict[str, Any]:

@@ -128,6 +128,34 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,  # the examples' lines as written
     )
     add_run_arguments(run)
+    add_runs_dir_argument(run)
+
+    resume = commands.add_parser(
+        "resume",
+        help="go on with a stopped, failed or interrupted run from its last checkpoint",
+        description="Resume a run that stopped (Ctrl+C, SIGTERM, SIGHUP when SSH dropped, a "
+        "crash, a power cut) from its last checkpoint, in its run folder, to its output. "
+        "`nst-tui runs` lists the runs.",
+    )
+    resume.add_argument("run", metavar="ID|PATH", help="a run's id (or its start) or its folder")
+    resume.add_argument(
+        "--device", metavar="DEVICE", help="run it on another device (cpu, cuda, cuda:1, ...)"
+    )
+    resume.add_argument(
+        "--force", action="store_true", help="run even if the estimate says memory is short"
+    )
+    add_runs_dir_argument(resume)
+
+    runs = commands.add_parser(
+        "runs",
+        help="list past runs (--json for scripts)",
+        description="List the runs in the runs folder, newest first: id, status, when, "
+        "iterations done, content and style, folder.",
+    )
+    runs.add_argument("filter", nargs="*", metavar="WORD", help="only runs that mention every WORD")
+    runs.add_argument("--status", metavar="STATUS", help="only runs with this status")
+    runs.add_argument("--json", action="store_true", help="a JSON list, one object per run")
+    add_runs_dir_argument(runs)
 
     commands.add_parser(
         "layers", help="list the VGG19 layer names", description="List the VGG19 layer names."
@@ -152,6 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir",
+        metavar="FOLDER",
+        help="where run folders are kept (default: NST_TUI_RUNS_DIR, else the user data "
+        "folder's runs)",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
     try:
@@ -163,6 +200,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from nst_tui.headless import run_headless
 
             return run_headless(arguments)
+        if arguments.command == "resume":
+            from nst_tui.headless import resume_headless
+
+            return resume_headless(arguments)
+        if arguments.command == "runs":
+            return print_runs(arguments)
         if arguments.command == "layers":
             return print_layers()
         if arguments.command == "presets":
@@ -193,6 +236,57 @@ def report_error(error: NSTError) -> int:
     """The one place the command line prints an error: one line, exit status 2."""
     print(f"nst-tui: error: {error.message}", file=sys.stderr)
     return EXIT_USAGE
+
+
+def print_runs(arguments: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from nst_engine.errors import ConfigError
+    from nst_engine.runs import STATUSES, filter_runs, list_runs, runs_root
+
+    if arguments.status and arguments.status not in STATUSES:
+        raise ConfigError(
+            f"--status must be one of {', '.join(STATUSES)}; got '{arguments.status}'"
+        )
+    records = filter_runs(
+        list_runs(arguments.runs_dir), " ".join(arguments.filter), arguments.status
+    )
+    if arguments.json:
+        keys = (
+            "id",
+            "status",
+            "started_iso",
+            "path",
+            "content",
+            "styles",
+            "iterations_done",
+            "total",
+            "seconds",
+            "output",
+            "result",
+            "partial",
+            "error",
+            "sweep",
+            "labels",
+            "resumable",
+        )
+        print(json.dumps([{k: record.to_json()[k] for k in keys} for record in records], indent=1))
+        return 0
+    if not records:
+        print(
+            f"no runs in {runs_root(arguments.runs_dir)}"
+            + (" match" if arguments.filter or arguments.status else "")
+        )
+        return 0
+    for record in records:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started))
+        done = f"{record.iterations_done}/{record.total or record.summary.get('iterations', '?')}"
+        images = f"{record.content_name} ← {record.style_names}"
+        print(
+            f"{record.id:<40} {record.status:<11} {when}  {done:>9}  {record.seconds:7.1f} s  {images}"
+        )
+    return 0
 
 
 def print_layers() -> int:

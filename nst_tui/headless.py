@@ -1,4 +1,5 @@
-"""`nst-tui run`: one run with a Rich progress bar; Ctrl+C, SIGTERM and SIGHUP stop it cleanly.
+"""`nst-tui run` and `nst-tui resume`: one run with a Rich progress bar, recorded in its run
+folder; Ctrl+C, SIGTERM and SIGHUP stop it cleanly, with a checkpoint to resume from.
 
 The first Ctrl+C (or a dropped SSH session's SIGHUP, or SIGTERM) asks the run to stop: it
 stops after the current iteration and keeps the image made so far beside the output. A
@@ -43,15 +44,49 @@ class StopRequest:
 
 
 def run_headless(arguments: argparse.Namespace) -> int:
-    from nst_engine.runlog import log_path, setup_logging
+    from nst_engine.runlog import setup_logging
     from nst_tui.run_options import config_from_arguments
 
     setup_logging()
     config = config_from_arguments(arguments)
+    return _execute(config, arguments, None)
+
+
+def resume_headless(arguments: argparse.Namespace) -> int:
+    """`nst-tui resume ID|PATH`: a stopped, failed or interrupted run goes on from its
+    checkpoint (from the start if it had none), in its folder, to its output."""
+    from nst_engine.errors import ConfigError
+    from nst_engine.runlog import setup_logging
+    from nst_engine.runs import FINISHED, RUNNING, find_run
+
+    setup_logging()
+    folder = find_run(arguments.run, arguments.runs_dir)
+    record = folder.record()
+    if record.status == FINISHED:
+        raise ConfigError(
+            f"run '{folder.id}' finished ({record.result}); nothing to resume "
+            f"(`nst-tui run` with its settings: {folder.path / 'settings.toml'})"
+        )
+    if record.status == RUNNING:
+        raise ConfigError(
+            f"run '{folder.id}' is still running (process {record.pid} on {record.host}); "
+            "stop it first"
+        )
+    config = folder.config()
+    if getattr(arguments, "device", None):
+        from nst_engine.values import parse_device
+
+        config = config.replace(device=parse_device(arguments.device))
+    return _execute(config, arguments, folder)
+
+
+def _execute(config, arguments: argparse.Namespace, folder) -> int:
+    """Run `config` with a progress bar, recorded in `folder` (None: a new run folder)."""
     # torch and Rich load only now that the arguments are known to be good.
     from rich.console import Console
 
-    from nst_engine.transfer import run
+    from nst_engine.runlog import log_path
+    from nst_engine.transfer import check_ready, run
 
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -59,20 +94,39 @@ def run_headless(arguments: argparse.Namespace) -> int:
         # cannot be copied or parsed).
         console.soft_wrap = True
     _check_memory(config, arguments, console)
+    if folder is None:
+        check_ready(config)  # a bad input fails before a run folder is made for it
+        folder = _new_folder(config, arguments, console)
     events = None
     try:
-        with StopRequest() as stop, run(config) as events:
+        with StopRequest() as stop, run(config, folder) as events:
             return _drive(events, stop, console)
     except NSTError:
         raise
     except KeyboardInterrupt:
-        return _report_stopped(console, events and events.cancelled, "SIGINT")
+        return _report_stopped(console, events and events.cancelled, "SIGINT", folder)
     except Exception as error:  # a bug: short line here, traceback in the log
         _say(
             console,
             f"[red]nst-tui: internal error: {type(error).__name__}: {error}[/] (details in {log_path()})",
         )
         return 1
+
+
+def _new_folder(config, arguments: argparse.Namespace, console):
+    """A run folder for `config`; None (with a warning) when the runs folder cannot take it:
+    the run goes on without one rather than not at all."""
+    from nst_engine.runs import RunFolder
+
+    try:
+        return RunFolder.create(config, getattr(arguments, "runs_dir", None))
+    except NSTError as error:
+        _say(
+            console,
+            f"[yellow]nst-tui: warning:[/] {error.message}; running without a run folder "
+            "(no history, no resume; --runs-dir or NST_TUI_RUNS_DIR choose another place)",
+        )
+        return None
 
 
 def _check_memory(config, arguments: argparse.Namespace, console) -> None:
@@ -101,13 +155,13 @@ def _drive(events, stop: StopRequest, console) -> int:
         for event in events:
             if stop.signal_name is not None:
                 _stop(progress)
-                return _report_stopped(console, events.cancel(), stop.signal_name)
+                return _report_stopped(console, events.cancel(), stop.signal_name, events.folder)
             if isinstance(event, Status):
                 # Only for people watching: on a pipe, a bad input stays one line (the error).
                 if console.is_terminal:
                     console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
-                _print_started(console, event, events.config)
+                _print_started(console, event, events.config, events.folder)
                 reporter.start(event)
                 task = progress.add_task(
                     "styling", total=event.total, speed="", losses=None, scale="", eta=None
@@ -146,7 +200,11 @@ def _stop(progress) -> None:
         progress.stop()
 
 
-def _print_started(console, event, config) -> None:
+def _print_started(console, event, config, folder=None) -> None:
+    if folder is not None:
+        console.print(f"run {folder.id}: {folder.path}", markup=False, highlight=False)
+    if event.resumed_from:
+        console.print(f"resuming after iteration {event.resumed_from} of {event.total}")
     width, height = event.compute_size
     console.print(
         f"device [bold]{event.device}[/], weights [bold]{event.weights_source}[/], "
@@ -169,7 +227,7 @@ def describe_styles(config) -> str:
     )
 
 
-def _report_stopped(console, cancelled, signal_name: str) -> int:
+def _report_stopped(console, cancelled, signal_name: str, folder=None) -> int:
     reason = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "connection lost"}.get(
         signal_name, signal_name
     )
@@ -181,6 +239,8 @@ def _report_stopped(console, cancelled, signal_name: str) -> int:
             f"stopped ({reason}) after {cancelled.index} iterations; "
             f"the image so far is in {cancelled.partial_path}",
         )
+    if folder is not None and folder.checkpoint_path.is_file():
+        _say(console, f"to go on from there: nst-tui resume {folder.id}")
     return 128 + int(getattr(signal, signal_name, signal.SIGINT))
 
 

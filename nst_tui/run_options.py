@@ -154,7 +154,15 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--weights", metavar="SOURCE", help="auto, oxford, torchvision, random, or a file"
     )
     settings.add_argument(
-        "--snapshot-every", metavar="N", help="also save the image every N iterations"
+        "--snapshot-every",
+        metavar="N",
+        help="also save the image every N iterations (into the run's folder)",
+    )
+    settings.add_argument(
+        "--checkpoint-every",
+        metavar="N",
+        help="save a checkpoint to resume from every N iterations, at most one per 30 s "
+        "(default 100; 0: only when the run stops)",
     )
     settings.add_argument(
         "--max-pixels", metavar="N", help="refuse input images with more pixels (default 100000000)"
@@ -264,6 +272,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         "device": parse_device,
         "weights": str,
         "snapshot_every": lambda v: parse_int("--snapshot-every", v, 0),
+        "checkpoint_every": lambda v: parse_int("--checkpoint-every", v, 0),
         "min_size": lambda v: parse_int("--min-size", v, 0),
         "scale_iterations": lambda v: parse_int("--scale-iterations", v, 1),
         "precision": lambda v: parse_choice("--precision", v, PRECISIONS),

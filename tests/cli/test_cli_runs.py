@@ -1,0 +1,103 @@
+"""`nst-tui runs` and `nst-tui resume`: every run has a folder, and a stopped run goes on."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+import torch
+from cli_run import COMMAND, assert_one_line_error, command_environment
+from PIL import Image
+
+TINY = ("--size", "48", "--weights", "random")
+
+
+def listed(nst_tui_here, *arguments) -> list[dict]:
+    result = nst_tui_here("runs", "--json", *arguments)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_run_gets_a_folder_that_runs_lists(nst_tui_here, work):
+    result = nst_tui_here("run", "--demo", *TINY, "--iterations", "3", "-o", "one.png")
+    assert result.returncode == 0, result.stderr
+    [run] = listed(nst_tui_here)
+    assert run["status"] == "finished" and run["iterations_done"] == run["total"] == 3
+    assert run["result"] == str(work / "one.png") and run["content"].endswith("rocket.jpg")
+    assert f"run {run['id']}: {run['path']}" in result.stderr
+    text = nst_tui_here("runs").stdout
+    assert run["id"] in text and "finished" in text and "rocket.jpg ← swirl.jpg" in text
+    assert listed(nst_tui_here, "--status", "stopped") == []
+    assert listed(nst_tui_here, "rocket", "swirl")[0]["id"] == run["id"]
+
+
+def test_resume_refuses_what_it_cannot_resume_in_one_line(nst_tui_here, nst_tui):
+    nst_tui_here("run", "--demo", *TINY, "--iterations", "2", "-o", "done.png")
+    [run] = listed(nst_tui_here)
+    error = nst_tui_here("resume", run["id"])
+    assert_one_line_error(error, f"run '{run['id']}' finished", "nothing to resume")
+    assert_one_line_error(nst_tui_here("resume", "nothing-like-it"), "no run 'nothing-like-it'")
+    assert_one_line_error(nst_tui_here("runs", "--status", "lost"), "--status must be one of")
+
+
+@pytest.fixture
+def one_torch_thread():
+    """As in the command's environment (OMP_NUM_THREADS=1): the same sums in the same order."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
+    work, nst_tui_here, one_torch_thread
+):
+    """A dropped SSH session (SIGHUP) stops the run with a checkpoint; `nst-tui resume ID`
+    finishes it, and the result is what the run would have made uninterrupted."""
+    arguments = ["--demo", *TINY, "--iterations", "40", "--snapshot-every", "1"]
+    process = subprocess.Popen(
+        [*COMMAND, "run", *arguments, "-o", "stopped.png"],
+        cwd=work,
+        env=command_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith("snapshot at iteration 3:"):
+                break
+        process.send_signal(signal.SIGHUP)
+        _, rest = process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait()
+    stderr = "".join(seen) + rest
+    assert process.returncode == 129, stderr
+    [run] = listed(nst_tui_here)
+    assert run["status"] == "stopped" and run["resumable"], run
+    assert f"to go on from there: nst-tui resume {run['id']}\n" in stderr
+    assert not (work / "stopped.png").exists()
+
+    resumed = nst_tui_here("resume", run["id"][:15])
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming after iteration {run['iterations_done']} of 40" in resumed.stderr
+    assert resumed.stdout.strip() == str(work / "stopped.png")
+    [run] = listed(nst_tui_here)
+    assert run["status"] == "finished" and run["iterations_done"] == 40
+
+    # The same run, never stopped, in this process too: the same pixels.
+    whole = nst_tui_here("run", *arguments, "-o", "whole.png")
+    assert whole.returncode == 0, whole.stderr
+    with Image.open(work / "stopped.png") as a, Image.open(work / "whole.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
