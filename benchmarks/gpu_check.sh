@@ -21,7 +21,7 @@ fi
 # styles/ is installed as the package nst_styles; from the source tree, a link gives it that name.
 mkdir -p /tmp/nst-src && ln -sfn "$PWD/styles" /tmp/nst-src/nst_styles
 export PYTHONPATH="$PWD:/tmp/nst-src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export NST_TUI_CONFIG_DIR=/tmp/nst-config NST_TUI_STATE_DIR=/tmp/nst-state
+export NST_TUI_CONFIG_DIR=/tmp/nst-config NST_TUI_STATE_DIR=/tmp/nst-state NST_TUI_RUNS_DIR=/tmp/nst-runs
 {
   date -u
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
@@ -35,13 +35,17 @@ export NST_TUI_CONFIG_DIR=/tmp/nst-config NST_TUI_STATE_DIR=/tmp/nst-state
 if [ "${1:-all}" != bench ]; then
 NST_TUI_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider \
   tests/engine/test_cuda.py tests/engine/test_lbfgs.py tests/engine/test_scales.py \
-  tests/engine/test_transfer.py tests/engine/test_run_control.py \
+  tests/engine/test_transfer.py tests/engine/test_run_control.py tests/engine/test_runs.py \
   > "$OUT/tests.txt" 2>&1
 echo "tests exit $?" >> "$OUT/tests.txt"
 fi
 if [ "${1:-all}" = tests ]; then tail -n 8 "$OUT/tests.txt"; exit 0; fi
 
 BENCH="python3 -m nst_tui.cli bench --device cuda"
+
+# What recording a run in its folder costs on the GPU (loss rows each iteration, checkpoints).
+timeout 120 python3 benchmarks/recording_overhead.py --device cuda --size 512 --iterations 300 \
+  --repeats 2 --checkpoint-every 100 > "$OUT/recording.txt" 2>&1
 
 # The default job (512 px, 200 L-BFGS iterations) as a user runs it, timed end to end.
 timeout 60 bash -c 'time python3 -m nst_tui.cli run --demo --device cuda --weights random \
