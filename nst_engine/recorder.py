@@ -74,9 +74,20 @@ class Recorder:
 
     # --- status -------------------------------------------------------------------------------
 
+    def _update(self, **changes: Any) -> None:
+        """Change run.json; a folder that cannot take it (gone, disk full) is logged, never
+        the run's failure: the result still goes where the user asked."""
+        try:
+            self.folder.update(**changes)
+        except (OSError, ValueError, NSTError) as error:
+            log.warning("could not update %s: %s", self.folder.path / runs.RUN_FILE, error)
+
     def running(self, total: int, resumed_from: int) -> None:
-        record = self.folder._stored_record()
-        self.folder.update(
+        try:
+            record = self.folder._stored_record()
+        except (OSError, ValueError):
+            return
+        self._update(
             status=runs.RUNNING,
             pid=os.getpid(),
             host=socket.gethostname(),
@@ -91,7 +102,7 @@ class Recorder:
         self.flush()
         self._copy_result(path)
         self.folder.remove_checkpoint()
-        self.folder.update(
+        self._update(
             status=runs.FINISHED,
             result=os.path.abspath(path),
             seconds=seconds,
@@ -103,7 +114,7 @@ class Recorder:
         self.flush()
         if partial is not None:
             self._copy_picture(partial, self.folder.partial_path)
-        self.folder.update(
+        self._update(
             status=runs.STOPPED,
             partial=os.path.abspath(partial) if partial else None,
             seconds=seconds,
@@ -115,7 +126,7 @@ class Recorder:
         self.flush()
         if partial is not None:
             self._copy_picture(partial, self.folder.partial_path)
-        self.folder.update(
+        self._update(
             status=runs.FAILED,
             error=message,
             partial=os.path.abspath(partial) if partial else None,
@@ -149,7 +160,7 @@ class Recorder:
         self._rows = []
         try:
             self.folder.append_losses(lines)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             log.warning("could not write the loss history: %s", error)
 
     # --- the checkpoint -----------------------------------------------------------------------
@@ -163,7 +174,7 @@ class Recorder:
         except OSError as error:
             log.warning("could not write the checkpoint: %s", error)
             return
-        self.folder.update(iterations_done=state["completed"], seconds=state["seconds"])
+        self._update(iterations_done=state["completed"], seconds=state["seconds"])
 
     # --- pictures -----------------------------------------------------------------------------
 

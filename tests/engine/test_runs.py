@@ -237,3 +237,16 @@ def test_runs_are_listed_newest_first_filtered_found_and_deleted(tiny_config, tm
     delete_run(first)
     assert not first.path.exists()
     assert [record.id for record in list_runs(root)] == [second.id]
+
+
+def test_a_run_whose_folder_vanishes_still_delivers_its_result(tiny_config, tmp_path):
+    import shutil
+
+    config = tiny_config(iterations=4)
+    folder = RunFolder.create(config, tmp_path / "runs")
+    with transfer.run(config, folder) as events:
+        for event in events:
+            if isinstance(event, Step) and event.index == 1:
+                shutil.rmtree(folder.path)
+    assert isinstance(event, Finished) and config.output.is_file()
+    assert not folder.path.exists()
