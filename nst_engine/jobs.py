@@ -145,7 +145,13 @@ class _Gate:
 class JobQueue:
     """Jobs waiting, jobs running (one per slot), and their events in the order they came."""
 
-    def __init__(self, slots: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        slots: Sequence[str] | None = None,
+        executor: Callable[[str], LocalExecutor] = LocalExecutor,
+    ) -> None:
+        """`executor(slot)`: what runs the jobs of one slot (LocalExecutor here; the cluster's
+        RayExecutor, nst_engine/cluster.py, on a Ray cluster)."""
         self.slots = list(slots) if slots is not None else local_slots()
         if not self.slots:
             raise ValueError("a job queue needs at least one slot")
@@ -162,7 +168,7 @@ class JobQueue:
         self._closing = False
         self._workers = [
             threading.Thread(
-                target=self._work, args=(LocalExecutor(slot),), name=f"nst-job-{slot}", daemon=True
+                target=self._work, args=(executor(slot),), name=f"nst-job-{slot}", daemon=True
             )
             for slot in self.slots
         ]
