@@ -1,4 +1,5 @@
-"""The run controls and what a run says: Run/Cancel, why Run is off, progress, the result."""
+"""The run controls and what a run says: Run/Cancel, why Run is off, progress, the result,
+and the loss curve (shown from a run's start where the terminal has the rows for it)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from textual.widgets import Button, ProgressBar, Static
 
 from nst_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress, RunStarted
 from nst_tui.widgets.estimate import EstimateLine
+from nst_tui.widgets.loss_plot import LossPlot
 from nst_tui.widgets.path_text import PathLabel
 
 
@@ -36,11 +38,18 @@ def format_progress(index: int, total: int, rate: float, elapsed: float, eta: fl
     return f"ETA {format_duration(eta)} · {speed} · {index}/{total} · {format_duration(elapsed)} elapsed"
 
 
+CURVE_MIN_ROWS = 32  # terminal rows from which the loss curve shows by itself (80x24: hidden)
+
+
 class RunPanel(Vertical):
     """Run button, its reason when off, a status line, the progress bar and the outcome."""
 
     _started: RunStarted | None = None  # the current run's start, for its status line
     _scale_shown = 0  # coarse to fine: the scale the status line names
+    # The loss curve: None shows it once a run has begun where the terminal is tall enough;
+    # True or False is the user's choice (Ctrl+L).
+    curve_wanted: bool | None = None
+    _curve_begun = False  # a run has begun since the app started: there is a curve to show
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-row"):
@@ -54,9 +63,34 @@ class RunPanel(Vertical):
         saved = PathLabel(id="run-result-path")  # one line, the file name always in sight
         saved.display = False
         yield saved
+        curve = LossPlot(id="loss-plot")
+        curve.display = False  # until a run begins: the first screen keeps its layout
+        yield curve
 
     def on_mount(self) -> None:
         self.set_ready("checking the form…")
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _: self._place_curve())
+
+    # --- the loss curve -----------------------------------------------------------------------
+
+    @property
+    def curve(self) -> LossPlot:
+        return self.query_one(LossPlot)
+
+    def toggle_curve(self) -> bool:
+        """Show or hide the loss curve (the user's choice holds until the app quits)."""
+        self.curve_wanted = not self.curve.display
+        self._curve_begun = True
+        self._place_curve()
+        return self.curve.display
+
+    def _place_curve(self) -> None:
+        """Show the curve if wanted, or by itself once a run began on a tall terminal."""
+        wanted = self.curve_wanted
+        if wanted is None:
+            wanted = self._curve_begun and self.app.size.height >= CURVE_MIN_ROWS
+        if self.curve.display != wanted:
+            self.curve.display = wanted
 
     # --- the button ---------------------------------------------------------------------------
 
@@ -98,6 +132,9 @@ class RunPanel(Vertical):
         self.query_one("#progress-stats", Static).update("")
         self.query_one("#run-result", Static).update("")
         self._result_path("", "")
+        self._curve_begun = True
+        self.curve.clear()
+        self._place_curve()
 
     def _result_path(self, prefix: str, path: object) -> None:
         label = self.query_one("#run-result-path", PathLabel)
@@ -151,6 +188,7 @@ class RunPanel(Vertical):
             + format_losses(message.losses),
             layout=False,
         )
+        self.curve.add(message.index, message.losses)
 
     def finished(self, message: RunFinished) -> None:
         rate = message.iterations / max(message.seconds, 1e-9)

@@ -1,0 +1,354 @@
+"""The history: past runs in a table (sortable, filterable), a thumbnail of the highlighted
+one, and what can be done with a run (open it: nst_tui/screens/run_view.py; load its
+settings, run it again, resume it, delete it: nst_tui/screens/run_actions.py).
+
+The app reads run folders (run.json, settings.toml, losses.jsonl, PNGs) through
+nst_engine.runs and never touches tensors. The list follows the runs folder by itself: every
+POLL_INTERVAL seconds it compares the records' modification times, so a run of this app or
+of `nst-tui run` in another terminal shows up, moves on and ends in the list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Select, Static
+
+from nst_engine.runs import (
+    RUN_FILE,
+    STATUSES,
+    RunFolder,
+    RunRecord,
+    filter_runs,
+    list_runs,
+    run_folders,
+)
+from nst_tui.screens.run_actions import (
+    ask_delete,
+    choose_image_for_settings,
+    load_settings,
+    picture_strips,
+    resume,
+    run_again,
+)
+from nst_tui.widgets.cells import CellImage
+from nst_tui.widgets.run_panel import format_duration
+
+if TYPE_CHECKING:
+    pass
+
+POLL_INTERVAL = 1.0  # seconds between two looks at the runs folder
+
+# (key, heading): the table's columns, in order; each sorts by `sort_key`.
+COLUMNS = (
+    ("date", "Date"),
+    ("content", "Content"),
+    ("style", "Style"),
+    ("settings", "Settings"),
+    ("iterations", "Iter."),
+    ("status", "Status"),
+    ("time", "Time"),
+)
+NEWEST_FIRST = ("date", True)
+
+
+def date_text(seconds: float) -> str:
+    """`11-28 03:15`: the month, day and time a run started."""
+    return time.strftime("%m-%d %H:%M", time.localtime(seconds))
+
+
+def settings_text(summary: dict[str, Any]) -> str:
+    """`adam lr 2 · 512 · sw 10`: the settings most often varied, short."""
+    parts = []
+    if summary.get("optimizer"):
+        parts.append(f"{summary['optimizer']} lr {summary.get('lr', '?'):g}")
+    if summary.get("size"):
+        parts.append(str(summary["size"]))
+    if summary.get("style_weight") is not None:
+        parts.append(f"sw {summary['style_weight']:g}")
+    return " · ".join(parts)
+
+
+def row_cells(record: RunRecord) -> tuple[str, ...]:
+    iterations = f"{record.iterations_done}/{record.total or record.summary.get('iterations', '?')}"
+    return (
+        date_text(record.started),
+        record.content_name,
+        record.style_names,
+        settings_text(record.summary),
+        iterations,
+        record.status,
+        format_duration(record.seconds) if record.seconds else "",
+    )
+
+
+def sort_key(column: str, record: RunRecord) -> Any:
+    keys = {
+        "date": lambda: (record.started, record.id),
+        "content": lambda: (record.content_name.lower(), record.started),
+        "style": lambda: (record.style_names.lower(), record.started),
+        "settings": lambda: (settings_text(record.summary), record.started),
+        "iterations": lambda: (record.iterations_done, record.started),
+        "status": lambda: (record.status, record.started),
+        "time": lambda: (record.seconds, record.started),
+    }
+    return keys[column]()
+
+
+def record_details(record: RunRecord) -> str:
+    """What the side panel says of the highlighted run."""
+    lines = [record.id, f"status: {record.status}"]
+    if record.labels:
+        lines.append("cell: " + ", ".join(record.labels))
+    if record.error:
+        lines.append(f"error: {record.error}")
+    if record.resumable:
+        lines.append("r resumes it")
+    return "\n".join(lines)
+
+
+# --- the screen ---------------------------------------------------------------------------------
+
+
+class RunTable(DataTable):
+    """The runs, one a row; its keys act on the highlighted run."""
+
+    BINDINGS = [
+        Binding("enter", "select_cursor", "Open", key_display="⏎"),
+        Binding("l", "screen.load_settings", "Load"),
+        Binding("a", "screen.run_again", "Again"),
+        Binding("r", "screen.resume", "Resume"),
+        Binding("d,delete", "screen.delete", "Delete"),
+        Binding("s", "screen.sort", "Sort"),
+        Binding("S", "screen.reverse", "Reverse", show=False),
+        Binding("slash", "screen.focus_filter", "Filter", key_display="/"),
+    ]
+
+
+class HistoryScreen(Screen):
+    """Past runs: sort (s, or a click on a heading), filter (/), open (Enter)."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("i", "settings_from_image", "From image", show=False),
+    ]
+    AUTO_FOCUS = "#history-table"
+
+    def __init__(self) -> None:
+        super().__init__(id="history")
+        self.records: list[RunRecord] = []  # every run, as last read
+        self.shown: list[RunRecord] = []  # filtered and sorted: the table's rows
+        self.sorting = NEWEST_FIRST  # (column, reversed)
+        self._signature: tuple = ()
+        self._thumbnail_for: str | None = None
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="history-filters"):
+            yield Input(placeholder="/ filter: names, settings, status…", id="history-filter")
+            yield Select(
+                [(status, status) for status in STATUSES],
+                prompt="any status",
+                id="history-status",
+                compact=True,
+            )
+        with Horizontal(id="history-body"):
+            table = RunTable(id="history-table", cursor_type="row", zebra_stripes=True)
+            for key, heading in COLUMNS:
+                table.add_column(heading, key=key)
+            yield table
+            with Vertical(id="history-side"):
+                yield CellImage(id="history-thumbnail")
+                yield Static("", id="history-details", markup=False)
+        yield Static("", id="history-count", markup=False)
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.reload()
+        self.set_interval(POLL_INTERVAL, self._poll)
+
+    def on_resize(self) -> None:
+        self._thumbnail_for = None  # fitted again to the thumbnail's new size
+        self.call_after_refresh(self._show_highlighted)
+
+    # --- reading the runs folder --------------------------------------------------------------
+
+    def _folder_signature(self) -> tuple:
+        """Each record's name and modification time: what changes when a run does."""
+        signature = []
+        for folder in run_folders():
+            with contextlib.suppress(OSError):
+                signature.append((folder.id, os.stat(folder.path / RUN_FILE).st_mtime_ns))
+        return tuple(signature)
+
+    def _poll(self) -> None:
+        if self._folder_signature() != self._signature:
+            self.reload()
+
+    def reload(self) -> None:
+        """Read the runs folder again and show what the filter keeps."""
+        self._signature = self._folder_signature()
+        self.records = list_runs()
+        self.show_rows()
+
+    # --- the table ----------------------------------------------------------------------------
+
+    @property
+    def table(self) -> RunTable:
+        return self.query_one(RunTable)
+
+    def show_rows(self) -> None:
+        """Fill the table with the filtered records, sorted; the cursor stays on its run."""
+        text = self.query_one("#history-filter", Input).value
+        status = self.query_one("#history-status", Select).value
+        kept = filter_runs(self.records, text, status if isinstance(status, str) else None)
+        column, descending = self.sorting
+        kept.sort(key=lambda record: sort_key(column, record), reverse=descending)
+        self.shown = kept
+        table = self.table
+        highlighted = self.highlighted
+        table.clear()
+        for record in kept:
+            table.add_row(*row_cells(record), key=record.id)
+        if highlighted is not None and highlighted.id in {record.id for record in kept}:
+            table.move_cursor(row=table.get_row_index(highlighted.id), animate=False)
+        heading = dict(COLUMNS)[column]
+        total = len(self.records)
+        count = f"{len(kept)} of {total} runs" if len(kept) != total else f"{total} runs"
+        self.query_one("#history-count", Static).update(
+            f"{count} · sorted by {heading.lower()} {'↓' if descending else '↑'} · "
+            "s: next column, S: reverse · i: settings from an image"
+            if total
+            else "No runs yet: every run of the app or of `nst-tui run` is listed here."
+        )
+        self._show_highlighted()
+
+    @property
+    def highlighted(self) -> RunRecord | None:
+        table = self.table
+        if not self.shown or table.row_count == 0:
+            return None
+        with contextlib.suppress(Exception):
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            return next((record for record in self.shown if record.id == key), None)
+        return None
+
+    def _highlighted_folder(self) -> RunFolder | None:
+        record = self.highlighted
+        if record is None:
+            self.notify("No run highlighted.", severity="warning", timeout=3)
+            return None
+        return RunFolder(record.path)
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self) -> None:
+        self._show_highlighted()
+
+    def _show_highlighted(self) -> None:
+        record = self.highlighted
+        details = self.query_one("#history-details", Static)
+        thumbnail = self.query_one("#history-thumbnail", CellImage)
+        if record is None:
+            details.update("")
+            thumbnail.clear()
+            self._thumbnail_for = None
+            return
+        details.update(record_details(record))
+        if self._thumbnail_for != record.id:
+            self._thumbnail_for = record.id
+            size = (max(1, thumbnail.size.width), max(1, thumbnail.size.height))
+            self._load_thumbnail(RunFolder(record.path), size)
+
+    @work(thread=True, exclusive=True, group="history-thumbnail", exit_on_error=False)
+    def _load_thumbnail(self, folder: RunFolder, cells: tuple[int, int]) -> None:
+        strips = picture_strips(folder, cells, thumbnail=True)
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(self._thumbnail_loaded, folder.id, strips)
+
+    def _thumbnail_loaded(self, run_id: str, strips: list) -> None:
+        if self._thumbnail_for == run_id and self.is_attached:
+            self.query_one("#history-thumbnail", CellImage).show(strips)
+
+    @on(DataTable.HeaderSelected)
+    def _heading_clicked(self, event: DataTable.HeaderSelected) -> None:
+        self.sort_by(str(event.column_key.value))
+
+    def sort_by(self, column: str) -> None:
+        """Sort by `column`; the same column again reverses the order."""
+        current, descending = self.sorting
+        if column == current:
+            self.sorting = (column, not descending)
+        else:
+            self.sorting = (column, column in ("date", "time", "iterations"))
+        self.show_rows()
+
+    # --- filtering ----------------------------------------------------------------------------
+
+    @on(Input.Changed, "#history-filter")
+    @on(Select.Changed, "#history-status")
+    def _filter_changed(self) -> None:
+        self.show_rows()
+
+    @on(Input.Submitted, "#history-filter")
+    def _filter_done(self) -> None:
+        self.table.focus()
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def action_back(self) -> None:
+        if isinstance(self.focused, (Input, Select)):
+            self.table.focus()  # Escape in the filter: back to the list first
+        else:
+            self.dismiss()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#history-filter", Input).focus()
+
+    def action_sort(self) -> None:
+        """Sort by the next column (a click on a heading sorts by that one)."""
+        keys = [key for key, _ in COLUMNS]
+        self.sort_by(keys[(keys.index(self.sorting[0]) + 1) % len(keys)])
+
+    def action_reverse(self) -> None:
+        self.sort_by(self.sorting[0])
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        from nst_tui.screens.run_view import RunScreen
+
+        folder = self._highlighted_folder()
+        if folder is not None:
+            self.app.push_screen(RunScreen(folder))
+
+    def action_load_settings(self) -> None:
+        folder = self._highlighted_folder()
+        if folder is not None:
+            load_settings(self.app, folder)
+
+    def action_run_again(self) -> None:
+        folder = self._highlighted_folder()
+        if folder is not None:
+            run_again(self.app, folder)
+
+    def action_resume(self) -> None:
+        folder = self._highlighted_folder()
+        if folder is not None:
+            resume(self.app, folder)
+
+    def action_delete(self) -> None:
+        folder = self._highlighted_folder()
+        if folder is not None:
+            ask_delete(self.app, folder, self.reload)
+
+    def action_settings_from_image(self) -> None:
+        choose_image_for_settings(self.app)

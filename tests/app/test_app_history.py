@@ -1,0 +1,296 @@
+"""The history screen: listing, sorting and filtering past runs, opening one, loading its
+settings (or an image's) into the form, running again, resuming, deleting after asking."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from app_helpers import form_settled, wait_for
+from PIL import Image
+
+from nst_engine.config import OptimizerSettings, RunConfig
+from nst_engine.runs import RunFolder, list_runs
+from nst_engine.values import Size
+
+
+def _run(config: RunConfig, root: Path, stop_at: int | None = None) -> RunFolder:
+    """A real run of `config` recorded in a folder of `root`; stopped at `stop_at` if given."""
+    from nst_engine import transfer
+    from nst_engine.events import Step
+
+    folder = RunFolder.create(config, root)
+    with transfer.run(config, folder) as events:
+        for event in events:
+            if stop_at is not None and isinstance(event, Step) and event.index == stop_at:
+                events.cancel()
+                break
+    return folder
+
+
+@pytest.fixture(scope="module")
+def recorded_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three runs, made once for the module: finished, stopped (resumable), never started."""
+    from nst_engine.gallery import demo_pair, resolve_image_path
+
+    base = tmp_path_factory.mktemp("history")
+    root = base / "runs"
+    content, style = demo_pair()
+    tiny = RunConfig(
+        content=content,
+        style=style,
+        iterations=3,
+        size=Size(longest=32),
+        weights="random",
+        device="cpu",
+        optimizer=OptimizerSettings(name="adam", lr=2.0),
+        output=base / "finished.png",
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NST_TUI_STATE_DIR", str(base / "state"))
+        patch.setenv("NST_TUI_CACHE_DIR", str(base / "cache"))
+        _run(tiny, root)
+        stopped = tiny.replace(
+            style=resolve_image_path("mosaic"), iterations=4, output=base / "stopped.png"
+        )
+        _run(stopped, root, stop_at=2)
+        queued = tiny.replace(
+            optimizer=OptimizerSettings(name="lbfgs", lr=1.0), output=base / "queued.png"
+        )
+        RunFolder.create(queued, root)
+    return root
+
+
+@pytest.fixture
+def runs(recorded_runs: Path, tmp_path: Path) -> Path:
+    """This test's runs folder (NST_TUI_RUNS_DIR), a copy of the module's three runs."""
+    root = tmp_path / "runs"
+    shutil.copytree(recorded_runs, root)
+    return root
+
+
+def by_status(root: Path) -> dict[str, RunFolder]:
+    return {record.status: RunFolder(record.path) for record in list_runs(root)}
+
+
+async def open_history(pilot):
+    from nst_tui.screens.history import HistoryScreen
+
+    await form_settled(pilot)
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="history")
+    await pilot.pause()
+    return pilot.app.screen
+
+
+def column(screen, key: str) -> list[str]:
+    table = screen.table
+    return [str(table.get_cell(row.key, key)) for row in table.ordered_rows]
+
+
+async def highlight(pilot, screen, status: str) -> None:
+    table = screen.table
+    row = [record.status for record in screen.shown].index(status)
+    table.move_cursor(row=row, animate=False)
+    await pilot.pause()
+    assert screen.highlighted.status == status
+
+
+async def test_the_history_lists_past_runs_with_settings_status_time_and_a_thumbnail(
+    make_app, runs: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        assert column(screen, "status") == ["queued", "stopped", "finished"]  # newest first
+        assert column(screen, "content") == ["rocket.jpg"] * 3
+        assert column(screen, "style") == ["swirl.jpg", "mosaic.jpg", "swirl.jpg"]
+        assert column(screen, "iterations") == ["0/3", "2/4", "3/3"]
+        settings = column(screen, "settings")
+        assert settings[0].startswith("lbfgs lr 1") and settings[2].startswith("adam lr 2")
+        assert "32" in settings[2]
+        times = column(screen, "time")
+        assert times[0] == "" and times[2].startswith("0:0")
+        await highlight(pilot, screen, "finished")
+        thumbnail = screen.query_one("#history-thumbnail")
+        await wait_for(pilot, lambda: thumbnail.has_picture, what="the thumbnail")
+        details = str(screen.query_one("#history-details").content)
+        assert "status: finished" in details
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_the_history_sorts_by_a_column_and_filters_by_text_and_status(
+    make_app, runs: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        screen.sort_by("status")
+        await pilot.pause()
+        assert column(screen, "status") == ["finished", "queued", "stopped"]
+        screen.sort_by("status")  # the same column again: the other way
+        await pilot.pause()
+        assert column(screen, "status") == ["stopped", "queued", "finished"]
+        await pilot.press("s")  # the next column: time, longest first
+        await pilot.pause()
+        assert screen.sorting == ("time", True)
+        assert column(screen, "status")[-1] == "queued"  # never ran
+        await pilot.press("S")  # reversed
+        await pilot.pause()
+        assert column(screen, "status")[0] == "queued"
+        # Filtering: / goes to the text, which matches names and settings.
+        await pilot.press("slash")
+        assert screen.focused.id == "history-filter"
+        await pilot.press(*"mosaic")
+        await pilot.pause()
+        assert column(screen, "status") == ["stopped"]
+        assert "1 of 3 runs" in str(screen.query_one("#history-count").content)
+        screen.query_one("#history-filter").value = "optimizer=lbfgs"
+        await pilot.pause()
+        assert column(screen, "status") == ["queued"]
+        screen.query_one("#history-filter").value = ""
+        screen.query_one("#history-status").value = "finished"
+        await pilot.pause()
+        assert column(screen, "status") == ["finished"]
+        # Escape in the filter goes back to the list first; a second Escape closes it.
+        await pilot.press("slash", "escape")
+        assert screen.focused is screen.table and app.screen is screen
+
+
+async def test_opening_a_run_shows_its_picture_settings_and_loss_curve(
+    make_app, runs: Path
+) -> None:
+    from nst_tui.screens.run_view import RunScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        await highlight(pilot, screen, "finished")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="the run")
+        view = app.screen
+        settings = str(view.query_one("#run-view-settings").content)
+        assert "iterations = 3" in settings and 'name = "adam"' in settings
+        assert view.losses.iterations == [1, 2, 3]
+        assert all(value > 0 for value in view.losses.values["total"])
+        assert "finished" in str(view.query_one("#run-view-title").content)
+        picture = view.query_one("#run-view-picture")
+        await wait_for(pilot, lambda: picture.has_picture, what="the picture")
+        assert picture.picture_size[0] > 20  # larger than the thumbnail
+        await pilot.press("escape")
+        assert app.screen is screen
+
+
+async def test_load_settings_fills_the_form_with_a_fresh_output(make_app, runs, tiny_config):
+    app = make_app(tiny_config.replace(iterations=7, style_weight=3.0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        await highlight(pilot, screen, "stopped")
+        stored = RunFolder(screen.highlighted.path).config()
+        await pilot.press("l")
+        assert app.screen is app.main
+        await form_settled(pilot)
+        loaded = app.form_state.config
+        assert loaded is not None
+        assert loaded.iterations == 4 and loaded.style == stored.style
+        assert loaded.style_weight == stored.style_weight
+        assert loaded.output != stored.output and not loaded.output.exists()
+        assert loaded.replace(output=stored.output) == stored
+
+
+async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, tiny_config):
+    from nst_tui.screens.run_actions import load_settings_from_image
+
+    finished = by_status(runs)["finished"]
+    image = Path(finished.record().result)
+    app = make_app(tiny_config.replace(iterations=9, tv_weight=0.5))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        assert app.form_state.config.iterations == 9
+        load_settings_from_image(app, image)
+        await form_settled(pilot)
+        loaded = app.form_state.config
+        assert loaded.iterations == 3 and loaded.tv_weight == finished.config().tv_weight
+        assert loaded.output != image
+        # An image without settings: one line, and the form keeps what it has.
+        plain = runs.parent / "plain.png"
+        Image.new("RGB", (8, 8)).save(plain)
+        messages = []
+        app.notify = lambda message, **options: messages.append(message)  # type: ignore[method-assign]
+        load_settings_from_image(app, plain)
+        assert messages == [f"'{plain}' carries no nst-tui settings (not made by nst-tui?)"]
+        await form_settled(pilot)
+        assert app.form_state.config.iterations == 3
+
+
+async def test_delete_asks_first_and_removes_the_run_folder(make_app, runs: Path) -> None:
+    from nst_tui.screens.confirm import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        await highlight(pilot, screen, "stopped")
+        folder = RunFolder(screen.highlighted.path)
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the safe answer has the focus: keep
+        assert app.screen is screen and folder.path.is_dir()
+        await pilot.press("d")
+        await pilot.click("#confirm-yes")
+        await wait_for(pilot, lambda: app.screen is screen, what="the question to close")
+        await pilot.pause()
+        assert not folder.path.exists()
+        assert column(screen, "status") == ["queued", "finished"]
+
+
+async def test_resume_and_run_again_hand_the_run_to_the_queue(make_app, runs: Path) -> None:
+    app = make_app()
+    calls: list[tuple[RunConfig, RunFolder | None]] = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.enqueue = lambda config, folder=None, **options: calls.append((config, folder))
+        screen = await open_history(pilot)
+        await highlight(pilot, screen, "stopped")
+        stopped = RunFolder(screen.highlighted.path)
+        await pilot.press("r")
+        assert calls == [(stopped.config(), stopped)]
+        await highlight(pilot, screen, "finished")
+        finished = RunFolder(screen.highlighted.path)
+        await pilot.press("r")  # finished: nothing to resume
+        assert len(calls) == 1
+        await pilot.press("a")  # run again: the same settings, a new output beside the old one
+        config, folder = calls[1]
+        old = finished.config()
+        assert folder is None
+        assert config.output == old.output.with_name(f"{old.output.stem}-2.png")
+        assert config.replace(output=old.output) == old
+
+
+async def test_the_list_follows_the_runs_folder(make_app, runs: Path, tiny_config) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        assert screen.table.row_count == 3
+        RunFolder.create(tiny_config.replace(output=runs.parent / "new.png"), runs)
+        await wait_for(pilot, lambda: screen.table.row_count == 4, timeout=5, what="the new run")
+        by_status(runs)["queued"].update(status="failed", error="out of memory")
+        await wait_for(pilot, lambda: "failed" in column(screen, "status"), timeout=5)
+
+
+async def test_history_is_in_the_palette_and_off_while_it_is_open(make_app, runs: Path) -> None:
+    from app_helpers import search_palette
+
+    from nst_tui.screens.history import HistoryScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await search_palette(pilot, "history")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
+        screen = app.screen
+        await pilot.press("f3", "ctrl+r")  # neither opens a second history nor runs the form
+        await pilot.pause()
+        assert app.screen is screen and not app.running
+        assert len(app.screen_stack) == 2

@@ -1,0 +1,122 @@
+"""The loss curve: live in the run panel during a run, a past run's history, thinning and
+throttling, and showing or hiding it by the terminal's height and Ctrl+L."""
+
+from __future__ import annotations
+
+import math
+
+from app_helpers import form_settled, wait_for
+from textual.app import App, ComposeResult
+
+from nst_tui.widgets import loss_plot
+from nst_tui.widgets.loss_plot import LossPlot
+
+
+class PlotApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LossPlot(id="plot")
+
+
+def losses(iteration: int) -> dict[str, float]:
+    return {
+        "content": 10.0 + iteration,
+        "style": 1e5 / iteration,
+        "tv": 0.0,  # tv_weight 0: nothing a log scale can draw
+        "total": 10.0 + iteration + 1e5 / iteration,
+    }
+
+
+def plot_text(plot: LossPlot) -> str:
+    return "\n".join(plot.render_line(y).text for y in range(plot.size.height))
+
+
+async def test_a_past_runs_history_is_drawn_with_a_legend_on_a_log_scale() -> None:
+    app = PlotApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        plot = app.query_one(LossPlot)
+        rows = [{"iteration": index, "scale": 1, **losses(index)} for index in range(1, 301)]
+        plot.show_history(rows)
+        await pilot.pause()
+        assert plot.point_count == 300 and plot.iterations[-1] == 300
+        text = plot_text(plot)
+        for term in ("total", "content", "style"):
+            assert term in text  # the legend names what is drawn
+        labels = [line.split("┤")[0].strip() for line in text.splitlines() if "┤" in line]
+        assert labels[0] == "1e5" and labels[-1] == "1e1"  # powers of ten: a log scale
+        assert text.splitlines()[-1].split() == ["1", "76", "150", "225", "300"]
+        assert "tv" not in text.split()  # all zero: left out of the drawing and the legend
+        plot.clear()
+        await pilot.pause()
+        assert plot.point_count == 0 and "no iterations yet" in plot_text(plot)
+
+
+async def test_live_points_are_thinned_and_redrawn_at_most_twice_a_second(monkeypatch) -> None:
+    monkeypatch.setattr(loss_plot, "MAX_POINTS", 100)
+    app = PlotApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        plot = app.query_one(LossPlot)
+        await pilot.pause()
+        draws = plot.draws
+        for index in range(1, 1001):
+            plot.add(index, losses(index))
+        assert plot.point_count <= 100
+        assert plot.iterations[-1] == 1000 and plot.iterations[-50:] == list(range(951, 1001))
+        assert plot.iterations[0] == 1  # the start of the run stays, thinned
+        assert plot.values["style"][-1] == 1e5 / 1000
+        assert plot.draws - draws <= 2  # a thousand points: one draw now, one pending
+        await wait_for(pilot, lambda: not plot._draw_pending, timeout=2, what="the redraw")
+        assert "total" in plot_text(plot)
+
+
+async def test_a_resumed_run_goes_back_to_its_checkpoint_on_the_curve() -> None:
+    app = PlotApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        plot = app.query_one(LossPlot)
+        for index in range(1, 11):
+            plot.add(index, losses(index))
+        plot.add(6, losses(6))  # resumed from the checkpoint at 5
+        await pilot.pause()
+        assert plot.iterations == [1, 2, 3, 4, 5, 6]
+        plot.add(7, {"total": math.inf, "content": 1.0, "style": 1.0, "tv": 1.0})
+        await wait_for(pilot, lambda: not plot._draw_pending, timeout=2, what="the redraw")
+        assert "total" in plot_text(plot)  # a diverged value is left out of the drawing
+
+
+async def test_the_curve_moves_during_a_run_in_the_run_panel(make_app, tiny_config) -> None:
+    app = make_app(tiny_config.replace(iterations=6))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        curve = app.main.panel.curve
+        assert not curve.display  # no run yet: the first screen's layout is as before
+        seen: list[int] = []
+        original = curve.add
+
+        def add(iteration, values) -> None:
+            seen.append(iteration)
+            original(iteration, values)
+
+        curve.add = add  # type: ignore[method-assign]
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: curve.display, what="the curve")
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
+        await pilot.pause()
+        assert seen and seen[-1] == 6 and seen == sorted(seen)
+        assert curve.iterations[-1] == 6 and curve.values["total"][-1] > 0
+        assert curve.region.height == 10
+        await pilot.press("ctrl+l")  # hidden on request
+        await pilot.pause()
+        assert not curve.display
+
+
+async def test_on_a_short_terminal_the_curve_waits_for_ctrl_l(make_app, tiny_config) -> None:
+    app = make_app(tiny_config.replace(iterations=2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
+        await pilot.pause()
+        curve = app.main.panel.curve
+        assert not curve.display and curve.iterations[-1] == 2  # fed, but hidden at 24 rows
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert curve.display and curve.region.height > 0
