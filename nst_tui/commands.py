@@ -77,6 +77,48 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "Jump back to the previous part of the form (Ctrl+Up too)",
         priority=True,
     ),
+    AppCommand(
+        "history",
+        "f3",
+        "History",
+        "History of runs",
+        "Past runs: sort, filter, open one (picture, settings, loss curve), load its settings, "
+        "run it again, resume or delete it",
+        priority=True,
+    ),
+    AppCommand(
+        "toggle_loss_curve",
+        "ctrl+l",
+        "",
+        "Show or hide the loss curve",
+        "The loss terms over the iterations, under the progress (shown by itself from 32 rows)",
+        priority=True,
+    ),
+    AppCommand(
+        "settings_from_image",
+        None,
+        "",
+        "Load settings from an image…",
+        "Choose an image made by nst-tui: the settings it carries (and its images) fill the form",
+    ),
+    AppCommand(
+        "queue",
+        "f5",
+        "",
+        "Queue",
+        "The runs of this session: waiting, running (progress), ended; show one, cancel one "
+        "or all (Ctrl+R during a run queues the form's settings)",
+        priority=True,
+    ),
+    AppCommand(
+        "sweep",
+        "f4",
+        "",
+        "Sweep…",
+        "Run the form's settings with one or two settings varied and compose a comparison "
+        "grid as the cells finish",
+        priority=True,
+    ),
     AppCommand("quit", "ctrl+q", "Quit", "Quit", "Quit (a run is stopped, its image kept)", True),
     AppCommand(
         "pick_content",

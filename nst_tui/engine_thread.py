@@ -40,7 +40,8 @@ NEW_MODULES_WORTH_IT = 100
 def lower_engine_priority() -> None:
     """Run the calling thread (the app's engine thread) below the interface's priority.
 
-    Called once as the engine thread starts, before torch is imported: the OpenMP threads
+    Called once as the engine thread starts, and on each worker thread of the app's job
+    queue before its first job (nst_tui/run_driver.py), before torch is imported: the OpenMP threads
     torch starts from this thread inherit its priority, so the whole run yields to the
     interface when a key has work to do, and has every core otherwise. Linux only: there a
     thread has a priority of its own (elsewhere setpriority would lower the whole process).

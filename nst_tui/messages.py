@@ -39,6 +39,22 @@ class RunMessage(Message):
 
 
 @dataclass
+class RunBegan(RunMessage):
+    """The queue started this job (its first event came): the screen may follow it now."""
+
+    slot: str = ""  # the device slot it runs on ("auto", "cuda:1")
+
+
+@dataclass
+class JobDone(RunMessage):
+    """The job ended, whatever the way: after its RunFinished, RunCancelled or RunFailed, or
+    dropped from the queue before it started (its run folder stays `queued`)."""
+
+    status: str  # "finished" | "stopped" | "failed"
+    error: str = ""  # a failed job's one line
+
+
+@dataclass
 class RunStatus(RunMessage):
     """A preparation stage (loading weights), or waiting for the previous run to stop."""
 

@@ -56,11 +56,28 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-def quit_question() -> ConfirmScreen:
-    """Ctrl+Q during a run: Enter (or a second Ctrl+Q) quits, Escape keeps the run going."""
+def quit_question(running: int = 1, waiting: int = 0) -> ConfirmScreen:
+    """Ctrl+Q with jobs running or waiting: Enter (or a second Ctrl+Q) quits, Escape keeps
+    them going."""
+    if waiting == 0 and running <= 1:
+        question = (
+            "A run is going. Quit anyway? It stops after its current iteration and its image so "
+            "far is kept (the path is printed on exit); Resume in the history (or "
+            "`nst-tui resume`) finishes it."
+        )
+    else:
+        parts = []
+        if running:
+            parts.append(f"{running} {'run is' if running == 1 else 'runs are'} going")
+        if waiting:
+            parts.append(f"{waiting} {'waits' if waiting == 1 else 'wait'} in the queue")
+        question = (
+            f"{' and '.join(parts).capitalize()}. Quit anyway? Running ones stop after their "
+            "current iteration, their images so far kept; waiting ones stay in the history "
+            "as queued. Resume in the history (or `nst-tui resume`) takes any of them up."
+        )
     return ConfirmScreen(
-        "A run is going. Quit anyway? It stops after its current iteration and its image so "
-        "far is kept (the path is printed on exit).",
+        question,
         "Quit  ^Q",
         "Keep running  Esc",
         default_yes=True,

@@ -1,8 +1,9 @@
 """The main screen: the settings form on the left, the run (controls, progress, preview) on the right.
 
-The run worker posts its messages here; a message whose run id is not the app's current
-run is dropped (a cancelled run's late frames never reach a newer run), except that a
-stopped run's kept image is still mentioned in a notification.
+The app's queue (nst_tui/run_driver.py) posts its messages here; each one updates the queue's
+record of its job, and only those of the run the screen follows (the app's current run)
+are shown: a cancelled run's late frames never reach a newer run, and a job the screen does
+not follow only says how it ended in a notification.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from textual.widgets import Button, Footer, Select
 from nst_engine.config import RunConfig
 from nst_engine.errors import NSTError
 from nst_tui.messages import (
+    JobDone,
+    RunBegan,
     RunCancelled,
     RunFailed,
     RunFinished,
@@ -186,15 +189,27 @@ class MainScreen(Screen):
     def _current(self, message: RunMessage) -> bool:
         return message.run_id == self.nst_app.current_run_id and not self.nst_app.closing
 
+    def on_run_began(self, message: RunBegan) -> None:
+        self.nst_app.job_message(message)  # a queued job starts: shown if nothing else is
+
+    def on_job_done(self, message: JobDone) -> None:
+        self.nst_app.job_message(message)  # after its end was shown: the next job, if any
+
+    def _in_sweep(self, message: RunMessage) -> bool:
+        entry = self.nst_app.jobs.get(message.run_id)
+        return entry is not None and entry.sweep is not None
+
     def on_run_status(self, message: RunStatus) -> None:
         if self._current(message) and self.nst_app.running:
             self.panel.status(message.text)
 
     def on_run_started(self, message: RunStarted) -> None:
+        self.nst_app.job_message(message)
         if self._current(message):
             self.panel.started(message)
 
     def on_run_progress(self, message: RunProgress) -> None:
+        self.nst_app.job_message(message)
         if self._current(message):
             self.panel.progress(message)
 
@@ -211,7 +226,8 @@ class MainScreen(Screen):
         if self.nst_app.closing:
             return
         if not self._current(message):
-            self.notify(f"An earlier run finished: {message.path}", timeout=8)
+            if not self._in_sweep(message):  # the sweep screen shows its own cells
+                self.notify(f"Run {message.run_id} finished: {message.path}", timeout=8)
             return
         self.panel.finished(message)
         self.preview.show_file(message.path)
@@ -222,9 +238,9 @@ class MainScreen(Screen):
         if self.nst_app.closing:
             return
         if not self._current(message):
-            if message.partial_path is not None:
+            if message.partial_path is not None and not self._in_sweep(message):
                 self.notify(
-                    f"The earlier run stopped after {message.index} iterations; "
+                    f"Run {message.run_id} stopped after {message.index} iterations; "
                     f"its image: {message.partial_path}",
                     timeout=8,
                 )
@@ -234,6 +250,12 @@ class MainScreen(Screen):
         self.nst_app.run_ended()
 
     def on_run_failed(self, message: RunFailed) -> None:
+        if not self._current(message) and not self.nst_app.closing:
+            if not self._in_sweep(message):
+                self.notify(
+                    f"Run {message.run_id} failed: {message.text}", severity="error", timeout=10
+                )
+            return
         if self._current(message):
             self.panel.failed(message)
             self.preview.caption(f"Run {message.run_id}: failed")

@@ -157,7 +157,7 @@ async def test_an_engine_error_is_shown_and_the_app_stays_ready(
 async def test_an_internal_error_is_logged_and_shown_briefly(make_app, monkeypatch, caplog) -> None:
     import nst_engine.transfer
 
-    def broken(config):
+    def broken(config, folder=None):
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(nst_engine.transfer, "run", broken)
