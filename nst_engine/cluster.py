@@ -110,15 +110,19 @@ def connect(
     )
     started_here = False
     try:
-        if address == "local":
-            if not ray.is_initialized():
-                started_here = True
-                ray.init(num_cpus=cpus or os.cpu_count() or 1, **options)
-        elif not ray.is_initialized():
-            ray.init(address=address, **options)
+        with _quiet_stderr():  # Ray's own retries print a line a second on stderr
+            if address == "local":
+                if not ray.is_initialized():
+                    started_here = True
+                    ray.init(num_cpus=cpus or os.cpu_count() or 1, **options)
+            elif not ray.is_initialized():
+                ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise DeviceError(f"cannot connect to the Ray cluster at {address}: {reason}") from None
+        raise DeviceError(
+            f"cannot connect to the Ray cluster at {address} (something answers there, but not "
+            f"a Ray head node: {reason})"
+        ) from None
     resources = ray.cluster_resources()
     nodes = [node for node in ray.nodes() if node.get("Alive")]
     cluster = Cluster(
@@ -145,6 +149,30 @@ def connect(
         cluster.close()
         raise
     return cluster
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Send what C++ code writes to stderr (file descriptor 2) to the log instead."""
+    import sys
+
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (some test runners): nothing to quiet
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said = sink.read().decode("utf-8", "replace").strip()
+            if said:
+                log.info("Ray said while connecting:\n%s", said[-4000:])
 
 
 def _probe(address: str) -> None:

@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_run_arguments(run)
     add_runs_dir_argument(run)
+    add_cluster_argument(run)
 
     resume = commands.add_parser(
         "resume",
@@ -178,6 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_arguments(bench)
     return parser
+
+
+def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cluster",
+        metavar="ADDRESS",
+        help="run on a Ray cluster: local (start one here), auto, HOST:PORT or "
+        "ray://HOST:PORT (needs pip install 'nst-tui[cluster]' on every box)",
+    )
 
 
 def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:

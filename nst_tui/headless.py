@@ -93,7 +93,12 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
         # A log file or a pipe: keep each message on one line (a path folded at 80 columns
         # cannot be copied or parsed).
         console.soft_wrap = True
-    _check_memory(config, arguments, console)
+    address = getattr(arguments, "cluster", None)
+    if address is None:
+        _check_memory(config, arguments, console)  # a cluster's memory is not this machine's
+    else:
+        check_ready(config)
+        return _execute_on_cluster(config, arguments, folder, address, console)
     if folder is None:
         check_ready(config)  # a bad input fails before a run folder is made for it
         folder = _new_folder(config, arguments, console)
@@ -111,6 +116,66 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
             f"[red]nst-tui: internal error: {type(error).__name__}: {error}[/] (details in {log_path()})",
         )
         return 1
+
+
+def _execute_on_cluster(config, arguments, folder, address: str, console) -> int:
+    """The run as one job on a Ray cluster, with the same progress bar and stop signals; the
+    cluster is checked before a run folder is made."""
+    from nst_engine.cluster import connect
+    from nst_engine.jobs import Job, JobQueue
+    from nst_engine.runs import RunFolder
+
+    if console.is_terminal:
+        console.print(f"[dim]connecting to the Ray cluster at {address}...[/]")
+    cluster = connect(address, config.device)
+    try:
+        if folder is None:  # what comes back needs one: no warning-and-go-on here
+            folder = RunFolder.create(config, getattr(arguments, "runs_dir", None))
+        for note in cluster.notes:
+            _say(console, f"[yellow]note:[/] {note}")
+        with StopRequest() as stop, JobQueue(cluster.slots()[:1], cluster.executor) as queue:
+            job = Job(folder.id, config, folder)
+            queue.submit(job)
+            return _drive(QueuedRun(queue, job), stop, console)
+    finally:
+        cluster.close()
+
+
+class QueuedRun:
+    """One job of a JobQueue seen as a run: its engine events; `cancel()` stops it (the
+    worker keeps its partial image and a checkpoint) and returns its Cancelled."""
+
+    def __init__(self, queue, job) -> None:
+        self.queue = queue
+        self.job = job
+        self.config = job.config
+        self.folder = job.folder
+        self.cancelled = None
+
+    def __iter__(self):
+        from nst_engine.events import Cancelled
+        from nst_engine.jobs import FAILED, JobEnded
+
+        for item in self.queue.events():
+            if isinstance(item, JobEnded):
+                if item.status == FAILED and item.error is not None:
+                    raise item.error
+                return
+            if isinstance(item.event, Cancelled):
+                self.cancelled = item.event
+            yield item.event
+
+    def cancel(self):
+        from nst_engine.events import Cancelled
+        from nst_engine.jobs import JobEnded
+
+        self.queue.cancel(self.job.id)
+        for item in self.queue.events():
+            if isinstance(item, JobEnded):
+                break
+            if isinstance(item.event, Cancelled):
+                self.cancelled = item.event
+        return self.cancelled
 
 
 def _new_folder(config, arguments: argparse.Namespace, console):
