@@ -1,14 +1,17 @@
 """The Textual app: the main screen, the actions, and the worker thread that runs the engine.
 
-Threading (docs/ARCHITECTURE.md): a run is a Textual thread worker started here, on the App;
-it has the app's one engine thread do the run (nst_tui/run_driver.py: the engine's events
-made into messages) and waits for it. A lock keeps runs one at a time, so Run, Cancel, Run
-cannot overlap: the second waits for the first to finish stopping. torch is imported on the
-engine thread only, after the first frame is painted.
+Threading (docs/ARCHITECTURE.md): every run is a job of the app's queue
+(nst_tui/run_driver.py over the engine's JobQueue, nst_engine/jobs.py): Run (Ctrl+R) puts
+the form's settings in the queue with a run folder of their own (nst_engine/runs.py); with
+several CUDA devices one job runs per device at once, else one after the other, so Run,
+Cancel, Run cannot overlap: the second waits for the first to finish stopping. The main
+screen follows one running job (`current_run_id`); the queue screen (F5) lists them all.
+torch is imported off the interface's thread, after the first frame is painted.
 
-Quitting (Ctrl+Q, SIGTERM, or SIGHUP when the terminal goes away) cancels a run, which
-stops after its current iteration and saves the image so far beside the output; the
-process waits for that save before it ends and says where the image is.
+Quitting (Ctrl+Q, SIGTERM, or SIGHUP when the terminal goes away) stops the running jobs
+after their current iteration, saving the image so far beside the output and a checkpoint
+in the run folder (resumable from the history); waiting jobs stay in the history as
+queued. The process waits for those saves before it ends and says where the images are.
 """
 
 from __future__ import annotations
@@ -23,22 +26,24 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.worker import Worker, get_current_worker
 
 from nst_engine.config import RunConfig
+from nst_engine.errors import NSTError
 from nst_tui.commands import AppCommands, app_bindings, without_duplicates
 from nst_tui.engine_thread import lower_engine_priority, probe_devices
-from nst_tui.messages import FormChecked, RunCancelled, RunStatus
-from nst_tui.run_driver import RunDriver
+from nst_tui.messages import FormChecked, JobDone, RunBegan, RunMessage
+from nst_tui.run_driver import QueueDriver
 from nst_tui.screens.main import MainScreen
 from nst_tui.settings import Remembered, load_remembered, save_remembered
 from nst_tui.widgets.estimate import EstimateLine
+from nst_tui.widgets.queue_list import RUNNING, WAITING, QueueEntry, queue_counts
 
 MAIN_SCREEN_ACTIONS = (
     "next_section",
@@ -50,6 +55,7 @@ MAIN_SCREEN_ACTIONS = (
     "maximise_preview",
     "pick_content",
     "pick_style",
+    "sweep",
     "history",
     "toggle_loss_curve",
     "settings_from_image",
@@ -60,6 +66,9 @@ STOPPING_WAIT = 30.0  # seconds the quitting app waits for a stopping run to sav
 STOP_GRACE = 2.0  # seconds after that for the interface to close before the process just ends
 
 log = logging.getLogger("nst.app")
+
+if TYPE_CHECKING:
+    from nst_engine.runs import RunFolder
 
 
 class NSTApp(App[int], inherit_bindings=False):
@@ -81,7 +90,7 @@ class NSTApp(App[int], inherit_bindings=False):
         self.form_state = FormChecked(None, "checking the form…")
         self.session_results: list[str] = []  # printed when the app has quit
         self._run_ids = itertools.count(1)
-        self._engine_lock = threading.Lock()
+        self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
         # Every torch call of the app happens on this one thread. OpenMP gives each thread
         # that computes its own team of threads; with two teams in a process it manages more
         # threads than there are cores and stops spinning between operations, which made
@@ -91,9 +100,11 @@ class NSTApp(App[int], inherit_bindings=False):
         self._engine_thread = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="nst-engine", initializer=lower_engine_priority
         )
-        self._run_worker: Worker | None = None
+        self.stopping = threading.Event()  # set by a stop signal: every job stops, whatever else
+        self._queue = QueueDriver(
+            self._post, lambda: self._preview, self.session_results, self.stopping
+        )
         self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
-        self.stopping = threading.Event()  # set by a stop signal: the run stops, whatever else
         self._previous_handlers: dict[int, object] = {}
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -224,11 +235,9 @@ class NSTApp(App[int], inherit_bindings=False):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MAIN_SCREEN_ACTIONS and self._in_dialog():
             return False  # e.g. Ctrl+R while choosing a file
-        if action == "run":
-            return not self.running
         if action == "cancel":
             return self.running
-        return True
+        return True  # Run during a run queues the form's settings
 
     def _in_dialog(self) -> bool:
         from textual.command import CommandPalette
@@ -248,8 +257,7 @@ class NSTApp(App[int], inherit_bindings=False):
             self.action_run()
 
     def action_run(self) -> None:
-        if self.running:
-            return
+        """Run the form's settings now, or queue them after the jobs already there."""
         self.form_state = self.main.form.check() or self.form_state  # the very latest values
         config = self.form_state.config
         if config is None:
@@ -261,38 +269,188 @@ class NSTApp(App[int], inherit_bindings=False):
         self.start_run(config)
 
     def start_run(self, config: RunConfig) -> int:
-        """Start a run of `config` in the worker; its run id."""
-        run_id = next(self._run_ids)
-        self.current_run_id = run_id
+        """Queue a run of the form's `config` (it starts at once when nothing runs); its run
+        id (0 when its run folder could not be made: a notification says why)."""
+        save_remembered(config, self.preview_mode)
+        entry = self._enqueue(config)
+        if entry is None:
+            return 0
+        return entry.run_id
+
+    def enqueue(
+        self,
+        config: RunConfig,
+        folder: RunFolder | None = None,
+        *,
+        sweep: str | None = None,
+        labels: tuple[str, ...] | list[str] = (),
+    ) -> str:
+        """Queue a run of `config` in a new run folder, or resume `folder`'s run (config:
+        `folder.config()`); its job id (the folder's id), "" when no folder could be made."""
+        entry = self._enqueue(config, folder, sweep=sweep, labels=tuple(labels))
+        return entry.job_id if entry is not None else ""
+
+    def _enqueue(
+        self,
+        config: RunConfig,
+        folder: RunFolder | None = None,
+        *,
+        sweep: str | None = None,
+        labels: tuple[str, ...] = (),
+    ) -> QueueEntry | None:
+        from nst_engine.runs import RunFolder
+
+        resumed = folder is not None
+        if folder is None:
+            config = self._own_output(config)
+            try:
+                folder = RunFolder.create(config, sweep=sweep, labels=labels)
+            except NSTError as error:
+                self.notify(error.message, title="Not queued", severity="error", timeout=10)
+                return None
+        entry = QueueEntry(
+            next(self._run_ids), config, folder, sweep, labels, total=config.iterations
+        )
+        entry.resumed = resumed
+        self.jobs[entry.run_id] = entry
+        if not self.running:
+            self._show_run(entry, starting=True)
+            if any(other.status == RUNNING for other in self.jobs.values()):
+                self.main.panel.status("waiting for the previous run to stop…")
+        elif sweep is None:
+            running, waiting = queue_counts(list(self.jobs.values()))
+            self.notify(
+                f"Queued as run {entry.run_id}: {waiting} waiting, {running} running (F5: queue).",
+                timeout=4,
+            )
+        self._queue.submit(entry.run_id, config, folder)
+        return entry
+
+    def _own_output(self, config: RunConfig) -> RunConfig:
+        """`config` with an output that no waiting or running job of this session writes."""
+        if config.output is None or config.overwrite:
+            return config
+        taken = {entry.config.output for entry in self.jobs.values() if entry.open}
+        output, number = config.output, 1
+        while output in taken or (output != config.output and output.exists()):
+            number += 1
+            output = config.output.with_name(f"{config.output.stem}-{number}{config.output.suffix}")
+        return config if output == config.output else config.replace(output=output)
+
+    def _show_run(self, entry: QueueEntry, *, starting: bool = False) -> None:
+        """The main screen follows `entry`'s run from now on."""
+        self.current_run_id = entry.run_id
         self.running = True
-        self._preview = self.main.preview  # for the worker thread, which must not query the DOM
+        self._preview = self.main.preview  # for the queue's thread, which must not query the DOM
         panel = self.main.panel
         panel.set_running()
-        panel.start(config.iterations)
-        self.main.preview.caption(f"Run {run_id}: starting…")
+        panel.start(entry.total or entry.config.iterations)
+        if entry.index:
+            panel.status(f"run {entry.run_id}: {entry.describe()}")
+        caption = "starting…" if starting else f"iteration {entry.index}"
+        self.main.preview.caption(f"Run {entry.run_id}: {caption}")
         self.refresh_bindings()
-        save_remembered(config, self.preview_mode)
-        self._run_worker = self._run_engine(config, run_id)
-        return run_id
+
+    def follow(self, run_id: int) -> bool:
+        """Show a running (or waiting) job on the main screen; whether it could be."""
+        entry = self.jobs.get(run_id)
+        if entry is None or not entry.open:
+            return False
+        if run_id != self.current_run_id or not self.running:
+            self._show_run(entry)
+        return True
+
+    def job_message(self, message: RunMessage) -> None:
+        """Keep the queue's record of a job up to date (every run message, current or not)."""
+        from nst_tui.messages import RunProgress, RunStarted
+
+        entry = self.jobs.get(message.run_id)
+        if entry is None:
+            return
+        if isinstance(message, RunBegan):
+            entry.status = RUNNING
+            entry.slot = message.slot
+            if not self.running and not self.closing:
+                self._show_run(entry, starting=True)
+        elif isinstance(message, RunStarted):
+            entry.total = message.total
+        elif isinstance(message, RunProgress):
+            entry.index, entry.total = message.index, message.total
+        elif isinstance(message, JobDone):
+            entry.status = message.status
+            entry.error = message.error
+            if self.closing:
+                return
+            if not self.running:
+                self._follow_next()
+
+    def _follow_next(self) -> None:
+        """Nothing shown runs: show a job that runs already (several devices), if any."""
+        for entry in self.jobs.values():
+            if entry.status == RUNNING:
+                self._show_run(entry)
+                return
+
+    def cancel_job(self, run_id: int) -> None:
+        """Stop a job: a running one after its iteration (resumable), a waiting one at once
+        (its run folder stays queued)."""
+        entry = self.jobs.get(run_id)
+        if entry is None or not entry.open:
+            return
+        if run_id == self.current_run_id and self.running:
+            self.action_cancel()
+            return
+        self._queue.cancel(entry.job_id)
+
+    def cancel_all_jobs(self) -> None:
+        for entry in list(self.jobs.values()):
+            if entry.status == WAITING:
+                self.cancel_job(entry.run_id)
+        for entry in list(self.jobs.values()):
+            if entry.status == RUNNING:
+                self.cancel_job(entry.run_id)
 
     def action_cancel(self) -> None:
-        if not self.running or self._run_worker is None:
+        entry = self.jobs.get(self.current_run_id)
+        if not self.running or entry is None:
             return
-        self._run_worker.cancel()
+        self._queue.cancel(entry.job_id)
         self.running = False
         self.main.panel.status("cancelling: stopping after this iteration, keeping the image…")
         self.main.panel.set_ready(self.form_state.problem)
         self.refresh_bindings()
 
-    async def action_quit(self) -> None:
-        """Quit; during a run, ask first (a second Ctrl+Q or Enter confirms).
+    def action_queue(self) -> None:
+        from nst_tui.widgets.queue_list import QueueScreen
 
-        A run stops after its current iteration (its image kept) as the app exits. A stop
-        signal does not ask: the terminal may be gone.
+        if isinstance(self.screen, QueueScreen):
+            self.screen.dismiss()
+        elif not self._in_dialog():
+            self.push_screen(QueueScreen())
+
+    def action_sweep(self) -> None:
+        from nst_tui.screens.sweep import SweepScreen
+
+        if isinstance(self.screen, SweepScreen) or self._in_dialog():
+            return
+        self.form_state = self.main.form.check() or self.form_state
+        if self.form_state.config is None:
+            self.bell()
+            self.notify(self.form_state.problem, title="Fix the form first", severity="warning")
+            return
+        self.push_screen(SweepScreen(self.form_state.config))
+
+    async def action_quit(self) -> None:
+        """Quit; with jobs running or waiting, ask first (a second Ctrl+Q or Enter confirms).
+
+        Running jobs stop after their current iteration (image and checkpoint kept) as the
+        app exits; waiting ones stay queued in the history. A stop signal does not ask: the
+        terminal may be gone.
         """
         from nst_tui.screens.confirm import ConfirmScreen, quit_question
 
-        if self.stop_signal is None and self.running:
+        running, waiting = queue_counts(list(self.jobs.values()))
+        if self.stop_signal is None and (running or waiting or self.running):
             if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
                 self.screen.dismiss(True)  # the second Ctrl+Q
                 return
@@ -301,17 +459,23 @@ class NSTApp(App[int], inherit_bindings=False):
                 if quit_now:
                     self.call_next(self.quit_now)
 
-            self.push_screen(quit_question(), answered)
+            self.push_screen(quit_question(max(running, int(self.running)), waiting), answered)
             return
         await self.quit_now()
 
     async def quit_now(self) -> None:
-        """Quit at once; a run stops after its current iteration (its image kept)."""
+        """Quit at once; running jobs stop after their current iteration (images kept)."""
         message = None
-        if self.running and self._run_worker is not None:
-            self._run_worker.cancel()
+        running, waiting = queue_counts(list(self.jobs.values()))
+        if running or self.running:
             # Printed as soon as the terminal is restored; the partial's path follows.
             message = "nst-tui: stopping the run after its current iteration, keeping its image…"
+        if waiting:
+            message = (message + "\n" if message else "") + (
+                f"nst-tui: {waiting} queued run(s) not started: `nst-tui runs` lists them, "
+                "`nst-tui resume ID` runs one."
+            )
+        self._queue.shut_down()
         save_remembered(self.form_state.config, self.preview_mode)
         if self.stop_signal is None:
             self.exit(0, message=message)
@@ -321,9 +485,13 @@ class NSTApp(App[int], inherit_bindings=False):
         self.exit(0, return_code=128 + self.stop_signal, message=message)  # as a shell shows it
 
     def wait_for_engine(self, timeout: float = STOPPING_WAIT) -> None:
-        """Wait until a stopping run has saved its image (at most `timeout` seconds)."""
+        """Wait until stopping jobs have saved their images (at most `timeout` seconds)."""
+        self._queue.shut_down()
+        started = time.monotonic()
+        self._queue.wait(timeout)
         with contextlib.suppress(Exception):
-            self._engine_thread.submit(lambda: None).result(timeout)
+            left = max(timeout - (time.monotonic() - started), 0.1)
+            self._engine_thread.submit(lambda: None).result(left)
 
     def action_help(self) -> None:
         from nst_tui.screens.help import HelpScreen
@@ -392,23 +560,6 @@ class NSTApp(App[int], inherit_bindings=False):
                 "half-blocks for now; the next start asks again.",
                 title="Preview",
             )
-
-    # --- the run worker (a thread) --------------------------------------------------------------
-
-    @work(thread=True, exclusive=True, group="engine", exit_on_error=False)
-    def _run_engine(self, config: RunConfig, run_id: int) -> None:
-        worker = get_current_worker()
-        if not self._engine_lock.acquire(blocking=False):
-            self._post(RunStatus(run_id, "waiting for the previous run to stop…"))
-            while not self._engine_lock.acquire(timeout=0.05):
-                if worker.is_cancelled or self.stopping.is_set():
-                    self._post(RunCancelled(run_id, 0, None))
-                    return
-        try:
-            driver = RunDriver(self._post, self._preview, self.session_results, self.stopping)
-            self._engine_thread.submit(driver.drive, config, run_id, worker).result()
-        finally:
-            self._engine_lock.release()
 
     def run_ended(self) -> None:
         """The current run finished, failed or stopped: ready for the next one."""

@@ -101,6 +101,24 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "Load settings from an image…",
         "Choose an image made by nst-tui: the settings it carries (and its images) fill the form",
     ),
+    AppCommand(
+        "queue",
+        "f5",
+        "",
+        "Queue",
+        "The runs of this session: waiting, running (progress), ended; show one, cancel one "
+        "or all (Ctrl+R during a run queues the form's settings)",
+        priority=True,
+    ),
+    AppCommand(
+        "sweep",
+        "f4",
+        "",
+        "Sweep…",
+        "Run the form's settings with one or two settings varied and compose a comparison "
+        "grid as the cells finish",
+        priority=True,
+    ),
     AppCommand("quit", "ctrl+q", "Quit", "Quit", "Quit (a run is stopped, its image kept)", True),
     AppCommand(
         "pick_content",
