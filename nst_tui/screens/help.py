@@ -54,6 +54,21 @@ TIPS = f"""
   output. Quitting does the same.
 - **Ctrl+F** shows the preview full screen (Escape goes back).
 
+## History (F3)
+
+- Every run (the app's, `nst-tui run`'s, a sweep's cells) is listed: date, images, key
+  settings, iterations done, status, time taken, and a thumbnail of the highlighted one.
+- **s** sorts by the next column (**S** reverses; a click on a heading sorts by it);
+  **/** filters by text (names, settings such as `optimizer=adam`, status) and the
+  drop-down by status; Escape goes back to the list, then to the form.
+- **Enter** opens a run: its picture, settings and loss curve. **l** loads its settings
+  into the form (with a new output name), **a** runs it again, **r** resumes a stopped or
+  interrupted run from its last checkpoint, **d** deletes its folder (asks first; the
+  result where you saved it stays). **i**, or *Load settings from an image…* in the
+  palette, takes the settings an image made by nst-tui carries.
+- The loss curve (total, content, style, tv on a log scale) shows under the progress from
+  32 rows up; **Ctrl+L** shows or hides it.
+
 ## Terminals
 
 - The preview uses half-block cells (two pixels per cell), which work everywhere, over SSH
