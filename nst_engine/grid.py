@@ -15,7 +15,6 @@ shipped); `grid_layout` gives the geometry, so tests and callers can find each p
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ MISSING = (208, 208, 208)
 MISSING_INK = (90, 90, 90)
 MARGIN = 12
 GAP = 4
+TITLE_WIDTH = 360  # px: a narrow grid is widened so that its title stays readable
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,17 @@ def _text_width(draw: ImageDraw.ImageDraw, text: str, size: int) -> int:
     return right - left
 
 
+def _wrap(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> tuple[str, ...]:
+    """`text` in lines no wider than `width` px, broken between words (a longer word alone)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _text_width(draw, f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return tuple(lines)
+
+
 def grid_layout(
     rows: int,
     columns: int,
@@ -103,9 +114,14 @@ def grid_layout(
     cells_left = MARGIN + row_title_width + row_label_width
     cells_width = columns * width + (columns - 1) * GAP
     total_width = cells_left + cells_width + MARGIN
-    # The title wraps to the grid's width (about 0.55 em per character).
-    characters = max(20, int((total_width - 2 * MARGIN) / (title_size * 0.55)))
-    title_lines = tuple(textwrap.wrap(title, characters)) if title else ()
+    # The title wraps to the grid's width, which grows to give it at least TITLE_WIDTH.
+    title_lines: tuple[str, ...] = ()
+    if title:
+        room = max(
+            total_width - 2 * MARGIN, min(TITLE_WIDTH, _text_width(measure, title, title_size))
+        )
+        total_width = max(total_width, room + 2 * MARGIN)
+        title_lines = _wrap(measure, title, title_size, room)
     title_top = MARGIN
     top = title_top + len(title_lines) * round(title_size * 1.35)
     if title_lines:
@@ -201,8 +217,9 @@ def _cell_shape(first: Image.Image | None, cell_size: int) -> tuple[int, int]:
 def _draw_cell(image, draw, layout: GridLayout, box, picture) -> None:
     left, top, right, bottom = box
     if isinstance(picture, Image.Image):
-        fitted = picture.copy()
-        fitted.thumbnail((right - left, bottom - top), Image.Resampling.LANCZOS)
+        scale = min((right - left) / picture.width, (bottom - top) / picture.height)
+        size = (max(1, round(picture.width * scale)), max(1, round(picture.height * scale)))
+        fitted = picture.resize(size, Image.Resampling.LANCZOS)
         x = left + (right - left - fitted.width) // 2
         y = top + (bottom - top - fitted.height) // 2
         image.paste(fitted, (x, y))

@@ -79,6 +79,7 @@ class SweepPlan:
     notes: tuple[str, ...] = ()  # how the plan was made, for people (e.g. why no snapshots)
     title: str = ""  # content, style and the settings every cell shares
     grid: Path | None = None  # where the grid goes (the base's output)
+    base: RunConfig | None = None  # what every cell starts from
 
     @property
     def row_title(self) -> str:
@@ -150,7 +151,7 @@ def plan_sweep(base: RunConfig, axes: Sequence[Axis]) -> SweepPlan:
                     "own, as a shorter run spends its iterations at other scales"
                 )
             if iterations is None or config.min_size > 0:
-                output = _cell_output(cells_folder, row, column, labels)
+                output = cell_output_path(cells_folder, row, column, labels)
                 jobs.append(SweepJob(_job_config(config, output), labels))
                 cells.append(Cell(row, column, labels, len(jobs) - 1, None))
                 continue
@@ -168,7 +169,7 @@ def plan_sweep(base: RunConfig, axes: Sequence[Axis]) -> SweepPlan:
                 )
                 final = tuple(_with_iterations(label, str(largest)) for label in labels)
                 job = config.replace(iterations=largest, snapshot_every=step)
-                output = _cell_output(cells_folder, *place, final)
+                output = cell_output_path(cells_folder, *place, final)
                 every = ",".join(iterations.values)
                 job_labels = tuple(_with_iterations(label, every) for label in labels)
                 jobs.append(SweepJob(_job_config(job, output), job_labels))
@@ -191,6 +192,7 @@ def plan_sweep(base: RunConfig, axes: Sequence[Axis]) -> SweepPlan:
         tuple(notes),
         sweep_title(base, varied),
         base.output,
+        base,
     )
 
 
@@ -234,8 +236,8 @@ def _job_config(config: RunConfig, output: Path) -> RunConfig:
     return config.replace(output=output, overwrite=False)
 
 
-def _cell_output(folder: Path, row: int, column: int, labels: tuple[str, ...]) -> Path:
-    """`GRID.cells/r1c2-lr=1.png`, never an existing file's name."""
+def cell_output_path(folder: Path, row: int, column: int, labels: tuple[str, ...]) -> Path:
+    """`GRID.cells/r1c2-lr=1.png` (row and column from 0), never an existing file's name."""
     from nst_engine.outputs import unique_path
 
     words = re.sub(r"[^A-Za-z0-9=.,+_-]+", "_", "-".join(labels))[:80]
@@ -298,6 +300,58 @@ def create_run_folders(plan: SweepPlan, root: Path | None = None) -> list[RunFol
     return [
         RunFolder.create(job.config, root, sweep=sweep_id, labels=job.labels) for job in plan.jobs
     ]
+
+
+SWEEP_FILE = "sweep.toml"  # in the cells folder: what `nst-tui sweep --resume` reads
+
+
+def save_sweep(plan: SweepPlan, folders: Sequence[RunFolder], cell_size: int) -> Path:
+    """Write what the sweep is (base settings, axes, its run folders in job order) into
+    GRID.cells/sweep.toml, so that a stopped sweep can go on and its grid be made again."""
+    import os
+
+    import tomli_w
+
+    from nst_engine.errors import OutputError
+
+    assert plan.cells_folder is not None and plan.base is not None
+    data = {
+        "sweep": folders[0].record().sweep or "",
+        "grid": str(plan.grid),
+        "cell_size": cell_size,
+        "runs": [str(folder.path) for folder in folders],
+        "vary": {axis.name: list(axis.values) for axis in plan.axes},
+        "base": plan.base.to_dict(),
+    }
+    path = plan.cells_folder / SWEEP_FILE
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(tomli_w.dumps(data), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as error:
+        raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
+    return path
+
+
+def load_sweep(path: Path) -> tuple[SweepPlan, list[RunFolder], int]:
+    """A saved sweep (GRID.cells/sweep.toml): its plan, its run folders and cell size."""
+    from nst_engine.config import read_toml_file
+    from nst_engine.runs import RunFolder
+
+    data = read_toml_file(path, "sweep record")
+    try:
+        base = RunConfig.from_dict(data["base"], source=f"sweep record '{path}'")
+        axes = [Axis(name, tuple(values)) for name, values in data["vary"].items()]
+        folders = [RunFolder(Path(folder)) for folder in data["runs"]]
+        cell_size = int(data["cell_size"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ConfigError(f"'{path}' is not a sweep record nst-tui wrote") from None
+    for folder in folders:
+        folder.record()  # a folder deleted since: say which, in one line
+    plan = plan_sweep(base, axes)
+    if len(plan.jobs) != len(folders):
+        raise ConfigError(f"'{path}' names {len(folders)} runs for {len(plan.jobs)} jobs")
+    return plan, folders, cell_size
 
 
 # --- the pictures of a running or finished sweep ----------------------------------------------

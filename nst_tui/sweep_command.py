@@ -1,0 +1,219 @@
+"""`nst-tui sweep`: vary one or two settings, run every combination, compose a labelled grid.
+
+    nst-tui sweep astronaut mosaic --vary style-weight=3,10,30 --vary style-scale=0.5,1,2 \\
+        --size 128 --iterations 100 -o grid.png
+
+The run options are those of `nst-tui run` (nst_tui/run_options.py); `--vary` and `--file`
+say what changes (nst_engine/sweep.py). Every job is a run folder in the history, labelled
+with its cell's values; the jobs go through nst_engine.jobs.JobQueue (one at a time, or one
+per CUDA device). The grid is written again, atomically, whenever a cell's picture comes,
+so it fills in while the sweep runs; its path goes to stdout at the end. Ctrl+C, SIGTERM and
+SIGHUP stop cleanly: the running job keeps its partial image and checkpoint, the queued ones
+stay `queued`, and `nst-tui sweep --resume GRID` goes on (nst_tui/sweep_progress.py runs it
+all). Bad names and values are one line, exit 2, before torch loads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from nst_engine.errors import ConfigError
+
+SWEEP_DESCRIPTION = (
+    "Run CONTENT in the style of STYLE once per combination of the values of one or two "
+    "settings (--vary NAME=V1,V2,...), and compose the results into a titled grid whose rows "
+    "and columns are labelled with the values. NAME is a run option without its dashes (lr, "
+    "iterations, optimizer, style-weight, tv-weight, style-scale, preset, style, ...) or a "
+    "layer's weight (relu4_1 for a style layer, content.relu4_2 for a content layer). The "
+    "first --vary makes the rows, the second the columns. A sweep over iterations is one run "
+    "with snapshots. Each cell is a run in `nst-tui runs`; the other flags are those of "
+    "`nst-tui run` and apply to every cell."
+)
+
+SWEEP_EXAMPLES = """\
+examples:
+  nst-tui sweep astronaut mosaic --vary style-weight=3,10,30 --vary style-scale=0.5,1,2 \\
+      --size 128 --iterations 100 -o grid.png
+      a 3x3 grid: style weight down the rows, style scale across the columns
+  nst-tui sweep astronaut mosaic --vary iterations=50,100,200,400 --size 256
+      one run of 400 iterations, with the cells at 50, 100 and 200 from its snapshots
+  nst-tui sweep astronaut mosaic --vary optimizer=adam,adadelta,rmsprop --vary lr=1,5
+      optimisers against learning rates
+  nst-tui sweep astronaut mosaic --vary preset=default,painterly,fine-texture,true-colour
+      the looks side by side (each keeps the images, size, iterations and seed)
+  nst-tui sweep astronaut mosaic --vary relu1_1=0,1,4 --vary style-weight=1e2,1e3,1e4 \\
+      --loss-scale raw
+      a style layer's emphasis against the style-to-content ratio, as in the 2022 study
+  nst-tui sweep --file sweep.toml
+      a sweep file: run settings (as in a run folder's settings.toml, plus content, style,
+      output and preset) and a [vary] table, e.g.  [vary]  lr = [0.5, 1, 2]
+"""
+
+DEFAULT_CELL_SIZE = 256
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    from nst_tui.run_options import add_run_arguments
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add_run_arguments(parser)
+    output = parser._option_string_actions["--output"]
+    output.help = (
+        "the grid, .png or .jpg (default: CONTENT-STYLE-sweep.png here); each cell's own "
+        "image goes into GRID.cells/ beside it"
+    )
+    parser._option_string_actions["--overwrite"].help = "replace the grid if it exists"
+    sweep = parser.add_argument_group("sweep")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        metavar="NAME=V1,V2,...",
+        help="a setting and its values; once for a row of cells, twice for a grid (rows, "
+        "then columns)",
+    )
+    sweep.add_argument(
+        "--file",
+        metavar="SWEEP.toml",
+        help="read the settings and a [vary] table from a TOML file (flags here win)",
+    )
+    sweep.add_argument(
+        "--resume",
+        metavar="GRID|ID",
+        help="go on with a stopped sweep: its stopped and queued cells run (stopped ones from "
+        "their checkpoints) and the grid is made again; the grid's path or the sweep's id",
+    )
+    sweep.add_argument(
+        "--cell-size",
+        metavar="PX",
+        help=f"longest side of each cell in the grid, in pixels (default {DEFAULT_CELL_SIZE})",
+    )
+    sweep.add_argument(
+        "--runs-dir",
+        metavar="FOLDER",
+        help="where run folders are kept (default: NST_TUI_RUNS_DIR, else the user data "
+        "folder's runs)",
+    )
+
+
+def prepare_sweep(arguments: argparse.Namespace):
+    """The plan of the sweep the arguments ask for; every mistake a ConfigError (one line),
+    before torch loads."""
+    from nst_engine.outputs import check_output_path, default_output_path
+    from nst_engine.sweep import parse_vary, plan_sweep
+    from nst_tui.run_options import config_from_arguments
+
+    axes = []
+    with tempfile.TemporaryDirectory(prefix="nst-sweep-") as scratch:
+        if arguments.file:
+            axes += _take_file(arguments, Path(arguments.file).expanduser(), Path(scratch))
+        axes += [parse_vary(text) for text in arguments.vary or ()]
+        if not axes:
+            raise ConfigError(
+                "say what to vary: --vary NAME=V1,V2,... (e.g. --vary lr=0.5,1,2), or --file"
+            )
+        output_given = bool(arguments.output)
+        config = config_from_arguments(arguments)
+    if not output_given:
+        grid = default_output_path(config.content, config.style)
+        grid = grid.with_name(f"{grid.stem}-sweep.png")
+        from nst_engine.outputs import unique_path
+
+        config = config.replace(output=unique_path(grid))
+    assert config.output is not None
+    config = config.replace(output=Path(os.path.abspath(config.output)))
+    check_output_path(config.output, arguments.overwrite)
+    return plan_sweep(config.replace(overwrite=False), axes)
+
+
+def _take_file(arguments: argparse.Namespace, path: Path, scratch: Path) -> list:
+    """Lay a sweep file under the flags: its images and output where none were given, its
+    settings (over its preset) as the preset the flags go over. Its axes."""
+    import tomli_w
+
+    from nst_engine.config import RunConfig
+    from nst_engine.presets import load_preset
+    from nst_engine.sweep import read_sweep_file
+
+    settings, axes = read_sweep_file(path)
+    source = f"sweep file '{path}'"
+
+    def image(text: object) -> str:
+        if not isinstance(text, str):
+            raise ConfigError(f"{source}: image paths must be text, got {text!r}")
+        beside = path.parent / text
+        return str(beside) if not Path(text).is_absolute() and beside.exists() else text
+
+    content = settings.pop("content", None)
+    styles = settings.pop("style", None)
+    styles = [styles] if isinstance(styles, str) else styles
+    extra = settings.pop("extra_styles", [])
+    output = settings.pop("output", None)
+    preset = settings.pop("preset", None)
+    if not arguments.demo and not arguments.content and content is not None:
+        arguments.content = image(content)
+    if not arguments.demo and not arguments.style and styles:
+        arguments.style = [image(style) for style in [*styles, *extra]]
+    if not arguments.output and output is not None:
+        arguments.output = str(path.parent / str(output))
+    base = load_preset(arguments.preset or preset or "default")
+    merged = RunConfig.from_dict(settings, base, source)  # a bad setting named with the file
+    preset_file = scratch / "sweep-settings.toml"
+    preset_file.write_text(tomli_w.dumps(merged.to_dict(paths=False)), encoding="utf-8")
+    arguments.preset = str(preset_file)
+    return axes
+
+
+def run_sweep_command(arguments: argparse.Namespace) -> int:
+    from nst_engine.runlog import setup_logging
+    from nst_engine.sweep import create_run_folders, load_sweep, save_sweep
+    from nst_tui.sweep_progress import drive_sweep
+
+    setup_logging()
+    if arguments.resume:
+        if arguments.vary or arguments.file or arguments.content:
+            raise ConfigError(
+                "--resume goes on with a sweep as it was made: give no CONTENT, STYLE, --vary "
+                "or --file with it"
+            )
+        plan, folders, cell_size = load_sweep(find_sweep(arguments.resume, arguments.runs_dir))
+        if arguments.cell_size is not None:
+            cell_size = _cell_size(arguments)
+        return drive_sweep(plan, folders, cell_size, resume=True)
+    plan = prepare_sweep(arguments)
+    cell_size = _cell_size(arguments)
+    folders = create_run_folders(plan, arguments.runs_dir)
+    save_sweep(plan, folders, cell_size)
+    return drive_sweep(plan, folders, cell_size)
+
+
+def find_sweep(text: str, runs_dir: str | None = None) -> Path:
+    """The sweep record of a grid (`grid.png`), its cells folder, or a sweep id (or its start)."""
+    from nst_engine.runs import list_runs
+    from nst_engine.sweep import SWEEP_FILE
+
+    path = Path(text).expanduser()
+    if path.is_file() and path.suffix == ".toml":
+        return path
+    folder = path if path.suffix == ".cells" else path.with_suffix(".cells")
+    if (folder / SWEEP_FILE).is_file():
+        return folder / SWEEP_FILE
+    for record in list_runs(Path(runs_dir) if runs_dir else None):
+        if record.sweep and record.sweep.startswith(text) and record.output:
+            candidate = Path(record.output).parent / SWEEP_FILE
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(
+        f"no sweep '{text}' found: give its grid's path or its id (`nst-tui runs --json` "
+        "shows each run's sweep)"
+    )
+
+
+def _cell_size(arguments: argparse.Namespace) -> int:
+    from nst_engine.values import parse_int
+
+    if arguments.cell_size is not None:
+        return parse_int("--cell-size", arguments.cell_size, 16)
+    return DEFAULT_CELL_SIZE

@@ -1,0 +1,234 @@
+"""`nst-tui sweep`: a grid and a run per cell, iteration sweeps from snapshots, sweep files,
+one-line refusals before torch, stopping by signal and `--resume`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from cli_run import command_environment
+from PIL import Image
+
+from nst_engine.runs import list_runs
+
+TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
+
+
+def _main(arguments: list[str]) -> int:
+    """`nst-tui sweep ARGS` in this process: through nst_tui.cli.main once it knows `sweep`,
+    else through the module's own parser (the same arguments and errors)."""
+    from nst_tui import cli
+
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if "sweep" in commands.choices:
+        return cli.main(["sweep", *arguments])
+    from nst_tui.sweep_command import add_sweep_arguments, run_sweep_command
+
+    sweep = cli.OneLineParser(prog="nst-tui sweep")
+    add_sweep_arguments(sweep)
+    parsed = sweep.parse_args(arguments)
+    try:
+        return run_sweep_command(parsed)
+    except cli.NSTError as error:
+        return cli.report_error(error)
+
+
+@pytest.fixture
+def sweep(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
+
+    def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("NO_COLOR", "1")
+        capsys.readouterr()
+        try:
+            status = _main([str(argument) for argument in arguments])
+        except SystemExit as exit_request:
+            status = exit_request.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
+
+    return invoke
+
+
+def runs(tmp_path: Path):
+    return list_runs(tmp_path / "runs")
+
+
+def test_a_2x2_sweep_makes_a_grid_and_a_run_per_cell(sweep, work: Path, tmp_path: Path) -> None:
+    result = sweep(
+        "astronaut", "mosaic", "--vary", "style-weight=1,100", "--vary", "tv-weight=0,1",
+        "--iterations", "2", *TINY, "-o", "grid.png",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(work / "grid.png")
+    grid = Image.open(work / "grid.png")
+    assert grid.width > 2 * 48 and grid.height > 2 * 48
+    records = runs(tmp_path)
+    assert len(records) == 4
+    assert {record.status for record in records} == {"finished"}
+    assert len({record.sweep for record in records}) == 1 and records[0].sweep
+    assert {record.labels for record in records} == {
+        (f"style-weight={weight}", f"tv-weight={tv}") for weight in (1, 100) for tv in (0, 1)
+    }
+    cells = sorted(path.name for path in (work / "grid.cells").glob("*.png"))
+    assert cells == [
+        "r1c1-style-weight=1-tv-weight=0.png",
+        "r1c2-style-weight=1-tv-weight=1.png",
+        "r2c1-style-weight=100-tv-weight=0.png",
+        "r2c2-style-weight=100-tv-weight=1.png",
+    ]
+    assert (work / "grid.cells" / "sweep.toml").is_file()
+    assert "4 of 4 runs finished" in result.stderr
+
+
+def test_an_iteration_sweep_runs_once_and_takes_the_snapshots(
+    sweep, work: Path, tmp_path: Path
+) -> None:
+    result = sweep("astronaut", "mosaic", "--vary", "iterations=2,4", *TINY, "-o", "it.png")
+    assert result.returncode == 0, result.stderr
+    assert len(runs(tmp_path)) == 1
+    assert runs(tmp_path)[0].labels == ("iterations=2,4",)
+    assert sorted(path.name for path in (work / "it.cells").glob("*.png")) == [
+        "r1c1-iterations=2.png",
+        "r1c2-iterations=4.png",
+    ]
+    assert "one run to 4 iterations" in result.stderr
+
+
+def test_a_sweep_file_gives_images_settings_and_axes(sweep, work: Path, tmp_path: Path) -> None:
+    (work / "plans").mkdir()
+    (work / "plans" / "sweep.toml").write_text(
+        'content = "astronaut"\nstyle = "mosaic"\noutput = "from-file.png"\niterations = 2\n'
+        'size = 32\nweights = "random"\ndevice = "cpu"\n\n[vary]\nlr = [0.5, 1.0]\n',
+        encoding="utf-8",
+    )
+    result = sweep("--file", "plans/sweep.toml", "--cell-size", "40", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert (work / "plans" / "from-file.png").is_file()  # beside the file that names it
+    records = runs(tmp_path)
+    assert sorted(record.labels for record in records) == [("lr=0.5",), ("lr=1",)]
+    assert {record.summary["seed"] for record in records} == {3}  # a flag over the file
+    assert {record.summary["iterations"] for record in records} == {2}
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--vary", "lrr=1,2"], "cannot vary 'lrr'; did you mean lr?"),
+        (["--vary", "lr=1,x"], "lr must be a number, got 'x'"),
+        (["--vary", "lr=1,2", "--vary", "seed=1", "--vary", "tv-weight=0"], "one or two"),
+        ([], "say what to vary"),
+        (["--vary", "style=mosaic,nowhere.png"], "style image 'nowhere.png' does not exist"),
+        (["--vary", "lr=1", "--file", "missing.toml"], "sweep file 'missing.toml' does not exist"),
+        (["--vary", "lr=1", "-o", "grid.gif"], "must end in .png or .jpg"),
+        (["--vary", "optimizer=adam", "--beta1", "2"], "--beta1"),
+    ],
+)
+def test_bad_sweeps_are_one_line_and_exit_2_before_any_run(
+    sweep, tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    result = sweep("astronaut", "mosaic", *arguments, *TINY)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error: " in lines[0] and message in lines[0], result.stderr
+    assert result.stdout == ""
+    assert runs(tmp_path) == []
+
+
+def test_an_existing_grid_is_kept_unless_overwrite(sweep, work: Path, tmp_path: Path) -> None:
+    (work / "grid.png").write_bytes(b"mine")
+    result = sweep("astronaut", "mosaic", "--vary", "lr=1,2", *TINY, "-o", "grid.png")
+    assert result.returncode == 2 and "already exists" in result.stderr
+    assert (work / "grid.png").read_bytes() == b"mine"
+    assert runs(tmp_path) == []
+
+
+def test_a_bad_sweep_is_refused_without_loading_torch(work: Path) -> None:
+    """The one subprocess: what a refused sweep imports (torch takes seconds)."""
+    script = (
+        "import sys\n"
+        "from nst_tui.cli import OneLineParser\n"
+        "from nst_tui.sweep_command import add_sweep_arguments, prepare_sweep\n"
+        "parser = OneLineParser(prog='nst-tui sweep'); add_sweep_arguments(parser)\n"
+        "arguments = parser.parse_args(['astronaut', 'mosaic', '--vary', 'lr=1,zero'])\n"
+        "try:\n    prepare_sweep(arguments)\n"
+        "except Exception as error:\n    print(type(error).__name__, error)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=work,
+        env=command_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.splitlines() == ["ConfigError lr must be a number, got 'zero'", "False"]
+
+
+def test_sighup_stops_the_sweep_and_resume_finishes_it(
+    sweep, work: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dropped SSH session mid-sweep: the running cell stops with its checkpoint, the
+    queued one stays queued; `--resume GRID` runs both to the end and makes the grid."""
+    from nst_engine.stepper import Stepper
+
+    real_step = Stepper.step
+    calls = {"n": 0}
+
+    def step_then_hang_up(stepper):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGHUP)
+        return real_step(stepper)
+
+    monkeypatch.setattr(Stepper, "step", step_then_hang_up)
+    arguments = ("astronaut", "mosaic", "--vary", "lr=1,2", "--iterations", "30", *TINY)
+    result = sweep(*arguments, "--checkpoint-every", "0", "-o", "grid.png")
+    assert result.returncode == 128 + signal.SIGHUP, result.stderr
+    assert "to go on: nst-tui sweep --resume" in result.stderr
+    by_label = {record.labels: record for record in runs(tmp_path)}
+    stopped, queued = by_label[("lr=1",)], by_label[("lr=2",)]
+    assert stopped.status == "stopped" and 3 <= stopped.iterations_done < 30
+    assert (stopped.path / "checkpoint.pt").is_file()
+    assert queued.status == "queued"
+    assert (work / "grid.png").is_file()  # the grid as it stood: two grey cells
+
+    monkeypatch.setattr(Stepper, "step", real_step)
+    result = sweep("--resume", "grid.png")
+    assert result.returncode == 0, result.stderr
+    assert "resuming: 0 runs finished, 2 to go" in result.stderr
+    assert "resuming after" in result.stderr
+    records = runs(tmp_path)
+    assert len(records) == 2 and {record.status for record in records} == {"finished"}
+    assert {record.iterations_done for record in records} == {30}
+    assert result.stdout.strip() == str(work / "grid.png")
+    # Nothing left to do: a second resume only makes the grid again.
+    again = sweep("--resume", records[0].sweep)
+    assert again.returncode == 0 and "2 runs finished, 0 to go" in again.stderr
+
+
+def test_resume_of_an_unknown_sweep_is_one_line(sweep) -> None:
+    result = sweep("--resume", "nothing-here")
+    assert result.returncode == 2 and "no sweep 'nothing-here' found" in result.stderr
+
+
+def test_runs_json_lists_a_sweeps_cells(sweep, tmp_path: Path) -> None:
+    from nst_engine.runs import filter_runs
+
+    sweep("astronaut", "mosaic", "--vary", "seed=1,2", "--iterations", "1", *TINY, "-o", "s.png")
+    records = runs(tmp_path)
+    data = [record.to_json() for record in records]
+    assert json.loads(json.dumps(data))[0]["sweep"] == records[0].sweep
+    assert len(filter_runs(records, "", "finished")) == 2
