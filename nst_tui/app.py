@@ -69,6 +69,7 @@ log = logging.getLogger("nst.app")
 
 if TYPE_CHECKING:
     from nst_engine.runs import RunFolder
+    from nst_tui.screens.sweep import SweepGrid
 
 
 class NSTApp(App[int], inherit_bindings=False):
@@ -91,6 +92,7 @@ class NSTApp(App[int], inherit_bindings=False):
         self.session_results: list[str] = []  # printed when the app has quit
         self._run_ids = itertools.count(1)
         self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
+        self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
         # Every torch call of the app happens on this one thread. OpenMP gives each thread
         # that computes its own team of threads; with two teams in a process it manages more
         # threads than there are cores and stops spinning between operations, which made
@@ -300,7 +302,7 @@ class NSTApp(App[int], inherit_bindings=False):
     ) -> QueueEntry | None:
         from nst_engine.runs import RunFolder
 
-        resumed = folder is not None
+        resumed = folder is not None and folder.record().status != "queued"
         if folder is None:
             config = self._own_output(config)
             try:
@@ -362,11 +364,13 @@ class NSTApp(App[int], inherit_bindings=False):
 
     def job_message(self, message: RunMessage) -> None:
         """Keep the queue's record of a job up to date (every run message, current or not)."""
-        from nst_tui.messages import RunProgress, RunStarted
+        from nst_tui.messages import RunProgress, RunSnapshot, RunStarted
 
         entry = self.jobs.get(message.run_id)
         if entry is None:
             return
+        if entry.sweep in self.sweeps and isinstance(message, (RunSnapshot, JobDone)):
+            self.sweeps[entry.sweep].request()  # a cell's picture may have come: the grid again
         if isinstance(message, RunBegan):
             entry.status = RUNNING
             entry.slot = message.slot

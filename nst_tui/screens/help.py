@@ -53,6 +53,19 @@ TIPS = f"""
 - **Escape** stops after the current iteration and keeps the image so far, beside the
   output. Quitting does the same.
 - **Ctrl+F** shows the preview full screen (Escape goes back).
+- **Ctrl+R** during a run queues the form's settings: the runs go one after the other (one
+  per GPU when there are several), each with its own run folder in the history. **F5**
+  lists the queue: Enter shows a running job here, **x** cancels one, **Shift+X** all.
+  Quitting with runs going or waiting asks first; a stopped run resumes from the history.
+
+## Sweeps
+
+- **F4** opens the sweep screen with the form's settings as the base: choose a setting to
+  vary and type its values (`3,10,30`), optionally a second one (the first makes the rows,
+  the second the columns), and the grid's path. Names are the run options without dashes
+  (`lr`, `iterations`, `style-weight`, `tv-weight`, `style-scale`, `optimizer`, `preset`,
+  `style`...) or a layer (`relu4_1`, `content.relu4_2`). **Ctrl+R** (Start) queues one run
+  per cell; the grid is written again as each cell finishes, and shown beside the queue.
 
 ## History (F3)
 

@@ -219,6 +219,7 @@ class MainScreen(Screen):
             self.preview.caption(f"Run {message.run_id}: iteration {message.index}")
 
     def on_run_snapshot(self, message: RunSnapshot) -> None:
+        self.nst_app.job_message(message)
         if self._current(message):
             self.panel.status(f"snapshot at iteration {message.index}: {message.path}")
 

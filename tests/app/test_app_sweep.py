@@ -1,0 +1,108 @@
+"""The sweep screen (F4): the form's settings with one or two varied, run through the app's
+queue, each cell a run in the history, the grid written as the cells finish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app_helpers import form_settled, wait_for
+from PIL import Image
+from textual.widgets import Button, Input, Select
+
+from nst_engine.runs import FINISHED, list_runs
+from nst_tui.screens.sweep import SweepScreen
+
+
+async def open_sweep(pilot) -> SweepScreen:
+    app = pilot.app
+    await form_settled(pilot)
+    await pilot.press("f4")
+    await wait_for(pilot, lambda: isinstance(app.screen, SweepScreen), what="the sweep screen")
+    await pilot.pause()
+    return app.screen
+
+
+async def fill(pilot, screen: SweepScreen, selector: str, value: str) -> None:
+    widget = screen.query_one(selector)
+    widget.value = value
+    await pilot.pause()
+    await pilot.pause()
+
+
+def problem(screen: SweepScreen) -> str:
+    return str(screen.query_one("#sweep-problem").content)
+
+
+def start_is_off(screen: SweepScreen) -> bool:
+    return screen.query_one("#sweep-start", Button).disabled
+
+
+async def test_a_2x2_sweep_runs_four_cells_into_the_history_and_a_grid(
+    make_app, tiny_config, tmp_path: Path
+) -> None:
+    app = make_app(tiny_config.replace(iterations=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_sweep(pilot)
+        assert start_is_off(screen)  # no values yet
+        assert "type its values" in problem(screen)
+        await fill(pilot, screen, "#sweep-name-1", "style-weight")
+        await fill(pilot, screen, "#sweep-values-1", "3,30")
+        await fill(pilot, screen, "#sweep-name-2", "tv-weight")
+        await fill(pilot, screen, "#sweep-values-2", "0,1")
+        grid = tmp_path / "grid.png"
+        await fill(pilot, screen, "#sweep-grid", str(grid))
+        assert problem(screen).startswith("Ready: 4 run(s), a grid of 2x2 cells"), problem(screen)
+        assert not start_is_off(screen)
+        await pilot.press("ctrl+r")
+        assert screen.grid is not None and start_is_off(screen)
+        assert len(app.jobs) == 4
+        await wait_for(
+            pilot,
+            lambda: all(not entry.open for entry in app.jobs.values()),
+            timeout=300,
+            what="the four cells",
+        )
+        await wait_for(
+            pilot,
+            lambda: "complete" in str(screen.query_one("#preview-caption").content),
+            what="the complete grid shown",
+        )
+        records = [record for record in list_runs() if record.sweep == screen.grid.sweep_id]
+        assert len(records) == 4
+        assert {record.status for record in records} == {FINISHED}
+        assert {record.labels for record in records} == {
+            ("style-weight=3", "tv-weight=0"),
+            ("style-weight=3", "tv-weight=1"),
+            ("style-weight=30", "tv-weight=0"),
+            ("style-weight=30", "tv-weight=1"),
+        }
+        with Image.open(grid) as image:
+            assert image.width > 2 * 32 and image.height > 2 * 32
+        counts = str(screen.query_one("#sweep-counts").content)
+        assert counts.startswith("4 of 4 run(s) ended"), counts
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_bad_values_say_one_line_and_start_stays_off(make_app, tmp_path: Path) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_sweep(pilot)
+        await fill(pilot, screen, "#sweep-name-1", "lr")
+        await fill(pilot, screen, "#sweep-values-1", "0.5,x")
+        text = problem(screen)
+        assert "lr" in text and "'x'" in text and "\n" not in text, text
+        assert start_is_off(screen)
+        await pilot.press("ctrl+r")  # refused: nothing queued
+        assert not app.jobs
+        await fill(pilot, screen, "#sweep-values-1", "0.5,1")
+        assert problem(screen).startswith("Ready: 2 run(s)")
+        assert not start_is_off(screen)
+        # A second setting chosen without values, then the same setting twice.
+        await fill(pilot, screen, "#sweep-name-2", "iterations")
+        assert "iterations: type its values" in problem(screen) and start_is_off(screen)
+        await fill(pilot, screen, "#sweep-name-2", "lr")
+        await fill(pilot, screen, "#sweep-values-2", "2,3")
+        assert start_is_off(screen) and "\n" not in problem(screen)
+        assert screen.query_one("#sweep-values-1", Input).value == "0.5,1"
+        assert screen.query_one("#sweep-name-1", Select).value == "lr"
