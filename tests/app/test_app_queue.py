@@ -1,0 +1,106 @@
+"""The app's queue: runs recorded in run folders, Ctrl+R during a run queues, the queue screen
+cancels, and quitting with work queued asks and leaves everything resumable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app_helpers import form_settled, wait_for
+from textual.widgets import ProgressBar
+
+from nst_engine.runs import FINISHED, QUEUED, STOPPED, RunFolder, list_runs
+from nst_tui.screens.confirm import ConfirmScreen
+from nst_tui.widgets.queue_list import QueueScreen, QueueTable
+
+
+def progress_of(app) -> int:
+    return int(app.main.panel.query_one("#progress", ProgressBar).progress)
+
+
+def all_ended(app) -> bool:
+    return bool(app.jobs) and all(not entry.open for entry in app.jobs.values())
+
+
+async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
+    make_app, tiny_config, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        first = app.enqueue(tiny_config.replace(output=tmp_path / "first.png"))
+        second = app.enqueue(tiny_config.replace(output=tmp_path / "second.png", iterations=3))
+        assert first and second and first != second
+        assert app.current_run_id == 1  # the first is shown at once; the second waits
+        await wait_for(pilot, lambda: all_ended(app), timeout=180, what="both runs")
+        await wait_for(pilot, lambda: not app.running, what="the panel's end")
+        records = {record.id: record for record in list_runs()}
+        assert records[first].status == records[second].status == FINISHED
+        assert records[first].iterations_done == 4 and records[second].iterations_done == 3
+        # In order: the second started once the first had ended.
+        assert records[second].started >= records[first].started
+        assert RunFolder(records[first].path).result_path.is_file()
+        assert (tmp_path / "first.png").is_file() and (tmp_path / "second.png").is_file()
+        assert app.session_results == [
+            f"result: {tmp_path / 'first.png'}",
+            f"result: {tmp_path / 'second.png'}",
+        ]
+        assert app.current_run_id == 2  # the screen followed the second run
+        assert progress_of(app) == 3
+
+
+async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
+    make_app, tiny_config
+) -> None:
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: progress_of(app) >= 1, timeout=120, what="a step")
+        await pilot.press("ctrl+r")  # queued behind the running one
+        await pilot.press("ctrl+r")
+        assert [entry.status for entry in app.jobs.values()] == ["running", "waiting", "waiting"]
+        outputs = [entry.config.output for entry in app.jobs.values()]
+        assert len(set(outputs)) == 3  # each has an output of its own
+        assert app.current_run_id == 1 and app.running
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
+        table = app.screen.query_one(QueueTable)
+        await pilot.pause()
+        table.move_cursor(row=1)
+        await pilot.press("x")  # cancel run 2, still waiting
+        await wait_for(pilot, lambda: app.jobs[2].status == "stopped", what="run 2 dropped")
+        assert app.jobs[1].status == "running" and app.jobs[3].status == "waiting"
+        assert RunFolder(app.jobs[2].folder.path).record().status == QUEUED  # never started
+        await pilot.press("X")  # cancel all: the running one stops, the waiting one is dropped
+        await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
+        assert app.jobs[1].status == "stopped" and app.jobs[3].status == "stopped"
+        record = app.jobs[1].folder.record()
+        assert record.status == STOPPED and record.resumable
+        assert app.jobs[3].folder.record().status == QUEUED
+        await pilot.press("escape")
+        assert app.screen is app.main
+
+
+async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
+    make_app, tiny_config
+) -> None:
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
+        await pilot.press("ctrl+r")
+        running, waiting = app.jobs[1].folder, app.jobs[2].folder
+        await pilot.press("ctrl+q")
+        assert isinstance(app.screen, ConfirmScreen)
+        question = str(app.screen.query_one(".confirm-question").content)
+        assert "1 run is going and 1 waits in the queue" in question, question
+        assert "queued" in question and "Resume" in question
+        await pilot.press("enter")  # yes
+    assert app.return_code == 0
+    app.wait_for_engine()
+    stopped = running.record()
+    assert stopped.status == STOPPED and stopped.resumable and stopped.iterations_done >= 2
+    assert (running.path / "checkpoint.pt").is_file()  # the next start resumes from here
+    assert waiting.record().status == QUEUED
+    assert any(line.startswith("partial (") for line in app.session_results)
