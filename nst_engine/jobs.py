@@ -292,12 +292,12 @@ class JobQueue:
     def _hand_over(self, job: Job, event: Event, executor: LocalExecutor) -> bool:
         """Put `event` out and wait until the consumer asks for the next one; whether the job
         may go on."""
-        from nst_engine.events import Cancelled
+        from nst_engine.events import Cancelled, Finished
 
         with self._lock:
             stopping = job.id in self._stop_requested or self._closing
-            if stopping and not isinstance(event, Cancelled):
-                return False  # not handed over: the job stops without it
+            if stopping and not isinstance(event, (Cancelled, Finished)):
+                return False  # not handed over: the job stops without it (how it ended is)
             gate = _Gate()
             self._gates[job.id] = gate
         self._outbox.put((JobEvent(job.id, event, executor.slot), gate))

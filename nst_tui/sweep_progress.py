@@ -37,8 +37,8 @@ def drive_sweep(
     slots = slots or local_slots(plan.jobs[0].config.device)
     _say(console, f"sweep {folders[0].record().sweep}: {plan.title}")
     runs = "1 run" if len(jobs) == 1 else f"{len(jobs)} runs"
-    where = ", ".join(slots) if len(slots) > 1 else slots[0]
-    _say(console, f"{len(plan.cells)} cells, {runs}, on {where}")
+    where = f"on {', '.join(slots)} at once" if len(slots) > 1 else "one at a time"
+    _say(console, f"{len(plan.cells)} cells, {runs}, {where}")
     if resume:
         _say(console, f"resuming: {len(jobs) - len(to_run)} runs finished, {len(to_run)} to go")
     for note in plan.notes:
@@ -57,22 +57,25 @@ def drive_sweep(
     sweep.overall = progress.add_task("cells", total=len(plan.cells))
     sweep.refresh()
     stopped_by = None
-    with StopRequest() as stop, JobQueue(slots) as queue, progress:
-        for job in to_run:
-            queue.submit(job)
-        try:
-            while len(sweep.outcomes) < len(jobs):
-                if stop.signal_name is not None and stopped_by is None:
-                    stopped_by = stop.signal_name
-                    _say(console, "stopping: the running cell keeps its image so far")
-                    queue.cancel_all()
-                item = queue.next_event(timeout=0.2)
-                if isinstance(item, JobEnded):
-                    sweep.ended(item)
-                elif item is not None:
-                    sweep.event(item)
-        except KeyboardInterrupt:  # a second Ctrl+C: stop now (closing the queue waits for
-            stopped_by = "SIGINT"  # the running iteration, which keeps its image)
+    try:
+        with StopRequest() as stop, JobQueue(slots) as queue, progress:
+            for job in to_run:
+                queue.submit(job)
+            try:
+                while len(sweep.outcomes) < len(jobs):
+                    if stop.signal_name is not None and stopped_by is None:
+                        stopped_by = stop.signal_name
+                        _say(console, "stopping: the running cell keeps its image so far")
+                        queue.cancel_all()
+                    item = queue.next_event(timeout=0.2)
+                    if isinstance(item, JobEnded):
+                        sweep.ended(item)
+                    elif item is not None:
+                        sweep.event(item)
+            except KeyboardInterrupt:  # a second Ctrl+C: stop now (closing the queue waits
+                stopped_by = "SIGINT"  # for the running iteration, which keeps its image)
+    except KeyboardInterrupt:  # yet another while the queue closes: leave without waiting
+        stopped_by = "SIGINT"
     return sweep.finish(stopped_by)
 
 
@@ -142,7 +145,7 @@ class _SweepView:
         if isinstance(event, Started):
             folder = self.jobs[self.index[job_id]].folder
             resumed = f", resuming after {event.resumed_from}" if event.resumed_from else ""
-            self.say(f"{self.label(job_id)}: run {folder.id} on {item.slot}{resumed}")
+            self.say(f"{self.label(job_id)}: run {folder.id} on {event.device}{resumed}")
             for note in event.notes:
                 if note not in self.notes_said:  # the same for every cell: say it once
                     self.notes_said.add(note)
