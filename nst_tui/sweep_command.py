@@ -22,16 +22,15 @@ from pathlib import Path
 
 from nst_engine.errors import ConfigError
 
-SWEEP_DESCRIPTION = (
-    "Run CONTENT in the style of STYLE once per combination of the values of one or two "
-    "settings (--vary NAME=V1,V2,...), and compose the results into a titled grid whose rows "
-    "and columns are labelled with the values. NAME is a run option without its dashes (lr, "
-    "iterations, optimizer, style-weight, tv-weight, style-scale, preset, style, ...) or a "
-    "layer's weight (relu4_1 for a style layer, content.relu4_2 for a content layer). The "
-    "first --vary makes the rows, the second the columns. A sweep over iterations is one run "
-    "with snapshots. Each cell is a run in `nst-tui runs`; the other flags are those of "
-    "`nst-tui run` and apply to every cell."
-)
+SWEEP_DESCRIPTION = """\
+Run CONTENT in the style of STYLE once per combination of the values of one or two
+settings (--vary NAME=V1,V2,...) and compose the results into a titled grid, its rows
+and columns labelled with the values. NAME is a run option without its dashes (lr,
+iterations, optimizer, style-weight, tv-weight, style-scale, preset, style, ...) or a
+layer's weight (relu4_1 for a style layer, content.relu4_2 for a content layer). The
+first --vary makes the rows, the second the columns. A sweep over iterations is one run
+with snapshots. Each cell is a run in `nst-tui runs`; the other flags are those of
+`nst-tui run` and apply to every cell."""
 
 SWEEP_EXAMPLES = """\
 examples:
