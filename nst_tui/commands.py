@@ -80,7 +80,7 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
     AppCommand(
         "history",
         "f3",
-        "History",
+        "Runs",  # short: the footer holds every key and the palette in 80 columns
         "History of runs",
         "Past runs: sort, filter, open one (picture, settings, loss curve), load its settings, "
         "run it again, resume or delete it",

@@ -127,9 +127,9 @@ class RunTable(DataTable):
         Binding("a", "screen.run_again", "Again"),
         Binding("r", "screen.resume", "Resume"),
         Binding("d,delete", "screen.delete", "Delete"),
-        Binding("s", "screen.sort", "Sort"),
+        Binding("s", "screen.sort", "Sort", show=False),  # named in the line under the table
         Binding("S", "screen.reverse", "Reverse", show=False),
-        Binding("slash", "screen.focus_filter", "Filter", key_display="/"),
+        Binding("slash", "screen.focus_filter", "Filter", key_display="/", show=False),
     ]
 
 
@@ -152,7 +152,11 @@ class HistoryScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
-            yield Input(placeholder="/ filter: names, settings, status…", id="history-filter")
+            yield Input(
+                placeholder="/ filter: names, settings (optimizer=adam), status…",
+                id="history-filter",
+                compact=True,
+            )
             yield Select(
                 [(status, status) for status in STATUSES],
                 prompt="any status",
@@ -224,7 +228,7 @@ class HistoryScreen(Screen):
         count = f"{len(kept)} of {total} runs" if len(kept) != total else f"{total} runs"
         self.query_one("#history-count", Static).update(
             f"{count} · sorted by {heading.lower()} {'↓' if descending else '↑'} · "
-            "s: next column, S: reverse · i: settings from an image"
+            "s, S: sort · /: filter · i: settings from an image"
             if total
             else "No runs yet: every run of the app or of `nst-tui run` is listed here."
         )

@@ -32,8 +32,8 @@ class RunScreen(Screen):
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("l", "load_settings", "Load settings"),
-        Binding("a", "run_again", "Run again"),
+        Binding("l", "load_settings", "Load"),  # short labels: 80 columns hold them all
+        Binding("a", "run_again", "Again"),
         Binding("r", "resume", "Resume"),
         Binding("d,delete", "delete", "Delete"),
     ]

@@ -17,6 +17,14 @@ from collections.abc import Iterable, Mapping
 from textual_plotext import PlotextPlot
 
 TERMS = ("total", "content", "style", "tv")  # drawn in this order (the legend's too)
+# Each term's colour, in the curve and in the legend above it (plotext's own legend sits on
+# the curve's top-left corner, over the first iterations of a short plot).
+COLOURS = {
+    "total": (235, 235, 235),
+    "content": (90, 170, 250),
+    "style": (250, 150, 60),
+    "tv": (130, 210, 120),
+}
 MAX_POINTS = 4000  # kept per term; the older half is thinned when there are more
 POINTS_PER_COLUMN = 2  # drawn: more would not show and would cost more to draw
 REDRAW_INTERVAL = 0.5  # seconds between two redraws of a live curve, at least
@@ -26,7 +34,7 @@ class LossPlot(PlotextPlot):
     """The loss terms over the iterations, on a log scale, with a legend."""
 
     DEFAULT_CSS = """
-    LossPlot { width: 1fr; height: 10; }
+    LossPlot { width: 1fr; height: 10; border-top: hkey $panel-lighten-2; }
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -128,13 +136,16 @@ class LossPlot(PlotextPlot):
                 series[term] = points
         if not series:
             # plotext fails on an empty plot with a log scale: a linear one says it is empty.
-            plot.title("Loss: no iterations yet")
+            self.border_title = "loss: no iterations yet"
             self.refresh()
             return
         plot.yscale("log")
         for term, points in series.items():
             xs, ys = zip(*points, strict=True)
-            plot.plot(list(xs), list(ys), label=term, marker="braille")
+            plot.plot(list(xs), list(ys), marker="braille", color=COLOURS[term])
+        self.border_title = "loss  " + "  ".join(
+            "[rgb({},{},{})]━ {}[/]".format(*COLOURS[term], term) for term in series
+        )
         values = [value for points in series.values() for _, value in points]
         plot.yticks(*log_ticks(min(values), max(values)))
         first, last = self.iterations[0], self.iterations[-1]
@@ -155,13 +166,12 @@ class LossPlot(PlotextPlot):
 
 
 def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Ticks for a log axis from `low` to `high`: the powers of ten between them (`1e3`), or,
-    within a decade, three values (`4.2e+03`): short labels leave the curve its columns."""
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-    if last - first >= 2:
-        return [10.0**power for power in range(first, last + 1)], [
-            f"1e{power}" for power in range(first, last + 1)
-        ]
+    """Ticks for a log axis from `low` to `high`: the powers of ten between them (`1e3`) when
+    there are two or more, else three values (`0.42`, `1.3`, `4.2`): short labels leave the
+    curve its columns."""
+    powers = range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)
+    if len(powers) >= 2:
+        return [10.0**power for power in powers], [f"1e{power}" for power in powers]
     middle = math.sqrt(low * high)
     ticks = [low, middle, high] if high > low else [low]
     return ticks, [f"{tick:.2g}" for tick in ticks]

@@ -9,7 +9,7 @@ from app_helpers import form_settled, wait_for
 from textual.app import App, ComposeResult
 
 from nst_tui.widgets import loss_plot
-from nst_tui.widgets.loss_plot import LossPlot
+from nst_tui.widgets.loss_plot import LossPlot, log_ticks
 
 
 class PlotApp(App[None]):
@@ -30,6 +30,11 @@ def plot_text(plot: LossPlot) -> str:
     return "\n".join(plot.render_line(y).text for y in range(plot.size.height))
 
 
+def drawn(text: str) -> bool:
+    """Whether a curve is drawn: braille dots (plotext's marker) in the text."""
+    return any("\u2801" <= character <= "\u28ff" for character in text)
+
+
 async def test_a_past_runs_history_is_drawn_with_a_legend_on_a_log_scale() -> None:
     app = PlotApp()
     async with app.run_test(size=(80, 20)) as pilot:
@@ -39,15 +44,24 @@ async def test_a_past_runs_history_is_drawn_with_a_legend_on_a_log_scale() -> No
         await pilot.pause()
         assert plot.point_count == 300 and plot.iterations[-1] == 300
         text = plot_text(plot)
+        assert drawn(text)
+        legend = str(plot.border_title)
         for term in ("total", "content", "style"):
-            assert term in text  # the legend names what is drawn
+            assert f"━ {term}" in legend  # the legend names what is drawn, in its colour
         labels = [line.split("┤")[0].strip() for line in text.splitlines() if "┤" in line]
-        assert labels[0] == "1e5" and labels[-1] == "1e1"  # powers of ten: a log scale
+        assert labels == ["1e5", "1e4", "1e3", "1e2"]  # powers of ten: a log scale
         assert text.splitlines()[-1].split() == ["1", "76", "150", "225", "300"]
-        assert "tv" not in text.split()  # all zero: left out of the drawing and the legend
+        assert "tv" not in legend  # all zero: left out of the drawing and the legend
         plot.clear()
         await pilot.pause()
-        assert plot.point_count == 0 and "no iterations yet" in plot_text(plot)
+        assert plot.point_count == 0 and "no iterations yet" in str(plot.border_title)
+        assert not drawn(plot_text(plot))
+
+
+def test_log_ticks_are_powers_of_ten_or_three_values_within_a_decade() -> None:
+    assert log_ticks(11, 1e5) == ([1e2, 1e3, 1e4, 1e5], ["1e2", "1e3", "1e4", "1e5"])
+    ticks, labels = log_ticks(0.4, 3)  # one power of ten inside: not enough to read a scale
+    assert labels == ["0.4", "1.1", "3"] and ticks[0] == 0.4 and ticks[-1] == 3
 
 
 async def test_live_points_are_thinned_and_redrawn_at_most_twice_a_second(monkeypatch) -> None:
@@ -65,7 +79,7 @@ async def test_live_points_are_thinned_and_redrawn_at_most_twice_a_second(monkey
         assert plot.values["style"][-1] == 1e5 / 1000
         assert plot.draws - draws <= 2  # a thousand points: one draw now, one pending
         await wait_for(pilot, lambda: not plot._draw_pending, timeout=2, what="the redraw")
-        assert "total" in plot_text(plot)
+        assert drawn(plot_text(plot))
 
 
 async def test_a_resumed_run_goes_back_to_its_checkpoint_on_the_curve() -> None:
@@ -79,7 +93,8 @@ async def test_a_resumed_run_goes_back_to_its_checkpoint_on_the_curve() -> None:
         assert plot.iterations == [1, 2, 3, 4, 5, 6]
         plot.add(7, {"total": math.inf, "content": 1.0, "style": 1.0, "tv": 1.0})
         await wait_for(pilot, lambda: not plot._draw_pending, timeout=2, what="the redraw")
-        assert "total" in plot_text(plot)  # a diverged value is left out of the drawing
+        # A diverged value is left out of the drawing, not an error; the other terms stay.
+        assert drawn(plot_text(plot)) and "total" in str(plot.border_title)
 
 
 async def test_the_curve_moves_during_a_run_in_the_run_panel(make_app, tiny_config) -> None:
