@@ -153,6 +153,7 @@ class _SweepView:
             self.tasks[job_id] = self.progress.add_task(
                 self.label(job_id), total=event.total, completed=event.resumed_from
             )
+            self.refresh()  # its cells now say "running"
         elif isinstance(event, Step) and job_id in self.tasks:
             self.progress.update(self.tasks[job_id], completed=event.index)
         elif isinstance(event, Snapshot):

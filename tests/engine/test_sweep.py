@@ -3,6 +3,7 @@ that reuse one run's snapshots, and the grid of a sweep."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,7 @@ from nst_engine.sweep import (
     Axis,
     apply_setting,
     cell_picture,
+    cell_state,
     create_run_folders,
     make_axis,
     parse_vary,
@@ -333,3 +335,14 @@ def test_bad_sweep_files_are_refused_in_one_line(tmp_path: Path, text: str, mess
 def test_a_missing_style_value_is_an_input_error(base: RunConfig) -> None:
     with pytest.raises(InputImageError):
         plan_sweep(base, [parse_vary("style=mosaic,nowhere.png")])
+
+
+def test_cells_without_a_picture_say_why(base: RunConfig) -> None:
+    plan = plan_sweep(base, [parse_vary("lr=1,2,3,4")])
+    folders = create_run_folders(plan)
+    folders[1].update(status="running", pid=os.getpid())
+    folders[2].update(status="failed", error="out of GPU memory")
+    folders[3].update(status="finished")  # finished, yet its result is gone
+    words = [cell_state(plan, cell, folders) for cell in plan.cells]
+    assert words == ["queued", "running", "failed", "missing"]
+    assert all(cell_picture(plan, cell, folders) is None for cell in plan.cells)
