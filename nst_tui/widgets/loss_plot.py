@@ -27,7 +27,8 @@ COLOURS = {
 }
 MAX_POINTS = 4000  # kept per term; the older half is thinned when there are more
 POINTS_PER_COLUMN = 2  # drawn: more would not show and would cost more to draw
-REDRAW_INTERVAL = 0.5  # seconds between two redraws of a live curve, at least
+REDRAW_INTERVAL = 1.0  # seconds between two redraws of a live curve, at least (each costs
+# 20-50 ms of the interface thread at the run panel's size on a shared 2-core machine)
 
 
 class LossPlot(PlotextPlot):

@@ -64,7 +64,7 @@ def test_log_ticks_are_powers_of_ten_or_three_values_within_a_decade() -> None:
     assert labels == ["0.4", "1.1", "3"] and ticks[0] == 0.4 and ticks[-1] == 3
 
 
-async def test_live_points_are_thinned_and_redrawn_at_most_twice_a_second(monkeypatch) -> None:
+async def test_live_points_are_thinned_and_redrawn_at_most_once_a_second(monkeypatch) -> None:
     monkeypatch.setattr(loss_plot, "MAX_POINTS", 100)
     app = PlotApp()
     async with app.run_test(size=(80, 20)) as pilot:
