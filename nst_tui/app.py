@@ -49,6 +49,7 @@ MAIN_SCREEN_ACTIONS = (
     "next_section",
     "previous_section",
     "run",
+    "queue_run",
     "cancel",
     "save_preset",
     "delete_preset",
@@ -78,7 +79,12 @@ class NSTApp(App[int], inherit_bindings=False):
     TITLE = "nst-tui"
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
     # Our own list only (in footer order), plus Textual's "Ctrl+C: press Ctrl+Q to quit" hint.
-    BINDINGS = [*app_bindings(), Binding("ctrl+c", "help_quit", show=False, system=True)]
+    BINDINGS = [
+        *app_bindings(),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        # Ctrl+R during a run (when "run" is off, so the footer shows Cancel): queue the form.
+        Binding("ctrl+r", "queue_run", show=False, priority=True),
+    ]
     COMMANDS = App.COMMANDS | {AppCommands}
 
     def __init__(self, remembered: Remembered | None = None, folder: Path | None = None) -> None:
@@ -237,9 +243,11 @@ class NSTApp(App[int], inherit_bindings=False):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in MAIN_SCREEN_ACTIONS and self._in_dialog():
             return False  # e.g. Ctrl+R while choosing a file
-        if action == "cancel":
+        if action == "run":
+            return not self.running
+        if action in ("cancel", "queue_run"):
             return self.running
-        return True  # Run during a run queues the form's settings
+        return True
 
     def _in_dialog(self) -> bool:
         from textual.command import CommandPalette
@@ -257,6 +265,10 @@ class NSTApp(App[int], inherit_bindings=False):
             self.action_cancel()
         else:
             self.action_run()
+
+    def action_queue_run(self) -> None:
+        """Ctrl+R during a run: the form's settings wait in the queue."""
+        self.action_run()
 
     def action_run(self) -> None:
         """Run the form's settings now, or queue them after the jobs already there."""
