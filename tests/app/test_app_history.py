@@ -141,6 +141,13 @@ async def test_the_history_sorts_by_a_column_and_filters_by_text_and_status(
         await pilot.press("S")  # reversed
         await pilot.pause()
         assert column(screen, "status")[0] == "queued"
+        # A click on a heading sorts by that column.
+        table = screen.table
+        x = 1 + sum(table.columns[key].get_render_width(table) for key in ("date", "content"))
+        await pilot.click(table, offset=(x + 1, 0))
+        await pilot.pause()
+        assert screen.sorting == ("style", False)
+        assert column(screen, "style") == ["mosaic.jpg", "swirl.jpg", "swirl.jpg"]
         # Filtering: / goes to the text, which matches names and settings.
         await pilot.press("slash")
         assert screen.focused.id == "history-filter"
@@ -182,6 +189,15 @@ async def test_opening_a_run_shows_its_picture_settings_and_loss_curve(
         assert picture.picture_size[0] > 20  # larger than the thumbnail
         await pilot.press("escape")
         assert app.screen is screen
+        # A run never started: no picture, no curve, and no error for either.
+        await highlight(pilot, screen, "queued")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="the run")
+        await pilot.pause(0.2)
+        view = app.screen
+        assert "queued" in str(view.query_one("#run-view-title").content)
+        assert view.losses.point_count == 0 and "no iterations" in str(view.losses.border_title)
+        assert not view.query_one("#run-view-picture").has_picture
 
 
 async def test_load_settings_fills_the_form_with_a_fresh_output(make_app, runs, tiny_config):
