@@ -1,4 +1,5 @@
-"""`nst-tui`: the app with no arguments; `run`, `layers`, `presets`, `bench` as subcommands.
+"""`nst-tui`: the app with no arguments; `run`, `resume`, `runs`, `sweep`, `layers`, `presets`,
+`gallery`, `bench` as subcommands.
 
 Imports stay light here (no torch, no Textual, no Rich at module level) so that `--help`
 and `--version` answer at once and the app paints its first frame fast.
@@ -158,6 +159,17 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--json", action="store_true", help="a JSON list, one object per run")
     add_runs_dir_argument(runs)
 
+    from nst_tui.sweep_command import SWEEP_DESCRIPTION, SWEEP_EXAMPLES, add_sweep_arguments
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="vary one or two settings, run every combination, compose a labelled grid",
+        description=SWEEP_DESCRIPTION,
+        epilog=SWEEP_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_sweep_arguments(sweep)  # with its own --runs-dir
+
     commands.add_parser(
         "layers", help="list the VGG19 layer names", description="List the VGG19 layer names."
     )
@@ -216,6 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return resume_headless(arguments)
         if arguments.command == "runs":
             return print_runs(arguments)
+        if arguments.command == "sweep":
+            from nst_tui.sweep_command import run_sweep_command
+
+            return run_sweep_command(arguments)
         if arguments.command == "layers":
             return print_layers()
         if arguments.command == "presets":
