@@ -183,6 +183,7 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         return drive_sweep(plan, folders, cell_size, resume=True)
     plan = prepare_sweep(arguments)
     cell_size = _cell_size(arguments)
+    _check_memory(plan, arguments)
     folders = create_run_folders(plan, arguments.runs_dir)
     save_sweep(plan, folders, cell_size)
     return drive_sweep(plan, folders, cell_size)
@@ -208,6 +209,20 @@ def find_sweep(text: str, runs_dir: str | None = None) -> Path:
         f"no sweep '{text}' found: give its grid's path or its id (`nst-tui runs --json` "
         "shows each run's sweep)"
     )
+
+
+def _check_memory(plan, arguments: argparse.Namespace) -> None:
+    """Refuse a sweep with a cell estimated to need more memory than the device has free,
+    unless --force (then warn once), as `nst-tui run` does."""
+    from rich.console import Console
+
+    from nst_engine.rates import memory_warning
+    from nst_tui.headless import _check_memory as check_one
+
+    for job in plan.jobs:
+        if memory_warning(job.config) is not None:
+            check_one(job.config, arguments, Console(stderr=True))
+            return
 
 
 def _cell_size(arguments: argparse.Namespace) -> int:

@@ -232,3 +232,21 @@ def test_runs_json_lists_a_sweeps_cells(sweep, tmp_path: Path) -> None:
     data = [record.to_json() for record in records]
     assert json.loads(json.dumps(data))[0]["sweep"] == records[0].sweep
     assert len(filter_runs(records, "", "finished")) == 2
+
+
+def test_a_sweep_too_big_for_the_device_needs_force(
+    sweep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nst_engine import rates
+
+    def warning(config):
+        return "this run needs about 9 GiB of memory and cpu has 1 GiB free (an estimate)"
+
+    monkeypatch.setattr(rates, "memory_warning", warning)
+    arguments = ("astronaut", "mosaic", "--vary", "seed=1,2", "--iterations", "1", *TINY)
+    refused = sweep(*arguments, "-o", "big.png")
+    assert refused.returncode == 2 and "add --force to run anyway" in refused.stderr
+    assert runs(tmp_path) == []
+    forced = sweep(*arguments, "-o", "big.png", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert forced.stderr.count("running anyway (--force)") == 1
