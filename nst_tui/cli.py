@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="run even if the estimate says memory is short"
     )
     add_runs_dir_argument(resume)
+    add_cluster_argument(resume)
 
     runs = commands.add_parser(
         "runs",

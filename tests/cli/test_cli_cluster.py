@@ -12,6 +12,36 @@ from cli_run import assert_one_line_error
 TINY = ("--size", "48", "--weights", "random")
 
 
+@pytest.fixture
+def tiny_run(demo_pair, work):
+    """`tiny_run(stopped_after=n)`: a run folder of a 48 px run stopped after n iterations."""
+
+    def make(stopped_after: int):
+        from nst_engine.config import RunConfig
+        from nst_engine.events import Step
+        from nst_engine.runs import RunFolder
+        from nst_engine.transfer import run
+
+        content, style = demo_pair
+        config = RunConfig(
+            content=content,
+            style=style,
+            output=work / "out.png",
+            size=48,
+            iterations=20,
+            weights="random",
+            device="cpu",
+        )
+        folder = RunFolder.create(config)
+        with run(config, folder) as events:
+            for event in events:
+                if isinstance(event, Step) and event.index == stopped_after:
+                    events.cancel()
+        return folder
+
+    return make
+
+
 def test_without_ray_cluster_says_how_to_install_it(nst_tui_here, monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
     result = nst_tui_here("run", "--demo", *TINY, "--cluster", "local")
@@ -34,3 +64,11 @@ def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work)
     [run] = json.loads(nst_tui_here("runs", "--json").stdout)
     assert run["status"] == "finished" and run["iterations_done"] == 3
     assert result.stdout.strip() == run["result"] == str(work / "rocket-swirl.png")
+
+
+def test_resume_on_an_unreachable_cluster_leaves_the_run_as_it_was(nst_tui_here, tiny_run):
+    pytest.importorskip("ray")
+    folder = tiny_run(stopped_after=2)
+    result = nst_tui_here("resume", folder.id, "--cluster", "127.0.0.1:9")
+    assert_one_line_error(result, "cannot reach the Ray cluster")
+    assert folder.record().status == "stopped" and folder.checkpoint_path.is_file()
