@@ -261,7 +261,7 @@ def sweep_title(base: RunConfig, varied: Collection[str] = ()) -> str:
     parts = []
     shared = [
         ("size", f"{base.size} px"),
-        ("iterations", f"{base.iterations} iterations"),
+        ("iterations", f"{base.iterations} iteration{'' if base.iterations == 1 else 's'}"),
         (
             "optimizer",
             base.optimizer.label + ("" if "lr" in varied else f" lr {base.optimizer.lr:g}"),

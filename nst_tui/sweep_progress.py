@@ -23,7 +23,7 @@ def drive_sweep(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nst_engine.jobs import Job, JobEnded, JobQueue, local_slots
-    from nst_tui.headless import StopRequest, _say
+    from nst_tui.headless import StopRequest
 
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -113,8 +113,6 @@ class _SweepView:
         return ", ".join(self.plan.jobs[self.index[job_id]].labels)
 
     def say(self, text: str) -> None:
-        from nst_tui.headless import _say
-
         _say(self.console, text)
 
     def write_grid(self) -> None:
@@ -210,3 +208,12 @@ def copy_snapshot_cells(plan, folders) -> None:
             target = cell_output_path(plan.cells_folder, cell.row, cell.column, cell.labels)
             with contextlib.suppress(OSError):
                 shutil.copyfile(picture, target)
+
+
+def _say(console, text: str) -> None:
+    """A line on stderr, as written (file and setting names may hold Rich's [brackets])."""
+    from rich.markup import escape
+
+    from nst_tui.headless import _say as say_unless_gone
+
+    say_unless_gone(console, escape(text))
