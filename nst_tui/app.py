@@ -332,20 +332,22 @@ class NSTApp(App[int], inherit_bindings=False):
             if any(other.status == RUNNING for other in self.jobs.values()):
                 self.main.panel.status("waiting for the previous run to stop…")
         elif sweep is None:
-            running, waiting = queue_counts(list(self.jobs.values()))
+            ahead = sum(other.open for other in self.jobs.values()) - 1
             self.notify(
-                f"Queued as run {entry.run_id}: {waiting} waiting, {running} running (F5: queue).",
-                timeout=4,
+                f"Queued as run {entry.run_id}, {ahead} ahead of it; its result: "
+                f"{config.output.name if config.output else '?'} (F5: the queue).",
+                timeout=5,
             )
         self._queue.submit(entry.run_id, config, folder)
         return entry
 
     def _own_output(self, config: RunConfig) -> RunConfig:
         """`config` with an output that no waiting or running job of this session writes."""
-        if config.output is None or config.overwrite:
+        if config.output is None:
             return config
         taken = {entry.config.output for entry in self.jobs.values() if entry.open}
         output, number = config.output, 1
+        # With "replace the output" ticked the form's name may exist; the numbered ones not.
         while output in taken or (output != config.output and output.exists()):
             number += 1
             output = config.output.with_name(f"{config.output.stem}-{number}{config.output.suffix}")

@@ -215,6 +215,7 @@ class SweepScreen(Screen):
             self._problem(error.message)
             return
         plan = self.plan
+        self.query_one("#sweep-title", Static).update(f"Sweep: {plan.title}")
         shape = (
             f"{len(plan.rows)}x{len(plan.columns)}"
             if len(plan.axes) > 1

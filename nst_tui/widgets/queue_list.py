@@ -55,12 +55,13 @@ class QueueEntry:
         return self.status in (WAITING, RUNNING)
 
     def describe(self) -> str:
-        """`astronaut → mosaic` and the cell's values, e.g. `· lr=1 · style-weight=30`."""
+        """`astronaut → mosaic`; a sweep's cell: its values first (`lr=1 · style-weight=30 ·
+        astronaut → mosaic`), as its images are those of every cell."""
         content = Path(self.config.content).stem if self.config.content else "?"
         styles = " + ".join(Path(style).stem for style in self.config.styles) or "?"
         text = f"{content} → {styles}"
         if self.labels:
-            text += " · " + " · ".join(self.labels)
+            text = " · ".join(self.labels) + " · " + text
         if self.resumed:
             text += " (resumed)"
         return text
