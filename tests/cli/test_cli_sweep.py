@@ -3,7 +3,6 @@ one-line refusals before torch, stopping by signal and `--resume`."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -21,38 +20,19 @@ from nst_engine.runs import list_runs
 TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
 
 
-def _main(arguments: list[str]) -> int:
-    """`nst-tui sweep ARGS` in this process: through nst_tui.cli.main once it knows `sweep`,
-    else through the module's own parser (the same arguments and errors)."""
-    from nst_tui import cli
-
-    parser = cli.build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "sweep" in commands.choices:
-        return cli.main(["sweep", *arguments])
-    from nst_tui.sweep_command import add_sweep_arguments, run_sweep_command
-
-    sweep = cli.OneLineParser(prog="nst-tui sweep")
-    add_sweep_arguments(sweep)
-    parsed = sweep.parse_args(arguments)
-    try:
-        return run_sweep_command(parsed)
-    except cli.NSTError as error:
-        return cli.report_error(error)
-
-
 @pytest.fixture
 def sweep(
     work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., subprocess.CompletedProcess]:
     """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
+    from nst_tui.cli import main
 
     def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
         monkeypatch.chdir(work)
         monkeypatch.setenv("NO_COLOR", "1")
         capsys.readouterr()
         try:
-            status = _main([str(argument) for argument in arguments])
+            status = main(["sweep", *map(str, arguments)])
         except SystemExit as exit_request:
             status = exit_request.code
         captured = capsys.readouterr()
@@ -158,13 +138,9 @@ def test_a_bad_sweep_is_refused_without_loading_torch(work: Path) -> None:
     """The one subprocess: what a refused sweep imports (torch takes seconds)."""
     script = (
         "import sys\n"
-        "from nst_tui.cli import OneLineParser\n"
-        "from nst_tui.sweep_command import add_sweep_arguments, prepare_sweep\n"
-        "parser = OneLineParser(prog='nst-tui sweep'); add_sweep_arguments(parser)\n"
-        "arguments = parser.parse_args(['astronaut', 'mosaic', '--vary', 'lr=1,zero'])\n"
-        "try:\n    prepare_sweep(arguments)\n"
-        "except Exception as error:\n    print(type(error).__name__, error)\n"
-        "print('torch' in sys.modules)\n"
+        "from nst_tui.cli import main\n"
+        "status = main(['sweep', 'astronaut', 'mosaic', '--vary', 'lr=1,zero'])\n"
+        "print(status, 'torch' in sys.modules)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
@@ -174,7 +150,8 @@ def test_a_bad_sweep_is_refused_without_loading_torch(work: Path) -> None:
         text=True,
         timeout=60,
     )
-    assert result.stdout.splitlines() == ["ConfigError lr must be a number, got 'zero'", "False"]
+    assert result.stdout.splitlines() == ["2 False"]
+    assert result.stderr == "nst-tui: error: lr must be a number, got 'zero'\n"
 
 
 def test_sighup_stops_the_sweep_and_resume_finishes_it(
