@@ -3,6 +3,8 @@ and the loss curve (shown from a run's start where the terminal has the rows for
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
@@ -11,6 +13,9 @@ from nst_tui.messages import RunCancelled, RunFailed, RunFinished, RunProgress, 
 from nst_tui.widgets.estimate import EstimateLine
 from nst_tui.widgets.loss_plot import LossPlot
 from nst_tui.widgets.path_text import PathLabel
+
+if TYPE_CHECKING:
+    from nst_engine.runs import RunFolder
 
 
 def format_duration(seconds: float | None) -> str:
@@ -124,7 +129,9 @@ class RunPanel(Vertical):
     def status(self, text: str) -> None:
         self.query_one("#run-status", Static).update(text)
 
-    def start(self, total: int) -> None:
+    def start(self, total: int, folder: RunFolder | None = None) -> None:
+        """A run begins (or the panel follows another one): `folder`'s loss history so far,
+        if given, starts the curve (a resumed run, or a job followed mid-run)."""
         self.set_class(False, "-failed")
         self._started = None
         self.status("starting…")
@@ -133,7 +140,10 @@ class RunPanel(Vertical):
         self.query_one("#run-result", Static).update("")
         self._result_path("", "")
         self._curve_begun = True
-        self.curve.clear()
+        if folder is not None:
+            self.curve.show_history(folder.losses())  # JSON lines: no tensors here
+        else:
+            self.curve.clear()
         self._place_curve()
 
     def _result_path(self, prefix: str, path: object) -> None:

@@ -135,3 +135,23 @@ async def test_on_a_short_terminal_the_curve_waits_for_ctrl_l(make_app, tiny_con
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert curve.display and curve.region.height > 0
+
+
+async def test_a_resumed_run_curve_starts_with_its_loss_history(make_app, tiny_config, tmp_path):
+    from nst_engine.runs import RunFolder
+    from nst_tui.messages import RunProgress
+
+    folder = RunFolder.create(tiny_config, tmp_path / "runs")
+    folder.append_losses([{"iteration": index, **losses(index)} for index in range(1, 9)])
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        panel = app.main.panel
+        panel.start(20, folder=folder)  # as the app does when it follows a resumed run
+        await pilot.pause()
+        assert panel.curve.display and panel.curve.iterations == list(range(1, 9))
+        # The run goes on from its checkpoint at 5: the rows after it are dropped.
+        panel.progress(RunProgress(app.current_run_id, 6, 20, 1.0, 1.0, losses(6)))
+        assert panel.curve.iterations == [1, 2, 3, 4, 5, 6]
+        panel.start(4)  # another run: a clean curve
+        assert panel.curve.point_count == 0
