@@ -43,9 +43,8 @@ examples:
       optimisers against learning rates
   nst-tui sweep astronaut mosaic --vary preset=default,painterly,fine-texture,true-colour
       the looks side by side (each keeps the images, size, iterations and seed)
-  nst-tui sweep astronaut mosaic --vary relu1_1=0,1,4 --vary style-weight=1e2,1e3,1e4 \\
-      --loss-scale raw
-      a style layer's emphasis against the style-to-content ratio, as in the 2022 study
+  nst-tui sweep astronaut mosaic --vary relu1_1=0,1,4 --vary style-weight=1,10,100
+      a style layer's emphasis (its share of the style term) against the style's strength
   nst-tui sweep --file sweep.toml
       a sweep file: run settings (as in a run folder's settings.toml, plus content, style,
       output and preset) and a [vary] table, e.g.  [vary]  lr = [0.5, 1, 2]
