@@ -227,3 +227,23 @@ def test_a_sweep_too_big_for_the_device_needs_force(
     forced = sweep(*arguments, "-o", "big.png", "--force")
     assert forced.returncode == 0, forced.stderr
     assert forced.stderr.count("running anyway (--force)") == 1
+
+
+def test_the_help_examples_are_sweeps_that_plan(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each example of `nst-tui sweep --help` (but the sweep file's) parses and plans."""
+    import shlex
+
+    from nst_tui.cli import build_parser
+    from nst_tui.sweep_command import SWEEP_EXAMPLES, prepare_sweep
+
+    monkeypatch.chdir(work)
+    text = SWEEP_EXAMPLES.replace("\\\n", " ")
+    commands = [line.strip() for line in text.splitlines() if line.strip().startswith("nst-tui")]
+    commands = [command for command in commands if "--file" not in command]
+    assert len(commands) >= 5
+    for command in commands:
+        arguments = build_parser().parse_args(shlex.split(command)[1:])
+        plan = prepare_sweep(arguments)
+        assert plan.cells and plan.jobs, command
