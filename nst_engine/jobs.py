@@ -21,6 +21,7 @@ the same queue). No Textual, no printing; cheap to import (torch comes with the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue as queue_module
 import threading
@@ -93,6 +94,20 @@ class LocalExecutor:
             return job.config
         return job.config.replace(device=self.slot)
 
+    def device_context(self) -> contextlib.AbstractContextManager:
+        """Make this slot's CUDA device the thread's current one while its job runs: what
+        runs on "the current device" (CUDA graph capture, caching allocator calls) then
+        follows the job's device, not cuda:0. Nothing to do for other slots, or where the
+        device is missing (the run itself then says so, in one line)."""
+        if not self.slot.startswith("cuda:"):
+            return contextlib.nullcontext()
+        import torch
+
+        index = int(self.slot.partition(":")[2])
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            return contextlib.nullcontext()
+        return torch.cuda.device(index)
+
     def execute(self, job: Job, hand_over: HandOver) -> JobEnded:
         """Run `job`, passing each event to `hand_over`; stop (keeping the partial image,
         resumable) as soon as it returns False. Never raises: a failure is the JobEnded's."""
@@ -103,16 +118,18 @@ class LocalExecutor:
         stopped = False
         try:
             engine_run = run(self.config_for(job), job.folder)
+            device = self.device_context()
             try:
-                for event in engine_run:
-                    if isinstance(event, Finished):
-                        finished = True
-                    if not hand_over(event):
-                        if not finished:
-                            stopped = True
-                            cancelled = engine_run.cancel() or Cancelled(0, None)
-                            hand_over(cancelled)
-                        break
+                with device:
+                    for event in engine_run:
+                        if isinstance(event, Finished):
+                            finished = True
+                        if not hand_over(event):
+                            if not finished:
+                                stopped = True
+                                cancelled = engine_run.cancel() or Cancelled(0, None)
+                                hand_over(cancelled)
+                            break
             finally:
                 engine_run.close()
         except NSTError as error:

@@ -222,3 +222,35 @@ def test_local_slots(monkeypatch: pytest.MonkeyPatch) -> None:
     assert local_slots("cpu") == ["cpu"]
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert local_slots("auto") == ["auto"]
+
+
+def test_a_cuda_slot_makes_its_device_current_while_its_job_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two jobs on cuda:0 and cuda:1 in one process: each worker thread's current device is
+    its slot's, so what uses "the current device" (CUDA graph capture) follows the job."""
+    import contextlib
+
+    from nst_engine.jobs import LocalExecutor
+
+    entered = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "device", lambda index: entered.append(index) or "context")
+    assert LocalExecutor("cuda:1").device_context() == "context" and entered == [1]
+    for slot in ("cpu", "auto", "cuda:5"):  # no device to choose, or one that is not there
+        assert isinstance(LocalExecutor(slot).device_context(), contextlib.nullcontext)
+
+
+def test_a_slot_whose_device_is_missing_fails_its_job_in_one_line(
+    tiny_config, tmp_path: Path
+) -> None:
+    if torch.cuda.is_available() and torch.cuda.device_count() > 7:
+        pytest.skip("this machine has a cuda:7")
+    job = make_job(tiny_config(output=tmp_path / "gone.png", iterations=1))
+    with JobQueue(["cuda:7"]) as queue:
+        queue.submit(job)
+        items = drain(queue)
+    result = ended(items)[job.id]
+    assert result.status == "failed" and "cuda:7" in result.error.message
+    assert "\n" not in result.error.message and "internal error" not in result.error.message
