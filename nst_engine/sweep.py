@@ -16,7 +16,8 @@ is a run, recorded in the history, except along `iterations`: there one run goes
 largest value and keeps a snapshot at each other value (its iterations so far are the same
 as a shorter run's), unless coarse to fine is on (min_size > 0: a shorter run has its scales
 elsewhere), where each value runs on its own. A `preset` value gives the cell the preset's
-look and keeps the base's images, sizes, iterations, device, seed, weights and output.
+look and keeps the base's images, sizes (coarse to fine included), iterations, device,
+seed, weights, speed switches and output.
 
 No torch here: the command line checks a whole sweep before anything heavy loads.
 """

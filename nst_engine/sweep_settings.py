@@ -131,8 +131,13 @@ PRESET_KEEPS = (
     "overwrite",
     "size",
     "output_size",
+    "min_size",  # coarse to fine: part of the size and iteration plan, not of the look
+    "scale_iterations",
     "iterations",
     "device",
+    "precision",  # the speed switches: how it runs, not what it makes
+    "memory_format",
+    "cuda_graph",
     "seed",
     "weights",
     "snapshot_every",

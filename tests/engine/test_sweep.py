@@ -121,11 +121,14 @@ def test_apply_setting_changes_what_it_names(base: RunConfig, name, value, check
 
 
 def test_a_preset_value_brings_its_look_and_keeps_the_frame(base: RunConfig) -> None:
-    framed = base.replace(seed=5, weights="random", size=96, iterations=40, device="cpu")
+    framed = base.replace(
+        seed=5, weights="random", size=96, iterations=40, device="cpu", min_size=32
+    )
     painterly = apply_setting(framed, "preset", "painterly")
     assert painterly.style_loss == "w2"  # the preset's look (nst_engine/presets/painterly.toml)
-    for kept in ("content", "style", "output", "size", "iterations", "seed", "weights", "device"):
+    for kept in ("content", "style", "output", "size", "iterations", "seed", "weights"):
         assert getattr(painterly, kept) == getattr(framed, kept)
+    assert painterly.device == "cpu" and painterly.min_size == 32
 
 
 def test_an_optimiser_parameter_needs_its_optimiser(base: RunConfig) -> None:
