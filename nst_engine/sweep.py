@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,9 +124,12 @@ def make_axis(name: str, values: Sequence[object]) -> Axis:
 # --- planning ---------------------------------------------------------------------------------
 
 
-def plan_sweep(base: RunConfig, axes: Sequence[Axis]) -> SweepPlan:
+def plan_sweep(
+    base: RunConfig, axes: Sequence[Axis], *, looks: Mapping[str, RunConfig] | None = None
+) -> SweepPlan:
     """The jobs and cells of a sweep of `base` (whose output is the grid's path) over one or
-    two axes. Every value is applied now: a bad one is a ConfigError before anything runs."""
+    two axes. Every value is applied now: a bad one is a ConfigError before anything runs.
+    `looks`: what a preset value stands for, where not the preset alone (apply_setting)."""
     axes = tuple(Axis(canonical_name(axis.name), tuple(axis.values)) for axis in axes)
     _check_axes(axes)
     if base.output is None:
@@ -144,7 +147,7 @@ def plan_sweep(base: RunConfig, axes: Sequence[Axis]) -> SweepPlan:
             settings = [(axes[-1].name, column_value)]
             if len(axes) > 1:
                 settings.insert(0, (axes[0].name, row_value))
-            config = _cell_config(base, settings)
+            config = _cell_config(base, settings, looks)
             labels = tuple(f"{name}={value_label(name, value)}" for name, value in settings)
             if iterations is not None and config.min_size > 0 and not notes:
                 notes.append(
@@ -224,12 +227,14 @@ def _check_axes(axes: tuple[Axis, ...]) -> None:
         raise ConfigError(f"a sweep of {sizes} = {cells} cells is too large (at most {MAX_CELLS})")
 
 
-def _cell_config(base: RunConfig, settings: list[tuple[str, str]]) -> RunConfig:
+def _cell_config(
+    base: RunConfig, settings: list[tuple[str, str]], looks: Mapping[str, RunConfig] | None
+) -> RunConfig:
     """`base` with the cell's values; a preset, style or content first (each replaces much)."""
     ordered = sorted(settings, key=lambda pair: pair[0] not in FIRST)
     config = base
     for name, value in ordered:
-        config = apply_setting(config, name, value)
+        config = apply_setting(config, name, value, looks=looks)
     return config
 
 

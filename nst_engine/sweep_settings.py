@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +149,12 @@ PRESET_KEEPS = (
 def _preset(config: RunConfig, name: str, value: str) -> RunConfig:
     from nst_engine.presets import load_preset
 
-    look = load_preset(value.strip(), config)
-    return look.replace(**{key: getattr(config, key) for key in PRESET_KEEPS})
+    return _framed(load_preset(value.strip(), config), config)
+
+
+def _framed(look: RunConfig, frame: RunConfig) -> RunConfig:
+    """`look`'s settings in `frame`'s images, sizes, iterations, device, seed and output."""
+    return look.replace(**{key: getattr(frame, key) for key in PRESET_KEEPS})
 
 
 SETTERS: dict[str, Setter] = {
@@ -236,11 +240,17 @@ def value_text(value: object) -> str:
     return str(value).strip()
 
 
-def apply_setting(config: RunConfig, name: str, value: str) -> RunConfig:
+def apply_setting(
+    config: RunConfig, name: str, value: str, *, looks: Mapping[str, RunConfig] | None = None
+) -> RunConfig:
     """`config` with the sweep setting `name` at `value`; a one-line ConfigError naming both
-    when the value does not fit (through the engine's own parsers)."""
+    when the value does not fit (through the engine's own parsers). `looks`: for a preset
+    value, the settings to take instead of the preset's own (the command line's: the preset
+    with the flags given over it)."""
     name = canonical_name(name)
     try:
+        if name == "preset" and looks and value in looks:
+            return _framed(looks[value], config)
         if name in SETTERS:
             return SETTERS[name](config, name, value)
         return _layer_weight(config, name, value)

@@ -114,6 +114,13 @@ def prepare_sweep(arguments: argparse.Namespace):
             )
         output_given = bool(arguments.output)
         config = config_from_arguments(arguments)
+    looks = {}
+    for axis in axes:
+        if axis.name == "preset":  # each preset with the flags given over it, as `run` does
+            for value in axis.values:
+                looks[value] = config_from_arguments(
+                    argparse.Namespace(**{**vars(arguments), "preset": value})
+                )
     if not output_given:
         grid = default_output_path(config.content, config.style)
         grid = grid.with_name(f"{grid.stem}-sweep.png")
@@ -123,7 +130,7 @@ def prepare_sweep(arguments: argparse.Namespace):
     assert config.output is not None
     config = config.replace(output=Path(os.path.abspath(config.output)))
     check_output_path(config.output, arguments.overwrite)
-    return plan_sweep(config.replace(overwrite=False), axes)
+    return plan_sweep(config.replace(overwrite=False), axes, looks=looks)
 
 
 def _take_file(arguments: argparse.Namespace, path: Path, scratch: Path) -> list:

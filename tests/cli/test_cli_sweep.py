@@ -247,3 +247,22 @@ def test_the_help_examples_are_sweeps_that_plan(
         arguments = build_parser().parse_args(shlex.split(command)[1:])
         plan = prepare_sweep(arguments)
         assert plan.cells and plan.jobs, command
+
+
+def test_flags_given_win_over_a_preset_value(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--vary preset=... --style-weight 30`: each cell is what `nst-tui run --preset P
+    --style-weight 30` would run, in the sweep's frame (size, iterations, seed)."""
+    from nst_tui.cli import build_parser
+    from nst_tui.sweep_command import prepare_sweep
+
+    monkeypatch.chdir(work)
+    arguments = build_parser().parse_args(
+        ["sweep", "astronaut", "mosaic", "--vary", "preset=default,painterly"]
+        + ["--style-weight", "30", "--size", "96", "--iterations", "7", "--min-size", "48"]
+    )
+    plan = prepare_sweep(arguments)
+    default, painterly = (job.config for job in plan.jobs)
+    assert default.style_weight == painterly.style_weight == 30
+    assert default.style_loss == "gram" and painterly.style_loss == "w2"
+    for config in (default, painterly):
+        assert (str(config.size), config.iterations, config.min_size) == ("96", 7, 48)
