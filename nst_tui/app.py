@@ -145,6 +145,8 @@ class NSTApp(App[int], inherit_bindings=False):
                 self._previous_handlers[number] = signal.signal(number, self._stop_on_signal)
 
     def on_unmount(self) -> None:
+        # However the app ends (a test's end too), no job goes on without it.
+        self._queue.shut_down()
         for number, handler in self._previous_handlers.items():
             signal.signal(number, handler)  # type: ignore[arg-type]
         self._previous_handlers.clear()
@@ -360,7 +362,7 @@ class NSTApp(App[int], inherit_bindings=False):
         self._preview = self.main.preview  # for the queue's thread, which must not query the DOM
         panel = self.main.panel
         panel.set_running()
-        panel.start(entry.total or entry.config.iterations)
+        panel.start(entry.total or entry.config.iterations, folder=entry.folder)
         if entry.index:
             panel.status(f"run {entry.run_id}: {entry.describe()}")
         caption = "starting…" if starting else f"iteration {entry.index}"

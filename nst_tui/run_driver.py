@@ -116,11 +116,6 @@ class QueueDriver:
         thread.join(timeout)
         return not thread.is_alive()
 
-    @property
-    def busy(self) -> bool:
-        """Jobs submitted and not ended yet."""
-        return bool(self._jobs) or not self._mailbox.empty()
-
     # --- the consumer thread --------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -134,11 +129,17 @@ class QueueDriver:
         lower_engine_priority()  # its preview frames are torch work too
         try:
             self._loop()
-        except Exception:  # a bug here must not leave the interface waiting for ever
+        except Exception as error:  # a bug here must not leave the interface waiting for ever
             log.exception("the app's job queue stopped")
-            for state in list(self._jobs.values()):
-                self.post(RunFailed(state.run_id, "Internal error", "the job queue stopped"))
-                self.post(JobDone(state.run_id, "failed", "the job queue stopped"))
+            text = f"the job queue stopped: {type(error).__name__}: {error}"
+            run_ids = [state.run_id for state in self._jobs.values()]
+            while not self._mailbox.empty():
+                request, argument = self._mailbox.get_nowait()
+                if request == "submit":
+                    run_ids.append(argument[0])  # type: ignore[index]
+            for run_id in run_ids:
+                self.post(RunFailed(run_id, "Internal error", text, internal=True))
+                self.post(JobDone(run_id, "failed", text))
         finally:
             if self._queue is not None:
                 self._queue.close()

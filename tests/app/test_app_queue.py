@@ -104,3 +104,15 @@ async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
     assert (running.path / "checkpoint.pt").is_file()  # the next start resumes from here
     assert waiting.record().status == QUEUED
     assert any(line.startswith("partial (") for line in app.session_results)
+
+
+async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
+    """However the app ends (here a test's end, with no quit action), its jobs stop."""
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: progress_of(app) >= 1, timeout=120, what="a step")
+        folder = app.jobs[1].folder
+    assert app._queue.wait(30)
+    assert folder.record().status == STOPPED
