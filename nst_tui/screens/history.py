@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Footer, Input, Select, Static
 
 from nst_engine.runs import (
     RUN_FILE,
+    RUNNING,
     STATUSES,
     RunFolder,
     RunRecord,
@@ -194,6 +195,21 @@ class HistoryScreen(Screen):
 
     def _poll(self) -> None:
         self._look_at_folder()
+        self._show_live_progress()
+
+    def _show_live_progress(self) -> None:
+        """The iterations of this app's running jobs as they go (run.json has them only at
+        each checkpoint)."""
+        jobs = getattr(self.app, "jobs", None) or {}
+        live = {
+            entry.folder.id: f"{entry.index}/{entry.total or '?'}"
+            for entry in jobs.values()
+            if getattr(entry, "status", "") == RUNNING and getattr(entry, "folder", None)
+        }
+        table = self.table
+        for record in self.shown:
+            if record.status == RUNNING and record.id in live:
+                table.update_cell(record.id, "iterations", live[record.id])
 
     @work(thread=True, exclusive=True, group="history-poll", exit_on_error=False)
     def _look_at_folder(self) -> None:

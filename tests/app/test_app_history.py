@@ -3,9 +3,12 @@ settings (or an image's) into the form, running again, resuming, deleting after 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from app_helpers import form_settled, wait_for
@@ -293,6 +296,14 @@ async def test_the_list_follows_the_runs_folder(make_app, runs: Path, tiny_confi
         await wait_for(pilot, lambda: screen.table.row_count == 4, timeout=5, what="the new run")
         by_status(runs)["queued"].update(status="failed", error="out of memory")
         await wait_for(pilot, lambda: "failed" in column(screen, "status"), timeout=5)
+        # A run of this app's queue: its iterations as they go, not only at its checkpoints.
+        running = by_status(runs)["failed"]
+        running.update(status="running", pid=os.getpid(), host=socket.gethostname(), error=None)
+        await wait_for(pilot, lambda: "running" in column(screen, "status"), timeout=5)
+        entry = SimpleNamespace(folder=running, index=2, total=3, status="running")
+        app.jobs[999] = entry
+        await wait_for(pilot, lambda: "2/3" in column(screen, "iterations"), timeout=5)
+        del app.jobs[999]
 
 
 async def test_history_is_in_the_palette_and_off_while_it_is_open(make_app, runs: Path) -> None:
