@@ -99,14 +99,19 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare_sweep(arguments: argparse.Namespace):
     """The plan of the sweep the arguments ask for; every mistake a ConfigError (one line),
     before torch loads."""
-    from nst_engine.outputs import check_output_path, default_output_path
+    from nst_engine.outputs import check_output_path, default_output_path, unique_path
     from nst_engine.sweep import parse_vary, plan_sweep
     from nst_tui.run_options import config_from_arguments
 
     axes = []
+    looks = {}
     with tempfile.TemporaryDirectory(prefix="nst-sweep-") as scratch:
+        layer = None  # a sweep file's settings: laid over whichever preset a cell has
         if arguments.file:
-            axes += _take_file(arguments, Path(arguments.file).expanduser(), Path(scratch))
+            file_axes, file_preset, layer = _take_file(arguments, Path(arguments.file))
+            axes += file_axes
+            name = arguments.preset or file_preset or "default"
+            arguments.preset = _with_settings(name, layer, Path(scratch))
         axes += [parse_vary(text) for text in arguments.vary or ()]
         if not axes:
             raise ConfigError(
@@ -114,34 +119,29 @@ def prepare_sweep(arguments: argparse.Namespace):
             )
         output_given = bool(arguments.output)
         config = config_from_arguments(arguments)
-    looks = {}
-    for axis in axes:
-        if axis.name == "preset":  # each preset with the flags given over it, as `run` does
-            for value in axis.values:
-                looks[value] = config_from_arguments(
-                    argparse.Namespace(**{**vars(arguments), "preset": value})
-                )
+        for axis in axes:
+            if axis.name != "preset":
+                continue
+            for value in axis.values:  # each preset with the file and flags over it, as `run`
+                preset = _with_settings(value, layer, Path(scratch)) if layer else value
+                cell = argparse.Namespace(**{**vars(arguments), "preset": preset})
+                looks[value] = config_from_arguments(cell)
     if not output_given:
         grid = default_output_path(config.content, config.style)
-        grid = grid.with_name(f"{grid.stem}-sweep.png")
-        from nst_engine.outputs import unique_path
-
-        config = config.replace(output=unique_path(grid))
+        config = config.replace(output=unique_path(grid.with_name(f"{grid.stem}-sweep.png")))
     assert config.output is not None
     config = config.replace(output=Path(os.path.abspath(config.output)))
     check_output_path(config.output, arguments.overwrite)
     return plan_sweep(config.replace(overwrite=False), axes, looks=looks)
 
 
-def _take_file(arguments: argparse.Namespace, path: Path, scratch: Path) -> list:
-    """Lay a sweep file under the flags: its images and output where none were given, its
-    settings (over its preset) as the preset the flags go over. Its axes."""
-    import tomli_w
-
-    from nst_engine.config import RunConfig
-    from nst_engine.presets import load_preset
+def _take_file(arguments: argparse.Namespace, path: Path):
+    """A sweep file's images and output, where the command line gave none, go into
+    `arguments`; its axes, its preset's name (or None) and its other settings (with the name
+    errors give them)."""
     from nst_engine.sweep import read_sweep_file
 
+    path = path.expanduser()
     settings, axes = read_sweep_file(path)
     source = f"sweep file '{path}'"
 
@@ -163,12 +163,22 @@ def _take_file(arguments: argparse.Namespace, path: Path, scratch: Path) -> list
         arguments.style = [image(style) for style in [*styles, *extra]]
     if not arguments.output and output is not None:
         arguments.output = str(path.parent / str(output))
-    base = load_preset(arguments.preset or preset or "default")
-    merged = RunConfig.from_dict(settings, base, source)  # a bad setting named with the file
-    preset_file = scratch / "sweep-settings.toml"
-    preset_file.write_text(tomli_w.dumps(merged.to_dict(paths=False)), encoding="utf-8")
-    arguments.preset = str(preset_file)
-    return axes
+    return axes, preset, (settings, source)
+
+
+def _with_settings(preset: str, layer: tuple[dict, str], scratch: Path) -> str:
+    """A preset file in `scratch`: `preset` with a sweep file's settings over it (the
+    command line's flags then go over that, as over any preset)."""
+    import tomli_w
+
+    from nst_engine.config import RunConfig
+    from nst_engine.presets import load_preset
+
+    settings, source = layer
+    merged = RunConfig.from_dict(settings, load_preset(preset), source)  # named with the file
+    path = scratch / f"settings-{len(list(scratch.iterdir()))}.toml"
+    path.write_text(tomli_w.dumps(merged.to_dict(paths=False)), encoding="utf-8")
+    return str(path)
 
 
 def run_sweep_command(arguments: argparse.Namespace) -> int:

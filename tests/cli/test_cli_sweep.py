@@ -266,3 +266,23 @@ def test_flags_given_win_over_a_preset_value(work: Path, monkeypatch: pytest.Mon
     assert default.style_loss == "gram" and painterly.style_loss == "w2"
     for config in (default, painterly):
         assert (str(config.size), config.iterations, config.min_size) == ("96", 7, 48)
+
+
+def test_a_sweep_files_settings_reach_every_preset_cell(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preset, then the file's settings, then the flags: in every cell of a preset axis."""
+    from nst_tui.cli import build_parser
+    from nst_tui.sweep_command import prepare_sweep
+
+    monkeypatch.chdir(work)
+    (work / "looks.toml").write_text(
+        'content = "astronaut"\nstyle = "mosaic"\ntv_weight = 0.5\nstyle_weight = 3\n'
+        'size = 64\n\n[vary]\npreset = ["default", "painterly"]\n',
+        encoding="utf-8",
+    )
+    arguments = build_parser().parse_args(["sweep", "--file", "looks.toml", "--style-weight", "20"])
+    default, painterly = (job.config for job in prepare_sweep(arguments).jobs)
+    assert default.tv_weight == painterly.tv_weight == 0.5
+    assert default.style_weight == painterly.style_weight == 20
+    assert painterly.style_loss == "w2" and str(painterly.size) == "64"
