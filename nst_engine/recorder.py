@@ -162,6 +162,9 @@ class Recorder:
             self.folder.append_losses(lines)
         except (OSError, ValueError) as error:
             log.warning("could not write the loss history: %s", error)
+        # The history (and `nst-tui runs`) see how far a run got at each flush.
+        last = lines[-1]
+        self._update(iterations_done=last["iteration"], seconds=last["seconds"])
 
     # --- the checkpoint -----------------------------------------------------------------------
 
