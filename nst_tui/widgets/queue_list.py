@@ -140,7 +140,6 @@ class QueueScreen(ModalScreen[None]):
 
     BINDINGS = [
         Binding("escape,f5", "dismiss", "Close", priority=True),
-        Binding("enter", "follow", "Show on the main screen"),
         Binding("x,delete", "cancel_job", "Cancel job"),
         Binding("X", "cancel_all", "Cancel all"),
     ]
@@ -172,6 +171,11 @@ class QueueScreen(ModalScreen[None]):
             f"Queue: {running} running, {waiting} waiting, {len(entries)} in this session"
             + (f" · {done}/{total} iterations" if total else "")
         )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a row (the table's own key): show that job on the main screen."""
+        event.stop()
+        self.action_follow()
 
     def action_follow(self) -> None:
         run_id = self.query_one(QueueTable).selected_run

@@ -116,3 +116,38 @@ async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
         folder = app.jobs[1].folder
     assert app._queue.wait(30)
     assert folder.record().status == STOPPED
+
+
+async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_chosen_one(
+    make_app, tiny_config, monkeypatch
+) -> None:
+    import nst_engine.jobs
+
+    # Two slots, as on a machine with two CUDA devices (here both the CPU).
+    monkeypatch.setattr(nst_engine.jobs, "local_slots", lambda device="auto": ["cpu", "cpu"])
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r", "ctrl+r")
+        await wait_for(
+            pilot,
+            lambda: [entry.status for entry in app.jobs.values()] == ["running", "running"],
+            timeout=120,
+            what="both running",
+        )
+        assert app.current_run_id == 1
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
+        await pilot.pause()
+        app.screen.query_one(QueueTable).move_cursor(row=1)
+        await pilot.press("enter")  # show run 2 on the main screen
+        await wait_for(pilot, lambda: app.screen is app.main, what="back on the main screen")
+        assert app.current_run_id == 2 and app.running
+        before = app.jobs[2].index
+        await wait_for(pilot, lambda: progress_of(app) > before, timeout=60, what="run 2's steps")
+        await pilot.press("escape")  # cancels the run shown: run 2; then the screen takes run 1
+        await wait_for(pilot, lambda: app.jobs[2].status == "stopped", timeout=60, what="run 2")
+        await wait_for(pilot, lambda: app.current_run_id == 1 and app.running, what="run 1 shown")
+        assert app.jobs[1].status == "running"
+        app.cancel_all_jobs()
+        await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
