@@ -170,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_sweep_arguments(sweep)  # with its own --runs-dir
+    add_cluster_argument(sweep)
 
     commands.add_parser(
         "layers", help="list the VGG19 layer names", description="List the VGG19 layer names."

@@ -16,6 +16,7 @@ all). Bad names and values are one line, exit 2, before torch loads.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -196,13 +197,32 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         plan, folders, cell_size = load_sweep(find_sweep(arguments.resume, arguments.runs_dir))
         if arguments.cell_size is not None:
             cell_size = _cell_size(arguments)
-        return drive_sweep(plan, folders, cell_size, resume=True)
+        with _cluster(arguments, plan) as cluster:
+            return drive_sweep(plan, folders, cell_size, resume=True, cluster=cluster)
     plan = prepare_sweep(arguments)
     cell_size = _cell_size(arguments)
-    _check_memory(plan, arguments)
-    folders = create_run_folders(plan, arguments.runs_dir)
-    save_sweep(plan, folders, cell_size)
-    return drive_sweep(plan, folders, cell_size)
+    if getattr(arguments, "cluster", None) is None:
+        _check_memory(plan, arguments)  # a cluster's memory is not this machine's
+    with _cluster(arguments, plan) as cluster:  # checked before any run folder is made
+        folders = create_run_folders(plan, arguments.runs_dir)
+        save_sweep(plan, folders, cell_size)
+        return drive_sweep(plan, folders, cell_size, cluster=cluster)
+
+
+@contextlib.contextmanager
+def _cluster(arguments: argparse.Namespace, plan):
+    """The Ray cluster `--cluster` names (connected, checked), or None; closed after."""
+    address = getattr(arguments, "cluster", None)
+    if address is None:
+        yield None
+        return
+    from nst_engine.cluster import connect
+
+    cluster = connect(address, plan.jobs[0].config.device)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
 
 
 def find_sweep(text: str, runs_dir: str | None = None) -> Path:

@@ -13,16 +13,23 @@ from nst_engine.errors import ConfigError, NSTError
 
 
 def drive_sweep(
-    plan, folders, cell_size: int, slots: list[str] | None = None, *, resume: bool = False
+    plan,
+    folders,
+    cell_size: int,
+    slots: list[str] | None = None,
+    *,
+    resume: bool = False,
+    cluster=None,
 ) -> int:
     """Run the plan's jobs (in `folders`) through a job queue with a progress display on
     stderr, writing the grid as cells come; the exit status. `resume`: the folders' runs
-    that have not finished go on (from their checkpoints), with their own settings."""
+    that have not finished go on (from their checkpoints), with their own settings.
+    `cluster`: a connected Ray cluster (nst_engine/cluster.py) whose slots run the jobs."""
     # torch (through the engine) and Rich load only now that the sweep is known to be good.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nst_engine.jobs import Job, JobEnded, JobQueue, local_slots
+    from nst_engine.jobs import Job, JobEnded, JobQueue, LocalExecutor, local_slots
     from nst_tui.headless import StopRequest
 
     console = Console(stderr=True)
@@ -34,6 +41,11 @@ def drive_sweep(
     ]
     sweep = _SweepView(plan, folders, jobs, cell_size, console)
     to_run = sweep.take_up(jobs) if resume else jobs
+    executor = LocalExecutor
+    if cluster is not None:
+        slots, executor = slots or cluster.slots(), cluster.executor
+        for note in cluster.notes:
+            _say(console, f"note: {note}")
     slots = slots or local_slots(plan.jobs[0].config.device)
     _say(console, f"sweep {folders[0].record().sweep}: {plan.title}")
     runs = "1 run" if len(jobs) == 1 else f"{len(jobs)} runs"
@@ -58,7 +70,7 @@ def drive_sweep(
     sweep.refresh()
     stopped_by = None
     try:
-        with StopRequest() as stop, JobQueue(slots) as queue, progress:
+        with StopRequest() as stop, JobQueue(slots, executor) as queue, progress:
             for job in to_run:
                 queue.submit(job)
             try:

@@ -72,3 +72,29 @@ def test_resume_on_an_unreachable_cluster_leaves_the_run_as_it_was(nst_tui_here,
     result = nst_tui_here("resume", folder.id, "--cluster", "127.0.0.1:9")
     assert_one_line_error(result, "cannot reach the Ray cluster")
     assert folder.record().status == "stopped" and folder.checkpoint_path.is_file()
+
+
+def test_a_sweep_on_a_local_ray_gives_the_grid_of_the_local_sweep(nst_tui_here, work):
+    """Each cell runs where Ray puts it, with the seed of its settings: the same pictures."""
+    pytest.importorskip("ray")
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as a Ray worker runs (one CPU per task)
+    try:
+        vary = ("--vary", "lr=0.5,1", "--vary", "tv-weight=0.1,1", "--iterations", "3")
+        here = nst_tui_here("sweep", "--demo", *TINY, *vary, "-o", "here.png")
+        assert here.returncode == 0, here.stderr
+        there = nst_tui_here(
+            "sweep", "--demo", *TINY, *vary, "-o", "there.png", "--cluster", "local"
+        )
+        assert there.returncode == 0, there.stderr
+    finally:
+        torch.set_num_threads(threads)
+    assert "has no GPU" in there.stderr
+    with Image.open(work / "here.png") as a, Image.open(work / "there.png") as b:
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    runs = json.loads(nst_tui_here("runs", "--json", "--status", "finished").stdout)
+    assert len(runs) == 8
