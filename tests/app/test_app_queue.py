@@ -151,3 +151,26 @@ async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_
         assert app.jobs[1].status == "running"
         app.cancel_all_jobs()
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
+
+
+async def test_a_stopped_run_enqueued_with_its_folder_resumes_and_finishes(
+    make_app, tiny_config, tmp_path: Path
+) -> None:
+    app = make_app(tiny_config.replace(iterations=60))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: all_ended(app), timeout=60, what="the stop")
+        folder = app.jobs[1].folder
+        stopped = folder.record()
+        assert stopped.status == STOPPED and stopped.iterations_done >= 2
+        job_id = app.enqueue(folder.config(), folder)  # what the history's Resume does
+        assert job_id == folder.id
+        assert app.jobs[2].resumed and "(resumed)" in app.jobs[2].describe()
+        await wait_for(pilot, lambda: all_ended(app), timeout=240, what="the resumed run")
+        record = folder.record()
+        assert record.status == FINISHED and record.iterations_done == 60
+        assert record.resumed == 1
+        assert Path(record.result or "").is_file()
