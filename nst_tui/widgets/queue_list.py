@@ -8,9 +8,10 @@ running job on the main screen, x cancels the selected job, Shift+X cancels them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -97,7 +98,7 @@ class QueueTable(DataTable):
 
     DEFAULT_CSS = "QueueTable { height: 1fr; }"
 
-    def __init__(self, entries: callable, **options) -> None:  # type: ignore[valid-type]
+    def __init__(self, entries: Callable[[], list[QueueEntry]], **options: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **options)
         self._entries = entries  # () -> list[QueueEntry], read at each refresh
         self._shown: list[tuple] = []
@@ -166,7 +167,7 @@ class QueueScreen(ModalScreen[None]):
     def _title(self) -> None:
         entries = list(self.app.jobs.values())  # type: ignore[attr-defined]
         running, waiting = queue_counts(entries)
-        done, total = overall_progress([entry for entry in entries])
+        done, total = overall_progress(entries)
         self.query_one("#queue-title", Static).update(
             f"Queue: {running} running, {waiting} waiting, {len(entries)} in this session"
             + (f" · {done}/{total} iterations" if total else "")
