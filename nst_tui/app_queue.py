@@ -55,6 +55,11 @@ class QueueActions:
     ) -> QueueEntry | None:
         from nst_engine.runs import RunFolder
 
+        if folder is not None and any(
+            entry.open and entry.folder == folder for entry in self.jobs.values()
+        ):
+            self.notify(f"Run {folder.id} is in the queue already (F5).", severity="warning")
+            return None
         resumed = folder is not None and folder.record().status != "queued"
         if folder is None:
             config = self._own_output(config)

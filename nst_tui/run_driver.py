@@ -195,8 +195,13 @@ class QueueDriver:
                 if self._shutting_down.is_set():
                     self.post(JobDone(run_id, "stopped"))  # never started: stays queued
                     continue
+                try:
+                    job_queue.submit(Job(folder.id, config, folder))
+                except ValueError as error:  # its folder's run is in the queue already
+                    self.post(RunFailed(run_id, "Not queued", str(error)))
+                    self.post(JobDone(run_id, "failed", str(error)))
+                    continue
                 self._jobs[folder.id] = _JobState(run_id)
-                job_queue.submit(Job(folder.id, config, folder))
             elif request == "cancel":
                 job_queue.cancel(str(argument))
             elif request == "cancel_all":

@@ -174,3 +174,18 @@ async def test_a_stopped_run_enqueued_with_its_folder_resumes_and_finishes(
         assert record.status == FINISHED and record.iterations_done == 60
         assert record.resumed == 1
         assert Path(record.result or "").is_file()
+
+
+async def test_a_run_already_in_the_queue_is_not_queued_twice(make_app, tiny_config) -> None:
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await pilot.press("ctrl+r")
+        waiting = RunFolder.create(app.jobs[1].config.replace(output=None))
+        assert app.enqueue(waiting.config(), waiting) == waiting.id
+        assert app.enqueue(waiting.config(), waiting) == ""  # Resume pressed twice
+        assert app.enqueue(app.jobs[1].config, app.jobs[1].folder) == ""  # the running one
+        assert len(app.jobs) == 2
+        app.cancel_all_jobs()
+        await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
+        assert waiting.record().status == QUEUED
