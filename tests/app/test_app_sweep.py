@@ -10,6 +10,7 @@ from PIL import Image
 from textual.widgets import Button, Input, Select
 
 from nst_engine.runs import FINISHED, list_runs
+from nst_engine.sweep import cell_picture
 from nst_tui.screens.sweep import SweepScreen
 
 
@@ -106,3 +107,28 @@ async def test_bad_values_say_one_line_and_start_stays_off(make_app, tmp_path: P
         assert start_is_off(screen) and "\n" not in problem(screen)
         assert screen.query_one("#sweep-values-1", Input).value == "0.5,1"
         assert screen.query_one("#sweep-name-1", Select).value == "lr"
+
+
+async def test_an_iterations_sweep_is_one_run_whose_snapshots_fill_the_grid(
+    make_app, tiny_config, tmp_path: Path
+) -> None:
+    app = make_app(tiny_config.replace(iterations=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_sweep(pilot)
+        await fill(pilot, screen, "#sweep-name-1", "iterations")
+        await fill(pilot, screen, "#sweep-values-1", "1,2,3")
+        await fill(pilot, screen, "#sweep-grid", str(tmp_path / "steps.png"))
+        assert problem(screen).startswith("Ready: 1 run(s), a grid of 3 cells"), problem(screen)
+        assert "snapshot" in problem(screen)  # the plan's note says how
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: not app.jobs[1].open, timeout=120, what="the run")
+        await wait_for(
+            pilot,
+            lambda: "complete" in str(screen.query_one("#preview-caption").content),
+            what="the complete grid shown",
+        )
+        (record,) = [record for record in list_runs() if record.sweep == screen.grid.sweep_id]
+        assert record.status == FINISHED and record.iterations_done == 3
+        plan, folders = screen.grid.plan, screen.grid.folders
+        assert all(cell_picture(plan, cell, folders) is not None for cell in plan.cells)
+        assert (tmp_path / "steps.png").is_file()
