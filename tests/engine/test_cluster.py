@@ -156,3 +156,28 @@ def test_a_worker_of_another_version_is_refused(local_cluster, monkeypatch):
     monkeypatch.setattr(cluster_module, "__version__", "0.0.0-other")
     with pytest.raises(DeviceError, match="has nst-tui .*, this machine 0.0.0-other"):
         cluster_module._check_versions(ray, [n for n in ray.nodes() if n["Alive"]], "local")
+
+
+def test_cancelling_all_leaves_the_running_job_resumable_and_the_waiting_one_queued(
+    local_cluster, tiny_config, tmp_path
+):
+    first = job_of(tiny_config(output=tmp_path / "a.png", iterations=400), tmp_path / "runs")
+    second = job_of(tiny_config(output=tmp_path / "b.png", iterations=400), tmp_path / "runs")
+    ended = {}
+    with JobQueue(local_cluster.slots()[:1], executor=local_cluster.executor) as queue:
+        queue.submit(first)
+        queue.submit(second)
+        for item in queue.events():
+            if (
+                isinstance(item, JobEvent)
+                and isinstance(item.event, Step)
+                and item.event.index >= 2
+            ):
+                queue.cancel_all()
+            if isinstance(item, JobEnded):
+                ended[item.job_id] = item.status
+    assert ended == {first.id: "stopped", second.id: "stopped"}
+    record = first.folder.record()
+    assert record.status == "stopped" and os.path.isfile(record.partial)
+    assert first.folder.checkpoint_path.is_file()
+    assert second.folder.record().status == "queued" and second.folder.record().resumable
