@@ -90,7 +90,13 @@ class LocalExecutor:
         self.slot = slot
 
     def config_for(self, job: Job) -> RunConfig:
+        """The job on this slot's device, unless it asks for a device of its own kind
+        (a CPU job stays on the CPU whichever slot takes it)."""
         if self.slot in GENERIC_SLOTS:
+            return job.config
+        if job.config.device not in ("auto", "cuda") and not (
+            job.config.device.startswith("cuda") and self.slot.startswith("cuda")
+        ):
             return job.config
         return job.config.replace(device=self.slot)
 

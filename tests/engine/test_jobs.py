@@ -247,10 +247,26 @@ def test_a_slot_whose_device_is_missing_fails_its_job_in_one_line(
 ) -> None:
     if torch.cuda.is_available() and torch.cuda.device_count() > 7:
         pytest.skip("this machine has a cuda:7")
-    job = make_job(tiny_config(output=tmp_path / "gone.png", iterations=1))
+    job = make_job(tiny_config(output=tmp_path / "gone.png", iterations=1, device="auto"))
     with JobQueue(["cuda:7"]) as queue:
         queue.submit(job)
         items = drain(queue)
     result = ended(items)[job.id]
     assert result.status == "failed" and "cuda:7" in result.error.message
     assert "\n" not in result.error.message and "internal error" not in result.error.message
+
+
+def test_a_slot_gives_its_device_to_jobs_that_leave_it_open_but_not_to_cpu_jobs(tiny_config):
+    from nst_engine.jobs import Job, LocalExecutor
+    from nst_engine.runs import RunFolder
+
+    def device_on(slot: str, device: str) -> str:
+        config = tiny_config(device=device)
+        job = Job("x", config, RunFolder("/nowhere"))
+        return LocalExecutor(slot).config_for(job).device
+
+    assert device_on("cuda:1", "auto") == "cuda:1"
+    assert device_on("cuda:1", "cuda") == "cuda:1"
+    assert device_on("cuda:1", "cuda:0") == "cuda:1"  # a GPU job goes to the free GPU
+    assert device_on("cuda:1", "cpu") == "cpu"
+    assert device_on("auto", "cpu") == "cpu"
