@@ -409,10 +409,17 @@ class RayExecutor:
     what comes back into the job's local run folder."""
 
     def __init__(self, slot: str, cluster: Cluster) -> None:
-        self.slot = slot
+        self.base_slot = slot
         self.cluster = cluster
         self.worker: tuple[str, int] | None = None  # (node, pid) running the job now
         self._preview: bytes | None = None  # the last preview picture that came (PNG)
+
+    @property
+    def slot(self) -> str:
+        """What the queue shows as where a job runs: `ray:0 on gpu2` once the node is known."""
+        if self.worker is None:
+            return self.base_slot
+        return f"{self.base_slot} on {self.worker[0]}"
 
     def execute(self, job, hand_over):
         from nst_engine.events import Status
@@ -476,7 +483,7 @@ class RayExecutor:
                 message = ray.get(reference)
                 kind = message["type"]
                 if kind == "node":
-                    self.worker = (message["node"], message["pid"])
+                    self.worker = (message["node"], message["pid"])  # before the hand-over
                     going_on = hand_over(Status(f"running on {message['node']}"))
                 elif kind == "event":
                     event = message["event"]

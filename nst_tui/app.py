@@ -87,8 +87,11 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
     ]
     COMMANDS = App.COMMANDS | {AppCommands}
 
-    def __init__(self, remembered: Remembered | None = None, folder: Path | None = None) -> None:
+    def __init__(
+        self, remembered: Remembered | None = None, folder: Path | None = None, cluster=None
+    ) -> None:
         super().__init__()
+        self.cluster = cluster  # `nst-tui --cluster ADDRESS`: the queue's jobs run there
         self.remembered = remembered or load_remembered()
         self.folder = folder or Path.cwd()  # where proposed output names go
         self.preview_mode = self.remembered.preview_mode
@@ -110,7 +113,7 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         )
         self.stopping = threading.Event()  # set by a stop signal: every job stops, whatever else
         self._queue = QueueDriver(
-            self._post, lambda: self._preview, self.session_results, self.stopping
+            self._post, lambda: self._preview, self.session_results, self.stopping, cluster
         )
         self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
         self._previous_handlers: dict[int, object] = {}

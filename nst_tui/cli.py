@@ -116,6 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the app.",
     )
     parser.add_argument("--version", action="version", version=f"nst-tui {__version__}")
+    parser.add_argument(
+        "--cluster",
+        dest="app_cluster",
+        metavar="ADDRESS",
+        help="the app's runs and sweeps go to a Ray cluster: local, auto, HOST:PORT or "
+        "ray://HOST:PORT (needs pip install 'nst-tui[cluster]')",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
     from nst_tui.run_options import add_run_arguments
@@ -219,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command is None:
             from nst_tui.launch import run_app  # Textual only when the app is wanted
 
-            return run_app()
+            return run_app(arguments.app_cluster)
         if arguments.command == "run":
             from nst_tui.headless import run_headless
 

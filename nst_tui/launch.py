@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 
 from nst_tui.app import NSTApp
 from nst_tui.settings import load_remembered
@@ -24,8 +25,26 @@ def probe_graphics() -> None:
     ask_graphics_limits()
 
 
-def run_app() -> int:
-    """Run the app until it quits; the exit code."""
+def run_app(cluster_address: str | None = None) -> int:
+    """Run the app until it quits; the exit code. With `cluster_address`, the cluster is
+    connected and checked first (a one-line error before the app opens), and the app's queue
+    runs its jobs there."""
+    cluster = None
+    if cluster_address is not None:
+        from nst_engine.cluster import connect
+
+        print(f"connecting to the Ray cluster at {cluster_address}...", file=sys.stderr)
+        cluster = connect(cluster_address)
+        for note in cluster.notes:
+            print(f"note: {note}", file=sys.stderr)
+    try:
+        return _run_app(cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def _run_app(cluster) -> int:
     from nst_tui.terminal import use_truecolor_if_the_terminal_has_it
     from nst_tui.widgets.cells import use_colour_system
 
@@ -36,7 +55,7 @@ def run_app() -> int:
     use_truecolor_if_the_terminal_has_it()
     if remembered.preview_mode == "graphics":
         probe_graphics()
-    app = NSTApp(remembered)
+    app = NSTApp(remembered, cluster=cluster)
     use_colour_system(app.console.color_system)  # before any picture is built (thumbnails)
     app.run()
     app.wait_for_engine()  # a run stopped by quitting saves its image first: say where

@@ -76,8 +76,10 @@ class QueueDriver:
         preview: Callable[[], PreviewPane],
         session_results: list[str],
         stopping: threading.Event,
+        cluster=None,
     ) -> None:
         self.post = post  # thread-safe; does nothing once the app has closed
+        self.cluster = cluster  # a connected Ray cluster (nst_engine/cluster.py), or None
         self.preview = preview  # asked for the frame size only (no DOM queries here)
         self.session_results = session_results  # results and partials, printed at exit
         self.stopping = stopping  # a stop signal came: stop everything as if cancelled
@@ -162,8 +164,10 @@ class QueueDriver:
                     self.lowered = True
                 return super().execute(job, hand_over)
 
-        slots = local_slots("auto")
         self._builder = CellBuilder()
+        if self.cluster is not None:  # `nst-tui --cluster ADDRESS`: the jobs run there
+            return JobQueue(self.cluster.slots(), executor=self.cluster.executor)
+        slots = local_slots("auto")
         return JobQueue(slots if len(slots) > 1 else ["auto"], executor=BelowTheInterface)
 
     def _loop(self) -> None:
