@@ -118,7 +118,6 @@ def save_image(
     PNG carries the text in an iTXt chunk named "nst-tui", JPEG in its comment segment.
     """
     image_format = output_format(path)
-    temporary = temporary_path(path)
     options: dict = {}
     if image_format == "PNG":
         info = PngImagePlugin.PngInfo()
@@ -130,9 +129,24 @@ def save_image(
         options.update(quality=95, subsampling=0)
         if settings_text:
             options["comment"] = f"{METADATA_KEY}\n{settings_text}".encode()
+    return _write(
+        path, lambda stream: image.save(stream, format=image_format, **options), overwrite
+    )
+
+
+def write_file(data: bytes, path: Path, overwrite: bool = False) -> Path:
+    """Write an already encoded image (from a remote worker) to `path`, atomically and, unless
+    `overwrite`, never over an existing file; errors as save_image's."""
+    return _write(path, lambda stream: stream.write(data), overwrite)
+
+
+def _write(path: Path, write, overwrite: bool) -> Path:
+    """`write(stream)` into a temporary file beside `path`, flushed, then moved into place;
+    an OutputError saying what went wrong."""
+    temporary = temporary_path(path)
     try:
         with open(temporary, "xb") as stream:
-            image.save(stream, format=image_format, **options)
+            write(stream)
             stream.flush()
             os.fsync(stream.fileno())
         _move_into_place(temporary, path, overwrite)
@@ -144,30 +158,6 @@ def save_image(
         raise OutputError(f"output folder '{path.parent}' does not exist") from None
     except PermissionError:
         raise OutputError(f"output folder '{path.parent}' is not writable") from None
-    except OSError as error:
-        raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
-    return path
-
-
-def write_file(data: bytes, path: Path, overwrite: bool = False) -> Path:
-    """Write an already encoded image (from a remote worker) to `path`, atomically and, unless
-    `overwrite`, never over an existing file; errors as save_image's."""
-    temporary = temporary_path(path)
-    try:
-        with open(temporary, "xb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        _move_into_place(temporary, path, overwrite)
-    except FileExistsError:
-        raise OutputError(
-            f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
-        ) from None
-    except FileNotFoundError:
-        raise OutputError(f"output folder '{path.parent}' does not exist") from None
     except OSError as error:
         raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
     finally:
