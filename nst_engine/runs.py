@@ -200,18 +200,11 @@ class RunFolder:
     def record(self) -> RunRecord:
         """run.json as a record; a `running` one whose process is gone reads as interrupted."""
         try:
-            data = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
+            record = self._stored_record()
+        except (OSError, ValueError, TypeError) as error:
             raise ConfigError(f"'{self.path}' is not a run folder (no readable {RUN_FILE})") from (
                 error
             )
-        known = {name for name in RunRecord.__dataclass_fields__}
-        values = {key: value for key, value in data.items() if key in known}
-        values["path"] = self.path
-        values["id"] = self.path.name
-        for name in ("styles", "labels"):
-            values[name] = tuple(values.get(name) or ())
-        record = RunRecord(**values)
         if record.status == RUNNING and not _alive(record.pid, record.host):
             record = replace(record, status=INTERRUPTED)
         return record
@@ -228,8 +221,10 @@ class RunFolder:
         return record
 
     def _stored_record(self) -> RunRecord:
-        """The record as written (a `running` one stays `running`)."""
+        """The record as written (a `running` one stays `running`); unknown keys are ignored."""
         data = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError(f"{RUN_FILE} holds no record")
         known = {name for name in RunRecord.__dataclass_fields__}
         values = {key: value for key, value in data.items() if key in known}
         values.update(path=self.path, id=self.path.name)
