@@ -133,4 +133,6 @@ def test_gc_freeze_setting_zero_sets_nothing_aside(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("NST_TUI_GC_FREEZE", "0")
     before = gc.get_freeze_count()
     assert not set_aside_long_lived_objects("a moment of this test")
-    assert gc.get_freeze_count() == before
+    # Not above: a freeze would add every live object. (Frozen objects that another test's
+    # leftover thread lets go of can make it fall a little meanwhile.)
+    assert gc.get_freeze_count() <= before
