@@ -7,7 +7,7 @@
 
 A job travels as its settings and the bytes of its images: a worker needs nst-tui (the same
 version) and its weights, no shared disk. On the worker the job runs in a scratch run folder
-(`_remote_job`, a Ray streaming task); what it makes streams back as it comes (progress, a
+(nst_engine/cluster_worker.py, a Ray streaming task); what it makes streams back as it comes (progress, a
 small preview now and then, snapshots, checkpoints, the loss history, the result, the log)
 and `RayExecutor` writes it into the job's local run folder as if the job had run here. A
 worker that dies costs the iterations since its last checkpoint: the job is sent again with
@@ -24,12 +24,12 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nst_engine import __version__
+from nst_engine.cluster_worker import remote_job
 from nst_engine.errors import ConfigError, DeviceError, NSTError
 
 log = logging.getLogger("nst.engine")
@@ -37,10 +37,6 @@ log = logging.getLogger("nst.engine")
 INSTALL_HINT = "pip install 'nst-tui[cluster]'"
 CONNECT_TIMEOUT = 5.0  # seconds to reach HOST:PORT before giving up, one line
 MAX_ATTEMPTS = 4  # a job sent again after its worker died, at most this many times in all
-PROGRESS_INTERVAL = 0.1  # seconds between progress messages from a worker
-PREVIEW_INTERVAL = 1.0  # ... and between preview pictures
-PREVIEW_SIDE = 256  # longest side of a streamed preview, px
-CANCEL_POLL = 0.3  # seconds between a worker's looks at whether its job was cancelled
 
 
 def require_ray():
@@ -243,160 +239,6 @@ class _Control:
         return job_id in self._cancelled
 
 
-# --- on the worker ------------------------------------------------------------------------------
-
-
-def _remote_job(
-    job_id: str,
-    settings: str,
-    files: dict[str, tuple[str, bytes]],
-    checkpoint: bytes | None,
-    control,
-    checkpoint_seconds: float | None,
-) -> Iterator[dict[str, Any]]:
-    """Run one job in a scratch folder on this worker, yielding what it makes (a Ray streaming
-    task). `files`: setting -> (file name, bytes) of each image the settings name."""
-    import ray
-
-    from nst_engine import transfer
-    from nst_engine.config import RunConfig
-    from nst_engine.events import Cancelled, Finished, Snapshot, Started, Status, Step
-    from nst_engine.runs import RunFolder
-
-    if checkpoint_seconds is not None:
-        transfer.CHECKPOINT_SECONDS = checkpoint_seconds
-    yield {"type": "node", "node": socket.gethostname(), "pid": os.getpid()}
-    with tempfile.TemporaryDirectory(prefix="nst-job-") as scratch:
-        root = Path(scratch)
-        config = RunConfig.from_toml(settings)
-        config = _placed(config, files, root)
-        folder = RunFolder.create(config, root / "runs")
-        if checkpoint is not None:
-            folder.checkpoint_path.write_bytes(checkpoint)
-        checkpoint_stamp = _stamp(folder.checkpoint_path)
-        losses_sent = 0
-        last_progress = last_preview = last_poll = 0.0
-        try:
-            engine_run = transfer.run(config, folder)
-            for event in engine_run:
-                now = time.monotonic()
-                if isinstance(event, Step):
-                    last = event.index == event.total
-                    if last or now - last_progress >= PROGRESS_INTERVAL:
-                        message = {
-                            "type": "step",
-                            "index": event.index,
-                            "total": event.total,
-                            "scale": event.scale,
-                            "scales": event.scales,
-                            "losses": event.loss_values(),
-                        }
-                        if last or now - last_preview >= PREVIEW_INTERVAL:
-                            message["preview"] = _png(event.preview(PREVIEW_SIDE, PREVIEW_SIDE))
-                            last_preview = now
-                        last_progress = now
-                        yield message
-                elif isinstance(event, Snapshot):
-                    yield {
-                        "type": "snapshot",
-                        "index": event.index,
-                        "data": event.path.read_bytes(),
-                    }
-                elif isinstance(event, Finished):
-                    losses_sent = yield from _new_losses(folder, losses_sent)
-                    yield {
-                        "type": "finished",
-                        "event": event,
-                        "data": event.path.read_bytes(),
-                        "log": _text(folder.log_path),
-                    }
-                    return
-                elif isinstance(event, Status | Started):
-                    yield {"type": "event", "event": event}
-                stamp = _stamp(folder.checkpoint_path)
-                if stamp != checkpoint_stamp:
-                    checkpoint_stamp = stamp
-                    losses_sent = yield from _new_losses(folder, losses_sent)
-                    yield {"type": "checkpoint", "data": folder.checkpoint_path.read_bytes()}
-                if now - last_poll >= CANCEL_POLL:
-                    last_poll = now
-                    if ray.get(control.cancelled.remote(job_id)):
-                        cancelled = engine_run.cancel() or Cancelled(0, None)
-                        losses_sent = yield from _new_losses(folder, losses_sent)
-                        yield {
-                            "type": "cancelled",
-                            "index": cancelled.index,
-                            "data": cancelled.partial_path.read_bytes()
-                            if cancelled.partial_path
-                            else None,
-                            "checkpoint": folder.checkpoint_path.read_bytes()
-                            if folder.checkpoint_path.is_file()
-                            else None,
-                            "log": _text(folder.log_path),
-                        }
-                        return
-        except NSTError as error:
-            yield from _new_losses(folder, losses_sent)
-            yield {"type": "failed", "message": error.message, "log": _text(folder.log_path)}
-        except Exception as error:  # a bug on the worker: its traceback in the log sent back
-            log.exception("job %s failed with an internal error", job_id)
-            yield {
-                "type": "failed",
-                "message": f"internal error on {socket.gethostname()}: "
-                f"{type(error).__name__}: {error}",
-                "log": _text(folder.log_path),
-            }
-
-
-def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
-    """The settings with their images written under `root` and named there."""
-    inputs = root / "inputs"
-    inputs.mkdir()
-    paths: dict[str, Path] = {}
-    for key, (name, data) in files.items():
-        path = inputs / f"{key}-{name}"
-        path.write_bytes(data)
-        paths[key] = path
-    changes: dict[str, Any] = {
-        "content": paths["content"],
-        "style": paths["style"],
-        "extra_styles": tuple(paths[f"style{n}"] for n in range(2, len(config.styles) + 1)),
-        "output": root / f"result{config.output.suffix if config.output else '.png'}",
-        "overwrite": True,
-    }
-    if "init" in paths:
-        changes["init"] = str(paths["init"])
-    return config.replace(**changes)
-
-
-def _new_losses(folder, sent: int):
-    """Yield the loss-history rows written since `sent` rows; the new count."""
-    rows = folder.losses()
-    if len(rows) > sent:
-        yield {"type": "losses", "rows": rows[sent:]}
-    return max(sent, len(rows))
-
-
-def _stamp(path: Path) -> int | None:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return None
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-
-
-def _png(picture) -> bytes:
-    stream = io.BytesIO()
-    picture.save(stream, format="PNG")
-    return stream.getvalue()
-
-
 # --- here: the executor behind the job queue ----------------------------------------------------
 
 
@@ -465,7 +307,7 @@ class RayExecutor:
         checkpoint = (
             folder.checkpoint_path.read_bytes() if folder.checkpoint_path.is_file() else None
         )
-        task = ray.remote(num_returns="streaming", max_retries=0)(_remote_job)
+        task = ray.remote(num_returns="streaming", max_retries=0)(remote_job)
         resources = {"num_gpus": 1} if self.cluster.gpus else {"num_cpus": 1}
         stream = task.options(**resources).remote(
             job.id,
