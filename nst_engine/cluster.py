@@ -341,9 +341,8 @@ class RayExecutor:
                     folder.append_losses(message["rows"])
                     going_on = True
                 elif kind == "checkpoint":
-                    _write_bytes(folder.checkpoint_path, message["data"])
-                    done = _completed(message["data"])
-                    mirror._update(iterations_done=done)
+                    folder.put_checkpoint(message["data"])
+                    mirror._update(iterations_done=message["completed"])
                     going_on = True
                 elif kind == "snapshot":
                     folder.snapshots_dir.mkdir(exist_ok=True)
@@ -368,7 +367,7 @@ class RayExecutor:
                         partial = partial_output_path(job.config.output, message["index"], total)
                         write_file(message["data"], partial)
                     if message["checkpoint"] is not None:
-                        _write_bytes(folder.checkpoint_path, message["checkpoint"])
+                        folder.put_checkpoint(message["checkpoint"])
                     _append_log(folder, message["log"])
                     seconds = time.monotonic() - started_at
                     mirror.stopped(message["index"], partial, seconds)
@@ -436,23 +435,6 @@ def _files_of(config) -> dict[str, tuple[str, bytes]]:
         except OSError as error:
             raise ConfigError(f"cannot read '{path}': {error.strerror or error}") from None
     return files
-
-
-def _completed(data: bytes) -> int:
-    import torch
-
-    with contextlib.suppress(Exception):
-        return int(torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)["completed"])
-    return 0
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as stream:
-        stream.write(data)
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(temporary, path)
 
 
 def _append_log(folder, text: str) -> None:

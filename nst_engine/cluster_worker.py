@@ -100,7 +100,11 @@ def remote_job(
                 if stamp != checkpoint_stamp:
                     checkpoint_stamp = stamp
                     losses_sent = yield from _new_losses(folder, losses_sent)
-                    yield {"type": "checkpoint", "data": folder.checkpoint_path.read_bytes()}
+                    yield {
+                        "type": "checkpoint",
+                        "data": folder.checkpoint_path.read_bytes(),
+                        "completed": folder.record().iterations_done,  # the recorder's
+                    }
                 if now - last_poll >= CANCEL_POLL:
                     last_poll = now
                     if ray.get(control.cancelled.remote(job_id)):

@@ -343,6 +343,12 @@ class RunFolder:
             with contextlib.suppress(OSError):
                 temporary.unlink(missing_ok=True)
 
+    def put_checkpoint(self, data: bytes) -> None:
+        """A checkpoint already serialised (one that came back from a cluster's worker), put
+        in place as atomically as write_checkpoint's."""
+        _write_atomically(self.checkpoint_path, data)
+        _sync_folder(self.path)
+
     def read_checkpoint(self) -> dict[str, Any] | None:
         """The last checkpoint, or None when there is none."""
         if not self.checkpoint_path.is_file():
