@@ -102,6 +102,7 @@ class Run:
         self._failed = False  # set when the run raised
         self._completed = 0  # iterations whose update is done (all scales)
         self._stepper: Stepper | None = None
+        self._resume: dict | None = None  # the checkpoint to go on from, until its scale runs
         self._partial: Path | None = None  # where a failed run's image went
         self._seconds_before = 0.0  # optimisation time of the parts before a resume
         self._started_at: float | None = None
@@ -193,7 +194,7 @@ class Run:
         layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
         plan = scale_iterations(config, sizes)
         total = sum(plan)
-        resume = self._read_checkpoint(total, len(plan))
+        self._resume = resume = self._read_checkpoint(total, len(plan))
         resumed_from = resume["completed"] if resume else 0
         if self._recorder is not None:
             assert self.folder is not None
@@ -251,7 +252,6 @@ class Run:
         self._started_at = time.perf_counter()
         self._last_checkpoint = time.monotonic()
         self._total = total
-        self._resume = resume
         if resume is not None:
             self._seconds_before = float(resume["seconds"])
         self._image: torch.Tensor | None = None
@@ -265,7 +265,7 @@ class Run:
             for scale, (scale_sizes, iterations) in enumerate(
                 zip(sizes.scales, plan, strict=True), start=1
             ):
-                if resume is not None and scale < resume["scale"]:
+                if self._resume is not None and scale < self._resume["scale"]:
                     continue  # done before the checkpoint
                 compute_size, style_size = scale_sizes
                 style_sizes = style_sizes_at(
@@ -285,9 +285,9 @@ class Run:
                 )
                 image = stepper.image
                 self._stepper, self._scale, self._local = stepper, scale, 0
-                if resume is not None:
-                    losses = self._restore(stepper, resume)
-                    resume = self._resume = None
+                if self._resume is not None:  # the checkpoint's scale: go on from it
+                    losses = self._restore(stepper, self._resume)
+                    self._resume = None
                 for local in range(self._local + 1, iterations + 1):
                     losses = stepper.step()
                     if self._average is not None:
