@@ -29,3 +29,37 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         assert fragment in lines[0], (fragment, lines[0])
     assert result.stdout == ""
     return lines[0]
+
+
+def signal_when(
+    arguments: list[str], cwd, line_start: str, stop_signal: int
+) -> subprocess.CompletedProcess:
+    """Run `nst-tui ARGUMENTS` in `cwd`, send `stop_signal` once a stderr line starts with
+    `line_start`, and wait for it to end (killed after 120 s: never hang the suite)."""
+    import threading
+
+    process = subprocess.Popen(
+        [*COMMAND, *arguments],
+        cwd=cwd,
+        env=command_environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    watchdog = threading.Timer(120, process.kill)
+    watchdog.start()
+    try:
+        seen = []
+        for line in process.stderr:
+            seen.append(line)
+            if line.startswith(line_start):
+                break
+        assert seen and seen[-1].startswith(line_start), "".join(seen)
+        process.send_signal(stop_signal)
+        stdout, rest = process.communicate(timeout=60)
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait()
+    return subprocess.CompletedProcess(arguments, process.returncode, stdout, "".join(seen) + rest)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import threading
 
 import numpy as np
 import pytest
 import torch
-from cli_run import COMMAND, assert_one_line_error, command_environment
+from cli_run import assert_one_line_error, signal_when
 from PIL import Image
 
 TINY = ("--size", "48", "--weights", "random")
@@ -59,30 +57,10 @@ def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
     """A dropped SSH session (SIGHUP) stops the run with a checkpoint; `nst-tui resume ID`
     finishes it, and the result is what the run would have made uninterrupted."""
     arguments = ["--demo", *TINY, "--iterations", "40", "--snapshot-every", "1"]
-    process = subprocess.Popen(
-        [*COMMAND, "run", *arguments, "-o", "stopped.png"],
-        cwd=work,
-        env=command_environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    process = signal_when(
+        ["run", *arguments, "-o", "stopped.png"], work, "snapshot at iteration 3:", signal.SIGHUP
     )
-    watchdog = threading.Timer(120, process.kill)
-    watchdog.start()
-    try:
-        seen = []
-        for line in process.stderr:
-            seen.append(line)
-            if line.startswith("snapshot at iteration 3:"):
-                break
-        process.send_signal(signal.SIGHUP)
-        _, rest = process.communicate(timeout=60)
-    finally:
-        watchdog.cancel()
-        process.kill()
-        process.wait()
-    stderr = "".join(seen) + rest
+    stderr = process.stderr
     assert process.returncode == 129, stderr
     [run] = listed(nst_tui_here)
     assert run["status"] == "stopped" and run["resumable"], run

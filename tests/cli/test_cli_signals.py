@@ -4,11 +4,9 @@ output, stderr says where, the output itself is not written, the exit status is 
 from __future__ import annotations
 
 import signal
-import subprocess
-import threading
 
 import pytest
-from cli_run import COMMAND, command_environment
+from cli_run import signal_when
 from PIL import Image
 
 
@@ -21,9 +19,9 @@ from PIL import Image
     ],
 )
 def test_a_stop_signal_keeps_the_image_so_far(work, stop_signal, status, reason):
-    process = subprocess.Popen(
+    # --snapshot-every 1: a line on stderr per iteration, the sign that progress has started.
+    result = signal_when(
         [
-            *COMMAND,
             "run",
             "--demo",
             "-o",
@@ -35,33 +33,15 @@ def test_a_stop_signal_keeps_the_image_so_far(work, stop_signal, status, reason)
             "--weights",
             "random",
             "--snapshot-every",
-            "1",  # a line on stderr per iteration: the sign that progress has started
+            "1",
         ],
-        cwd=work,
-        env=command_environment(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        work,
+        "snapshot at iteration 2:",
+        stop_signal,
     )
-    watchdog = threading.Timer(120, process.kill)  # never hang the suite
-    watchdog.start()
-    try:
-        seen = []
-        for line in process.stderr:
-            seen.append(line)
-            if line.startswith("snapshot at iteration 2:"):
-                break
-        assert seen and seen[-1].startswith("snapshot at iteration 2:"), "".join(seen)
-        process.send_signal(stop_signal)
-        stdout, rest = process.communicate(timeout=60)
-    finally:
-        watchdog.cancel()
-        process.kill()
-        process.wait()
-    stderr = "".join(seen) + rest
+    stdout, stderr = result.stdout, result.stderr
 
-    assert process.returncode == status, stderr
+    assert result.returncode == status, stderr
     assert "Traceback" not in stderr
     assert stdout == ""
     partials = sorted(work.glob("out.partial-*-of-2000.png"))
