@@ -199,7 +199,7 @@ class HistoryScreen(Screen):
 
     def _show_live_progress(self) -> None:
         """The iterations of this app's running jobs as they go (run.json has them only at
-        each checkpoint)."""
+        each flush of the loss history, every 50 iterations)."""
         jobs = getattr(self.app, "jobs", None) or {}
         live = {
             entry.folder.id: f"{entry.index}/{entry.total or '?'}"
