@@ -118,6 +118,17 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
         self._previous_handlers: dict[int, object] = {}
 
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing caught (a bug): its traceback goes to the log file first.
+
+        Textual then ends the app with the traceback on the terminal; a run going on stops
+        after its iteration with its image and checkpoint kept (on_unmount), as on Ctrl+Q.
+        Widgets that draw with code that may fail catch their own (widgets/drawing.py), so a
+        failed drawing never gets here.
+        """
+        log.error("internal error in the interface", exc_info=error)
+        super()._handle_exception(error)
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's palette commands, less those the app has its own of (commands.py)."""
         return without_duplicates(super().get_system_commands(screen))

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 
 from textual_plotext import PlotextPlot
 
+from nst_tui.widgets.drawing import DrawsSafely
+
 TERMS = ("total", "content", "style", "tv")  # drawn in this order (the legend's too)
 # Each term's colour, in the curve and in the legend above it (plotext's own legend sits on
 # the curve's top-left corner, over the first iterations of a short plot).
@@ -31,8 +33,10 @@ REDRAW_INTERVAL = 1.0  # seconds between two redraws of a live curve, at least (
 # 20-50 ms of the interface thread at the run panel's size on a shared 2-core machine)
 
 
-class LossPlot(PlotextPlot):
+class LossPlot(DrawsSafely, PlotextPlot):
     """The loss terms over the iterations, on a log scale, with a legend."""
+
+    DRAWING_NAME = "the loss curve"
 
     DEFAULT_CSS = """
     LossPlot { width: 1fr; height: 10; border-top: hkey $panel-lighten-2; }
@@ -121,34 +125,42 @@ class LossPlot(PlotextPlot):
         self._draw_pending = False
         self._last_draw = time.monotonic()
         self.draws += 1
+        try:
+            self._lay_out()
+        except Exception as error:  # a resize or a timer must not end the app (DrawsSafely)
+            self.border_title = self.drawing_failed(error)
+            self.refresh()
+
+    def _lay_out(self) -> None:
         plot = self.plt
         plot.clear_figure()  # no axis label: a row more for the curve (the legend says what)
         step = max(1, len(self.iterations) // max(1, self.size.width * POINTS_PER_COLUMN))
         drawn = range(0, len(self.iterations), step)
         series = {}
         for term in TERMS:
-            # A log scale has no room for 0 (tv with tv_weight 0) or for what diverged.
+            # The log scale is ours: plotext is given log10 of each value on a linear axis.
+            # (Its own log scale takes the log of its stored data in place, so the next build,
+            # after a resize, took the log of the log: "math domain error" for values below 1.)
+            # 0 (tv with tv_weight 0), negative and diverged values have no place on it.
             points = [
-                (self.iterations[index], self.values[term][index])
+                (self.iterations[index], math.log10(self.values[term][index]))
                 for index in drawn
                 if self.values[term][index] > 0 and math.isfinite(self.values[term][index])
             ]
             if points:
                 series[term] = points
         if not series:
-            # plotext fails on an empty plot with a log scale: a linear one says it is empty.
             self.border_title = "loss: no iterations yet"
             self.refresh()
             return
-        plot.yscale("log")
         for term, points in series.items():
             xs, ys = zip(*points, strict=True)
             plot.plot(list(xs), list(ys), marker="braille", color=COLOURS[term])
         self.border_title = "loss  " + "  ".join(
             "[rgb({},{},{})]━ {}[/]".format(*COLOURS[term], term) for term in series
         )
-        values = [value for points in series.values() for _, value in points]
-        plot.yticks(*log_ticks(min(values), max(values)))
+        exponents = [value for points in series.values() for _, value in points]
+        plot.yticks(*tick_labels(min(exponents), max(exponents)))
         first, last = self.iterations[0], self.iterations[-1]
         ticks = sorted({round(first + (last - first) * part / 4) for part in range(5)})
         plot.xticks(ticks, [str(tick) for tick in ticks])
@@ -166,13 +178,12 @@ class LossPlot(PlotextPlot):
         return f"iteration {self.iterations[-1]}: {latest}"
 
 
-def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Ticks for a log axis from `low` to `high`: the powers of ten between them (`1e3`) when
-    there are two or more, else three values (`0.42`, `1.3`, `4.2`): short labels leave the
-    curve its columns."""
-    powers = range(math.ceil(math.log10(low)), math.floor(math.log10(high)) + 1)
-    if len(powers) >= 2:
-        return [10.0**power for power in powers], [f"1e{power}" for power in powers]
-    middle = math.sqrt(low * high)
-    ticks = [low, middle, high] if high > low else [low]
-    return ticks, [f"{tick:.2g}" for tick in ticks]
+def tick_labels(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Ticks for an axis of log10 values from `low` to `high`: the whole exponents between them,
+    labelled as powers of ten (`1e3`), when there are two or more; else three values labelled
+    as what they stand for (`0.42`, `1.3`, `4.2`): short labels leave the curve its columns."""
+    exponents = range(math.ceil(low), math.floor(high) + 1)
+    if len(exponents) >= 2:
+        return list(exponents), [f"1e{exponent}" for exponent in exponents]
+    ticks = [low, (low + high) / 2, high] if high > low else [low]
+    return ticks, [f"{10.0**tick:.2g}" for tick in ticks]

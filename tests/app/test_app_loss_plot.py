@@ -9,7 +9,7 @@ from app_helpers import form_settled, wait_for
 from textual.app import App, ComposeResult
 
 from nst_tui.widgets import loss_plot
-from nst_tui.widgets.loss_plot import LossPlot, log_ticks
+from nst_tui.widgets.loss_plot import LossPlot, tick_labels
 
 
 class PlotApp(App[None]):
@@ -56,12 +56,6 @@ async def test_a_past_runs_history_is_drawn_with_a_legend_on_a_log_scale() -> No
         await pilot.pause()
         assert plot.point_count == 0 and "no iterations yet" in str(plot.border_title)
         assert not drawn(plot_text(plot))
-
-
-def test_log_ticks_are_powers_of_ten_or_three_values_within_a_decade() -> None:
-    assert log_ticks(11, 1e5) == ([1e2, 1e3, 1e4, 1e5], ["1e2", "1e3", "1e4", "1e5"])
-    ticks, labels = log_ticks(0.4, 3)  # one power of ten inside: not enough to read a scale
-    assert labels == ["0.4", "1.1", "3"] and ticks[0] == 0.4 and ticks[-1] == 3
 
 
 async def test_live_points_are_thinned_and_redrawn_at_most_once_a_second(monkeypatch) -> None:
@@ -155,3 +149,43 @@ async def test_a_resumed_run_curve_starts_with_its_loss_history(make_app, tiny_c
         assert panel.curve.iterations == [1, 2, 3, 4, 5, 6]
         panel.start(4)  # another run: a clean curve
         assert panel.curve.point_count == 0
+
+
+# --- surviving redraws (issue 18: a resize once killed the app with "math domain error") ---
+
+
+def awkward_losses(iteration: int) -> dict[str, float]:
+    """Values a log scale finds hard: below 1, zero, negative and non-finite ones."""
+    return {
+        "content": 0.5 / iteration,  # below 1: plotext's in-place log took the log of a negative
+        "style": [0.0, -1.0, math.nan, math.inf, 3e-3][iteration % 5],
+        "tv": 0.0,
+        "total": 0.5 / iteration + 1e-4,
+    }
+
+
+async def test_the_curve_survives_any_number_of_redraws_and_resizes() -> None:
+    app = PlotApp()
+    async with app.run_test(size=(120, 20)) as pilot:
+        plot = app.query_one(LossPlot)
+        for index in range(1, 41):
+            plot.add(index, awkward_losses(index))
+        plot._draw()
+        for width, height in [(110, 20), (80, 12), (60, 24), (120, 20), (110, 18)]:
+            await pilot.resize_terminal(width, height)
+            await pilot.pause()
+            text = plot_text(plot)  # each paint builds the plot again
+            assert drawn(text)
+            plot._draw()  # and a redraw of the same data, as the live curve does
+            await pilot.pause()
+            assert drawn(plot_text(plot))
+        labels = [line.split("┤")[0].strip() for line in text.splitlines() if "┤" in line]
+        assert labels and all(label.startswith("1e") for label in labels)  # powers of ten
+        assert "content" in str(plot.border_title)
+
+
+def test_ticks_are_powers_of_ten_or_three_values_within_a_decade() -> None:
+    # The curve gives plotext log10 values on a linear axis: ticks are exponents, labels 1eN.
+    assert tick_labels(-3.2, 1.5) == ([-3, -2, -1, 0, 1], ["1e-3", "1e-2", "1e-1", "1e0", "1e1"])
+    ticks, labels = tick_labels(math.log10(0.4), math.log10(3))  # within one decade
+    assert labels == ["0.4", "1.1", "3"] and ticks[0] == math.log10(0.4)

@@ -1,0 +1,54 @@
+"""Drawing that cannot end the app: a widget whose picture comes from code that may fail.
+
+The loss curve (plotext) and the preview (image cells, terminal graphics) draw with code that
+is not Textual's. An exception there would reach Textual, which ends the app with a traceback,
+and with it the run being watched. A widget with `DrawsSafely` instead writes the traceback to
+the log file (once per widget and kind of failure), shows a one-line notice, and draws one
+line in its place; the app and the run go on.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from rich.segment import Segment
+from rich.text import Text
+from textual.strip import Strip
+
+log = logging.getLogger("nst.app")
+
+
+class DrawsSafely:
+    """Mixin (before the widget class) for a widget whose `render` or `render_line` may fail."""
+
+    DRAWING_NAME = "part of the screen"  # said in the notice: "the loss curve could not..."
+    _drawing_failures: set[str] | None = None  # kinds of failure already logged and told
+
+    def drawing_failed(self, error: Exception) -> str:
+        """Log `error` with its traceback and tell the user once per kind; the line to show."""
+        kind = f"{type(error).__name__}: {error}"
+        line = f"{self.DRAWING_NAME} could not be drawn ({kind}); the log has the details"
+        failures = self._drawing_failures
+        if failures is None:
+            failures = self._drawing_failures = set()
+        if kind not in failures:
+            failures.add(kind)
+            log.error("%s could not be drawn", self.DRAWING_NAME, exc_info=error)
+            app = self.app  # type: ignore[attr-defined]
+            # Not from inside the paint: the notice is a message like any other.
+            app.call_later(app.notify, line[0].upper() + line[1:], severity="warning")
+        return line
+
+    def render(self):  # noqa: D102 - Widget.render, guarded
+        try:
+            return super().render()  # type: ignore[misc]
+        except Exception as error:
+            return Text(self.drawing_failed(error), no_wrap=True, overflow="ellipsis")
+
+    def render_line(self, y: int) -> Strip:  # noqa: D102 - Widget.render_line, guarded
+        try:
+            return super().render_line(y)  # type: ignore[misc]
+        except Exception as error:
+            line = self.drawing_failed(error) if y == 0 else ""
+            width = self.size.width  # type: ignore[attr-defined]
+            return Strip([Segment(line[:width].ljust(width))], width)
