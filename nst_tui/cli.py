@@ -8,7 +8,6 @@ and `--version` answer at once and the app paints its first frame fast.
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 
 from nst_engine import __version__
 from nst_engine.errors import NSTError
+from nst_tui.suggestions import did_you_mean
 
 EXIT_USAGE = 2  # bad input of any kind: arguments, files, settings
 EXIT_FAILURE = 1  # an internal error (a bug), logged with its traceback
@@ -29,7 +29,7 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         choice = re.search(r"invalid choice: '([^']*)'", message)
         if choice:
-            message += _did_you_mean(choice.group(1), self._choices())
+            message += did_you_mean(choice.group(1), self._choices())
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
     def parse_args(self, args=None, namespace=None):  # type: ignore[override]
@@ -74,18 +74,10 @@ class OneLineParser(argparse.ArgumentParser):
         flags = [flag for flag in self._option_string_actions if flag.startswith("--")]
         for word in unknown:
             if word.startswith("--"):
-                suggestion = _did_you_mean(word.split("=", 1)[0].replace("_", "-"), flags)
+                suggestion = did_you_mean(word.split("=", 1)[0].replace("_", "-"), flags)
                 if suggestion:
                     return suggestion
         return ""
-
-
-def _did_you_mean(word: str, known: list[str]) -> str:
-    """`; did you mean --iterations?` for the closest of `known`, or "" if none is close.
-    Compared without the leading dashes (which every flag shares: `--colour` is not `--lr`)."""
-    names = {name.lstrip("-"): name for name in known}
-    close = difflib.get_close_matches(word.lstrip("-"), list(names), n=1, cutoff=0.6)
-    return f"; did you mean {names[close[0]]}?" if close else ""
 
 
 # What `nst-tui run --help` ends with (gallery names, so that each line runs as printed).
@@ -283,6 +275,7 @@ def print_runs(arguments: argparse.Namespace) -> int:
     if arguments.status and arguments.status not in STATUSES:
         raise ConfigError(
             f"--status must be one of {', '.join(STATUSES)}; got '{arguments.status}'"
+            + did_you_mean(arguments.status, STATUSES)
         )
     records = filter_runs(
         list_runs(arguments.runs_dir), " ".join(arguments.filter), arguments.status

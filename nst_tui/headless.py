@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import signal
 import sys
+from collections.abc import Container
 from types import FrameType
 
 from nst_engine.errors import NSTError
@@ -44,11 +45,15 @@ class StopRequest:
 
 
 def run_headless(arguments: argparse.Namespace) -> int:
+    from nst_engine.preflight import check_startable
     from nst_engine.runlog import setup_logging
     from nst_tui.run_options import config_from_arguments
 
     setup_logging()
     config = config_from_arguments(arguments)
+    # Every mistake that needs no torch, refused before torch loads (seconds) and before a
+    # run folder is made (a refused command is no failed run in the history).
+    check_startable(config)
     return _execute(config, arguments, None)
 
 
@@ -85,6 +90,7 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
     # torch and Rich load only now that the arguments are known to be good.
     from rich.console import Console
 
+    from nst_engine.devices import resolve_device
     from nst_engine.runlog import log_path
     from nst_engine.transfer import check_ready, run
 
@@ -99,13 +105,18 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
     else:
         check_ready(config)
         return _execute_on_cluster(config, arguments, folder, address, console)
-    if folder is None:
-        check_ready(config)  # a bad input fails before a run folder is made for it
-        folder = _new_folder(config, arguments, console)
     events = None
+    said: set[str] = set()
     try:
+        if folder is None:
+            # What needs torch to refuse is refused before a run folder is made too (a
+            # refused command is no run in the history).
+            check_ready(config)
+            resolve_device(config.device)
+            said = _load_weights(config, console)
+            folder = _new_folder(config, arguments, console)
         with StopRequest() as stop, run(config, folder) as events:
-            return _drive(events, stop, console)
+            return _drive(events, stop, console, said)
     except NSTError:
         raise
     except KeyboardInterrupt:
@@ -116,6 +127,19 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
             f"[red]nst-tui: internal error: {type(error).__name__}: {error}[/] (details in {log_path()})",
         )
         return 1
+
+
+def _load_weights(config, console) -> set[str]:
+    """Load the run's weights now: a file that holds no weights is refused before the run
+    folder is made. The run then takes them from memory (load_weights keeps the last set).
+    Returns the status line said here, which the run's own need not repeat."""
+    from nst_engine.weights import load_weights
+
+    status = "loading VGG19 weights"
+    if console.is_terminal:
+        console.print(f"[dim]{status}...[/]")
+    load_weights(config.weights, config.seed)
+    return {status}
 
 
 def _execute_on_cluster(config, arguments, folder, address: str, console) -> int:
@@ -207,7 +231,8 @@ def _check_memory(config, arguments: argparse.Namespace, console) -> None:
     _say(console, f"[yellow]nst-tui: warning:[/] {warning}; running anyway (--force)")
 
 
-def _drive(events, stop: StopRequest, console) -> int:
+def _drive(events, stop: StopRequest, console, said: Container[str] = frozenset()) -> int:
+    """Show the run's events (a status line in `said` was shown already) until it ends."""
     from nst_engine.events import Finished, Snapshot, Started, Status, Step
     from nst_engine.progress import ProgressReporter
     from nst_tui.progress_line import FittedProgress
@@ -223,7 +248,7 @@ def _drive(events, stop: StopRequest, console) -> int:
                 return _report_stopped(console, events.cancel(), stop.signal_name, events.folder)
             if isinstance(event, Status):
                 # Only for people watching: on a pipe, a bad input stays one line (the error).
-                if console.is_terminal:
+                if console.is_terminal and event.text not in said:
                     console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
                 _print_started(console, event, events.config, events.folder)

@@ -353,16 +353,13 @@ def input_path(text: str, role: str) -> Path:
     """The image a CONTENT or STYLE argument names: a file, or else a gallery name (a file
     here wins). A missing one is refused now, before the output is looked at: a missing
     input is the more basic mistake."""
-    from nst_engine.gallery import closest_gallery_name, resolve_image_path
+    from nst_engine.gallery import resolve_image_path
+    from nst_tui.suggestions import did_you_mean_image
 
     path = resolve_image_path(text)
     if path.exists():
         return path
-    message = f"{role} '{text}' does not exist"
-    suggestion = closest_gallery_name(text)
-    if suggestion is not None:
-        message += f"; did you mean the gallery's {suggestion}? (nst-tui gallery lists them)"
-    raise InputImageError(message)
+    raise InputImageError(f"{role} '{text}' does not exist{did_you_mean_image(text)}")
 
 
 def init_from_argument(text: str) -> str:

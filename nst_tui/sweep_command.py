@@ -136,6 +136,25 @@ def prepare_sweep(arguments: argparse.Namespace):
     return plan_sweep(config.replace(overwrite=False), axes, looks=looks)
 
 
+def check_cells(plan) -> None:
+    """What a cell's run would refuse without torch, refused for the whole sweep before
+    torch loads and before any run folder: each image read once (its error names it), then
+    each cell's sizes (the error names the cell by its values)."""
+    from nst_engine.errors import NSTError
+    from nst_engine.preflight import check_sizes, check_weights_file, read_images
+
+    sizes: dict = {}
+    for job in plan.jobs:
+        read_images(job.config, sizes)
+    for job in plan.jobs:
+        try:
+            check_sizes(job.config, sizes)
+        except NSTError as error:
+            cell = ", ".join(job.labels)
+            raise type(error)(f"{cell}: {error.message}" if cell else error.message) from None
+        check_weights_file(job.config.weights)
+
+
 def _take_file(arguments: argparse.Namespace, path: Path):
     """A sweep file's images and output, where the command line gave none, go into
     `arguments`; its axes, its preset's name (or None) and its other settings (with the name
@@ -200,6 +219,7 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         with _cluster(arguments, plan) as cluster:
             return drive_sweep(plan, folders, cell_size, resume=True, cluster=cluster)
     plan = prepare_sweep(arguments)
+    check_cells(plan)
     cell_size = _cell_size(arguments)
     if getattr(arguments, "cluster", None) is None:
         _check_memory(plan, arguments)  # a cluster's memory is not this machine's

@@ -48,3 +48,27 @@ def test_run_help_says_gallery_names_work_and_a_file_here_wins(nst_tui_here):
     words = " ".join(result.stdout.split())
     assert "a name from `nst-tui gallery`" in words
     assert "a file of that name in the current folder wins" in words
+
+
+def install_commands() -> list[str]:
+    """The commands of the README's "Two commands" section, in order."""
+    section = readme().split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    return [block.split("```", 1)[0].strip() for block in section.split("```sh\n")[1:]]
+
+
+def test_the_first_command_installs_torch_for_the_machine_its_heading_names():
+    """Headed for a CPU-only machine, it must take the CPU-only wheels (a few hundred MB),
+    not the CUDA build that `pip install -e .` takes from PyPI (about 3 GB of downloads)."""
+    heading = readme().split("## Two commands", 1)[1].split("```", 1)[0]
+    first = install_commands()[0]
+    assert "CPU-only" in heading
+    cpu_wheels = "--index-url https://download.pytorch.org/whl/cpu"
+    assert cpu_wheels in first
+    assert first.index(cpu_wheels) < first.index("pip install -e '.[weights]'")
+
+
+def test_the_second_command_is_what_ci_runs_and_needs_pypi_alone():
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    second = install_commands()[1]
+    assert second == ci
+    assert "download.pytorch.org" not in second

@@ -113,6 +113,7 @@ def test_a_sweep_file_gives_images_settings_and_axes(sweep, work: Path, tmp_path
         (["--vary", "lr=1", "--file", "missing.toml"], "sweep file 'missing.toml' does not exist"),
         (["--vary", "lr=1", "-o", "grid.gif"], "must end in .png or .jpg"),
         (["--vary", "optimizer=adam", "--beta1", "2"], "--beta1"),
+        (["--vary", "size=8,32"], "size=8: content image"),  # the network cannot take 8 px
     ],
 )
 def test_bad_sweeps_are_one_line_and_exit_2_before_any_run(
@@ -124,6 +125,18 @@ def test_bad_sweeps_are_one_line_and_exit_2_before_any_run(
     assert len(lines) == 1 and "error: " in lines[0] and message in lines[0], result.stderr
     assert result.stdout == ""
     assert runs(tmp_path) == []
+
+
+def test_a_sweep_with_an_unreadable_image_is_refused_before_any_run(
+    sweep, work: Path, tmp_path: Path
+) -> None:
+    (work / "notes.png").write_text("a shopping list\n", encoding="utf-8")
+    result = sweep("astronaut", "notes.png", "--vary", "lr=1,2", *TINY, "-o", "grid.png")
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == (
+        "nst-tui: error: style image 'notes.png' is not an image Pillow can read\n"
+    )
+    assert runs(tmp_path) == [] and not (work / "grid.png").exists()
 
 
 def test_an_existing_grid_is_kept_unless_overwrite(sweep, work: Path, tmp_path: Path) -> None:
