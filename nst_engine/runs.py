@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nst_engine import locations
+from nst_engine import locations, output_owners
 from nst_engine.errors import ConfigError, OutputError
 
 if TYPE_CHECKING:
@@ -190,6 +190,7 @@ class RunFolder:
             labels=tuple(labels),
         )
         folder.write_record(record)
+        output_owners.claim(folder.path, record.output)  # its name is taken from now on
         return folder
 
     def write_settings(self, config: RunConfig) -> None:
@@ -213,6 +214,8 @@ class RunFolder:
         data = asdict(record)
         data["path"] = str(record.path)
         _write_atomically(self.path / RUN_FILE, json.dumps(data, indent=1).encode())
+        if record.status == FINISHED:
+            output_owners.release(self.path)  # its output is written: the name is no more its
 
     def update(self, **changes: Any) -> RunRecord:
         """Change fields of run.json (atomically); the new record."""
@@ -454,6 +457,7 @@ def delete_run(folder: RunFolder) -> None:
         shutil.rmtree(folder.path)
     except OSError as error:
         raise OutputError(f"could not delete '{folder.path}': {error.strerror or error}") from None
+    output_owners.release(folder.path)
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:
