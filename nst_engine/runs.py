@@ -81,6 +81,7 @@ class RunRecord:
     output: str = ""  # where the user asked for the result
     result: str | None = None  # the result's path once finished (normally `output`)
     partial: str | None = None  # a stopped run's image beside the output
+    partials: tuple[str, ...] = ()  # every partial its stops made (removed once it finishes)
     ended: float | None = None
     seconds: float = 0.0  # optimisation time, resumed parts added up
     iterations_done: int = 0
@@ -112,6 +113,7 @@ class RunRecord:
         data["path"] = str(self.path)
         data["styles"] = list(self.styles)
         data["labels"] = list(self.labels)
+        data["partials"] = list(self.partials)
         data["started_iso"] = _iso(self.started)
         data["ended_iso"] = _iso(self.ended) if self.ended else None
         data["resumable"] = self.resumable
@@ -231,7 +233,7 @@ class RunFolder:
         known = {name for name in RunRecord.__dataclass_fields__}
         values = {key: value for key, value in data.items() if key in known}
         values.update(path=self.path, id=self.path.name)
-        for name in ("styles", "labels"):
+        for name in ("styles", "labels", "partials"):
             values[name] = tuple(values.get(name) or ())
         return RunRecord(**values)
 
