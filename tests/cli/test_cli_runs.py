@@ -79,3 +79,72 @@ def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
     assert whole.returncode == 0, whole.stderr
     with Image.open(work / "stopped.png") as a, Image.open(work / "whole.png") as b:
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def stopped_run(work, iterations_done: int = 2, output: str = "mine.png"):
+    """A run of the demo pair stopped after `iterations_done` of 6 (as Ctrl+C leaves one)."""
+    from nst_engine import transfer
+    from nst_engine.config import RunConfig
+    from nst_engine.events import Step
+    from nst_engine.gallery import demo_pair
+    from nst_engine.runs import RunFolder
+
+    content, style = demo_pair()
+    config = RunConfig(
+        content=content,
+        style=style,
+        output=work / output,
+        size=48,
+        iterations=6,
+        weights="random",
+        device="cpu",
+    )
+    folder = RunFolder.create(config)
+    with transfer.run(config, folder) as events:
+        for event in events:
+            if isinstance(event, Step) and event.index == iterations_done:
+                events.cancel()
+                break
+    assert folder.record().status == "stopped"
+    return folder
+
+
+def test_a_stopped_runs_name_is_not_proposed_and_a_run_that_takes_it_says_so(nst_tui_here, work):
+    stopped = stopped_run(work, output="rocket-swirl.png")
+    proposed = nst_tui_here("run", "--demo", *TINY, "--iterations", "2")
+    assert proposed.returncode == 0, proposed.stderr
+    assert proposed.stdout.strip() == str(work / "rocket-swirl-2.png")
+
+    taken = nst_tui_here("run", "--demo", *TINY, "--iterations", "2", "-o", "rocket-swirl.png")
+    assert taken.returncode == 0, taken.stderr
+    assert f"run {stopped.id} (stopped at 2/6) will write this name when resumed" in taken.stderr
+
+
+def test_resume_after_its_output_was_taken_writes_the_next_free_name_and_says_so(
+    nst_tui_here, work
+):
+    stopped = stopped_run(work)
+    (work / "mine.png").write_bytes(b"another run's result")
+
+    resumed = nst_tui_here("resume", stopped.id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == str(work / "mine-2.png")
+    assert "its output mine.png is taken" in resumed.stderr
+    assert f"so it writes {work / 'mine-2.png'}" in resumed.stderr
+    assert (work / "mine.png").read_bytes() == b"another run's result"
+    [run] = listed(nst_tui_here)
+    assert run["status"] == "finished" and run["result"] == str(work / "mine-2.png")
+
+
+def test_resume_output_chooses_the_name_and_advises_only_its_own_flags(nst_tui_here, work):
+    stopped = stopped_run(work)
+    (work / "there.png").write_bytes(b"x")
+    refused = nst_tui_here("resume", stopped.id, "--output", "there.png")
+    line = assert_one_line_error(refused, "there.png' already exists", "choose another name")
+    assert "--overwrite" not in line
+    assert stopped.record().status == "stopped" and stopped.record().iterations_done == 2
+
+    chosen = nst_tui_here("resume", stopped.id, "--output", "chosen.png")
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.strip() == str(work / "chosen.png")
+    assert not (work / "mine.png").exists()
