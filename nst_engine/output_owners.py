@@ -153,8 +153,11 @@ def owned_name_note(path: Path, root: Path | None = None, exclude: str | None = 
     """What to say of a name chosen by hand that an unfinished run owns ("" if none does):
     which run, how far it got, and when it will write the name."""
     owner = owner_of(path, root, exclude)
-    if owner is None:
-        return ""
+    return "" if owner is None else owner_note(owner)
+
+
+def owner_note(owner: RunRecord) -> str:
+    """`run ID (stopped at 10/30) will write this name when resumed`, or `... writes this name`."""
     if owner.status == "running":
         return f"{describe_owner(owner)} writes this name"
     return f"{describe_owner(owner)} will write this name when resumed"

@@ -10,6 +10,7 @@ nst_tui/widgets/queue_list.py) lists them all; the sweep screen (F4) queues a sw
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nst_engine.config import RunConfig
@@ -88,16 +89,28 @@ class QueueActions:
         return entry
 
     def _own_output(self, config: RunConfig) -> RunConfig:
-        """`config` with an output that no waiting or running job of this session writes."""
+        """`config` with an output that no waiting or running job of this session, nor a run
+        running elsewhere, writes: else the next free name (`mine-2.png` -> `mine-3.png`)."""
+        import os
+
+        from nst_engine.output_owners import owned_outputs, owner_of
+        from nst_engine.outputs import free_output_path
+
         if config.output is None:
             return config
-        taken = {entry.config.output for entry in self.jobs.values() if entry.open}
-        output, number = config.output, 1
-        # With "replace the output" ticked the form's name may exist; the numbered ones not.
-        while output in taken or (output != config.output and output.exists()):
-            number += 1
-            output = config.output.with_name(f"{config.output.stem}-{number}{config.output.suffix}")
-        return config if output == config.output else config.replace(output=output)
+        wanted = Path(os.path.abspath(config.output))
+        writing = {
+            Path(os.path.abspath(entry.config.output))
+            for entry in self.jobs.values()
+            if entry.open and entry.config.output is not None
+        }
+        owner = owner_of(wanted)
+        if wanted not in writing and (owner is None or owner.status != "running"):
+            # A name typed over a stopped run's is the person's choice (the form said so);
+            # with "replace the output" ticked the name may exist.
+            return config
+        output = free_output_path(config.output, writing | {wanted, *owned_outputs()})
+        return config.replace(output=output)
 
     def _show_run(self, entry: QueueEntry, *, starting: bool = False) -> None:
         """The main screen follows `entry`'s run from now on."""
