@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nst_engine import locations, output_owners
-from nst_engine.errors import ConfigError, OutputError
+from nst_engine.errors import ConfigError, NSTError, OutputError
 
 if TYPE_CHECKING:
     from nst_engine.config import RunConfig
@@ -236,6 +236,13 @@ class RunFolder:
         for name in ("styles", "labels", "partials"):
             values[name] = tuple(values.get(name) or ())
         return RunRecord(**values)
+
+    def stop_before_start(self) -> None:
+        """A queued run was cancelled before it began: `stopped` at 0 (resumable from the
+        start). A run stopped before, waiting for its resume, stays as it was."""
+        with contextlib.suppress(OSError, ValueError, TypeError, NSTError):
+            if self._stored_record().status == QUEUED:
+                self.update(status=STOPPED, ended=time.time())
 
     def config(self) -> RunConfig:
         """The run's settings, as it was started."""

@@ -55,6 +55,7 @@ class QueueActions:
         labels: tuple[str, ...] = (),
     ) -> QueueEntry | None:
         from nst_engine.runs import RunFolder
+        from nst_engine.sizes import planned_iterations
 
         if folder is not None and any(
             entry.open and entry.folder == folder for entry in self.jobs.values()
@@ -70,7 +71,7 @@ class QueueActions:
                 self.notify(error.message, title="Not queued", severity="error", timeout=10)
                 return None
         entry = QueueEntry(
-            next(self._run_ids), config, folder, sweep, labels, total=config.iterations
+            next(self._run_ids), config, folder, sweep, labels, total=planned_iterations(config)
         )
         entry.resumed = resumed
         self.jobs[entry.run_id] = entry
@@ -119,7 +120,7 @@ class QueueActions:
         self._preview = self.main.preview  # for the queue's thread, which must not query the DOM
         panel = self.main.panel
         panel.set_running()
-        panel.start(entry.total or entry.config.iterations, folder=entry.folder)
+        panel.start(entry.planned, folder=entry.folder)
         if entry.index:
             panel.status(f"run {entry.run_id}: {entry.describe()}")
         caption = "starting…" if starting else f"iteration {entry.index}"
