@@ -104,6 +104,12 @@ def free_output_path(path: Path, taken: Container[Path] = ()) -> Path:
             return candidate
 
 
+def unnumbered_stem(path: Path) -> str:
+    """`rocket-swirl` for `rocket-swirl-3.png`: the name before numbering made it free."""
+    match = _NUMBERED.fullmatch(path.stem)
+    return match["base"] if match else path.stem
+
+
 def partial_output_path(output: Path, index: int, total: int) -> Path:
     """Where a stopped run's image goes: beside the output, named for how far it got."""
     digits = len(str(total))
