@@ -148,3 +148,16 @@ def test_resume_output_chooses_the_name_and_advises_only_its_own_flags(nst_tui_h
     assert chosen.returncode == 0, chosen.stderr
     assert chosen.stdout.strip() == str(work / "chosen.png")
     assert not (work / "mine.png").exists()
+
+
+def test_run_refuses_a_name_that_a_running_run_is_writing_in_one_line(nst_tui_here, work):
+    """Two runs ending on one name: the second could not write it; refused at once instead."""
+    import os
+
+    from nst_engine.config import RunConfig
+    from nst_engine.runs import RunFolder
+
+    running = RunFolder.create(RunConfig(output=work / "busy.png"))
+    running.update(status="running", pid=os.getpid(), iterations_done=3, total=30)
+    refused = nst_tui_here("run", "--demo", *TINY, "-o", "busy.png")
+    assert_one_line_error(refused, f"run {running.id} (running at 3/30)", "choose another name")
