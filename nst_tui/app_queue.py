@@ -63,6 +63,7 @@ class QueueActions:
             self.notify(f"Run {folder.id} is in the queue already (F5).", severity="warning")
             return None
         resumed = folder is not None and folder.record().status != "queued"
+        wanted = config.output
         if folder is None:
             config = self._own_output(config)
             try:
@@ -79,6 +80,12 @@ class QueueActions:
             self._show_run(entry, starting=True)
             if any(other.status == RUNNING for other in self.jobs.values()):
                 self.main.panel.status("waiting for the previous run to stop…")
+            if wanted is not None and config.output != wanted and sweep is None:
+                self.notify(
+                    f"{wanted.name} is being written by another run: this one writes "
+                    f"{config.output.name}.",
+                    timeout=8,
+                )
         elif sweep is None:
             ahead = sum(other.open for other in self.jobs.values()) - 1
             self.notify(

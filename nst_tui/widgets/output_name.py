@@ -4,7 +4,9 @@ Part of `SettingsForm` (a mixin, kept apart so that form.py stays about the fiel
 that a run not finished yet owns (nst_engine/output_owners.py: a stopped run's, kept for its
 resume) is never proposed. One typed by hand is a warning under the field, not an error: the
 person may want that name, and nothing is lost if they take it, as the stopped run's resume
-then writes the next free name and says so. Run stays on.
+then writes the next free name and says so. Run stays on. A name that a running run is
+writing is said too; the queue numbers this run's (nst_tui/app_queue.py), as two runs ending
+on one name could not both write it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def owner_warning(path: Path) -> str:
         return ""
     if owner.status == "running":  # the queue gives this run the next free name instead
         return f"{owner_note(owner)}; this run will be numbered"
-    return f"{owner_note(owner)}; taking it moves that resume to the next free name"
+    return f"{owner_note(owner)}; if taken, it resumes to the next free name"
 
 
 class OutputName:

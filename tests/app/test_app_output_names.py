@@ -143,3 +143,28 @@ async def test_a_resume_that_fails_keeps_the_run_stopped_and_shows_why(
         assert "content.jpg" in shown and "does not exist" in shown
         assert stopped.record() == before  # stopped, its iterations and partial
         assert stopped.checkpoint_path.is_file()
+
+
+@pytest.mark.slow
+async def test_a_name_that_a_running_run_writes_is_numbered_and_said(
+    make_app, tiny_config, tmp_path: Path
+) -> None:
+    """Another process's run is writing busy.png: Run numbers this one, and says so (the form
+    warned before)."""
+    import os
+
+    busy = tmp_path / "busy.png"
+    running = RunFolder.create(tiny_config.replace(output=busy))
+    running.update(status="running", pid=os.getpid(), iterations_done=3, total=30)
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#output", str(busy))
+        warning = str(app.main.query_one("#output-warning").content)
+        assert f"run {running.id} (running at 3/30) writes this name" in warning
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.jobs[1].config.output == tmp_path / "busy-2.png"
+        assert any("busy.png" in note and "busy-2.png" in note for note in notes_of(app))
+        app.cancel_all_jobs()
+        await wait_for(pilot, lambda: all_ended(app), timeout=60, what="the stop")
