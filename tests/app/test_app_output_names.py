@@ -11,8 +11,6 @@ import pytest
 from app_helpers import form_settled, result_text, set_text, wait_for
 from textual.widgets import Button, ProgressBar
 
-from nst_engine import transfer
-from nst_engine.events import Step
 from nst_engine.runs import FINISHED, STOPPED, RunFolder
 from nst_tui.screens import run_actions
 
@@ -29,16 +27,17 @@ def notes_of(app) -> list[str]:
     return [str(note.message) for note in app._notifications]
 
 
-def stopped_run(config, stop_at: int = 2) -> RunFolder:
-    """A run of `config` in the test's runs folder, stopped after `stop_at` iterations."""
-    folder = RunFolder.create(config)
-    with transfer.run(config, folder) as events:
-        for event in events:
-            if isinstance(event, Step) and event.index == stop_at:
-                events.cancel()
-                break
-    assert folder.record().status == STOPPED
-    return folder
+@pytest.fixture
+def stopped_run(stop_run):
+    """`stopped_run(config)`: a run of `config` in the test's runs folder, stopped after 2."""
+
+    def make(config) -> RunFolder:
+        folder = RunFolder.create(config)
+        stop_run(config, folder, 2)
+        assert folder.record().status == STOPPED
+        return folder
+
+    return make
 
 
 def output_field_text(app) -> str:
@@ -76,7 +75,7 @@ async def test_a_stopped_runs_name_is_not_proposed_again_and_its_resume_writes_i
 
 
 async def test_a_typed_name_that_a_stopped_run_owns_is_said_under_the_field(
-    make_app, tiny_config, tmp_path: Path
+    make_app, tiny_config, tmp_path: Path, stopped_run
 ) -> None:
     owned = tmp_path / "mine.png"
     stopped = stopped_run(tiny_config.replace(output=owned))
@@ -96,7 +95,7 @@ async def test_a_typed_name_that_a_stopped_run_owns_is_said_under_the_field(
 
 @pytest.mark.slow
 async def test_a_resume_whose_name_was_taken_writes_the_next_free_one_and_says_so(
-    make_app, tiny_config, tmp_path: Path
+    make_app, tiny_config, tmp_path: Path, stopped_run
 ) -> None:
     output = tmp_path / "mine.png"
     stopped = stopped_run(tiny_config.replace(output=output))
@@ -119,7 +118,7 @@ async def test_a_resume_whose_name_was_taken_writes_the_next_free_one_and_says_s
 @pytest.mark.slow
 @pytest.mark.parametrize("queued", [False, True], ids=["at-once", "queued-behind-a-run"])
 async def test_a_resume_that_fails_keeps_the_run_stopped_and_shows_why(
-    make_app, tiny_config, tmp_path: Path, queued: bool
+    make_app, tiny_config, tmp_path: Path, stopped_run, queued: bool
 ) -> None:
     content = tmp_path / "content.jpg"
     shutil.copyfile(tiny_config.content, content)

@@ -81,35 +81,35 @@ def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
         assert np.array_equal(np.asarray(a), np.asarray(b))
 
 
-def stopped_run(work, iterations_done: int = 2, output: str = "mine.png"):
-    """A run of the demo pair stopped after `iterations_done` of 6 (as Ctrl+C leaves one)."""
-    from nst_engine import transfer
+@pytest.fixture
+def stopped_run(stop_run, demo_pair):
+    """`stopped_run(work, output=...)`: a run of the demo pair stopped after 2 of 6 (as Ctrl+C
+    leaves one), in the test's runs folder."""
     from nst_engine.config import RunConfig
-    from nst_engine.events import Step
-    from nst_engine.gallery import demo_pair
     from nst_engine.runs import RunFolder
 
-    content, style = demo_pair()
-    config = RunConfig(
-        content=content,
-        style=style,
-        output=work / output,
-        size=48,
-        iterations=6,
-        weights="random",
-        device="cpu",
-    )
-    folder = RunFolder.create(config)
-    with transfer.run(config, folder) as events:
-        for event in events:
-            if isinstance(event, Step) and event.index == iterations_done:
-                events.cancel()
-                break
-    assert folder.record().status == "stopped"
-    return folder
+    def make(work, output: str = "mine.png") -> RunFolder:
+        content, style = demo_pair
+        config = RunConfig(
+            content=content,
+            style=style,
+            output=work / output,
+            size=48,
+            iterations=6,
+            weights="random",
+            device="cpu",
+        )
+        folder = RunFolder.create(config)
+        stop_run(config, folder, 2)
+        assert folder.record().status == "stopped"
+        return folder
+
+    return make
 
 
-def test_a_stopped_runs_name_is_not_proposed_and_a_run_that_takes_it_says_so(nst_tui_here, work):
+def test_a_stopped_runs_name_is_not_proposed_and_a_run_that_takes_it_says_so(
+    nst_tui_here, work, stopped_run
+):
     stopped = stopped_run(work, output="rocket-swirl.png")
     proposed = nst_tui_here("run", "--demo", *TINY, "--iterations", "2")
     assert proposed.returncode == 0, proposed.stderr
@@ -121,7 +121,7 @@ def test_a_stopped_runs_name_is_not_proposed_and_a_run_that_takes_it_says_so(nst
 
 
 def test_resume_after_its_output_was_taken_writes_the_next_free_name_and_says_so(
-    nst_tui_here, work
+    nst_tui_here, work, stopped_run
 ):
     stopped = stopped_run(work)
     (work / "mine.png").write_bytes(b"another run's result")
@@ -136,7 +136,9 @@ def test_resume_after_its_output_was_taken_writes_the_next_free_name_and_says_so
     assert run["status"] == "finished" and run["result"] == str(work / "mine-2.png")
 
 
-def test_resume_output_chooses_the_name_and_advises_only_its_own_flags(nst_tui_here, work):
+def test_resume_output_chooses_the_name_and_advises_only_its_own_flags(
+    nst_tui_here, work, stopped_run
+):
     stopped = stopped_run(work)
     (work / "there.png").write_bytes(b"x")
     refused = nst_tui_here("resume", stopped.id, "--output", "there.png")

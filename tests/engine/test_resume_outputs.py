@@ -9,7 +9,7 @@ import pytest
 
 from nst_engine import transfer
 from nst_engine.errors import InputImageError, OutputError
-from nst_engine.events import Finished, Started, Step
+from nst_engine.events import Finished, Started
 from nst_engine.output_owners import owner_of, resume_output
 from nst_engine.runs import STOPPED, RunFolder
 
@@ -19,21 +19,13 @@ def finish(config, folder) -> list:
         return list(events)
 
 
-def stop_after(config, folder: RunFolder, iterations: int):
-    with transfer.run(config, folder) as events:
-        for event in events:
-            if isinstance(event, Step) and event.index == iterations:
-                return events.cancel()
-    raise AssertionError("the run ended before it was stopped")
-
-
 def test_a_resume_whose_output_was_taken_writes_the_next_free_name_and_says_so(
-    tiny_config, tmp_path
+    tiny_config, tmp_path, stop_run
 ):
     config = tiny_config(iterations=6)
     root = tmp_path / "runs"
     folder = RunFolder.create(config, root)
-    stop_after(config, folder, 2)
+    stop_run(config, folder, 2)
     assert owner_of(config.output, root).id == folder.id
     config.output.write_bytes(b"another run's result")  # what a second run did meanwhile
 
@@ -52,10 +44,12 @@ def test_a_resume_whose_output_was_taken_writes_the_next_free_name_and_says_so(
     assert record.status == "finished" and record.result == str(taken)
 
 
-def test_a_resume_keeps_its_name_when_it_is_free_and_another_can_be_chosen(tiny_config, tmp_path):
+def test_a_resume_keeps_its_name_when_it_is_free_and_another_can_be_chosen(
+    tiny_config, tmp_path, stop_run
+):
     config = tiny_config(iterations=6)
     folder = RunFolder.create(config, tmp_path / "runs")
-    stop_after(config, folder, 2)
+    stop_run(config, folder, 2)
     assert resume_output(folder) == (folder.config(), "")
 
     chosen = tmp_path / "chosen.png"
@@ -69,12 +63,12 @@ def test_a_resume_keeps_its_name_when_it_is_free_and_another_can_be_chosen(tiny_
     assert "--overwrite" not in refused.value.message  # `resume` has no such flag
 
 
-def test_a_resume_that_fails_leaves_the_record_as_it_was(tiny_config, tmp_path):
+def test_a_resume_that_fails_leaves_the_record_as_it_was(tiny_config, tmp_path, stop_run):
     content = tmp_path / "content.jpg"
     shutil.copyfile(tiny_config().content, content)
     config = tiny_config(iterations=6, content=content)
     folder = RunFolder.create(config, tmp_path / "runs")
-    stop_after(config, folder, 2)
+    stop_run(config, folder, 2)
     before = folder.record()
     assert before.status == STOPPED and before.partial and before.iterations_done == 2
 
@@ -86,11 +80,11 @@ def test_a_resume_that_fails_leaves_the_record_as_it_was(tiny_config, tmp_path):
 
 
 def test_a_resume_stopped_before_its_first_iteration_leaves_the_record_as_it_was(
-    tiny_config, tmp_path
+    tiny_config, tmp_path, stop_run
 ):
     config = tiny_config(iterations=6)
     folder = RunFolder.create(config, tmp_path / "runs")
-    stop_after(config, folder, 3)
+    stop_run(config, folder, 3)
     before = folder.record()
     with transfer.run(folder.config(), folder) as events:
         for event in events:
@@ -101,11 +95,13 @@ def test_a_resume_stopped_before_its_first_iteration_leaves_the_record_as_it_was
     assert folder.checkpoint_path.is_file()
 
 
-def test_a_finished_resume_removes_the_partials_of_its_own_stops_only(tiny_config, tmp_path):
+def test_a_finished_resume_removes_the_partials_of_its_own_stops_only(
+    tiny_config, tmp_path, stop_run
+):
     config = tiny_config(iterations=6)
     folder = RunFolder.create(config, tmp_path / "runs")
-    first = stop_after(config, folder, 2).partial_path
-    second = stop_after(folder.config(), folder, 4).partial_path
+    first = stop_run(config, folder, 2).partial_path
+    second = stop_run(folder.config(), folder, 4).partial_path
     assert first.is_file() and second.is_file() and first != second
     # Another run's partial of the same name pattern (a name typed over this run's).
     stranger = tmp_path / "out.partial-3-of-6.png"
