@@ -168,3 +168,15 @@ async def test_a_name_that_a_running_run_writes_is_numbered_and_said(
         assert any("busy.png" in note and "busy-2.png" in note for note in notes_of(app))
         app.cancel_all_jobs()
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="the stop")
+
+
+async def test_after_a_restart_a_stopped_runs_name_is_not_proposed(
+    make_app, tiny_config, tmp_path: Path, stopped_run
+) -> None:
+    """Ctrl+Q left a run stopped; the next start proposes another name for the form."""
+    stopped_run(tiny_config.replace(output=tmp_path / "rocket-swirl.png"))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        assert Path(output_field_text(app)) == tmp_path / "rocket-swirl-2.png"
+        assert not app.main.query_one("#output-warning").display
