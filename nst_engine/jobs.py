@@ -61,7 +61,7 @@ class JobEvent:
 @dataclass(frozen=True)
 class JobEnded:
     """The last item of every submitted job. A queued job that was cancelled ends `stopped`
-    without having run (its folder stays `queued`)."""
+    without having run (its folder says `stopped`, or `queued` after cancel_all)."""
 
     job_id: str
     status: str  # "finished" | "stopped" | "failed"
@@ -210,9 +210,11 @@ class JobQueue:
             self._pending.append(job)
             self._lock.notify_all()
 
-    def cancel(self, job_id: str) -> None:
+    def cancel(self, job_id: str, keep_queued: bool = False) -> None:
         """A running job stops after its iteration (partial kept, resumable); a queued one is
-        dropped (its folder stays `queued`) and ends `stopped`. Unknown or ended: nothing."""
+        dropped and ends `stopped`, its folder marked stopped too (it was cancelled: the
+        history must not list it as waiting), unless `keep_queued` (a quit: it waits for a
+        later resume). Unknown or ended: nothing."""
         dropped = None
         with self._lock:
             for job in self._pending:
@@ -227,13 +229,17 @@ class JobQueue:
                 if gate is not None:
                     gate.open()
         if dropped is not None:
+            if not keep_queued:
+                dropped.folder.stop_before_start()
             self._outbox.put((JobEnded(job_id, STOPPED), None))
 
     def cancel_all(self) -> None:
+        """Stop every job; the queued ones stay `queued` in their folders (resumable later:
+        a quit, or a sweep's Ctrl+C)."""
         with self._lock:
             ids = [job.id for job in self._pending] + list(self._running)
         for job_id in ids:
-            self.cancel(job_id)
+            self.cancel(job_id, keep_queued=True)
 
     def pending(self) -> list[Job]:
         with self._lock:

@@ -82,6 +82,21 @@ class Recorder:
         except (OSError, ValueError, NSTError) as error:
             log.warning("could not update %s: %s", self.folder.path / runs.RUN_FILE, error)
 
+    def stored(self) -> runs.RunRecord | None:
+        """The record as it is now (None if it cannot be read)."""
+        try:
+            return self.folder._stored_record()
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def restore(self, record: runs.RunRecord) -> None:
+        """Put `record` back, as it was before this run began (nothing it made is kept)."""
+        self._rows = []
+        try:
+            self.folder.write_record(record)
+        except (OSError, NSTError) as error:
+            log.warning("could not restore %s: %s", self.folder.path / runs.RUN_FILE, error)
+
     def running(self, total: int, resumed_from: int) -> None:
         try:
             record = self.folder._stored_record()
@@ -102,9 +117,12 @@ class Recorder:
         self.flush()
         self._copy_result(path)
         self.folder.remove_checkpoint()
+        self._remove_partials()
         self._update(
             status=runs.FINISHED,
             result=os.path.abspath(path),
+            partial=None,
+            partials=(),
             seconds=seconds,
             iterations_done=iterations,
             ended=time.time(),
@@ -116,10 +134,10 @@ class Recorder:
             self._copy_picture(partial, self.folder.partial_path)
         self._update(
             status=runs.STOPPED,
-            partial=os.path.abspath(partial) if partial else None,
             seconds=seconds,
             iterations_done=index,
             ended=time.time(),
+            **self._with_partial(partial),
         )
 
     def failed(self, message: str, index: int, seconds: float, partial: Path | None) -> None:
@@ -129,11 +147,32 @@ class Recorder:
         self._update(
             status=runs.FAILED,
             error=message,
-            partial=os.path.abspath(partial) if partial else None,
             seconds=seconds,
             iterations_done=index,
             ended=time.time(),
+            **self._with_partial(partial),
         )
+
+    def _with_partial(self, partial: Path | None) -> dict[str, Any]:
+        """The record's fields for a stop that kept `partial` (the latest, and every one)."""
+        if partial is None:
+            return {"partial": None}
+        path = os.path.abspath(partial)
+        kept = self.stored()
+        earlier = kept.partials if kept is not None else ()
+        return {"partial": path, "partials": (*(p for p in earlier if p != path), path)}
+
+    def _remove_partials(self) -> None:
+        """Once the result is saved, the images this run's stops left beside the output go:
+        only those its record names, never another run's of a similar name."""
+        record = self.stored()
+        if record is None:
+            return
+        for name in {*record.partials, *([record.partial] if record.partial else [])}:
+            path = Path(name)
+            if ".partial-" in path.name:  # a partial's name, whatever a record may say
+                with _quietly(f"the partial image {path}"):
+                    path.unlink(missing_ok=True)
 
     # --- the loss history ---------------------------------------------------------------------
 

@@ -35,8 +35,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nst_engine import locations
-from nst_engine.errors import ConfigError, OutputError
+from nst_engine import locations, output_owners
+from nst_engine.errors import ConfigError, NSTError, OutputError
 
 if TYPE_CHECKING:
     from nst_engine.config import RunConfig
@@ -81,6 +81,7 @@ class RunRecord:
     output: str = ""  # where the user asked for the result
     result: str | None = None  # the result's path once finished (normally `output`)
     partial: str | None = None  # a stopped run's image beside the output
+    partials: tuple[str, ...] = ()  # every partial its stops made (removed once it finishes)
     ended: float | None = None
     seconds: float = 0.0  # optimisation time, resumed parts added up
     iterations_done: int = 0
@@ -112,6 +113,7 @@ class RunRecord:
         data["path"] = str(self.path)
         data["styles"] = list(self.styles)
         data["labels"] = list(self.labels)
+        data["partials"] = list(self.partials)
         data["started_iso"] = _iso(self.started)
         data["ended_iso"] = _iso(self.ended) if self.ended else None
         data["resumable"] = self.resumable
@@ -190,6 +192,7 @@ class RunFolder:
             labels=tuple(labels),
         )
         folder.write_record(record)
+        output_owners.claim(folder.path, record.output)  # its name is taken from now on
         return folder
 
     def write_settings(self, config: RunConfig) -> None:
@@ -213,6 +216,8 @@ class RunFolder:
         data = asdict(record)
         data["path"] = str(record.path)
         _write_atomically(self.path / RUN_FILE, json.dumps(data, indent=1).encode())
+        if record.status == FINISHED:
+            output_owners.release(self.path)  # its output is written: the name is no more its
 
     def update(self, **changes: Any) -> RunRecord:
         """Change fields of run.json (atomically); the new record."""
@@ -228,9 +233,16 @@ class RunFolder:
         known = {name for name in RunRecord.__dataclass_fields__}
         values = {key: value for key, value in data.items() if key in known}
         values.update(path=self.path, id=self.path.name)
-        for name in ("styles", "labels"):
+        for name in ("styles", "labels", "partials"):
             values[name] = tuple(values.get(name) or ())
         return RunRecord(**values)
+
+    def stop_before_start(self) -> None:
+        """A queued run was cancelled before it began: `stopped` at 0 (resumable from the
+        start). A run stopped before, waiting for its resume, stays as it was."""
+        with contextlib.suppress(OSError, ValueError, TypeError, NSTError):
+            if self._stored_record().status == QUEUED:
+                self.update(status=STOPPED, ended=time.time())
 
     def config(self) -> RunConfig:
         """The run's settings, as it was started."""
@@ -454,6 +466,7 @@ def delete_run(folder: RunFolder) -> None:
         shutil.rmtree(folder.path)
     except OSError as error:
         raise OutputError(f"could not delete '{folder.path}': {error.strerror or error}") from None
+    output_owners.release(folder.path)
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:

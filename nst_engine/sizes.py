@@ -109,6 +109,15 @@ def scale_iterations(config: RunConfig, sizes: RunSizes) -> list[int]:
     return [config.scale_iterations] * (len(sizes.scales) - 1) + [config.iterations]
 
 
+def planned_iterations(config: RunConfig) -> int:
+    """What a run of `config` counts to, all its scales, before its images are read: the
+    number of scales follows from the compute size's longest side alone."""
+    size = config.size
+    longest = size.longest if size.longest is not None else max(size.width or 1, size.height or 1)
+    coarse = len(scale_sides(config.min_size, longest)) - 1
+    return coarse * config.scale_iterations + config.iterations
+
+
 def check_fits_network(
     config: RunConfig, sizes: RunSizes, style_image_sizes: list[tuple[int, int]] | None = None
 ) -> None:

@@ -50,7 +50,7 @@ from nst_engine.losses import Network, loss_for
 from nst_engine.outputs import check_output_path, snapshot_path
 from nst_engine.rates import record_finished
 from nst_engine.recorder import Recorder
-from nst_engine.runs import RunFolder
+from nst_engine.runs import QUEUED, RunFolder, RunRecord
 from nst_engine.saving import Saver
 from nst_engine.sizes import (
     check_fits_network,
@@ -105,6 +105,8 @@ class Run:
         self._resume: dict | None = None  # the checkpoint to go on from, until its scale runs
         self._partial: Path | None = None  # where a failed run's image went
         self._seconds_before = 0.0  # optimisation time of the parts before a resume
+        self._resumed_from = 0  # the iterations the checkpoint had done
+        self._before: RunRecord | None = None  # the folder's record before this run began
         self._started_at: float | None = None
         self._events = self._generate()
 
@@ -135,13 +137,14 @@ class Run:
         recorder = self._recorder
         if recorder is not None:
             recorder.attach_log()
+            self._before = recorder.stored()
         log.info("run requested:\n%s", self.config.to_toml())
         try:
             yield from self._events_of_run()
         except NSTError as error:
             self._failed = True
             log.warning("run failed: %s", error.message)
-            if recorder is not None:
+            if recorder is not None and not self._restore_record():
                 recorder.failed(error.message, self._completed, self._elapsed(), self._partial)
             raise
         except (GeneratorExit, KeyboardInterrupt):
@@ -149,7 +152,7 @@ class Run:
                 # Stopped while preparing, before any iteration: nothing to keep.
                 self.cancelled = Cancelled(0, None)
             log.info("run stopped: %s", self.cancelled)
-            if recorder is not None and not self._finished:
+            if recorder is not None and not self._finished and not self._restore_record():
                 cancelled = self.cancelled or Cancelled(0, None)
                 recorder.stopped(
                     max(cancelled.index, self._completed), cancelled.partial_path, self._elapsed()
@@ -158,7 +161,7 @@ class Run:
         except Exception as error:
             self._failed = True
             log.exception("run failed with an internal error")
-            if recorder is not None:
+            if recorder is not None and not self._restore_record():
                 recorder.failed(
                     f"internal error: {type(error).__name__}: {error}",
                     self._completed,
@@ -169,6 +172,18 @@ class Run:
         finally:
             if recorder is not None:
                 recorder.detach_log()
+
+    def _restore_record(self) -> bool:
+        """A resume that ends before its first iteration (it failed, or was stopped) leaves the
+        run's record as it was: stopped, with its iterations and partial image. Whether it did."""
+        before = self._before
+        if before is None or self._completed > self._resumed_from:
+            return False
+        if before.status == QUEUED and not before.iterations_done:
+            return False  # a run never started: its failure is the news
+        assert self._recorder is not None
+        self._recorder.restore(before)
+        return True
 
     def _elapsed(self) -> float:
         """Optimisation time so far, the parts before a resume included."""
@@ -195,7 +210,7 @@ class Run:
         plan = scale_iterations(config, sizes)
         total = sum(plan)
         self._resume = resume = self._read_checkpoint(total, len(plan))
-        resumed_from = resume["completed"] if resume else 0
+        self._resumed_from = resumed_from = resume["completed"] if resume else 0
         if self._recorder is not None:
             assert self.folder is not None
             self.folder.keep_losses_until(resumed_from)

@@ -10,6 +10,7 @@ nst_tui/widgets/queue_list.py) lists them all; the sweep screen (F4) queues a sw
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nst_engine.config import RunConfig
@@ -54,6 +55,7 @@ class QueueActions:
         labels: tuple[str, ...] = (),
     ) -> QueueEntry | None:
         from nst_engine.runs import RunFolder
+        from nst_engine.sizes import planned_iterations
 
         if folder is not None and any(
             entry.open and entry.folder == folder for entry in self.jobs.values()
@@ -61,6 +63,7 @@ class QueueActions:
             self.notify(f"Run {folder.id} is in the queue already (F5).", severity="warning")
             return None
         resumed = folder is not None and folder.record().status != "queued"
+        wanted = config.output
         if folder is None:
             config = self._own_output(config)
             try:
@@ -69,7 +72,7 @@ class QueueActions:
                 self.notify(error.message, title="Not queued", severity="error", timeout=10)
                 return None
         entry = QueueEntry(
-            next(self._run_ids), config, folder, sweep, labels, total=config.iterations
+            next(self._run_ids), config, folder, sweep, labels, total=planned_iterations(config)
         )
         entry.resumed = resumed
         self.jobs[entry.run_id] = entry
@@ -77,6 +80,12 @@ class QueueActions:
             self._show_run(entry, starting=True)
             if any(other.status == RUNNING for other in self.jobs.values()):
                 self.main.panel.status("waiting for the previous run to stop…")
+            if wanted is not None and config.output != wanted and sweep is None:
+                self.notify(
+                    f"{wanted.name} is being written by another run: this one writes "
+                    f"{config.output.name}.",
+                    timeout=8,
+                )
         elif sweep is None:
             ahead = sum(other.open for other in self.jobs.values()) - 1
             self.notify(
@@ -88,16 +97,28 @@ class QueueActions:
         return entry
 
     def _own_output(self, config: RunConfig) -> RunConfig:
-        """`config` with an output that no waiting or running job of this session writes."""
+        """`config` with an output that no waiting or running job of this session, nor a run
+        running elsewhere, writes: else the next free name (`mine-2.png` -> `mine-3.png`)."""
+        import os
+
+        from nst_engine.output_owners import owned_outputs, owner_of
+        from nst_engine.outputs import free_output_path
+
         if config.output is None:
             return config
-        taken = {entry.config.output for entry in self.jobs.values() if entry.open}
-        output, number = config.output, 1
-        # With "replace the output" ticked the form's name may exist; the numbered ones not.
-        while output in taken or (output != config.output and output.exists()):
-            number += 1
-            output = config.output.with_name(f"{config.output.stem}-{number}{config.output.suffix}")
-        return config if output == config.output else config.replace(output=output)
+        wanted = Path(os.path.abspath(config.output))
+        writing = {
+            Path(os.path.abspath(entry.config.output))
+            for entry in self.jobs.values()
+            if entry.open and entry.config.output is not None
+        }
+        owner = owner_of(wanted)
+        if wanted not in writing and (owner is None or owner.status != "running"):
+            # A name typed over a stopped run's is the person's choice (the form said so);
+            # with "replace the output" ticked the name may exist.
+            return config
+        output = free_output_path(config.output, writing | {wanted, *owned_outputs()})
+        return config.replace(output=output)
 
     def _show_run(self, entry: QueueEntry, *, starting: bool = False) -> None:
         """The main screen follows `entry`'s run from now on."""
@@ -106,7 +127,7 @@ class QueueActions:
         self._preview = self.main.preview  # for the queue's thread, which must not query the DOM
         panel = self.main.panel
         panel.set_running()
-        panel.start(entry.total or entry.config.iterations, folder=entry.folder)
+        panel.start(entry.planned, folder=entry.folder)
         if entry.index:
             panel.status(f"run {entry.run_id}: {entry.describe()}")
         caption = "starting…" if starting else f"iteration {entry.index}"

@@ -140,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("run", metavar="ID|PATH", help="a run's id (or its start) or its folder")
     resume.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="write the result here (without it: its own output, or the next free name if "
+        "that was taken since)",
+    )
+    resume.add_argument(
         "--device", metavar="DEVICE", help="run it on another device (cpu, cuda, cuda:1, ...)"
     )
     resume.add_argument(

@@ -13,6 +13,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Container
+from pathlib import Path
 from types import FrameType
 
 from nst_engine.errors import NSTError
@@ -54,13 +55,29 @@ def run_headless(arguments: argparse.Namespace) -> int:
     # Every mistake that needs no torch, refused before torch loads (seconds) and before a
     # run folder is made (a refused command is no failed run in the history).
     check_startable(config)
-    return _execute(config, arguments, None)
+    return _execute(config, arguments, None, _owned_name_notes(config, arguments))
+
+
+def _owned_name_notes(config, arguments: argparse.Namespace) -> tuple[str, ...]:
+    """A name given with -o that a running run will write is refused; one that a stopped run
+    owns is taken with a note (that run's resume will write the next free name)."""
+    from nst_engine.output_owners import check_not_being_written, owned_name_note
+
+    if not arguments.output or config.overwrite:
+        return ()
+    check_not_being_written(config.output, arguments.runs_dir)
+    note = owned_name_note(config.output, arguments.runs_dir)
+    return (
+        (f"{note}; this run takes it, and that one will write the next free name",) if note else ()
+    )
 
 
 def resume_headless(arguments: argparse.Namespace) -> int:
     """`nst-tui resume ID|PATH`: a stopped, failed or interrupted run goes on from its
-    checkpoint (from the start if it had none), in its folder, to its output."""
+    checkpoint (from the start if it had none), in its folder, to its output (the next free
+    name if that was taken since; --output chooses one)."""
     from nst_engine.errors import ConfigError
+    from nst_engine.output_owners import resume_output
     from nst_engine.runlog import setup_logging
     from nst_engine.runs import FINISHED, RUNNING, find_run
 
@@ -77,16 +94,21 @@ def resume_headless(arguments: argparse.Namespace) -> int:
             f"run '{folder.id}' is still running (process {record.pid} on {record.host}); "
             "stop it first"
         )
-    config = folder.config()
-    if getattr(arguments, "device", None):
+    device = getattr(arguments, "device", None)
+    if device:
         from nst_engine.values import parse_device
 
-        config = config.replace(device=parse_device(arguments.device))
-    return _execute(config, arguments, folder)
+        device = parse_device(device)  # refused before the run's output is changed
+    requested = Path(arguments.output) if arguments.output else None
+    config, note = resume_output(folder, requested)
+    if device:
+        config = config.replace(device=device)
+    return _execute(config, arguments, folder, (note,) if note else ())
 
 
-def _execute(config, arguments: argparse.Namespace, folder) -> int:
-    """Run `config` with a progress bar, recorded in `folder` (None: a new run folder)."""
+def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ...] = ()) -> int:
+    """Run `config` with a progress bar, recorded in `folder` (None: a new run folder);
+    `notes` are said when it starts."""
     # torch and Rich load only now that the arguments are known to be good.
     from rich.console import Console
 
@@ -104,7 +126,7 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
         _check_memory(config, arguments, console)  # a cluster's memory is not this machine's
     else:
         check_ready(config)
-        return _execute_on_cluster(config, arguments, folder, address, console)
+        return _execute_on_cluster(config, arguments, folder, address, console, notes)
     events = None
     said: set[str] = set()
     try:
@@ -116,7 +138,7 @@ def _execute(config, arguments: argparse.Namespace, folder) -> int:
             said = _load_weights(config, console)
             folder = _new_folder(config, arguments, console)
         with StopRequest() as stop, run(config, folder) as events:
-            return _drive(events, stop, console, said)
+            return _drive(events, stop, console, said, notes)
     except NSTError:
         raise
     except KeyboardInterrupt:
@@ -142,7 +164,7 @@ def _load_weights(config, console) -> set[str]:
     return {status}
 
 
-def _execute_on_cluster(config, arguments, folder, address: str, console) -> int:
+def _execute_on_cluster(config, arguments, folder, address: str, console, notes) -> int:
     """The run as one job on a Ray cluster, with the same progress bar and stop signals; the
     cluster is checked before a run folder is made."""
     from nst_engine.cluster import connect
@@ -160,7 +182,7 @@ def _execute_on_cluster(config, arguments, folder, address: str, console) -> int
         with StopRequest() as stop, JobQueue(cluster.slots()[:1], cluster.executor) as queue:
             job = Job(folder.id, config, folder)
             queue.submit(job)
-            return _drive(QueuedRun(queue, job), stop, console)
+            return _drive(QueuedRun(queue, job), stop, console, notes=notes)
     finally:
         cluster.close()
 
@@ -231,8 +253,15 @@ def _check_memory(config, arguments: argparse.Namespace, console) -> None:
     _say(console, f"[yellow]nst-tui: warning:[/] {warning}; running anyway (--force)")
 
 
-def _drive(events, stop: StopRequest, console, said: Container[str] = frozenset()) -> int:
-    """Show the run's events (a status line in `said` was shown already) until it ends."""
+def _drive(
+    events,
+    stop: StopRequest,
+    console,
+    said: Container[str] = frozenset(),
+    notes: tuple[str, ...] = (),
+) -> int:
+    """Show the run's events (a status line in `said` was shown already; `notes`, about its
+    output's name, are said when it starts) until it ends."""
     from nst_engine.events import Finished, Snapshot, Started, Status, Step
     from nst_engine.progress import ProgressReporter
     from nst_tui.progress_line import FittedProgress
@@ -251,7 +280,7 @@ def _drive(events, stop: StopRequest, console, said: Container[str] = frozenset(
                 if console.is_terminal and event.text not in said:
                     console.print(f"[dim]{event.text}...[/]")
             elif isinstance(event, Started):
-                _print_started(console, event, events.config, events.folder)
+                _print_started(console, event, events.config, events.folder, notes)
                 reporter.start(event)
                 task = progress.add_task(
                     "styling", total=event.total, speed="", losses=None, scale="", eta=None
@@ -290,9 +319,11 @@ def _stop(progress) -> None:
         progress.stop()
 
 
-def _print_started(console, event, config, folder=None) -> None:
+def _print_started(console, event, config, folder=None, notes: tuple[str, ...] = ()) -> None:
     if folder is not None:
         console.print(f"run {folder.id}: {folder.path}", markup=False, highlight=False)
+    for note in notes:  # about its output's name
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
     if event.resumed_from:
         console.print(f"resuming after iteration {event.resumed_from} of {event.total}")
     width, height = event.compute_size

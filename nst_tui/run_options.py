@@ -292,7 +292,9 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     output = (
         Path(arguments.output).expanduser()
         if arguments.output
-        else default_output_path(config.content, config.style)
+        else default_output_path(
+            config.content, config.style, runs_root=getattr(arguments, "runs_dir", None)
+        )
     )
     if not output.suffix:
         output = output.with_suffix(".png")

@@ -100,7 +100,7 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
 def prepare_sweep(arguments: argparse.Namespace):
     """The plan of the sweep the arguments ask for; every mistake a ConfigError (one line),
     before torch loads."""
-    from nst_engine.outputs import check_output_path, default_output_path, unique_path
+    from nst_engine.outputs import check_output_path, default_output_path
     from nst_engine.sweep import parse_vary, plan_sweep
     from nst_tui.run_options import config_from_arguments
 
@@ -127,9 +127,11 @@ def prepare_sweep(arguments: argparse.Namespace):
                 preset = _with_settings(value, layer, Path(scratch)) if layer else value
                 cell = argparse.Namespace(**{**vars(arguments), "preset": preset})
                 looks[value] = config_from_arguments(cell)
-    if not output_given:
-        grid = default_output_path(config.content, config.style)
-        config = config.replace(output=unique_path(grid.with_name(f"{grid.stem}-sweep.png")))
+    if not output_given:  # CONTENT-STYLE-sweep.png, numbered as itself
+        grid = default_output_path(
+            config.content, config.style, runs_root=arguments.runs_dir, suffix="-sweep"
+        )
+        config = config.replace(output=grid)
     assert config.output is not None
     config = config.replace(output=Path(os.path.abspath(config.output)))
     check_output_path(config.output, arguments.overwrite)

@@ -50,6 +50,24 @@ def demo_pair() -> tuple[Path, Path]:
     return demo_pair()
 
 
+@pytest.fixture
+def stop_run():
+    """`stop_run(config, folder, iterations)`: run `config`, recorded in `folder`, and stop it
+    after `iterations` as Escape or a first Ctrl+C does; its Cancelled."""
+
+    def stop(config, folder, iterations: int):
+        from nst_engine import transfer
+        from nst_engine.events import Step
+
+        with transfer.run(config, folder) as events:
+            for event in events:
+                if isinstance(event, Step) and event.index == iterations:
+                    return events.cancel()
+        raise AssertionError("the run ended before it was stopped")
+
+    return stop
+
+
 def replace_engine_step(monkeypatch: pytest.MonkeyPatch, around) -> None:
     """Put `around(number, stepper, real_step)` in place of the engine's step for this test:
     `number` counts the steps from 1, `stepper` is the run's Stepper (its `image` is the

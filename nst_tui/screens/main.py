@@ -251,12 +251,18 @@ class MainScreen(Screen):
         self.nst_app.run_ended()
 
     def on_run_failed(self, message: RunFailed) -> None:
-        if not self._current(message) and not self.nst_app.closing:
-            if not self._in_sweep(message):
+        app = self.nst_app
+        if not self._current(message) and not app.closing:
+            if self._in_sweep(message):
+                return  # the sweep screen shows its cells
+            if app.running:
                 self.notify(
                     f"Run {message.run_id} failed: {message.text}", severity="error", timeout=10
                 )
-            return
+                return
+            # Nothing runs here (a queued job, a resume, failed as it began): its failure is
+            # the news, on the panel rather than in a notice that passes.
+            app.current_run_id = message.run_id
         if self._current(message):
             self.panel.failed(message)
             self.preview.caption(f"Run {message.run_id}: failed")

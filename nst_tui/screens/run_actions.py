@@ -77,12 +77,14 @@ def _paths_of(config: RunConfig) -> dict[str, Any]:
 
 
 def fresh_output(app, config: RunConfig) -> RunConfig:
-    """`config` writing to a new file: beside the old result, else where the app proposes."""
-    from nst_engine.outputs import default_output_path, unique_path
+    """`config` writing to a new file (no file, no unfinished run's name): beside the old
+    result, else where the app proposes."""
+    from nst_engine.output_owners import free_output
+    from nst_engine.outputs import default_output_path
 
     old = config.output
     if old is not None and old.parent.is_dir():
-        return config.replace(output=unique_path(old))
+        return config.replace(output=free_output(old))
     return config.replace(output=default_output_path(config.content, config.style, app.folder))
 
 
@@ -116,20 +118,25 @@ def run_again(app, folder: RunFolder) -> None:
 
 
 def resume(app, folder: RunFolder) -> None:
+    """Queue the run's resume, to its own output or, if that was taken since, the next free
+    name (the notice says which)."""
+    from nst_engine.output_owners import resume_output
+
     try:
         record = folder.record()
-        config = folder.config()
+        if not record.resumable:
+            app.notify(
+                f"Run {folder.id} is {record.status}: nothing to resume (a: run it again).",
+                severity="warning",
+            )
+            return
+        config, note = resume_output(folder)
     except NSTError as error:
         app.notify(error.message, title="Not resumed", severity="error")
         return
-    if not record.resumable:
-        app.notify(
-            f"Run {folder.id} is {record.status}: nothing to resume (a: run it again).",
-            severity="warning",
-        )
-        return
     if submit(app, config, folder):
-        app.notify(f"Resuming {folder.id} from iteration {record.iterations_done}.", timeout=6)
+        text = f"Resuming {folder.id} from iteration {record.iterations_done}"
+        app.notify(f"{text}; {note}." if note else f"{text}.", timeout=10 if note else 6)
 
 
 def ask_delete(app, folder: RunFolder, deleted) -> None:

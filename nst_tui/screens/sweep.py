@@ -87,11 +87,12 @@ class SweepGrid:
 
 
 def default_grid_path(base: RunConfig) -> Path:
-    """`CONTENT-STYLE-sweep.png` beside the form's output, never an existing file."""
-    from nst_engine.outputs import unique_path
+    """`NAME-sweep.png` beside the form's output `NAME.png` (`NAME-3.png` too: the grid is
+    not that run's third), numbered as itself, never an existing file."""
+    from nst_engine.outputs import free_output_path, unnumbered_stem
 
     output = base.output or Path.cwd() / "result.png"
-    return unique_path(output.with_name(f"{output.stem}-sweep.png"))
+    return free_output_path(output.with_name(f"{unnumbered_stem(output)}-sweep.png"))
 
 
 def plan_from(

@@ -17,7 +17,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
 
 from nst_engine.config import POOLINGS, RunConfig
-from nst_engine.errors import ConfigError, NSTError, OutputError
+from nst_engine.errors import NSTError
 from nst_engine.sizes import check_fits_network, resolve_sizes
 from nst_engine.values import Size, parse_float, parse_int
 from nst_tui.messages import FormChecked
@@ -35,6 +35,7 @@ from nst_tui.widgets.look_fields import (
     size_text,
 )
 from nst_tui.widgets.optimizer_fields import OptimizerFields
+from nst_tui.widgets.output_name import OutputName
 from nst_tui.widgets.path_field import PathField
 from nst_tui.widgets.path_text import PathInput
 from nst_tui.widgets.scale_fields import (
@@ -45,7 +46,6 @@ from nst_tui.widgets.scale_fields import (
     speed_fields,
 )
 from nst_tui.widgets.style_images import StyleImages
-from nst_tui.wording import for_the_app
 
 RUN_CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(RunConfig))
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
@@ -66,7 +66,7 @@ def preset_options() -> list[tuple[str, str]]:
     return builtin + [(f"{name} (yours)", name) for name in user_preset_names()]
 
 
-class SettingsForm(VerticalScroll, can_focus=False):
+class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     """The form, in the order Tab visits it (it scrolls to the focused field)."""
 
     def __init__(self, config: RunConfig, output: Path) -> None:
@@ -97,6 +97,9 @@ class SettingsForm(VerticalScroll, can_focus=False):
             tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
             input_class=PathInput,  # its file name stays in sight
         )  # fmt: skip
+        warning = Static("", id="output-warning", classes="field-warning", markup=False)
+        warning.display = False  # until a run owns the name typed (widgets/output_name.py)
+        yield warning
         yield Field(
             "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)
         )
@@ -146,24 +149,6 @@ class SettingsForm(VerticalScroll, can_focus=False):
         return f"{kind.capitalize()} layers: {summarise(pairs)}"
 
     # --- checking -----------------------------------------------------------------------------
-
-    def _parse_output(self, text: str) -> Path:
-        if not text.strip():
-            raise ConfigError("give an output file, such as result.png")
-        from nst_engine.outputs import check_output_path
-
-        path = Path(text.strip()).expanduser()
-        overwrite = self.is_mounted and self.query_one("#overwrite", Checkbox).value
-        try:
-            check_output_path(path, overwrite)
-        except OutputError as error:
-            message = for_the_app(error.message)
-            if path.is_file() and not overwrite:
-                from nst_engine.outputs import unique_path
-
-                message += f" ('{unique_path(path).name}' is free)"
-            raise OutputError(message) from None
-        return path
 
     def on_mount(self) -> None:
         self.check_soon()
@@ -298,38 +283,6 @@ class SettingsForm(VerticalScroll, can_focus=False):
         return fields.first(Field) if fields else None
 
     # --- filling in ---------------------------------------------------------------------------
-
-    def _follow_inputs(self) -> None:
-        """Keep the proposed output name in step with the images while it is untouched."""
-        if self.output_auto:
-            self.propose_output()
-
-    def propose_output(self) -> None:
-        """Put a fresh, never-overwriting name (here) in the output field."""
-        from nst_engine.outputs import default_output_path
-
-        content = self.query_one("#content-field", PathField).path
-        style = self.query_one("#style-field", PathField).path
-        proposed = default_output_path(content, style, getattr(self.app, "folder", None))
-        self._initial_output = proposed
-        self.output_auto = True
-        self.query_one("#output-field", TextField).text = str(proposed)
-
-    def after_run(self) -> None:
-        """The output now exists: offer the next free name, numbered as proposed names are.
-
-        A name typed in becomes `NAME-2.png`, `NAME-3.png`... on later runs, so Run stays on
-        and nothing is overwritten; with 'replace the output' ticked the name stays.
-        """
-        from nst_engine.outputs import unique_path
-
-        if self.output_auto:
-            self.propose_output()
-        elif self.chosen_output and not self.query_one("#overwrite", Checkbox).value:
-            offered = unique_path(Path(self.chosen_output.strip()).expanduser())
-            self._offered_output = str(offered)
-            self.query_one("#output-field", TextField).text = str(offered)
-        self.check_soon()
 
     def load(self, config: RunConfig, *, paths: bool = False) -> None:
         """Fill every field from `config` (the paths too when `paths`)."""

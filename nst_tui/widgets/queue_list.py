@@ -67,10 +67,17 @@ class QueueEntry:
             text += " (resumed)"
         return text
 
+    @property
+    def planned(self) -> int:
+        """The iterations its run counts to (known before it starts: all its scales)."""
+        from nst_engine.sizes import planned_iterations
+
+        return self.total or planned_iterations(self.config)
+
     def progress_text(self) -> str:
         if self.status == WAITING:
             return ""
-        total = self.total or self.config.iterations
+        total = self.planned
         percent = 100 * self.index // max(total, 1)
         return f"{self.index}/{total} ({percent}%)"
 
@@ -83,13 +90,15 @@ def queue_counts(entries: list[QueueEntry]) -> tuple[int, int]:
 
 
 def overall_progress(entries: list[QueueEntry]) -> tuple[int, int]:
-    """(iterations done, iterations planned) over `entries`; a job that ended early counts as
-    done (nothing more of it will run)."""
+    """(iterations made, iterations there will be) over `entries`: a finished job counts
+    whole; one that ended early (stopped, failed, cancelled while it waited) counts what it
+    made, as nothing more of it will run; the others count what they plan."""
     done = total = 0
     for entry in entries:
-        planned = entry.total or entry.config.iterations
-        total += planned
-        done += planned if entry.status in ENDED else min(entry.index, planned)
+        planned = entry.planned
+        made = planned if entry.status == "finished" else min(entry.index, planned)
+        done += made
+        total += made if entry.status in ENDED else planned
     return done, total
 
 

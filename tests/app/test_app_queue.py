@@ -70,13 +70,20 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         await pilot.press("x")  # cancel run 2, still waiting
         await wait_for(pilot, lambda: app.jobs[2].status == "stopped", what="run 2 dropped")
         assert app.jobs[1].status == "running" and app.jobs[3].status == "waiting"
-        assert RunFolder(app.jobs[2].folder.path).record().status == QUEUED  # never started
+        # The history says what the queue says: stopped (before it began), not still queued.
+        cancelled = RunFolder(app.jobs[2].folder.path).record()
+        assert cancelled.status == STOPPED and cancelled.iterations_done == 0
+        assert {r.id: r.status for r in list_runs()}[cancelled.id] == STOPPED
+        # The totals count nothing of it: run 1's and run 3's 5000 each.
+        app.screen._title()
+        title = str(app.screen.query_one("#queue-title").content)
+        assert title.endswith("/10000 iterations"), title
         await pilot.press("X")  # cancel all: the running one stops, the waiting one is dropped
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
         assert app.jobs[1].status == "stopped" and app.jobs[3].status == "stopped"
         record = app.jobs[1].folder.record()
         assert record.status == STOPPED and record.resumable
-        assert app.jobs[3].folder.record().status == QUEUED
+        assert app.jobs[3].folder.record().status == STOPPED
         await pilot.press("escape")
         assert app.screen is app.main
 
@@ -188,4 +195,17 @@ async def test_a_run_already_in_the_queue_is_not_queued_twice(make_app, tiny_con
         assert len(app.jobs) == 2
         app.cancel_all_jobs()
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
-        assert waiting.record().status == QUEUED
+        assert waiting.record().status == STOPPED  # cancelled before it began
+
+
+async def test_queued_names_go_on_from_a_numbered_name(make_app, tiny_config, tmp_path) -> None:
+    """`mine-2.png` queued three times: mine-2, mine-3, mine-4 (not mine-2-2)."""
+    app = make_app(tiny_config.replace(iterations=5000))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        for _ in range(3):
+            app.enqueue(tiny_config.replace(iterations=5000, output=tmp_path / "mine-2.png"))
+        names = [entry.config.output.name for entry in app.jobs.values()]
+        assert names == ["mine-2.png", "mine-3.png", "mine-4.png"]
+        app.cancel_all_jobs()
+        await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")

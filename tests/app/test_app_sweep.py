@@ -132,3 +132,17 @@ async def test_an_iterations_sweep_is_one_run_whose_snapshots_fill_the_grid(
         plan, folders = screen.grid.plan, screen.grid.folders
         assert all(cell_picture(plan, cell, folders) is not None for cell in plan.cells)
         assert (tmp_path / "steps.png").is_file()
+
+
+def test_the_default_grid_name_drops_the_outputs_numbering(tmp_path: Path) -> None:
+    """The form's `rocket-swirl-3.png` gives `rocket-swirl-sweep.png`, numbered as itself."""
+    from nst_engine.config import RunConfig
+    from nst_tui.screens.sweep import default_grid_path
+
+    base = RunConfig(output=tmp_path / "rocket-swirl-3.png")
+    assert default_grid_path(base) == tmp_path / "rocket-swirl-sweep.png"
+    (tmp_path / "rocket-swirl-sweep.png").write_bytes(b"an earlier grid")
+    assert default_grid_path(base) == tmp_path / "rocket-swirl-sweep-2.png"
+    assert default_grid_path(RunConfig(output=tmp_path / "trip-2024.png")).name == (
+        "trip-2024-sweep.png"
+    )

@@ -79,3 +79,87 @@ def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
     assert whole.returncode == 0, whole.stderr
     with Image.open(work / "stopped.png") as a, Image.open(work / "whole.png") as b:
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.fixture
+def stopped_run(stop_run, demo_pair):
+    """`stopped_run(work, output=...)`: a run of the demo pair stopped after 2 of 6 (as Ctrl+C
+    leaves one), in the test's runs folder."""
+    from nst_engine.config import RunConfig
+    from nst_engine.runs import RunFolder
+
+    def make(work, output: str = "mine.png") -> RunFolder:
+        content, style = demo_pair
+        config = RunConfig(
+            content=content,
+            style=style,
+            output=work / output,
+            size=48,
+            iterations=6,
+            weights="random",
+            device="cpu",
+        )
+        folder = RunFolder.create(config)
+        stop_run(config, folder, 2)
+        assert folder.record().status == "stopped"
+        return folder
+
+    return make
+
+
+def test_a_stopped_runs_name_is_not_proposed_and_a_run_that_takes_it_says_so(
+    nst_tui_here, work, stopped_run
+):
+    stopped = stopped_run(work, output="rocket-swirl.png")
+    proposed = nst_tui_here("run", "--demo", *TINY, "--iterations", "2")
+    assert proposed.returncode == 0, proposed.stderr
+    assert proposed.stdout.strip() == str(work / "rocket-swirl-2.png")
+
+    taken = nst_tui_here("run", "--demo", *TINY, "--iterations", "2", "-o", "rocket-swirl.png")
+    assert taken.returncode == 0, taken.stderr
+    assert f"run {stopped.id} (stopped at 2/6) will write this name when resumed" in taken.stderr
+
+
+def test_resume_after_its_output_was_taken_writes_the_next_free_name_and_says_so(
+    nst_tui_here, work, stopped_run
+):
+    stopped = stopped_run(work)
+    (work / "mine.png").write_bytes(b"another run's result")
+
+    resumed = nst_tui_here("resume", stopped.id)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == str(work / "mine-2.png")
+    assert "its output mine.png is taken" in resumed.stderr
+    assert f"so it writes {work / 'mine-2.png'}" in resumed.stderr
+    assert (work / "mine.png").read_bytes() == b"another run's result"
+    [run] = listed(nst_tui_here)
+    assert run["status"] == "finished" and run["result"] == str(work / "mine-2.png")
+
+
+def test_resume_output_chooses_the_name_and_advises_only_its_own_flags(
+    nst_tui_here, work, stopped_run
+):
+    stopped = stopped_run(work)
+    (work / "there.png").write_bytes(b"x")
+    refused = nst_tui_here("resume", stopped.id, "--output", "there.png")
+    line = assert_one_line_error(refused, "there.png' already exists", "choose another name")
+    assert "--overwrite" not in line
+    assert stopped.record().status == "stopped" and stopped.record().iterations_done == 2
+
+    chosen = nst_tui_here("resume", stopped.id, "--output", "chosen.png")
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.strip() == str(work / "chosen.png")
+    assert not (work / "mine.png").exists()
+
+
+def test_run_refuses_a_name_that_a_running_run_is_writing_in_one_line(nst_tui_here, work):
+    """Two runs ending on one name: the second could not write it; refused at once instead."""
+    import os
+
+    from nst_engine.config import RunConfig
+    from nst_engine.runs import RunFolder
+
+    running = RunFolder.create(RunConfig(output=work / "busy.png"))
+    running.update(status="running", pid=os.getpid(), iterations_done=3, total=30)
+    refused = nst_tui_here("run", "--demo", *TINY, "-o", "busy.png")
+    assert_one_line_error(refused, f"run {running.id} (running at 3/30)", "choose another name")

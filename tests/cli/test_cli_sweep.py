@@ -299,3 +299,22 @@ def test_a_sweep_files_settings_reach_every_preset_cell(
     assert default.tv_weight == painterly.tv_weight == 0.5
     assert default.style_weight == painterly.style_weight == 20
     assert painterly.style_loss == "w2" and str(painterly.size) == "64"
+
+
+def test_the_default_grid_name_is_content_style_sweep_whatever_outputs_exist(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not `astronaut-mosaic-2-sweep.png` because astronaut-mosaic.png exists (issue 18)."""
+    from nst_tui.cli import build_parser
+    from nst_tui.sweep_command import prepare_sweep
+
+    monkeypatch.chdir(work)
+    (work / "astronaut-mosaic.png").write_bytes(b"an earlier result")
+    arguments = ["sweep", "astronaut", "mosaic", "--vary", "lr=1,2"]
+    assert prepare_sweep(build_parser().parse_args(arguments)).grid == work / (
+        "astronaut-mosaic-sweep.png"
+    )
+    (work / "astronaut-mosaic-sweep.png").write_bytes(b"an earlier grid")
+    assert prepare_sweep(build_parser().parse_args(arguments)).grid == work / (
+        "astronaut-mosaic-sweep-2.png"
+    )

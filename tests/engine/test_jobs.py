@@ -106,9 +106,10 @@ def test_two_slots_run_two_jobs_at_once(tiny_config, tmp_path: Path) -> None:
     assert all(ended(items)[job.id].status == "finished" for job in jobs)
 
 
-def test_cancelling_a_queued_job_drops_it_and_keeps_its_folder_queued(
+def test_cancelling_a_queued_job_drops_it_and_marks_its_folder_stopped(
     tiny_config, tmp_path: Path
 ) -> None:
+    """As the queue shows it: stopped (before it began, resumable), not still queued."""
     running = make_job(tiny_config(output=tmp_path / "runs.png", iterations=3))
     waiting = make_job(tiny_config(output=tmp_path / "waits.png", iterations=3))
     with JobQueue(["cpu"]) as queue:
@@ -120,8 +121,9 @@ def test_cancelling_a_queued_job_drops_it_and_keeps_its_folder_queued(
         items = drain(queue)
     assert ended(items)[waiting.id] == JobEnded(waiting.id, "stopped", None)
     assert events_of(items, waiting.id) == []
-    assert waiting.folder.record().status == "queued"
-    assert waiting.folder.record().resumable
+    record = waiting.folder.record()
+    assert record.status == "stopped" and record.iterations_done == 0 and record.ended
+    assert record.resumable
     assert not (tmp_path / "waits.png").exists()
     assert ended(items)[running.id].status == "finished"
 
@@ -270,3 +272,20 @@ def test_a_slot_gives_its_device_to_jobs_that_leave_it_open_but_not_to_cpu_jobs(
     assert device_on("cuda:1", "cuda:0") == "cuda:1"  # a GPU job goes to the free GPU
     assert device_on("cuda:1", "cpu") == "cpu"
     assert device_on("auto", "cpu") == "cpu"
+
+
+def test_cancelling_a_waiting_resume_leaves_its_stopped_record_as_it_was(
+    tiny_config, tmp_path: Path
+) -> None:
+    running = make_job(tiny_config(output=tmp_path / "runs.png", iterations=3))
+    resume = make_job(tiny_config(output=tmp_path / "resume.png", iterations=3))
+    resume.folder.update(
+        status="stopped", iterations_done=2, total=3, partial="/x.partial-2-of-3.png"
+    )
+    before = resume.folder.record()
+    with JobQueue(["cpu"]) as queue:
+        queue.submit(running)
+        queue.submit(resume)
+        queue.cancel(resume.id)
+        drain(queue)
+    assert resume.folder.record() == before
