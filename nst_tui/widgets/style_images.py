@@ -200,8 +200,12 @@ class StyleImages(Vertical):
     def load(self, style: Path | None, extras: Sequence[Path] | None, blend: Sequence[float]):
         """Show `blend`'s weights; with `extras` (not None) the images too, `style` first.
 
-        Weights that do not fit the number of images (or none) are all 1: equal shares.
+        Weights that do not fit the number of images (or none) are all 1: equal shares. With
+        the images kept (a preset loaded) and no blend for them, the weights stay: they are
+        the images', and a preset without a blend has nothing to say of them.
         """
+        if extras is None and not blend:
+            return
         if extras is not None:
             self.first.text = str(style or "")
             for block in self.extras:
