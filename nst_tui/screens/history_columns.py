@@ -158,11 +158,9 @@ def cut(text: str, width: int, *, keep_end: bool) -> str:
 
 
 def fitted_cells(texts: dict[str, str], layout: list[tuple[Column, int]]) -> list[str]:
-    """A row's texts for the columns of `layout`, each cut to its width."""
-    return [
-        cut(texts[column.key], width, keep_end=column.key in ("content", "style"))
-        for column, width in layout
-    ]
+    """A row's texts for the columns of `layout`, each cut to its width: names and settings
+    in the middle (a sweep cell's last value is what tells it from the next)."""
+    return [cut(texts[column.key], width, keep_end=column.flexible) for column, width in layout]
 
 
 def left_out_text(record: RunRecord, shown: set[str]) -> str:

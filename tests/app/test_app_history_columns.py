@@ -104,16 +104,23 @@ async def test_what_the_80_column_table_leaves_out_is_said_under_it(
         assert "lbfgs lr 1 · 512 · sw 10" in shown
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 async def test_a_sweeps_cells_show_the_values_they_vary(
-    make_app, tiny_config: RunConfig, tmp_path: Path
+    make_app, tiny_config: RunConfig, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     root = tmp_path / "runs"
-    labels = [("iterations=200", "style-weight=1e4"), ("iterations=300", "style-weight=1e4")]
+    labels = [("iterations=200", "style-weight=1e4"), ("iterations=200", "style-weight=1e5")]
     for cell in labels:
         finished(RunFolder.create(tiny_config, root, sweep="grid", labels=cell), 4, 1.0)
     app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         screen = await open_history(pilot)
-        body = "\n".join(table_lines(screen)[1:])
-        assert "iterations=200, style-weight=1e4" in body, body
-        assert "iterations=300, style-weight=1e4" in body, body
+        lines = table_lines(screen)
+        assert "Settings" in lines[0], lines[0]
+        rows = [line for line in lines[1:] if line.strip()]
+        assert len(rows) == 2 and rows[0] != rows[1], rows  # told apart, even cut
+        assert rows[0].split()[-1] == rows[1].split()[-1]  # by their values, not the time
+        assert "1e5" in rows[0] and "1e4" in rows[1], rows
+        if size == (120, 40):
+            body = "\n".join(rows)
+            assert "iterations=200, style-weight=1e4" in body, body
