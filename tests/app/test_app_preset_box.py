@@ -79,3 +79,17 @@ async def test_a_preset_with_a_blend_of_its_own_sets_the_weights(make_app, demo_
         assert app.main.query_one("#style-blend").value == "0.25"
         assert app.main.query_one(f"#{second}-blend").value == "0.75"
         assert preset_box(app) == "blend (yours)"
+
+
+async def test_at_80_columns_the_preset_box_holds_its_name_on_one_line(make_app) -> None:
+    from screen_text import screen_lines
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await choose(pilot, "#preset", "painterly")
+        box = app.main.query_one("#preset")
+        assert box.region.height == 1
+        below = screen_lines(app)[box.region.y + 1][box.region.x : box.region.right]
+        assert not below.strip(), below  # nothing of the name wrapped onto the next line
+        assert preset_box(app).startswith("painterly")
