@@ -126,6 +126,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
                 yield Button("Cancel", id="picker-cancel", compact=True)
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < 100, "-small")  # a pushed screen may get no Resize
         self.query_one(ImageTree).focus()
         if self._chosen is not None:
             self._preview_soon(self._chosen)  # the image the field has, until one is highlighted
@@ -183,7 +184,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
             self._read_preview(self._previewing, (max(1, size.width), max(1, size.height)))
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "-small")  # app.tcss: the whole width
+        self.set_class(self.app.size.width < 100, "-small")  # app.tcss: the whole width
         if self._previewing is not None:
             self.call_after_refresh(self._preview_soon, self._previewing)
 

@@ -168,8 +168,12 @@ class HelpScreen(ModalScreen[None]):
             yield Static(keys_renderable(), id="help-keys")
             yield Markdown(f"{TIPS}\n## Files\n\n{files()}\n")
 
+    def on_mount(self) -> None:
+        self.on_resize()  # a pushed screen is not always sent a Resize first
+
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100 or self.size.height < 30, "-small")
+        width, height = self.app.size
+        self.set_class(width < 100 or height < 30, "-small")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
