@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from app_helpers import form_settled, wait_for
 from screen_text import screen_lines
+from test_app_history import open_history
 
 from nst_engine.config import RunConfig
 from nst_engine.runs import RunFolder
@@ -37,17 +37,6 @@ def long_named_runs(tmp_path: Path, demo_pair: tuple[Path, Path]) -> Path:
     finished(RunFolder.create(config.replace(iterations=300), root), 300, 2 * 3600 + 65.0)
     RunFolder.create(config, root).update(status="stopped", iterations_done=16, total=200)
     return root
-
-
-async def open_history(pilot):
-    from nst_tui.screens.history import HistoryScreen
-
-    await form_settled(pilot)
-    await pilot.press("f3")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="history")
-    await pilot.pause()
-    await pilot.pause()
-    return pilot.app.screen
 
 
 def table_lines(screen) -> list[str]:

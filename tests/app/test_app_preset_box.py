@@ -7,7 +7,6 @@ from app_helpers import form_settled, set_text, wait_for
 from screen_text import line_of
 from test_app_artist_fields import add_style, choose
 
-from nst_engine import locations
 from nst_engine.presets import load_preset
 from nst_tui.screens.run_actions import fill_form
 
@@ -63,22 +62,6 @@ async def test_choosing_a_preset_keeps_the_blend_weights(make_app, demo_pair) ->
         assert app.main.query_one(f"#{second}-blend").value == "1"
         assert app.form_state.config.style_blend == (3.0, 1.0)
         assert preset_box(app) == "painterly (built-in)"  # the blend is the images', not its
-
-
-async def test_a_preset_with_a_blend_of_its_own_sets_the_weights(make_app, demo_pair) -> None:
-    content, _ = demo_pair
-    presets = locations.user_presets_dir()
-    presets.mkdir(parents=True)
-    (presets / "blend.toml").write_text("style_blend = [0.25, 0.75]\n", encoding="utf-8")
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        second = await add_style(pilot, content)
-        await set_text(pilot, "#style-blend", "3")
-        await choose(pilot, "#preset", "blend")
-        assert app.main.query_one("#style-blend").value == "0.25"
-        assert app.main.query_one(f"#{second}-blend").value == "0.75"
-        assert preset_box(app) == "blend (yours)"
 
 
 async def test_at_80_columns_the_preset_box_holds_its_name_on_one_line(make_app) -> None:

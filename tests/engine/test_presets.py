@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from nst_engine import locations
 from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError
 from nst_engine.images import save_image
@@ -226,3 +227,9 @@ def test_the_preset_a_config_matches_is_named_and_a_changed_one_is_none(demo_pai
     assert matching_preset(painterly.replace(style_blend=(3, 1))) == "painterly"
     assert matching_preset(painterly.replace(iterations=201)) is None
     assert matching_preset(RunConfig()) == "default"
+    # A preset of one's own that has this blend names it better than the default does.
+    folder = locations.user_presets_dir()
+    folder.mkdir(parents=True)
+    (folder / "blend.toml").write_text("style_blend = [0.25, 0.75]\n", encoding="utf-8")
+    assert matching_preset(load_preset("blend", base)) == "blend"
+    assert matching_preset(load_preset("blend", base).replace(style_blend=(3, 1))) == "default"
