@@ -71,7 +71,9 @@ TIPS = f"""
 ## History (F3)
 
 - Every run (the app's, `nst-tui run`'s, a sweep's cells) is listed: date, images, key
-  settings, iterations done, status, time taken, and a thumbnail of the highlighted one.
+  settings (a sweep's cell: the values it varies), iterations done, status, time taken,
+  and a thumbnail of the highlighted one (below 100 columns, a line under the table says
+  what the columns leave out).
 - **s** sorts by the next column (**S** reverses; a click on a heading sorts by it);
   **/** filters by text (names, settings such as `optimizer=adam`, status) and the
   drop-down by status; Escape goes back to the list, then to the form.
