@@ -271,7 +271,10 @@ def estimate(
     """
     seconds: float | None = None
     if profile is not None:
-        times = [profile.seconds_per_iteration(iteration_flops(scale)) for scale in work.scales]
+        times = [
+            profile.seconds_per_iteration(iteration_flops(scale), scale.optimizer)
+            for scale in work.scales
+        ]
         if None not in times:
             seconds = sum(t * scale.iterations for t, scale in zip(times, work.scales, strict=True))
     needed = max(memory_bytes(scale) for scale in work.scales)

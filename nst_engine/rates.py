@@ -4,7 +4,8 @@ The rate of a device is kept in the user cache folder, per device description an
 version (`estimates.json`): a quick measurement (`measure`: a few real iterations at two
 small sizes with random weights, fitted as a fixed overhead plus a cost per gigaflop), and
 the figures of the last runs, which the engine records when a run finishes and which are
-preferred, scaled by the work (nst_engine/estimate.py counts it) to the size asked about.
+preferred: those of the same optimiser, scaled by the work (nst_engine/estimate.py counts it)
+to the size asked about.
 
 Only `measure`, `device_profile` and `describe` import torch, when called.
 """
@@ -54,10 +55,12 @@ class Timing:
 
 @dataclass(frozen=True)
 class RunRecord:
-    """A finished run's figures: its work per iteration and the seconds one took."""
+    """A finished run's figures: its work per iteration, the seconds one took, its optimiser
+    ("" in caches written before the optimiser was kept)."""
 
     flops: float
     seconds_per_iteration: float
+    optimizer: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,18 +73,36 @@ class DeviceProfile:
     runs: tuple[RunRecord, ...] = ()
     free_bytes: int | None = None  # memory free on a GPU when measured; None: read it live
 
-    def seconds_per_iteration(self, flops: float) -> float | None:
-        """From the last run nearest in work, scaled; else the measurement; None if neither."""
-        if self.runs:
-            nearest = min(self.runs, key=lambda run: abs(math.log(run.flops / max(flops, 1.0))))
-            if self.timing is not None:
-                ratio = self.timing.seconds(flops) / self.timing.seconds(nearest.flops)
-            else:
-                ratio = flops / nearest.flops
-            return nearest.seconds_per_iteration * ratio
+    def seconds_per_iteration(self, flops: float, optimizer: str = "") -> float | None:
+        """From the last runs of `optimizer` (else of any), scaled by the work; else the
+        measurement; None if neither.
+
+        Between two runs the time is read off the line through them; outside, it is the
+        nearest run's, proportional to the work. Not through the measurement's overhead: that
+        is fitted at small sizes, where a busy machine can make it look large, and scaled
+        through it a run four times larger came out hardly slower than the last one.
+        """
+        runs = [run for run in self.runs if run.optimizer == optimizer] or list(self.runs)
+        if runs:
+            return _scaled_from_runs(runs, max(flops, 1.0))
         if self.timing is not None:
             return self.timing.seconds(flops)
         return None
+
+
+def _scaled_from_runs(runs: list[RunRecord], flops: float) -> float:
+    """Seconds per iteration of `flops` of work from runs' figures (see seconds_per_iteration)."""
+    below = [run for run in runs if run.flops <= flops]
+    above = [run for run in runs if run.flops > flops]
+    if below and above:
+        low = max(below, key=lambda run: run.flops)
+        high = min(above, key=lambda run: run.flops)
+        share = (flops - low.flops) / (high.flops - low.flops)
+        return low.seconds_per_iteration + share * (
+            high.seconds_per_iteration - low.seconds_per_iteration
+        )
+    nearest = min(runs, key=lambda run: abs(math.log(run.flops / flops)))
+    return nearest.seconds_per_iteration * flops / nearest.flops
 
 
 def device_key(description: str, torch_version: str | None = None) -> str:
@@ -134,7 +155,11 @@ def cached_profile(key: str, device: str) -> DeviceProfile:
             timing = Timing(float(calibration["overhead"]), float(calibration["per_gflop"]))
     with contextlib.suppress(TypeError, ValueError, KeyError, AttributeError):
         runs = tuple(
-            RunRecord(float(run["flops"]), float(run["seconds_per_iteration"]))
+            RunRecord(
+                float(run["flops"]),
+                float(run["seconds_per_iteration"]),
+                str(run.get("optimizer", "")),
+            )
             for run in entry.get("runs", [])
             if float(run["flops"]) > 0 and float(run["seconds_per_iteration"]) > 0
         )
@@ -158,7 +183,9 @@ def record_run(key: str, work: Workload, seconds: float, iterations: int) -> Non
     runs = [run for run in entry.get("runs", []) if isinstance(run, dict)]
     # A coarse-to-fine run's iterations cost differently at each scale: the mean counts.
     flops = mean_iteration_flops(work)
-    runs.append({"flops": flops, "seconds_per_iteration": seconds / iterations})
+    runs.append(
+        {"flops": flops, "seconds_per_iteration": seconds / iterations, "optimizer": work.optimizer}
+    )
     entry["runs"] = runs[-RECORDS_KEPT:]
     write_cache(devices)
 

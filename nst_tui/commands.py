@@ -14,6 +14,20 @@ from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+# The form's parts that F6 and Shift+F6 walk, in order: each one's name (for the help, the
+# palette and the README) and the control that takes the focus (nst_tui/screens/main.py).
+FORM_SECTIONS = (
+    ("preset", "#preset"),
+    ("images", "#content"),
+    ("look", "#style_weight"),
+    ("optimisation", "#iterations"),
+    ("machine", "#device"),
+    ("content layers", "#content-layers-box CollapsibleTitle"),
+    ("style layers", "#style-layers-box CollapsibleTitle"),
+    ("Run", "#run"),
+)
+SECTION_NAMES = ", ".join(name for name, _ in FORM_SECTIONS)
+
 
 @dataclass(frozen=True)
 class AppCommand:
@@ -65,8 +79,7 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "f6",
         "Section",
         "Next section of the form",
-        "Jump to the next part: preset, images, optimisation, machine, layers, Run "
-        "(Ctrl+Down too; Shift+F6 or Ctrl+Up goes back)",
+        f"Jump to the next part: {SECTION_NAMES} (Ctrl+Down too; Shift+F6 or Ctrl+Up goes back)",
         priority=True,
     ),
     AppCommand(
@@ -74,7 +87,7 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "shift+f6",
         "",
         "Previous section of the form",
-        "Jump back to the previous part of the form (Ctrl+Up too)",
+        "Jump to the previous part of the form, as F6 goes to the next (Ctrl+Up too)",
         priority=True,
     ),
     AppCommand(

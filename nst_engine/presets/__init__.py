@@ -94,6 +94,27 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
     return RunConfig.from_dict(data, paths_only, source)
 
 
+def matching_preset(config: RunConfig) -> str | None:
+    """The built-in or user preset whose settings `config` has, if one has them all.
+
+    Loading the preset over `config` changes nothing. The style blend belongs to the images
+    unless the preset has a blend for as many images: one it has not is not compared, and
+    a preset that has the blend too is the better match.
+    """
+    without_blend = None
+    for name in builtin_preset_names() + user_preset_names():
+        try:
+            loaded = load_preset(name, config)
+        except ConfigError:
+            continue
+        if loaded.style_blend:
+            if loaded == config:
+                return name
+        elif without_blend is None and loaded.replace(style_blend=config.style_blend) == config:
+            without_blend = name
+    return without_blend
+
+
 def _settings_from_image(path: Path) -> dict:
     from nst_engine.config import tomllib
     from nst_engine.images import read_embedded_settings

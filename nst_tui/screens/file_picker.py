@@ -8,6 +8,8 @@ import logging
 from collections.abc import Iterable
 from pathlib import Path
 
+from rich.style import Style
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,6 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.strip import Strip
 from textual.widgets import Button, DirectoryTree, Input, Static
+from textual.widgets.directory_tree import DirEntry
+from textual.widgets.tree import TreeNode
 
 from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
 from nst_tui.widgets.path_field import IMAGE_SUFFIXES, PathSuggester
@@ -34,7 +38,15 @@ def file_size_text(size: int) -> str:
 
 
 class ImageTree(DirectoryTree):
-    """Folders and image files; hidden ones left out."""
+    """Folders and image files; hidden ones left out. A name too long for the width is cut
+    in the middle: its end (`-3.partial-16-of-20.png`) is what tells it from its neighbours."""
+
+    def render_label(self, node: TreeNode[DirEntry], base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        room = self.scrollable_content_region.width - _depth(node) * self.guide_depth
+        if room <= 0 or label.cell_len <= room:
+            return label
+        return cut_in_the_middle(label, room)
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
         for path in paths:
@@ -47,14 +59,34 @@ class ImageTree(DirectoryTree):
                 continue
 
 
+def _depth(node: TreeNode) -> int:
+    """How many folders up the tree's root is from `node` (0: the root itself)."""
+    depth = 0
+    while node.parent is not None:
+        node, depth = node.parent, depth + 1
+    return depth
+
+
+def cut_in_the_middle(label: Text, width: int) -> Text:
+    """`label` in `width` cells, `…` in place of its middle (its start: the icon and the
+    name's beginning; its end: the part that differs among numbered files)."""
+    plain = label.plain
+    keep = max(width - 1, 2)
+    tail = keep // 2 + 4  # a little more of the end: numbers and extension live there
+    head = max(keep - tail, 1)
+    while Text(plain[:head]).cell_len + 1 + tail > width and head > 1:
+        head -= 1  # a wide icon at the start
+    return Text.assemble(label[:head], "…", label[len(plain) - tail :])
+
+
 class FilePickerScreen(ModalScreen["Path | None"]):
     """Choose an image file; dismissed with its path, or None."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True)]
     DEFAULT_CSS = """
     #picker-main { height: 1fr; }
-    #picker-main #picker-tree { width: 1fr; }
-    #picker-preview { width: 1fr; height: 1fr; margin: 1 0 0 1; }
+    #picker-main #picker-tree { width: 3fr; }
+    #picker-preview { width: 2fr; height: 1fr; margin: 1 0 0 1; }
     #picker-image { width: 1fr; height: 1fr; }
     #picker-info { height: auto; color: $text-muted; }
     #picker-chosen { color: $text-muted; }
@@ -94,6 +126,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
                 yield Button("Cancel", id="picker-cancel", compact=True)
 
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < 100, "-small")  # a pushed screen may get no Resize
         self.query_one(ImageTree).focus()
         if self._chosen is not None:
             self._preview_soon(self._chosen)  # the image the field has, until one is highlighted
@@ -151,6 +184,7 @@ class FilePickerScreen(ModalScreen["Path | None"]):
             self._read_preview(self._previewing, (max(1, size.width), max(1, size.height)))
 
     def on_resize(self) -> None:
+        self.set_class(self.app.size.width < 100, "-small")  # app.tcss: the whole width
         if self._previewing is not None:
             self.call_after_refresh(self._preview_soon, self._previewing)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
 from nst_tui.commands import APP_COMMANDS, key_label
 
@@ -70,7 +71,9 @@ TIPS = f"""
 ## History (F3)
 
 - Every run (the app's, `nst-tui run`'s, a sweep's cells) is listed: date, images, key
-  settings, iterations done, status, time taken, and a thumbnail of the highlighted one.
+  settings (a sweep's cell: the values it varies), iterations done, status, time taken,
+  and a thumbnail of the highlighted one (below 100 columns, a line under the table says
+  what the columns leave out).
 - **s** sorts by the next column (**S** reverses; a click on a heading sorts by it);
   **/** filters by text (names, settings such as `optimizer=adam`, status) and the
   drop-down by status; Escape goes back to the list, then to the form.
@@ -96,12 +99,28 @@ TIPS = f"""
 
 
 def keys_table() -> str:
-    rows = ["| Key | Action |", "| --- | --- |"]
-    for command in APP_COMMANDS:
-        key = key_label(command.key) if command.key else "palette (Ctrl+P)"
-        rows.append(f"| {key} | {command.title}: {command.help} |")
-    rows.append("| Ctrl+P | Command palette: every action by name |")
-    return "\n".join(rows)
+    """The keys as lines of text: the key, then what it does (keyed commands first)."""
+    return "\n".join(f"{key}  {text}" for key, text in key_rows())
+
+
+def key_rows() -> list[tuple[str, str]]:
+    """(key, what it does) per command: those with a key first, then the palette's own."""
+    keyed = [command for command in APP_COMMANDS if command.key]
+    palette_only = [command for command in APP_COMMANDS if not command.key]
+    rows = [(key_label(str(command.key)), f"{command.title}: {command.help}") for command in keyed]
+    rows.append(("Ctrl+P", "Command palette: every action by name, and these:"))
+    rows += [("", f"{command.title}: {command.help}") for command in palette_only]
+    return rows
+
+
+def keys_renderable() -> Table:
+    """The keys in two columns, each description wrapped beside its key: dense at 80x24."""
+    table = Table(box=None, show_header=False, padding=(0, 1), expand=True)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+    for key, text in key_rows():
+        table.add_row(key, text)
+    return table
 
 
 def files() -> str:
@@ -110,6 +129,8 @@ def files() -> str:
     from nst_tui.settings import settings_path
 
     return (
+        f"- Run folders (each run's settings, checkpoints, loss history, snapshots): "
+        f"`{locations.runs_dir()}` (`NST_TUI_RUNS_DIR` moves them)\n"
         f"- Remembered settings: `{settings_path()}`\n"
         f"- Your presets: `{locations.user_presets_dir()}`\n"
         f"- Log (errors with details): `{log_path()}`"
@@ -117,19 +138,44 @@ def files() -> str:
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys and tips; Escape or F1 closes it."""
+    """Keys and tips; Escape or F1 closes it. Below 100x30 it takes the whole screen."""
 
     BINDINGS = [
         Binding("escape,f1,q", "dismiss", "Close", priority=True),
     ]
+    DEFAULT_CSS = """
+    #help-keys-heading {
+        text-style: bold;
+        padding: 0 1;
+    }
+    #help-keys {
+        padding: 0 1 0 0;
+    }
+    HelpScreen Markdown {
+        margin: 0;
+    }
+    HelpScreen MarkdownH2 {
+        margin: 1 0 0 0;
+    }
+    """
 
     def __init__(self) -> None:
         super().__init__(id="help")
 
     def compose(self) -> ComposeResult:
-        text = f"# nst-tui help\n\n## Keys\n\n{keys_table()}\n{TIPS}\n## Files\n\n{files()}\n"
-        with VerticalScroll(id="help-box"):
-            yield Markdown(text)
+        with VerticalScroll(id="help-box") as box:
+            box.border_title = "nst-tui help"
+            box.border_subtitle = "Esc closes · ↑↓ PgUp PgDn scroll"
+            yield Static("Keys", id="help-keys-heading")
+            yield Static(keys_renderable(), id="help-keys")
+            yield Markdown(f"{TIPS}\n## Files\n\n{files()}\n")
+
+    def on_mount(self) -> None:
+        self.on_resize()  # a pushed screen is not always sent a Resize first
+
+    def on_resize(self) -> None:
+        width, height = self.app.size
+        self.set_class(width < 100 or height < 30, "-small")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

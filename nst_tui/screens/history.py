@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
-from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,6 +30,15 @@ from nst_engine.runs import (
     list_runs,
     run_folders,
 )
+from nst_tui.screens.history_columns import (
+    COLUMNS,
+    fit_columns,
+    fitted_cells,
+    left_out_text,
+    natural_widths,
+    row_texts,
+    sort_key,
+)
 from nst_tui.screens.run_actions import (
     ask_delete,
     choose_image_for_settings,
@@ -41,67 +48,10 @@ from nst_tui.screens.run_actions import (
     run_again,
 )
 from nst_tui.widgets.cells import CellImage
-from nst_tui.widgets.run_panel import format_duration
-
-if TYPE_CHECKING:
-    pass
 
 POLL_INTERVAL = 1.0  # seconds between two looks at the runs folder
-
-# (key, heading): the table's columns, in order; each sorts by `sort_key`.
-COLUMNS = (
-    ("date", "Date"),
-    ("content", "Content"),
-    ("style", "Style"),
-    ("settings", "Settings"),
-    ("iterations", "Iter."),
-    ("status", "Status"),
-    ("time", "Time"),
-)
+NARROW = 100  # terminal columns below which the side panel gives its width to the table
 NEWEST_FIRST = ("date", True)
-
-
-def date_text(seconds: float) -> str:
-    """`11-28 03:15`: the month, day and time a run started."""
-    return time.strftime("%m-%d %H:%M", time.localtime(seconds))
-
-
-def settings_text(summary: dict[str, Any]) -> str:
-    """`adam lr 2 · 512 · sw 10`: the settings most often varied, short."""
-    parts = []
-    if summary.get("optimizer"):
-        parts.append(f"{summary['optimizer']} lr {summary.get('lr', '?'):g}")
-    if summary.get("size"):
-        parts.append(str(summary["size"]))
-    if summary.get("style_weight") is not None:
-        parts.append(f"sw {summary['style_weight']:g}")
-    return " · ".join(parts)
-
-
-def row_cells(record: RunRecord) -> tuple[str, ...]:
-    iterations = f"{record.iterations_done}/{record.total or record.summary.get('iterations', '?')}"
-    return (
-        date_text(record.started),
-        record.content_name,
-        record.style_names,
-        settings_text(record.summary),
-        iterations,
-        record.status,
-        format_duration(record.seconds) if record.seconds else "",
-    )
-
-
-def sort_key(column: str, record: RunRecord) -> Any:
-    keys = {
-        "date": lambda: (record.started, record.id),
-        "content": lambda: (record.content_name.lower(), record.started),
-        "style": lambda: (record.style_names.lower(), record.started),
-        "settings": lambda: (settings_text(record.summary), record.started),
-        "iterations": lambda: (record.iterations_done, record.started),
-        "status": lambda: (record.status, record.started),
-        "time": lambda: (record.seconds, record.started),
-    }
-    return keys[column]()
 
 
 def record_details(record: RunRecord) -> str:
@@ -165,23 +115,28 @@ class HistoryScreen(Screen):
                 compact=True,
             )
         with Horizontal(id="history-body"):
-            table = RunTable(id="history-table", cursor_type="row", zebra_stripes=True)
-            for key, heading in COLUMNS:
-                table.add_column(heading, key=key)
-            yield table
+            yield RunTable(id="history-table", cursor_type="row", zebra_stripes=True)
             with Vertical(id="history-side"):
                 yield CellImage(id="history-thumbnail")
                 yield Static("", id="history-details", markup=False)
+        # Narrow terminals: the highlighted run's figures that the table has no room for.
+        yield Static("", id="history-line", markup=False)
         yield Static("", id="history-count", markup=False)
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
+        self._columns: list[str] = []  # the keys of the columns shown, in order
+        self._set_narrow()
         self.reload()
         self.set_interval(POLL_INTERVAL, self._poll)
 
     def on_resize(self) -> None:
+        self._set_narrow()
         self._thumbnail_for = None  # fitted again to the thumbnail's new size
-        self.call_after_refresh(self._show_highlighted)
+        self.call_after_refresh(self.show_rows)  # the columns chosen again for the new width
+
+    def _set_narrow(self) -> None:
+        self.set_class(self.app.size.width < NARROW, "-narrow")
 
     # --- reading the runs folder --------------------------------------------------------------
 
@@ -207,6 +162,8 @@ class HistoryScreen(Screen):
             if getattr(entry, "status", "") == RUNNING and getattr(entry, "folder", None)
         }
         table = self.table
+        if "iterations" not in self._columns:
+            return
         for record in self.shown:
             if record.status == RUNNING and record.id in live:
                 table.update_cell(record.id, "iterations", live[record.id])
@@ -250,12 +207,20 @@ class HistoryScreen(Screen):
         self.shown = kept
         table = self.table
         highlighted = self.highlighted
-        table.clear()
-        for record in kept:
-            table.add_row(*row_cells(record), key=record.id)
+        rows = [row_texts(record) for record in kept]
+        width, height = self._table_size()
+        layout = fit_columns(width, natural_widths(rows), scrollbar=len(rows) >= height)
+        keys = [column.key for column, _ in layout]
+        table.clear(columns=keys != self._columns)
+        if keys != self._columns:
+            for shown_column, width in layout:
+                table.add_column(shown_column.heading, width=width, key=shown_column.key)
+            self._columns = keys
+        for record, texts in zip(kept, rows, strict=True):
+            table.add_row(*fitted_cells(texts, layout), key=record.id)
         if highlighted is not None and highlighted.id in {record.id for record in kept}:
             table.move_cursor(row=table.get_row_index(highlighted.id), animate=False)
-        heading = dict(COLUMNS)[column]
+        heading = next(each.heading for each in COLUMNS if each.key == column)
         total = len(self.records)
         count = f"{len(kept)} of {total} runs" if len(kept) != total else f"{total} runs"
         self.query_one("#history-count", Static).update(
@@ -265,6 +230,15 @@ class HistoryScreen(Screen):
             else "No runs yet: every run of the app or of `nst-tui run` is listed here."
         )
         self._show_highlighted()
+
+    def _table_size(self) -> tuple[int, int]:
+        """The table's size: as laid out, else (before the first layout) about as it will be."""
+        width, height = self.table.size
+        if width:
+            return width, height
+        side = self.query_one("#history-side")
+        side_width = 0 if self.has_class("-narrow") else int(side.styles.width.value)
+        return self.app.size.width - side_width, self.app.size.height - 4
 
     @property
     def highlighted(self) -> RunRecord | None:
@@ -291,12 +265,17 @@ class HistoryScreen(Screen):
         record = self.highlighted
         details = self.query_one("#history-details", Static)
         thumbnail = self.query_one("#history-thumbnail", CellImage)
+        line = self.query_one("#history-line", Static)
         if record is None:
             details.update("")
+            line.update("")
             thumbnail.clear()
             self._thumbnail_for = None
             return
         details.update(record_details(record))
+        line.update(left_out_text(record, set(self._columns)))
+        if self.has_class("-narrow"):
+            return  # no thumbnail to show
         if self._thumbnail_for != record.id:
             self._thumbnail_for = record.id
             size = (max(1, thumbnail.size.width), max(1, thumbnail.size.height))
@@ -349,7 +328,7 @@ class HistoryScreen(Screen):
 
     def action_sort(self) -> None:
         """Sort by the next column (a click on a heading sorts by that one)."""
-        keys = [key for key, _ in COLUMNS]
+        keys = [each.key for each in COLUMNS]
         self.sort_by(keys[(keys.index(self.sorting[0]) + 1) % len(keys)])
 
     def action_reverse(self) -> None:

@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Select
 
 from nst_engine.config import RunConfig
 from nst_engine.errors import NSTError
+from nst_tui.commands import FORM_SECTIONS
 from nst_tui.messages import (
     JobDone,
     RunBegan,
@@ -145,19 +146,11 @@ class MainScreen(Screen):
         self.form.set_path("style", style)
 
     # The form's parts, in order, each named by the control that gets the focus.
-    SECTIONS = (
-        "#preset",
-        "#content",
-        "#style_weight",
-        "#iterations",
-        "#device",
-        "#content-layers-box CollapsibleTitle",
-        "#style-layers-box CollapsibleTitle",
-        "#run",
-    )
+    SECTIONS = tuple(selector for _, selector in FORM_SECTIONS)
 
     def jump_section(self, step: int) -> None:
-        """Focus the first control of the next (+1) or previous (-1) part of the form."""
+        """Focus the first control of the next (+1) or previous (-1) part of the form: from
+        anywhere in a part, the start of the part after it or before it."""
         if self.maximized is not None:
             return
         chain = self.focus_chain
@@ -172,11 +165,9 @@ class MainScreen(Screen):
             (index for index, start in enumerate(starts) if chain.index(start) <= position),
             default=-1,
         )
-        if step < 0 and current >= 0 and chain.index(starts[current]) < position:
-            target = starts[current]  # back to the start of this part first
-        else:
-            target = starts[(current + step) % len(starts)]
-        target.focus()
+        if current < 0 and step < 0:
+            current = 0  # before the first part: back to the last
+        starts[(current + step) % len(starts)].focus()
 
     def toggle_preview_size(self) -> None:
         if self.maximized is not None:

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.runs import SETTINGS_FILE, RunFolder
-from nst_tui.screens.history import date_text
+from nst_tui.screens.history_columns import date_text
 from nst_tui.screens.run_actions import (
     ask_delete,
     load_settings,

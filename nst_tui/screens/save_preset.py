@@ -39,16 +39,6 @@ def _blocks(problem: str) -> bool:
 class SavePresetScreen(ModalScreen["str | None"]):
     """Dismissed with the chosen name, or None."""
 
-    DEFAULT_CSS = """
-    SavePresetScreen #preset-name-problem.-hint {
-        color: $text-muted;
-    }
-    SavePresetScreen #preset-name-problem.-error {
-        color: $text-error;
-        text-style: bold;
-    }
-    """
-
     BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True)]
 
     def __init__(self) -> None:

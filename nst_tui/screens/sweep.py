@@ -95,6 +95,16 @@ def default_grid_path(base: RunConfig) -> Path:
     return free_output_path(output.with_name(f"{unnumbered_stem(output)}-sweep.png"))
 
 
+def missing_field(first: tuple[str, str], second: tuple[str, str] | None, grid: str) -> str:
+    """What is still to be typed (a hint, not an error), or ""."""
+    for name, values in (first, second) if second else (first,):
+        if not values.strip():
+            return f"{name}: type its values, comma-separated (e.g. 1,10,100)"
+    if not grid.strip():
+        return "give the grid's path (e.g. grid.png)"
+    return ""
+
+
 def plan_from(
     base: RunConfig, first: tuple[str, str], second: tuple[str, str] | None, grid: str
 ) -> SweepPlan:
@@ -103,13 +113,12 @@ def plan_from(
     from nst_engine.outputs import check_output_path
     from nst_engine.sweep import parse_vary, plan_sweep
 
-    axes = []
-    for name, values in (first, second) if second else (first,):
-        if not values.strip():
-            raise ConfigError(f"{name}: type its values, comma-separated (e.g. 1,10,100)")
-        axes.append(parse_vary(f"{name}={values}"))
-    if not grid.strip():
-        raise ConfigError("give the grid's path (e.g. grid.png)")
+    missing = missing_field(first, second, grid)
+    if missing:
+        raise ConfigError(missing)
+    axes = [
+        parse_vary(f"{name}={values}") for name, values in ((first, second) if second else (first,))
+    ]
     path = Path(grid.strip()).expanduser()
     if not path.is_absolute():
         path = (base.output.parent if base.output else Path.cwd()) / path
@@ -207,8 +216,14 @@ class SweepScreen(Screen):
         return first, second, self.query_one("#sweep-grid", Input).value
 
     def _check(self) -> None:
-        """Plan the sweep from the fields: what it will run, or the one line that is wrong."""
+        """Plan the sweep from the fields: what it will run, or the one line that is wrong
+        (a field still empty is a hint of what to type, not an error)."""
         first, second, grid = self._fields()
+        missing = missing_field(first, second, grid)
+        if missing:
+            self.plan = None
+            self._problem("", hint=missing)
+            return
         try:
             self.plan = plan_from(self.base, first, second, grid)
         except NSTError as error:
@@ -227,11 +242,13 @@ class SweepScreen(Screen):
             text += f"\nnote: {note}"
         self._problem("", text)
 
-    def _problem(self, problem: str, ready: str = "") -> None:
+    def _problem(self, problem: str, ready: str = "", hint: str = "") -> None:
+        """One line under the fields: a `problem` (error colour), else `ready` or a `hint`."""
         line = self.query_one("#sweep-problem", Static)
-        line.update(problem or ready)
+        line.update(problem or ready or hint)
         line.set_class(bool(problem), "-problem")
-        self.query_one("#sweep-start", Button).disabled = bool(problem) or self.grid is not None
+        blocked = bool(problem or hint) or self.grid is not None
+        self.query_one("#sweep-start", Button).disabled = blocked
 
     # --- starting and following -------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Collapsible, Input, Select, Static
 
 from nst_engine.config import POOLINGS, RunConfig
 from nst_engine.errors import NSTError
@@ -38,6 +38,7 @@ from nst_tui.widgets.optimizer_fields import OptimizerFields
 from nst_tui.widgets.output_name import OutputName
 from nst_tui.widgets.path_field import PathField
 from nst_tui.widgets.path_text import PathInput
+from nst_tui.widgets.preset_row import PresetRow
 from nst_tui.widgets.scale_fields import (
     COARSE_TO_FINE_FIELDS,
     SPEED_FIELDS,
@@ -59,13 +60,6 @@ def setting_named_first(message: str) -> str | None:
     return first if first in RUN_CONFIG_FIELDS else None
 
 
-def preset_options() -> list[tuple[str, str]]:
-    from nst_engine.presets import builtin_preset_names, user_preset_names
-
-    builtin = [(f"{name} (built-in)", name) for name in builtin_preset_names()]
-    return builtin + [(f"{name} (yours)", name) for name in user_preset_names()]
-
-
 class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     """The form, in the order Tab visits it (it scrolls to the focused field)."""
 
@@ -81,10 +75,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
 
     def compose(self) -> ComposeResult:
         config = self.base
-        with Horizontal(id="preset-row", classes="field-row"):
-            yield Label("Preset", classes="field-label")
-            yield Select(preset_options(), id="preset", prompt="choose…", compact=True)
-            yield Button("Save as…", id="save-preset", compact=True)
+        yield PresetRow()
         yield Static("Images", classes="section")
         yield PathField("Content", "content", "content image", str(config.content or ""))
         yield StyleImages(
@@ -187,6 +178,8 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             return None
         result = self.read()
         self.last_check = result
+        if result.config is not None:
+            self.query_one(PresetRow).show_matching(result.config)
         # Sent by the form whatever called check(): Textual stops a message that reaches
         # its sender's child, and the App (which handles it) may be the caller.
         self.post_message(result.set_sender(self))
@@ -341,8 +334,4 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         return chosen
 
     def refresh_presets(self, select: str | None = None) -> None:
-        preset = self.query_one("#preset", Select)
-        with preset.prevent(Select.Changed):
-            preset.set_options(preset_options())
-            if select is not None:
-                preset.value = select
+        self.query_one(PresetRow).refresh_presets(select)

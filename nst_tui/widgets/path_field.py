@@ -72,6 +72,37 @@ class PathSuggester(Suggester):
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
+class ImageInfo(Static):
+    """Beside the thumbnail: the image's size and notes, or the check's message. The size
+    says "pixels" where the column has room and "px" where it has not, never wrapped."""
+
+    def __init__(self) -> None:
+        super().__init__("", classes="path-info", markup=False)
+        self._image_size: tuple[int, int] | None = None
+        self._image_notes: tuple[str, ...] = ()
+
+    def show_text(self, text: str) -> None:
+        self._image_size = None
+        self.update(text)
+
+    def show_size(self, size: tuple[int, int], notes: tuple[str, ...]) -> None:
+        self._image_size, self._image_notes = size, notes
+        self._show_size()
+
+    def _show_size(self) -> None:
+        if self._image_size is None:
+            return
+        width, height = self._image_size
+        size = f"{width}x{height} pixels"
+        room = self.content_region.width  # 0 before the first layout: shown again on resize
+        if room and len(size) > room:
+            size = f"{width}x{height} px"
+        self.update("\n".join([size, *self._image_notes]))
+
+    def on_resize(self) -> None:
+        self._show_size()
+
+
 class PathField(Vertical):
     """Path input, browse button, thumbnail and the check's result."""
 
@@ -109,7 +140,7 @@ class PathField(Vertical):
             yield browse
         with Horizontal(classes="thumb-row"):
             yield CellImage(classes="thumb")
-            yield Static("", classes="path-info", markup=False)
+            yield ImageInfo()
 
     def on_mount(self) -> None:
         # Checked once laid out, so that the thumbnail is made at once at the size it will have.
@@ -170,7 +201,7 @@ class PathField(Vertical):
         self.problem = None
         self.image_size = None
         self.set_class(False, "-invalid")
-        self.query_one(".path-info", Static).update("checking…")
+        self.query_one(ImageInfo).show_text("checking…")
         if self._timer is not None:
             self._timer.stop()
         self._timer = self.set_timer(CHECK_DELAY, self.check_now)
@@ -228,14 +259,13 @@ class PathField(Vertical):
         self.problem = message.problem
         self.image_size = None if message.problem else message.size
         self.set_class(bool(message.problem), "-invalid")
-        info = self.query_one(".path-info", Static)
+        info = self.query_one(ImageInfo)
         thumb = self.query_one(CellImage)
         thumb.display = not message.problem  # a message needs the whole width
         if message.problem:
-            info.update(message.problem)
+            info.show_text(message.problem)
             thumb.clear()
         else:
-            width, height = message.size or (0, 0)
-            info.update("\n".join([f"{width}x{height} pixels", *message.notes]))
+            info.show_size(message.size or (0, 0), tuple(message.notes))
             thumb.show(message.strips or [])
         self.post_message(self.Checked(self))

@@ -51,8 +51,9 @@ class BlendField(TextField):
     """One style image's weight in the blend; the added images' have a Remove button too."""
 
     def __init__(self, stem: str, number: int, value: str, removable: bool) -> None:
+        # "└": the weight belongs to the image above it, not to the next one below.
         super().__init__(
-            "  blend", f"{stem}-blend", blend_parser(number), value, tooltip=BLEND_TOOLTIP
+            "└ blend", f"{stem}-blend", blend_parser(number), value, tooltip=BLEND_TOOLTIP
         )
         self.stem = stem
         self.removable = removable
@@ -124,7 +125,15 @@ class StyleImages(Vertical):
             yield add
 
     def on_mount(self) -> None:
-        self.first_blend.display = bool(self._blocks)
+        self._blending_shown()
+
+    def _blending_shown(self) -> None:
+        """With several images, the first is "Style 1" and each shows its weight."""
+        blending = bool(self._blocks)
+        self.first_blend.display = blending
+        if self.first.is_mounted:
+            label = self.first.query_one(".field-label", Label)
+            label.update("Style 1" if blending else "Style")
 
     # --- adding and removing ------------------------------------------------------------------
 
@@ -139,7 +148,7 @@ class StyleImages(Vertical):
         block = ExtraStyle(next(self._stems), len(self._blocks) + 2, path, weight)
         self._blocks.append(block)
         mounted = self.mount(block, before=self.query_one("#add-style-row"))
-        self.first_blend.display = True
+        self._blending_shown()
         self.post_message(self.Changed())
         return mounted
 
@@ -148,7 +157,7 @@ class StyleImages(Vertical):
         block.remove()
         for number, extra in enumerate(self._blocks, start=2):
             extra.renumber(number)
-        self.first_blend.display = bool(self._blocks)
+        self._blending_shown()
         self.post_message(self.Changed())
 
     @on(Button.Pressed, "#add-style")
@@ -200,8 +209,12 @@ class StyleImages(Vertical):
     def load(self, style: Path | None, extras: Sequence[Path] | None, blend: Sequence[float]):
         """Show `blend`'s weights; with `extras` (not None) the images too, `style` first.
 
-        Weights that do not fit the number of images (or none) are all 1: equal shares.
+        Weights that do not fit the number of images (or none) are all 1: equal shares. With
+        the images kept (a preset loaded) and no blend for them, the weights stay: they are
+        the images', and a preset without a blend has nothing to say of them.
         """
+        if extras is None and not blend:
+            return
         if extras is not None:
             self.first.text = str(style or "")
             for block in self.extras:
@@ -214,4 +227,4 @@ class StyleImages(Vertical):
         else:
             for block, weight in zip(self._blocks, weights[1:], strict=True):
                 block.blend_field.text = weight
-        self.first_blend.display = len(weights) > 1
+        self._blending_shown()

@@ -288,7 +288,8 @@ async def test_a_preset_s_blend_fills_the_weights_of_the_styles_in_the_form(
     make_app, demo_pair
 ) -> None:
     """A preset saved with two style images: its weights apply to the two in the form (the
-    images are the form's, added after it started), not to the images it was saved with."""
+    images are the form's, added after it started), not to the images it was saved with;
+    they replace the weights typed before (a preset without a blend keeps them)."""
     content, style = demo_pair
     presets = locations.user_presets_dir()
     presets.mkdir(parents=True)
@@ -297,6 +298,7 @@ async def test_a_preset_s_blend_fills_the_weights_of_the_styles_in_the_form(
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
         second = await add_style(pilot, content)
+        await set_text(pilot, "#style-blend", "3")
         await choose(pilot, "#preset", "blend")
         await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
         assert app.main.query_one("#style-blend", Input).value == "0.25"

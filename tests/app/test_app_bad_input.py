@@ -216,7 +216,7 @@ async def test_an_unusual_image_is_accepted_and_converted(make_app, tmp_path, ca
         field = app.main.query_one(f"#{role}-field", PathField)
         assert field.problem == ""
         info = str(field.query_one(".path-info").content)
-        assert info.startswith(f"{size} pixels")
+        assert info.startswith(f"{size} px")  # "pixels" where the column has room
         assert field.query_one("CellImage").has_picture
         for (x, y), expected in pixels.items():
             assert close_to(thumbnail_pixel(field, x, y), expected), (x, y)

@@ -109,3 +109,46 @@ async def test_run_does_not_ask_when_memory_suffices(make_app, quick_profiles) -
         await pilot.press("ctrl+r")
         assert app.current_run_id == 1
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
+
+
+async def test_the_estimate_follows_the_past_runs_of_the_forms_optimiser(
+    make_app, tiny_config, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two past runs: Adam at 256 px (0.2 s an iteration), L-BFGS at 512 px (1 s). The form's
+    L-BFGS run at 256 px is the L-BFGS run's time scaled down by the work, not the Adam one's;
+    its Adam run at 512 px is the Adam run's scaled up."""
+    import nst_tui.widgets.estimate
+    from nst_engine.config import OptimizerSettings
+    from nst_engine.estimate import format_seconds, iteration_flops, workload_of
+    from nst_engine.rates import RunRecord
+    from nst_engine.values import Size
+
+    sizes = ((640, 427), (512, 512))  # the demo pair's
+
+    def flops(config) -> float:
+        return iteration_flops(workload_of(config, *sizes))
+
+    adam, lbfgs = OptimizerSettings(name="adam"), OptimizerSettings(name="lbfgs")
+    at_256 = tiny_config.replace(size=Size(longest=256), iterations=100, optimizer=lbfgs)
+    at_512 = at_256.replace(size=Size(longest=512))
+    runs = (
+        RunRecord(flops(at_256.replace(optimizer=adam)), 0.2, "adam"),
+        RunRecord(flops(at_512), 1.0, "lbfgs"),
+    )
+    monkeypatch.setattr(nst_tui.widgets.estimate, "PROFILE_DELAY", 0.01)
+    monkeypatch.setattr(
+        rates,
+        "device_profile",
+        lambda setting, **options: DeviceProfile("cpu (test)", "cpu (2 threads)", None, runs),
+    )
+    app = make_app(at_256)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        seconds = 1.0 * flops(at_256) / runs[1].flops * 100
+        expected = f"≈ {format_seconds(seconds)} "
+        await wait_for(pilot, lambda: estimate_text(app).startswith(expected), what=expected)
+        app.main.form.query_one("#optimizer-field").set_value("adam")
+        await set_text(pilot, "#size", "512")
+        seconds = 0.2 * flops(at_512.replace(optimizer=adam)) / runs[0].flops * 100
+        expected = f"≈ {format_seconds(seconds)} "
+        await wait_for(pilot, lambda: estimate_text(app).startswith(expected), what=expected)

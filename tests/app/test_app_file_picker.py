@@ -82,3 +82,40 @@ async def test_thumbnails_are_larger_where_the_terminal_has_room(make_app) -> No
         await pilot.resize_terminal(80, 24)  # no room: back to the small one
         await wait_for(pilot, lambda: thumbnail.picture_size[1] == 4, what="the small one")
         assert thumbnail.size.height == 4
+
+
+def tree_lines(picker: FilePickerScreen) -> list[str]:
+    """The painted lines of the dialog's folder tree."""
+    from screen_text import screen_lines
+
+    region = picker.query_one("#picker-tree").region
+    lines = screen_lines(picker.app)[region.y : region.bottom]
+    return [line[region.x : region.right] for line in lines]
+
+
+async def test_at_80x24_names_alike_but_for_their_ends_are_told_apart(
+    make_app, tmp_path: Path, demo_pair
+) -> None:
+    """A result and the partials beside it: the names show whole where they fit, and a
+    longer one is cut in the middle, keeping the end that tells them apart."""
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    names = [
+        "X-3.png",
+        "X-3.partial-16-of-20.png",
+        "holiday-harbour-at-dusk-swirl-3.png",
+        "holiday-harbour-at-dusk-swirl-3.partial-16-of-20.png",
+    ]
+    for name in names:
+        shutil.copy(demo_pair[0], folder / name)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        picker = await open_picker(pilot, folder)
+        tree = picker.query_one("#picker-tree")
+        await wait_for(pilot, lambda: len(tree.root.children) == len(names), what="the files")
+        await pilot.pause()
+        shown = "\n".join(tree_lines(picker))
+        assert "X-3.png" in shown and "X-3.partial-16-of-20.png" in shown, shown
+        assert "holiday-harbour-at-dusk-swirl-3.png" in shown, shown  # 35 characters, whole
+        assert "…" in shown and "3.partial-16-of-20.png" in shown.split("…")[-1], shown

@@ -50,7 +50,7 @@ async def test_a_good_image_shows_a_thumbnail_and_its_size(make_app) -> None:
         field = app.main.query_one("#content-field", PathField)
         thumbnail = field.query_one("CellImage")
         assert thumbnail.has_picture
-        assert "640x427 pixels" in str(field.query_one(".path-info").content)
+        assert "640x427 px" in str(field.query_one(".path-info").content)  # 80 columns
 
 
 async def test_a_non_numeric_iteration_count_is_explained(make_app) -> None:

@@ -110,8 +110,11 @@ async def test_f6_walks_the_forms_parts_and_shift_f6_walks_back(make_app) -> Non
         assert app.focused.id == "device"
         await pilot.press("shift+f6")
         assert app.focused.id == "iterations"
+        app.main.query_one("#lr", Input).focus()  # inside Optimisation
+        await pilot.press("ctrl+up")  # the previous part, as F6 goes to the next one
+        assert app.focused.id == "style_weight"
         app.main.query_one("#lr", Input).focus()
-        await pilot.press("ctrl+up")  # first back to the start of its own part
+        await pilot.press("f6", "shift+f6")  # there and back: Machine, then Optimisation
         assert app.focused.id == "iterations"
 
 

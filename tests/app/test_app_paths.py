@@ -6,21 +6,11 @@ import shutil
 from pathlib import Path
 
 from app_helpers import form_settled, set_text
+from screen_text import line_of, screen_lines
 
 from nst_tui.widgets.path_field import PathField
 
 FOLDER = Path("photographs from the summer holidays", "2024", "portugal and the azores")
-
-
-def screen_lines(app) -> list[str]:
-    """The text of each line of the current screen, as painted."""
-    return [strip.text for strip in app.screen._compositor.render_strips()]
-
-
-def line_of(app, selector: str) -> str:
-    """The painted text of the line where the widget `selector` is."""
-    widget = app.screen.query_one(selector)
-    return screen_lines(app)[widget.region.y]
 
 
 def long_paths(tmp_path: Path, demo_pair: tuple[Path, Path]) -> tuple[Path, Path, Path]:

@@ -159,7 +159,7 @@ def test_the_cache_file_round_trips() -> None:
     rates.record_run(KEY, work(128), seconds=6.0, iterations=3)
     profile = rates.cached_profile(KEY, "cpu (2 threads)")
     assert profile.timing == Timing(0.125, 0.5)
-    assert profile.runs == (RunRecord(iteration_flops(work(128)), 2.0),)
+    assert profile.runs == (RunRecord(iteration_flops(work(128)), 2.0, "lbfgs"),)
     assert rates.cached_profile("another device", "cpu").timing is None
 
 
@@ -236,3 +236,58 @@ def test_cpu_free_memory_is_read_from_meminfo(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_durations_read_as_people_say_them(seconds: float, text: str) -> None:
     assert estimate.format_seconds(seconds) == text
+
+
+# --- past runs, scaled by pixels and iterations, per optimiser (issue 18) ---------------------
+
+
+ADAM = OptimizerSettings(name="adam")
+
+
+def test_past_runs_are_scaled_by_pixels_and_iterations_from_the_same_optimisers_runs() -> None:
+    """An Adam run at 256 px (0.2 s an iteration) and an L-BFGS run at 512 px (1 s): each
+    estimate follows the run of its own optimiser, scaled by the work, whatever the other's
+    size."""
+    adam_256, lbfgs_512 = work(256, 100, optimizer=ADAM), work(512, 200)
+    rates.record_run(KEY, adam_256, seconds=20.0, iterations=100)
+    rates.record_run(KEY, lbfgs_512, seconds=200.0, iterations=200)
+    profile = rates.cached_profile(KEY, "cpu")
+
+    lbfgs_256 = work(256, 300)  # nearer the Adam run in work, but L-BFGS
+    expected = 1.0 * iteration_flops(lbfgs_256) / iteration_flops(lbfgs_512) * 300
+    assert estimate.estimate(lbfgs_256, profile, None).seconds == pytest.approx(expected)
+    assert expected == pytest.approx(300 / 4, rel=0.05)  # a quarter of the pixels
+
+    adam_512 = work(512, 50, optimizer=ADAM)  # nearer the L-BFGS run in work, but Adam
+    expected = 0.2 * iteration_flops(adam_512) / iteration_flops(adam_256) * 50
+    assert estimate.estimate(adam_512, profile, None).seconds == pytest.approx(expected)
+    assert expected == pytest.approx(0.8 * 50, rel=0.05)  # four times the pixels
+
+
+def test_a_measured_overhead_does_not_keep_a_larger_run_near_the_last_ones_time() -> None:
+    """A measurement at small sizes on a busy machine can read as a large fixed overhead;
+    scaled through it, a run of four times the pixels came out hardly slower than the last
+    one ("≈ 38 s" for a run of 133 s). Past runs scale with the work."""
+    flops = iteration_flops(work(512))
+    busy = Timing(overhead=0.5, per_gflop=0.001)
+    profile = DeviceProfile(KEY, "cpu", busy, (RunRecord(flops, 1.0, "lbfgs"),))
+    assert profile.seconds_per_iteration(4 * flops, "lbfgs") == pytest.approx(4.0)
+
+
+def test_between_two_runs_of_an_optimiser_the_time_is_read_off_the_line_through_them() -> None:
+    runs = (RunRecord(10e9, 0.3, "adam"), RunRecord(40e9, 0.9, "adam"))
+    profile = DeviceProfile(KEY, "cpu", None, runs)
+    assert profile.seconds_per_iteration(20e9, "adam") == pytest.approx(0.5)
+    assert profile.seconds_per_iteration(80e9, "adam") == pytest.approx(1.8)  # beyond: scaled
+
+
+def test_an_optimiser_never_run_here_is_scaled_from_another_ones_run_by_the_work() -> None:
+    adam_512, lbfgs_512 = work(512, 200, optimizer=ADAM), work(512, 200)
+    rates.record_run(KEY, adam_512, seconds=100.0, iterations=200)
+    profile = rates.cached_profile(KEY, "cpu")
+    # L-BFGS's history makes its iteration more work than Adam's at the same size.
+    lbfgs = estimate.estimate(lbfgs_512, profile, None).seconds
+    assert lbfgs == pytest.approx(
+        0.5 * iteration_flops(lbfgs_512) / iteration_flops(adam_512) * 200
+    )
+    assert lbfgs > estimate.estimate(adam_512, profile, None).seconds

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from nst_engine import locations
 from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError
 from nst_engine.images import save_image
@@ -214,3 +215,21 @@ def test_a_preset_brings_no_style_paths_and_drops_a_blend_that_does_not_fit(tmp_
     assert (one.styles, one.style_blend) == ((tmp_path / "mine.jpg",), ())
     two = RunConfig(style=tmp_path / "x.jpg", extra_styles=[tmp_path / "y.jpg"])
     assert load_preset(str(preset), two).style_blend == (0.7, 0.3)
+
+
+def test_the_preset_a_config_matches_is_named_and_a_changed_one_is_none(demo_pair) -> None:
+    from nst_engine.presets import matching_preset
+
+    content, style = demo_pair
+    base = RunConfig(content=content, style=style, extra_styles=(content,), style_blend=(3, 1))
+    painterly = load_preset("painterly", base)
+    assert painterly.style_blend == ()  # the preset has no blend: the images' is not its
+    assert matching_preset(painterly.replace(style_blend=(3, 1))) == "painterly"
+    assert matching_preset(painterly.replace(iterations=201)) is None
+    assert matching_preset(RunConfig()) == "default"
+    # A preset of one's own that has this blend names it better than the default does.
+    folder = locations.user_presets_dir()
+    folder.mkdir(parents=True)
+    (folder / "blend.toml").write_text("style_blend = [0.25, 0.75]\n", encoding="utf-8")
+    assert matching_preset(load_preset("blend", base)) == "blend"
+    assert matching_preset(load_preset("blend", base).replace(style_blend=(3, 1))) == "default"

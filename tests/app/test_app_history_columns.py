@@ -1,0 +1,115 @@
+"""The history's table at 80 and 120 columns: the status and iterations always in sight, the
+columns chosen by the width there is; a sweep's cells told apart by the values they vary."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from screen_text import screen_lines
+from test_app_history import open_history
+
+from nst_engine.config import RunConfig
+from nst_engine.runs import RunFolder
+from nst_engine.values import Size
+
+CONTENT = "a-rather-long-holiday-photograph-of-the-harbour.jpg"
+STYLE = "the-great-wave-off-kanagawa-by-hokusai.jpg"
+
+
+def finished(folder: RunFolder, iterations: int, seconds: float) -> RunFolder:
+    folder.update(status="finished", iterations_done=iterations, total=iterations, seconds=seconds)
+    return folder
+
+
+@pytest.fixture
+def long_named_runs(tmp_path: Path, demo_pair: tuple[Path, Path]) -> Path:
+    """Two finished runs of images with long names, and a stopped one (the test's runs folder)."""
+    images = tmp_path / "images"
+    images.mkdir()
+    content, style = images / CONTENT, images / STYLE
+    shutil.copy(demo_pair[0], content)
+    shutil.copy(demo_pair[1], style)
+    root = tmp_path / "runs"
+    config = RunConfig(content=content, style=style, iterations=200, size=Size(longest=512))
+    finished(RunFolder.create(config, root), 200, 133.0)
+    finished(RunFolder.create(config.replace(iterations=300), root), 300, 2 * 3600 + 65.0)
+    RunFolder.create(config, root).update(status="stopped", iterations_done=16, total=200)
+    return root
+
+
+def table_lines(screen) -> list[str]:
+    """The painted lines of the history's table, headings first."""
+    table = screen.table
+    lines = screen_lines(screen.app)
+    region = table.region
+    return [line[region.x : region.right] for line in lines[region.y : region.bottom]]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_history_shows_each_runs_status_and_iterations_whole_at_80_and_120_columns(
+    make_app, long_named_runs: Path, size: tuple[int, int]
+) -> None:
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_history(pilot)
+        lines = table_lines(screen)
+        assert "Status" in lines[0] and "Iter." in lines[0], lines[0]
+        body = "\n".join(lines[1:])
+        assert body.count("finished") == 2, body
+        assert "stopped" in body
+        for iterations in ("200/200", "300/300", "16/200"):
+            assert iterations in body, body
+        # Long names are cut in the middle: their starts and ends (the extension) stay.
+        for name in (CONTENT, STYLE):
+            assert f"{name[:6]}" in body and f"{name[-7:]}" in body, body
+
+
+async def test_the_history_at_120_columns_shows_the_time_and_the_settings(
+    make_app, long_named_runs: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        lines = table_lines(screen)
+        assert "Time" in lines[0] and "Settings" in lines[0] and "Date" in lines[0], lines[0]
+        body = "\n".join(lines[1:])
+        assert "2:13" in body and "2:01:05" in body, body  # 133 s; 2 h 1 min 5 s
+
+
+async def test_what_the_80_column_table_leaves_out_is_said_under_it(
+    make_app, long_named_runs: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_history(pilot)
+        lines = table_lines(screen)
+        assert "Date" in lines[0], lines[0]
+        screen.table.move_cursor(row=1, animate=False)  # the 300-iteration run
+        await pilot.pause()
+        shown = "\n".join(screen_lines(app))
+        assert "2:01:05" in shown  # its time, in the line about the highlighted run
+        assert "lbfgs lr 1 · 512 · sw 10" in shown
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_a_sweeps_cells_show_the_values_they_vary(
+    make_app, tiny_config: RunConfig, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    root = tmp_path / "runs"
+    labels = [("iterations=200", "style-weight=1e4"), ("iterations=200", "style-weight=1e5")]
+    for cell in labels:
+        finished(RunFolder.create(tiny_config, root, sweep="grid", labels=cell), 4, 1.0)
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        screen = await open_history(pilot)
+        lines = table_lines(screen)
+        assert "Settings" in lines[0], lines[0]
+        rows = [line for line in lines[1:] if line.strip()]
+        assert len(rows) == 2 and rows[0] != rows[1], rows  # told apart, even cut
+        assert rows[0].split()[-1] == rows[1].split()[-1]  # by their values, not the time
+        assert "1e5" in rows[0] and "1e4" in rows[1], rows
+        if size == (120, 40):
+            body = "\n".join(rows)
+            assert "iterations=200, style-weight=1e4" in body, body
