@@ -73,6 +73,18 @@ if TYPE_CHECKING:
     from nst_tui.screens.sweep import SweepGrid
 
 
+def thread_stacks() -> str:
+    """Where every thread of the process is now (for the log, when something is stuck)."""
+    import sys
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"{names.get(ident, ident)}:\n" + "".join(traceback.format_stack(frame)).rstrip()
+        for ident, frame in sys._current_frames().items()
+    )
+
+
 class NSTApp(QueueActions, App[int], inherit_bindings=False):
     """nst-tui: neural style transfer in the terminal."""
 
@@ -177,7 +189,9 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.wait_for_engine()
         time.sleep(STOP_GRACE)  # the way out through the interface normally ends it by now
         log.warning(
-            "the interface did not close after %s: ending the process", self.stop_signal.name
+            "the interface did not close after %s: ending the process; its threads:\n%s",
+            self.stop_signal.name,
+            thread_stacks(),
         )
         with contextlib.suppress(Exception):
             save_remembered(self.form_state.config, self.preview_mode)
@@ -250,7 +264,10 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
             return False  # e.g. Ctrl+R while choosing a file
         if action == "run":
             return not self.running
-        if action in ("cancel", "queue_run"):
+        if action == "cancel":  # Escape: not while the preview is maximised (it goes back)
+            main = getattr(self, "_main", None)
+            return self.running and (main is None or main.maximized is None)
+        if action == "queue_run":
             return self.running
         return True
 

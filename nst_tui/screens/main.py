@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Select
 
 from nst_engine.config import RunConfig
@@ -45,11 +47,15 @@ class MainScreen(Screen):
     """Form, run panel, preview and the footer with the keys."""
 
     AUTO_FOCUS = "#content"  # a text field with its cursor: the first screen shows where keys go
+    # Escape leaves the maximised preview (Textual's own handling, before any binding): the
+    # footer says so there, in place of the run's Cancel (see `check_action`).
+    BINDINGS = [Binding("escape", "minimize", "Back", id="leave_maximised_preview")]
 
     def __init__(self, config: RunConfig, output: Path) -> None:
         super().__init__(id="main")
         self._config = config
         self._output = output
+        self._focus_before_zoom: Widget | None = None  # restored when the preview goes back
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -178,11 +184,34 @@ class MainScreen(Screen):
             target = starts[(current + step) % len(starts)]
         target.focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "minimize":
+            return self.maximized is not None
+        return True
+
     def toggle_preview_size(self) -> None:
         if self.maximized is not None:
             self.minimize()
-        else:
-            self.maximize(self.preview, container=False)
+            return
+        self._focus_before_zoom = self.focused
+        if self.maximize(self.preview, container=False):
+            # The form is hidden behind the zoom: Textual would move the focus to one of its
+            # hidden controls (keys typed there went into a field no one could see).
+            self.set_focus(None)
+        self.refresh_bindings()
+
+    def minimize(self) -> None:
+        """Back from the maximised preview (Ctrl+F, or Escape: Textual calls this directly),
+        the focus where it was before."""
+        super().minimize()
+        widget, self._focus_before_zoom = self._focus_before_zoom, None
+        if widget is not None:
+            self.call_after_refresh(self._focus_again, widget)
+        self.refresh_bindings()
+
+    def _focus_again(self, widget: Widget) -> None:
+        if widget.is_attached and self.focused is None and self.maximized is None:
+            self.set_focus(widget, scroll_visible=False)
 
     # --- messages from the run worker ---------------------------------------------------------
 

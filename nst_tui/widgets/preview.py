@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     from nst_tui.messages import RunPreview
     from nst_tui.widgets.graphics import GraphicsFrame
 
-TRUECOLOR_HINT = "Only {system} colours: export COLORTERM=truecolor and restart (F1: more)"
+# One row, whole at 80x24 (the pane has 11 rows there); F1 and the tooltip say what to do.
+TRUECOLOR_HINT = "Only {system} colours (F1: truecolor)"
+TRUECOLOR_ADVICE = (
+    "The terminal was found to have {system} colours only: pictures are dithered. If it has "
+    "24-bit colour, export COLORTERM=truecolor and start nst-tui again (F1: more)."
+)
 SOURCE_LONGEST_SIDE = 768  # the finished image is kept this large for refitting
 
 
@@ -78,6 +83,7 @@ class PreviewPane(Vertical):
         hint = self.query_one("#preview-hint", Static)
         if system and system != "truecolor":
             hint.update(TRUECOLOR_HINT.format(system=system))
+            hint.tooltip = TRUECOLOR_ADVICE.format(system=system)
         else:
             hint.display = False
 

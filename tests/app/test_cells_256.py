@@ -129,3 +129,48 @@ async def test_in_a_256_colour_terminal_thumbnails_and_preview_are_dithered(
         pane_cells = preview.query_one(CellImage)
         await wait_for(pilot, lambda: pane_cells.has_picture, what="the preview")
         assert palette_only(pane_cells)
+
+
+def colour_shown_in_256(colour) -> tuple[int, int, int]:
+    """The RGB a 256-colour terminal draws for a Rich colour (after Rich's own mapping)."""
+    return tuple(colour.downgrade(ColorSystem.EIGHT_BIT).get_truecolor())
+
+
+async def test_in_a_256_colour_terminal_the_thumbnails_margins_stay_their_grey(
+    make_app, monkeypatch, truecolor_by_default
+) -> None:
+    # Rich maps the panel colour #242F38 to navy (entry 17) on its own; the margins beside a
+    # thumbnail narrower than its box showed as navy bars.
+    import textual.constants
+    from app_helpers import form_settled
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "256")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        style_thumbnail = app.main.query_one("#style-field").query_one(CellImage)
+        columns, _ = style_thumbnail.picture_size
+        assert 0 < columns < style_thumbnail.size.width  # a square image: margins either side
+        margin = style_thumbnail.render_line(0)
+        background = style_thumbnail.rich_style.bgcolor
+        first = next(iter(margin))
+        shown = np.array(colour_shown_in_256(first.style.bgcolor), dtype=float)
+        wanted = np.array(tuple(background.triplet), dtype=float)
+        assert np.linalg.norm(shown - wanted) < 20, (shown, wanted)
+
+
+async def test_in_a_256_colour_terminal_the_hint_takes_one_line_at_80x24(
+    make_app, monkeypatch
+) -> None:
+    import textual.constants
+    from app_helpers import form_settled
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "256")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        hint = app.main.query_one("#preview-hint")
+        assert hint.display and hint.size.height == 1
+        text = str(hint.content)
+        assert "256" in text and "F1" in text
+        assert len(text) <= hint.content_region.width, text  # whole, not cut
