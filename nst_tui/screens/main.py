@@ -40,6 +40,8 @@ from nst_tui.widgets.preview import PreviewPane
 from nst_tui.widgets.run_panel import RunPanel
 
 if TYPE_CHECKING:
+    from textual.widgets import Input
+
     from nst_tui.app import NSTApp
 
 
@@ -56,6 +58,7 @@ class MainScreen(Screen):
         self._config = config
         self._output = output
         self._focus_before_zoom: Widget | None = None  # restored when the preview goes back
+        self._field_at_run: tuple[Input, str] | None = None  # the text field Run came from
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -209,6 +212,25 @@ class MainScreen(Screen):
             self.call_after_refresh(self._focus_again, widget)
         self.refresh_bindings()
 
+    def run_starts(self) -> None:
+        """Ctrl+R: remember the text field the user is in, and its value (`after_run_focus`)."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        self._field_at_run = (focused, focused.value) if isinstance(focused, Input) else None
+
+    def after_run_focus(self) -> None:
+        """After a run the focus stays where the user left it. The text field they ran from,
+        untouched since, has its text selected: what is typed next replaces the value ("10"
+        typed into Iterations made "2010", the cursor left at the end), while an arrow key or
+        Home still edits it. A value typed during the run is left as it is."""
+        remembered, self._field_at_run = self._field_at_run, None
+        if remembered is None:
+            return
+        field, value = remembered
+        if self.focused is field and field.value == value and value:
+            field.select_all()
+
     def _focus_again(self, widget: Widget) -> None:
         if widget.is_attached and self.focused is None and self.maximized is None:
             self.set_focus(widget, scroll_visible=False)
@@ -220,6 +242,8 @@ class MainScreen(Screen):
 
     def on_run_began(self, message: RunBegan) -> None:
         self.nst_app.job_message(message)  # a queued job starts: shown if nothing else is
+        if self._current(message):
+            self.panel.began()  # its clock starts
 
     def on_job_done(self, message: JobDone) -> None:
         self.nst_app.job_message(message)  # after its end was shown: the next job, if any
