@@ -430,9 +430,13 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.main.use_demo_pair()
 
     async def action_toggle_graphics(self) -> None:
-        """Switch the preview between half-blocks and the terminal's graphics (remembered)."""
+        """Switch the preview between half-blocks and the terminal's graphics (remembered);
+        the terminal is asked now which graphics it draws."""
+        from nst_tui.terminal import ask_graphics_while_running
+
         wanted = self.preview_mode != "graphics"
         self.preview_mode = "graphics" if wanted else "cells"
+        asked = wanted and ask_graphics_while_running(self)
         shown = await self.main.preview.set_graphics(wanted)
         save_remembered(self.form_state.config, self.preview_mode)
         if not wanted:
@@ -440,9 +444,10 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         elif shown:
             self.notify("Preview: terminal graphics.")
         else:
+            where = "" if asked else " (it could not be asked here; the next start asks)"
             self.notify(
-                "No graphics protocol found in this terminal (it is asked when nst-tui starts): "
-                "half-blocks for now; the next start asks again.",
+                f"No graphics protocol (Kitty, Sixel) in this terminal{where}: the preview "
+                "stays in half-blocks.",
                 title="Preview",
             )
 

@@ -13,19 +13,6 @@ from nst_tui.app import NSTApp
 from nst_tui.settings import load_remembered
 
 
-def probe_graphics() -> None:
-    """Ask the terminal about graphics, which can be done only before Textual starts.
-
-    textual-image asks for the protocol and the cell size in pixels when imported; the
-    largest Sixel image is asked here (xterm draws none larger than 1000x1000 by default).
-    """
-    from nst_tui.terminal import ask_graphics_limits
-
-    with contextlib.suppress(Exception):
-        import textual_image.widget  # noqa: F401  (the import is the probe)
-    ask_graphics_limits()
-
-
 def run_app(cluster_address: str | None = None) -> int:
     """Run the app until it quits; the exit code. With `cluster_address`, the cluster is
     connected and checked first (a one-line error before the app opens), and the app's queue
@@ -74,7 +61,9 @@ def _run_app(cluster) -> tuple[int, bool]:
     # Before the app exists: Rich picks the colour system from COLORTERM when it is made.
     use_truecolor_if_the_terminal_has_it()
     if remembered.preview_mode == "graphics":
-        probe_graphics()
+        from nst_tui.terminal import ask_graphics
+
+        ask_graphics()  # the protocol, the cell size, the largest Sixel image
     app = NSTApp(remembered, cluster=cluster)
     use_colour_system(app.console.color_system)  # before any picture is built (thumbnails)
     app.run()
