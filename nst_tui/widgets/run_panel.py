@@ -131,9 +131,8 @@ class RunPanel(Vertical):
         button.variant = "warning"
         button.disabled = True
         button.tooltip = "The run stops after its current iteration, keeping the image so far"
-        self.query_one("#run-reason", Static).update(
-            f"{STOPPING} after this iteration, keeping the image"
-        )
+        # One line at 80 columns; the tooltip says the image is kept.
+        self.query_one("#run-reason", Static).update("Stopping after this iteration…")
         self.set_class(False, "-blocked")
 
     def set_running(self) -> None:
@@ -187,7 +186,9 @@ class RunPanel(Vertical):
         return None if self._began_at is None else time.monotonic() - self._began_at
 
     def _tick(self) -> None:
-        if self._ticking and self._began_at is not None:
+        """Every second between reports (none for a second: a slow iteration, the start)."""
+        quiet = time.monotonic() - self._reported_at >= TICK
+        if self._ticking and self._began_at is not None and quiet:
             self._show_counts()
 
     def _show_counts(self) -> None:

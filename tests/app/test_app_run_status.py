@@ -50,6 +50,11 @@ class StepGate:
     def open(self) -> None:
         self._open.set()
 
+    async def run_until_held(self, pilot) -> None:
+        """Ctrl+R, and wait until the run is held at the gate."""
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, self.reached.is_set, what=f"step {self.number} held")
+
 
 def counts_line(app) -> str:
     return str(app.main.panel.query_one("#progress-stats").content).split("\n")[0]
@@ -68,8 +73,7 @@ async def test_the_elapsed_time_ticks_before_the_first_iteration_ends(
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
         try:
-            await pilot.press("ctrl+r")
-            await wait_for(pilot, gate.reached.is_set, what="the first step held")
+            await gate.run_until_held(pilot)
             await wait_for(
                 pilot, lambda: (elapsed_seconds(app) or 0) >= 2, what="the clock ticking"
             )
@@ -88,8 +92,7 @@ async def test_after_escape_run_says_stopping_until_the_run_has_stopped(
         await form_settled(pilot)
         button = app.main.query_one("#run", Button)
         try:
-            await pilot.press("ctrl+r")
-            await wait_for(pilot, gate.reached.is_set, what="the second step held")
+            await gate.run_until_held(pilot)
             await pilot.press("escape")
             await pilot.pause()
             assert "Stopping" in str(button.label) and button.disabled
