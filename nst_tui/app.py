@@ -3,8 +3,8 @@
 Threading (docs/ARCHITECTURE.md): every run is a job of the app's queue
 (nst_tui/run_driver.py over the engine's JobQueue, nst_engine/jobs.py): Run (Ctrl+R) puts
 the form's settings in the queue with a run folder of their own (nst_engine/runs.py); with
-several CUDA devices one job runs per device at once, else one after the other, so Run,
-Cancel, Run cannot overlap: the second waits for the first to finish stopping. The main
+several CUDA devices one job runs per device at once, else one after the other. After Cancel,
+Run is off ("Stopping…") until the run has finished its iteration and saved. The main
 screen follows one running job (`current_run_id`; nst_tui/app_queue.py); the queue screen (F5)
 lists them all.
 torch is imported off the interface's thread, after the first frame is painted.
@@ -25,7 +25,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,11 +37,12 @@ from textual.screen import Screen
 from nst_engine.config import RunConfig
 from nst_tui.app_queue import QueueActions
 from nst_tui.commands import AppCommands, app_bindings, without_duplicates
-from nst_tui.engine_thread import lower_engine_priority, probe_devices
+from nst_tui.engine_thread import EngineThread, probe_devices
 from nst_tui.messages import FormChecked
 from nst_tui.run_driver import QueueDriver
 from nst_tui.screens.main import MainScreen
 from nst_tui.settings import Remembered, load_remembered, save_remembered
+from nst_tui.textual_driver import keep_output_from_blocking
 from nst_tui.widgets.estimate import EstimateLine
 from nst_tui.widgets.queue_list import QueueEntry, queue_counts
 
@@ -73,6 +73,18 @@ if TYPE_CHECKING:
     from nst_tui.screens.sweep import SweepGrid
 
 
+def thread_stacks() -> str:
+    """Where every thread of the process is now (for the log, when something is stuck)."""
+    import sys
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"{names.get(ident, ident)}:\n" + "".join(traceback.format_stack(frame)).rstrip()
+        for ident, frame in sys._current_frames().items()
+    )
+
+
 class NSTApp(QueueActions, App[int], inherit_bindings=False):
     """nst-tui: neural style transfer in the terminal."""
 
@@ -97,20 +109,16 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.preview_mode = self.remembered.preview_mode
         self.current_run_id = 0  # the run the screen shows (0: none yet)
         self.running = False  # the current run is going (not finished, failed or cancelled)
+        self.cancelling = False  # ...and told to stop: it finishes its iteration first
         self.form_state = FormChecked(None, "checking the form…")
         self.session_results: list[str] = []  # printed when the app has quit
         self._run_ids = itertools.count(1)
         self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
         self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
-        # Every torch call of the app happens on this one thread. OpenMP gives each thread
-        # that computes its own team of threads; with two teams in a process it manages more
-        # threads than there are cores and stops spinning between operations, which made
-        # runs 20-40 % slower here (benchmarks/app_vs_headless.py). Textual's thread workers
-        # come from a pool, so a run's worker hands the run to this thread and waits. It
-        # runs below the interface's priority, so that keys answer during a run.
-        self._engine_thread = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="nst-engine", initializer=lower_engine_priority
-        )
+        # The app's own torch calls (the device list, the estimate's speed measurement)
+        # happen on this one thread, below the interface's priority; runs have the queue's
+        # threads. Quitting never waits for it (nst_tui/engine_thread.py).
+        self._engine_thread = EngineThread()
         self.stopping = threading.Event()  # set by a stop signal: every job stops, whatever else
         self._queue = QueueDriver(
             self._post, lambda: self._preview, self.session_results, self.stopping, cluster
@@ -159,8 +167,11 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
                 self._previous_handlers[number] = signal.signal(number, self._stop_on_signal)
 
     def on_unmount(self) -> None:
-        # However the app ends (a test's end too), no job goes on without it.
+        # However the app ends (a test's end too), no job goes on without it, and nothing
+        # waits for the engine thread's other work (asyncio's end waits for every thread
+        # worker, and one waiting for a 30-second measurement held the exit that long).
         self._queue.shut_down()
+        self._engine_thread.abandon()
         for number, handler in self._previous_handlers.items():
             signal.signal(number, handler)  # type: ignore[arg-type]
         self._previous_handlers.clear()
@@ -169,14 +180,19 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         """SIGTERM, or SIGHUP (a dropped SSH session): quit as Ctrl+Q does, keeping the image.
 
         Once the terminal has gone, Textual's output thread dies on its next write, and the
-        writes after it block for good once its queue is full: the interface can get stuck
-        before it quits. So the run is told to stop here, directly, and a watchdog ends the
-        process when the image is saved, should the interface not have closed by then.
+        writes after it block for good once its queue is full: the interface got stuck
+        before it quit (nst_tui/textual_driver.py). So that queue is emptied from now on,
+        the run is told to stop here, directly, and a watchdog still ends the process when
+        the image is saved, should the interface not have closed by then.
         """
         if self.stop_signal is not None:
             return
         self.stop_signal = signal.Signals(number)
         self.stopping.set()
+        # If the terminal has gone, its writes are thrown away from now on: the interface
+        # may be blocked on one right now (this handler interrupts it there), and its way
+        # out writes again. Writes to a terminal still there go on as before.
+        keep_output_from_blocking(self)
         threading.Thread(target=self._end_when_saved, name="nst-stop", daemon=True).start()
         with contextlib.suppress(RuntimeError):  # the loop may have closed
             self._event_loop.call_soon_threadsafe(self.call_next, self.action_quit)
@@ -188,7 +204,9 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.wait_for_engine()
         time.sleep(STOP_GRACE)  # the way out through the interface normally ends it by now
         log.warning(
-            "the interface did not close after %s: ending the process", self.stop_signal.name
+            "the interface did not close after %s: ending the process; its threads:\n%s",
+            self.stop_signal.name,
+            thread_stacks(),
         )
         with contextlib.suppress(Exception):
             save_remembered(self.form_state.config, self.preview_mode)
@@ -261,8 +279,12 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
             return False  # e.g. Ctrl+R while choosing a file
         if action == "run":
             return not self.running
-        if action in ("cancel", "queue_run"):
-            return self.running
+        if action == "cancel":  # Escape: not while the preview is maximised (it goes back)
+            main = getattr(self, "_main", None)
+            zoomed = main is not None and main.maximized is not None
+            return self.running and not self.cancelling and not zoomed
+        if action == "queue_run":
+            return self.running and not self.cancelling
         return True
 
     def _in_dialog(self) -> bool:
@@ -302,6 +324,8 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         """Queue a run of the form's `config` (it starts at once when nothing runs); its run
         id (0 when its run folder could not be made: a notification says why)."""
         save_remembered(config, self.preview_mode)
+        if not self.running:
+            self.main.run_starts()  # the field the user is in, for after the run
         entry = self._enqueue(config)
         if entry is None:
             return 0
@@ -343,6 +367,7 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
                 "`nst-tui resume ID` runs one."
             )
         self._queue.shut_down()
+        self._engine_thread.abandon()
         save_remembered(self.form_state.config, self.preview_mode)
         if self.stop_signal is None:
             self.exit(0, message=message)
@@ -352,13 +377,17 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.exit(0, return_code=128 + self.stop_signal, message=message)  # as a shell shows it
 
     def wait_for_engine(self, timeout: float = STOPPING_WAIT) -> None:
-        """Wait until stopping jobs have saved their images (at most `timeout` seconds)."""
+        """Wait until stopping jobs have saved their images (at most `timeout` seconds).
+
+        Only the runs: the engine thread's other work (a speed measurement) is not waited
+        for (`engine_busy`)."""
         self._queue.shut_down()
-        started = time.monotonic()
         self._queue.wait(timeout)
-        with contextlib.suppress(Exception):
-            left = max(timeout - (time.monotonic() - started), 0.1)
-            self._engine_thread.submit(lambda: None).result(left)
+
+    @property
+    def engine_busy(self) -> bool:
+        """Whether the engine thread still works for nothing (the app has quit)."""
+        return self._engine_thread.busy
 
     def action_help(self) -> None:
         from nst_tui.screens.help import HelpScreen
@@ -412,9 +441,13 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self.main.use_demo_pair()
 
     async def action_toggle_graphics(self) -> None:
-        """Switch the preview between half-blocks and the terminal's graphics (remembered)."""
+        """Switch the preview between half-blocks and the terminal's graphics (remembered);
+        the terminal is asked now which graphics it draws."""
+        from nst_tui.terminal import ask_graphics_while_running
+
         wanted = self.preview_mode != "graphics"
         self.preview_mode = "graphics" if wanted else "cells"
+        asked = wanted and ask_graphics_while_running(self)
         shown = await self.main.preview.set_graphics(wanted)
         save_remembered(self.form_state.config, self.preview_mode)
         if not wanted:
@@ -422,17 +455,19 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         elif shown:
             self.notify("Preview: terminal graphics.")
         else:
+            where = "" if asked else " (it could not be asked here; the next start asks)"
             self.notify(
-                "No graphics protocol found in this terminal (it is asked when nst-tui starts): "
-                "half-blocks for now; the next start asks again.",
+                f"No graphics protocol (Kitty, Sixel) in this terminal{where}: the preview "
+                "stays in half-blocks.",
                 title="Preview",
             )
 
     def run_ended(self) -> None:
         """The current run finished, failed or stopped: ready for the next one."""
-        self.running = False
+        self.running = self.cancelling = False
         if self.closing:
             return
         self.main.panel.set_ready(self.form_state.problem)
         self.main.form.after_run()
+        self.main.after_run_focus()
         self.refresh_bindings()

@@ -31,6 +31,7 @@ class QueueActions:
     sweeps: dict[str, SweepGrid]  # this session's sweeps by id (their grids)
     current_run_id: int  # the run the main screen shows (0: none yet)
     running: bool  # the current run is going (not finished, failed or cancelled)
+    cancelling: bool  # ...and told to stop: it finishes its iteration and saves first
     _queue: QueueDriver
 
     def enqueue(
@@ -124,6 +125,7 @@ class QueueActions:
         """The main screen follows `entry`'s run from now on."""
         self.current_run_id = entry.run_id
         self.running = True
+        self.cancelling = False
         self._preview = self.main.preview  # for the queue's thread, which must not query the DOM
         panel = self.main.panel
         panel.set_running()
@@ -196,13 +198,14 @@ class QueueActions:
                 self.cancel_job(entry.run_id)
 
     def action_cancel(self) -> None:
+        """Stop the run shown after its iteration; it stays the current run ("Stopping…",
+        Run off) until it has stopped and saved (`run_ended`)."""
         entry = self.jobs.get(self.current_run_id)
-        if not self.running or entry is None:
+        if not self.running or self.cancelling or entry is None:
             return
         self._queue.cancel(entry.job_id)
-        self.running = False
-        self.main.panel.status("cancelling: stopping after this iteration, keeping the image…")
-        self.main.panel.set_ready(self.form_state.problem)
+        self.cancelling = True
+        self.main.panel.set_stopping()
         self.refresh_bindings()
 
     def action_queue(self) -> None:

@@ -16,15 +16,25 @@ remedy here, and `benchmarks/key_latency.py` measures both (figures in RESULTS.m
 
 NST_TUI_ENGINE_NICE (default 10, 0: off) and NST_TUI_GC_FREEZE (default 1, 0: off) set
 them; the benchmark uses the settings to compare.
+
+The app's own torch work (the device list, the estimate's speed measurement; runs have the
+queue's threads) goes to one `EngineThread`, which never holds the app's exit: when the app
+quits, whoever waits for its work stops waiting, and the process does not wait for it either.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 import logging
 import os
+import queue
 import sys
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future, InvalidStateError
+from typing import Any
 
 ENGINE_NICE = 10  # how many steps of priority (nice) the engine thread runs below the interface
 
@@ -104,3 +114,87 @@ def _setting(name: str, default: int) -> int:
     except ValueError:
         log.warning("%s=%r is not a whole number: using %d", name, text, default)
         return default
+
+
+class Abandoned(asyncio.CancelledError):
+    """The app quit before the engine thread's work for it ended: nobody needs the result.
+
+    A cancellation: a Textual thread worker that waited for the work ends as cancelled, and
+    `except Exception` around the wait does not take it for the work's failure.
+    """
+
+
+class EngineThread:
+    """One daemon thread for the app's own torch work, below the interface's priority.
+
+    `submit` as an executor's. `abandon` (the app quits) ends every wait for the work: what
+    began goes on without anyone waiting for it (the estimate's measurement takes 20-60 s
+    on a busy machine, and held the exit that long with the screen blank), the rest never
+    starts. A daemon, so that the interpreter's exit does not wait for it either (a
+    ThreadPoolExecutor's threads are joined at exit).
+    """
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple]] = (
+            queue.SimpleQueue()
+        )
+        self._waited: set[Future] = set()  # submitted and not yet settled
+        self._lock = threading.Lock()
+        self._abandoned = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._abandoned:
+                future.set_exception(Abandoned())
+                return future
+            self._waited.add(future)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="nst-engine", daemon=True)
+                self._thread.start()
+        self._work.put((future, function, args))
+        return future
+
+    @property
+    def busy(self) -> bool:
+        """Whether work is going or waiting (e.g. a measurement the app quit before)."""
+        with self._lock:
+            return self._running or bool(self._waited)
+
+    _running = False
+
+    def _serve(self) -> None:
+        lower_engine_priority()  # before torch starts its threads from this one
+        while True:
+            future, function, args = self._work.get()
+            with self._lock:
+                if future.done():  # abandoned before it began
+                    continue
+                future.set_running_or_notify_cancel()
+                self._running = True
+            try:
+                result = function(*args)
+            except BaseException as error:  # handed to whoever waits, as an executor does
+                self._settle(future, error=error)
+            else:
+                self._settle(future, result=result)
+
+    def _settle(self, future: Future, result: Any = None, error: BaseException | None = None):
+        with self._lock:
+            self._running = False
+            self._waited.discard(future)
+        with contextlib.suppress(InvalidStateError):  # abandoned meanwhile
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+    def abandon(self) -> None:
+        """The app quits: every wait for the work ends (Abandoned); nothing new starts."""
+        with self._lock:
+            self._abandoned = True
+            waited, self._waited = list(self._waited), set()
+        for future in waited:
+            with contextlib.suppress(InvalidStateError):
+                future.set_exception(Abandoned())

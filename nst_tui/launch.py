@@ -4,25 +4,13 @@ owns it, the app's run, and what is printed once the terminal is restored."""
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
 
 from nst_tui.app import NSTApp
 from nst_tui.settings import load_remembered
-
-
-def probe_graphics() -> None:
-    """Ask the terminal about graphics, which can be done only before Textual starts.
-
-    textual-image asks for the protocol and the cell size in pixels when imported; the
-    largest Sixel image is asked here (xterm draws none larger than 1000x1000 by default).
-    """
-    from nst_tui.terminal import ask_graphics_limits
-
-    with contextlib.suppress(Exception):
-        import textual_image.widget  # noqa: F401  (the import is the probe)
-    ask_graphics_limits()
 
 
 def run_app(cluster_address: str | None = None) -> int:
@@ -38,13 +26,32 @@ def run_app(cluster_address: str | None = None) -> int:
         for note in cluster.notes:
             print(f"note: {note}", file=sys.stderr)
     try:
-        return _run_app(cluster)
+        code, engine_busy = _run_app(cluster)
     finally:
         if cluster is not None:
             cluster.close()
+    if engine_busy:
+        end_now(code)
+    return code
 
 
-def _run_app(cluster) -> int:
+def end_now(code: int) -> None:
+    """End the process without waiting for the engine thread's leftover work.
+
+    The app has quit and its runs are saved, but the engine thread still works for nothing
+    (the estimate's speed measurement, 20-60 s on a busy machine). Its thread is a daemon;
+    the interpreter's usual exit would tear torch down under it, so the process ends here,
+    its output and log flushed first.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+def _run_app(cluster) -> tuple[int, bool]:
+    """The app's exit code, and whether its engine thread still works (for nothing)."""
     from nst_tui.terminal import use_truecolor_if_the_terminal_has_it
     from nst_tui.widgets.cells import use_colour_system
 
@@ -54,7 +61,9 @@ def _run_app(cluster) -> int:
     # Before the app exists: Rich picks the colour system from COLORTERM when it is made.
     use_truecolor_if_the_terminal_has_it()
     if remembered.preview_mode == "graphics":
-        probe_graphics()
+        from nst_tui.terminal import ask_graphics
+
+        ask_graphics()  # the protocol, the cell size, the largest Sixel image
     app = NSTApp(remembered, cluster=cluster)
     use_colour_system(app.console.color_system)  # before any picture is built (thumbnails)
     app.run()
@@ -63,4 +72,4 @@ def _run_app(cluster) -> int:
         with contextlib.suppress(OSError):
             for line in app.session_results:
                 print(line, flush=True)
-    return app.return_code or 0
+    return app.return_code or 0, app.engine_busy

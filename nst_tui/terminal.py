@@ -1,4 +1,4 @@
-"""Questions to the terminal, asked before Textual owns it: truecolor, and graphics limits.
+"""Questions to the terminal: truecolor, before Textual owns it; graphics, then or later.
 
 Over plain SSH the terminal's COLORTERM is not passed on, so Rich and Textual settle for 256
 colours even where the terminal has 24-bit colour. Many terminals can be asked instead:
@@ -12,6 +12,12 @@ colours even where the terminal has 24-bit colour. Many terminals can be asked i
   none larger than its maxGraphicSize, 1000x1000 unless configured otherwise).
 - XTVERSION (`CSI > 0 q`): the terminal's name and version (kitty before 0.28 cannot show
   textual-image's Kitty-protocol pictures).
+- The graphics protocol: Sixel where the Device Attributes list 4 (xterm -ti vt340, foot,
+  WezTerm, mlterm), Kitty's where its graphics query (`ESC _ G ... a=q ...`) is answered OK.
+
+The graphics questions are asked at start when the preview is in graphics, and again when
+the user switches to graphics (the palette): then Textual's input thread is stopped for
+the question (nst_tui/textual_driver.py), or the replies would be typed into the form.
 
 Every query is followed by Primary Device Attributes (`CSI c`), which every terminal answers,
 so a terminal that ignores the questions costs one round trip, not the whole timeout.
@@ -21,6 +27,7 @@ The parsing functions are pure (bytes in, answer out); `ask` does the terminal I
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -33,11 +40,12 @@ XTGETTCAP_RGB = b"\x1bP+q" + b"RGB".hex().encode() + b"\x1b\\"
 XTGETTCAP_TC = b"\x1bP+q" + b"Tc".hex().encode() + b"\x1b\\"
 XTSMGRAPHICS_SIXEL = b"\x1b[?2;1S"  # read the Sixel graphics geometry
 XTVERSION = b"\x1b[>0q"  # the terminal's name and version
+KITTY_GRAPHICS = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"  # a query: nothing drawn
 PRIMARY_DA = b"\x1b[c"
 ANSWER_TIMEOUT = 0.5  # seconds: the most a terminal that never answers DA costs at start
 
 TRUECOLOR_QUERY = SGR_PROBE + DECRQSS_SGR + SGR_RESET + XTGETTCAP_RGB + XTGETTCAP_TC
-GRAPHICS_QUERY = XTSMGRAPHICS_SIXEL + XTVERSION
+GRAPHICS_QUERY = KITTY_GRAPHICS + XTSMGRAPHICS_SIXEL + XTVERSION
 KITTY_PLACEHOLDERS = (0, 28)  # kitty draws textual-image's Unicode placeholders from 0.28
 
 _DA_REPLY = re.compile(rb"\x1b\[\?[0-9;]*c")
@@ -47,6 +55,9 @@ _PROBE_COLOUR = re.compile(rb"(?:^|[;:])38[;:]2[;:](?:\d*[;:])?1[;:]2[;:]3(?:$|[
 _XTVERSION_REPLY = re.compile(rb"\x1bP>\|([^\x1b]*)\x1b\\")
 _KITTY_VERSION = re.compile(r"kitty\((\d+)\.(\d+)")
 _SIXEL_GEOMETRY_REPLY = re.compile(rb"\x1b\[\?2;0;(\d+);(\d+)S")
+_DA_ATTRIBUTES = re.compile(rb"\x1b\[\?([0-9;]*)c")
+_KITTY_GRAPHICS_OK = re.compile(rb"\x1b_Gi=31;OK\x1b\\")
+SIXEL_ATTRIBUTE = b"4"  # in the Device Attributes: the terminal draws Sixel
 _TRUECOLOR_NAMES = {b"RGB".hex().encode().upper(), b"Tc".hex().encode().upper()}
 
 
@@ -84,6 +95,18 @@ def parse_sixel_geometry(data: bytes) -> tuple[int, int] | None:
     return (width, height) if width > 0 and height > 0 else None
 
 
+def parse_graphics_protocol(data: bytes) -> str | None:
+    """The protocol ("sixel", "kitty" or None) in the replies to GRAPHICS_QUERY and DA.
+
+    Sixel first, as textual-image decides: a terminal with both draws Sixel more reliably
+    through textual-image (Konsole and WezTerm answer Kitty's query but not its placement).
+    """
+    match = _DA_ATTRIBUTES.search(data)
+    if match is not None and SIXEL_ATTRIBUTE in match[1].split(b";"):
+        return "sixel"
+    return "kitty" if _KITTY_GRAPHICS_OK.search(data) else None
+
+
 def parse_version(data: bytes) -> str | None:
     """The terminal's name and version from the XTVERSION reply, e.g. "kitty(0.26.5)"."""
     match = _XTVERSION_REPLY.search(data)
@@ -103,16 +126,20 @@ def draws_kitty_placeholders(version: str | None) -> bool:
 def ask(query: bytes, timeout: float = ANSWER_TIMEOUT) -> bytes:
     """Send `query` and Device Attributes; the bytes that came back until DA's reply.
 
-    Only for a terminal on both stdin and stdout, before Textual starts (Textual's input
-    thread would take the replies). Returns b"" where that is not the case.
+    Only for a terminal on both stdin and stdout, before Textual starts or with its input
+    thread stopped (it would take the replies). Returns b"" where that is not the case.
+    The process's own stdin and stdout: Textual puts its own objects in `sys.stdout`.
     """
     try:
         import termios
     except ImportError:  # Windows: no questions, the defaults stand
         return b""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    stdin_file, stdout_file = sys.__stdin__, sys.__stdout__
+    if stdin_file is None or stdout_file is None:
         return b""
-    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    if not (stdin_file.isatty() and stdout_file.isatty()):
+        return b""
+    stdin, stdout = stdin_file.fileno(), stdout_file.fileno()
     try:
         saved = termios.tcgetattr(stdin)
     except termios.error:
@@ -176,17 +203,50 @@ def use_truecolor_if_the_terminal_has_it() -> bool:
 SIXEL_LIMIT_UNANSWERED = (1000, 1000)  # xterm's default maxGraphicSize; it does not answer
 _sixel_limit: tuple[int, int] | None = None
 _version: str | None = None
+_protocol: str | None = None  # "sixel" or "kitty" where the terminal said so
+_asked = False  # whether the graphics questions were answered at all (a terminal was there)
 
 
-def ask_graphics_limits() -> None:
-    """Ask the largest Sixel image the terminal draws and its version (kept for later)."""
-    global _sixel_limit, _version
+def ask_graphics() -> None:
+    """Ask the terminal's graphics protocol, its largest Sixel image and its version (kept).
+
+    textual-image is imported first (its import asks the protocol and the cell size in
+    pixels, which its widgets use), so that asking here too costs one round trip more.
+    """
+    global _sixel_limit, _version, _protocol, _asked
+    with contextlib.suppress(Exception):
+        import textual_image.widget  # noqa: F401  (the import is its probe)
     answers = ask(GRAPHICS_QUERY)
+    _asked = bool(answers)
+    _protocol = parse_graphics_protocol(answers)
     _sixel_limit, _version = parse_sixel_geometry(answers), parse_version(answers)
 
 
+def ask_graphics_while_running(app: object) -> bool:
+    """`ask_graphics` with Textual running (the user switches the preview to graphics);
+    whether the terminal could be asked (not in a test's app, nor where Textual's input
+    thread cannot be stopped)."""
+    from nst_tui import textual_driver
+
+    with textual_driver.input_paused(app) as paused:
+        if paused:
+            ask_graphics()
+    return paused and _asked
+
+
+def graphics_protocol() -> str | None:
+    """What the terminal answered to `ask_graphics` ("sixel", "kitty"), None if not asked
+    or neither."""
+    return _protocol
+
+
+def graphics_asked() -> bool:
+    """Whether the terminal answered the graphics questions (else textual-image's word)."""
+    return _asked
+
+
 def terminal_version() -> str | None:
-    """The terminal's XTVERSION answer to `ask_graphics_limits`, if any."""
+    """The terminal's XTVERSION answer to `ask_graphics`, if any."""
     return _version
 
 

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Footer, Select
 
 from nst_engine.config import RunConfig
@@ -39,6 +41,8 @@ from nst_tui.widgets.preview import PreviewPane
 from nst_tui.widgets.run_panel import RunPanel
 
 if TYPE_CHECKING:
+    from textual.widgets import Input
+
     from nst_tui.app import NSTApp
 
 
@@ -46,11 +50,16 @@ class MainScreen(Screen):
     """Form, run panel, preview and the footer with the keys."""
 
     AUTO_FOCUS = "#content"  # a text field with its cursor: the first screen shows where keys go
+    # Escape leaves the maximised preview (Textual's own handling, before any binding): the
+    # footer says so there, in place of the run's Cancel (see `check_action`).
+    BINDINGS = [Binding("escape", "minimize", "Back", id="leave_maximised_preview")]
 
     def __init__(self, config: RunConfig, output: Path) -> None:
         super().__init__(id="main")
         self._config = config
         self._output = output
+        self._focus_before_zoom: Widget | None = None  # restored when the preview goes back
+        self._field_at_run: tuple[Input, str] | None = None  # the text field Run came from
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
@@ -169,11 +178,53 @@ class MainScreen(Screen):
             current = 0  # before the first part: back to the last
         starts[(current + step) % len(starts)].focus()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "minimize":
+            return self.maximized is not None
+        return True
+
     def toggle_preview_size(self) -> None:
         if self.maximized is not None:
             self.minimize()
-        else:
-            self.maximize(self.preview, container=False)
+            return
+        self._focus_before_zoom = self.focused
+        if self.maximize(self.preview, container=False):
+            # The form is hidden behind the zoom: Textual would move the focus to one of its
+            # hidden controls (keys typed there went into a field no one could see).
+            self.set_focus(None)
+        self.refresh_bindings()
+
+    def minimize(self) -> None:
+        """Back from the maximised preview (Ctrl+F, or Escape: Textual calls this directly),
+        the focus where it was before."""
+        super().minimize()
+        widget, self._focus_before_zoom = self._focus_before_zoom, None
+        if widget is not None:
+            self.call_after_refresh(self._focus_again, widget)
+        self.refresh_bindings()
+
+    def run_starts(self) -> None:
+        """Ctrl+R: remember the text field the user is in, and its value (`after_run_focus`)."""
+        from textual.widgets import Input
+
+        focused = self.focused
+        self._field_at_run = (focused, focused.value) if isinstance(focused, Input) else None
+
+    def after_run_focus(self) -> None:
+        """After a run the focus stays where the user left it. The text field they ran from,
+        untouched since, has its text selected: what is typed next replaces the value ("10"
+        typed into Iterations made "2010", the cursor left at the end), while an arrow key or
+        Home still edits it. A value typed during the run is left as it is."""
+        remembered, self._field_at_run = self._field_at_run, None
+        if remembered is None:
+            return
+        field, value = remembered
+        if self.focused is field and field.value == value and value:
+            field.select_all()
+
+    def _focus_again(self, widget: Widget) -> None:
+        if widget.is_attached and self.focused is None and self.maximized is None:
+            self.set_focus(widget, scroll_visible=False)
 
     # --- messages from the run worker ---------------------------------------------------------
 
@@ -182,6 +233,8 @@ class MainScreen(Screen):
 
     def on_run_began(self, message: RunBegan) -> None:
         self.nst_app.job_message(message)  # a queued job starts: shown if nothing else is
+        if self._current(message):
+            self.panel.began()  # its clock starts
 
     def on_job_done(self, message: JobDone) -> None:
         self.nst_app.job_message(message)  # after its end was shown: the next job, if any

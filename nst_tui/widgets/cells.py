@@ -170,9 +170,23 @@ class CellImage(Widget):
     def on_resize(self) -> None:
         self._placed = None
 
+    def _blank_style(self) -> Style:
+        """The widget's own style for the rows and margins around the picture.
+
+        With 256 colours its background is drawn as the palette entry nearest to it, as the
+        picture's cells are: Rich's mapping turned the thumbnails' grey margins navy.
+        """
+        style = self.rich_style
+        background = style.bgcolor
+        if not _dither_by_default or background is None or background.triplet is None:
+            return style
+        from nst_tui.widgets.palette import nearest_entry
+
+        return style + Style(bgcolor=Color.from_ansi(nearest_entry(*background.triplet)))
+
     def _place(self) -> list[Strip]:
         width, height = self.size
-        style = self.rich_style
+        style = self._blank_style()
         blank = Strip.blank(width, style)
         top = max(0, (height - len(self._strips)) // 2)
         placed = [blank] * top
@@ -189,4 +203,4 @@ class CellImage(Widget):
             self._placed = self._place()
         if y < len(self._placed):
             return self._placed[y]
-        return Strip.blank(self.size.width, self.rich_style)
+        return Strip.blank(self.size.width, self._blank_style())

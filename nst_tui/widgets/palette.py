@@ -75,3 +75,15 @@ def dither_to_palette(pixels: np.ndarray) -> np.ndarray:
     grey = GREY_INDICES[_dither_levels(values.mean(axis=2), GREY_LEVELS, threshold)]
     greyish = values.max(axis=2) - values.min(axis=2) <= GREY_TOLERANCE
     return np.where(greyish, grey, colour).astype(np.uint8)
+
+
+def nearest_entry(red: int, green: int, blue: int) -> int:
+    """The palette entry (16-255) nearest to a colour, as the eye sees it (weighted RGB).
+
+    Rich maps a colour to the palette on its own, but cuts the cube into equal steps where
+    xterm's levels are not (0, 95, 135...): the panel grey-blue #242F38 became navy (17).
+    """
+    rgb = palette_rgb()[16:].astype(np.float32)
+    weights = np.array([0.3, 0.59, 0.11], dtype=np.float32)  # luma: green counts most
+    distance = (((rgb - (red, green, blue)) ** 2) * weights).sum(axis=1)
+    return 16 + int(distance.argmin())

@@ -5,8 +5,8 @@ During a run the worker thread builds each frame at the size this pane reports
 the finished file) is refitted in a thread of its own.
 
 Two ways to draw: half-block cells (any terminal, SSH, tmux) or, where the terminal has a
-graphics protocol (Kitty, Sixel; detected by textual-image before the app starts), a true
-image. Graphics fall back to cells when the terminal has none.
+graphics protocol (Kitty, Sixel; asked at start, or when the user switches to graphics), a
+true image. Graphics fall back to cells when the terminal has none.
 """
 
 from __future__ import annotations
@@ -28,15 +28,21 @@ if TYPE_CHECKING:
     from nst_tui.messages import RunPreview
     from nst_tui.widgets.graphics import GraphicsFrame
 
-TRUECOLOR_HINT = "Only {system} colours: export COLORTERM=truecolor and restart (F1: more)"
+# One row, whole at 80x24 (the pane has 11 rows there); F1 and the tooltip say what to do.
+TRUECOLOR_HINT = "Only {system} colours (F1: truecolor)"
+TRUECOLOR_ADVICE = (
+    "The terminal was found to have {system} colours only: pictures are dithered. If it has "
+    "24-bit colour, export COLORTERM=truecolor and start nst-tui again (F1: more)."
+)
 SOURCE_LONGEST_SIDE = 768  # the finished image is kept this large for refitting
 
 
 def graphics_widget_class() -> type | None:
     """textual-image's widget for this terminal's graphics protocol, or None (cells only).
 
-    textual-image queries the terminal when imported, which it can only do before Textual
-    owns the terminal: `run_app` imports it first when the graphics preview is chosen.
+    The protocol is the terminal's answer to nst_tui.terminal.ask_graphics (asked at start
+    when the preview is in graphics, or when the user switches to graphics), else what
+    textual-image found when imported (it asks then, and only then).
     """
     import sys
 
@@ -45,13 +51,18 @@ def graphics_widget_class() -> type | None:
     from textual_image.renderable import Image as detected
     from textual_image.renderable.sixel import Image as Sixel
     from textual_image.renderable.tgp import Image as TGP
-    from textual_image.widget import Image as GraphicsImage
+    from textual_image.widget import TGPImage
+    from textual_image.widget.sixel import Image as SixelImage
 
-    from nst_tui.terminal import draws_kitty_placeholders, terminal_version
+    from nst_tui import terminal
 
-    if detected is TGP and not draws_kitty_placeholders(terminal_version()):
+    if terminal.graphics_asked():
+        protocol = terminal.graphics_protocol()
+    else:
+        protocol = {Sixel: "sixel", TGP: "kitty"}.get(detected)
+    if protocol == "kitty" and not terminal.draws_kitty_placeholders(terminal.terminal_version()):
         return None  # an old kitty: it would show placeholder glyphs, not the picture
-    return GraphicsImage if detected in (Sixel, TGP) else None
+    return {"sixel": SixelImage, "kitty": TGPImage}.get(protocol or "")
 
 
 class PreviewPane(Vertical):
@@ -78,6 +89,7 @@ class PreviewPane(Vertical):
         hint = self.query_one("#preview-hint", Static)
         if system and system != "truecolor":
             hint.update(TRUECOLOR_HINT.format(system=system))
+            hint.tooltip = TRUECOLOR_ADVICE.format(system=system)
         else:
             hint.display = False
 

@@ -3,6 +3,7 @@ and the loss curve (shown from a run's start where the terminal has the rows for
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -33,7 +34,9 @@ def format_losses(losses: dict[str, float]) -> str:
     return " · ".join(f"{name} {losses.get(name, 0.0):.2g}" for name in ("content", "style", "tv"))
 
 
-def format_progress(index: int, total: int, rate: float, elapsed: float, eta: float | None) -> str:
+def format_progress(
+    index: int, total: int, rate: float, elapsed: float | None, eta: float | None
+) -> str:
     """The counts line, most wanted first: ETA and speed survive a narrow panel (80 columns).
 
     What matters over SSH is when it ends and how fast it goes; the line is cut from its end
@@ -44,6 +47,8 @@ def format_progress(index: int, total: int, rate: float, elapsed: float, eta: fl
 
 
 CURVE_MIN_ROWS = 32  # terminal rows from which the loss curve shows by itself (80x24: hidden)
+TICK = 1.0  # seconds between updates of the elapsed time and the ETA between two reports
+STOPPING = "Stopping…"
 
 
 class RunPanel(Vertical):
@@ -55,6 +60,13 @@ class RunPanel(Vertical):
     # True or False is the user's choice (Ctrl+L).
     curve_wanted: bool | None = None
     _curve_begun = False  # a run has begun since the app started: there is a curve to show
+    # The run's clock: the elapsed time counts from when the run began (time.monotonic), and
+    # ticks every second, between reports too (an iteration can take a minute on a CPU).
+    _began_at: float | None = None
+    _ticking = False
+    _total = 0
+    _report: RunProgress | None = None  # the last report shown
+    _reported_at = 0.0  # when it came (the ETA counts down from it)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-row"):
@@ -74,6 +86,7 @@ class RunPanel(Vertical):
 
     def on_mount(self) -> None:
         self.set_ready("checking the form…")
+        self.set_interval(TICK, self._tick)
         self.screen.screen_layout_refresh_signal.subscribe(self, lambda _: self._place_curve())
 
     # --- the loss curve -----------------------------------------------------------------------
@@ -111,6 +124,17 @@ class RunPanel(Vertical):
         )
         self.set_class(bool(problem), "-blocked")
 
+    def set_stopping(self) -> None:
+        """Cancelled: the run finishes its iteration and saves; Run is off until it has."""
+        button = self.query_one("#run", Button)
+        button.label = STOPPING
+        button.variant = "warning"
+        button.disabled = True
+        button.tooltip = "The run stops after its current iteration, keeping the image so far"
+        # One line at 80 columns; the tooltip says the image is kept.
+        self.query_one("#run-reason", Static).update("Stopping after this iteration…")
+        self.set_class(False, "-blocked")
+
     def set_running(self) -> None:
         button = self.query_one("#run", Button)
         button.label = "Cancel  Esc"
@@ -134,6 +158,7 @@ class RunPanel(Vertical):
         if given, starts the curve (a resumed run, or a job followed mid-run)."""
         self.set_class(False, "-failed")
         self._started = None
+        self._began_at, self._report, self._total, self._ticking = None, None, total, True
         self.status("starting…")
         self.query_one("#progress", ProgressBar).update(total=total, progress=0)
         self.query_one("#progress-stats", Static).update("")
@@ -150,6 +175,41 @@ class RunPanel(Vertical):
         label = self.query_one("#run-result-path", PathLabel)
         label.update(str(path), prefix)
         label.display = bool(str(path))
+
+    def began(self) -> None:
+        """The run the panel follows has begun (it was waiting until now): its clock starts."""
+        if self._began_at is None:
+            self._began_at = time.monotonic()
+            self._show_counts()
+
+    def _elapsed(self) -> float | None:
+        return None if self._began_at is None else time.monotonic() - self._began_at
+
+    def _tick(self) -> None:
+        """Every second between reports (none for a second: a slow iteration, the start)."""
+        quiet = time.monotonic() - self._reported_at >= TICK
+        if self._ticking and self._began_at is not None and quiet:
+            self._show_counts()
+
+    def _show_counts(self) -> None:
+        """The counts line (and the losses under it) with the elapsed time and ETA of now."""
+        report = self._report
+        if report is None:
+            text = format_progress(0, self._total, 0.0, self._elapsed(), None)
+        else:
+            eta = report.eta
+            if eta is not None and self._ticking:  # counts down between two reports
+                eta = max(0.0, eta - (time.monotonic() - self._reported_at))
+            text = format_progress(report.index, report.total, report.rate, self._elapsed(), eta)
+            text += "\n" + format_losses(report.losses)
+        # Two lines whatever they say (app.tcss), in one widget: one repaint and no layout
+        # pass, ten times a second.
+        self.query_one("#progress-stats", Static).update(text, layout=False)
+
+    def _stop_clock(self) -> None:
+        if self._ticking:
+            self._show_counts()  # the time it ended at
+            self._ticking = False
 
     def started(self, message: RunStarted) -> None:
         self._started = message
@@ -188,29 +248,33 @@ class RunPanel(Vertical):
             self._scale_shown = message.scale
             self._show_run_status(message.scale, message.scales)
         self.query_one("#progress", ProgressBar).update(total=message.total, progress=message.index)
-        # Two lines whatever they say (app.tcss), in one widget: one repaint and no layout
-        # pass, ten times a second.
-        self.query_one("#progress-stats", Static).update(
-            format_progress(
-                message.index, message.total, message.rate, message.elapsed, message.eta
-            )
-            + "\n"
-            + format_losses(message.losses),
-            layout=False,
-        )
+        self._report, self._reported_at = message, time.monotonic()
+        if self._began_at is None:  # a run followed mid-way: its clock from the engine's
+            self._began_at = self._reported_at - message.elapsed
+        self._show_counts()
         self.curve.add(message.index, message.losses)
 
     def finished(self, message: RunFinished) -> None:
-        rate = message.iterations / max(message.seconds, 1e-9)
-        text = (
-            f"Done in {message.seconds:.1f} s ({message.iterations} iterations, {rate:.2f} it/s)."
-        )
+        """The result line: the time on the run's clock, and the speed as shown while it ran.
+
+        The speed is the iterations' own (ProgressReporter: from each scale's second
+        iteration on), not the iterations over the whole time: that counted the setting up
+        too (weights, targets, the first step; for Adam, importing torch._dynamo), and gave
+        "0.15 it/s" at the end of a run that showed "0.32 it/s" while running.
+        """
+        self._stop_clock()
+        elapsed = self._elapsed()
+        took = format_duration(message.seconds if elapsed is None else elapsed)
+        rate = self._report.rate if self._report is not None else 0.0
+        speed = f"; {rate:.2f} it/s while iterating" if rate > 0 else ""
+        text = f"Done in {took} ({message.iterations} iterations{speed})."
         for note in message.notes:
             text += f"\nnote: {note}"
         self.query_one("#run-result", Static).update(text)  # the status keeps the run's notes
         self._result_path("Saved: ", message.path)
 
     def cancelled(self, message: RunCancelled) -> None:
+        self._stop_clock()
         if message.partial_path is None:
             text = "Cancelled before the first iteration; nothing to keep."
         else:
@@ -220,6 +284,7 @@ class RunPanel(Vertical):
         self.status("cancelled")
 
     def failed(self, message: RunFailed) -> None:
+        self._stop_clock()
         self.set_class(True, "-failed")
         self.query_one("#run-result", Static).update(f"{message.title}: {message.text}")
         self.status("failed")

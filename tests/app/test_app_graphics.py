@@ -122,3 +122,42 @@ async def test_a_new_sixel_frame_is_drawn_over_the_old_without_blanking_it() -> 
         for line in lines[:-1]:
             assert line.text == f"\x1b[{width}C" and line.cell_length == width
         assert "\x1bP" in lines[-1].text and "q" in lines[-1].text
+
+
+async def test_switching_to_graphics_asks_the_terminal_then(make_app, monkeypatch) -> None:
+    # Started with half-blocks, so nothing was asked at start; a Sixel xterm answers now.
+    import contextlib
+
+    import nst_tui.textual_driver
+    from nst_tui import terminal
+
+    asked = []
+    paused = False
+
+    @contextlib.contextmanager
+    def input_paused(app):
+        nonlocal paused
+        paused = True
+        yield True
+        paused = False
+
+    def ask(query: bytes, timeout: float = terminal.ANSWER_TIMEOUT) -> bytes:
+        asked.append((query, paused))
+        return b"\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"  # xterm -ti vt340
+
+    monkeypatch.setattr(nst_tui.textual_driver, "input_paused", input_paused)
+    monkeypatch.setattr(terminal, "ask", ask)
+    for name in ("_protocol", "_asked", "_version", "_sixel_limit"):  # not asked yet
+        monkeypatch.setattr(terminal, name, None)
+    monkeypatch.setattr(graphics, "cell_pixels", lambda: CELL)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        assert app.preview_mode == "cells" and not asked
+        await app.run_action("toggle_graphics")
+        await pilot.pause()
+        assert asked and all(while_paused for _, while_paused in asked)
+        preview = app.main.preview
+        assert preview.graphics_on
+        assert preview.query_one(graphics.GraphicsFrame).sixel
+        assert not any("No graphics" in str(note.message) for note in app._notifications)

@@ -60,9 +60,9 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         await pilot.press("escape")
-        assert not app.running  # the interface is free at once
-        assert not app.main.query_one("#run", Button).disabled
+        # Run is off until then ("Stopping…": test_app_run_status.py holds a step to see it).
         await wait_for(pilot, lambda: "Cancelled after" in result_text(app), what="the partial")
+        assert not app.running and not app.main.query_one("#run", Button).disabled
         partial = Path(result_text(app).splitlines()[-1])
         index = int(result_text(app).split()[2])
         # Beside the output, named for how far it got; nothing at the output itself.
@@ -114,7 +114,8 @@ async def test_a_cancelled_runs_messages_never_reach_the_next_run(make_app, tiny
         await pilot.press("escape")
         app.main.form.query_one("#iterations").value = "3"
         await form_settled(pilot)
-        await pilot.press("ctrl+r")  # Run, Cancel, Run: the second waits for the first
+        await wait_for(pilot, lambda: not app.running, timeout=60, what="the first's stop")
+        await pilot.press("ctrl+r")  # Run, Cancel, Run (Run is off until the first stopped)
         second = app.current_run_id
         assert second != first
         # Late messages of the first run, as if they came now:

@@ -68,6 +68,15 @@ def truecolor_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cells, "_dither_by_default", False)
 
 
+@pytest.fixture
+def app_in_256_colours(make_app, monkeypatch: pytest.MonkeyPatch, truecolor_by_default):
+    """The app as a terminal of 256 colours makes it (Textual's colour system forced)."""
+    import textual.constants
+
+    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "256")
+    return make_app()
+
+
 @pytest.mark.parametrize("cell_area", [(12, 4), (63, 27), (118, 36)])  # thumbnail, pane, max
 def test_dithering_brings_the_256_colour_picture_close_to_truecolor(
     cell_area, truecolor_by_default
@@ -106,13 +115,11 @@ def test_a_flat_colour_dithers_to_the_same_mean(truecolor_by_default) -> None:
 
 
 async def test_in_a_256_colour_terminal_thumbnails_and_preview_are_dithered(
-    make_app, monkeypatch, truecolor_by_default
+    app_in_256_colours,
 ) -> None:
-    import textual.constants
     from app_helpers import form_settled, wait_for
 
-    monkeypatch.setattr(textual.constants, "COLOR_SYSTEM", "256")
-    app = make_app()
+    app = app_in_256_colours
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
         assert app.console.color_system == "256"
@@ -129,3 +136,44 @@ async def test_in_a_256_colour_terminal_thumbnails_and_preview_are_dithered(
         pane_cells = preview.query_one(CellImage)
         await wait_for(pilot, lambda: pane_cells.has_picture, what="the preview")
         assert palette_only(pane_cells)
+
+
+def colour_shown_in_256(colour) -> tuple[int, int, int]:
+    """The RGB a 256-colour terminal draws for a Rich colour (after Rich's own mapping)."""
+    return tuple(colour.downgrade(ColorSystem.EIGHT_BIT).get_truecolor())
+
+
+async def test_in_a_256_colour_terminal_the_thumbnails_margins_stay_their_grey(
+    app_in_256_colours,
+) -> None:
+    # Rich maps the panel colour #242F38 to navy (entry 17) on its own; the margins beside a
+    # thumbnail narrower than its box showed as navy bars.
+    from app_helpers import form_settled
+
+    app = app_in_256_colours
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        style_thumbnail = app.main.query_one("#style-field").query_one(CellImage)
+        columns, _ = style_thumbnail.picture_size
+        assert 0 < columns < style_thumbnail.size.width  # a square image: margins either side
+        margin = style_thumbnail.render_line(0)
+        background = style_thumbnail.rich_style.bgcolor
+        first = next(iter(margin))
+        shown = np.array(colour_shown_in_256(first.style.bgcolor), dtype=float)
+        wanted = np.array(tuple(background.triplet), dtype=float)
+        assert np.linalg.norm(shown - wanted) < 20, (shown, wanted)
+
+
+async def test_in_a_256_colour_terminal_the_hint_takes_one_line_at_80x24(
+    app_in_256_colours,
+) -> None:
+    from app_helpers import form_settled
+
+    app = app_in_256_colours
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        hint = app.main.query_one("#preview-hint")
+        assert hint.display and hint.size.height == 1
+        text = str(hint.content)
+        assert "256" in text and "F1" in text
+        assert len(text) <= hint.content_region.width, text  # whole, not cut

@@ -125,7 +125,7 @@ def test_an_old_kitty_is_known_by_its_version() -> None:
 
 def test_an_old_kitty_gets_half_blocks_not_placeholder_glyphs(monkeypatch) -> None:
     import textual_image.renderable
-    import textual_image.widget  # noqa: F401  (as probe_graphics imports it)
+    import textual_image.widget  # noqa: F401  (as terminal.ask_graphics imports it)
     from textual_image.renderable.tgp import Image as TGP
 
     from nst_tui.widgets.preview import graphics_widget_class
@@ -135,3 +135,57 @@ def test_an_old_kitty_gets_half_blocks_not_placeholder_glyphs(monkeypatch) -> No
     assert graphics_widget_class() is not None
     monkeypatch.setattr(terminal, "_version", "kitty(0.26.5)")
     assert graphics_widget_class() is None
+
+
+# Replies to GRAPHICS_QUERY: xterm -ti vt340 (379, under Xvfb: Sixel, its DA lists 4), a
+# kitty (its graphics query answered OK), and a terminal with neither.
+XTERM_VT340_GRAPHICS = b"\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"
+KITTY_GRAPHICS = b"\x1b_Gi=31;OK\x1b\\\x1bP>|kitty(0.35.2)\x1b\\\x1b[?62;c"
+PLAIN_GRAPHICS = b"\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c"
+
+
+@pytest.mark.parametrize(
+    ("reply", "protocol"),
+    [(XTERM_VT340_GRAPHICS, "sixel"), (KITTY_GRAPHICS, "kitty"), (PLAIN_GRAPHICS, None)],
+)
+def test_the_graphics_protocol_is_read_from_the_replies(reply: bytes, protocol) -> None:
+    assert terminal.parse_graphics_protocol(reply) == protocol
+
+
+def test_the_input_thread_is_stopped_for_a_question_and_started_again() -> None:
+    import threading
+
+    from nst_tui.textual_driver import input_paused
+
+    class Driver:  # what input_paused uses of Textual's LinuxDriver
+        def __init__(self) -> None:
+            self.exit_event = threading.Event()
+            self.runs = 0
+            self._key_thread = threading.Thread(target=self._run_input_thread)
+            self._key_thread.start()
+
+        def _run_input_thread(self) -> None:
+            self.runs += 1
+            while not self.exit_event.wait(0.01):
+                pass
+
+    class App:
+        _driver = Driver()
+
+    first = App._driver._key_thread
+    with input_paused(App) as paused:
+        assert paused and not first.is_alive()
+    second = App._driver._key_thread
+    assert second is not first and second.is_alive() and App._driver.runs == 2
+    App._driver.exit_event.set()
+    second.join()
+
+
+def test_a_driver_without_an_input_thread_is_not_paused() -> None:
+    from nst_tui.textual_driver import input_paused
+
+    class App:
+        _driver = None
+
+    with input_paused(App) as paused:
+        assert not paused
