@@ -270,6 +270,7 @@ def _drive(
     progress = FittedProgress(console=console)
     task = None
     reporter = ProgressReporter()
+    shown_rate = 0.0  # the last speed the progress line showed
     try:
         for event in events:
             if stop.signal_name is not None:
@@ -289,6 +290,7 @@ def _drive(
             elif isinstance(event, Step):
                 report = reporter.offer(event)
                 if report is not None:
+                    shown_rate = report.rate
                     progress.update(
                         task,
                         completed=report.index,
@@ -304,8 +306,12 @@ def _drive(
                 _stop(progress)
                 for note in event.notes:
                     _say(console, f"[yellow]note:[/] {note}")
-                rate = event.iterations / max(event.seconds, 1e-9)
-                _say(console, f"done in {event.seconds:.1f} s ({rate:.2f} it/s)")
+                # The speed the progress line showed (from each scale's second iteration), not
+                # the iterations over the whole time, which counts setting up too.
+                speed = f", {shown_rate:.2f} it/s while iterating" if shown_rate > 0 else ""
+                _say(
+                    console, f"done in {event.seconds:.1f} s ({event.iterations} iterations{speed})"
+                )
                 print(event.path)  # stdout: the result's path, for scripts
     finally:
         _stop(progress)

@@ -23,6 +23,8 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from nst_tui.widgets.drawing import DrawsSafely
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -136,8 +138,10 @@ def fit_cells(image_size: tuple[int, int], cells: tuple[int, int]) -> tuple[int,
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-class CellImage(Widget):
+class CellImage(DrawsSafely, Widget):
     """Paints half-block rows, centred; the rows are built elsewhere (a worker thread)."""
+
+    DRAWING_NAME = "the picture"
 
     DEFAULT_CSS = """
     CellImage { width: 1fr; height: 1fr; }

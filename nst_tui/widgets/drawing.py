@@ -9,6 +9,7 @@ line in its place; the app and the run go on.
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from rich.segment import Segment
@@ -39,16 +40,45 @@ class DrawsSafely:
             app.call_later(app.notify, line[0].upper() + line[1:], severity="warning")
         return line
 
+    def __init_subclass__(cls, **options) -> None:
+        # A subclass's own render or render_line is guarded too (the methods below guard only
+        # what is inherited from a widget class after this one).
+        super().__init_subclass__(**options)
+        for name, fallback in (("render", _text_instead), ("render_line", _strip_instead)):
+            method = cls.__dict__.get(name)
+            if method is not None and not hasattr(method, "__guarded__"):
+                setattr(cls, name, _guarded(method, fallback))
+
     def render(self):  # noqa: D102 - Widget.render, guarded
         try:
             return super().render()  # type: ignore[misc]
         except Exception as error:
-            return Text(self.drawing_failed(error), no_wrap=True, overflow="ellipsis")
+            return _text_instead(self, error)
 
     def render_line(self, y: int) -> Strip:  # noqa: D102 - Widget.render_line, guarded
         try:
             return super().render_line(y)  # type: ignore[misc]
         except Exception as error:
-            line = self.drawing_failed(error) if y == 0 else ""
-            width = self.size.width  # type: ignore[attr-defined]
-            return Strip([Segment(line[:width].ljust(width))], width)
+            return _strip_instead(self, error, y)
+
+
+def _guarded(method, fallback):
+    @functools.wraps(method)
+    def guarded(self, *arguments):
+        try:
+            return method(self, *arguments)
+        except Exception as error:
+            return fallback(self, error, *arguments)
+
+    guarded.__guarded__ = True
+    return guarded
+
+
+def _text_instead(widget: DrawsSafely, error: Exception) -> Text:
+    return Text(widget.drawing_failed(error), no_wrap=True, overflow="ellipsis")
+
+
+def _strip_instead(widget: DrawsSafely, error: Exception, y: int) -> Strip:
+    line = widget.drawing_failed(error) if y == 0 else ""
+    width = widget.size.width  # type: ignore[attr-defined]
+    return Strip([Segment(line[:width].ljust(width))], width)

@@ -119,3 +119,32 @@ async def test_an_internal_error_in_the_interface_goes_to_the_log_with_its_trace
     logged = log_path().read_text()
     assert "internal error in the interface" in logged and "a bug in a handler" in logged
     assert "Traceback" in logged
+
+
+async def test_a_picture_that_fails_to_draw_is_a_line_and_a_notice(monkeypatch) -> None:
+    from PIL import Image
+    from textual.app import App
+
+    from nst_tui.widgets.cells import CellBuilder, CellImage
+
+    def broken_place(self):
+        raise ValueError("no rows")
+
+    class PictureApp(App[None]):
+        def compose(self):
+            yield CellImage()
+
+    app = PictureApp()
+    notices: list[str] = []
+    monkeypatch.setattr(app, "notify", lambda message, **options: notices.append(message))
+    async with app.run_test(size=(40, 10)) as pilot:
+        picture = app.query_one(CellImage)
+        picture.show(CellBuilder().build(Image.new("RGB", (20, 10), "red")))
+        monkeypatch.setattr(CellImage, "_place", broken_place)
+        await pilot.resize_terminal(30, 8)
+        await pilot.pause()
+        assert app.is_running
+        assert picture.render_line(0).text.startswith("the picture could not be drawn")
+        assert notices == [
+            "The picture could not be drawn (ValueError: no rows); the log has the details"
+        ]

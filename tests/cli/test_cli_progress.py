@@ -28,6 +28,10 @@ def test_a_piped_run_in_a_narrow_console_prints_the_eta_and_speed_whole(nst_tui_
         assert "3/3" in line, line
         assert ETA.search(line), line
         assert SPEED.search(line), line
+    # The end says the speed the line showed, not the iterations over the whole time.
+    shown = SPEED.search(lines[-1]).group(0).strip()
+    done = next(line for line in result.stderr.splitlines() if line.startswith("done in"))
+    assert f"(3 iterations, {shown} while iterating)" in done, done
 
 
 def render_line(width: int, completed: int = 5, total: int = 200) -> str:
