@@ -11,7 +11,6 @@ import subprocess
 import textwrap
 
 import pytest
-
 from cli_run import COMMAND, command_environment
 
 # What the device machine lacks (the app's packages, the optional extras, the TOML writer).
@@ -74,7 +73,9 @@ def test_the_simulated_machine_really_lacks_the_packages(bare_environment):
     assert result.stdout == ""  # none of them could be imported
 
 
-def test_a_recorded_run_and_the_runs_listing_work_without_the_apps_packages(bare_environment, tmp_path):
+def test_a_recorded_run_and_the_runs_listing_work_without_the_apps_packages(
+    bare_environment, tmp_path
+):
     output = tmp_path / "demo.png"
     run = subprocess.run(
         [
