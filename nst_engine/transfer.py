@@ -31,6 +31,7 @@ from nst_engine.colour import ColourMode
 from nst_engine.config import CONTENT_INITS, RunConfig
 from nst_engine.devices import (
     describe_device,
+    device_scope,
     make_reproducible,
     out_of_memory_advice,
     release_memory,
@@ -106,23 +107,32 @@ class Run:
         self._partial: Path | None = None  # where a failed run's image went
         self._seconds_before = 0.0  # optimisation time of the parts before a resume
         self._started_at: float | None = None
+        self._device = torch.device("cpu")  # the run's, once resolved
         self._events = self._generate()
 
     def __iter__(self) -> Run:
         return self
 
     def __next__(self) -> Event:
-        return next(self._events)
+        with self._on_device():
+            return next(self._events)
+
+    def _on_device(self):
+        """The run's CUDA device current while its code runs (devices.device_scope): the
+        generator runs only inside next() and close(), on whichever thread calls them."""
+        return device_scope(self._device)
 
     def cancel(self) -> Cancelled | None:
         """Stop now; the image so far is saved beside the output. None if it had ended."""
-        self._events.close()
+        with self._on_device():
+            self._events.close()
         if self.cancelled is None and not self._finished and not self._failed:
             self.cancelled = Cancelled(0, None)  # never started: nothing was made
         return self.cancelled
 
     def close(self) -> None:
-        self._events.close()
+        with self._on_device():
+            self._events.close()
 
     def __enter__(self) -> Run:
         return self
@@ -180,7 +190,7 @@ class Run:
         config = self.config
         check_ready(config)
         assert config.content and config.style and config.output
-        device = resolve_device(config.device)
+        self._device = device = resolve_device(config.device)  # current from the next event on
         make_reproducible(device)
         content = load_image(config.content, "content image", config.max_input_pixels)
         styles = [
@@ -486,7 +496,7 @@ class Run:
         device = self._image.device
         with torch.no_grad():
             self._image.copy_(state["image"])
-        stepper.optimizer.load_state_dict(state["optimizer"])
+        stepper.load_optimizer_state(state["optimizer"])  # in this run's form (GPU or not)
         if state["gradient_scale"] is not None:
             stepper._gradient_scale = state["gradient_scale"].to(device)
         if self._average is not None and state["average"] is not None:
