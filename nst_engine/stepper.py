@@ -29,6 +29,7 @@ import torch
 
 from nst_engine import capture
 from nst_engine.config import OptimizerSettings, RunConfig
+from nst_engine.lbfgs import DeviceLBFGS
 from nst_engine.optimizers import (
     SCALE_NORMALISED,
     LossFunction,
@@ -134,6 +135,22 @@ class Stepper:
         a checkpoint may come from a GPU run with graphs, or a CPU run without)."""
         self.optimizer.load_state_dict(state_dict)
         match_capturable(self.optimizer, self.capturable)
+        if state_dict.get("history") is False:
+            log.info(
+                "the checkpoint was written without L-BFGS's history (left out to keep "
+                "checkpoints quick); the next iterations rebuild it"
+            )
+
+    def history_bytes(self) -> int:
+        """What the optimiser holds as L-BFGS's history (0 for the others)."""
+        history_bytes = getattr(self.optimizer, "history_bytes", None)
+        return history_bytes() if history_bytes is not None else 0
+
+    def optimizer_state(self, keep_history: bool) -> dict:
+        """The optimiser's state dict for a checkpoint, L-BFGS's history left out if asked."""
+        if isinstance(self.optimizer, DeviceLBFGS):
+            return self.optimizer.state_dict(keep_history=keep_history)
+        return self.optimizer.state_dict()
 
     def step(self) -> dict[str, torch.Tensor]:
         """One iteration; the losses of the image as it was before the update (on the device)."""

@@ -27,6 +27,7 @@ import torch
 from PIL import Image
 
 from nst_engine import __version__
+from nst_engine.checkpointing import keep_history
 from nst_engine.colour import ColourMode
 from nst_engine.config import CONTENT_INITS, RunConfig
 from nst_engine.devices import (
@@ -341,7 +342,7 @@ class Run:
             # Closed by the caller (between two iterations): keep what was made, say where,
             # and how to go on.
             self.cancelled = Cancelled(*self._save_best())
-            self._write_checkpoint()
+            self._write_checkpoint(at_stop=True)
             raise
         except NumericalError as error:
             good = self._last_good
@@ -445,9 +446,10 @@ class Run:
             and time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS
         )
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self, at_stop: bool = False) -> None:
         """The state the next iteration starts from, in the run folder (if there is one and
-        an iteration was made at this scale)."""
+        an iteration was made at this scale); L-BFGS's history only where it is small or,
+        `at_stop`, where it fits (nst_engine/checkpointing.py)."""
         stepper = self._stepper
         if self._recorder is None or stepper is None or self._local == 0:
             return
@@ -461,7 +463,9 @@ class Run:
                 "scale": self._scale,
                 "local": self._local,
                 "image": self._image,
-                "optimizer": stepper.optimizer.state_dict(),
+                "optimizer": stepper.optimizer_state(
+                    keep_history(stepper.history_bytes(), at_stop, self.folder.path)
+                ),
                 "gradient_scale": stepper._gradient_scale,
                 "average": None if average is None else average._biased,
                 "average_kept": 1.0 if average is None else average._kept,
