@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -352,9 +353,12 @@ class Run:
                 f"; the last good image (iteration {good.index}) is in {partial}" if partial else ""
             )
             raise NumericalError(error.message + where) from None
-        except torch.cuda.OutOfMemoryError:
-            # The image is intact: the step that ran out of memory had not changed it.
-            stepper = None  # noqa: F841 (frees the optimiser's memory before release_memory)
+        except torch.cuda.OutOfMemoryError as error:
+            # The image is intact: the step that ran out of memory had not changed it. The
+            # Stepper (optimiser state, L-BFGS's history, a graph's pool) is let go first,
+            # with the failed step's frames that hold it, so that release_memory frees it.
+            traceback.clear_frames(error.__traceback__)
+            self._stepper = stepper = None  # noqa: F841
             kept_index, partial = self._save_best()
             self._partial = partial
             release_memory(device)
