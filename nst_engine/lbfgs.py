@@ -56,9 +56,11 @@ would wreck the curvature pairs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
+
+from nst_engine.precision import float32_matmuls
 
 # torch's threshold for keeping a pair (y.s), a constant in torch.optim.LBFGS too.
 CURVATURE_THRESHOLD = 1e-10
@@ -289,16 +291,6 @@ def _direction(gradient, pairs, g_dots, products, valid, chronological, h_diag, 
     return torch.addcmul(pairs_part, gradient, h_diag, value=-1)
 
 
-@contextlib.contextmanager
-def _full_precision_matmuls(device: torch.device) -> Iterator[None]:
+def _full_precision_matmuls(device: torch.device) -> contextlib.AbstractContextManager:
     """Float32 products at full precision on CUDA for the duration of a step (not TF32)."""
-    if device.type != "cuda":
-        yield
-        return
-    matmul = torch.backends.cuda.matmul
-    previous = matmul.fp32_precision
-    matmul.fp32_precision = "ieee"
-    try:
-        yield
-    finally:
-        matmul.fp32_precision = previous
+    return float32_matmuls(device, tf32=False)

@@ -36,6 +36,7 @@ from nst_engine.optimizers import (
     make_optimizer,
     match_capturable,
 )
+from nst_engine.precision import float32_matmuls
 
 log = logging.getLogger("nst.engine")
 
@@ -87,11 +88,9 @@ def resolve_switches(config: RunConfig, device: torch.device, longest_side: int 
         channels_last = cuda or (device.type == "cpu" and longest_side >= CPU_CHANNELS_LAST_FROM)
     else:
         channels_last = config.memory_format == "channels_last"
-    # W2's eigenvalues are checked on the host by torch (a sync a capture forbids): eager.
+    # W2 too: on CUDA its square root is Newton-Schulz's, with no host sync (statistics.py).
     # After a failed capture graphs are off for the whole process (nst_engine/capture.py).
     graph = cuda and config.cuda_graph != "off" and capture.graphs_usable()
-    if config.cuda_graph == "auto" and config.style_loss == "w2":
-        graph = False
     return Switches(bf16, channels_last, graph)
 
 
@@ -176,9 +175,16 @@ class Stepper:
     # --- the iteration ------------------------------------------------------------------------
 
     def _evaluate(self) -> dict[str, torch.Tensor]:
-        """Loss and gradient of the current image, the gradient scaled where it must be."""
-        losses = self.loss_function(self.image)
-        losses["total"].backward()
+        """Loss and gradient of the current image, the gradient scaled where it must be.
+
+        In bf16, float32 matrix products (the Gram matrices and their gradients) run in
+        TF32: bf16 features are exact in it, so the Gram matrices are float32's, and the
+        gradients go back through bf16 anyway (nst_engine/precision.py). W2's square root
+        and L-BFGS ask for full precision themselves.
+        """
+        with float32_matmuls(self.image.device, tf32=self.switches.bf16):
+            losses = self.loss_function(self.image)
+            losses["total"].backward()
         if self.normalised:
             grad = self.image.grad
             assert grad is not None
