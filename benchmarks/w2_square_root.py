@@ -9,6 +9,7 @@ photo against the painting's statistics: the cross term, the whole distance, and
 gradient with respect to the features (cosine and relative size), and times both.
 
     python benchmarks/w2_square_root.py [--size 256] [--device cpu] [--weights auto]
+        [--layers relu1_1 ...] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -69,15 +70,18 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--weights", default="auto")
+    parser.add_argument("--layers", nargs="+", default=STYLE_LAYERS, choices=STYLE_LAYERS)
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls of each")
     arguments = parser.parse_args()
     device = torch.device(arguments.device)
     content, style, label = features(arguments.size, device, arguments.weights)
+    repeats = arguments.repeats
     print(
         f"W2 square root at {arguments.size} px, {label} weights, on {device}, torch "
         f"{torch.__version__}; Newton-Schulz: {statistics.NEWTON_SCHULZ_STEPS} steps, float32"
     )
     print("layer    N   distance rel. error  gradient cosine  |g_ns|/|g_eig|  ms eig  ms NS")
-    for name in STYLE_LAYERS:
+    for name in arguments.layers:
         loss = statistics.WassersteinStyleLoss(style[name], 1.0, normalized=True)
         exact, exact_gradient = loss_and_gradient(loss, content[name], "eigvalsh")
         fast, fast_gradient = loss_and_gradient(loss, content[name], "newton-schulz")
@@ -88,8 +92,8 @@ def main() -> None:
         error = (fast - exact).abs() / exact.abs()
         print(
             f"{name:8} {style[name].shape[1]:3}  {float(error):18.2e}  {float(cosine):15.6f}  "
-            f"{float(size_ratio):14.4f}  {timed(loss, content[name], 'eigvalsh', device):6.1f}"
-            f"  {timed(loss, content[name], 'newton-schulz', device):5.1f}",
+            f"{float(size_ratio):14.4f}  {timed(loss, content[name], 'eigvalsh', device, repeats):6.1f}"
+            f"  {timed(loss, content[name], 'newton-schulz', device, repeats):5.1f}",
             flush=True,
         )
 

@@ -135,6 +135,18 @@ def bench_config(output, size, iterations, device, weights, optimizer, settings:
     return RunConfig.from_dict(settings, base=base, source="--set")
 
 
+def demo_config(
+    output, size, iterations, device="auto", weights="random", optimizer="lbfgs", **changes
+):
+    """The demo pair's run for a benchmark: bench_config's, with `optimizer` a name or a
+    table ({"name": "adam", "lr": 5.0}) and any other setting as a keyword (seed=5)."""
+    from nst_engine.config import RunConfig
+
+    table = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
+    config = bench_config(output, size, iterations, device, weights, table["name"], {})
+    return RunConfig.from_dict({"optimizer": table}, base=config).replace(**changes)
+
+
 def auto_warmup(optimizer: str, history_size: int) -> int:
     """Iterations before the steady state: L-BFGS's history holds a pair from its 2nd step."""
     return history_size + 1 + WARMUP_EXTRA if optimizer == "lbfgs" else WARMUP_EXTRA
