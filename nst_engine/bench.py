@@ -215,8 +215,11 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
         marks = span_marks(warmup, iterations, spans)
         config = probe.replace(iterations=max(marks[-1], 1))
         clock: list[float] = []
+        totals: list[float] = []  # the loss at each mark: it must still be moving
+        graphing: list[bool] = []  # at each mark: the iterations went through a CUDA graph
         started = None
-        for event in run(config):
+        engine_run = run(config)
+        for event in engine_run:
             if isinstance(event, Started):
                 started = event
                 if started.device.startswith("cuda"):
@@ -224,8 +227,10 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
                 if marks[0] == 0:
                     clock.append(time.perf_counter())
             elif isinstance(event, Step) and event.index in marks:
-                event.loss_values()  # waits for the device: the span ends when its work does
+                # Reading the loss waits for the device: the span ends when its work does.
+                totals.append(event.loss_values()["total"])
                 clock.append(time.perf_counter())
+                graphing.append(engine_run.graphing)
             elif isinstance(event, Finished):
                 break
     assert started is not None
@@ -240,6 +245,9 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
         "iterations_run": config.iterations,
         **summarise(clock, iterations),
         "flops_per_iteration": step_flops(work),
+        "graphing": bool(graphing) and all(graphing),
+        "loss_first": totals[0] if totals else None,
+        "loss_last": totals[-1] if totals else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "baseline_rss_mb": baseline_rss_mb,
         "torch_threads": torch.get_num_threads(),

@@ -77,9 +77,9 @@ log = logging.getLogger("nst.engine")
 CHECK_EVERY = 10
 # The moving average of the iterates (`ema`) weighs about the last 1 / (1 - EMA_DECAY).
 EMA_DECAY = 0.9
-# Periodic checkpoints at most this often: with L-BFGS's history a checkpoint holds about
-# 2 x history_size image-sized vectors (600 MB at 512 px), too much to write every few
-# seconds on a GPU. A stopped run always writes one.
+# Periodic checkpoints at most this often (they leave out a large L-BFGS history:
+# nst_engine/checkpointing.py; still a copy to the host and a write). A stopped run always
+# writes one.
 CHECKPOINT_SECONDS = 30.0
 
 
@@ -114,6 +114,11 @@ class Run:
 
     def __iter__(self) -> Run:
         return self
+
+    @property
+    def graphing(self) -> bool:
+        """Whether the iterations now go through a CUDA graph (for benchmarks and checks)."""
+        return self._stepper is not None and self._stepper.graphing
 
     def __next__(self) -> Event:
         with self._on_device():

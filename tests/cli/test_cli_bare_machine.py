@@ -8,10 +8,14 @@ that machine would; the commands the device check runs must still work (on the C
 from __future__ import annotations
 
 import subprocess
+import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 from cli_run import COMMAND, command_environment
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 # What the device machine lacks (the app's packages, the optional extras, the TOML writer).
 MISSING = (
@@ -112,3 +116,49 @@ def test_the_bench_command_works_without_the_apps_packages(bare_environment):
     )
     assert result.returncode == 0, result.stderr
     assert "ms/iteration" in result.stdout
+
+
+def test_the_device_checks_headline_part_runs_on_a_bare_machine(bare_environment, tmp_path):
+    """benchmarks/gpu_check.sh's first part, as a dry run (the CPU, tiny sizes): every
+    command line it runs works there, and what it leaves in $OUT comes back (8 files at most)."""
+    out = tmp_path / "out"
+    environment = dict(
+        bare_environment,
+        OUT=str(out),
+        NST_CHECK_DEVICE="cpu",
+        NST_CHECK_TINY="1",
+        PYTHON=sys.executable,
+    )
+    for _ in range(2):  # a second run overwrites the first's files
+        result = subprocess.run(
+            ["bash", "benchmarks/gpu_check.sh", "headline"],
+            cwd=REPOSITORY,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "headline: ### exit 0" in result.stdout, result.stdout
+    assert sorted(path.name for path in out.iterdir()) == [
+        "headline.json",
+        "headline.txt",
+        "machine.txt",
+    ]
+    report = (out / "headline.txt").read_text()
+    assert report.count("graphing=False") == 8  # 2 sizes x 2 optimisers x graph on, off
+    assert report.count("### exit") == 1
+
+
+def test_the_device_check_names_its_parts_when_asked_for_none(tmp_path):
+    result = subprocess.run(
+        ["bash", "benchmarks/gpu_check.sh"],
+        cwd=REPOSITORY,
+        env=dict(command_environment(), OUT=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    for part in ("headline", "capture", "w2", "tests", "engine-tests", "print", "switches"):
+        assert f"gpu_check.sh {part}" in result.stdout
