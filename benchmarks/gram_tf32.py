@@ -18,16 +18,10 @@ import argparse
 import time
 
 import torch
-from PIL import Image
+from demo_activations import STYLE_LAYERS, activations
 
-from nst_engine.features import FeatureExtractor
-from nst_engine.gallery import demo_pair
 from nst_engine.precision import float32_matmuls
 from nst_engine.statistics import StyleLoss
-from nst_engine.tensors import image_to_tensor
-from nst_engine.weights import load_weights
-
-STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 
 
 def to_tf32(values: torch.Tensor) -> torch.Tensor:
@@ -74,23 +68,6 @@ def loss_and_gradient(loss: StyleLoss, features: torch.Tensor, tf32: str):
     finally:
         statistics.gram_matrix = real_gram
     return value.detach(), gradient
-
-
-def activations(size: int, device: torch.device, weights: str, bf16: bool):
-    loaded = load_weights(weights, 0)
-    extractor = FeatureExtractor(loaded, STYLE_LAYERS, "max").to(device)
-    pictures = []
-    for path in demo_pair():
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-            scale = size / max(rgb.size)
-            shape = (round(rgb.width * scale), round(rgb.height * scale))
-            pictures.append(image_to_tensor(rgb, shape, device) / 255)
-    result = []
-    with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=bf16):
-        for picture in pictures:
-            result.append({k: v.float() for k, v in extractor(picture).items()})
-    return result, loaded.label
 
 
 def compare(content, style, tf32: str) -> list[str]:

@@ -18,31 +18,9 @@ import argparse
 import time
 
 import torch
+from demo_activations import STYLE_LAYERS, activations
 
 from nst_engine import statistics
-from nst_engine.features import FeatureExtractor
-from nst_engine.gallery import demo_pair
-from nst_engine.tensors import image_to_tensor
-from nst_engine.weights import load_weights
-
-STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
-
-
-def features(size: int, device: torch.device, weights: str) -> tuple[dict, dict, str]:
-    from PIL import Image
-
-    loaded = load_weights(weights, 0)
-    extractor = FeatureExtractor(loaded, STYLE_LAYERS, "max").to(device)
-    pictures = []
-    for path in demo_pair():
-        with Image.open(path) as image:
-            rgb = image.convert("RGB")
-            scale = size / max(rgb.size)
-            shape = (round(rgb.width * scale), round(rgb.height * scale))
-            pictures.append(image_to_tensor(rgb, shape, device) / 255)
-    with torch.no_grad():
-        content, style = (extractor(picture) for picture in pictures)
-    return content, style, loaded.label
 
 
 def loss_and_gradient(loss: statistics.WassersteinStyleLoss, feature: torch.Tensor, method: str):
@@ -74,7 +52,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls of each")
     arguments = parser.parse_args()
     device = torch.device(arguments.device)
-    content, style, label = features(arguments.size, device, arguments.weights)
+    (content, style), label = activations(arguments.size, device, arguments.weights)
     repeats = arguments.repeats
     print(
         f"W2 square root at {arguments.size} px, {label} weights, on {device}, torch "

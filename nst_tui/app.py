@@ -102,12 +102,15 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self._run_ids = itertools.count(1)
         self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
         self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
-        # Every torch call of the app happens on this one thread. OpenMP gives each thread
-        # that computes its own team of threads; with two teams in a process it manages more
-        # threads than there are cores and stops spinning between operations, which made
-        # runs 20-40 % slower here (benchmarks/app_vs_headless.py). Textual's thread workers
-        # come from a pool, so a run's worker hands the run to this thread and waits. It
-        # runs below the interface's priority, so that keys answer during a run.
+        # This thread imports torch, lists the devices and measures their rate for the
+        # estimate; runs execute on the engine's job queue's worker threads (one per GPU,
+        # else one) and their preview frames are made on the queue's consumer thread
+        # (nst_tui/run_driver.py). OpenMP gives each thread that computes its own team of
+        # threads, and two teams computing at once in a process cost runs 20-40 % on a
+        # small CPU; here only a run's worker computes for long: the rate is not measured
+        # while a run goes on, and a preview frame is a few short operations, made while
+        # the worker waits for its next event (benchmarks/app_vs_headless.py measures it).
+        # Each of these threads runs below the interface's priority, so that keys answer.
         self._engine_thread = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="nst-engine", initializer=lower_engine_priority
         )

@@ -77,44 +77,35 @@ def test_the_simulated_machine_really_lacks_the_packages(bare_environment):
     assert result.stdout == ""  # none of them could be imported
 
 
+def bare_nst_tui(environment: dict, *arguments: str) -> subprocess.CompletedProcess:
+    """`nst-tui ARGUMENTS` on the simulated machine; its exit status checked."""
+    result = subprocess.run(
+        [*COMMAND, *arguments], env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_a_recorded_run_and_the_runs_listing_work_without_the_apps_packages(
     bare_environment, tmp_path
 ):
     output = tmp_path / "demo.png"
-    run = subprocess.run(
-        [
-            *COMMAND,
-            *("run", "--demo", "--device", "cpu", "--weights", "random", "--size", "32"),
-            *("--iterations", "3", "-o", str(output)),
-        ],
-        env=bare_environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    bare_nst_tui(
+        bare_environment,
+        *("run", "--demo", "--device", "cpu", "--weights", "random", "--size", "32"),
+        *("--iterations", "3", "-o", str(output)),
     )
-    assert run.returncode == 0, run.stderr
     assert output.is_file()
     # The run folder's settings were written (TOML without tomli_w) and read back.
-    runs = subprocess.run(
-        [*COMMAND, "runs"], env=bare_environment, capture_output=True, text=True, timeout=60
-    )
-    assert runs.returncode == 0, runs.stderr
-    assert "finished" in runs.stdout
+    assert "finished" in bare_nst_tui(bare_environment, "runs").stdout
 
 
 def test_the_bench_command_works_without_the_apps_packages(bare_environment):
-    result = subprocess.run(
-        [
-            *COMMAND,
-            *("bench", "--device", "cpu", "--sizes", "32", "--optimizer", "adam"),
-            *("--iterations", "1", "--spans", "1", "--warmup", "1"),
-        ],
-        env=bare_environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    result = bare_nst_tui(
+        bare_environment,
+        *("bench", "--device", "cpu", "--sizes", "32", "--optimizer", "adam"),
+        *("--iterations", "1", "--spans", "1", "--warmup", "1"),
     )
-    assert result.returncode == 0, result.stderr
     assert "ms/iteration" in result.stdout
 
 

@@ -202,3 +202,19 @@ class FakeEvent:
 
     def synchronize(self) -> None:
         pass
+
+
+def small_stepper(optimizer: str = "adam", graph: bool = True, steps: int = 8):
+    """A Stepper over an 8x8 image with a cheap loss, its CUDA graph switch as asked."""
+    from nst_engine.config import OptimizerSettings
+    from nst_engine.stepper import Stepper, Switches
+
+    torch.manual_seed(0)
+    target = torch.rand(1, 3, 8, 8) * 255
+    image = torch.zeros(1, 3, 8, 8, requires_grad=True)
+
+    def loss_function(picture):
+        return {"total": (picture - target).pow(2).mean() + picture.diff(dim=-1).abs().mean()}
+
+    settings = OptimizerSettings(name=optimizer, lr=1.0)
+    return Stepper(loss_function, image, settings, Switches(False, False, graph), steps)

@@ -11,10 +11,10 @@ import threading
 
 import pytest
 import torch
-from fake_cuda import FakeCuda
+from fake_cuda import FakeCuda, small_stepper
 
 from nst_engine import capture, devices, transfer
-from nst_engine.config import OptimizerSettings, RunConfig
+from nst_engine.config import RunConfig
 from nst_engine.events import Step
 from nst_engine.guard import read_back_later
 from nst_engine.stepper import GRAPH_WARMUP, Stepper, Switches, resolve_switches
@@ -26,16 +26,8 @@ def cuda(monkeypatch) -> FakeCuda:
     return FakeCuda().install(monkeypatch)
 
 
-def make_stepper(optimizer: str = "adam", steps: int = 8) -> Stepper:
-    torch.manual_seed(0)
-    target = torch.rand(1, 3, 8, 8) * 255
-    image = torch.zeros(1, 3, 8, 8, requires_grad=True)
-
-    def loss_function(picture):
-        return {"total": (picture - target).pow(2).mean() + picture.diff(dim=-1).abs().mean()}
-
-    settings = OptimizerSettings(name=optimizer, lr=1.0)
-    return Stepper(loss_function, image, settings, Switches(False, False, True), steps)
+def make_stepper(optimizer: str = "adam") -> Stepper:
+    return small_stepper(optimizer, graph=True)
 
 
 def losses_of(stepper: Stepper, steps: int) -> list[float]:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from test_runs import stop_after
 
 from nst_engine import checkpointing, transfer
 from nst_engine.events import Finished, Started, Step
@@ -75,11 +76,7 @@ def test_periodic_checkpoints_leave_a_large_history_out_and_a_resume_rebuilds_it
 def test_the_checkpoint_at_a_stop_keeps_the_history_where_it_fits(tiny_config, tmp_path):
     config = tiny_config(iterations=8)
     folder = RunFolder.create(config, tmp_path / "runs")
-    with transfer.run(config, folder) as events:
-        for event in events:
-            if isinstance(event, Step) and event.index == 4:
-                events.cancel()
-                break
+    stop_after(config, folder, 4)
     assert "pairs" in folder.read_checkpoint()["optimizer"]["state"][0]
 
 
@@ -90,11 +87,7 @@ def test_the_checkpoint_at_a_stop_leaves_the_history_out_where_it_does_not_fit(
     monkeypatch.setattr(checkpointing, "room_for_history", lambda folder: 0)  # and none fits
     config = tiny_config(iterations=8)
     folder = RunFolder.create(config, tmp_path / "runs")
-    with transfer.run(config, folder) as events:
-        for event in events:
-            if isinstance(event, Step) and event.index == 4:
-                events.cancel()
-                break
+    stop_after(config, folder, 4)
     state = folder.read_checkpoint()
     assert "pairs" not in state["optimizer"]["state"][0]
     events = list(transfer.run(folder.config(), folder))

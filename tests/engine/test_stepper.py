@@ -7,24 +7,16 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fake_cuda import small_stepper
 
-from nst_engine.config import OptimizerSettings
 from nst_engine.optimizers import match_capturable
-from nst_engine.stepper import Stepper, Switches
+from nst_engine.stepper import Stepper
 
 CAPTURABLE_OPTIMIZERS = ["adam", "rmsprop", "adadelta"]
 
 
-def make_stepper(optimizer: str) -> Stepper:
-    torch.manual_seed(0)
-    target = torch.rand(1, 3, 8, 8) * 255
-    image = torch.zeros(1, 3, 8, 8, requires_grad=True)
-
-    def loss_function(picture):
-        return {"total": (picture - target).pow(2).mean() + picture.diff(dim=-1).abs().mean()}
-
-    settings = OptimizerSettings(name=optimizer, lr=1.0)
-    return Stepper(loss_function, image, settings, Switches(False, False, False), 8)
+def make_stepper(optimizer: str = "adam") -> Stepper:
+    return small_stepper(optimizer, graph=False)
 
 
 def as_a_gpu_run_saves_it(state_dict: dict) -> dict:
