@@ -1,80 +1,136 @@
 #!/usr/bin/env bash
-# The device check, for a session that is lent a GPU machine (see the tool library's
-# `device` README): the engine's tests on CUDA, the demo job, steady-state figures with
-# each speed switch's share, the print-size job, figures to $OUT (a file per part, written
-# as it goes). The app against headless on a GPU: benchmarks/app_vs_headless.py (not here).
-# `gpu_check.sh tests` runs the tests alone (about 2 minutes), `gpu_check.sh bench` the
-# figures alone (about 6 minutes): each fits one device call, with room to rerun one.
+# The device check, in parts: one device call per part, each well inside 4 minutes (so that
+# a part can be run again in the same session), each writing 2-3 files to $OUT and
+# overwriting them on a rerun. Run them in this order: the headline figures come first.
 #
-# That machine has its own torch and no network: the project runs from the source tree.
-# What it lacks (textual and the rest of the app's pure-Python packages) travels as wheels in
-# .whl (carried; see the device README). Speed figures use random weights: the same
-# computation as trained ones, and the 80 MB weight file does not travel.
+#   bash benchmarks/gpu_check.sh headline      steady-state ms/iteration at 512x342, 512x512 and
+#                                              1024x1024, L-BFGS and Adam (bf16), graph on and
+#                                              off, with `graphing` and the loss's fall
+#   bash benchmarks/gpu_check.sh capture       captures beside a thread doing CUDA syncs, two
+#                                              runs capturing at once, the calibration racing a
+#                                              run, an empty graph, a failed capture (pytest)
+#   bash benchmarks/gpu_check.sh w2            W2's Newton-Schulz against float64 eigenvalues,
+#                                              TF32 Grams, W2 runs graph on and off
+#   bash benchmarks/gpu_check.sh tests         the CUDA tests (test_cuda.py, L-BFGS, the Stepper,
+#                                              precision, W2, checkpoints) on the GPU
+#   bash benchmarks/gpu_check.sh engine-tests  the run's own tests with NST_TUI_TEST_DEVICE=cuda
+#   bash benchmarks/gpu_check.sh print         the demo job and the 2896x2172 print end to end,
+#                                              4096x4096's peak memory, a checkpoint's pause
+#   bash benchmarks/gpu_check.sh switches      each speed switch's share at 512 px, and the
+#                                              device L-BFGS against torch's
+#
+# The device machine has torch, torchvision, numpy, Pillow, rich and pytest and nothing else
+# the project uses; the engine's run path needs nothing more (tests/cli/test_cli_bare_machine.py),
+# so nothing is installed. Speed figures use random weights: the same computation as trained
+# ones (the 80 MB weight file does not travel).
+#
+# A dry run on a machine without a GPU (every command line, tiny sizes, the CPU):
+#   NST_CHECK_DEVICE=cpu NST_CHECK_TINY=1 bash benchmarks/gpu_check.sh PART
 set -uo pipefail
+PART="${1:-}"
 OUT="${OUT:-/tmp/nst-gpu}"
+DEVICE="${NST_CHECK_DEVICE:-cuda}"
+TINY="${NST_CHECK_TINY:-}"
+PY="${PYTHON:-python3}"
+case "$PART" in
+  headline|capture|w2|tests|engine-tests|print|switches) ;;
+  *) sed -n '2,24p' "$0"; exit 2 ;;
+esac
 mkdir -p "$OUT"
-if compgen -G ".whl/*.whl" > /dev/null; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH="/tmp/site"
-fi
+SCRATCH="/tmp/nst-check-$PART"  # this part's pictures and run folders, new at each run
+rm -rf "$SCRATCH" && mkdir -p "$SCRATCH"
 # styles/ is installed as the package nst_styles; from the source tree, a link gives it that name.
 mkdir -p /tmp/nst-src && ln -sfn "$PWD/styles" /tmp/nst-src/nst_styles
 export PYTHONPATH="$PWD:/tmp/nst-src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export NST_TUI_CONFIG_DIR=/tmp/nst-config NST_TUI_STATE_DIR=/tmp/nst-state NST_TUI_RUNS_DIR=/tmp/nst-runs
+export NST_TUI_CONFIG_DIR="$SCRATCH/config" NST_TUI_STATE_DIR="$SCRATCH/state" \
+  NST_TUI_RUNS_DIR="$SCRATCH/runs" NST_TUI_CACHE_DIR="$SCRATCH/cache"
 {
   date -u
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  python3 -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda)"
+  "$PY" -c "import torch, torchvision; print('torch', torch.__version__, 'torchvision', torchvision.__version__, 'cuda', torch.version.cuda)"
   lscpu | grep -E "Model name|^CPU\(s\)"
+  echo "part $PART on $DEVICE${TINY:+ (tiny: a dry run)}"
 } > "$OUT/machine.txt" 2>&1
+LOG="$OUT/$PART.txt"
+: > "$LOG"
 
-# The engine on CUDA: runs, cancellation, faults, the CUDA-only tests (no host wait per
-# step with every optimiser in a CUDA graph, graph and eager alike, the device L-BFGS
-# captured, coarse to fine, a real out-of-memory).
-if [ "${1:-all}" != bench ]; then
-NST_TUI_TEST_DEVICE=cuda timeout 180 python3 -m pytest -q -p no:cacheprovider \
-  tests/engine/test_cuda.py tests/engine/test_lbfgs.py tests/engine/test_scales.py \
-  tests/engine/test_transfer.py tests/engine/test_run_control.py tests/engine/test_runs.py \
-  > "$OUT/tests.txt" 2>&1
-echo "tests exit $?" >> "$OUT/tests.txt"
-fi
-if [ "${1:-all}" = tests ]; then tail -n 8 "$OUT/tests.txt"; exit 0; fi
+# Each step: a title, then the command with its own time limit; its output and exit status
+# go to the part's file as they come. The limits add up to under 210 s per part.
+step() {
+  local limit="$1" title="$2"
+  shift 2
+  echo "### $title" >> "$LOG"
+  local started=$SECONDS
+  timeout "$limit" "$@" >> "$LOG" 2>&1
+  echo "### exit $? after $((SECONDS - started)) s (limit $limit s)" >> "$LOG"
+}
+tiny() { [ -n "$TINY" ] && echo "$1" || echo "$2"; }
+# No plugin of the machine's own (theirs are not the project's: xdist, cov, benchmark...).
+PYTEST=(env PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 "$PY" -m pytest -q -p no:cacheprovider -rfEs
+  --durations=8)
+[ -n "$TINY" ] && PYTEST+=(--collect-only)  # a dry run proves the imports, not the GPU
+NST=("$PY" -m nst_tui.cli)
 
-BENCH="python3 -m nst_tui.cli bench --device cuda"
-
-# What recording a run in its folder costs on the GPU (loss rows each iteration, checkpoints).
-timeout 120 python3 benchmarks/recording_overhead.py --device cuda --size 512 --iterations 300 \
-  --repeats 2 --checkpoint-every 100 > "$OUT/recording.txt" 2>&1
-
-# The default job (512 px, 200 L-BFGS iterations) as a user runs it, timed end to end.
-timeout 60 bash -c 'time python3 -m nst_tui.cli run --demo --device cuda --weights random \
-  -o /tmp/demo-gpu.png' > "$OUT/demo.txt" 2>&1
-
-# Steady state (warm-up until the L-BFGS history is full, median of spans), all switches auto.
-for optimizer in lbfgs adam; do
-  timeout 120 $BENCH --sizes 512 1024 2048 --optimizer $optimizer --iterations 20 --spans 3 \
-    > "$OUT/bench-$optimizer.txt" 2>&1
-done
-
-# Each switch's share at 512 px: the same job with the switch on and off, alternating.
-{
+case "$PART" in
+headline)
+  step 200 "steady state, graph on and off (benchmarks/gpu_headline.py)" \
+    "$PY" benchmarks/gpu_headline.py --device "$DEVICE" --json "$OUT/headline.json" \
+    $(tiny "--sizes 32 32x32 --iterations 1 --spans 1 --warmup 1 --set optimizer.lbfgs.history_size=2" "")
+  ;;
+capture)
+  step 60 "the capture's calls, recorded (CPU fakes)" "${PYTEST[@]}" tests/engine/test_capture.py
+  step 150 "captures beside other threads and after a failure, on $DEVICE" \
+    env NST_TUI_TEST_DEVICE="$DEVICE" "${PYTEST[@]}" tests/engine/test_cuda.py \
+    -k "beside or two_runs or calibration or second_gpu or records_nothing or failed_capture"
+  ;;
+w2)
+  step 60 "W2's square root: Newton-Schulz against float64 eigenvalues" \
+    "$PY" benchmarks/w2_square_root.py --device "$DEVICE" --weights random \
+    $(tiny "--size 32 --repeats 1 --layers relu1_1" "--size 512")
+  step 50 "Gram matrices in TF32 against strict float32" \
+    "$PY" benchmarks/gram_tf32.py --device "$DEVICE" --weights random $(tiny "--size 32" "--size 512")
+  step 90 "W2 runs, graph on and off" \
+    "$PY" benchmarks/gpu_headline.py --device "$DEVICE" --set style_loss=w2 \
+    $(tiny "--sizes 32 --iterations 1 --spans 1 --warmup 1 --set optimizer.lbfgs.history_size=2" "--sizes 512")
+  ;;
+tests)
+  step 210 "the CUDA tests" env NST_TUI_TEST_DEVICE="$DEVICE" "${PYTEST[@]}" \
+    tests/engine/test_cuda.py tests/engine/test_lbfgs.py tests/engine/test_stepper.py \
+    tests/engine/test_precision.py tests/engine/test_w2_square_root.py \
+    tests/engine/test_checkpoints.py tests/engine/test_out_of_memory.py
+  ;;
+engine-tests)
+  step 210 "the run's tests on $DEVICE" env NST_TUI_TEST_DEVICE="$DEVICE" "${PYTEST[@]}" \
+    tests/engine/test_scales.py tests/engine/test_transfer.py \
+    tests/engine/test_run_control.py tests/engine/test_runs.py
+  ;;
+print)
+  step 30 "the demo job as a user runs it (512x342, 200 L-BFGS iterations), command to file" \
+    bash -c "time ${NST[*]} run --demo --device $DEVICE --weights random --overwrite \
+      -o $SCRATCH/demo.png $(tiny "--size 32 --iterations 2" "")"
+  step 110 "the 2896x2172 print, coarse to fine from 362 px, command to file (goal: under 60 s)" \
+    bash -c "time ${NST[*]} run --demo --device $DEVICE --weights random --overwrite \
+      -o $SCRATCH/print.png --min-size $(tiny "32 --size 64x48 --scale-iterations 1 --iterations 1" \
+      "362 --size 2896x2172 --scale-iterations 100 --iterations 100")"
+  step 40 "4096x4096 L-BFGS: does it fit, peak memory" \
+    "${NST[@]}" bench --device "$DEVICE" --optimizer lbfgs --iterations 2 --spans 1 --warmup 2 \
+    $(tiny "--sizes 32 --set size=32x32" "--sizes 4096 --set size=4096x4096")
+  step 30 "a checkpoint's pause at 1024 px, L-BFGS history kept and left out" \
+    "$PY" benchmarks/checkpoint_pause.py --device "$DEVICE" --repeats 2 --folder "$SCRATCH" \
+    $(tiny "--size 16 --history 2" "--size 1024")
+  ;;
+switches)
   for switch in "lbfgs cuda_graph=on,off" "adam cuda_graph=on,off" "adam precision=bf16,fp32" \
     "lbfgs precision=fp32,bf16" "adam memory_format=channels_last,contiguous"; do
     set -- $switch
-    timeout 60 $BENCH --sizes 512 --optimizer "$1" --compare "$2" --iterations 20 --spans 3
+    step 35 "$1: $2 at 512 px, each in a fresh process" \
+      "${NST[@]}" bench --device "$DEVICE" --optimizer "$1" --compare "$2" \
+      $(tiny "--sizes 32 --iterations 1 --spans 1 --warmup 1" "--sizes 512 --iterations 20 --spans 3")
   done
-} > "$OUT/switches.txt" 2>&1
-
-# Print size: 2896x2172 with coarse to fine (from 362 px, 5 scales before the last), from
-# command to file; then whether 4096x4096 fits, with peak memory.
-timeout 150 bash -c 'time python3 -m nst_tui.cli run --demo --device cuda --weights random \
-  --size 2896x2172 --min-size 362 --scale-iterations 100 --iterations 100 -o /tmp/print.png' \
-  > "$OUT/print.txt" 2>&1
-timeout 90 $BENCH --sizes 4096 --set size=4096x4096 --optimizer lbfgs --iterations 3 --spans 1 \
-  --warmup 2 > "$OUT/big.txt" 2>&1
-
-# The device L-BFGS's own cost at 512 px against torch's (eager, a sync per step).
-timeout 60 python3 benchmarks/lbfgs_overhead.py --device cuda > "$OUT/lbfgs_overhead.txt" 2>&1
-
-tail -n 8 "$OUT"/*.txt
+  step 30 "the device L-BFGS against torch's (eager; optimiser time per step)" \
+    "$PY" benchmarks/lbfgs_overhead.py --device "$DEVICE" \
+    $(tiny "--height 8 --width 8 --history 2 --timed 1" "")
+  ;;
+esac
+grep -E "^### exit" "$LOG" | sed "s/^/$PART: /"
+tail -n 40 "$LOG"

@@ -135,6 +135,18 @@ def bench_config(output, size, iterations, device, weights, optimizer, settings:
     return RunConfig.from_dict(settings, base=base, source="--set")
 
 
+def demo_config(
+    output, size, iterations, device="auto", weights="random", optimizer="lbfgs", **changes
+):
+    """The demo pair's run for a benchmark: bench_config's, with `optimizer` a name or a
+    table ({"name": "adam", "lr": 5.0}) and any other setting as a keyword (seed=5)."""
+    from nst_engine.config import RunConfig
+
+    table = {"name": optimizer} if isinstance(optimizer, str) else dict(optimizer)
+    config = bench_config(output, size, iterations, device, weights, table["name"], {})
+    return RunConfig.from_dict({"optimizer": table}, base=config).replace(**changes)
+
+
 def auto_warmup(optimizer: str, history_size: int) -> int:
     """Iterations before the steady state: L-BFGS's history holds a pair from its 2nd step."""
     return history_size + 1 + WARMUP_EXTRA if optimizer == "lbfgs" else WARMUP_EXTRA
@@ -203,8 +215,11 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
         marks = span_marks(warmup, iterations, spans)
         config = probe.replace(iterations=max(marks[-1], 1))
         clock: list[float] = []
+        totals: list[float] = []  # the loss at each mark: it must still be moving
+        graphing: list[bool] = []  # at each mark: the iterations went through a CUDA graph
         started = None
-        for event in run(config):
+        engine_run = run(config)
+        for event in engine_run:
             if isinstance(event, Started):
                 started = event
                 if started.device.startswith("cuda"):
@@ -212,8 +227,10 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
                 if marks[0] == 0:
                     clock.append(time.perf_counter())
             elif isinstance(event, Step) and event.index in marks:
-                event.loss_values()  # waits for the device: the span ends when its work does
+                # Reading the loss waits for the device: the span ends when its work does.
+                totals.append(event.loss_values()["total"])
                 clock.append(time.perf_counter())
+                graphing.append(engine_run.graphing)
             elif isinstance(event, Finished):
                 break
     assert started is not None
@@ -228,6 +245,9 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
         "iterations_run": config.iterations,
         **summarise(clock, iterations),
         "flops_per_iteration": step_flops(work),
+        "graphing": bool(graphing) and all(graphing),
+        "loss_first": totals[0] if totals else None,
+        "loss_last": totals[-1] if totals else None,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "baseline_rss_mb": baseline_rss_mb,
         "torch_threads": torch.get_num_threads(),

@@ -310,9 +310,9 @@ class RunConfig:
         return data
 
     def to_toml(self, *, paths: bool = True) -> str:
-        import tomli_w  # only needed when writing
+        from nst_engine.toml_text import dumps  # tomli_w where installed (a bare machine lacks it)
 
-        return tomli_w.dumps(self.to_dict(paths=paths))
+        return dumps(self.to_dict(paths=paths))
 
     @classmethod
     def from_dict(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
+from nst_engine import capture
 from nst_engine.errors import DeviceError
 
 
@@ -70,9 +73,23 @@ def describe_device(device: torch.device) -> str:
     return str(device)
 
 
+def device_scope(device: torch.device) -> contextlib.AbstractContextManager:
+    """Make `device` the thread's current CUDA device while the block runs (nothing to do
+    for other devices). What torch does on "the current device" then follows the run's:
+    CUDA graph capture and replay, the caching allocator's calls, the syncs of
+    torch.cuda.graph; `--device cuda:1` would otherwise do them on cuda:0."""
+    if device.type != "cuda":
+        return contextlib.nullcontext()
+    return torch.cuda.device(device)
+
+
 def release_memory(device: torch.device) -> None:
-    """Give back the memory a failed run held (its tensors must be gone already)."""
-    if device.type == "cuda":
+    """Give back the memory a failed run held (its tensors must be gone already).
+
+    Not after a failed CUDA graph capture: torch may still believe it under way, and its
+    empty_cache would raise (nst_engine/capture.py).
+    """
+    if device.type == "cuda" and capture.graphs_usable():
         torch.cuda.empty_cache()
 
 

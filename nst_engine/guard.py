@@ -29,11 +29,7 @@ class LastGoodImage:
         finite = torch.isfinite(loss.detach()) & torch.isfinite(image.detach()).all()
         event = None
         if finite.is_cuda:
-            answer = torch.empty((), dtype=torch.bool, pin_memory=True)
-            answer.copy_(finite, non_blocking=True)
-            event = torch.cuda.Event()
-            event.record()
-            finite = answer
+            finite, event = read_back_later(finite, image.device)
         self._pending = (image.detach().clone(), finite, event, index)
         return self.settle() if event is None else None
 
@@ -49,3 +45,20 @@ class LastGoodImage:
             return index
         self.image, self.index = candidate, index
         return None
+
+
+def read_back_later(
+    value: torch.Tensor, device: torch.device
+) -> tuple[torch.Tensor, torch.cuda.Event]:
+    """A host copy of a device scalar on its way, and the event that says it has landed.
+
+    The copy goes on the current stream of `device`, the value's (torch copies on the
+    device tensor's stream), and the event is recorded on that same stream: recorded on the
+    current device's instead (cuda:0 while the image is on cuda:1) it could fire before the
+    copy lands, and the answer read would be stale.
+    """
+    answer = torch.empty((), dtype=value.dtype, pin_memory=True)
+    answer.copy_(value, non_blocking=True)
+    event = torch.cuda.Event()
+    event.record(torch.cuda.current_stream(device))
+    return answer, event

@@ -56,9 +56,11 @@ would wreck the curvature pairs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import torch
+
+from nst_engine.precision import float32_matmuls
 
 # torch's threshold for keeping a pair (y.s), a constant in torch.optim.LBFGS too.
 CURVATURE_THRESHOLD = 1e-10
@@ -106,8 +108,31 @@ class DeviceLBFGS(torch.optim.Optimizer):
         state = self.state[self._param]
         return int(state["valid"].sum()) if state else 0
 
+    def history_bytes(self) -> int:
+        """The size of the pairs held for the history (0 before the first step)."""
+        pairs = self.state[self._param].get("pairs")
+        return 0 if pairs is None else pairs.numel() * pairs.element_size()
+
+    def state_dict(self, keep_history: bool = True) -> dict:
+        """As torch's; without the history's pairs if `keep_history` is False (a checkpoint
+        that must be quick to write, nst_engine/checkpointing.py). Everything else stays:
+        the last gradient and step, the counters, the step scale, so a resume goes on from
+        the same point with an empty history, which its next iterations fill again."""
+        state_dict = super().state_dict()
+        state_dict["history"] = keep_history
+        state = state_dict["state"].get(0)
+        if keep_history or not state or "pairs" not in state:
+            return state_dict
+        state = {key: value for key, value in state.items() if key != "pairs"}
+        # Nothing in the history: no valid slot, and their products zero, as the pairs are.
+        for key in ("valid", "g_dots", "products"):
+            state[key] = torch.zeros_like(state[key])
+        state_dict["state"] = {0: state}
+        return state_dict
+
     def load_state_dict(self, state_dict: dict) -> None:
-        """As torch's, then the counters and the mask back to their own types.
+        """As torch's, then the counters and the mask back to their own types, and empty
+        pairs where the state was saved without them.
 
         torch casts every state tensor but "step" to the parameter's floating type; the slot
         number, the iteration count and the mask are exact small integers, so they survive.
@@ -117,6 +142,10 @@ class DeviceLBFGS(torch.optim.Optimizer):
         for key, dtype in (("slot", torch.long), ("n_iter", torch.long), ("valid", torch.bool)):
             if key in state:
                 state[key] = state[key].to(dtype)
+        if "vectors" in state and "pairs" not in state:
+            vectors = state["vectors"]
+            slots = state["valid"].shape[0]
+            state["pairs"] = vectors.new_zeros(2 * slots, vectors.shape[1])
 
     def step(self, closure: Callable[[], torch.Tensor] | None = None):  # type: ignore[override]
         """One L-BFGS iteration; returns the closure's loss (None without a closure)."""
@@ -262,16 +291,6 @@ def _direction(gradient, pairs, g_dots, products, valid, chronological, h_diag, 
     return torch.addcmul(pairs_part, gradient, h_diag, value=-1)
 
 
-@contextlib.contextmanager
-def _full_precision_matmuls(device: torch.device) -> Iterator[None]:
+def _full_precision_matmuls(device: torch.device) -> contextlib.AbstractContextManager:
     """Float32 products at full precision on CUDA for the duration of a step (not TF32)."""
-    if device.type != "cuda":
-        yield
-        return
-    matmul = torch.backends.cuda.matmul
-    previous = matmul.fp32_precision
-    matmul.fp32_precision = "ieee"
-    try:
-        yield
-    finally:
-        matmul.fp32_precision = previous
+    return float32_matmuls(device, tf32=False)

@@ -11,9 +11,26 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "nst-tui"
+
+try:
+    import platformdirs
+except ImportError:  # a bare machine (the GPU check's has torch and little else): XDG's folders
+    platformdirs = None
+
+
+def _platform_folder(kind: str) -> str:
+    """platformdirs' user folder of `kind` (cache, config, state, data) for this app; without
+    platformdirs, the XDG base directories Linux uses (~/.cache/nst-tui and so on)."""
+    if platformdirs is not None:
+        return getattr(platformdirs, f"user_{kind}_dir")(APP_NAME)
+    variable, default = {
+        "cache": ("XDG_CACHE_HOME", "~/.cache"),
+        "config": ("XDG_CONFIG_HOME", "~/.config"),
+        "state": ("XDG_STATE_HOME", "~/.local/state"),
+        "data": ("XDG_DATA_HOME", "~/.local/share"),
+    }[kind]
+    return str(Path(os.environ.get(variable) or default).expanduser() / APP_NAME)
 
 
 def _folder(variable: str, default: str) -> Path:
@@ -22,19 +39,19 @@ def _folder(variable: str, default: str) -> Path:
 
 
 def cache_dir() -> Path:
-    return _folder("NST_TUI_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME))
+    return _folder("NST_TUI_CACHE_DIR", _platform_folder("cache"))
 
 
 def config_dir() -> Path:
-    return _folder("NST_TUI_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME))
+    return _folder("NST_TUI_CONFIG_DIR", _platform_folder("config"))
 
 
 def state_dir() -> Path:
-    return _folder("NST_TUI_STATE_DIR", platformdirs.user_state_dir(APP_NAME))
+    return _folder("NST_TUI_STATE_DIR", _platform_folder("state"))
 
 
 def data_dir() -> Path:
-    return Path(platformdirs.user_data_dir(APP_NAME))
+    return Path(_platform_folder("data"))
 
 
 def runs_dir() -> Path:

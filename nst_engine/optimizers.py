@@ -94,3 +94,24 @@ def make_optimizer(
 # steps after the first. Adam and RMSprop normalise gradients themselves (their epsilons of
 # 1e-8 are well below either loss's gradients) and see them raw, as in the 2022 reference.
 SCALE_NORMALISED = ("lbfgs", "sgd", "adadelta")
+
+
+def match_capturable(optimizer: torch.optim.Optimizer, capturable: bool) -> None:
+    """Give a loaded optimiser this run's `capturable` form, whatever its checkpoint said.
+
+    torch keeps `capturable` in the state dict, so a checkpoint made with CUDA graphs would
+    resume on the CPU as capturable (Adam, RMSprop and Adadelta then fail an assertion at
+    their first step) and one made without them would never be captured on a GPU. The step
+    counts move with the flag: a device tensor for the capturable forms, a host one else.
+    SGD and the device L-BFGS have no such flag; they are left alone.
+    """
+    for group in optimizer.param_groups:
+        if "capturable" not in group:
+            continue
+        group["capturable"] = capturable
+        for parameter in group["params"]:
+            state = optimizer.state.get(parameter, {})
+            step = state.get("step")
+            if isinstance(step, torch.Tensor):
+                device = parameter.device if capturable else torch.device("cpu")
+                state["step"] = step.to(device=device, dtype=torch.float32)

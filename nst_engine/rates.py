@@ -207,16 +207,22 @@ def measure(device_setting: str = "cpu") -> Timing:
     per iteration are fitted as overhead + per_gflop x gigaflops through the two points, or
     taken as proportional to the work when the two points make no sense (a disturbed run).
     """
+    from nst_engine.devices import device_scope, resolve_device
+
+    device = resolve_device(device_setting)
+    with device_scope(device):  # the device current, as in a run (CUDA graph capture)
+        return _measure_on(device)
+
+
+def _measure_on(device: Any) -> Timing:
     import torch
 
     from nst_engine.config import OptimizerSettings, RunConfig
-    from nst_engine.devices import resolve_device
     from nst_engine.features import FeatureExtractor
     from nst_engine.losses import Network, build_loss
     from nst_engine.stepper import GRAPH_WARMUP, Stepper, resolve_switches
     from nst_engine.weights import random_weights
 
-    device = resolve_device(device_setting)
     config = RunConfig(optimizer=OptimizerSettings(name="adam"))
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     switches = resolve_switches(config, device)  # as a run with these settings would go

@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nst_engine.precision import float32_matmuls
+
 # Eigenvalues below this share of the target's mean eigenvalue count as 0 (their square
 # root's gradient would otherwise be unbounded).
 EIGENVALUE_FLOOR = 1e-8
@@ -91,8 +93,57 @@ def _square_root(matrix: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
     return (vectors * values.clamp_min(floor).sqrt()) @ vectors.T
 
 
+# Newton-Schulz steps for tr(A^1/2): matrix products only, so no host sync (a CUDA graph
+# can hold it). Each step takes an eigenvalue lambda of A / |A|_F about 2.25 times closer
+# to 1 until it converges; those that have not (below about 2.25^-steps of the largest)
+# count less than their square roots, which the floor of the eigenvalue route drops anyway.
+NEWTON_SCHULZ_STEPS = 20
+
+
+def trace_of_square_root_eigvalsh(matrix: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
+    """tr(A^1/2) of a symmetric PSD matrix from its eigenvalues, in float64 (a host sync)."""
+    # In float64: the distance is a difference of traces of similar size, which float32
+    # eigenvalues leave about 1e-3 off (the matrix is at most 512 x 512).
+    eigenvalues = torch.linalg.eigvalsh(matrix.double())
+    return eigenvalues.clamp_min(floor).sqrt().sum().to(matrix.dtype)
+
+
+def trace_of_square_root_newton_schulz(
+    matrix: torch.Tensor, steps: int | None = None
+) -> torch.Tensor:
+    """tr(A^1/2) of a symmetric PSD matrix by coupled Newton-Schulz steps, in its own type.
+
+    Y_0 = A / |A|_F, Z_0 = I; T = (3 I - Z Y) / 2, Y <- Y T, Z <- T Z; Y tends to
+    (A / |A|_F)^1/2 and Z to its inverse (Higham, Functions of Matrices, 6.3). The matrix
+    products run at full float32 precision (not TF32) wherever the caller allows TF32.
+    """
+    steps = NEWTON_SCHULZ_STEPS if steps is None else steps
+    size = matrix.shape[0]
+    norm = torch.linalg.matrix_norm(matrix).clamp_min(1e-30)
+    eye = torch.eye(size, dtype=matrix.dtype, device=matrix.device)
+    with float32_matmuls(matrix.device, tf32=False):
+        y, z = matrix / norm, eye
+        for _ in range(steps):
+            t = 1.5 * eye - 0.5 * (z @ y)
+            y, z = y @ t, t @ z
+    return y.diagonal().sum() * norm.sqrt()
+
+
 class WassersteinStyleLoss(StyleLoss):
-    """w * W2^2 between the activations' Gaussian and the style's (see the module's notes)."""
+    """w * W2^2 between the activations' Gaussian and the style's (see the module's notes).
+
+    `square_root`: how tr((S_s^1/2 S S_s^1/2)^1/2) is found: "eigvalsh" (float64 eigenvalues:
+    exact, but a host sync), "newton-schulz" (float32 products only, within about 1e-3 of it,
+    benchmarks/w2_square_root.py), or "auto": Newton-Schulz on CUDA, where a run's iteration
+    is captured in a CUDA graph, eigenvalues elsewhere.
+    """
+
+    square_root = "auto"
+
+    def _newton_schulz(self, device: torch.device) -> bool:
+        if self.square_root == "auto":
+            return device.type == "cuda"
+        return self.square_root == "newton-schulz"
 
     def _set_target(self, mean: torch.Tensor, gram: torch.Tensor) -> None:
         covariance = gram - torch.outer(mean, mean)
@@ -115,10 +166,10 @@ class WassersteinStyleLoss(StyleLoss):
         covariance = centred @ centred.T / positions
         product = self.root @ covariance @ self.root
         product = (product + product.T) / 2  # symmetric to rounding: eigvalsh reads one half
-        # In float64: the distance is a difference of traces of similar size, which float32
-        # eigenvalues leave about 1e-3 off (the matrix is at most 512 x 512).
-        eigenvalues = torch.linalg.eigvalsh(product.double())
-        cross = eigenvalues.clamp_min(self.floor).sqrt().sum().to(product.dtype)
+        if self._newton_schulz(product.device):
+            cross = trace_of_square_root_newton_schulz(product)
+        else:
+            cross = trace_of_square_root_eigvalsh(product, self.floor)
         distance = (
             (mean - self.mean).pow(2).sum() + covariance.trace() + self.covariance_trace - 2 * cross
         )

@@ -27,8 +27,16 @@ from dataclasses import dataclass
 
 import torch
 
+from nst_engine import capture
 from nst_engine.config import OptimizerSettings, RunConfig
-from nst_engine.optimizers import SCALE_NORMALISED, LossFunction, make_optimizer
+from nst_engine.lbfgs import DeviceLBFGS
+from nst_engine.optimizers import (
+    SCALE_NORMALISED,
+    LossFunction,
+    make_optimizer,
+    match_capturable,
+)
+from nst_engine.precision import float32_matmuls
 
 log = logging.getLogger("nst.engine")
 
@@ -80,10 +88,9 @@ def resolve_switches(config: RunConfig, device: torch.device, longest_side: int 
         channels_last = cuda or (device.type == "cpu" and longest_side >= CPU_CHANNELS_LAST_FROM)
     else:
         channels_last = config.memory_format == "channels_last"
-    # W2's eigenvalues are checked on the host by torch (a sync a capture forbids): eager.
-    graph = cuda and config.cuda_graph != "off"
-    if config.cuda_graph == "auto" and config.style_loss == "w2":
-        graph = False
+    # W2 too: on CUDA its square root is Newton-Schulz's, with no host sync (statistics.py).
+    # After a failed capture graphs are off for the whole process (nst_engine/capture.py).
+    graph = cuda and config.cuda_graph != "off" and capture.graphs_usable()
     return Switches(bf16, channels_last, graph)
 
 
@@ -101,7 +108,6 @@ class Stepper:
         self.loss_function = loss_function
         self.image = image
         self.switches = switches
-        self.optimizer = make_optimizer(settings, image, switches.graph, iterations)
         # L-BFGS and SGD see the gradient divided by the largest entry of the first one
         # (optimizers.SCALE_NORMALISED says why); kept as a device tensor, read by no one.
         self.normalised = settings.name in SCALE_NORMALISED
@@ -109,8 +115,41 @@ class Stepper:
         self._count = 0
         self._graph: torch.cuda.CUDAGraph | None = None
         self._graph_losses: dict[str, torch.Tensor] = {}
-        self._graphing = switches.graph  # False from a failed capture on
-        self._side_stream = torch.cuda.Stream(image.device) if switches.graph else None
+        # False from a failed capture on (this run's, or any earlier one in the process).
+        self._graphing = switches.graph and capture.graphs_usable()
+        # The warm-up and the capture run on this stream, made on the image's device: the
+        # Stepper's own, never torch's one capture stream per process (nst_engine/capture.py).
+        self.capture_stream = torch.cuda.Stream(image.device) if self._graphing else None
+        # Optimisers in their device-resident forms for a graph (torch has them for CUDA only).
+        self.capturable = self._graphing and image.device.type == "cuda"
+        self.optimizer = make_optimizer(settings, image, self.capturable, iterations)
+
+    @property
+    def graphing(self) -> bool:
+        """Whether the iterations go (or will go, after the warm-up) through a CUDA graph."""
+        return self._graphing
+
+    def load_optimizer_state(self, state_dict: dict) -> None:
+        """A checkpoint's optimiser state, in this run's form (optimizers.match_capturable:
+        a checkpoint may come from a GPU run with graphs, or a CPU run without)."""
+        self.optimizer.load_state_dict(state_dict)
+        match_capturable(self.optimizer, self.capturable)
+        if state_dict.get("history") is False:
+            log.info(
+                "the checkpoint was written without L-BFGS's history (left out to keep "
+                "checkpoints quick); the next iterations rebuild it"
+            )
+
+    def history_bytes(self) -> int:
+        """What the optimiser holds as L-BFGS's history (0 for the others)."""
+        history_bytes = getattr(self.optimizer, "history_bytes", None)
+        return history_bytes() if history_bytes is not None else 0
+
+    def optimizer_state(self, keep_history: bool) -> dict:
+        """The optimiser's state dict for a checkpoint, L-BFGS's history left out if asked."""
+        if isinstance(self.optimizer, DeviceLBFGS):
+            return self.optimizer.state_dict(keep_history=keep_history)
+        return self.optimizer.state_dict()
 
     def step(self) -> dict[str, torch.Tensor]:
         """One iteration; the losses of the image as it was before the update (on the device)."""
@@ -119,8 +158,16 @@ class Stepper:
             return self._eager()
         if self._count <= GRAPH_WARMUP:
             return self._warm_up()
-        if self._graph is None and not self._capture():
-            return self._eager()
+        if self._graph is None:
+            try:
+                self._capture()
+            except capture.CaptureFailed as failure:
+                self._graphing = False
+                log.warning("this run goes on without a CUDA graph: %s", failure)
+                # Nothing of a failed capture ran, but for one that recorded nothing: its
+                # iteration ran outside the graph and is this step.
+                losses, self._graph_losses = self._graph_losses, {}
+                return losses if failure.ran else self._eager()
         assert self._graph is not None
         self._graph.replay()
         return self._graph_losses
@@ -128,9 +175,16 @@ class Stepper:
     # --- the iteration ------------------------------------------------------------------------
 
     def _evaluate(self) -> dict[str, torch.Tensor]:
-        """Loss and gradient of the current image, the gradient scaled where it must be."""
-        losses = self.loss_function(self.image)
-        losses["total"].backward()
+        """Loss and gradient of the current image, the gradient scaled where it must be.
+
+        In bf16, float32 matrix products (the Gram matrices and their gradients) run in
+        TF32: bf16 features are exact in it, so the Gram matrices are float32's, and the
+        gradients go back through bf16 anyway (nst_engine/precision.py). W2's square root
+        and L-BFGS ask for full precision themselves.
+        """
+        with float32_matmuls(self.image.device, tf32=self.switches.bf16):
+            losses = self.loss_function(self.image)
+            losses["total"].backward()
         if self.normalised:
             grad = self.image.grad
             assert grad is not None
@@ -148,7 +202,7 @@ class Stepper:
     # --- CUDA graphs --------------------------------------------------------------------------
 
     def _warm_up(self) -> dict[str, torch.Tensor]:
-        stream = self._side_stream
+        stream = self.capture_stream
         assert stream is not None
         stream.wait_stream(torch.cuda.current_stream(self.image.device))
         with torch.cuda.stream(stream):
@@ -156,27 +210,19 @@ class Stepper:
         torch.cuda.current_stream(self.image.device).wait_stream(stream)
         return losses
 
-    def _capture(self) -> bool:
+    def _capture(self) -> None:
         """Record one whole iteration; its replays are the iterations from now on.
 
-        False if it could not be captured (an operation of this torch version or device that
-        graphs do not allow): the run goes on eagerly, as it would with `cuda_graph = "off"`.
-        Nothing ran during the failed capture, so the image and the optimiser are as they were.
+        Raises capture.CaptureFailed if it could not be captured (an operation of this torch
+        version or device that graphs do not allow, or nothing recorded): the run goes on
+        eagerly, as it would with `cuda_graph = "off"`, and so does every later run of the
+        process (nst_engine/capture.py says why).
         """
+        assert self.capture_stream is not None
         self.optimizer.zero_grad(set_to_none=True)  # the graph's backward allocates the grad
         graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph):
-                self._graph_losses = self._evaluate()
-                self.optimizer.step()
-        except torch.cuda.OutOfMemoryError:
-            raise
-        except RuntimeError as error:
-            log.warning("the iteration could not be captured in a CUDA graph; eager: %s", error)
-            self._graphing = False
-            self._graph_losses = {}
-            torch.cuda.synchronize(self.image.device)
-            return False
+        with capture.capturing(graph, self.capture_stream):
+            self._graph_losses = self._evaluate()
+            self.optimizer.step()
         self._graph = graph
         log.info("iteration captured in a CUDA graph after %d eager ones", GRAPH_WARMUP)
-        return True

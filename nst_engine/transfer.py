@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,10 +28,12 @@ import torch
 from PIL import Image
 
 from nst_engine import __version__
+from nst_engine.checkpointing import keep_history
 from nst_engine.colour import ColourMode
 from nst_engine.config import CONTENT_INITS, RunConfig
 from nst_engine.devices import (
     describe_device,
+    device_scope,
     make_reproducible,
     out_of_memory_advice,
     release_memory,
@@ -74,9 +77,9 @@ log = logging.getLogger("nst.engine")
 CHECK_EVERY = 10
 # The moving average of the iterates (`ema`) weighs about the last 1 / (1 - EMA_DECAY).
 EMA_DECAY = 0.9
-# Periodic checkpoints at most this often: with L-BFGS's history a checkpoint holds about
-# 2 x history_size image-sized vectors (600 MB at 512 px), too much to write every few
-# seconds on a GPU. A stopped run always writes one.
+# Periodic checkpoints at most this often (they leave out a large L-BFGS history:
+# nst_engine/checkpointing.py; still a copy to the host and a write). A stopped run always
+# writes one.
 CHECKPOINT_SECONDS = 30.0
 
 
@@ -108,23 +111,37 @@ class Run:
         self._resumed_from = 0  # the iterations the checkpoint had done
         self._before: RunRecord | None = None  # the folder's record before this run began
         self._started_at: float | None = None
+        self._device = torch.device("cpu")  # the run's, once resolved
         self._events = self._generate()
 
     def __iter__(self) -> Run:
         return self
 
+    @property
+    def graphing(self) -> bool:
+        """Whether the iterations now go through a CUDA graph (for benchmarks and checks)."""
+        return self._stepper is not None and self._stepper.graphing
+
     def __next__(self) -> Event:
-        return next(self._events)
+        with self._on_device():
+            return next(self._events)
+
+    def _on_device(self):
+        """The run's CUDA device current while its code runs (devices.device_scope): the
+        generator runs only inside next() and close(), on whichever thread calls them."""
+        return device_scope(self._device)
 
     def cancel(self) -> Cancelled | None:
         """Stop now; the image so far is saved beside the output. None if it had ended."""
-        self._events.close()
+        with self._on_device():
+            self._events.close()
         if self.cancelled is None and not self._finished and not self._failed:
             self.cancelled = Cancelled(0, None)  # never started: nothing was made
         return self.cancelled
 
     def close(self) -> None:
-        self._events.close()
+        with self._on_device():
+            self._events.close()
 
     def __enter__(self) -> Run:
         return self
@@ -195,7 +212,7 @@ class Run:
         config = self.config
         check_ready(config)
         assert config.content and config.style and config.output
-        device = resolve_device(config.device)
+        self._device = device = resolve_device(config.device)  # current from the next event on
         make_reproducible(device)
         content = load_image(config.content, "content image", config.max_input_pixels)
         styles = [
@@ -346,7 +363,7 @@ class Run:
             # Closed by the caller (between two iterations): keep what was made, say where,
             # and how to go on.
             self.cancelled = Cancelled(*self._save_best())
-            self._write_checkpoint()
+            self._write_checkpoint(at_stop=True)
             raise
         except NumericalError as error:
             good = self._last_good
@@ -356,9 +373,12 @@ class Run:
                 f"; the last good image (iteration {good.index}) is in {partial}" if partial else ""
             )
             raise NumericalError(error.message + where) from None
-        except torch.cuda.OutOfMemoryError:
-            # The image is intact: the step that ran out of memory had not changed it.
-            stepper = None  # noqa: F841 (frees the optimiser's memory before release_memory)
+        except torch.cuda.OutOfMemoryError as error:
+            # The image is intact: the step that ran out of memory had not changed it. The
+            # Stepper (optimiser state, L-BFGS's history, a graph's pool) is let go first,
+            # with the failed step's frames that hold it, so that release_memory frees it.
+            traceback.clear_frames(error.__traceback__)
+            self._stepper = stepper = None  # noqa: F841
             kept_index, partial = self._save_best()
             self._partial = partial
             release_memory(device)
@@ -450,9 +470,10 @@ class Run:
             and time.monotonic() - self._last_checkpoint >= CHECKPOINT_SECONDS
         )
 
-    def _write_checkpoint(self) -> None:
+    def _write_checkpoint(self, at_stop: bool = False) -> None:
         """The state the next iteration starts from, in the run folder (if there is one and
-        an iteration was made at this scale)."""
+        an iteration was made at this scale); L-BFGS's history only where it is small or,
+        `at_stop`, where it fits (nst_engine/checkpointing.py)."""
         stepper = self._stepper
         if self._recorder is None or stepper is None or self._local == 0:
             return
@@ -466,7 +487,9 @@ class Run:
                 "scale": self._scale,
                 "local": self._local,
                 "image": self._image,
-                "optimizer": stepper.optimizer.state_dict(),
+                "optimizer": stepper.optimizer_state(
+                    keep_history(stepper.history_bytes(), at_stop, self.folder.path)
+                ),
                 "gradient_scale": stepper._gradient_scale,
                 "average": None if average is None else average._biased,
                 "average_kept": 1.0 if average is None else average._kept,
@@ -501,7 +524,7 @@ class Run:
         device = self._image.device
         with torch.no_grad():
             self._image.copy_(state["image"])
-        stepper.optimizer.load_state_dict(state["optimizer"])
+        stepper.load_optimizer_state(state["optimizer"])  # in this run's form (GPU or not)
         if state["gradient_scale"] is not None:
             stepper._gradient_scale = state["gradient_scale"].to(device)
         if self._average is not None and state["average"] is not None:

@@ -115,9 +115,15 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self._run_ids = itertools.count(1)
         self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
         self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
-        # The app's own torch calls (the device list, the estimate's speed measurement)
-        # happen on this one thread, below the interface's priority; runs have the queue's
-        # threads. Quitting never waits for it (nst_tui/engine_thread.py).
+        # This thread imports torch, lists the devices and measures their rate for the
+        # estimate, below the interface's priority; quitting never waits for it
+        # (nst_tui/engine_thread.py). Runs execute on the engine's job queue's worker threads
+        # (one per GPU, else one) and their preview frames are made on the queue's consumer
+        # thread (nst_tui/run_driver.py). OpenMP gives each thread that computes its own team
+        # of threads, and two teams computing at once in a process cost runs 20-40 % on a
+        # small CPU; here only a run's worker computes for long: the rate is not measured
+        # while a run goes on, and a preview frame is a few short operations, made while the
+        # worker waits for its next event (benchmarks/app_vs_headless.py measures it).
         self._engine_thread = EngineThread()
         self.stopping = threading.Event()  # set by a stop signal: every job stops, whatever else
         self._queue = QueueDriver(

@@ -67,6 +67,18 @@ def test_in_process_measurement_warms_up_then_times_the_spans(tmp_path):
     assert result["ms_per_iteration"] == pytest.approx(statistics.median(result["span_ms"]))
     assert result["flops_per_iteration"] > 0 and result["peak_rss_mb"] > 0
     assert result["compute_size"] == "32x21"
+    # What the device check reads: whether a CUDA graph ran (never on the CPU), and whether
+    # the loss was still moving over the timed spans (a graph that replays nothing is flat).
+    assert result["graphing"] is False
+    assert result["loss_last"] < result["loss_first"]
+
+
+def test_a_measurement_says_when_its_iterations_went_through_a_cuda_graph(monkeypatch):
+    from nst_engine import transfer
+
+    monkeypatch.setattr(transfer.Run, "graphing", property(lambda run: run._stepper is not None))
+    result = bench.measure(32, 1, 2, 1, "cpu", "random", "adam", {})
+    assert result["graphing"] is True
 
 
 # --- floating-point work ----------------------------------------------------------------------

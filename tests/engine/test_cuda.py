@@ -38,11 +38,25 @@ def sync_errors():
     switch.off()
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "lbfgs", "rmsprop", "adadelta", "sgd"])
-def test_steps_on_the_gpu_never_make_the_host_wait(tiny_config, sync_errors, optimizer):
+@pytest.mark.parametrize(
+    "optimizer, style_loss",
+    [
+        ("adam", "gram"),
+        ("lbfgs", "gram"),
+        ("rmsprop", "gram"),
+        ("adadelta", "gram"),
+        ("sgd", "gram"),
+        # W2's square root by Newton-Schulz on CUDA: no eigenvalues read on the host.
+        ("lbfgs", "w2"),
+        ("adam", "w2"),
+    ],
+)
+def test_steps_on_the_gpu_never_make_the_host_wait(tiny_config, sync_errors, optimizer, style_loss):
     # From step 6 (after the eager warm-up and the graph's capture, which synchronise) to 25:
     # past the finite-loss checks at 10 and 20, whose answers are read back later.
-    config = tiny_config(device="cuda", iterations=40, optimizer={"name": optimizer})
+    config = tiny_config(
+        device="cuda", iterations=40, optimizer={"name": optimizer}, style_loss=style_loss
+    )
     indices = []
     with run(config) as events:
         for event in events:
@@ -152,3 +166,172 @@ def test_every_gpu_is_offered_with_its_name():
     for index in range(torch.cuda.device_count()):
         assert devices[f"cuda:{index}"].startswith(f"cuda:{index} (")
         assert torch.cuda.get_device_name(index) in devices[f"cuda:{index}"]
+
+
+# --- capture beside other threads, and after a failure (issue 20, items 1-3) -------------------
+
+
+def graphed_run(config) -> tuple[list[bool], list[float]]:
+    """Each step's `graphing` and total loss, of a run pulled to its end."""
+    from nst_engine.transfer import run as start
+
+    graphing, totals = [], []
+    engine_run = start(config)
+    for event in engine_run:
+        if isinstance(event, Step):
+            graphing.append(engine_run.graphing)
+            totals.append(event.loss_values()["total"])
+    return graphing, totals
+
+
+def assert_captured_and_stepping(graphing: list[bool], totals: list[float]) -> None:
+    """Replays from the capture on, and they really step: the loss keeps falling."""
+    assert all(graphing), graphing
+    captured = GRAPH_WARMUP + 1
+    assert totals[-1] < totals[captured] < totals[0], totals
+
+
+@pytest.fixture
+def graphs_usable():
+    from nst_engine import capture
+
+    assert capture.graphs_usable(), "an earlier capture of this session failed"
+    yield
+    assert capture.graphs_usable()
+
+
+def test_a_capture_beside_a_thread_doing_cuda_syncs(tiny_config, tmp_path, graphs_usable):
+    """A recorder's loss reads, the app's previews: syncs and allocations in another thread
+    while the run captures (global capture mode would fail or invalidate the capture)."""
+    import threading
+
+    stop, errors, syncs = threading.Event(), [], [0]
+
+    def busy() -> None:
+        values = torch.ones(4096, device="cuda")
+        while not stop.is_set():
+            try:
+                float((values * 2).sum())  # a sync
+                torch.empty(1 << 20, device="cuda")  # the caching allocator
+                torch.cuda.synchronize()
+                syncs[0] += 1
+            except Exception as error:  # noqa: BLE001 (reported by the assertion)
+                errors.append(error)
+                return
+
+    thread = threading.Thread(target=busy, name="syncs")
+    thread.start()
+    try:
+        config = tiny_config(device="cuda", iterations=30, cuda_graph="on", size=64)
+        graphing, totals = graphed_run(config.replace(output=tmp_path / "beside.png"))
+    finally:
+        stop.set()
+        thread.join()
+    assert not errors and syncs[0] > 0
+    assert_captured_and_stepping(graphing, totals)
+
+
+def test_two_runs_capturing_in_two_threads_on_one_gpu(tiny_config, tmp_path, graphs_usable):
+    """Two jobs of the queue on one device: one capture at a time, each on its own stream."""
+    import threading
+
+    outcomes: dict[str, tuple] = {}
+
+    def job(name: str) -> None:
+        config = tiny_config(device="cuda", iterations=25, cuda_graph="on", size=64)
+        outcomes[name] = graphed_run(config.replace(output=tmp_path / f"{name}.png"))
+
+    threads = [threading.Thread(target=job, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for graphing, totals in outcomes.values():
+        assert_captured_and_stepping(graphing, totals)
+    assert len(outcomes) == 2
+
+
+def test_the_device_calibration_racing_a_run(tiny_config, tmp_path, graphs_usable):
+    import threading
+
+    from nst_engine import rates
+
+    timings = []
+    calibration = threading.Thread(target=lambda: timings.append(rates.measure("cuda")))
+    calibration.start()
+    config = tiny_config(device="cuda", iterations=25, cuda_graph="on", size=64)
+    graphing, totals = graphed_run(config.replace(output=tmp_path / "raced.png"))
+    calibration.join()
+    assert_captured_and_stepping(graphing, totals)
+    assert timings and timings[0].per_gflop > 0
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="one GPU here")
+def test_a_run_on_the_second_gpu_captures_and_steps(tiny_config, tmp_path, graphs_usable):
+    """With cuda:0 current (as in `nst-tui run --device cuda:1`): torch's one capture
+    stream would be cuda:0's, and the graph would come out empty."""
+    config = tiny_config(device="cuda:1", iterations=25, cuda_graph="on", size=64)
+    graphing, totals = graphed_run(config.replace(output=tmp_path / "second.png"))
+    assert_captured_and_stepping(graphing, totals)
+
+
+def test_a_graph_that_records_nothing_is_taken_for_a_failure(monkeypatch):
+    """torch's own warning (an empty graph) is what capture.capturing looks for."""
+    from nst_engine import capture
+
+    monkeypatch.setattr(capture, "_failure", None)
+    stream = torch.cuda.Stream()
+    on_the_host = torch.zeros(3)
+    with (
+        pytest.raises(capture.CaptureFailed) as caught,
+        capture.capturing(torch.cuda.CUDAGraph(), stream),
+    ):
+        on_the_host.add_(1)  # no CUDA work: nothing to record
+    assert caught.value.ran and not capture.graphs_usable()
+    assert torch.cuda.current_stream() == torch.cuda.default_stream()
+
+
+def test_after_a_failed_capture_the_process_goes_on_eagerly(tmp_path, demo_pair):
+    """In a process of its own (a failed capture leaves torch's allocator unsure for the
+    rest of the process): a sync inside the capture fails it; the thread gets its stream
+    back, the run goes on eagerly to its end, later runs do not capture, and the memory of a
+    failed run is given back without torch's empty_cache."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import torch
+        from nst_engine import capture, devices, stepper
+        from nst_engine.config import RunConfig
+        from nst_engine.events import Finished
+        from nst_engine.transfer import run
+
+        real_evaluate = stepper.Stepper._evaluate
+        def evaluate_with_a_sync(self):
+            losses = real_evaluate(self)
+            if torch.cuda.is_current_stream_capturing():
+                float(losses["total"])  # not allowed while capturing
+            return losses
+        stepper.Stepper._evaluate = evaluate_with_a_sync
+        def config(name):
+            return RunConfig(content={str(demo_pair[0])!r}, style={str(demo_pair[1])!r},
+                             output={str(tmp_path)!r} + "/" + name, size=48, iterations=8,
+                             weights="random", device="cuda", cuda_graph="on")
+        events = list(run(config("first.png")))
+        assert isinstance(events[-1], Finished), events[-1]
+        assert not capture.graphs_usable()
+        assert torch.cuda.current_stream() == torch.cuda.default_stream()
+        events = list(run(config("second.png")))
+        assert isinstance(events[-1], Finished)
+        devices.release_memory(torch.device("cuda"))
+        print("went on eagerly")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "went on eagerly" in result.stdout
+    assert result.stderr.count("CUDA graphs are off") <= 1
