@@ -41,7 +41,9 @@ async def test_the_footer_shows_run_when_idle_and_cancel_when_running(
         await pilot.press("ctrl+r")
         assert "cancel" in shown() and "run" not in shown()
         await pilot.press("escape")
-        assert "cancel" not in shown() and "run" not in shown()  # stopping: neither
+        # Stopping (neither) or, on a fast machine, stopped already: no second cancel either
+        # way (test_app_run_status.py holds a run in its stopping state to see "Stopping…").
+        assert "cancel" not in shown()
         await wait_for(pilot, lambda: "run" in shown(), timeout=60, what="the stop")
 
 
