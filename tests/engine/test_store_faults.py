@@ -232,18 +232,3 @@ def test_a_malicious_pickle_as_checkpoint_is_refused_without_a_warning(tmp_path,
             folder.read_checkpoint()
     assert [str(warning.message) for warning in caught] == []
     assert not (tmp_path / "ran").exists()
-
-
-def test_a_partial_copied_into_the_folder_follows_no_planted_temporary(
-    tiny_config, tmp_path, stop_run
-):
-    """The old fixed temporary name `.partial.png.tmp`, planted as a link to another file."""
-    victim = tmp_path / "precious.txt"
-    victim.write_text("mine")
-    config = tiny_config(iterations=10)
-    folder = RunFolder.create(config, tmp_path / "runs")
-    for name in (".partial.png.tmp", ".result.png.tmp", ".thumbnail.png.tmp"):
-        (folder.path / name).symlink_to(victim)
-    stop_run(config, folder, 2)
-    assert victim.read_text() == "mine"
-    assert folder.partial_path.is_file() and not folder.partial_path.is_symlink()
