@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -127,6 +128,33 @@ def is_held(folder: Path) -> bool | None:
     finally:
         os.close(descriptor)
     return False
+
+
+def still_running(folder: Path, pid: int | None, host: str) -> bool:
+    """Whether the process that marked the run in `folder` `running` (process `pid` on
+    `host`) still runs it. Its lock says: a pid may belong to an unrelated process by now.
+    Without a lock file (a run of an earlier version), its pid; another host's: assume so."""
+    if host and host != socket.gethostname():
+        return True  # no way to tell from here
+    held = is_held(folder)
+    return _alive(pid) if held is None else held
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process `pid` (of this host) may still be running."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def _pid_in(descriptor: int) -> int | None:

@@ -13,7 +13,10 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nst_engine.config import RunConfig
 
 # What run.json's status can be. `queued`: made, never started (a sweep's later cells).
 # `interrupted` is never written: it is what a `running` record reads as once the process
@@ -116,6 +119,25 @@ def record_from_json(data: Any, path: Path) -> RunRecord:
 
 def iso_time(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(seconds))
+
+
+def summarise(config: RunConfig) -> dict[str, Any]:
+    """The settings the history shows in its columns (the record's `summary`)."""
+    from nst_engine.values import Size
+
+    size: Size = config.size
+    return {
+        "optimizer": config.optimizer.name,
+        "lr": config.optimizer.lr,
+        "iterations": config.iterations,
+        "size": str(size),
+        "style_weight": config.style_weight,
+        "tv_weight": config.tv_weight,
+        "style_scale": config.style_scale,
+        "preserve_color": config.preserve_color,
+        "device": config.device,
+        "seed": config.seed,
+    }
 
 
 # --- the checks, one per field -----------------------------------------------------------------

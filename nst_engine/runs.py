@@ -55,6 +55,7 @@ from nst_engine.run_record import (  # noqa: F401 (where the rest of the code ta
     RunRecord,
     iso_time,
     record_from_json,
+    summarise,
 )
 
 if TYPE_CHECKING:
@@ -168,18 +169,11 @@ class RunFolder:
             raise ConfigError(f"run '{self.id}': {RUN_FILE} cannot be read ({reason})") from None
         except ValueError as error:
             raise ConfigError(f"run '{self.id}': {RUN_FILE} is damaged ({error})") from None
-        if record.status == RUNNING and not self._still_running(record):
+        if record.status == RUNNING and not run_lock.still_running(
+            self.path, record.pid, record.host
+        ):
             record = replace(record, status=INTERRUPTED)
         return record
-
-    def _still_running(self, record: RunRecord) -> bool:
-        """Whether the process that marked the run `running` still runs it: its lock says
-        (a pid may belong to an unrelated process by now); without a lock file (a run of an
-        earlier version), its pid."""
-        if record.host and record.host != socket.gethostname():
-            return True  # another machine's: no way to tell from here
-        held = run_lock.is_held(self.path)
-        return _alive(record.pid, record.host) if held is None else held
 
     def write_record(self, record: RunRecord) -> None:
         text = json.dumps(record.stored_form(), indent=1)
@@ -538,25 +532,6 @@ def absolute_paths(config: RunConfig) -> RunConfig:
     return config.replace(**changes)
 
 
-def summarise(config: RunConfig) -> dict[str, Any]:
-    """The settings the history shows in its columns."""
-    from nst_engine.values import Size
-
-    size: Size = config.size
-    return {
-        "optimizer": config.optimizer.name,
-        "lr": config.optimizer.lr,
-        "iterations": config.iterations,
-        "size": str(size),
-        "style_weight": config.style_weight,
-        "tv_weight": config.tv_weight,
-        "style_scale": config.style_scale,
-        "preserve_color": config.preserve_color,
-        "device": config.device,
-        "seed": config.seed,
-    }
-
-
 # --- helpers ----------------------------------------------------------------------------------
 
 
@@ -565,25 +540,6 @@ def _slug(config: RunConfig) -> str:
     names = [Path(path).stem for path in (config.content, config.style) if path]
     text = "-".join(names) or "run"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60].strip("._-") or "run"
-
-
-def _alive(pid: int | None, host: str) -> bool:
-    """Whether process `pid` on `host` may still be running (another host: assume so)."""
-    if pid is None:
-        return False
-    if host and host != socket.gethostname():
-        return True
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
