@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from nst_engine import run_lock, runs, safe_files
-from nst_engine.errors import ConfigError, NSTError
+from nst_engine.checkpoint_settings import settings_fingerprint
+from nst_engine.errors import NSTError
 from nst_engine.runs import RunFolder
 
 if TYPE_CHECKING:
@@ -352,61 +353,6 @@ class Recorder:
                 small = picture.convert("RGB")
                 small.thumbnail((runs.THUMBNAIL_SIZE, runs.THUMBNAIL_SIZE))
                 save_image(small, self.folder.thumbnail_path, overwrite=True)
-
-
-# --- the settings a checkpoint was made with ----------------------------------------------------
-
-# Settings a resume may change without changing the run: where the result goes, the machine
-# it runs on, and how often it records itself.
-FREE_TO_CHANGE = (
-    "output",
-    "overwrite",
-    "device",
-    "precision",
-    "memory_format",
-    "cuda_graph",
-    "snapshot_every",
-    "checkpoint_every",
-    "max_input_pixels",
-)
-
-
-def settings_fingerprint(config: RunConfig) -> str:
-    """The settings that make the run what it is, as TOML text (kept in its checkpoints):
-    every setting but FREE_TO_CHANGE, and only the optimiser in use's own table."""
-    import tomli_w
-
-    data = config.to_dict()
-    for name in FREE_TO_CHANGE:
-        data.pop(name, None)
-    optimizer = data["optimizer"]
-    data["optimizer"] = {
-        key: optimizer[key] for key in ("name", "lr", optimizer["name"]) if key in optimizer
-    }
-    return tomli_w.dumps(data)
-
-
-def check_same_settings(state: dict[str, Any], config: RunConfig, folder: RunFolder) -> None:
-    """Refuse, in one line, to resume from a checkpoint made with other settings than
-    `config` (settings.toml edited after a stop). A checkpoint of an earlier version, made
-    before checkpoints kept their settings, is taken as it is."""
-    import tomllib
-
-    kept = state.get("settings")
-    if not isinstance(kept, str):
-        return
-    now = settings_fingerprint(config)
-    if kept == now:
-        return
-    before, after = tomllib.loads(kept), tomllib.loads(now)
-    changed = sorted(
-        key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
-    )
-    raise ConfigError(
-        f"the checkpoint of run '{folder.id}' was made with other settings "
-        f"({', '.join(changed)} changed since); delete {folder.checkpoint_path} to start it "
-        "again from the beginning"
-    )
 
 
 def _to_cpu(value: Any) -> Any:

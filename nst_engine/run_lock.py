@@ -70,7 +70,9 @@ def take(folder: Path, run_id: str) -> None:
         if fcntl is None:
             return
         try:
-            descriptor = os.open(key / LOCK_FILE, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC)
+            descriptor = os.open(
+                key / LOCK_FILE, os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o666
+            )
         except OSError:
             return  # read-only or vanished: the run will say what it cannot write
         for _ in range(TAKE_ATTEMPTS):

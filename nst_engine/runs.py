@@ -372,12 +372,15 @@ class RunFolder:
             with stream, warnings.catch_warnings():
                 # torch warns of pickle protocols it does not expect: the refusal says it all.
                 warnings.simplefilter("ignore")
-                return torch.load(stream, map_location="cpu", weights_only=True)
+                state = torch.load(stream, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict):
+                raise TypeError("not a table")
         except Exception as error:  # a file that is not a checkpoint: say so, once
             raise ConfigError(
                 f"the checkpoint of run '{self.id}' cannot be read ({type(error).__name__}); "
                 f"{start_again}"
             ) from None
+        return state
 
     def remove_checkpoint(self) -> None:
         with contextlib.suppress(OSError):

@@ -14,6 +14,7 @@ Cheap to import: no torch, no Pillow.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import stat
@@ -83,7 +84,7 @@ def open_for_append(path: Path):
     """`path` opened to append text (UTF-8), created if missing; a link at `path`, or anything
     but a regular file, is refused (OSError)."""
     flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _NONBLOCK | _CLOEXEC
-    descriptor = os.open(path, flags, 0o666)
+    descriptor = _open(path, flags, 0o666)
     try:
         _check_regular(descriptor, path)
     except OSError:
@@ -95,7 +96,7 @@ def open_for_append(path: Path):
 def open_regular(path: Path, limit: int | None = None) -> BinaryIO:
     """`path` opened for reading if it is a regular file (not a link, FIFO, device or folder)
     of at most `limit` bytes; else OSError. Never blocks on a FIFO."""
-    descriptor = os.open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC | _BINARY)
+    descriptor = _open(path, os.O_RDONLY | _NOFOLLOW | _NONBLOCK | _CLOEXEC | _BINARY)
     try:
         size = _check_regular(descriptor, path)
         if limit is not None and size > limit:
@@ -115,6 +116,17 @@ def read_regular(path: Path, limit: int) -> bytes:
     if len(data) > limit:  # it grew while being read
         raise OSError(f"{path} is more than the {limit:,} bytes expected")
     return data
+
+
+def _open(path: Path, flags: int, mode: int = 0o666) -> int:
+    """os.open, with a link at `path` said as such (O_NOFOLLOW's ELOOP reads "Too many
+    levels of symbolic links")."""
+    try:
+        return os.open(path, flags, mode)
+    except OSError as error:
+        if error.errno == errno.ELOOP and is_link(path):
+            raise OSError(errno.ELOOP, f"{path.name} is a link, which is not followed") from None
+        raise
 
 
 def _check_regular(descriptor: int, path: Path) -> int:

@@ -28,6 +28,7 @@ import torch
 from PIL import Image
 
 from nst_engine import __version__
+from nst_engine.checkpoint_settings import check_same_settings
 from nst_engine.colour import ColourMode
 from nst_engine.config import CONTENT_INITS, RunConfig
 from nst_engine.devices import (
@@ -50,7 +51,7 @@ from nst_engine.images import load_image
 from nst_engine.losses import Network, loss_for
 from nst_engine.outputs import check_output_path, snapshot_path
 from nst_engine.rates import record_finished
-from nst_engine.recorder import Recorder, check_same_settings
+from nst_engine.recorder import Recorder
 from nst_engine.runs import QUEUED, RunFolder, RunRecord
 from nst_engine.saving import Saver
 from nst_engine.sizes import (

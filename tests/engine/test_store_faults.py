@@ -232,3 +232,10 @@ def test_a_malicious_pickle_as_checkpoint_is_refused_without_a_warning(tmp_path,
             folder.read_checkpoint()
     assert [str(warning.message) for warning in caught] == []
     assert not (tmp_path / "ran").exists()
+
+
+def test_a_checkpoint_that_holds_no_table_is_refused_in_one_line(tmp_path, tiny_config):
+    folder = RunFolder.create(tiny_config(), tmp_path / "runs")
+    torch.save([1, 2, 3], folder.checkpoint_path)
+    with pytest.raises(ConfigError, match="cannot be read"):
+        folder.read_checkpoint()
