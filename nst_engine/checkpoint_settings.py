@@ -20,8 +20,12 @@ if TYPE_CHECKING:
     from nst_engine.runs import RunFolder
 
 # Settings a resume may change without changing the run: where the result goes, the machine
-# it runs on, and how often it records itself.
+# it runs on, how often it records itself, and where its images are (a cluster's worker has
+# them in a folder of its own, different at each attempt; a user may move them).
 FREE_TO_CHANGE = (
+    "content",
+    "style",
+    "extra_styles",
     "output",
     "overwrite",
     "device",
@@ -36,12 +40,17 @@ FREE_TO_CHANGE = (
 
 def settings_fingerprint(config: RunConfig) -> str:
     """The settings that make the run what it is, as TOML text (kept in its checkpoints):
-    every setting but FREE_TO_CHANGE, and only the optimiser in use's own table."""
+    every setting but FREE_TO_CHANGE (and an init image's path), and only the optimiser in
+    use's own table."""
     import tomli_w  # only needed when writing
+
+    from nst_engine.config import INITS
 
     data = config.to_dict()
     for name in FREE_TO_CHANGE:
         data.pop(name, None)
+    if config.init not in INITS:
+        data["init"] = "an image file"  # its path, as the images' paths, may change
     optimizer = data["optimizer"]
     data["optimizer"] = {
         key: optimizer[key] for key in ("name", "lr", optimizer["name"]) if key in optimizer

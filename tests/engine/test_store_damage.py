@@ -130,12 +130,21 @@ def test_settings_edited_after_a_stop_are_refused_as_other_settings(
     assert folder.checkpoint_path.is_file()
 
 
-def test_a_resume_may_change_where_it_writes_and_on_what_device(tiny_config, tmp_path, stop_run):
+def test_a_resume_may_change_where_its_files_are_and_on_what_device(
+    tiny_config, tmp_path, stop_run
+):
     config = tiny_config(iterations=6)
     folder = RunFolder.create(config, tmp_path / "runs")
     stop_run(config, folder, 3)
+    moved_content = tmp_path / "moved" / config.content.name  # the photos moved since
+    moved_content.parent.mkdir()
+    moved_content.write_bytes(config.content.read_bytes())
     moved = folder.config().replace(
-        output=tmp_path / "elsewhere.png", device="cpu", snapshot_every=2, overwrite=True
+        content=moved_content,
+        output=tmp_path / "elsewhere.png",
+        device="cpu",
+        snapshot_every=2,
+        overwrite=True,
     )
     with transfer.run(moved, folder) as events:
         seen = list(events)
