@@ -217,7 +217,7 @@ class Recorder:
         self.flush()
         self._copy_result(path)
         self.folder.remove_checkpoint()
-        self._remove_partials()
+        self._remove_partials(path)
         self._update(
             status=runs.FINISHED,
             result=os.path.abspath(path),
@@ -262,15 +262,19 @@ class Recorder:
         earlier = kept.partials if kept is not None else ()
         return {"partial": path, "partials": (*(p for p in earlier if p != path), path)}
 
-    def _remove_partials(self) -> None:
+    def _remove_partials(self, result: Path) -> None:
         """Once the result is saved, the images this run's stops left beside the output go:
-        only those its record names, never another run's of a similar name."""
+        only those its record names, never another run's of a similar name; and only beside
+        the result or in the rescue folder, wherever a crafted record may say they are."""
+        from nst_engine.locations import rescue_dir
+
         record = self.stored()
         if record is None:
             return
+        folders = {Path(os.path.abspath(result)).parent, Path(os.path.abspath(rescue_dir()))}
         for name in {*record.partials, *([record.partial] if record.partial else [])}:
-            path = Path(name)
-            if ".partial-" in path.name:  # a partial's name, whatever a record may say
+            path = Path(os.path.abspath(name))
+            if ".partial-" in path.name and path.parent in folders:
                 with self._quietly(f"the partial image {path}"):
                     path.unlink(missing_ok=True)
 

@@ -151,3 +151,22 @@ def test_a_sweep_record_cannot_send_the_grid_over_another_file(tmp_path, victim)
     with pytest.raises(ConfigError, match="refusing to write there"):
         load_sweep(record)
     assert photo.read_bytes() == b"my photo"
+
+
+def test_a_crafted_record_cannot_have_a_finished_run_delete_files_elsewhere(
+    tiny_config, tmp_path, stop_run
+):
+    from dataclasses import replace
+
+    elsewhere = tmp_path / "documents"
+    elsewhere.mkdir()
+    precious = elsewhere / "thesis.partial-1-of-2.png"
+    precious.write_bytes(b"not a partial of this run")
+    config = tiny_config(iterations=4)
+    folder = RunFolder.create(config, tmp_path / "runs")
+    own = stop_run(config, folder, 2).partial_path
+    record = folder.record()
+    folder.write_record(replace(record, partials=(*record.partials, str(precious))))
+    finish(folder.config(), folder)
+    assert precious.read_bytes() == b"not a partial of this run"
+    assert not own.exists()  # its own partial, beside its output, went as before
