@@ -264,13 +264,21 @@ class RayExecutor:
         return f"{self.base_slot} on {self.worker[0]}"
 
     def execute(self, job, hand_over):
-        from nst_engine.events import Status
         from nst_engine.jobs import FAILED, JobEnded
 
         try:
             files = _files_of(job.config)
+            # The run's lock, as a local run holds it: the history sees it alive, and another
+            # process that would run it too is refused.
+            with job.folder.lock():
+                return self._attempts(job, files, hand_over)
         except NSTError as error:
             return JobEnded(job.id, FAILED, error)
+
+    def _attempts(self, job, files, hand_over):
+        from nst_engine.events import Status
+        from nst_engine.jobs import FAILED, JobEnded
+
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 return self._attempt(job, files, hand_over)
@@ -438,6 +446,5 @@ def _files_of(config) -> dict[str, tuple[str, bytes]]:
 
 
 def _append_log(folder, text: str) -> None:
-    if text:
-        with contextlib.suppress(OSError), open(folder.log_path, "a", encoding="utf-8") as stream:
-            stream.write(text)
+    with contextlib.suppress(OSError):  # never through a link planted at run.log's name
+        folder.append_log(text)

@@ -13,8 +13,6 @@ file is never replaced unless asked.
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +20,8 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from nst_engine.errors import InputImageError, OutputError
-from nst_engine.outputs import output_format, temporary_path
+from nst_engine.outputs import output_format
+from nst_engine.safe_files import write_atomically
 
 # We check the pixel count ourselves (with a limit the user can raise) right after reading
 # the header, before any pixel is decoded; Pillow's own global limit would get there first.
@@ -141,15 +140,11 @@ def write_file(data: bytes, path: Path, overwrite: bool = False) -> Path:
 
 
 def _write(path: Path, write, overwrite: bool) -> Path:
-    """`write(stream)` into a temporary file beside `path`, flushed, then moved into place;
-    an OutputError saying what went wrong."""
-    temporary = temporary_path(path)
+    """`write(stream)` into a fresh temporary file beside `path`, flushed, then moved into
+    place (nst_engine/safe_files.py: never through a link, never over a file unless
+    `overwrite`); an OutputError saying what went wrong."""
     try:
-        with open(temporary, "xb") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        _move_into_place(temporary, path, overwrite)
+        write_atomically(path, write, replace=overwrite, sync_folder=False)
     except FileExistsError:
         raise OutputError(
             f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"
@@ -160,26 +155,7 @@ def _write(path: Path, write, overwrite: bool) -> Path:
         raise OutputError(f"output folder '{path.parent}' is not writable") from None
     except OSError as error:
         raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
     return path
-
-
-def _move_into_place(temporary: Path, path: Path, overwrite: bool) -> None:
-    if overwrite:
-        os.replace(temporary, path)
-        return
-    try:
-        # A hard link never replaces an existing file: no window in which one could be lost.
-        os.link(temporary, path)
-    except FileExistsError:
-        raise
-    except OSError:
-        # Some file systems have no hard links; a check-then-rename is the best left.
-        if path.exists():
-            raise FileExistsError(path) from None
-        os.rename(temporary, path)
 
 
 def read_embedded_settings(path: Path) -> str | None:

@@ -9,7 +9,6 @@ import contextlib
 import glob
 import os
 import re
-import secrets
 import time
 from collections.abc import Container
 from pathlib import Path
@@ -52,10 +51,6 @@ def check_output_path(path: Path, overwrite: bool = False, advice: str = OVERWRI
 # A save that was killed (power cut, SIGKILL) leaves its hidden temporary file behind; one
 # older than this cannot belong to a save still in progress.
 STALE_TEMPORARY_SECONDS = 600
-
-
-def temporary_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
 
 
 def remove_stale_temporaries(path: Path) -> None:

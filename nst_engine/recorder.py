@@ -4,25 +4,39 @@ The run loop (nst_engine/transfer.py) tells a `Recorder` what happens; the recor
 run.json's status, the loss history, the run's log and the pictures up to date. Reading the
 losses costs a device sync on a GPU, so each iteration's terms are stacked on the device and
 read back together every LOSS_FLUSH iterations (and whenever the run stops).
+
+A folder that cannot take what the run writes (the disk filled up, the folder was deleted, a
+link was planted in it) is logged, once for each kind of file, and never the run's failure:
+the run goes on to its output, a stop still saves its partial image beside the output, and
+the run's Finished event carries one note saying what the folder is missing.
+
+While it runs, the recorder holds the folder's lock (nst_engine/run_lock.py): a second
+process that would run the same run is refused, and the history knows the run is alive.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import os
-import shutil
 import socket
+import sys
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
-from nst_engine import runs
+from nst_engine import run_lock, runs, safe_files
+from nst_engine.checkpoint_settings import settings_fingerprint
 from nst_engine.errors import NSTError
 from nst_engine.runs import RunFolder
+
+if TYPE_CHECKING:
+    from nst_engine.config import RunConfig
 
 log = logging.getLogger("nst.engine")
 
@@ -41,25 +55,111 @@ class _ThisThread(logging.Filter):
         return record.thread == self.thread
 
 
-class Recorder:
-    """Writes one run's folder: status, loss history, log, result, thumbnail."""
+class _RunLog(logging.StreamHandler):
+    """run.log: the run thread's records. A folder that stops taking them (full, gone) ends
+    the copy at the first failure, said once through `failed(error)`; logging's own handling
+    would print a traceback on stderr for every record after."""
 
-    def __init__(self, folder: RunFolder) -> None:
+    def __init__(self, stream, failed: Callable[[BaseException], None]) -> None:
+        super().__init__(stream)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.addFilter(_ThisThread())
+        self._failed = failed
+        self.broken = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        error = sys.exc_info()[1]
+        self.broken = True  # first: the warning below comes through this handler too
+        self._close_stream()
+        if error is not None:
+            self._failed(error)
+
+    def close(self) -> None:
+        self._close_stream()
+        super().close()
+
+    def _close_stream(self) -> None:
+        with contextlib.suppress(OSError, ValueError):  # its last buffered bytes may not fit
+            self.stream.close()
+
+
+class Recorder:
+    """Writes one run's folder: status, loss history, log, result, thumbnail, checkpoint.
+    `config`: the run's settings, kept in its checkpoints so that a resume with other
+    settings is refused (None: a cluster's mirror, which writes no checkpoint of its own)."""
+
+    def __init__(self, folder: RunFolder, config: RunConfig | None = None) -> None:
         self.folder = folder
+        self.settings = None if config is None else settings_fingerprint(config)
         self._rows: list[tuple[int, int, float, torch.Tensor]] = []
         self._names: tuple[str, ...] = ()
-        self._handler: logging.Handler | None = None
+        self._handler: _RunLog | None = None
+        self._locked = False
+        self._problems: dict[str, str] = {}  # what the folder could not take -> why
+
+    # --- beginning and end --------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """Take the folder for this run: its lock (ConfigError if another process runs it),
+        what killed writes left removed, its log attached."""
+        run_lock.take(self.folder.path, self.folder.id)
+        self._locked = True
+        self.folder.remove_temporaries()
+        self.attach_log()
+
+    def end(self) -> None:
+        """The run is over (its record written): the log detached, the lock given back."""
+        self.detach_log()
+        if self._locked:
+            self._locked = False
+            run_lock.release(self.folder.path)
+
+    # --- what the folder could not take -------------------------------------------------------
+
+    def problem(self, what: str, error: BaseException) -> None:
+        """`what` could not be written: logged the first time, never the run's failure."""
+        if what in self._problems:
+            return
+        reason = getattr(error, "message", None) or getattr(error, "strerror", None) or error
+        self._problems[what] = str(reason)
+        log.warning(
+            "could not write %s in %s: %s (the run goes on)", what, self.folder.path, reason
+        )
+
+    def notes(self) -> tuple[str, ...]:
+        """One note for people on what the run folder is missing (none if nothing)."""
+        if not self._problems:
+            return ()
+        whats = ", ".join(self._problems)
+        reason = next(iter(self._problems.values()))
+        return (
+            f"the run folder {self.folder.path} could not take {whats} ({reason}); the result "
+            "is whole, but the run's history there is not",
+        )
+
+    @contextlib.contextmanager
+    def _quietly(self, what: str) -> Iterator[None]:
+        """A write the folder could not take is a problem noted, never the run's failure."""
+        try:
+            yield
+        except (OSError, ValueError, NSTError) as error:
+            self.problem(what, error)
 
     # --- the log ------------------------------------------------------------------------------
 
     def attach_log(self) -> None:
-        """Copy this thread's "nst" log records into the folder's run.log."""
+        """Copy this thread's "nst" log records into the folder's run.log (never through a
+        link planted at its name)."""
         try:
-            handler = logging.FileHandler(self.folder.log_path, encoding="utf-8")
-        except OSError:
+            stream = safe_files.open_for_append(self.folder.log_path)
+        except OSError as error:
+            self.problem("the run's log", error)
             return
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(_ThisThread())
+        handler = _RunLog(stream, lambda error: self.problem("the run's log", error))
         logger = logging.getLogger("nst")
         logger.addHandler(handler)
         if logger.level == logging.NOTSET or logger.level > logging.INFO:
@@ -75,12 +175,10 @@ class Recorder:
     # --- status -------------------------------------------------------------------------------
 
     def _update(self, **changes: Any) -> None:
-        """Change run.json; a folder that cannot take it (gone, disk full) is logged, never
-        the run's failure: the result still goes where the user asked."""
-        try:
+        """Change run.json; a folder that cannot take it (gone, disk full) is a problem noted,
+        never the run's failure: the result still goes where the user asked."""
+        with self._quietly(runs.RUN_FILE):
             self.folder.update(**changes)
-        except (OSError, ValueError, NSTError) as error:
-            log.warning("could not update %s: %s", self.folder.path / runs.RUN_FILE, error)
 
     def stored(self) -> runs.RunRecord | None:
         """The record as it is now (None if it cannot be read)."""
@@ -92,12 +190,14 @@ class Recorder:
     def restore(self, record: runs.RunRecord) -> None:
         """Put `record` back, as it was before this run began (nothing it made is kept)."""
         self._rows = []
-        try:
+        with self._quietly(runs.RUN_FILE):
             self.folder.write_record(record)
-        except (OSError, NSTError) as error:
-            log.warning("could not restore %s: %s", self.folder.path / runs.RUN_FILE, error)
 
     def running(self, total: int, resumed_from: int) -> None:
+        """The run begins after `resumed_from` iterations (its history after them dropped:
+        the run makes them again)."""
+        with self._quietly("the loss history"):
+            self.folder.keep_losses_until(resumed_from)
         try:
             record = self.folder._stored_record()
         except (OSError, ValueError):
@@ -117,7 +217,7 @@ class Recorder:
         self.flush()
         self._copy_result(path)
         self.folder.remove_checkpoint()
-        self._remove_partials()
+        self._remove_partials(path)
         self._update(
             status=runs.FINISHED,
             result=os.path.abspath(path),
@@ -162,16 +262,20 @@ class Recorder:
         earlier = kept.partials if kept is not None else ()
         return {"partial": path, "partials": (*(p for p in earlier if p != path), path)}
 
-    def _remove_partials(self) -> None:
+    def _remove_partials(self, result: Path) -> None:
         """Once the result is saved, the images this run's stops left beside the output go:
-        only those its record names, never another run's of a similar name."""
+        only those its record names, never another run's of a similar name; and only beside
+        the result or in the rescue folder, wherever a crafted record may say they are."""
+        from nst_engine.locations import rescue_dir
+
         record = self.stored()
         if record is None:
             return
+        folders = {Path(os.path.abspath(result)).parent, Path(os.path.abspath(rescue_dir()))}
         for name in {*record.partials, *([record.partial] if record.partial else [])}:
-            path = Path(name)
-            if ".partial-" in path.name:  # a partial's name, whatever a record may say
-                with _quietly(f"the partial image {path}"):
+            path = Path(os.path.abspath(name))
+            if ".partial-" in path.name and path.parent in folders:
+                with self._quietly(f"the partial image {path}"):
                     path.unlink(missing_ok=True)
 
     # --- the loss history ---------------------------------------------------------------------
@@ -197,10 +301,8 @@ class Recorder:
             row.update(zip(self._names, terms, strict=True))
             lines.append(row)
         self._rows = []
-        try:
+        with self._quietly("the loss history"):
             self.folder.append_losses(lines)
-        except (OSError, ValueError) as error:
-            log.warning("could not write the loss history: %s", error)
         # The history (and `nst-tui runs`) see how far a run got at each flush.
         last = lines[-1]
         self._update(iterations_done=last["iteration"], seconds=last["seconds"])
@@ -208,35 +310,46 @@ class Recorder:
     # --- the checkpoint -----------------------------------------------------------------------
 
     def checkpoint(self, state: dict[str, Any]) -> None:
-        """Write the checkpoint (and the history up to it, so that the two agree)."""
+        """Write the checkpoint (and the history up to it, so that the two agree), with the
+        settings it was made with. One the folder cannot take (full: torch's RuntimeError
+        too) is a problem noted; the previous checkpoint stays whole."""
         self.flush()
         state = {"format": CHECKPOINT_FORMAT, **_to_cpu(state)}
+        if self.settings is not None:
+            state["settings"] = self.settings
         try:
             self.folder.write_checkpoint(state)
-        except OSError as error:
-            log.warning("could not write the checkpoint: %s", error)
+        except (OSError, NSTError) as error:
+            self.problem("the checkpoint", error)
             return
         self._update(iterations_done=state["completed"], seconds=state["seconds"])
 
     # --- pictures -----------------------------------------------------------------------------
 
+    def snapshot(self, save: Callable[[Path], Path], index: int, total: int) -> Path | None:
+        """`save(path)` a snapshot into the folder's snapshots; its path, or None when the
+        folder cannot take it (a problem noted; the run goes on)."""
+        with self._quietly("snapshots"):
+            self.folder.snapshots_folder()
+            return save(self.folder.snapshot_path(index, total))
+        return None
+
     def _copy_result(self, path: Path) -> None:
         self._copy_picture(path, self.folder.result_path)
-        with _quietly("the partial picture"):
+        with self._quietly("the partial picture"):
             self.folder.partial_path.unlink(missing_ok=True)
 
     def _copy_picture(self, source: Path, target: Path) -> None:
         """`source` (the user's output, a partial) as `target` in the folder, and the thumbnail."""
-        with _quietly(f"a copy of {source} in the run folder"):
+        with self._quietly(f"a copy of {source.name}"):
             from PIL import Image
 
             from nst_engine.images import save_image
 
             if source.suffix.lower() == ".png":
-                temporary = target.with_name(f".{target.name}.tmp")
-                shutil.copyfile(source, temporary)
-                os.replace(temporary, target)
-                picture = Image.open(target)
+                data = source.read_bytes()
+                safe_files.write_atomically(target, data)
+                picture = Image.open(io.BytesIO(data))
             else:
                 picture = Image.open(source)
                 save_image(picture.convert("RGB"), target, overwrite=True)
@@ -244,22 +357,6 @@ class Recorder:
                 small = picture.convert("RGB")
                 small.thumbnail((runs.THUMBNAIL_SIZE, runs.THUMBNAIL_SIZE))
                 save_image(small, self.folder.thumbnail_path, overwrite=True)
-
-
-@dataclass
-class _quietly:
-    """A picture the folder could not take is logged, never the run's failure."""
-
-    what: str
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind, error, traceback) -> bool:
-        if error is not None and isinstance(error, (OSError, ValueError, NSTError)):
-            log.warning("could not write %s: %s", self.what, error)
-            return True
-        return False
 
 
 def _to_cpu(value: Any) -> Any:

@@ -14,6 +14,11 @@ Each run gets a folder in the runs folder (locations.runs_dir(): the user data f
         snapshots/      step-050.png ...
         result.png      the final image (also written where the user asked), or partial.png
         thumbnail.png   a small picture for the history
+        run.lock        locked by the process that runs it (nst_engine/run_lock.py)
+
+Every file is written through nst_engine/safe_files.py: whole or not at all, and never
+through a link planted at its name; files are read back only if they are regular files of a
+sane size. A damaged record is refused with what is wrong (nst_engine/run_record.py).
 
 Only the engine writes these (nst_engine/transfer.py through `RunFolder`); the app and the
 command line list, read, resume and delete them through this module. Cheap to import: no
@@ -23,6 +28,7 @@ torch (the checkpoint's functions import it when called).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -31,12 +37,26 @@ import shutil
 import socket
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nst_engine import locations, output_owners
+from nst_engine import locations, output_owners, run_lock, safe_files
 from nst_engine.errors import ConfigError, NSTError, OutputError
+from nst_engine.run_record import (  # noqa: F401 (where the rest of the code takes them from)
+    FAILED,
+    FINISHED,
+    INTERRUPTED,
+    QUEUED,
+    RESUMABLE,
+    RUNNING,
+    STATUSES,
+    STOPPED,
+    RunRecord,
+    iso_time,
+    record_from_json,
+    summarise,
+)
 
 if TYPE_CHECKING:
     from nst_engine.config import RunConfig
@@ -52,72 +72,9 @@ PARTIAL_FILE = "partial.png"
 THUMBNAIL_FILE = "thumbnail.png"
 THUMBNAIL_SIZE = 192  # longest side, px
 
-# What run.json's status can be. `queued`: made, never started (a sweep's later cells).
-# `interrupted` is never written: it is what a `running` record reads as once the process
-# that wrote it is gone (power cut, SIGKILL, a crash).
-QUEUED, RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = (
-    "queued",
-    "running",
-    "finished",
-    "stopped",
-    "failed",
-    "interrupted",
-)
-STATUSES = (QUEUED, RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED)
-# What `nst-tui resume` and the history's Resume take up (a queued run starts from the top).
-RESUMABLE = (QUEUED, STOPPED, FAILED, INTERRUPTED)
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """One run as the history lists it (run.json, with `interrupted` worked out)."""
-
-    id: str
-    path: Path
-    status: str
-    started: float  # seconds since the epoch
-    content: str = ""  # path of the content image
-    styles: tuple[str, ...] = ()
-    output: str = ""  # where the user asked for the result
-    result: str | None = None  # the result's path once finished (normally `output`)
-    partial: str | None = None  # a stopped run's image beside the output
-    partials: tuple[str, ...] = ()  # every partial its stops made (removed once it finishes)
-    ended: float | None = None
-    seconds: float = 0.0  # optimisation time, resumed parts added up
-    iterations_done: int = 0
-    total: int = 0
-    # A few settings worth a column: optimizer, lr, size, style_weight, preset, device.
-    summary: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-    pid: int | None = None
-    host: str = ""
-    sweep: str | None = None  # the sweep this run is a cell of (its id), if any
-    labels: tuple[str, ...] = ()  # the cell's values, e.g. ("lr=1", "style-weight=100")
-    resumed: int = 0  # how many times it was resumed
-
-    @property
-    def resumable(self) -> bool:
-        return self.status in RESUMABLE
-
-    @property
-    def content_name(self) -> str:
-        return Path(self.content).name if self.content else ""
-
-    @property
-    def style_names(self) -> str:
-        return " + ".join(Path(style).name for style in self.styles)
-
-    def to_json(self) -> dict[str, Any]:
-        """What `nst-tui runs --json` prints for this run."""
-        data = asdict(self)
-        data["path"] = str(self.path)
-        data["styles"] = list(self.styles)
-        data["labels"] = list(self.labels)
-        data["partials"] = list(self.partials)
-        data["started_iso"] = _iso(self.started)
-        data["ended_iso"] = _iso(self.ended) if self.ended else None
-        data["resumable"] = self.resumable
-        return data
+# Largest files the store reads back (a planted link or a huge file must not eat the memory).
+RECORD_LIMIT = 1 << 20  # run.json, settings.toml
+LOSSES_LIMIT = 256 << 20  # about two million iterations' rows
 
 
 class RunFolder:
@@ -201,21 +158,26 @@ class RunFolder:
     # --- the record ---------------------------------------------------------------------------
 
     def record(self) -> RunRecord:
-        """run.json as a record; a `running` one whose process is gone reads as interrupted."""
+        """run.json as a record; a `running` one whose process is gone reads as interrupted.
+        ConfigError if it cannot be read or is damaged (saying how)."""
         try:
             record = self._stored_record()
-        except (OSError, ValueError, TypeError) as error:
-            raise ConfigError(f"'{self.path}' is not a run folder (no readable {RUN_FILE})") from (
-                error
-            )
-        if record.status == RUNNING and not _alive(record.pid, record.host):
+        except FileNotFoundError:
+            raise ConfigError(f"'{self.path}' is not a run folder (no {RUN_FILE})") from None
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise ConfigError(f"run '{self.id}': {RUN_FILE} cannot be read ({reason})") from None
+        except ValueError as error:
+            raise ConfigError(f"run '{self.id}': {RUN_FILE} is damaged ({error})") from None
+        if record.status == RUNNING and not run_lock.still_running(
+            self.path, record.pid, record.host
+        ):
             record = replace(record, status=INTERRUPTED)
         return record
 
     def write_record(self, record: RunRecord) -> None:
-        data = asdict(record)
-        data["path"] = str(record.path)
-        _write_atomically(self.path / RUN_FILE, json.dumps(data, indent=1).encode())
+        text = json.dumps(record.stored_form(), indent=1)
+        _write_atomically(self.path / RUN_FILE, text.encode())
         if record.status == FINISHED:
             output_owners.release(self.path)  # its output is written: the name is no more its
 
@@ -226,16 +188,16 @@ class RunFolder:
         return record
 
     def _stored_record(self) -> RunRecord:
-        """The record as written (a `running` one stays `running`); unknown keys are ignored."""
-        data = json.loads((self.path / RUN_FILE).read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError(f"{RUN_FILE} holds no record")
-        known = {name for name in RunRecord.__dataclass_fields__}
-        values = {key: value for key, value in data.items() if key in known}
-        values.update(path=self.path, id=self.path.name)
-        for name in ("styles", "labels", "partials"):
-            values[name] = tuple(values.get(name) or ())
-        return RunRecord(**values)
+        """The record as written (a `running` one stays `running`); unknown keys are ignored.
+        OSError if it cannot be read, ValueError (saying what) if it is damaged."""
+        text = safe_files.read_regular(self.path / RUN_FILE, RECORD_LIMIT)
+        try:
+            data = json.loads(text.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError("it is not UTF-8 text") from None
+        except ValueError:
+            raise ValueError("it is not JSON") from None
+        return record_from_json(data, self.path)
 
     def stop_before_start(self) -> None:
         """A queued run was cancelled before it began: `stopped` at 0 (resumable from the
@@ -249,11 +211,22 @@ class RunFolder:
         from nst_engine.config import RunConfig
 
         path = self.path / SETTINGS_FILE
+        return RunConfig.from_toml(self.settings_text(), source=str(path))
+
+    def settings_text(self) -> str:
+        """settings.toml as text; ConfigError if it is missing, not a file, or not text."""
+        path = self.path / SETTINGS_FILE
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError:
+            data = safe_files.read_regular(path, RECORD_LIMIT)
+        except FileNotFoundError:
             raise ConfigError(f"run '{self.id}' has no settings ({path} is missing)") from None
-        return RunConfig.from_toml(text, source=str(path))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise ConfigError(f"run '{self.id}': its settings cannot be read ({reason})") from None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"run '{self.id}': {path} is not UTF-8 text") from None
 
     # --- files --------------------------------------------------------------------------------
 
@@ -291,11 +264,25 @@ class RunFolder:
     def snapshots(self) -> dict[int, Path]:
         """The snapshots taken so far, by iteration."""
         found = {}
+        if safe_files.is_link(self.snapshots_dir):
+            return found  # planted: what it points to is not this run's
         for path in sorted(self.snapshots_dir.glob("step-*.png")):
             match = re.fullmatch(r"step-(\d+)\.png", path.name)
             if match:
                 found[int(match.group(1))] = path
         return found
+
+    def snapshots_folder(self) -> Path:
+        """The snapshots' folder, made if needed; OSError if it cannot be (the run folder is
+        gone, or `snapshots` is a file or a link: never written through)."""
+        try:
+            self.snapshots_dir.mkdir()
+        except FileExistsError:
+            if safe_files.is_link(self.snapshots_dir) or not self.snapshots_dir.is_dir():
+                raise OSError(
+                    errno.EEXIST, f"{self.snapshots_dir} is not a folder of this run"
+                ) from None
+        return self.snapshots_dir
 
     def picture(self) -> Path | None:
         """The best picture of the run there is: result, partial, last snapshot; or None."""
@@ -308,25 +295,33 @@ class RunFolder:
     # --- the loss history ---------------------------------------------------------------------
 
     def append_losses(self, rows: list[dict[str, float]]) -> None:
-        """Add rows to the loss history (one JSON object per line, flushed)."""
-        if not rows:
-            return
-        text = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
-        with open(self.losses_path, "a", encoding="utf-8") as stream:
+        """Add rows to the loss history (one JSON object per line, flushed); OSError if the
+        folder cannot take them."""
+        if rows:
+            text = "".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows)
+            self._append(self.losses_path, text)
+
+    def append_log(self, text: str) -> None:
+        """Add `text` to the run's log (what a cluster's worker logged); OSError as above."""
+        if text:
+            self._append(self.log_path, text)
+
+    def _append(self, path: Path, text: str) -> None:
+        with safe_files.open_for_append(path) as stream:  # never through a planted link
             stream.write(text)
             stream.flush()
 
     def losses(self) -> list[dict[str, float]]:
-        """The loss history, oldest first; a line torn by a crash is left out."""
+        """The loss history, oldest first; a line torn by a crash, or damaged, is left out."""
         try:
-            lines = self.losses_path.read_text(encoding="utf-8").splitlines()
+            data = safe_files.read_regular(self.losses_path, LOSSES_LIMIT)
         except OSError:
             return []
         rows = []
-        for line in lines:
+        for line in data.splitlines():
             with contextlib.suppress(ValueError):
-                row = json.loads(line)
-                if isinstance(row, dict) and "iteration" in row:
+                row = json.loads(line.decode("utf-8"))
+                if _is_loss_row(row):
                     rows.append(row)
         return rows
 
@@ -340,40 +335,52 @@ class RunFolder:
 
     def write_checkpoint(self, state: dict[str, Any]) -> None:
         """Save `state` (tensors on the CPU) as the checkpoint, atomically: a run killed while
-        writing keeps the previous checkpoint whole."""
+        writing keeps the previous checkpoint whole. OutputError if it cannot be written (a
+        full disk: torch reports it as a RuntimeError in the middle of the file)."""
         import torch
 
-        temporary = self.path / f".{CHECKPOINT_FILE}.{secrets.token_hex(4)}.tmp"
         try:
-            with open(temporary, "xb") as stream:
-                torch.save(state, stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.checkpoint_path)
-            _sync_folder(self.path)
-        finally:
-            with contextlib.suppress(OSError):
-                temporary.unlink(missing_ok=True)
+            safe_files.write_atomically(
+                self.checkpoint_path, lambda stream: torch.save(state, stream)
+            )
+        except (OSError, RuntimeError) as error:
+            raise _not_written(self.checkpoint_path, error) from None
 
     def put_checkpoint(self, data: bytes) -> None:
         """A checkpoint already serialised (one that came back from a cluster's worker), put
         in place as atomically as write_checkpoint's."""
         _write_atomically(self.checkpoint_path, data)
-        _sync_folder(self.path)
 
     def read_checkpoint(self) -> dict[str, Any] | None:
-        """The last checkpoint, or None when there is none."""
-        if not self.checkpoint_path.is_file():
+        """The last checkpoint, or None when there is none; ConfigError (one line) for one
+        that is not a checkpoint, whatever it holds (a folder, a link, a malicious pickle)."""
+        path = self.checkpoint_path
+        if not os.path.lexists(path):
             return None
+        start_again = f"delete {path} to start the run again from the beginning"
+        try:
+            stream = safe_files.open_regular(path)
+        except OSError:
+            raise ConfigError(
+                f"the checkpoint of run '{self.id}' is not a file; {start_again}"
+            ) from None
+        import warnings
+
         import torch
 
         try:
-            return torch.load(self.checkpoint_path, map_location="cpu", weights_only=True)
+            with stream, warnings.catch_warnings():
+                # torch warns of pickle protocols it does not expect: the refusal says it all.
+                warnings.simplefilter("ignore")
+                state = torch.load(stream, map_location="cpu", weights_only=True)
+            if not isinstance(state, dict):
+                raise TypeError("not a table")
         except Exception as error:  # a file that is not a checkpoint: say so, once
             raise ConfigError(
                 f"the checkpoint of run '{self.id}' cannot be read ({type(error).__name__}); "
-                f"delete {self.checkpoint_path} to start the run again from the beginning"
+                f"{start_again}"
             ) from None
+        return state
 
     def remove_checkpoint(self) -> None:
         with contextlib.suppress(OSError):
@@ -381,6 +388,20 @@ class RunFolder:
         for leftover in self.path.glob(f".{CHECKPOINT_FILE}.*.tmp"):
             with contextlib.suppress(OSError):
                 leftover.unlink()
+
+    # --- who runs it --------------------------------------------------------------------------
+
+    def lock(self):
+        """A context that holds the run's lock (nst_engine/run_lock.py): ConfigError at once if
+        another process runs it."""
+        return run_lock.holding(self.path, self.id)
+
+    def remove_temporaries(self) -> None:
+        """Delete what writes killed in the middle left (`.run.json.*.tmp` ...). Only while
+        holding the lock: then no other process writes here."""
+        safe_files.remove_temporaries(self.path)
+        if not safe_files.is_link(self.snapshots_dir):
+            safe_files.remove_temporaries(self.snapshots_dir)
 
 
 # --- the runs folder --------------------------------------------------------------------------
@@ -391,21 +412,30 @@ def runs_root(root: Path | None = None) -> Path:
 
 
 def run_folders(root: Path | None = None) -> Iterator[RunFolder]:
-    """Every folder in the runs folder that has a record (in name order: oldest first)."""
+    """Every folder in the runs folder that has a record (in name order: oldest first); a
+    link planted there is no run folder (what it points to is not this runs folder's)."""
     root = runs_root(root)
-    if not root.is_dir():
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
         return
-    for path in sorted(root.iterdir()):
-        if path.is_dir() and (path / RUN_FILE).is_file():
-            yield RunFolder(path)
+    for entry in entries:
+        path = Path(entry.path)
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False) and (path / RUN_FILE).is_file():
+                yield RunFolder(path)
 
 
-def list_runs(root: Path | None = None) -> list[RunRecord]:
-    """The runs' records, newest first; a folder whose record cannot be read is left out."""
+def list_runs(root: Path | None = None, damaged: list[str] | None = None) -> list[RunRecord]:
+    """The runs' records, newest first. A folder whose record cannot be read, or is damaged,
+    is left out; `damaged`, if given, gets a line for each (`ID: what is wrong`)."""
     records = []
     for folder in run_folders(root):
-        with contextlib.suppress(ConfigError, TypeError):
+        try:
             records.append(folder.record())
+        except ConfigError as error:
+            if damaged is not None:
+                damaged.append(error.message)
     return sorted(records, key=lambda record: (record.started, record.id), reverse=True)
 
 
@@ -436,9 +466,8 @@ def filter_runs(
 
 def find_run(text: str, root: Path | None = None) -> RunFolder:
     """The run that `text` names: a run folder's path, its id, or the start of one id."""
-    candidate = Path(text).expanduser()
-    if (candidate / RUN_FILE).is_file():
-        return RunFolder(candidate)
+    if _is_run_folder(Path(text).expanduser()):
+        return RunFolder(Path(text).expanduser())
     folders = list(run_folders(root))
     exact = [folder for folder in folders if folder.id == text]
     if exact:
@@ -448,14 +477,31 @@ def find_run(text: str, root: Path | None = None) -> RunFolder:
         return matches[0]
     if not matches:
         raise ConfigError(
-            f"no run '{text}' in {runs_root(root)} (`nst-tui runs` lists them; a run "
-            "folder's path works too)"
+            f"no run '{shorten(text)}' in {runs_root(root)} (`nst-tui runs` lists them; a "
+            "run folder's path works too)"
         )
     names = ", ".join(folder.id for folder in matches[:3])
     raise ConfigError(
         f"'{text}' names {len(matches)} runs ({names}{', ...' if len(matches) > 3 else ''}); "
         "give more of the id"
     )
+
+
+def _is_run_folder(path: Path) -> bool:
+    """Whether `path` is a folder with a record; False for what cannot be a path at all (a
+    name too long for the system, a NUL character)."""
+    try:
+        return (path / RUN_FILE).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def shorten(text: str, most: int = 80) -> str:
+    """`text`, or its start and end around `...` when longer than `most` characters (an id
+    of thousands of characters in a one-line error)."""
+    if len(text) <= most:
+        return text
+    return f"{text[: most // 2]}...{text[-(most // 2 - 3) :]}"
 
 
 def delete_run(folder: RunFolder) -> None:
@@ -489,25 +535,6 @@ def absolute_paths(config: RunConfig) -> RunConfig:
     return config.replace(**changes)
 
 
-def summarise(config: RunConfig) -> dict[str, Any]:
-    """The settings the history shows in its columns."""
-    from nst_engine.values import Size
-
-    size: Size = config.size
-    return {
-        "optimizer": config.optimizer.name,
-        "lr": config.optimizer.lr,
-        "iterations": config.iterations,
-        "size": str(size),
-        "style_weight": config.style_weight,
-        "tv_weight": config.tv_weight,
-        "style_scale": config.style_scale,
-        "preserve_color": config.preserve_color,
-        "device": config.device,
-        "seed": config.seed,
-    }
-
-
 # --- helpers ----------------------------------------------------------------------------------
 
 
@@ -518,49 +545,34 @@ def _slug(config: RunConfig) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60].strip("._-") or "run"
 
 
-def _alive(pid: int | None, host: str) -> bool:
-    """Whether process `pid` on `host` may still be running (another host: assume so)."""
-    if pid is None:
-        return False
-    if host and host != socket.gethostname():
-        return True
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-def _iso(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(seconds))
-
-
 def _write_atomically(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    """`data` as `path`, atomically and through no link (nst_engine/safe_files.py); an
+    OutputError saying what went wrong."""
     try:
-        with open(temporary, "xb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
+        safe_files.write_atomically(path, data)
     except OSError as error:
-        raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+        raise _not_written(path, error) from None
 
 
-def _sync_folder(path: Path) -> None:
-    """Make a rename in `path` survive a power cut (where the platform allows)."""
-    with contextlib.suppress(OSError, AttributeError):
-        descriptor = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
+def _not_written(path: Path, error: Exception) -> OutputError:
+    """`could not write '...': No space left on device` (a RuntimeError of torch's: its first
+    line)."""
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error)
+    else:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return OutputError(f"could not write '{path}': {reason}")
+
+
+def _is_loss_row(row: Any) -> bool:
+    """A row of the loss history: an iteration (a count) and numbers (NaN included: a run
+    that diverged recorded it)."""
+    return (
+        isinstance(row, dict)
+        and isinstance(row.get("iteration"), int)
+        and not isinstance(row["iteration"], bool)
+        and all(
+            isinstance(value, (int, float)) and not isinstance(value, bool)
+            for value in row.values()
+        )
+    )

@@ -314,11 +314,10 @@ SWEEP_FILE = "sweep.toml"  # in the cells folder: what `nst-tui sweep --resume` 
 def save_sweep(plan: SweepPlan, folders: Sequence[RunFolder], cell_size: int) -> Path:
     """Write what the sweep is (base settings, axes, its run folders in job order) into
     GRID.cells/sweep.toml, so that a stopped sweep can go on and its grid be made again."""
-    import os
-
     import tomli_w
 
     from nst_engine.errors import OutputError
+    from nst_engine.safe_files import write_atomically
 
     assert plan.cells_folder is not None and plan.base is not None
     data = {
@@ -330,10 +329,8 @@ def save_sweep(plan: SweepPlan, folders: Sequence[RunFolder], cell_size: int) ->
         "base": plan.base.to_dict(),
     }
     path = plan.cells_folder / SWEEP_FILE
-    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        temporary.write_text(tomli_w.dumps(data), encoding="utf-8")
-        os.replace(temporary, path)
+        write_atomically(path, tomli_w.dumps(data).encode())  # never through a planted link
     except OSError as error:
         raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
     return path
@@ -354,10 +351,25 @@ def load_sweep(path: Path) -> tuple[SweepPlan, list[RunFolder], int]:
         raise ConfigError(f"'{path}' is not a sweep record nst-tui wrote") from None
     for folder in folders:
         folder.record()  # a folder deleted since: say which, in one line
+    _check_grid_beside(base.output, path)
     plan = plan_sweep(base, axes)
     if len(plan.jobs) != len(folders):
         raise ConfigError(f"'{path}' names {len(folders)} runs for {len(plan.jobs)} jobs")
     return plan, folders, cell_size
+
+
+def _check_grid_beside(grid: Path | None, record: Path) -> None:
+    """The grid a sweep record names must be the one its cells folder belongs to (GRID.png
+    for GRID.cells/sweep.toml): a record edited to name another file would have `--resume`
+    write the grid over it."""
+    import os
+
+    cells = Path(os.path.abspath(record)).parent
+    if grid is None or Path(os.path.abspath(grid)).with_suffix(".cells") != cells:
+        raise ConfigError(
+            f"'{record}' names its grid '{grid}', not one beside {cells.name}; refusing to "
+            "write there"
+        )
 
 
 # --- the pictures of a running or finished sweep ----------------------------------------------

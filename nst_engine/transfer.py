@@ -22,12 +22,14 @@ import math
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 from PIL import Image
 
 from nst_engine import __version__
+from nst_engine.checkpoint_settings import check_same_settings
 from nst_engine.checkpointing import keep_history
 from nst_engine.colour import ColourMode
 from nst_engine.config import CONTENT_INITS, RunConfig
@@ -99,7 +101,7 @@ class Run:
     def __init__(self, config: RunConfig, folder: RunFolder | None = None) -> None:
         self.config = config
         self.folder = folder
-        self._recorder = Recorder(folder) if folder is not None else None
+        self._recorder = Recorder(folder, config) if folder is not None else None
         self.cancelled: Cancelled | None = None
         self._finished = False  # set once Finished is out: closing then cancels nothing
         self._failed = False  # set when the run raised
@@ -153,7 +155,7 @@ class Run:
         """The events, with each outcome written to the log (and the run folder)."""
         recorder = self._recorder
         if recorder is not None:
-            recorder.attach_log()
+            recorder.begin()  # its lock: refused here if another process runs this run
             self._before = recorder.stored()
         log.info("run requested:\n%s", self.config.to_toml())
         try:
@@ -188,7 +190,7 @@ class Run:
             raise
         finally:
             if recorder is not None:
-                recorder.detach_log()
+                recorder.end()
 
     def _restore_record(self) -> bool:
         """A resume that ends before its first iteration (it failed, or was stopped) leaves the
@@ -229,8 +231,6 @@ class Run:
         self._resume = resume = self._read_checkpoint(total, len(plan))
         self._resumed_from = resumed_from = resume["completed"] if resume else 0
         if self._recorder is not None:
-            assert self.folder is not None
-            self.folder.keep_losses_until(resumed_from)
             self._recorder.running(total, resumed_from)
 
         yield Status("loading VGG19 weights")
@@ -338,9 +338,9 @@ class Run:
                         and index % config.snapshot_every == 0
                         and index < total
                     ):
-                        path = self._snapshot_path(index, total)
-                        self._saver.save(self._shown(), path, f"snapshot at iteration {index}")
-                        yield Snapshot(index, path)
+                        path = self._save_snapshot(index, total)
+                        if path is not None:  # None: the run folder could not take it
+                            yield Snapshot(index, path)
                     if self._checkpoint_due(index):
                         self._write_checkpoint()
                 # The scale's last image was offered: it must be good before the next builds on it.
@@ -359,6 +359,8 @@ class Run:
                 record_finished(config, started_event, finished)  # for the next runs' estimates
             if self._recorder is not None:
                 self._recorder.finished(path, finished.seconds, total)
+                # What the run folder could not take, said once (the result is whole).
+                finished = replace(finished, notes=finished.notes + self._recorder.notes())
         except GeneratorExit:
             # Closed by the caller (between two iterations): keep what was made, say where,
             # and how to go on.
@@ -452,13 +454,18 @@ class Run:
 
     # --- run folders: snapshots and checkpoints ------------------------------------------------
 
-    def _snapshot_path(self, index: int, total: int) -> Path:
-        """In the run folder when there is one, else beside the output."""
-        if self.folder is None:
+    def _save_snapshot(self, index: int, total: int) -> Path | None:
+        """The image now, in the run folder when there is one (None if it could not take
+        it: the run goes on), else beside the output."""
+        note = f"snapshot at iteration {index}"
+        if self._recorder is None:
             assert self.config.output is not None
-            return snapshot_path(self.config.output, index, total)
-        self.folder.snapshots_dir.mkdir(exist_ok=True)
-        return self.folder.snapshot_path(index, total)
+            path = snapshot_path(self.config.output, index, total)
+            return self._saver.save(self._shown(), path, note)
+        # The folder's snapshots are the run's own: one a resumed run makes again replaces it.
+        return self._recorder.snapshot(
+            lambda path: self._saver.save(self._shown(), path, note, overwrite=True), index, total
+        )
 
     def _checkpoint_due(self, index: int) -> bool:
         every = self.config.checkpoint_every
@@ -509,6 +516,7 @@ class Run:
         state = self.folder.read_checkpoint()
         if state is None:
             return None
+        check_same_settings(state, self.config, self.folder)
         if state.get("total") != total or not 1 <= state.get("scale", 0) <= scales:
             raise ConfigError(
                 f"the checkpoint of run '{self.folder.id}' was made with other settings "

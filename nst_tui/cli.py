@@ -220,7 +220,25 @@ def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = build_parser().parse_args(argv)
+    status = run_command(build_parser().parse_args(argv))
+    if argv is None and status > 128:
+        # The process stops at a signal (128 + its number) and is about to end; its teardown
+        # takes a second or two after a run (torch). A Ctrl+C pressed again meanwhile must not
+        # turn exit status 130 into death by SIGINT (-2).
+        ignore_stop_signals()
+    return status
+
+
+def ignore_stop_signals() -> None:
+    import signal
+
+    from nst_tui.headless import STOP_SIGNALS
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+
+
+def run_command(arguments: argparse.Namespace) -> int:
     try:
         if arguments.command is None:
             from nst_tui.launch import run_app  # Textual only when the app is wanted
@@ -284,9 +302,12 @@ def print_runs(arguments: argparse.Namespace) -> int:
             f"--status must be one of {', '.join(STATUSES)}; got '{arguments.status}'"
             + did_you_mean(arguments.status, STATUSES)
         )
+    damaged: list[str] = []
     records = filter_runs(
-        list_runs(arguments.runs_dir), " ".join(arguments.filter), arguments.status
+        list_runs(arguments.runs_dir, damaged), " ".join(arguments.filter), arguments.status
     )
+    for problem in damaged:  # left out of the list, named once each
+        print(f"nst-tui: warning: left out {problem}", file=sys.stderr)
     if arguments.json:
         keys = (
             "id",

@@ -83,27 +83,30 @@ def resume_headless(arguments: argparse.Namespace) -> int:
 
     setup_logging()
     folder = find_run(arguments.run, arguments.runs_dir)
-    record = folder.record()
-    if record.status == FINISHED:
-        raise ConfigError(
-            f"run '{folder.id}' finished ({record.result}); nothing to resume "
-            f"(`nst-tui run` with its settings: {folder.path / 'settings.toml'})"
-        )
-    if record.status == RUNNING:
-        raise ConfigError(
-            f"run '{folder.id}' is still running (process {record.pid} on {record.host}); "
-            "stop it first"
-        )
-    device = getattr(arguments, "device", None)
-    if device:
-        from nst_engine.values import parse_device
+    # Its lock, held until the run ends: a second resume of it is refused here, before
+    # either touches its settings or output.
+    with folder.lock():
+        record = folder.record()
+        if record.status == FINISHED:
+            raise ConfigError(
+                f"run '{folder.id}' finished ({record.result}); nothing to resume "
+                f"(`nst-tui run` with its settings: {folder.path / 'settings.toml'})"
+            )
+        if record.status == RUNNING:
+            raise ConfigError(
+                f"run '{folder.id}' is still running (process {record.pid} on {record.host}); "
+                "stop it first"
+            )
+        device = getattr(arguments, "device", None)
+        if device:
+            from nst_engine.values import parse_device
 
-        device = parse_device(device)  # refused before the run's output is changed
-    requested = Path(arguments.output) if arguments.output else None
-    config, note = resume_output(folder, requested)
-    if device:
-        config = config.replace(device=device)
-    return _execute(config, arguments, folder, (note,) if note else ())
+            device = parse_device(device)  # refused before the run's output is changed
+        requested = Path(arguments.output) if arguments.output else None
+        config, note = resume_output(folder, requested)
+        if device:
+            config = config.replace(device=device)
+        return _execute(config, arguments, folder, (note,) if note else ())
 
 
 def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ...] = ()) -> int:

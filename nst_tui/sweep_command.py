@@ -249,14 +249,14 @@ def _cluster(arguments: argparse.Namespace, plan):
 
 def find_sweep(text: str, runs_dir: str | None = None) -> Path:
     """The sweep record of a grid (`grid.png`), its cells folder, or a sweep id (or its start)."""
-    from nst_engine.runs import list_runs
+    from nst_engine.runs import list_runs, shorten
     from nst_engine.sweep import SWEEP_FILE
 
     path = Path(text).expanduser()
-    if path.is_file() and path.suffix == ".toml":
+    if _is_file(path) and path.suffix == ".toml":
         return path
-    folder = path if path.suffix == ".cells" else path.with_suffix(".cells")
-    if (folder / SWEEP_FILE).is_file():
+    folder = path if path.suffix == ".cells" else _cells_of(path)
+    if folder is not None and _is_file(folder / SWEEP_FILE):
         return folder / SWEEP_FILE
     for record in list_runs(Path(runs_dir) if runs_dir else None):
         if record.sweep and record.sweep.startswith(text) and record.output:
@@ -264,9 +264,24 @@ def find_sweep(text: str, runs_dir: str | None = None) -> Path:
             if candidate.is_file():
                 return candidate
     raise ConfigError(
-        f"no sweep '{text}' found: give its grid's path or its id (`nst-tui runs --json` "
-        "shows each run's sweep)"
+        f"no sweep '{shorten(text)}' found: give its grid's path or its id (`nst-tui runs "
+        "--json` shows each run's sweep)"
     )
+
+
+def _is_file(path: Path) -> bool:
+    """False too for what cannot be a path (too long a name for the system, a NUL)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _cells_of(path: Path) -> Path | None:
+    try:
+        return path.with_suffix(".cells")
+    except ValueError:  # no name to put a suffix on (`/`, `.`)
+        return None
 
 
 def _check_memory(plan, arguments: argparse.Namespace) -> None:

@@ -100,6 +100,7 @@ class HistoryScreen(Screen):
         self.sorting = NEWEST_FIRST  # (column, reversed)
         self._signature: tuple = ()
         self._thumbnail_for: str | None = None
+        self._named_damaged: set[str] = set()  # damaged run folders already named
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="history-filters"):
@@ -175,21 +176,35 @@ class HistoryScreen(Screen):
         signature = self._folder_signature()
         if signature == self._signature:
             return
-        records = list_runs()
+        damaged: list[str] = []
+        records = list_runs(damaged=damaged)
         with contextlib.suppress(RuntimeError):  # the app may have closed meanwhile
-            self.app.call_from_thread(self._records_read, signature, records)
+            self.app.call_from_thread(self._records_read, signature, records, damaged)
 
-    def _records_read(self, signature: tuple, records: list[RunRecord]) -> None:
+    def _records_read(self, signature: tuple, records: list[RunRecord], damaged: list[str]) -> None:
         if self.is_attached:
             self._signature = signature
             self.records = records
             self.show_rows()
+            self._name_damaged(damaged)
 
     def reload(self) -> None:
         """Read the runs folder again and show what the filter keeps."""
         self._signature = self._folder_signature()
-        self.records = list_runs()
+        damaged: list[str] = []
+        self.records = list_runs(damaged=damaged)
         self.show_rows()
+        self._name_damaged(damaged)
+
+    def _name_damaged(self, damaged: list[str]) -> None:
+        """Say once which run folders are left out of the list, and why (a damaged run.json)."""
+        new = [problem for problem in damaged if problem not in self._named_damaged]
+        self._named_damaged.update(new)
+        if new:
+            shown = "\n".join(new[:3]) + (f"\n(and {len(new) - 3} more)" if len(new) > 3 else "")
+            self.notify(
+                f"Left out of the list:\n{shown}", severity="warning", timeout=8, markup=False
+            )
 
     # --- the table ----------------------------------------------------------------------------
 

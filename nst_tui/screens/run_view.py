@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from nst_engine.errors import NSTError
-from nst_engine.runs import SETTINGS_FILE, RunFolder
+from nst_engine.runs import RunFolder
 from nst_tui.screens.history_columns import date_text
 from nst_tui.screens.run_actions import (
     ask_delete,
@@ -74,9 +74,9 @@ class RunScreen(Screen):
             title += f"\nimage: {result}"
         self.query_one("#run-view-title", Static).update(title)
         try:
-            settings = (folder.path / SETTINGS_FILE).read_text(encoding="utf-8")
-        except OSError:
-            settings = f"(no {SETTINGS_FILE} in {folder.path})"
+            settings = folder.settings_text()
+        except NSTError as error:  # missing, not a file, not text: say so in its place
+            settings = f"({error.message})"
         self.query_one("#run-view-settings", Static).update(settings)
         self.losses.show_history(folder.losses())
 
