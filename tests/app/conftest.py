@@ -67,3 +67,20 @@ def fixed_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(rates, "device_profile", profile)
     monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 16 * 10**9)
+
+
+@pytest.fixture
+def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
+    """An app on the demo pair named relatively, with nothing taken from this machine."""
+    from nst_tui.app import NSTApp
+    from nst_tui.settings import Remembered
+
+    content, style = demo_pair
+    # The colours a true-colour terminal gets, whatever this shell says.
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.chdir(content.parent)
+    monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
+    # The cost estimate at once (its figures are fixed by conftest's fixed_estimates).
+    monkeypatch.setattr("nst_tui.widgets.estimate.PROFILE_DELAY", 0.01)
+    config = RunConfig(content=Path(content.name), style=Path(style.name))
+    return NSTApp(Remembered(config), folder=Path("."))

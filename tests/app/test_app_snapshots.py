@@ -11,35 +11,15 @@ change of the layout, look at the new pictures (`pytest tests/app/test_app_snaps
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from app_helpers import form_settled, set_text, wait_for
 from PIL import Image
 
-from nst_engine.config import RunConfig
 from nst_tui.messages import RunPreview, RunProgress, RunStarted
 from nst_tui.widgets.cells import CellBuilder, CellImage
 from nst_tui.widgets.path_field import PathField
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
-
-
-@pytest.fixture
-def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
-    """An app on the demo pair named relatively, with nothing taken from this machine."""
-    from nst_tui.app import NSTApp
-    from nst_tui.settings import Remembered
-
-    content, style = demo_pair
-    # The colours a true-colour terminal gets, whatever this shell says.
-    monkeypatch.setenv("COLORTERM", "truecolor")
-    monkeypatch.chdir(content.parent)
-    monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
-    # The cost estimate at once (its figures are fixed by conftest's fixed_estimates).
-    monkeypatch.setattr("nst_tui.widgets.estimate.PROFILE_DELAY", 0.01)
-    config = RunConfig(content=Path(content.name), style=Path(style.name))
-    return NSTApp(Remembered(config), folder=Path("."))
 
 
 async def settled(pilot) -> None:
