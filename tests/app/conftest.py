@@ -82,5 +82,8 @@ def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
     monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
     # The cost estimate at once (its figures are fixed by conftest's fixed_estimates).
     monkeypatch.setattr("nst_tui.widgets.estimate.PROFILE_DELAY", 0.01)
+    # The run's clock does not tick between reports: on a busy machine more than a second can
+    # pass between a run message and the picture, and the ETA would count down in it.
+    monkeypatch.setattr("nst_tui.widgets.run_panel.TICK", 3600.0)
     config = RunConfig(content=Path(content.name), style=Path(style.name))
     return NSTApp(Remembered(config), folder=Path("."))
