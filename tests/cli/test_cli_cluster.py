@@ -56,6 +56,33 @@ def test_an_unreachable_cluster_fails_before_anything_starts(nst_tui_here, work)
     assert_one_line_error(nst_tui_here("run", "--demo", "--cluster", "nowhere"), "is not local")
 
 
+def test_an_http_server_as_cluster_is_one_line_at_once_and_ray_client_is_refused(
+    nst_tui_here, work
+):
+    """Something that listens but is not Ray: Ray itself would retry for ever, deaf to
+    Ctrl+C. ray:// (Ray Client) cannot carry a job: refused, saying what to give."""
+    pytest.importorskip("ray")
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *arguments) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        result = nst_tui_here("run", "--demo", *TINY, "--cluster", address, "-o", "x.png")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_one_line_error(result, f"at {address}", "not a Ray head node (an HTTP server)")
+    assert json.loads(nst_tui_here("runs", "--json").stdout) == []  # no run folder was made
+    result = nst_tui_here("run", "--demo", *TINY, "--cluster", "ray://127.0.0.1:10001")
+    assert_one_line_error(result, "Ray Client (ray://)", "HOST:PORT")
+
+
 def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work):
     pytest.importorskip("ray")
     result = nst_tui_here("run", "--demo", *TINY, "--iterations", "3", "--cluster", "local")
