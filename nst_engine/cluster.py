@@ -130,10 +130,8 @@ def connect(
             elif not ray.is_initialized():
                 ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DeviceError(
-            f"cannot connect to the Ray cluster at {address} (something answers there, but not "
-            f"a Ray head node: {reason})"
+            f"cannot connect to the Ray cluster at {address}: {_refusal(error)}"
         ) from None
     resources = ray.cluster_resources()
     nodes = [node for node in ray.nodes() if node.get("Alive")]
@@ -161,6 +159,22 @@ def connect(
         cluster.close()
         raise
     return cluster
+
+
+def _refusal(error: BaseException) -> str:
+    """Why ray.init could not connect, in words: a head node that wants Ray's token
+    authentication (said deep in its chain of errors), else Ray's own first line."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if "InvalidAuthToken" in str(cause) or type(cause).__name__ == "AuthenticationError":
+            return (
+                "its head node asks for a token (Ray's token authentication); set "
+                "RAY_AUTH_MODE=token here, with the cluster's token in RAY_AUTH_TOKEN or "
+                "~/.ray/auth_token"
+            )
+        cause = cause.__cause__ or cause.__context__
+    text = str(error).strip()
+    return f"Ray says: {text.splitlines()[0] if text else type(error).__name__}"
 
 
 @contextlib.contextmanager

@@ -218,7 +218,24 @@ def _with_settings(preset: str, layer: tuple[dict, str], scratch: Path) -> str:
     return str(path)
 
 
+class _StoppedConnecting(Exception):
+    """Ctrl+C while the Ray cluster was asked: nothing was started."""
+
+
 def run_sweep_command(arguments: argparse.Namespace) -> int:
+    import signal
+    import sys
+
+    try:
+        return _run_sweep(arguments)
+    except _StoppedConnecting as stopped:
+        from nst_tui.headless import stopped_connecting
+
+        print(stopped_connecting(str(stopped)), file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _run_sweep(arguments: argparse.Namespace) -> int:
     from nst_engine.errors import NSTError
     from nst_engine.runlog import setup_logging
     from nst_engine.sweep import create_run_folders, discard_sweep, load_sweep, save_sweep
@@ -260,7 +277,10 @@ def _cluster(arguments: argparse.Namespace, plan):
         return
     from nst_engine.cluster import connect
 
-    cluster = connect(address, plan.jobs[0].config.device)
+    try:
+        cluster = connect(address, plan.jobs[0].config.device)
+    except KeyboardInterrupt:
+        raise _StoppedConnecting(address) from None
     try:
         yield cluster
     finally:

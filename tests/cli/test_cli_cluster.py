@@ -83,6 +83,34 @@ def test_an_http_server_as_cluster_is_one_line_at_once_and_ray_client_is_refused
     assert_one_line_error(result, "Ray Client (ray://)", "HOST:PORT")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "--demo", *TINY, "-o", "x.png"),
+        ("sweep", "--demo", "--vary", "lr=1,2", *TINY, "-o", "x.png"),
+        (),  # the app: before it opens
+    ],
+)
+def test_ctrl_c_while_connecting_is_one_line_and_exit_130(nst_tui_here, monkeypatch, command):
+    """Ctrl+C while the cluster is asked (the address answers slowly): stopped, no traceback,
+    nothing made."""
+    pytest.importorskip("ray")
+    from nst_engine import cluster
+
+    def interrupted(address):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cluster, "_probe", interrupted)
+    result = nst_tui_here(*command, "--cluster", "gpu1:6379")
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == (1 if command else 2), lines  # the app says first where it connects
+    line = lines[-1]
+    assert "stopped (interrupted) while connecting to the Ray cluster at gpu1:6379" in line
+    assert json.loads(nst_tui_here("runs", "--json").stdout) == []
+
+
 def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work):
     pytest.importorskip("ray")
     result = nst_tui_here("run", "--demo", *TINY, "--iterations", "3", "--cluster", "local")

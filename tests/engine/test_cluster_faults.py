@@ -73,6 +73,29 @@ def test_ray_client_addresses_are_refused_in_one_line_saying_what_to_give():
     assert "HOST:PORT" in refused.value.message and "\n" not in refused.value.message
 
 
+def test_a_head_node_that_wants_a_token_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch):
+    """Ray 2.60's head nodes may ask for a token: say that, not "not a Ray head node"."""
+
+    def init(**options):
+        try:  # how ray.init fails then (its own chain of errors, shortened)
+            raise RuntimeError(
+                "Failed to connect to GCS. Last connection error: Traceback (most recent call "
+                "last):\nray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: "
+                "Authentication token is missing or incorrect."
+            )
+        except RuntimeError as error:
+            raise ConnectionError("Failed to connect to Ray cluster at 192.0.2.2:6379") from error
+
+    monkeypatch.setattr(cluster_module, "_probe", lambda address: None)  # a head is there
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    with pytest.raises(DeviceError) as refused:
+        cluster_module.connect("gpu1:6379")
+    message = refused.value.message
+    assert message.startswith("cannot connect to the Ray cluster at gpu1:6379: ")
+    assert "token" in message and "RAY_AUTH_MODE=token" in message and "\n" not in message
+
+
 # --- jobs on a local Ray (slow: Ray and its workers take seconds to start) --------------------
 
 
