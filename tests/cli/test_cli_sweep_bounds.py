@@ -4,46 +4,14 @@ sweep-file settings of the wrong type; a refused sweep leaves no `GRID.cells/` b
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from cli_run import assert_one_line_error
 
 from nst_engine.runs import list_runs
 
 TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
-
-
-@pytest.fixture
-def sweep(
-    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
-    from nst_tui.cli import main
-
-    def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
-        monkeypatch.chdir(work)
-        monkeypatch.setenv("NO_COLOR", "1")
-        capsys.readouterr()
-        try:
-            status = main(["sweep", *map(str, arguments)])
-        except SystemExit as exit_request:
-            status = exit_request.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
-
-    return invoke
-
-
-def assert_refused(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    """Exit 2, one line on stderr holding every fragment, nothing on stdout."""
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2, result.stderr
-    assert len(lines) == 1 and "error: " in lines[0], result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    assert result.stdout == ""
 
 
 def nothing_made(work: Path, tmp_path: Path) -> bool:
@@ -68,7 +36,7 @@ def test_a_hundred_thousand_values_in_a_sweep_file_are_refused_by_their_count(
     values = ", ".join(str(number) for number in range(100_000))
     write_sweep_file(work, "", f"lr = [{values}]\n")
     result = sweep("--file", "sweep.toml")
-    assert_refused(result, "lr: 100000 values", "at most 64")
+    assert_one_line_error(result, "lr: 100000 values", "at most 64")
     assert nothing_made(work, tmp_path)
 
 
@@ -77,7 +45,7 @@ def test_twenty_thousand_values_on_the_command_line_are_refused_by_their_count(
 ) -> None:
     values = ",".join(str(number) for number in range(1, 20_001))
     result = sweep("astronaut", "mosaic", "--vary", f"seed={values}", *TINY, "-o", "g.png")
-    assert_refused(result, "seed: 20000 values", "at most 64")
+    assert_one_line_error(result, "seed: 20000 values", "at most 64")
     assert nothing_made(work, tmp_path)
 
 
@@ -98,7 +66,7 @@ def test_a_cell_size_no_grid_could_hold_is_refused_before_any_run(
         "g.png",
     )
     result = sweep(*arguments, "--weights", "random", "--cell-size", "100000")
-    assert_refused(result, "--cell-size must be at most 1024, got 100000")
+    assert_one_line_error(result, "--cell-size must be at most 1024, got 100000")
     assert nothing_made(work, tmp_path)
 
 
@@ -115,7 +83,7 @@ def test_a_sweep_files_settings_of_the_wrong_type_are_one_line(
 ) -> None:
     write_sweep_file(work, settings)
     result = sweep("--file", "sweep.toml")
-    assert_refused(result, "sweep file", message)
+    assert_one_line_error(result, "sweep file", message)
     assert nothing_made(work, tmp_path)
 
 
@@ -142,7 +110,7 @@ def test_a_sweep_refused_for_its_runs_folder_leaves_no_cells_folder(
     result = sweep(
         "astronaut", "mosaic", "--vary", "lr=1,2", *TINY, "-o", "g.png", "--runs-dir", runs_dir
     )
-    assert_refused(result, "cannot create the runs folder")
+    assert_one_line_error(result, "cannot create the runs folder")
     assert not (work / "g.cells").exists() and not (work / "g.png").exists()
 
 
@@ -165,6 +133,6 @@ def test_a_sweep_whose_second_run_folder_fails_removes_the_first(
 
     monkeypatch.setattr(runs.RunFolder, "create", classmethod(create_then_fill))
     result = sweep("astronaut", "mosaic", "--vary", "lr=1,2", *TINY, "-o", "g.png")
-    assert_refused(result, "No space left on device")
+    assert_one_line_error(result, "No space left on device")
     assert made and not made[0].path.exists()
     assert nothing_made(work, tmp_path)
