@@ -174,7 +174,7 @@ class JobQueue:
         executor: Callable[[str], LocalExecutor] = LocalExecutor,
     ) -> None:
         """`executor(slot)`: what runs the jobs of one slot (LocalExecutor here; the cluster's
-        RayExecutor, nst_engine/cluster.py, on a Ray cluster)."""
+        RayExecutor, nst_engine/cluster_executor.py, on a Ray cluster)."""
         self.slots = list(slots) if slots is not None else local_slots()
         if not self.slots:
             raise ValueError("a job queue needs at least one slot")
