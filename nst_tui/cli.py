@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--cluster",
         dest="app_cluster",
         metavar="ADDRESS",
-        help="the app's runs and sweeps go to a Ray cluster: local, auto, HOST:PORT or "
-        "ray://HOST:PORT (needs pip install 'nst-tui[cluster]')",
+        help="the app's runs and sweeps go to a Ray cluster: local, auto or HOST:PORT of the "
+        "head node (needs pip install 'nst-tui[cluster]')",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
 
@@ -205,8 +205,8 @@ def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cluster",
         metavar="ADDRESS",
-        help="run on a Ray cluster: local (start one here), auto, HOST:PORT or "
-        "ray://HOST:PORT (needs pip install 'nst-tui[cluster]' on every box)",
+        help="run on a Ray cluster: local (start one here), auto, or HOST:PORT of the head "
+        "node (needs pip install 'nst-tui[cluster]' on every box)",
     )
 
 

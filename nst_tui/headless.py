@@ -176,7 +176,11 @@ def _execute_on_cluster(config, arguments, folder, address: str, console, notes)
 
     if console.is_terminal:
         console.print(f"[dim]connecting to the Ray cluster at {address}...[/]")
-    cluster = connect(address, config.device)
+    try:
+        cluster = connect(address, config.device)
+    except KeyboardInterrupt:
+        _say(console, stopped_connecting(address))
+        return 128 + signal.SIGINT
     try:
         if folder is None:  # what comes back needs one: no warning-and-go-on here
             folder = RunFolder.create(config, getattr(arguments, "runs_dir", None))
@@ -188,6 +192,11 @@ def _execute_on_cluster(config, arguments, folder, address: str, console, notes)
             return _drive(QueuedRun(queue, job), stop, console, notes=notes)
     finally:
         cluster.close()
+
+
+def stopped_connecting(address: str) -> str:
+    """What Ctrl+C while a Ray cluster is asked says (nothing has started yet)."""
+    return f"stopped (interrupted) while connecting to the Ray cluster at {address}; nothing was started"
 
 
 class QueuedRun:

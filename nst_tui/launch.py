@@ -22,7 +22,13 @@ def run_app(cluster_address: str | None = None) -> int:
         from nst_engine.cluster import connect
 
         print(f"connecting to the Ray cluster at {cluster_address}...", file=sys.stderr)
-        cluster = connect(cluster_address)
+        try:
+            cluster = connect(cluster_address)
+        except KeyboardInterrupt:
+            from nst_tui.headless import stopped_connecting
+
+            print(stopped_connecting(cluster_address), file=sys.stderr)
+            return 128 + signal.SIGINT
         for note in cluster.notes:
             print(f"note: {note}", file=sys.stderr)
     try:

@@ -55,6 +55,7 @@ DEFAULT_CELL_SIZE = 256
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    from nst_engine.sweep import MAX_CELL_SIZE, MIN_CELL_SIZE
     from nst_tui.run_options import add_run_arguments
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -87,7 +88,8 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument(
         "--cell-size",
         metavar="PX",
-        help=f"longest side of each cell in the grid, in pixels (default {DEFAULT_CELL_SIZE})",
+        help=f"longest side of each cell in the grid, in pixels, {MIN_CELL_SIZE} to "
+        f"{MAX_CELL_SIZE} (default {DEFAULT_CELL_SIZE})",
     )
     sweep.add_argument(
         "--runs-dir",
@@ -173,16 +175,29 @@ def _take_file(arguments: argparse.Namespace, path: Path):
         beside = path.parent / text
         return str(beside) if not Path(text).is_absolute() and beside.exists() else text
 
+    def images(key: str) -> list[str]:
+        """One image or a list of them (a name alone is one image, not its letters)."""
+        value = settings.pop(key, [])
+        if isinstance(value, str):
+            return [image(value)]
+        if not isinstance(value, list):
+            raise ConfigError(
+                f"{source}: {key} must be an image or a list of images, got {value!r}"
+            )
+        return [image(item) for item in value]
+
     content = settings.pop("content", None)
-    styles = settings.pop("style", None)
-    styles = [styles] if isinstance(styles, str) else styles
-    extra = settings.pop("extra_styles", [])
+    styles, extra = images("style"), images("extra_styles")
     output = settings.pop("output", None)
     preset = settings.pop("preset", None)
+    if preset is not None and not isinstance(preset, str):
+        raise ConfigError(
+            f"{source}: preset must be a preset's name or a settings file, got {preset!r}"
+        )
     if not arguments.demo and not arguments.content and content is not None:
         arguments.content = image(content)
     if not arguments.demo and not arguments.style and styles:
-        arguments.style = [image(style) for style in [*styles, *extra]]
+        arguments.style = [*styles, *extra]
     if not arguments.output and output is not None:
         arguments.output = str(path.parent / str(output))
     return axes, preset, (settings, source)
@@ -203,9 +218,27 @@ def _with_settings(preset: str, layer: tuple[dict, str], scratch: Path) -> str:
     return str(path)
 
 
+class _StoppedConnecting(Exception):
+    """Ctrl+C while the Ray cluster was asked: nothing was started."""
+
+
 def run_sweep_command(arguments: argparse.Namespace) -> int:
+    import signal
+    import sys
+
+    try:
+        return _run_sweep(arguments)
+    except _StoppedConnecting as stopped:
+        from nst_tui.headless import stopped_connecting
+
+        print(stopped_connecting(str(stopped)), file=sys.stderr)
+        return 128 + signal.SIGINT
+
+
+def _run_sweep(arguments: argparse.Namespace) -> int:
+    from nst_engine.errors import NSTError
     from nst_engine.runlog import setup_logging
-    from nst_engine.sweep import create_run_folders, load_sweep, save_sweep
+    from nst_engine.sweep import create_run_folders, discard_sweep, load_sweep, save_sweep
     from nst_tui.sweep_progress import drive_sweep
 
     setup_logging()
@@ -221,13 +254,17 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
         with _cluster(arguments, plan) as cluster:
             return drive_sweep(plan, folders, cell_size, resume=True, cluster=cluster)
     plan = prepare_sweep(arguments)
-    check_cells(plan)
     cell_size = _cell_size(arguments)
+    check_cells(plan)
     if getattr(arguments, "cluster", None) is None:
         _check_memory(plan, arguments)  # a cluster's memory is not this machine's
     with _cluster(arguments, plan) as cluster:  # checked before any run folder is made
         folders = create_run_folders(plan, arguments.runs_dir)
-        save_sweep(plan, folders, cell_size)
+        try:
+            save_sweep(plan, folders, cell_size)
+        except NSTError:
+            discard_sweep(plan, folders)  # a sweep that cannot be resumed does not start
+            raise
         return drive_sweep(plan, folders, cell_size, cluster=cluster)
 
 
@@ -240,7 +277,10 @@ def _cluster(arguments: argparse.Namespace, plan):
         return
     from nst_engine.cluster import connect
 
-    cluster = connect(address, plan.jobs[0].config.device)
+    try:
+        cluster = connect(address, plan.jobs[0].config.device)
+    except KeyboardInterrupt:
+        raise _StoppedConnecting(address) from None
     try:
         yield cluster
     finally:
@@ -299,8 +339,8 @@ def _check_memory(plan, arguments: argparse.Namespace) -> None:
 
 
 def _cell_size(arguments: argparse.Namespace) -> int:
-    from nst_engine.values import parse_int
+    from nst_engine.sweep import parse_cell_size
 
     if arguments.cell_size is not None:
-        return parse_int("--cell-size", arguments.cell_size, 16)
+        return parse_cell_size(arguments.cell_size)
     return DEFAULT_CELL_SIZE

@@ -145,3 +145,23 @@ def crash_at(monkeypatch: pytest.MonkeyPatch):
     return lambda failing_step: replace_engine_step(
         monkeypatch, lambda *call: step(*call, failing_step)
     )
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
+    """One Ray instance on this machine with two CPUs for the whole test session (its workers
+    take ~10 s to start once); tests that use it are marked slow. Its processes keep the
+    environment they were started with, so they get private folders of their own here (this
+    fixture comes before `private_folders`). A command run in the test process with
+    `--cluster local` finds it running, uses it and leaves it running."""
+    pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
+    from nst_engine.cluster import connect
+
+    folders = tmp_path_factory.mktemp("ray-workers")
+    with pytest.MonkeyPatch.context() as environment:
+        for name in ("CONFIG", "STATE", "RUNS"):
+            environment.setenv(f"NST_TUI_{name}_DIR", str(folders / name.lower()))
+        environment.setenv("NST_TUI_CACHE_DIR", str(session_cache))  # the weights, converted once
+        cluster = connect("local", cpus=2)
+    yield cluster
+    cluster.close()

@@ -146,3 +146,25 @@ def test_the_default_grid_name_drops_the_outputs_numbering(tmp_path: Path) -> No
     assert default_grid_path(RunConfig(output=tmp_path / "trip-2024.png")).name == (
         "trip-2024-sweep.png"
     )
+
+
+async def test_too_many_values_and_a_runs_folder_that_cannot_be_made_are_one_line(
+    make_app, tmp_path: Path, monkeypatch
+) -> None:
+    """The bounds of `nst-tui sweep` here too: 20,000 values pasted are refused by their
+    count; a Start refused for its runs folder leaves no GRID.cells/ and queues nothing."""
+    (tmp_path / "a-file").write_text("not a folder\n", encoding="utf-8")
+    monkeypatch.setenv("NST_TUI_RUNS_DIR", str(tmp_path / "a-file" / "runs"))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_sweep(pilot)
+        await fill(pilot, screen, "#sweep-name-1", "seed")
+        await fill(pilot, screen, "#sweep-values-1", ",".join(map(str, range(20_000))))
+        assert problem(screen).startswith("seed: 20000 values, too many") and start_is_off(screen)
+        await fill(pilot, screen, "#sweep-values-1", "1,2")
+        await fill(pilot, screen, "#sweep-grid", str(tmp_path / "g.png"))
+        assert not start_is_off(screen), problem(screen)
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert "cannot create the runs folder" in problem(screen), problem(screen)
+        assert not app.jobs and not (tmp_path / "g.cells").exists()

@@ -60,3 +60,24 @@ def nst_tui_here(
         return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def sweep(
+    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
+    from nst_tui.cli import main
+
+    def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("NO_COLOR", "1")
+        capsys.readouterr()
+        try:
+            status = main(["sweep", *map(str, arguments)])
+        except SystemExit as exit_request:
+            status = exit_request.code
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
+
+    return invoke

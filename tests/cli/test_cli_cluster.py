@@ -56,6 +56,61 @@ def test_an_unreachable_cluster_fails_before_anything_starts(nst_tui_here, work)
     assert_one_line_error(nst_tui_here("run", "--demo", "--cluster", "nowhere"), "is not local")
 
 
+def test_an_http_server_as_cluster_is_one_line_at_once_and_ray_client_is_refused(
+    nst_tui_here, work
+):
+    """Something that listens but is not Ray: Ray itself would retry for ever, deaf to
+    Ctrl+C. ray:// (Ray Client) cannot carry a job: refused, saying what to give."""
+    pytest.importorskip("ray")
+    import http.server
+    import threading
+
+    class Quiet(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *arguments) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    address = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        result = nst_tui_here("run", "--demo", *TINY, "--cluster", address, "-o", "x.png")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert_one_line_error(result, f"at {address}", "not a Ray head node (an HTTP server)")
+    assert json.loads(nst_tui_here("runs", "--json").stdout) == []  # no run folder was made
+    result = nst_tui_here("run", "--demo", *TINY, "--cluster", "ray://127.0.0.1:10001")
+    assert_one_line_error(result, "Ray Client (ray://)", "HOST:PORT")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("run", "--demo", *TINY, "-o", "x.png"),
+        ("sweep", "--demo", "--vary", "lr=1,2", *TINY, "-o", "x.png"),
+        (),  # the app: before it opens
+    ],
+)
+def test_ctrl_c_while_connecting_is_one_line_and_exit_130(nst_tui_here, monkeypatch, command):
+    """Ctrl+C while the cluster is asked (the address answers slowly): stopped, no traceback,
+    nothing made."""
+    pytest.importorskip("ray")
+    from nst_engine import cluster
+
+    def interrupted(address):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cluster, "_probe", interrupted)
+    result = nst_tui_here(*command, "--cluster", "gpu1:6379")
+    assert result.returncode == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == (1 if command else 2), lines  # the app says first where it connects
+    line = lines[-1]
+    assert "stopped (interrupted) while connecting to the Ray cluster at gpu1:6379" in line
+    assert json.loads(nst_tui_here("runs", "--json").stdout) == []
+
+
 def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work):
     pytest.importorskip("ray")
     result = nst_tui_here("run", "--demo", *TINY, "--iterations", "3", "--cluster", "local")

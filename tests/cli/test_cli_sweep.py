@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,27 +17,6 @@ from PIL import Image
 from nst_engine.runs import list_runs
 
 TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
-
-
-@pytest.fixture
-def sweep(
-    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
-    from nst_tui.cli import main
-
-    def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
-        monkeypatch.chdir(work)
-        monkeypatch.setenv("NO_COLOR", "1")
-        capsys.readouterr()
-        try:
-            status = main(["sweep", *map(str, arguments)])
-        except SystemExit as exit_request:
-            status = exit_request.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
-
-    return invoke
 
 
 def runs(tmp_path: Path):

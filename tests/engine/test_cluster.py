@@ -1,4 +1,4 @@
-"""Jobs on a Ray cluster: a local Ray with two CPUs, started once for this module.
+"""Jobs on a Ray cluster: a local Ray with two CPUs, started once for the test session.
 
 The same job gives the same pixels there as here; a worker killed mid-run costs only the
 iterations since its last checkpoint; a cancelled job leaves its partial and a resumable run;
@@ -25,12 +25,10 @@ from nst_engine.jobs import Job, JobEnded, JobEvent, JobQueue  # noqa: E402
 from nst_engine.runs import RunFolder  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def local_cluster():
-    """A Ray instance on this machine with two CPUs (workers need ~10 s to start once)."""
-    cluster = cluster_module.connect("local", cpus=2)
-    yield cluster
-    cluster.close()
+@pytest.fixture
+def local_cluster(ray_cluster):
+    """The session's Ray instance on this machine, two CPUs (tests/conftest.py)."""
+    return ray_cluster
 
 
 def pixels(path) -> np.ndarray:
@@ -58,7 +56,7 @@ def test_an_address_nobody_answers_fails_fast_in_one_line():
     with pytest.raises(DeviceError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:9 "):
         cluster_module.connect("127.0.0.1:9")
     assert time.monotonic() - began < 30
-    with pytest.raises(ConfigError, match="is not local, auto, HOST:PORT"):
+    with pytest.raises(ConfigError, match="is not local, auto or HOST:PORT"):
         cluster_module.connect("somewhere")
 
 

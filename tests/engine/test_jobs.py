@@ -289,3 +289,32 @@ def test_cancelling_a_waiting_resume_leaves_its_stopped_record_as_it_was(
         queue.cancel(resume.id)
         drain(queue)
     assert resume.folder.record() == before
+
+
+def test_an_executor_that_raises_ends_its_job_failed_and_the_queue_goes_on(
+    tiny_config, tmp_path: Path
+) -> None:
+    """A bug in an executor (the cluster's, say) must not kill its worker thread: the job
+    ends failed in one line and the queue does not wait for it forever."""
+
+    class Broken:
+        slot = "cpu"
+
+        def execute(self, job, hand_over):
+            raise OSError(28, "No space left on device")
+
+    first = make_job(tiny_config(output=tmp_path / "first.png", iterations=1))
+    second = make_job(tiny_config(output=tmp_path / "second.png", iterations=1))
+    with JobQueue(["cpu"], executor=lambda slot: Broken()) as queue:
+        queue.submit(first)
+        queue.submit(second)
+        items = []
+        while len(items) < 2:
+            item = queue.next_event(timeout=60)
+            assert item is not None, "the queue went silent: its worker thread died"
+            items.append(item)
+    assert [item.job_id for item in items] == [first.id, second.id]
+    for item in items:
+        assert isinstance(item, JobEnded) and item.status == "failed"
+        assert item.error is not None
+        assert item.error.message == "internal error: OSError: [Errno 28] No space left on device"
