@@ -189,7 +189,8 @@ def test_out_of_memory_advice_puts_the_largest_part_first(tiny_config, out_of_me
         list(run(tiny_config(size=512, iterations=200, optimizer={"name": "lbfgs"})))
     message = caught.value.message
     assert re.search(
-        r"needs about [\d.]+ [MG]B, [\d.]+ [MG]B of it L-BFGS's history\); a smaller L-BFGS", message
+        r"needs about [\d.]+ [MG]B, [\d.]+ [MG]B of it L-BFGS's history\); a smaller L-BFGS",
+        message,
     ), message
     assert "--history-size" in message
 
