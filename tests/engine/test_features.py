@@ -208,3 +208,41 @@ def test_channels_last_puts_the_weights_and_the_activations_in_that_format(weigh
     assert output.is_contiguous(memory_format=torch.channels_last)
     contiguous = FeatureExtractor(weights, ["relu2_1"])(torch.rand(1, 3, 24, 24))["relu2_1"]
     assert contiguous.is_contiguous()
+
+
+# --- the border of the first convolution (issue 20, item 5) -----------------------------------
+
+
+def test_replicate_padding_is_built_from_edge_slices_with_the_same_values_and_gradient():
+    """The first convolution's border is the image's edge pixels, as PyTorch's replicate
+    padding makes it, but built with torch.cat of slices: its backward is slices added up,
+    not ReplicationPad2d's atomic adds (not deterministic on CUDA, and slow on the CPU)."""
+    import torch
+    from torch import nn
+
+    from nst_engine.features import build_features
+
+    torch.manual_seed(0)
+    ours = build_features(0, padding="replicate")[0]
+    theirs = nn.Conv2d(3, 64, kernel_size=3, padding=1, padding_mode="replicate")
+    theirs.load_state_dict(ours.state_dict())  # the same weights, by the same names
+    image = torch.rand(1, 3, 9, 13)
+    mine, reference = image.clone().requires_grad_(), image.clone().requires_grad_()
+    out, expected = ours(mine), theirs(reference)
+    torch.testing.assert_close(out, expected)
+    weights = torch.rand_like(out)
+    (out * weights).sum().backward()
+    (expected * weights).sum().backward()
+    torch.testing.assert_close(mine.grad, reference.grad)
+
+    def backward_names(node, seen=None) -> set[str]:
+        seen = set() if seen is None else seen
+        if node is not None and node.name() not in seen:
+            seen.add(node.name())
+            for parent, _ in node.next_functions:
+                backward_names(parent, seen)
+        return seen
+
+    names = backward_names(out.grad_fn)
+    assert any("Cat" in name for name in names)
+    assert not any("Replication" in name or "Pad" in name for name in names), names
