@@ -152,6 +152,29 @@ def test_measure_compares_content_at_the_outputs_size_and_style_at_its_side(qual
     assert quality.measure(image, larger, image).ssim > 0.9
 
 
+# --- a result's edge --------------------------------------------------------------------------
+
+
+def test_border_contrast_is_about_one_for_even_noise(quality):
+    noise = np.random.default_rng(5).uniform(0, 255, (40, 60, 3))
+    border = quality.border_contrast(noise)
+    for value in (border.top, border.bottom, border.left, border.right):
+        assert value == pytest.approx(1.0, abs=0.2)
+    assert border.corner < 1.5
+
+
+def test_border_contrast_sees_a_dotted_last_column_and_a_lone_bright_corner(quality, picture):
+    dotted = picture.copy()
+    dotted[::2, -1] = 255.0  # every other pixel of the last column white
+    border = quality.border_contrast(dotted)
+    assert border.right > 2 * max(border.left, border.top, border.bottom)
+    assert border.worst_line() == border.right
+    cornered = picture.copy()
+    assert quality.border_contrast(cornered).corner < 1.5
+    cornered[-1, -1] = 255.0
+    assert quality.border_contrast(cornered).corner > 5
+
+
 # --- the evaluation script ------------------------------------------------------------------------
 
 
