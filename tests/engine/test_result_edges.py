@@ -20,8 +20,9 @@ from nst_engine.transfer import run
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 # A border line varies as much as the inside (about 1); the dotted column was 1.8-2.2 times.
 MOST_LINE_CONTRAST = 1.5
-# The bottom-right corner stood 4-10 times the inside's neighbour difference from its own.
-MOST_CORNER_CONTRAST = 2.5
+# The bottom-right corner stood 4-10 times the inside's mean neighbour difference from its
+# own neighbours (128 px, 200 iterations); an inside pixel goes past 3 about once in 100.
+MOST_CORNER_CONTRAST = 3.5
 
 
 @pytest.fixture(scope="module")
