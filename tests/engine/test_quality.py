@@ -175,6 +175,18 @@ def test_border_contrast_sees_a_dotted_last_column_and_a_lone_bright_corner(qual
     assert quality.border_contrast(cornered).corner > 5
 
 
+def test_the_face_benchmark_scores_the_photo_itself_as_its_own_face(picture):
+    faces = load("faces")
+    box = (0.25, 0.25, 0.75, 0.5)
+    assert faces.crop(picture, box).shape == (12, 32, 3)  # rows 12-24, columns 16-48 of 48x64
+    assert (faces.crop(picture, box) == picture[12:24, 16:48]).all()
+    image = Image.fromarray(picture.astype(np.uint8))
+    scores = faces.face_scores(image, image, image, box)
+    assert scores["face_ssim"] == pytest.approx(1.0) and scores["face_edges"] == pytest.approx(1.0)
+    noisy_picture = Image.fromarray(noisy(picture, 30).astype(np.uint8))
+    assert faces.face_scores(noisy_picture, image, image, box)["face_ssim"] < 0.9
+
+
 # --- the evaluation script ------------------------------------------------------------------------
 
 
