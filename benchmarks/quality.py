@@ -12,6 +12,10 @@ Style match (lower is closer to the painting, 0 at least):
   output and style, at the output's size and at half of it (strokes twice as large).
 - `colour`: the chi-square distance between their 3D colour histograms.
 
+A result's own edge (`border_contrast`, not part of `measure`): how much each border row and
+column varies from pixel to pixel against the interior, and how far the corners stand out
+from their neighbours (1 is like the interior; a dotted edge or a lone bright corner is 2+).
+
 The content is compared at the output's size; the style at the output's longest side (as a
 run sees it when style_size and style_scale are not set). Everything is deterministic: the
 patch subsets and projections come from a fixed seed. numpy, torch and Pillow only.
@@ -210,6 +214,61 @@ def colour_distance(first: np.ndarray, second: np.ndarray) -> float:
     total = p + q
     used = total > 0
     return float(0.5 * ((p[used] - q[used]) ** 2 / total[used]).sum())
+
+
+@dataclass(frozen=True)
+class BorderContrast:
+    """Each border line's variation, and the corners', over the interior's (1: alike).
+
+    top, bottom: the mean |difference| between horizontally adjacent pixels along that row,
+    over the same mean for the rows inside the border; left, right: likewise for columns
+    (vertically adjacent pixels). corner: the largest, over the four corners, of |corner -
+    the mean of its three neighbours| (mean over R, G, B), over the interior's mean
+    difference between adjacent pixels.
+    """
+
+    top: float
+    bottom: float
+    left: float
+    right: float
+    corner: float
+
+    def worst_line(self) -> float:
+        return max(self.top, self.bottom, self.left, self.right)
+
+
+def border_contrast(image: Image.Image | np.ndarray) -> BorderContrast:
+    """How much the image's border rows, columns and corners stand out (see BorderContrast)."""
+    rgb = to_array(image)
+    height, width = rgb.shape[:2]
+    if min(height, width) < 4:
+        raise ValueError(f"border contrast needs 4 x 4 pixels at least, got {width} x {height}")
+    along_rows = np.abs(np.diff(rgb, axis=1)).mean(axis=(1, 2))  # one figure per row
+    along_columns = np.abs(np.diff(rgb, axis=0)).mean(axis=(0, 2))  # one per column
+    inside_rows, inside_columns = along_rows[1:-1].mean(), along_columns[1:-1].mean()
+    inside = (inside_rows + inside_columns) / 2
+
+    def corner(row: int, column: int, step_down: int, step_across: int) -> float:
+        neighbours = (
+            rgb[row + step_down, column]
+            + rgb[row, column + step_across]
+            + rgb[row + step_down, column + step_across]
+        ) / 3
+        return float(np.abs(rgb[row, column] - neighbours).mean())
+
+    corners = (
+        corner(0, 0, 1, 1),
+        corner(0, width - 1, 1, -1),
+        corner(height - 1, 0, -1, 1),
+        corner(height - 1, width - 1, -1, -1),
+    )
+    return BorderContrast(
+        top=float(along_rows[0] / inside_rows),
+        bottom=float(along_rows[-1] / inside_rows),
+        left=float(along_columns[0] / inside_columns),
+        right=float(along_columns[-1] / inside_columns),
+        corner=float(max(corners) / inside),
+    )
 
 
 def measure(

@@ -328,7 +328,7 @@ class RunConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"{source}: unknown setting '{unknown[0]}'")
-        changes: dict[str, Any] = dict(data)
+        changes: dict[str, Any] = output_follows_size(dict(data))
         if "loss_scale" not in data and _raw_weights(data):
             # Written before loss_scale existed: the raw loss, no style factor, as then.
             changes["loss_scale"] = "raw"
@@ -350,6 +350,19 @@ class RunConfig:
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{source}: not valid TOML ({error})") from None
         return cls.from_dict(data, base, source)
+
+
+def output_follows_size(changes: dict[str, Any]) -> dict[str, Any]:
+    """`changes` to lay over a config, in which a new compute size without an output size
+    lets the output follow the compute size (None) instead of keeping the base's.
+
+    A base's output size (a preset's: reference-2022's 224x224) was chosen for its own
+    compute size; kept under another one, it stretched the picture to another aspect
+    (issue 18). An output size given with the size stays.
+    """
+    if "size" in changes and "output_size" not in changes:
+        changes["output_size"] = None
+    return changes
 
 
 def _raw_weights(data: dict[str, Any]) -> bool:

@@ -10,7 +10,8 @@ Two scales (the `loss_scale` setting):
     comparable across image sizes).
   - Style (Gram): E_l = 1/(4 M^2) * sum (G_out - G_style)^2 with G = F F^T (the paper's
     1/(4 N^2 M^2) loses its N^2, as in the 2022 reference).
-  - TV: w * sqrt(sum over pixels of |grad I|^2), forward differences, in 0-255.
+  - TV: w * sqrt(sum over pixels of |grad I|^2), forward differences (every pair of
+    adjacent pixels, the last row and column included), in 0-255.
   - L = sum_l w_l E_l (content) + style_weight * sum_l w_l E_l (style) + TV.
   The terms are raw sums: activations in the hundreds make style terms up to 1e16, so
   layer weights are tiny and only fit the weights and sizes they were tuned at.
@@ -31,6 +32,7 @@ activations of the network fed through its weights' preprocessing (nst_engine/we
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from nst_engine.features import FeatureExtractor
@@ -60,9 +62,16 @@ class ContentLoss(nn.Module):
 
 
 def squared_gradients(image: torch.Tensor) -> torch.Tensor:
-    """(I[x+1, y] - I[x, y])^2 + (I[x, y+1] - I[x, y])^2 at each pixel but the last row/column."""
-    across = image[..., :-1, 1:] - image[..., :-1, :-1]
-    down = image[..., 1:, :-1] - image[..., :-1, :-1]
+    """(I[x+1, y] - I[x, y])^2 + (I[x, y+1] - I[x, y])^2 at every pixel, a difference past
+    the last row or column counting as 0 (the edge continued, as replicate padding does).
+
+    Every pair of adjacent pixels is in it once. The 2022 formula's usual code took the
+    differences over the (H-1) x (W-1) overlap only: the last column's down and the last
+    row's across differences were left out, nothing smoothed them, and results had a dotted
+    last column and a lone bright bottom-right pixel (issue 18).
+    """
+    across = F.pad(image[..., :, 1:] - image[..., :, :-1], (0, 1))
+    down = F.pad(image[..., 1:, :] - image[..., :-1, :], (0, 0, 0, 1))
     return across.pow(2) + down.pow(2)
 
 

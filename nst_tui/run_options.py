@@ -20,6 +20,7 @@ from nst_engine.config import (
     STYLE_SCALE_RANGE,
     STYLE_WEIGHT_MAXIMUM,
     RunConfig,
+    output_follows_size,
     parse_blend,
     parse_init,
     parse_layer_weights,
@@ -287,6 +288,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     if arguments.ema is not None:
         changes["ema"] = arguments.ema
     _one_style_size(changes)
+    output_follows_size(changes)  # --size without --output-size: not the preset's output size
     changes["optimizer"] = _optimizer_from_arguments(arguments, config)
     config = config.replace(**changes)
     output = (

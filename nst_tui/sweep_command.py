@@ -110,8 +110,10 @@ def prepare_sweep(arguments: argparse.Namespace):
     looks = {}
     with tempfile.TemporaryDirectory(prefix="nst-sweep-") as scratch:
         layer = None  # a sweep file's settings: laid over whichever preset a cell has
+        layer_keys: tuple[str, ...] = ()
         if arguments.file:
             file_axes, file_preset, layer = _take_file(arguments, Path(arguments.file))
+            layer_keys = tuple(layer[0])
             axes += file_axes
             name = arguments.preset or file_preset or "default"
             arguments.preset = _with_settings(name, layer, Path(scratch))
@@ -129,6 +131,10 @@ def prepare_sweep(arguments: argparse.Namespace):
                 preset = _with_settings(value, layer, Path(scratch)) if layer else value
                 cell = argparse.Namespace(**{**vars(arguments), "preset": preset})
                 looks[value] = config_from_arguments(cell)
+    if _varies_size(axes) and arguments.output_size is None and "output_size" not in layer_keys:
+        # A size axis sets each cell's compute size as --size does: the output follows it,
+        # not a preset's output size made for another compute size (issue 18).
+        config = config.replace(output_size=None)
     if not output_given:  # CONTENT-STYLE-sweep.png, numbered as itself
         grid = default_output_path(
             config.content, config.style, runs_root=arguments.runs_dir, suffix="-sweep"
@@ -157,6 +163,12 @@ def check_cells(plan) -> None:
             cell = ", ".join(job.labels)
             raise type(error)(f"{cell}: {error.message}" if cell else error.message) from None
         check_weights_file(job.config.weights)
+
+
+def _varies_size(axes) -> bool:
+    from nst_engine.sweep_settings import canonical_name
+
+    return any(canonical_name(axis.name) == "size" for axis in axes)
 
 
 def _take_file(arguments: argparse.Namespace, path: Path):

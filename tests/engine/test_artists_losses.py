@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from nst_engine.features import FeatureExtractor, ScaledAvgPool
 from nst_engine.layers import LAYERS
 from nst_engine.losses import ContentLoss, TotalVariationLoss, build_loss
-from nst_engine.statistics import StyleLoss, WassersteinStyleLoss, blended_moments, moments
+from nst_engine.statistics import StyleLoss, WassersteinStyleLoss
 from nst_engine.tensors import MovingAverage
 from nst_engine.weights import random_weights
 
@@ -65,16 +65,6 @@ def test_the_normalised_gram_loss_is_the_relative_error_of_per_position_grams():
     assert StyleLoss(style, 1.0)(output).item() == pytest.approx(difference / 4, rel=1e-9)
 
 
-def test_blended_targets_are_the_weighted_moments_of_each_style_image():
-    first, second = features_of(7), features_of(8, side=6)
-    mean, gram = blended_moments([moments(first), moments(second)], (0.7, 0.3))
-    for feature, share in ((first, 0.7), (second, 0.3)):
-        flat = feature[0].reshape(3, -1).numpy()
-        mean = mean - share * torch.from_numpy(flat.mean(axis=1))
-        gram = gram - share * torch.from_numpy(flat @ flat.T / flat.shape[1])
-    assert mean.abs().max() < 1e-12 and gram.abs().max() < 1e-12
-
-
 def test_a_loss_with_two_blended_styles_has_the_hand_blended_gram_target():
     extractor = FeatureExtractor(random_weights(1), ["relu1_1", "relu2_1"])
     generator = torch.Generator().manual_seed(0)
@@ -94,31 +84,15 @@ def test_a_loss_with_two_blended_styles_has_the_hand_blended_gram_target():
     for image in (first, second):
         flat = extractor(image / 255)["relu1_1"][0].reshape(64, -1).double()
         per_position.append(flat @ flat.T / flat.shape[1])
-    expected = 0.25 * per_position[0] + 0.75 * per_position[1]
+    # Each image's activations at one size (root mean square 1), then the blend's own size
+    # (tests/engine/test_blend.py says why).
+    sizes = [(gram.trace() / 64).sqrt() for gram in per_position]
+    size = 0.25 * sizes[0] + 0.75 * sizes[1]
+    expected = size**2 * (
+        0.25 * per_position[0] / sizes[0] ** 2 + 0.75 * per_position[1] / sizes[1] ** 2
+    )
     target = loss.style_losses["relu1_1"].target_per_position.double()
     torch.testing.assert_close(target, expected, rtol=1e-5, atol=1e-5)
-    # Exact for Gram: the blended loss is the blend of each image's loss up to a constant,
-    # so it is lowest where the blend of the separate losses is.
-    image = torch.rand(1, 3, 24, 24, generator=generator) * 255
-    alone = [
-        build_loss(extractor, content, style, (("relu2_1", 1.0),), (("relu1_1", 1.0),), 0.0)
-        for style in (first, second)
-    ]
-    blended = build_loss(
-        extractor,
-        content,
-        [first, second],
-        (("relu2_1", 1.0),),
-        (("relu1_1", 1.0),),
-        0.0,
-        blend=(0.25, 0.75),
-    )
-    gradient = []
-    for loss_function, share in ((blended, 1.0), (alone[0], 0.25), (alone[1], 0.75)):
-        pixels = image.clone().requires_grad_(True)
-        (share * loss_function(pixels)["style"]).backward()
-        gradient.append(pixels.grad)
-    torch.testing.assert_close(gradient[0], gradient[1] + gradient[2], rtol=1e-3, atol=1e-3)
 
 
 def test_normalised_content_and_tv_terms_are_relative_to_their_targets():
@@ -132,9 +106,10 @@ def test_normalised_content_and_tv_terms_are_relative_to_their_targets():
     image = torch.rand(1, 3, 4, 4) * 255
 
     def roughness(picture):
-        across = picture[..., :-1, 1:] - picture[..., :-1, :-1]
-        down = picture[..., 1:, :-1] - picture[..., :-1, :-1]
-        return (across**2 + down**2).mean()
+        # Every pair of adjacent pixels, per pixel of the picture.
+        across = picture[..., :, 1:] - picture[..., :, :-1]
+        down = picture[..., 1:, :] - picture[..., :-1, :]
+        return ((across**2).sum() + (down**2).sum()) / picture.numel()
 
     tv = TotalVariationLoss(0.5, content)(image).item()
     assert tv == pytest.approx(0.5 * (roughness(image) / roughness(content)).item(), rel=1e-5)

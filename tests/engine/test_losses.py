@@ -89,16 +89,18 @@ def test_style_loss_of_a_texture_tiled_larger_is_near_zero():
 
 
 def tv_by_hand(image: torch.Tensor) -> float:
-    """sqrt of the sum, over the (H-1)x(W-1) overlap and every channel, of both differences."""
+    """sqrt of the sum, over every pair of adjacent pixels and every channel, of their squared
+    difference (the last row's across and the last column's down differences included)."""
     array = image[0].numpy()
     channels, height, width = array.shape
     total = 0.0
     for c in range(channels):
-        for y in range(height - 1):
-            for x in range(width - 1):
-                across = array[c, y, x + 1] - array[c, y, x]
-                down = array[c, y + 1, x] - array[c, y, x]
-                total += across**2 + down**2
+        for y in range(height):
+            for x in range(width):
+                if x + 1 < width:
+                    total += (array[c, y, x + 1] - array[c, y, x]) ** 2
+                if y + 1 < height:
+                    total += (array[c, y + 1, x] - array[c, y, x]) ** 2
     return float(np.sqrt(total))
 
 
@@ -109,9 +111,27 @@ def test_total_variation_is_weight_times_sqrt_of_summed_squared_forward_differen
 
 
 def test_total_variation_of_a_known_ramp():
-    # Across differences are 1 everywhere, down differences 10; a 1x3x3 image has a 2x2 overlap.
+    # Across differences are 1 everywhere, down differences 10; a 3x3 image has 6 of each.
     image = torch.tensor([[[[0.0, 1.0, 2.0], [10.0, 11.0, 12.0], [20.0, 21.0, 22.0]]]])
-    assert TotalVariationLoss(1.0)(image).item() == pytest.approx(np.sqrt(4 * (1 + 100)))
+    assert TotalVariationLoss(1.0)(image).item() == pytest.approx(np.sqrt(6 * (1 + 100)))
+
+
+@pytest.mark.parametrize("normalised", [False, True], ids=["raw", "normalised"])
+def test_total_variation_smooths_every_pixel_the_last_row_column_and_corner_included(normalised):
+    # Issue 18: the last column's down differences and the bottom-right pixel were left out,
+    # so nothing smoothed them and results had a dotted last column and a lone white corner.
+    generator = torch.Generator().manual_seed(4)
+    image = (torch.rand(1, 3, 6, 7, generator=generator) * 255).requires_grad_(True)
+    content = torch.rand(1, 3, 6, 7, generator=generator) * 255
+    TotalVariationLoss(1.0, content if normalised else None)(image).backward()
+    pulled = image.grad.abs().amax(dim=1)[0]  # each pixel's largest pull, over R, G, B
+    assert (pulled > 0).all(), pulled
+    # A bright corner alone on a flat image is pulled back towards its neighbours.
+    flat = torch.full((1, 3, 6, 7), 100.0)
+    flat[..., -1, -1] = 255.0
+    flat.requires_grad_(True)
+    TotalVariationLoss(1.0, content if normalised else None)(flat).backward()
+    assert (flat.grad[..., -1, -1] > 0).all()
 
 
 def test_total_variation_of_a_flat_image_is_zero_with_a_finite_gradient():

@@ -93,6 +93,22 @@ def test_what_a_preset_does_not_name_takes_the_default_not_the_base(tmp_path):
     assert config.content == tmp_path / "c.jpg" and config.output == tmp_path / "o.png"
 
 
+def test_a_compute_size_laid_over_a_preset_lets_the_output_size_follow_it():
+    """Issue 18: reference-2022's output size (224x224, for its own compute size) stayed
+    behind a size laid over it (a sweep file, --set), saving a stretched picture."""
+    from nst_engine.sizes import resolve_sizes
+
+    reference = load_preset("reference-2022")
+    config = RunConfig.from_dict({"size": 192}, reference)
+    assert config.output_size is None
+    sizes = resolve_sizes(config, (640, 480), (300, 300))
+    assert sizes.compute == sizes.output == (192, 144)
+    both = RunConfig.from_dict({"size": 192, "output_size": 400}, reference)
+    assert resolve_sizes(both, (640, 480), (300, 300)).output == (400, 300)
+    # Settings that do not name the size leave the output size alone.
+    assert RunConfig.from_dict({"tv_weight": 5}, reference).output_size == reference.output_size
+
+
 def test_a_user_preset_can_be_deleted_a_built_in_one_cannot():
     path = save_user_preset("gone soon", RunConfig(iterations=7))
     assert delete_user_preset("gone soon") == path

@@ -152,6 +152,41 @@ def test_measure_compares_content_at_the_outputs_size_and_style_at_its_side(qual
     assert quality.measure(image, larger, image).ssim > 0.9
 
 
+# --- a result's edge --------------------------------------------------------------------------
+
+
+def test_border_contrast_is_about_one_for_even_noise(quality):
+    noise = np.random.default_rng(5).uniform(0, 255, (40, 60, 3))
+    border = quality.border_contrast(noise)
+    for value in (border.top, border.bottom, border.left, border.right):
+        assert value == pytest.approx(1.0, abs=0.2)
+    assert border.corner < 1.5
+
+
+def test_border_contrast_sees_a_dotted_last_column_and_a_lone_bright_corner(quality, picture):
+    dotted = picture.copy()
+    dotted[::2, -1] = 255.0  # every other pixel of the last column white
+    border = quality.border_contrast(dotted)
+    assert border.right > 2 * max(border.left, border.top, border.bottom)
+    assert border.worst_line() == border.right
+    cornered = picture.copy()
+    assert quality.border_contrast(cornered).corner < 1.5
+    cornered[-1, -1] = 255.0
+    assert quality.border_contrast(cornered).corner > 5
+
+
+def test_the_face_benchmark_scores_the_photo_itself_as_its_own_face(picture):
+    faces = load("faces")
+    box = (0.25, 0.25, 0.75, 0.5)
+    assert faces.crop(picture, box).shape == (12, 32, 3)  # rows 12-24, columns 16-48 of 48x64
+    assert (faces.crop(picture, box) == picture[12:24, 16:48]).all()
+    image = Image.fromarray(picture.astype(np.uint8))
+    scores = faces.face_scores(image, image, image, box)
+    assert scores["face_ssim"] == pytest.approx(1.0) and scores["face_edges"] == pytest.approx(1.0)
+    noisy_picture = Image.fromarray(noisy(picture, 30).astype(np.uint8))
+    assert faces.face_scores(noisy_picture, image, image, box)["face_ssim"] < 0.9
+
+
 # --- the evaluation script ------------------------------------------------------------------------
 
 
