@@ -126,7 +126,7 @@ class HistoryScreen(Screen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self._columns: list[str] = []  # the keys of the columns shown, in order
+        self._columns: list[tuple[str, int]] = []  # (key, width) of the columns shown, in order
         self._set_narrow()
         self.reload()
         self.set_interval(POLL_INTERVAL, self._poll)
@@ -163,7 +163,7 @@ class HistoryScreen(Screen):
             if getattr(entry, "status", "") == RUNNING and getattr(entry, "folder", None)
         }
         table = self.table
-        if "iterations" not in self._columns:
+        if "iterations" not in self._shown_keys:
             return
         for record in self.shown:
             if record.status == RUNNING and record.id in live:
@@ -212,6 +212,10 @@ class HistoryScreen(Screen):
     def table(self) -> RunTable:
         return self.query_one(RunTable)
 
+    @property
+    def _shown_keys(self) -> set[str]:
+        return {key for key, _ in self._columns}
+
     def show_rows(self) -> None:
         """Fill the table with the filtered records, sorted; the cursor stays on its run."""
         text = self.query_one("#history-filter", Input).value
@@ -225,12 +229,13 @@ class HistoryScreen(Screen):
         rows = [row_texts(record) for record in kept]
         width, height = self._table_size()
         layout = fit_columns(width, natural_widths(rows), scrollbar=len(rows) >= height)
-        keys = [column.key for column, _ in layout]
-        table.clear(columns=keys != self._columns)
-        if keys != self._columns:
+        # The columns again when any is added, dropped or of another width (a resize).
+        columns = [(column.key, width) for column, width in layout]
+        table.clear(columns=columns != self._columns)
+        if columns != self._columns:
             for shown_column, width in layout:
                 table.add_column(shown_column.heading, width=width, key=shown_column.key)
-            self._columns = keys
+            self._columns = columns
         for record, texts in zip(kept, rows, strict=True):
             table.add_row(*fitted_cells(texts, layout), key=record.id)
         if highlighted is not None and highlighted.id in {record.id for record in kept}:
@@ -288,7 +293,7 @@ class HistoryScreen(Screen):
             self._thumbnail_for = None
             return
         details.update(record_details(record))
-        line.update(left_out_text(record, set(self._columns)))
+        line.update(left_out_text(record, self._shown_keys))
         if self.has_class("-narrow"):
             return  # no thumbnail to show
         if self._thumbnail_for != record.id:

@@ -113,3 +113,23 @@ async def test_a_sweeps_cells_show_the_values_they_vary(
         if size == (120, 40):
             body = "\n".join(rows)
             assert "iterations=200, style-weight=1e4" in body, body
+
+
+async def test_after_a_resize_the_columns_are_fitted_again_to_the_new_width(
+    make_app, long_named_runs: Path
+) -> None:
+    """From 120 to 80 columns with the same columns shown: each one's width is chosen again
+    (before, the 120-column widths stayed and the last column was cut at the screen's edge)."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        for size in [(80, 24), (100, 30), (80, 24)]:
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await pilot.pause()
+            table = screen.table
+            used = sum(column.get_render_width(table) for column in table.columns.values())
+            assert used <= table.size.width, (size, used, table.size.width)
+            heading = table_lines(screen)[0]
+            last = list(table.columns.values())[-1].label.plain
+            assert last in heading, heading  # the last column's heading whole
