@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import tomllib
-
+from nst_engine.config import tomllib
 from nst_engine.errors import ConfigError
+from nst_engine.toml_text import dumps
 
 if TYPE_CHECKING:
     from nst_engine.config import RunConfig
@@ -42,8 +42,6 @@ def settings_fingerprint(config: RunConfig) -> str:
     """The settings that make the run what it is, as TOML text (kept in its checkpoints):
     every setting but FREE_TO_CHANGE (and an init image's path), and only the optimiser in
     use's own table."""
-    import tomli_w  # only needed when writing
-
     from nst_engine.config import INITS
 
     data = config.to_dict()
@@ -55,7 +53,7 @@ def settings_fingerprint(config: RunConfig) -> str:
     data["optimizer"] = {
         key: optimizer[key] for key in ("name", "lr", optimizer["name"]) if key in optimizer
     }
-    return tomli_w.dumps(data)
+    return dumps(data)  # tomli_w's, or the plain writer on a bare GPU machine
 
 
 def check_same_settings(state: dict[str, Any], config: RunConfig, folder: RunFolder) -> None:
@@ -72,6 +70,8 @@ def check_same_settings(state: dict[str, Any], config: RunConfig, folder: RunFol
         before, after = tomllib.loads(kept), tomllib.loads(now)
     except tomllib.TOMLDecodeError:  # not what a checkpoint of ours keeps
         before, after = {"settings": kept}, {}
+    if before == after:  # the same settings, written by the other TOML writer
+        return
     changed = sorted(
         key for key in before.keys() | after.keys() if before.get(key) != after.get(key)
     )

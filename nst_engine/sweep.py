@@ -355,10 +355,9 @@ SWEEP_FILE = "sweep.toml"  # in the cells folder: what `nst-tui sweep --resume` 
 def save_sweep(plan: SweepPlan, folders: Sequence[RunFolder], cell_size: int) -> Path:
     """Write what the sweep is (base settings, axes, its run folders in job order) into
     GRID.cells/sweep.toml, so that a stopped sweep can go on and its grid be made again."""
-    import tomli_w
-
     from nst_engine.errors import OutputError
     from nst_engine.safe_files import write_atomically
+    from nst_engine.toml_text import dumps
 
     assert plan.cells_folder is not None and plan.base is not None
     data = {
@@ -371,7 +370,7 @@ def save_sweep(plan: SweepPlan, folders: Sequence[RunFolder], cell_size: int) ->
     }
     path = plan.cells_folder / SWEEP_FILE
     try:
-        write_atomically(path, tomli_w.dumps(data).encode())  # never through a planted link
+        write_atomically(path, dumps(data).encode())  # never through a planted link
     except OSError as error:
         raise OutputError(f"could not write '{path}': {error.strerror or error}") from None
     return path
