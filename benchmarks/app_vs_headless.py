@@ -3,7 +3,7 @@
     python benchmarks/app_vs_headless.py [--size 128] [--iterations 60] [--weights random]
                                          [--optimizer lbfgs] [--repeats 4] [--terminal 120x40]
 
-Headless: iterates `nst_engine.transfer.run(config)` directly in the main thread, as
+Headless: iterates `nst_engine.running.transfer.run(config)` directly in the main thread, as
 `nst-tui run` does. App: the real `NSTApp`, driven headlessly with Textual's `run_test`, runs
 started as Ctrl+R starts them (its worker thread, throttled progress and preview frames,
 the interface thread painting them). Each measurement is a fresh process (a process in
@@ -35,7 +35,7 @@ from pathlib import Path
 
 
 def make_config(arguments: argparse.Namespace, output: Path):
-    from nst_engine.bench import demo_config
+    from nst_engine.cost.bench import demo_config
 
     return demo_config(
         output,
@@ -49,8 +49,8 @@ def make_config(arguments: argparse.Namespace, output: Path):
 
 
 def run_headless(config) -> float:
-    from nst_engine.events import Finished
-    from nst_engine.transfer import run
+    from nst_engine.running.events import Finished
+    from nst_engine.running.transfer import run
 
     with run(config) as events:
         for event in events:
@@ -73,8 +73,8 @@ class Timings:
 def instrument(timings: Timings) -> None:
     from rich.console import Console
 
-    from nst_tui.screens.main import MainScreen
-    from nst_tui.widgets.cells import CellBuilder, CellImage
+    from nst_tui.app.screens.main import MainScreen
+    from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage
 
     build = CellBuilder.build
 
@@ -111,8 +111,8 @@ def instrument(timings: Timings) -> None:
 
 
 async def runs_in_app(config, size: tuple[int, int], timings: Timings, count: int) -> None:
-    from nst_tui.app import NSTApp
-    from nst_tui.settings import Remembered
+    from nst_tui.app.app import NSTApp
+    from nst_tui.app.remembered import Remembered
 
     app = NSTApp(Remembered(config), folder=config.output.parent)
     async with app.run_test(size=size) as pilot:
@@ -137,7 +137,7 @@ def replay_ms(frames: list) -> tuple[float, float]:
     from rich.style import Style
     from rich_pixels import Pixels
 
-    from nst_tui.widgets.cells import CellBuilder
+    from nst_tui.app.widgets.picture.cells import CellBuilder
 
     builder = CellBuilder()
     ours, theirs = [], []

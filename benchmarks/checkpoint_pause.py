@@ -1,12 +1,12 @@
 """The pause a checkpoint makes in a run: with L-BFGS's history and without it.
 
-A run stops while its checkpoint is copied to the host and written (nst_engine/recorder.py,
+A run stops while its checkpoint is copied to the host and written (nst_engine/store/recorder.py,
 runs.py); with L-BFGS the history is 2 x (history + 1) image-sized vectors. This builds the
 device L-BFGS's state for an image of `--size` px square (two steps on a random gradient:
 the history is allocated whole at the first) and times what the run loop does at a
 checkpoint, through the same calls (Stepper.optimizer_state, Recorder.checkpoint into a
 run folder), with the history kept (as a stop's checkpoint where it fits) and left out (a
-periodic one above nst_engine/checkpointing.PERIODIC_HISTORY_BYTES). Alternates the two,
+periodic one above nst_engine/running/checkpointing.py PERIODIC_HISTORY_BYTES). Alternates the two,
 `--repeats` times each, and prints each pause, the checkpoint's size and the medians.
 
     python benchmarks/checkpoint_pause.py [--size 1024] [--history 100] [--repeats 3]
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import torch
 
-from nst_engine.config import OptimizerSettings, RunConfig
-from nst_engine.optimizer_settings import LBFGSSettings
-from nst_engine.recorder import Recorder
-from nst_engine.runs import RunFolder
-from nst_engine.stepper import Stepper, Switches
+from nst_engine.optimise.stepper import Stepper, Switches
+from nst_engine.settings.config import OptimizerSettings, RunConfig
+from nst_engine.settings.optimizer_settings import LBFGSSettings
+from nst_engine.store.recorder import Recorder
+from nst_engine.store.runs import RunFolder
 
 
 def lbfgs_stepper(size: int, history: int, device: torch.device) -> Stepper:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from nst_engine.cluster import connect
-from nst_engine.config import RunConfig
-from nst_engine.gallery import demo_pair
-from nst_engine.jobs import Job, JobEnded, JobQueue
-from nst_engine.runs import RunFolder
+from nst_engine.jobs.cluster import connect
+from nst_engine.jobs.queue import Job, JobEnded, JobQueue
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import demo_pair
+from nst_engine.store.runs import RunFolder
 
 
 def one_job(queue: JobQueue, config: RunConfig, root: Path) -> float:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from nst_engine.features import FeatureExtractor
-from nst_engine.gallery import demo_pair
-from nst_engine.tensors import image_to_tensor
-from nst_engine.weights import load_weights
+from nst_engine.method.features import FeatureExtractor
+from nst_engine.method.weights import load_weights
+from nst_engine.running.tensors import image_to_tensor
+from nst_engine.settings.gallery import demo_pair
 
 STYLE_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 

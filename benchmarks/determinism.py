@@ -4,7 +4,7 @@
 
 Runs the demo pair twice with the same seed (random weights, Adam and L-BFGS), with cuDNN's
 default algorithms and then with `torch.backends.cudnn.deterministic = True` (what the engine
-chooses on CUDA, `nst_engine.devices.make_reproducible`, used by transfer), and prints how
+chooses on CUDA, `nst_engine.cost.devices.make_reproducible`, used by transfer), and prints how
 many pixels differ between the two results and the ms per iteration of each mode. On the CPU
 both modes are the same code. A benchmark: it measures and prints, it does not judge.
 """
@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from nst_engine import transfer
-from nst_engine.bench import demo_config
-from nst_engine.events import Finished
-from nst_engine.transfer import run
+from nst_engine.cost.bench import demo_config
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished
+from nst_engine.running.transfer import run
 
 
 def one_run(folder: Path, name: str, arguments: argparse.Namespace, optimizer: str):

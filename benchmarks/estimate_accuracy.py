@@ -2,8 +2,8 @@
 
     python benchmarks/estimate_accuracy.py --sizes 128 256 512 --iterations 10
 
-Measures the device as the app does (nst_engine.rates.measure, in a fresh process), then
-runs each size in a fresh process through `nst_engine.bench.measure` (the real run, random
+Measures the device as the app does (nst_engine.cost.rates.measure, in a fresh process), then
+runs each size in a fresh process through `nst_engine.cost.bench.measure` (the real run, random
 weights, the demo pair, L-BFGS), and prints per size: the estimated and measured seconds
 per iteration (from the measurement, and from the figures of the other sizes' runs, as the
 app does once runs are recorded) and the estimated and measured peak memory (the process's
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def calibrate(device: str):
-    from nst_engine.rates import measure
+    from nst_engine.cost.rates import measure
 
     return measure(device)
 
@@ -36,9 +36,9 @@ def main() -> int:
     parser.add_argument("--device", default="cpu")
     arguments = parser.parse_args()
 
-    from nst_engine.bench import demo_config, measure
-    from nst_engine.estimate import iteration_flops, memory_bytes, workload_from_sizes
-    from nst_engine.rates import DeviceProfile, RunRecord
+    from nst_engine.cost.bench import demo_config, measure
+    from nst_engine.cost.estimate import iteration_flops, memory_bytes, workload_from_sizes
+    from nst_engine.cost.rates import DeviceProfile, RunRecord
 
     context = multiprocessing.get_context("spawn")
 

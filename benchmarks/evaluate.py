@@ -100,15 +100,15 @@ def default_pairs(folder: Path = SHARED_IMAGES) -> list[tuple[Path, Path]]:
 
 
 def default_presets() -> list[str]:
-    from nst_engine.presets import builtin_preset_names
+    from nst_engine.settings.presets import builtin_preset_names
 
     return [name for name in builtin_preset_names() if name not in SKIPPED_PRESETS]
 
 
 def preset_config(name: str, content: Path, style: Path, output: Path, plan: Plan):
     """Preset `name` for this pair with the shared size, length, weights and device, then --set."""
-    from nst_engine.config import RunConfig
-    from nst_engine.presets import load_preset
+    from nst_engine.settings.config import RunConfig
+    from nst_engine.settings.presets import load_preset
 
     paths = RunConfig(content=content, style=style, output=output, overwrite=True)
     config = load_preset(name, paths).replace(
@@ -124,8 +124,8 @@ def preset_config(name: str, content: Path, style: Path, output: Path, plan: Pla
 
 def run_preset(config) -> float:
     """Run `config` to its end; the engine's seconds from the first iteration to the file."""
-    from nst_engine.events import Finished
-    from nst_engine.transfer import run
+    from nst_engine.running.events import Finished
+    from nst_engine.running.transfer import run
 
     finished = None
     with run(config) as events:
@@ -239,7 +239,7 @@ def format_table(rows: list[Row]) -> str:
 
 def length_notes(presets: list[str], iterations: int) -> list[str]:
     """One line for each preset whose own length differs from the one it ran."""
-    from nst_engine.presets import load_preset
+    from nst_engine.settings.presets import load_preset
 
     notes = []
     for name in presets:
@@ -315,7 +315,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None, report=print) -> int:
-    from nst_engine.bench import parse_settings
+    from nst_engine.cost.bench import parse_settings
     from nst_engine.errors import ConfigError, NSTError
 
     arguments = parse_arguments(argv)

@@ -104,7 +104,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None, report=print) -> int:
     from PIL import Image
 
-    from nst_engine.bench import parse_settings
+    from nst_engine.cost.bench import parse_settings
     from nst_engine.errors import NSTError
 
     arguments = parse_arguments(argv)

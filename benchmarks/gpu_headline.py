@@ -3,7 +3,7 @@
 For each size (the demo job's 512x342, then 512x512 and 1024x1024) and optimiser (L-BFGS,
 then Adam, each with its `auto` precision: float32 for L-BFGS, bf16 for Adam on a GPU), the
 demo job runs twice through the real `run()`, with `cuda_graph` on and off, all in this
-process (one CUDA start for all): nst_engine.bench.measure, which warms up (L-BFGS's
+process (one CUDA start for all): nst_engine.cost.bench.measure, which warms up (L-BFGS's
 history full), times spans between device syncs and takes their median. Each row says
 whether the iterations really went through a graph (`graphing`) and how far the loss fell
 over the timed spans (a graph that replays nothing leaves it flat). Rows print as they
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from nst_engine.bench import measure, merge_settings, parse_settings
+from nst_engine.cost.bench import measure, merge_settings, parse_settings
 
 
 def size_settings(size: str) -> tuple[int, dict]:

@@ -1,13 +1,13 @@
 """What TF32 costs the Gram matrices' accuracy, and (on a GPU) what it saves in time.
 
 A bf16 run's features come out of the network in bf16 and are cast to float32 for the
-Gram matrices (nst_engine/losses.py). TF32 keeps 10 mantissa bits of float32's 23, bf16 7:
+Gram matrices (nst_engine/method/losses.py). TF32 keeps 10 mantissa bits of float32's 23, bf16 7:
 the forward products' inputs lose nothing. Their gradients' products take dG, which is not
 bf16, and round it to TF32. On the CPU (no TF32) this emulates TF32's rounding of every
 product input, and compares the Gram style loss and its gradient with respect to the
 features against strict float32, for bf16 features (what a bf16 run has) and float32 ones
 (what an fp32 run has, which keeps strict float32). On CUDA it also uses the real switch
-(nst_engine/precision.py) and times the Gram loss's forward and backward both ways.
+(nst_engine/optimise/precision.py) and times the Gram loss's forward and backward both ways.
 
     python benchmarks/gram_tf32.py [--size 256] [--device cpu] [--weights auto]
 """
@@ -20,8 +20,8 @@ import time
 import torch
 from demo_activations import STYLE_LAYERS, activations
 
-from nst_engine.precision import float32_matmuls
-from nst_engine.statistics import StyleLoss
+from nst_engine.method.statistics import StyleLoss
+from nst_engine.optimise.precision import float32_matmuls
 
 
 def to_tf32(values: torch.Tensor) -> torch.Tensor:
@@ -55,7 +55,7 @@ def emulated_gram(features: torch.Tensor) -> torch.Tensor:
 
 
 def loss_and_gradient(loss: StyleLoss, features: torch.Tensor, tf32: str):
-    import nst_engine.statistics as statistics
+    import nst_engine.method.statistics as statistics
 
     image = features.detach().clone().requires_grad_(True)
     real_gram = statistics.gram_matrix

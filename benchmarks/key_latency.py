@@ -19,7 +19,7 @@ During the run, blocks of presses alternate with quiet blocks as long, and the r
 both: what the presses cost the run shows beside what the run costs the presses.
 
 Each --variant starts the app with extra environment variables; without --variant, two run:
-the app without the remedies of nst_tui/engine_thread.py (NST_TUI_ENGINE_NICE=0,
+the app without the remedies of nst_tui/app/engine_thread.py (NST_TUI_ENGINE_NICE=0,
 NST_TUI_GC_FREEZE=0) and the app as it ships. Variants alternate within each repeat, so a change in machine load hits them alike;
 the load average is printed for each. On a machine shared with other work, --boost -20
 (root) gives the app, its tmux server and this script most of the CPU against other
@@ -52,7 +52,7 @@ POLL_PAUSE = 0.002  # seconds between two looks at the pane
 PRESS_TIMEOUT = 5.0  # a key that has not answered by then counts as this long
 VERBOSE = "--verbose" in sys.argv
 SESSION_NUMBERS = itertools.count(1)  # each measurement its own tmux server
-# Without --variant: the app without the remedies of nst_tui/engine_thread.py, then as it ships.
+# Without --variant: the app without the remedies of nst_tui/app/engine_thread.py, then as it ships.
 DEFAULT_VARIANTS = [
     ("without", {"NST_TUI_ENGINE_NICE": "0", "NST_TUI_GC_FREEZE": "0"}),
     ("as-shipped", {}),
@@ -206,8 +206,8 @@ def write_settings(folder: Path, size: int) -> dict[str, str]:
         "NST_TUI_STATE_DIR": str(folder / "state"),
     }
     os.environ.update(env)  # save_remembered writes to the folder they name
-    from nst_engine.bench import demo_config
-    from nst_tui.settings import save_remembered
+    from nst_engine.cost.bench import demo_config
+    from nst_tui.app.remembered import save_remembered
 
     config = demo_config(folder / "out.png", size, 100_000, "cpu", "random", overwrite=True)
     save_remembered(config, "cells")

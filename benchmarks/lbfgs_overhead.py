@@ -22,7 +22,7 @@ import time
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from nst_engine.lbfgs import DeviceLBFGS
+from nst_engine.optimise.lbfgs import DeviceLBFGS
 
 # Ops that only make views or bookkeeping: no kernel on a GPU.
 NO_KERNEL = {

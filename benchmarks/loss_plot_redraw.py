@@ -11,8 +11,8 @@ import time
 
 from textual.app import App, ComposeResult
 
-from nst_tui.widgets import loss_plot
-from nst_tui.widgets.loss_plot import LossPlot
+from nst_tui.app.widgets.run import loss_plot
+from nst_tui.app.widgets.run.loss_plot import LossPlot
 
 
 class PlotApp(App[None]):

@@ -3,7 +3,7 @@
 Every run that has not finished owns its output name, so the form (at each change of the
 content or style), `nst-tui run` without `-o` and the history's "run again" ask the runs folder
 which names are owned. Reading every run.json for that would grow with the history; the runs
-folder's index (nst_engine/output_owners.py) holds only the unfinished runs' names.
+folder's index (nst_engine/store/output_owners.py) holds only the unfinished runs' names.
 
 Makes FOLDERS run folders (one in ten stopped, the rest finished) in a temporary runs folder,
 with the project's own RunFolder, then prints the median milliseconds of:
@@ -25,10 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from nst_engine import output_owners
-from nst_engine.config import RunConfig
-from nst_engine.outputs import default_output_path
-from nst_engine.runs import FINISHED, STOPPED, RunFolder, list_runs
+from nst_engine.running.outputs import default_output_path
+from nst_engine.settings.config import RunConfig
+from nst_engine.store import output_owners
+from nst_engine.store.runs import FINISHED, STOPPED, RunFolder, list_runs
 
 
 def make_runs(root: Path, count: int) -> None:

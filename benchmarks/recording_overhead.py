@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from nst_engine import transfer
-from nst_engine.config import RunConfig
-from nst_engine.gallery import demo_pair
-from nst_engine.runs import RunFolder
+from nst_engine.running import transfer
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import demo_pair
+from nst_engine.store.runs import RunFolder
 
 
 def one_run(config: RunConfig, root: Path | None) -> float:

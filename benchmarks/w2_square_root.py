@@ -2,7 +2,7 @@
 
 The W2 style loss needs tr((S_s^1/2 S S_s^1/2)^1/2) per style layer per iteration. The
 float64 eigenvalue route (torch.linalg.eigvalsh) ends in a host sync, so no CUDA graph can
-hold it; Newton-Schulz iterations are matrix products only (nst_engine/statistics.py).
+hold it; Newton-Schulz iterations are matrix products only (nst_engine/method/statistics.py).
 This compares the two on real activations: VGG19 features of the demo pair (the oxford
 weights where installed, else random ones), each style layer, the image being the content
 photo against the painting's statistics: the cross term, the whole distance, and the
@@ -20,7 +20,7 @@ import time
 import torch
 from demo_activations import STYLE_LAYERS, activations
 
-from nst_engine import statistics
+from nst_engine.method import statistics
 
 
 def loss_and_gradient(loss: statistics.WassersteinStyleLoss, feature: torch.Tensor, method: str):

@@ -51,8 +51,8 @@ def sweep_arguments(size: int, iterations: int, cell_size: int, grid: Path) -> l
 
 def run_sweep(arguments: list[str]) -> int:
     """`nst-tui sweep ARGUMENTS`, in this process, through the command's own parser."""
-    from nst_tui.cli import OneLineParser, report_error
-    from nst_tui.sweep_command import add_sweep_arguments, run_sweep_command
+    from nst_tui.cli.command import OneLineParser, report_error
+    from nst_tui.cli.sweep_command import add_sweep_arguments, run_sweep_command
 
     parser = OneLineParser(prog="nst-tui sweep")
     add_sweep_arguments(parser)

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from nst_engine.config import RunConfig
-from nst_engine.events import Finished
-from nst_engine.gallery import gallery_image
-from nst_engine.presets import load_preset
-from nst_engine.transfer import run
+from nst_engine.running.events import Finished
+from nst_engine.running.transfer import run
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import gallery_image
+from nst_engine.settings.presets import load_preset
 
 HERE = Path(__file__).parent
 TILE = 200  # each picture's height in the strip

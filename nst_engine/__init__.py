@@ -12,9 +12,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "run": "nst_engine.transfer",
-    "Run": "nst_engine.transfer",
-    "RunConfig": "nst_engine.config",
+    "run": "nst_engine.running.transfer",
+    "Run": "nst_engine.running.transfer",
+    "RunConfig": "nst_engine.settings.config",
     "NSTError": "nst_engine.errors",
 }
 

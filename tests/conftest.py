@@ -45,7 +45,7 @@ def shared_image():
 @pytest.fixture
 def demo_pair() -> tuple[Path, Path]:
     """The built-in content and style images (always in the repository)."""
-    from nst_engine.gallery import demo_pair
+    from nst_engine.settings.gallery import demo_pair
 
     return demo_pair()
 
@@ -56,8 +56,8 @@ def stop_run():
     after `iterations` as Escape or a first Ctrl+C does; its Cancelled."""
 
     def stop(config, folder, iterations: int):
-        from nst_engine import transfer
-        from nst_engine.events import Step
+        from nst_engine.running import transfer
+        from nst_engine.running.events import Step
 
         with transfer.run(config, folder) as events:
             for event in events:
@@ -74,7 +74,7 @@ def replace_engine_step(monkeypatch: pytest.MonkeyPatch, around) -> None:
     image being optimised), `real_step(stepper)` takes the step; it returns the losses."""
     import itertools
 
-    from nst_engine.stepper import Stepper
+    from nst_engine.optimise.stepper import Stepper
 
     real_step = Stepper.step
     numbers = itertools.count(1)
@@ -155,7 +155,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
     fixture comes before `private_folders`). A command run in the test process with
     `--cluster local` finds it running, uses it and leaves it running."""
     pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
-    from nst_engine.cluster import connect
+    from nst_engine.jobs.cluster import connect
 
     folders = tmp_path_factory.mktemp("ray-workers")
     with pytest.MonkeyPatch.context() as environment:

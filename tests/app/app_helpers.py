@@ -19,7 +19,7 @@ async def wait_for(
 
 def _settled(app) -> bool:
     """Both images checked, no form check pending, and the app has the latest result."""
-    from nst_tui.widgets.path_field import PathField
+    from nst_tui.app.widgets.form.path_field import PathField
 
     return (
         all(field.problem is not None for field in app.main.query(PathField))
@@ -113,7 +113,7 @@ def run_is_on(app) -> None:
 
 def thumbnail_pixel(field, x: int, y: int) -> tuple[int, int, int]:
     """The colour of pixel (x, y) of a path field's thumbnail (two pixels per cell)."""
-    from nst_tui.widgets.cells import CellImage
+    from nst_tui.app.widgets.picture.cells import CellImage
 
     strip = field.query_one(CellImage)._strips[y // 2]
     column = 0

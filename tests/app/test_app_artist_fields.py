@@ -12,12 +12,12 @@ import pytest
 from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
 from textual.widgets import Button, Checkbox, Input, Select
 
-from nst_engine import locations
-from nst_engine.config import RunConfig
-from nst_tui.app import NSTApp
-from nst_tui.settings import load_remembered
-from nst_tui.widgets.choice_or_file import FILE
-from nst_tui.widgets.path_field import LARGE_THUMBNAIL_CELLS, PathField
+from nst_engine.settings.config import RunConfig
+from nst_engine.store import locations
+from nst_tui.app.app import NSTApp
+from nst_tui.app.remembered import load_remembered
+from nst_tui.app.widgets.form.choice_or_file import FILE
+from nst_tui.app.widgets.form.path_field import LARGE_THUMBNAIL_CELLS, PathField
 
 
 async def choose(pilot, selector: str, value: str) -> None:
@@ -309,7 +309,7 @@ async def test_a_preset_s_blend_fills_the_weights_of_the_styles_in_the_form(
 
 async def test_remembered_settings_bring_back_styles_and_files(demo_pair, tmp_path) -> None:
     """What the form held when the app closed (settings.toml) fills it at the next start."""
-    from nst_tui.settings import Remembered, save_remembered
+    from nst_tui.app.remembered import Remembered, save_remembered
 
     content, style = demo_pair
     weights = tmp_path / "vgg.safetensors"

@@ -24,8 +24,8 @@ from app_helpers import (
 from PIL import Image
 from textual.widgets import Checkbox, Select
 
-from nst_engine import locations
-from nst_tui.widgets.path_field import PathField
+from nst_engine.store import locations
+from nst_tui.app.widgets.form.path_field import PathField
 
 pytestmark = pytest.mark.usefixtures("quick_path_checks")
 
@@ -330,15 +330,15 @@ async def test_an_output_that_cannot_be_written_is_refused(make_app, tmp_path, c
 async def test_an_output_folder_that_is_not_writable_is_refused(
     make_app, tmp_path, monkeypatch
 ) -> None:
-    import nst_engine.outputs
+    import nst_engine.running.outputs
 
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
-    real_access = nst_engine.outputs.os.access
+    real_access = nst_engine.running.outputs.os.access
     # As root a read-only folder is still writable: answer for it as for anyone else.
     monkeypatch.setattr(
-        nst_engine.outputs.os,
+        nst_engine.running.outputs.os,
         "access",
         lambda path, mode: False if Path(path) == locked else real_access(path, mode),
     )

@@ -16,7 +16,7 @@ from app_helpers import (
 )
 from textual.widgets import Checkbox, Collapsible, Input, Select
 
-from nst_tui.widgets.fields import TextField
+from nst_tui.app.widgets.form.fields import TextField
 
 BAD_VALUES = ("abc", "-1", "0", "nan", "inf")
 

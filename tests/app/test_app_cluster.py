@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from app_helpers import form_settled, wait_for
 
-from nst_engine.runs import FINISHED, list_runs
-from nst_tui.widgets.queue_list import QueueScreen, QueueTable
+from nst_engine.store.runs import FINISHED, list_runs
+from nst_tui.app.screens.queue import QueueScreen, QueueTable
 
 pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
 
 
 @pytest.fixture(scope="module")
 def local_cluster():
-    from nst_engine.cluster import connect
+    from nst_engine.jobs.cluster import connect
 
     cluster = connect("local", cpus=2)
     yield cluster
@@ -28,8 +28,8 @@ async def test_the_queue_shows_jobs_on_their_node_with_progress_and_previews(
 ) -> None:
     import socket
 
-    from nst_tui.app import NSTApp
-    from nst_tui.settings import Remembered
+    from nst_tui.app.app import NSTApp
+    from nst_tui.app.remembered import Remembered
 
     monkeypatch.chdir(tmp_path)
     app = NSTApp(Remembered(tiny_config), folder=tmp_path, cluster=local_cluster)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
 from textual.widgets import Input, Select
 
-from nst_engine.presets import load_preset
-from nst_tui.messages import RunProgress, RunStarted
-from nst_tui.settings import load_remembered
+from nst_engine.settings.presets import load_preset
+from nst_tui.app.messages import RunProgress, RunStarted
+from nst_tui.app.remembered import load_remembered
 
 
 def hint(app) -> str:
@@ -17,7 +17,7 @@ def hint(app) -> str:
 
 
 async def test_coarse_to_fine_in_the_form(make_app, tiny_config, monkeypatch) -> None:
-    monkeypatch.setattr("nst_tui.widgets.estimate.PROFILE_DELAY", 0.01)
+    monkeypatch.setattr("nst_tui.app.widgets.run.estimate.PROFILE_DELAY", 0.01)
     app = make_app(tiny_config.replace(size=512))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)

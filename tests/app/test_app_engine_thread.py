@@ -1,4 +1,4 @@
-"""The app's engine thread keeps out of the interface's way (nst_tui/engine_thread.py).
+"""The app's engine thread keeps out of the interface's way (nst_tui/app/engine_thread.py).
 
 Its threads (it and the OpenMP threads torch starts from it) run below the interface, so a
 run on a CPU with few cores leaves the interface a core when a key has work to do (Linux
@@ -18,8 +18,12 @@ import threading
 import pytest
 from app_helpers import wait_for
 
-import nst_engine.stepper
-from nst_tui.engine_thread import ENGINE_NICE, lower_engine_priority, set_aside_long_lived_objects
+import nst_engine.optimise.stepper
+from nst_tui.app.engine_thread import (
+    ENGINE_NICE,
+    lower_engine_priority,
+    set_aside_long_lived_objects,
+)
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="thread priorities are Linux's"
@@ -126,7 +130,7 @@ async def test_torch_and_what_runs_import_are_set_aside_from_the_collector(
         import torch._dynamo  # already imported: no cost here
 
         assert not seen_by_the_collector(torch._dynamo.reset)
-        assert not seen_by_the_collector(nst_engine.stepper.Stepper.step)
+        assert not seen_by_the_collector(nst_engine.optimise.stepper.Stepper.step)
 
 
 def test_gc_freeze_setting_zero_sets_nothing_aside(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,8 @@ import threading
 import pytest
 from app_helpers import form_settled, reason_text, set_text, wait_for
 
-from nst_engine import estimate, rates
-from nst_engine.rates import DeviceProfile, Timing
+from nst_engine.cost import estimate, rates
+from nst_engine.cost.rates import DeviceProfile, Timing
 
 GB = 10**9
 
@@ -21,9 +21,9 @@ def estimate_text(app) -> str:
 @pytest.fixture
 def quick_profiles(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Devices answer at once with fixed rates (after the returned event is set), 16 GB free."""
-    import nst_tui.widgets.estimate
+    import nst_tui.app.widgets.run.estimate
 
-    monkeypatch.setattr(nst_tui.widgets.estimate, "PROFILE_DELAY", 0.01)
+    monkeypatch.setattr(nst_tui.app.widgets.run.estimate, "PROFILE_DELAY", 0.01)
     monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 16 * GB)
     release = threading.Event()
 
@@ -80,7 +80,7 @@ async def test_a_hundred_million_iterations_warn_instead_of_ready(make_app, quic
 async def test_run_asks_first_when_the_estimate_exceeds_free_memory(
     make_app, quick_profiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nst_tui.screens.confirm import ConfirmScreen
+    from nst_tui.app.screens.confirm import ConfirmScreen
 
     quick_profiles.set()
     monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 10**6)  # 1 MB free
@@ -117,11 +117,11 @@ async def test_the_estimate_follows_the_past_runs_of_the_forms_optimiser(
     """Two past runs: Adam at 256 px (0.2 s an iteration), L-BFGS at 512 px (1 s). The form's
     L-BFGS run at 256 px is the L-BFGS run's time scaled down by the work, not the Adam one's;
     its Adam run at 512 px is the Adam run's scaled up."""
-    import nst_tui.widgets.estimate
-    from nst_engine.config import OptimizerSettings
-    from nst_engine.estimate import format_seconds, iteration_flops, workload_of
-    from nst_engine.rates import RunRecord
-    from nst_engine.values import Size
+    import nst_tui.app.widgets.run.estimate
+    from nst_engine.cost.estimate import format_seconds, iteration_flops, workload_of
+    from nst_engine.cost.rates import RunRecord
+    from nst_engine.settings.config import OptimizerSettings
+    from nst_engine.settings.values import Size
 
     sizes = ((640, 427), (512, 512))  # the demo pair's
 
@@ -135,7 +135,7 @@ async def test_the_estimate_follows_the_past_runs_of_the_forms_optimiser(
         RunRecord(flops(at_256.replace(optimizer=adam)), 0.2, "adam"),
         RunRecord(flops(at_512), 1.0, "lbfgs"),
     )
-    monkeypatch.setattr(nst_tui.widgets.estimate, "PROFILE_DELAY", 0.01)
+    monkeypatch.setattr(nst_tui.app.widgets.run.estimate, "PROFILE_DELAY", 0.01)
     monkeypatch.setattr(
         rates,
         "device_profile",

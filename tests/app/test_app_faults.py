@@ -14,10 +14,10 @@ from app_helpers import form_settled, result_text, run_is_off_because, run_is_on
 from PIL import Image
 from textual.widgets import Select
 
-import nst_engine.transfer
-from nst_engine.runlog import log_path
-from nst_engine.stepper import Stepper
-from nst_engine.weights import random_weights, save_weights_file
+import nst_engine.running.transfer
+from nst_engine.method.weights import random_weights, save_weights_file
+from nst_engine.optimise.stepper import Stepper
+from nst_engine.store.runlog import log_path
 
 
 async def run_to_the_end(pilot, timeout: float = 120) -> str:
@@ -197,8 +197,8 @@ async def test_asking_for_cuda_without_one_says_so_and_offers_the_cpu(make_app) 
 
 
 async def test_a_remembered_device_that_is_not_here_falls_back_to_auto(make_app, tmp_path) -> None:
-    from nst_tui.app import NSTApp
-    from nst_tui.settings import load_remembered, settings_path
+    from nst_tui.app.app import NSTApp
+    from nst_tui.app.remembered import load_remembered, settings_path
 
     settings_path().parent.mkdir(parents=True)
     settings_path().write_text('[form]\ndevice = "cuda:1"\nweights = "random"\n', "utf-8")
@@ -254,10 +254,10 @@ async def test_an_internal_error_puts_its_traceback_in_the_log_and_one_line_on_s
 
 def test_the_command_line_advice_the_app_rewords_is_what_the_engine_says() -> None:
     """If the engine's wording drifts, the app would show a flag it does not have."""
-    from nst_tui.wording import APP_ADVICE, for_the_app
+    from nst_tui.app.wording import APP_ADVICE, for_the_app
 
-    engine = Path(nst_engine.transfer.__file__).parent
-    sources = "".join(path.read_text(encoding="utf-8") for path in engine.glob("*.py"))
+    engine = Path(nst_engine.__file__).parent
+    sources = "".join(path.read_text(encoding="utf-8") for path in engine.rglob("*.py"))
     for advice in APP_ADVICE:
         assert advice in sources, advice
         assert "--" not in for_the_app(f"something; {advice}")

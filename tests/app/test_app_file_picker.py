@@ -7,8 +7,8 @@ from pathlib import Path
 
 from app_helpers import form_settled, wait_for
 
-from nst_tui.screens.file_picker import FilePickerScreen, file_size_text
-from nst_tui.widgets.cells import CellImage
+from nst_tui.app.screens.file_picker import FilePickerScreen, file_size_text
+from nst_tui.app.widgets.picture.cells import CellImage
 
 
 async def open_picker(pilot, folder: Path) -> FilePickerScreen:
@@ -69,7 +69,7 @@ def test_file_sizes_read_as_people_write_them() -> None:
 
 
 async def test_thumbnails_are_larger_where_the_terminal_has_room(make_app) -> None:
-    from nst_tui.widgets.path_field import PathField
+    from nst_tui.app.widgets.form.path_field import PathField
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

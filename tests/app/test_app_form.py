@@ -7,7 +7,7 @@ from pathlib import Path
 from app_helpers import form_settled, open_layers, reason_text, set_text, wait_for
 from textual.widgets import Button, Checkbox, Collapsible, Input, Select
 
-from nst_tui.widgets.path_field import PathField, PathSuggester
+from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
 
 
 def run_button(app) -> Button:
@@ -176,7 +176,7 @@ async def test_tab_reaches_every_field_in_order(make_app) -> None:
 
 
 async def test_the_browse_button_opens_a_file_dialog(make_app, demo_pair) -> None:
-    from nst_tui.screens.file_picker import FilePickerScreen
+    from nst_tui.app.screens.file_picker import FilePickerScreen
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

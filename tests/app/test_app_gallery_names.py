@@ -8,8 +8,8 @@ from pathlib import Path
 from app_helpers import form_settled
 from PIL import Image
 
-from nst_engine.gallery import gallery_image
-from nst_tui.widgets.path_field import PathField
+from nst_engine.settings.gallery import gallery_image
+from nst_tui.app.widgets.form.path_field import PathField
 
 
 async def type_into(pilot, selector: str, text: str) -> None:

@@ -11,8 +11,8 @@ import pytest
 from app_helpers import form_settled, wait_for
 from PIL import Image
 
-from nst_tui.widgets import graphics
-from nst_tui.widgets.graphics import fit_graphics
+from nst_tui.app.widgets.picture import graphics
+from nst_tui.app.widgets.picture.graphics import fit_graphics
 
 CELL = (10, 20)  # pixels per cell: textual-image's answer without a terminal (VT340 sizes)
 
@@ -53,7 +53,7 @@ def test_a_sixel_picture_stays_within_the_largest_image_the_terminal_draws() -> 
 async def test_maximise_and_restore_size_the_graphics_picture_again(make_app, monkeypatch) -> None:
     from textual_image.widget import HalfcellImage  # stands in for Kitty or Sixel here
 
-    import nst_tui.widgets.preview as preview_module
+    import nst_tui.app.widgets.picture.preview as preview_module
 
     monkeypatch.setattr(preview_module, "graphics_widget_class", lambda: HalfcellImage)
     monkeypatch.setattr(graphics, "cell_pixels", lambda: CELL)
@@ -65,7 +65,7 @@ async def test_maximise_and_restore_size_the_graphics_picture_again(make_app, mo
         preview = app.main.preview
         await wait_for(pilot, lambda: preview.frame_request()[0] == "graphics", what="graphics")
         _, width, height = preview.frame_request()
-        from nst_tui.messages import RunPreview
+        from nst_tui.app.messages import RunPreview
 
         image = Image.new("RGB", (640, 427), (10, 200, 10))
         preview.show_frame(RunPreview(app.current_run_id, 1, image, None))
@@ -99,7 +99,7 @@ async def test_a_new_sixel_frame_is_drawn_over_the_old_without_blanking_it() -> 
     from textual.geometry import Region
     from textual_image.widget import SixelImage
 
-    from nst_tui.widgets.graphics import GraphicsFrame
+    from nst_tui.app.widgets.picture.graphics import GraphicsFrame
 
     class OneFrame(App[None]):
         def compose(self) -> ComposeResult:
@@ -128,8 +128,8 @@ async def test_switching_to_graphics_asks_the_terminal_then(make_app, monkeypatc
     # Started with half-blocks, so nothing was asked at start; a Sixel xterm answers now.
     import contextlib
 
-    import nst_tui.textual_driver
-    from nst_tui import terminal
+    import nst_tui.app.textual_driver
+    from nst_tui.app import terminal
 
     asked = []
     paused = False
@@ -145,7 +145,7 @@ async def test_switching_to_graphics_asks_the_terminal_then(make_app, monkeypatc
         asked.append((query, paused))
         return b"\x1bP>|XTerm(379)\x1b\\\x1b[?63;1;2;4;6;9;15;16;22;28c"  # xterm -ti vt340
 
-    monkeypatch.setattr(nst_tui.textual_driver, "input_paused", input_paused)
+    monkeypatch.setattr(nst_tui.app.textual_driver, "input_paused", input_paused)
     monkeypatch.setattr(terminal, "ask", ask)
     for name in ("_protocol", "_asked", "_version", "_sixel_limit"):  # not asked yet
         monkeypatch.setattr(terminal, name, None)

@@ -8,8 +8,8 @@ from pathlib import Path
 from app_helpers import wait_for
 from screen_text import screen_lines
 
-from nst_tui.commands import APP_COMMANDS, FORM_SECTIONS
-from nst_tui.screens.help import HelpScreen
+from nst_tui.app.commands import APP_COMMANDS, FORM_SECTIONS
+from nst_tui.app.screens.help import HelpScreen
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -36,7 +36,7 @@ async def open_help(pilot) -> HelpScreen:
 
 def keys_in_sight(app) -> list[str]:
     """The keyed commands whose key starts a line of the help as painted, in order."""
-    from nst_tui.commands import key_label
+    from nst_tui.app.commands import key_label
 
     labels = [key_label(command.key) for command in APP_COMMANDS if command.key]
     box = app.screen.query_one("#help-box").region
@@ -65,8 +65,8 @@ async def test_help_at_120x40_shows_every_key_on_its_first_screen(make_app) -> N
 
 
 async def test_helps_files_name_the_runs_folder(make_app) -> None:
-    from nst_engine import locations
-    from nst_tui.screens.help import files
+    from nst_engine.store import locations
+    from nst_tui.app.screens.help import files
 
     assert str(locations.runs_dir()) in files()
     assert "run folders" in files().lower()

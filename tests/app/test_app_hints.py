@@ -6,8 +6,8 @@ from __future__ import annotations
 from app_helpers import form_settled, wait_for
 from textual.color import Color
 
-from nst_tui.screens.save_preset import SavePresetScreen
-from nst_tui.screens.sweep import SweepScreen
+from nst_tui.app.screens.save_preset import SavePresetScreen
+from nst_tui.app.screens.sweep import SweepScreen
 
 
 def colour_of(app, selector: str) -> Color:

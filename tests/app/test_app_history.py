@@ -14,15 +14,15 @@ import pytest
 from app_helpers import form_settled, wait_for
 from PIL import Image
 
-from nst_engine.config import OptimizerSettings, RunConfig
-from nst_engine.runs import RunFolder, list_runs
-from nst_engine.values import Size
+from nst_engine.settings.config import OptimizerSettings, RunConfig
+from nst_engine.settings.values import Size
+from nst_engine.store.runs import RunFolder, list_runs
 
 
 def _run(config: RunConfig, root: Path, stop_at: int | None = None) -> RunFolder:
     """A real run of `config` recorded in a folder of `root`; stopped at `stop_at` if given."""
-    from nst_engine import transfer
-    from nst_engine.events import Step
+    from nst_engine.running import transfer
+    from nst_engine.running.events import Step
 
     folder = RunFolder.create(config, root)
     with transfer.run(config, folder) as events:
@@ -36,7 +36,7 @@ def _run(config: RunConfig, root: Path, stop_at: int | None = None) -> RunFolder
 @pytest.fixture(scope="module")
 def recorded_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three runs, made once for the module: finished, stopped (resumable), never started."""
-    from nst_engine.gallery import demo_pair, resolve_image_path
+    from nst_engine.settings.gallery import demo_pair, resolve_image_path
 
     base = tmp_path_factory.mktemp("history")
     root = base / "runs"
@@ -79,7 +79,7 @@ def by_status(root: Path) -> dict[str, RunFolder]:
 
 
 async def open_history(pilot):
-    from nst_tui.screens.history import HistoryScreen
+    from nst_tui.app.screens.history import HistoryScreen
 
     await form_settled(pilot)
     await pilot.press("f3")
@@ -173,7 +173,7 @@ async def test_the_history_sorts_by_a_column_and_filters_by_text_and_status(
 async def test_opening_a_run_shows_its_picture_settings_and_loss_curve(
     make_app, runs: Path
 ) -> None:
-    from nst_tui.screens.run_view import RunScreen
+    from nst_tui.app.screens.run_view import RunScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -221,7 +221,7 @@ async def test_load_settings_fills_the_form_with_a_fresh_output(make_app, runs, 
 
 
 async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, tiny_config):
-    from nst_tui.screens.run_actions import load_settings_from_image
+    from nst_tui.app.screens.run_actions import load_settings_from_image
 
     finished = by_status(runs)["finished"]
     image = Path(finished.record().result)
@@ -246,7 +246,7 @@ async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, 
 
 
 async def test_delete_asks_first_and_removes_the_run_folder(make_app, runs: Path) -> None:
-    from nst_tui.screens.confirm import ConfirmScreen
+    from nst_tui.app.screens.confirm import ConfirmScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -309,7 +309,7 @@ async def test_the_list_follows_the_runs_folder(make_app, runs: Path, tiny_confi
 async def test_history_is_in_the_palette_and_off_while_it_is_open(make_app, runs: Path) -> None:
     from app_helpers import search_palette
 
-    from nst_tui.screens.history import HistoryScreen
+    from nst_tui.app.screens.history import HistoryScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -10,9 +10,9 @@ import pytest
 from screen_text import screen_lines
 from test_app_history import open_history
 
-from nst_engine.config import RunConfig
-from nst_engine.runs import RunFolder
-from nst_engine.values import Size
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.values import Size
+from nst_engine.store.runs import RunFolder
 
 CONTENT = "a-rather-long-holiday-photograph-of-the-harbour.jpg"
 STYLE = "the-great-wave-off-kanagawa-by-hokusai.jpg"

@@ -6,10 +6,10 @@ from app_helpers import form_settled, wait_for
 from PIL import Image
 from textual.command import CommandPalette
 
-from nst_tui.commands import APP_COMMANDS, app_bindings
-from nst_tui.screens.help import HelpScreen, keys_table
-from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
-from nst_tui.widgets.preview import PreviewPane
+from nst_tui.app.commands import APP_COMMANDS, app_bindings
+from nst_tui.app.screens.help import HelpScreen, keys_table
+from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage, fit_cells
+from nst_tui.app.widgets.picture.preview import PreviewPane
 
 
 def test_every_keyed_command_is_a_binding_and_in_the_help() -> None:
@@ -64,7 +64,7 @@ async def test_the_command_palette_offers_the_apps_actions(make_app) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
         await pilot.press(*"demo images", "enter")
         await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="done")
-        from nst_engine.gallery import demo_pair
+        from nst_engine.settings.gallery import demo_pair
 
         assert app.main.query_one("#content").value == str(demo_pair()[0])
         await pilot.press("ctrl+p")
@@ -141,7 +141,7 @@ async def test_graphics_fall_back_to_half_blocks_where_there_are_none(make_app) 
 async def test_the_help_lists_keys_tips_and_files(make_app) -> None:
     from textual.widgets import Markdown
 
-    from nst_tui.settings import settings_path
+    from nst_tui.app.remembered import settings_path
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -155,7 +155,7 @@ async def test_the_help_lists_keys_tips_and_files(make_app) -> None:
 async def test_a_graphics_protocol_shows_the_frames_as_images(make_app, monkeypatch) -> None:
     from textual_image.widget import HalfcellImage  # stands in for Kitty or Sixel here
 
-    import nst_tui.widgets.preview as preview_module
+    import nst_tui.app.widgets.picture.preview as preview_module
 
     monkeypatch.setattr(preview_module, "graphics_widget_class", lambda: HalfcellImage)
     app = make_app()
@@ -168,7 +168,7 @@ async def test_a_graphics_protocol_shows_the_frames_as_images(make_app, monkeypa
         await wait_for(pilot, lambda: preview.frame_request()[0] == "graphics", what="graphics")
         mode, width, height = preview.frame_request()
         assert width > preview.cell_size[0] and height > preview.cell_size[1] * 2  # real pixels
-        from nst_tui.messages import RunPreview
+        from nst_tui.app.messages import RunPreview
 
         image = Image.new("RGB", (width, height), (10, 200, 10))
         preview.show_frame(RunPreview(app.current_run_id, 1, image, None))

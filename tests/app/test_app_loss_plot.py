@@ -8,8 +8,8 @@ import math
 from app_helpers import form_settled, wait_for
 from textual.app import App, ComposeResult
 
-from nst_tui.widgets import loss_plot
-from nst_tui.widgets.loss_plot import LossPlot, tick_labels
+from nst_tui.app.widgets.run import loss_plot
+from nst_tui.app.widgets.run.loss_plot import LossPlot, tick_labels
 
 
 class PlotApp(App[None]):
@@ -132,8 +132,8 @@ async def test_on_a_short_terminal_the_curve_waits_for_ctrl_l(make_app, tiny_con
 
 
 async def test_a_resumed_run_curve_starts_with_its_loss_history(make_app, tiny_config, tmp_path):
-    from nst_engine.runs import RunFolder
-    from nst_tui.messages import RunProgress
+    from nst_engine.store.runs import RunFolder
+    from nst_tui.app.messages import RunProgress
 
     folder = RunFolder.create(tiny_config, tmp_path / "runs")
     folder.append_losses([{"iteration": index, **losses(index)} for index in range(1, 9)])

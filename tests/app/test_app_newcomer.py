@@ -17,9 +17,9 @@ from app_helpers import (
 from textual.widgets import Button, Checkbox, Input, Select
 from textual.widgets._select import SelectCurrent
 
-from nst_tui.screens.confirm import ConfirmScreen
-from nst_tui.widgets.layers import LayerChecklist
-from nst_tui.widgets.run_panel import format_progress
+from nst_tui.app.screens.confirm import ConfirmScreen
+from nst_tui.app.widgets.form.layers import LayerChecklist
+from nst_tui.app.widgets.run.run_panel import format_progress
 
 
 def shown_text(widget) -> list[str]:

@@ -11,8 +11,8 @@ import pytest
 from app_helpers import form_settled, result_text, set_text, wait_for
 from textual.widgets import Button, ProgressBar
 
-from nst_engine.runs import FINISHED, STOPPED, RunFolder
-from nst_tui.screens import run_actions
+from nst_engine.store.runs import FINISHED, STOPPED, RunFolder
+from nst_tui.app.screens import run_actions
 
 
 def progress_of(app) -> int:

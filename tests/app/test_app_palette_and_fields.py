@@ -8,7 +8,7 @@ from app_helpers import form_settled, result_text, search_palette, wait_for
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Checkbox, Select, Static
 
-from nst_engine.config import OptimizerSettings
+from nst_engine.settings.config import OptimizerSettings
 
 RANDOM_WARNING = "random weights: for tests only; the result will not look styled"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from app_helpers import form_settled, set_text
 from screen_text import line_of, screen_lines
 
-from nst_tui.widgets.path_field import PathField
+from nst_tui.app.widgets.form.path_field import PathField
 
 FOLDER = Path("photographs from the summer holidays", "2024", "portugal and the azores")
 

@@ -7,8 +7,8 @@ from app_helpers import form_settled, set_text, wait_for
 from screen_text import line_of
 from test_app_artist_fields import add_style, choose
 
-from nst_engine.presets import load_preset
-from nst_tui.screens.run_actions import fill_form
+from nst_engine.settings.presets import load_preset
+from nst_tui.app.screens.run_actions import fill_form
 
 
 def preset_box(app) -> str:

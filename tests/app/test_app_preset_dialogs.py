@@ -7,11 +7,11 @@ from app_helpers import form_settled, search_palette, set_text, wait_for
 from textual.command import CommandPalette
 from textual.widgets import Button, OptionList, Select, Static
 
-from nst_engine import locations
-from nst_engine.config import RunConfig
-from nst_engine.presets import load_preset, save_user_preset, user_preset_names
-from nst_tui.screens.delete_preset import DeletePresetScreen
-from nst_tui.screens.save_preset import SavePresetScreen
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.presets import load_preset, save_user_preset, user_preset_names
+from nst_engine.store import locations
+from nst_tui.app.screens.delete_preset import DeletePresetScreen
+from nst_tui.app.screens.save_preset import SavePresetScreen
 
 
 def count_bells(app) -> list[int]:

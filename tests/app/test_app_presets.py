@@ -9,12 +9,17 @@ import pytest
 from app_helpers import form_settled, run_is_on, set_text, wait_for
 from textual.widgets import Input, Select
 
-from nst_engine import locations
-from nst_engine.config import RunConfig
-from nst_engine.presets import load_preset
-from nst_tui.app import NSTApp
-from nst_tui.screens.save_preset import SavePresetScreen, name_problem
-from nst_tui.settings import config_from_saved, load_remembered, save_remembered, settings_path
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.presets import load_preset
+from nst_engine.store import locations
+from nst_tui.app.app import NSTApp
+from nst_tui.app.remembered import (
+    config_from_saved,
+    load_remembered,
+    save_remembered,
+    settings_path,
+)
+from nst_tui.app.screens.save_preset import SavePresetScreen, name_problem
 
 
 async def test_save_as_preset_then_load_it_back(make_app) -> None:

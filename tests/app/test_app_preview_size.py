@@ -5,8 +5,8 @@ from __future__ import annotations
 from app_helpers import form_settled, wait_for
 from PIL import Image
 
-from nst_tui.messages import RunPreview
-from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+from nst_tui.app.messages import RunPreview
+from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage, fit_cells
 
 
 def painted_size(cells: CellImage) -> tuple[int, int]:

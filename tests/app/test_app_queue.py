@@ -8,9 +8,9 @@ from pathlib import Path
 from app_helpers import form_settled, wait_for
 from textual.widgets import ProgressBar
 
-from nst_engine.runs import FINISHED, QUEUED, STOPPED, RunFolder, list_runs
-from nst_tui.screens.confirm import ConfirmScreen
-from nst_tui.widgets.queue_list import QueueScreen, QueueTable
+from nst_engine.store.runs import FINISHED, QUEUED, STOPPED, RunFolder, list_runs
+from nst_tui.app.screens.confirm import ConfirmScreen
+from nst_tui.app.screens.queue import QueueScreen, QueueTable
 
 
 def progress_of(app) -> int:
@@ -128,10 +128,10 @@ async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
 async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_chosen_one(
     make_app, tiny_config, monkeypatch
 ) -> None:
-    import nst_engine.jobs
+    import nst_engine.jobs.queue
 
     # Two slots, as on a machine with two CUDA devices (here both the CPU).
-    monkeypatch.setattr(nst_engine.jobs, "local_slots", lambda device="auto": ["cpu", "cpu"])
+    monkeypatch.setattr(nst_engine.jobs.queue, "local_slots", lambda device="auto": ["cpu", "cpu"])
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)

@@ -9,7 +9,7 @@ import threading
 
 from app_helpers import wait_for
 
-from nst_engine import rates
+from nst_engine.cost import rates
 
 MEASUREMENT_LIMIT = 60  # seconds the stand-in measurement waits at most
 

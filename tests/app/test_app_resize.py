@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from app_helpers import form_settled, result_text, wait_for
 
-from nst_engine.runs import RunFolder
-from nst_tui.widgets.loss_plot import LossPlot
+from nst_engine.store.runs import RunFolder
+from nst_tui.app.widgets.run.loss_plot import LossPlot
 
 SIZES = [(110, 40), (96, 30), (80, 24), (130, 45), (120, 40)]
 
@@ -51,7 +51,7 @@ async def test_resizes_during_and_after_a_run_with_the_curve_shown(make_app, tin
 
 
 async def test_a_past_runs_screen_survives_resizes(make_app, tiny_config, tmp_path) -> None:
-    from nst_tui.screens.run_view import RunScreen
+    from nst_tui.app.screens.run_view import RunScreen
 
     folder = RunFolder.create(tiny_config, tmp_path / "runs")
     folder.append_losses(
@@ -75,7 +75,7 @@ async def test_a_past_runs_screen_survives_resizes(make_app, tiny_config, tmp_pa
 async def test_a_widget_that_fails_to_draw_leaves_a_notice_and_the_run_goes_on(
     make_app, tiny_config, monkeypatch
 ) -> None:
-    from nst_engine.runlog import log_path
+    from nst_engine.store.runlog import log_path
 
     def broken_build(self):
         raise ZeroDivisionError("plotext broke")
@@ -104,7 +104,7 @@ async def test_a_widget_that_fails_to_draw_leaves_a_notice_and_the_run_goes_on(
 async def test_an_internal_error_in_the_interface_goes_to_the_log_with_its_traceback(
     make_app,
 ) -> None:
-    from nst_engine.runlog import log_path
+    from nst_engine.store.runlog import log_path
 
     app = make_app()
     with pytest.raises(RuntimeError, match="a bug in a handler"):
@@ -125,7 +125,7 @@ async def test_a_picture_that_fails_to_draw_is_a_line_and_a_notice(monkeypatch) 
     from PIL import Image
     from textual.app import App
 
-    from nst_tui.widgets.cells import CellBuilder, CellImage
+    from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage
 
     def broken_place(self):
         raise ValueError("no rows")

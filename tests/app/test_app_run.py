@@ -10,7 +10,7 @@ from app_helpers import form_settled, reason_text, result_text, wait_for
 from PIL import Image
 from textual.widgets import Button, ProgressBar
 
-from nst_tui.messages import RunFinished, RunPreview, RunProgress
+from nst_tui.app.messages import RunFinished, RunPreview, RunProgress
 
 
 def progress_of(app) -> int:
@@ -156,12 +156,12 @@ async def test_an_engine_error_is_shown_and_the_app_stays_ready(
 
 
 async def test_an_internal_error_is_logged_and_shown_briefly(make_app, monkeypatch, caplog) -> None:
-    import nst_engine.transfer
+    import nst_engine.running.transfer
 
     def broken(config, folder=None):
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr(nst_engine.transfer, "run", broken)
+    monkeypatch.setattr(nst_engine.running.transfer, "run", broken)
     app = make_app()
     with caplog.at_level(logging.ERROR, logger="nst.app"):
         async with app.run_test() as pilot:

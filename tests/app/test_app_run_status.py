@@ -22,7 +22,7 @@ import pytest
 from app_helpers import form_settled, result_text, wait_for
 from textual.widgets import Button, Input
 
-from nst_engine.stepper import Stepper
+from nst_engine.optimise.stepper import Stepper
 
 pytestmark = pytest.mark.slow  # each runs the engine in the app
 

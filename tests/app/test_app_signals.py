@@ -1,7 +1,7 @@
 """SIGTERM, and a terminal that goes away (SIGHUP, as when an SSH session drops), stop the real
 `nst-tui` app mid-run in a pseudo-terminal: it exits within seconds with status 128+signal,
 the image so far is kept beside the output with a clear name, and the output is not written.
-The interface itself closes: the watchdog that ends a stuck process (nst_tui/app.py) is not
+The interface itself closes: the watchdog that ends a stuck process (nst_tui/app/app.py) is not
 what ends it, even when the terminal went away long before the signal came.
 """
 
@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst_engine.gallery import demo_pair
-from nst_engine.runlog import log_path
-from nst_tui.settings import settings_path
+from nst_engine.settings.gallery import demo_pair
+from nst_engine.store.runlog import log_path
+from nst_tui.app.remembered import settings_path
 
 # Made the controlling terminal of its own session (so closing the terminal hangs it up),
 # then the app itself, as `nst-tui` with no arguments starts it.

@@ -15,9 +15,9 @@ import pytest
 from app_helpers import form_settled, set_text, wait_for
 from PIL import Image
 
-from nst_tui.messages import RunPreview, RunProgress, RunStarted
-from nst_tui.widgets.cells import CellBuilder, CellImage
-from nst_tui.widgets.path_field import PathField
+from nst_tui.app.messages import RunPreview, RunProgress, RunStarted
+from nst_tui.app.widgets.form.path_field import PathField
+from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 

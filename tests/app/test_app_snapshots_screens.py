@@ -20,10 +20,10 @@ import pytest
 from app_helpers import wait_for
 from test_app_snapshots import SIZES, a_run_at_iteration_250, settled
 
-from nst_engine.config import OptimizerSettings, RunConfig
-from nst_engine.runs import FINISHED, STOPPED, RunFolder
-from nst_engine.values import Size
-from nst_tui.messages import RunProgress
+from nst_engine.settings.config import OptimizerSettings, RunConfig
+from nst_engine.settings.values import Size
+from nst_engine.store.runs import FINISHED, STOPPED, RunFolder
+from nst_tui.app.messages import RunProgress
 
 STARTED = 1796554800.0  # 2026-12-06 11:00 UTC
 RUN_IDS = ("20261206-102000-rocket-swirl", "20261206-104500-rocket-mosaic")
@@ -101,7 +101,7 @@ def snapshot_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_pair) ->
 
 
 async def the_history(pilot) -> None:
-    from nst_tui.screens.history import HistoryScreen
+    from nst_tui.app.screens.history import HistoryScreen
 
     await settled(pilot)
     await pilot.press("f3")
@@ -113,8 +113,8 @@ async def the_history(pilot) -> None:
 
 
 async def a_past_run(pilot) -> None:
-    from nst_engine.locations import runs_dir
-    from nst_tui.screens.run_view import RunScreen
+    from nst_engine.store.locations import runs_dir
+    from nst_tui.app.screens.run_view import RunScreen
 
     await settled(pilot)
     pilot.app.push_screen(RunScreen(RunFolder(runs_dir() / RUN_IDS[0])))
@@ -124,7 +124,7 @@ async def a_past_run(pilot) -> None:
 
 
 async def the_sweep_screen(pilot) -> None:
-    from nst_tui.screens.sweep import SweepScreen
+    from nst_tui.app.screens.sweep import SweepScreen
 
     await settled(pilot)
     await pilot.press("f4")
@@ -133,7 +133,7 @@ async def the_sweep_screen(pilot) -> None:
 
 
 async def the_queue(pilot) -> None:
-    from nst_tui.widgets.queue_list import QueueEntry, QueueScreen
+    from nst_tui.app.screens.queue import QueueEntry, QueueScreen
 
     await settled(pilot)
     app = pilot.app
@@ -150,7 +150,7 @@ async def the_queue(pilot) -> None:
 
 
 async def help_screen(pilot) -> None:
-    from nst_tui.screens.help import HelpScreen
+    from nst_tui.app.screens.help import HelpScreen
 
     await settled(pilot)
     await pilot.press("f1")
@@ -161,7 +161,7 @@ async def help_screen(pilot) -> None:
 async def the_file_dialog(pilot) -> None:
     """The dialog in a copy of the gallery at a path that is the same on every machine (it
     shows the folder's full path); the fixture's chdir is undone after the test."""
-    from nst_tui.screens.file_picker import FilePickerScreen
+    from nst_tui.app.screens.file_picker import FilePickerScreen
 
     await settled(pilot)
     gallery = Path.cwd()

@@ -9,8 +9,8 @@ from pathlib import Path
 from app_helpers import form_settled, reason_text, wait_for
 from textual.widgets import Button, Select
 
-from nst_tui.app import NSTApp
-from nst_tui.settings import Remembered, default_config
+from nst_tui.app.app import NSTApp
+from nst_tui.app.remembered import Remembered, default_config
 
 
 async def test_a_new_user_sees_the_demo_pair_and_can_run(tmp_path: Path, monkeypatch) -> None:
@@ -18,7 +18,7 @@ async def test_a_new_user_sees_the_demo_pair_and_can_run(tmp_path: Path, monkeyp
     app = NSTApp(folder=tmp_path)  # nothing remembered yet: the defaults
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        from nst_engine.gallery import demo_pair
+        from nst_engine.settings.gallery import demo_pair
 
         content, style = demo_pair()
         assert app.main.query_one("#content").value == str(content)
@@ -57,7 +57,7 @@ async def test_the_device_list_starts_with_auto_and_cpu_and_fills_in(make_app) -
 def test_the_first_frame_is_painted_without_importing_torch(tmp_path: Path) -> None:
     script = """
 import sys
-from nst_tui.app import NSTApp
+from nst_tui.app.app import NSTApp
 
 class FirstFrame(NSTApp):
     async def on_ready(self):  # Ready: the first frame has been displayed
@@ -78,11 +78,11 @@ FirstFrame().run(headless=True, size=(80, 24))
 
 
 async def test_remembered_settings_that_fail_to_load_are_named(make_app, tmp_path: Path) -> None:
-    from nst_tui.settings import settings_path
+    from nst_tui.app.remembered import settings_path
 
     settings_path().parent.mkdir(parents=True, exist_ok=True)
     settings_path().write_text('[form]\niterations = "many"\nseed = 7\n', encoding="utf-8")
-    from nst_tui.settings import load_remembered
+    from nst_tui.app.remembered import load_remembered
 
     remembered = load_remembered()
     assert remembered.problems == ["iterations"]

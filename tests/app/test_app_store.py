@@ -10,11 +10,11 @@ from pathlib import Path
 
 from app_helpers import form_settled, wait_for
 
-from nst_engine.runs import RunFolder
+from nst_engine.store.runs import RunFolder
 
 
 async def open_history(pilot):
-    from nst_tui.screens.history import HistoryScreen
+    from nst_tui.app.screens.history import HistoryScreen
 
     await form_settled(pilot)
     await pilot.press("f3")
@@ -63,7 +63,7 @@ async def test_a_damaged_record_is_left_out_of_the_history_and_named_once(
 async def test_a_run_whose_files_are_not_text_opens_without_ending_the_app(
     make_app, tiny_config, tmp_path
 ):
-    from nst_tui.screens.run_view import RunScreen
+    from nst_tui.app.screens.run_view import RunScreen
 
     _, broken = two_runs(tiny_config, tmp_path)
     (broken.path / "settings.toml").write_bytes(b"\xff\xfe not text")

@@ -9,9 +9,9 @@ from app_helpers import form_settled, wait_for
 from PIL import Image
 from textual.widgets import Button, Input, Select
 
-from nst_engine.runs import FINISHED, list_runs
-from nst_engine.sweep import cell_picture
-from nst_tui.screens.sweep import SweepScreen
+from nst_engine.store.runs import FINISHED, list_runs
+from nst_engine.sweeps.sweep import cell_picture
+from nst_tui.app.screens.sweep import SweepScreen
 
 
 async def open_sweep(pilot) -> SweepScreen:
@@ -136,8 +136,8 @@ async def test_an_iterations_sweep_is_one_run_whose_snapshots_fill_the_grid(
 
 def test_the_default_grid_name_drops_the_outputs_numbering(tmp_path: Path) -> None:
     """The form's `rocket-swirl-3.png` gives `rocket-swirl-sweep.png`, numbered as itself."""
-    from nst_engine.config import RunConfig
-    from nst_tui.screens.sweep import default_grid_path
+    from nst_engine.settings.config import RunConfig
+    from nst_tui.app.screens.sweep import default_grid_path
 
     base = RunConfig(output=tmp_path / "rocket-swirl-3.png")
     assert default_grid_path(base) == tmp_path / "rocket-swirl-sweep.png"

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageFilter
 from rich.color import ColorSystem, ColorType
 
-from nst_tui.widgets import cells
-from nst_tui.widgets.cells import CellBuilder, CellImage, fit_cells
+from nst_tui.app.widgets.picture import cells
+from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage, fit_cells
 
 ROCKET = Path(__file__).parents[2] / "styles" / "rocket.jpg"  # the grey-blue rocket photo
 BLUR = 1.5  # pixels: neighbouring half-blocks blend at a normal viewing distance

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.cells import cell_len
 
-from nst_tui.widgets.path_text import elide_path
+from nst_tui.app.widgets.form.path_text import elide_path
 
 LONG = "/home/ana/pictures/holidays/2024/portugal/lisbon/tram_28_at_dusk.jpg"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nst_engine.config import RunConfig
-from nst_engine.runs import RunFolder
-from nst_engine.values import Size
-from nst_tui.widgets.queue_list import QueueEntry, overall_progress
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.values import Size
+from nst_engine.store.runs import RunFolder
+from nst_tui.app.screens.queue import QueueEntry, overall_progress
 
 
 def entry(status: str, index: int, config: RunConfig, total: int = 0) -> QueueEntry:

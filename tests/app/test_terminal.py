@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from nst_tui import terminal
+from nst_tui.app import terminal
 
 # Replies recorded from real terminals here (xterm 379 under Xvfb, kitty 0.26, tmux 3.3a).
 XTERM = b"\x1bP1$r0;38:2::1:2:3m\x1b\\\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c"
@@ -70,7 +70,7 @@ def test_a_yes_sets_colorterm_for_the_app(monkeypatch: pytest.MonkeyPatch) -> No
 
 ASKING = """
 import sys
-from nst_tui import terminal
+from nst_tui.app import terminal
 print(repr(terminal.ask(terminal.TRUECOLOR_QUERY, timeout=float(sys.argv[1]))), file=sys.stderr)
 """
 
@@ -128,7 +128,7 @@ def test_an_old_kitty_gets_half_blocks_not_placeholder_glyphs(monkeypatch) -> No
     import textual_image.widget  # noqa: F401  (as terminal.ask_graphics imports it)
     from textual_image.renderable.tgp import Image as TGP
 
-    from nst_tui.widgets.preview import graphics_widget_class
+    from nst_tui.app.widgets.picture.preview import graphics_widget_class
 
     monkeypatch.setattr(textual_image.renderable, "Image", TGP)
     monkeypatch.setattr(terminal, "_version", "kitty(0.35.2)")
@@ -155,7 +155,7 @@ def test_the_graphics_protocol_is_read_from_the_replies(reply: bytes, protocol) 
 def test_the_input_thread_is_stopped_for_a_question_and_started_again() -> None:
     import threading
 
-    from nst_tui.textual_driver import input_paused
+    from nst_tui.app.textual_driver import input_paused
 
     class Driver:  # what input_paused uses of Textual's LinuxDriver
         def __init__(self) -> None:
@@ -182,7 +182,7 @@ def test_the_input_thread_is_stopped_for_a_question_and_started_again() -> None:
 
 
 def test_a_driver_without_an_input_thread_is_not_paused() -> None:
-    from nst_tui.textual_driver import input_paused
+    from nst_tui.app.textual_driver import input_paused
 
     class App:
         _driver = None

@@ -44,7 +44,7 @@ def nst_tui_here(
     terminal, as in a log file or `| tee`) and `columns` wide; returns what it printed."""
 
     def invoke(*arguments: str | Path, columns: int = 80) -> subprocess.CompletedProcess:
-        from nst_tui.cli import main
+        from nst_tui.cli.command import main
 
         monkeypatch.chdir(work)
         monkeypatch.setenv("COLUMNS", str(columns))
@@ -67,7 +67,7 @@ def sweep(
     work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Callable[..., subprocess.CompletedProcess]:
     """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
-    from nst_tui.cli import main
+    from nst_tui.cli.command import main
 
     def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
         monkeypatch.chdir(work)

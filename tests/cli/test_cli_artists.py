@@ -11,12 +11,12 @@ import pytest
 from cli_run import assert_one_line_error
 from PIL import Image
 
-from nst_engine.config import RunConfig
 from nst_engine.errors import InputImageError
-from nst_engine.gallery import gallery_image
-from nst_engine.images import read_embedded_settings
-from nst_tui.cli import build_parser
-from nst_tui.run_options import config_from_arguments
+from nst_engine.running.images import read_embedded_settings
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import gallery_image
+from nst_tui.cli.command import build_parser
+from nst_tui.cli.run_options import config_from_arguments
 
 TINY = ("--size", "48", "--iterations", "2", "--weights", "random")
 

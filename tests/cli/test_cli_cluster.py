@@ -17,10 +17,10 @@ def tiny_run(demo_pair, work):
     """`tiny_run(stopped_after=n)`: a run folder of a 48 px run stopped after n iterations."""
 
     def make(stopped_after: int):
-        from nst_engine.config import RunConfig
-        from nst_engine.events import Step
-        from nst_engine.runs import RunFolder
-        from nst_engine.transfer import run
+        from nst_engine.running.events import Step
+        from nst_engine.running.transfer import run
+        from nst_engine.settings.config import RunConfig
+        from nst_engine.store.runs import RunFolder
 
         content, style = demo_pair
         config = RunConfig(
@@ -95,7 +95,7 @@ def test_ctrl_c_while_connecting_is_one_line_and_exit_130(nst_tui_here, monkeypa
     """Ctrl+C while the cluster is asked (the address answers slowly): stopped, no traceback,
     nothing made."""
     pytest.importorskip("ray")
-    from nst_engine import cluster
+    from nst_engine.jobs import cluster
 
     def interrupted(address):
         raise KeyboardInterrupt

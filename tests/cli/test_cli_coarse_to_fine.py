@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nst_engine.errors import ConfigError
-from nst_tui.cli import build_parser
-from nst_tui.run_options import config_from_arguments
+from nst_tui.cli.command import build_parser
+from nst_tui.cli.run_options import config_from_arguments
 
 
 def config_of(*flags: str):

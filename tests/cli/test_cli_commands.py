@@ -6,9 +6,9 @@ import json
 
 from PIL import Image
 
-from nst_engine.config import RunConfig
-from nst_engine.images import read_embedded_settings
-from nst_engine.layers import LAYER_NAMES
+from nst_engine.running.images import read_embedded_settings
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.layers import LAYER_NAMES
 
 TINY = ("--size", "48", "--iterations", "3", "--weights", "random")
 

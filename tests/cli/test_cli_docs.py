@@ -13,14 +13,14 @@ def readme() -> str:
 
 
 def test_the_help_and_the_readme_give_the_same_true_colour_advice():
-    from nst_tui.screens.help import TIPS, TRUE_COLOUR_ADVICE
+    from nst_tui.app.screens.help import TIPS, TRUE_COLOUR_ADVICE
 
     assert TRUE_COLOUR_ADVICE in TIPS
     assert TRUE_COLOUR_ADVICE in readme()
 
 
 def test_the_true_colour_advice_fits_current_and_older_tmux():
-    from nst_tui.screens.help import TRUE_COLOUR_ADVICE
+    from nst_tui.app.screens.help import TRUE_COLOUR_ADVICE
 
     assert "export COLORTERM=truecolor" in TRUE_COLOUR_ADVICE
     assert "set -as terminal-features ',*:RGB'" in TRUE_COLOUR_ADVICE  # tmux 3.2 and later

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine import estimate
+from nst_engine.cost import estimate
 
 TINY = ("--size", "48", "--iterations", "2", "--weights", "random", "--device", "cpu")
 

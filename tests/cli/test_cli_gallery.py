@@ -6,9 +6,9 @@ from __future__ import annotations
 from cli_run import assert_one_line_error
 from PIL import Image
 
-from nst_engine.config import RunConfig
-from nst_engine.gallery import gallery, gallery_image
-from nst_engine.images import read_embedded_settings
+from nst_engine.running.images import read_embedded_settings
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import gallery, gallery_image
 
 TINY = ("--size", "32", "--iterations", "1", "--weights", "random")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine.config import RunConfig
-from nst_engine.sizes import resolve_sizes
-from nst_tui.cli import build_parser
-from nst_tui.run_options import config_from_arguments
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.sizes import resolve_sizes
+from nst_tui.cli.command import build_parser
+from nst_tui.cli.run_options import config_from_arguments
 
 PHOTO = (640, 480)  # a landscape content image's size
 PAINTING = (300, 300)
@@ -50,7 +50,7 @@ def test_without_size_the_presets_own_output_size_stays(config_of):
 
 
 def test_a_sweeps_size_axis_lets_every_cells_output_follow(work, monkeypatch):
-    from nst_tui.sweep_command import prepare_sweep
+    from nst_tui.cli.sweep_command import prepare_sweep
 
     monkeypatch.chdir(work)
     arguments = build_parser().parse_args(
@@ -62,7 +62,7 @@ def test_a_sweeps_size_axis_lets_every_cells_output_follow(work, monkeypatch):
 
 
 def test_a_sweeps_size_axis_keeps_an_output_size_given_on_its_command_line(work, monkeypatch):
-    from nst_tui.sweep_command import prepare_sweep
+    from nst_tui.cli.sweep_command import prepare_sweep
 
     monkeypatch.chdir(work)
     arguments = build_parser().parse_args(

@@ -36,7 +36,7 @@ def test_a_piped_run_in_a_narrow_console_prints_the_eta_and_speed_whole(nst_tui_
 
 def render_line(width: int, completed: int = 5, total: int = 200) -> str:
     """The progress line as a console `width` wide draws it, mid-run at 1.2 it/s (2:42 left)."""
-    from nst_tui.progress_line import FittedProgress
+    from nst_tui.cli.progress_line import FittedProgress
 
     console = Console(file=io.StringIO(), width=width, color_system="truecolor", record=True)
     clock = [100.0]
@@ -72,7 +72,7 @@ def has_bar(line: str) -> bool:
 
 
 def test_without_colours_there_is_no_bar():
-    from nst_tui.progress_line import FittedProgress
+    from nst_tui.cli.progress_line import FittedProgress
 
     console = Console(file=io.StringIO(), width=120, color_system=None)
     progress = FittedProgress(console=console, auto_refresh=False)
@@ -82,6 +82,6 @@ def test_without_colours_there_is_no_bar():
 
 
 def test_fitted_progress_is_a_rich_progress():
-    from nst_tui.progress_line import FittedProgress
+    from nst_tui.cli.progress_line import FittedProgress
 
     assert issubclass(FittedProgress, Progress)

@@ -61,12 +61,12 @@ MISTAKES = {
 @pytest.fixture
 def torch_never_reached(monkeypatch):
     """The run (where torch is imported) fails the test if a command gets that far."""
-    import nst_tui.headless
+    import nst_tui.cli.headless
 
     def reached(*arguments, **keywords):
         raise AssertionError("the command went on to the run (and torch) with a bad input")
 
-    monkeypatch.setattr(nst_tui.headless, "_execute", reached)
+    monkeypatch.setattr(nst_tui.cli.headless, "_execute", reached)
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))
@@ -84,7 +84,7 @@ def test_mistakes_are_refused_in_a_process_that_never_imports_torch(inputs):
     cases = [MISTAKES[name][0] for name in list(MISTAKES)[:4]]
     script = (
         "import sys\n"
-        "from nst_tui.cli import main\n"
+        "from nst_tui.cli.command import main\n"
         f"statuses = [main(['run', *case, '--iterations', '2']) for case in {cases!r}]\n"
         "print(statuses, 'torch' in sys.modules)\n"
     )

@@ -85,8 +85,8 @@ def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
 def stopped_run(stop_run, demo_pair):
     """`stopped_run(work, output=...)`: a run of the demo pair stopped after 2 of 6 (as Ctrl+C
     leaves one), in the test's runs folder."""
-    from nst_engine.config import RunConfig
-    from nst_engine.runs import RunFolder
+    from nst_engine.settings.config import RunConfig
+    from nst_engine.store.runs import RunFolder
 
     def make(work, output: str = "mine.png") -> RunFolder:
         content, style = demo_pair
@@ -156,8 +156,8 @@ def test_run_refuses_a_name_that_a_running_run_is_writing_in_one_line(nst_tui_he
     """Two runs ending on one name: the second could not write it; refused at once instead."""
     import os
 
-    from nst_engine.config import RunConfig
-    from nst_engine.runs import RunFolder
+    from nst_engine.settings.config import RunConfig
+    from nst_engine.store.runs import RunFolder
 
     running = RunFolder.create(RunConfig(output=work / "busy.png"))
     running.update(status="running", pid=os.getpid(), iterations_done=3, total=30)

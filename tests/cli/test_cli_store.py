@@ -28,7 +28,7 @@ def recorded_runs(nst_tui_here) -> list[dict]:
 def a_stopped_run(nst_tui_here, monkeypatch, work, iterations: int = 8, stop_at: int = 2):
     """`nst-tui run` stopped by SIGTERM after `stop_at` iterations (sent by the engine's own
     step, in this process); its record as `runs --json` gives it."""
-    from nst_engine.stepper import Stepper
+    from nst_engine.optimise.stepper import Stepper
 
     real_step = Stepper.step
     steps = []
@@ -126,7 +126,7 @@ def test_sigterm_on_a_full_disk_exits_143_with_the_partial_and_a_stopped_record(
 
 
 def test_a_full_runs_folder_loses_no_result_on_the_command_line(nst_tui_here, monkeypatch, work):
-    from nst_engine import recorder
+    from nst_engine.store import recorder
 
     def refuse(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -14,7 +14,7 @@ import pytest
 from cli_run import command_environment
 from PIL import Image
 
-from nst_engine.runs import list_runs
+from nst_engine.store.runs import list_runs
 
 TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
 
@@ -129,7 +129,7 @@ def test_a_bad_sweep_is_refused_without_loading_torch(work: Path) -> None:
     """The one subprocess: what a refused sweep imports (torch takes seconds)."""
     script = (
         "import sys\n"
-        "from nst_tui.cli import main\n"
+        "from nst_tui.cli.command import main\n"
         "status = main(['sweep', 'astronaut', 'mosaic', '--vary', 'lr=1,zero'])\n"
         "print(status, 'torch' in sys.modules)\n"
     )
@@ -150,7 +150,7 @@ def test_sighup_stops_the_sweep_and_resume_finishes_it(
 ) -> None:
     """A dropped SSH session mid-sweep: the running cell stops with its checkpoint, the
     queued one stays queued; `--resume GRID` runs both to the end and makes the grid."""
-    from nst_engine.stepper import Stepper
+    from nst_engine.optimise.stepper import Stepper
 
     real_step = Stepper.step
     calls = {"n": 0}
@@ -193,7 +193,7 @@ def test_resume_of_an_unknown_sweep_is_one_line(sweep) -> None:
 
 
 def test_runs_json_lists_a_sweeps_cells(sweep, tmp_path: Path) -> None:
-    from nst_engine.runs import filter_runs
+    from nst_engine.store.runs import filter_runs
 
     sweep("astronaut", "mosaic", "--vary", "seed=1,2", "--iterations", "1", *TINY, "-o", "s.png")
     records = runs(tmp_path)
@@ -205,7 +205,7 @@ def test_runs_json_lists_a_sweeps_cells(sweep, tmp_path: Path) -> None:
 def test_a_sweep_too_big_for_the_device_needs_force(
     sweep, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from nst_engine import rates
+    from nst_engine.cost import rates
 
     def warning(config):
         return "this run needs about 9 GiB of memory and cpu has 1 GiB free (an estimate)"
@@ -226,8 +226,8 @@ def test_the_help_examples_are_sweeps_that_plan(
     """Each example of `nst-tui sweep --help` (but the sweep file's) parses and plans."""
     import shlex
 
-    from nst_tui.cli import build_parser
-    from nst_tui.sweep_command import SWEEP_EXAMPLES, prepare_sweep
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.sweep_command import SWEEP_EXAMPLES, prepare_sweep
 
     monkeypatch.chdir(work)
     text = SWEEP_EXAMPLES.replace("\\\n", " ")
@@ -243,8 +243,8 @@ def test_the_help_examples_are_sweeps_that_plan(
 def test_flags_given_win_over_a_preset_value(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--vary preset=... --style-weight 30`: each cell is what `nst-tui run --preset P
     --style-weight 30` would run, in the sweep's frame (size, iterations, seed)."""
-    from nst_tui.cli import build_parser
-    from nst_tui.sweep_command import prepare_sweep
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.sweep_command import prepare_sweep
 
     monkeypatch.chdir(work)
     arguments = build_parser().parse_args(
@@ -263,8 +263,8 @@ def test_a_sweep_files_settings_reach_every_preset_cell(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Preset, then the file's settings, then the flags: in every cell of a preset axis."""
-    from nst_tui.cli import build_parser
-    from nst_tui.sweep_command import prepare_sweep
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.sweep_command import prepare_sweep
 
     monkeypatch.chdir(work)
     (work / "looks.toml").write_text(
@@ -283,8 +283,8 @@ def test_the_default_grid_name_is_content_style_sweep_whatever_outputs_exist(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not `astronaut-mosaic-2-sweep.png` because astronaut-mosaic.png exists (issue 18)."""
-    from nst_tui.cli import build_parser
-    from nst_tui.sweep_command import prepare_sweep
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.sweep_command import prepare_sweep
 
     monkeypatch.chdir(work)
     (work / "astronaut-mosaic.png").write_bytes(b"an earlier result")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cli_run import assert_one_line_error
 
-from nst_engine.runs import list_runs
+from nst_engine.store.runs import list_runs
 
 TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
 
@@ -90,7 +90,7 @@ def test_a_sweep_files_settings_of_the_wrong_type_are_one_line(
 def test_one_extra_style_named_as_text_is_one_style_not_its_letters(
     sweep, work: Path, tmp_path: Path
 ) -> None:
-    from nst_engine.gallery import resolve_image_path
+    from nst_engine.settings.gallery import resolve_image_path
 
     write_sweep_file(work, 'extra_styles = "swirl"\n', "seed = [1, 2]\n")
     result = sweep("--file", "sweep.toml", "--cell-size", "32")
@@ -119,8 +119,8 @@ def test_a_sweep_whose_second_run_folder_fails_removes_the_first(
 ) -> None:
     """A disk that fills while the run folders are made: none is left queued, nor the cells
     folder (a refused sweep makes nothing)."""
-    from nst_engine import runs
     from nst_engine.errors import OutputError
+    from nst_engine.store import runs
 
     real_create = runs.RunFolder.create.__func__
     made = []

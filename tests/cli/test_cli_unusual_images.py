@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_engine.images import read_embedded_settings
+from nst_engine.running.images import read_embedded_settings
 
 TINY = ("--size", "48", "--iterations", "2", "--weights", "random")
 
@@ -88,7 +88,7 @@ def test_an_animated_gif_uses_its_first_frame_and_says_so(nst_tui, work, demo_pa
 
 
 def test_the_first_frame_really_is_the_one_used(tmp_path):
-    from nst_engine.images import load_image
+    from nst_engine.running.images import load_image
 
     frames = [Image.new("RGB", (32, 32), colour) for colour in ("red", "green")]
     path = tmp_path / "two.gif"

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_engine import weights as weights_module
-from nst_engine.config import RunConfig
-from nst_engine.weights import Weights
+from nst_engine.method import weights as weights_module
+from nst_engine.method.weights import Weights
+from nst_engine.settings.config import RunConfig
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,6 @@
 """torch.cuda's stream, device, graph and event calls, replaced and recorded, for the CPU.
 
-The engine's CUDA graph path (nst_engine/stepper.py, capture.py, guard.py) is followed on
+The engine's CUDA graph path (nst_engine/optimise/stepper.py, capture.py, guard.py) is followed on
 the CPU with these in place of torch's: each thread has a current device and, per device, a
 current stream, as in torch; a capture records which stream, mode, device and thread it
 had, and how many captures were under way at once. A real capture records kernels without
@@ -206,8 +206,8 @@ class FakeEvent:
 
 def small_stepper(optimizer: str = "adam", graph: bool = True, steps: int = 8):
     """A Stepper over an 8x8 image with a cheap loss, its CUDA graph switch as asked."""
-    from nst_engine.config import OptimizerSettings
-    from nst_engine.stepper import Stepper, Switches
+    from nst_engine.optimise.stepper import Stepper, Switches
+    from nst_engine.settings.config import OptimizerSettings
 
     torch.manual_seed(0)
     target = torch.rand(1, 3, 8, 8) * 255

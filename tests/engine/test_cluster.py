@@ -17,12 +17,12 @@ from PIL import Image
 
 ray = pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
 
-from nst_engine import cluster as cluster_module  # noqa: E402
-from nst_engine import transfer  # noqa: E402
 from nst_engine.errors import ConfigError, DeviceError  # noqa: E402
-from nst_engine.events import Finished, Started, Step  # noqa: E402
-from nst_engine.jobs import Job, JobEnded, JobEvent, JobQueue  # noqa: E402
-from nst_engine.runs import RunFolder  # noqa: E402
+from nst_engine.jobs import cluster as cluster_module  # noqa: E402
+from nst_engine.jobs.queue import Job, JobEnded, JobEvent, JobQueue  # noqa: E402
+from nst_engine.running import transfer  # noqa: E402
+from nst_engine.running.events import Finished, Started, Step  # noqa: E402
+from nst_engine.store.runs import RunFolder  # noqa: E402
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ from PIL import Image
 
 ray = pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
 
-from nst_engine import cluster as cluster_module  # noqa: E402
 from nst_engine.errors import ConfigError, DeviceError, OutputError  # noqa: E402
-from nst_engine.events import Finished, Step  # noqa: E402
-from nst_engine.jobs import Job, JobEnded, JobEvent, JobQueue  # noqa: E402
-from nst_engine.runs import RunFolder  # noqa: E402
+from nst_engine.jobs import cluster as cluster_module  # noqa: E402
+from nst_engine.jobs.queue import Job, JobEnded, JobEvent, JobQueue  # noqa: E402
+from nst_engine.running.events import Finished, Step  # noqa: E402
+from nst_engine.store.runs import RunFolder  # noqa: E402
 
 PATIENCE = 120  # seconds without any event before a test calls the queue hung
 
@@ -132,7 +132,7 @@ def test_a_runs_folder_that_fills_during_a_cluster_job_is_a_warning_and_the_resu
 ):
     """Every write into the run folder fails as on a full disk (losses, checkpoints,
     snapshots, run.json): the job still finishes, its result where asked, with one warning."""
-    from nst_engine import images
+    from nst_engine.running import images
 
     monkeypatch.setattr(ray_cluster, "checkpoint_seconds", 0.0)
     config = tiny_config(

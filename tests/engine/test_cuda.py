@@ -13,11 +13,11 @@ import re
 import pytest
 import torch
 
-from nst_engine.devices import available_devices
+from nst_engine.cost.devices import available_devices
 from nst_engine.errors import DeviceError
-from nst_engine.events import Finished, Step
-from nst_engine.stepper import GRAPH_WARMUP
-from nst_engine.transfer import run
+from nst_engine.optimise.stepper import GRAPH_WARMUP
+from nst_engine.running.events import Finished, Step
+from nst_engine.running.transfer import run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
 
@@ -173,7 +173,7 @@ def test_every_gpu_is_offered_with_its_name():
 
 def graphed_run(config) -> tuple[list[bool], list[float]]:
     """Each step's `graphing` and total loss, of a run pulled to its end."""
-    from nst_engine.transfer import run as start
+    from nst_engine.running.transfer import run as start
 
     graphing, totals = [], []
     engine_run = start(config)
@@ -193,7 +193,7 @@ def assert_captured_and_stepping(graphing: list[bool], totals: list[float]) -> N
 
 @pytest.fixture
 def graphs_usable():
-    from nst_engine import capture
+    from nst_engine.optimise import capture
 
     assert capture.graphs_usable(), "an earlier capture of this session failed"
     yield
@@ -254,7 +254,7 @@ def test_two_runs_capturing_in_two_threads_on_one_gpu(tiny_config, tmp_path, gra
 def test_the_device_calibration_racing_a_run(tiny_config, tmp_path, graphs_usable):
     import threading
 
-    from nst_engine import rates
+    from nst_engine.cost import rates
 
     timings = []
     calibration = threading.Thread(target=lambda: timings.append(rates.measure("cuda")))
@@ -277,7 +277,7 @@ def test_a_run_on_the_second_gpu_captures_and_steps(tiny_config, tmp_path, graph
 
 def test_a_graph_that_records_nothing_is_taken_for_a_failure(monkeypatch):
     """torch's own warning (an empty graph) is what capture.capturing looks for."""
-    from nst_engine import capture
+    from nst_engine.optimise import capture
 
     monkeypatch.setattr(capture, "_failure", None)
     stream = torch.cuda.Stream()
@@ -303,10 +303,12 @@ def test_after_a_failed_capture_the_process_goes_on_eagerly(tmp_path, demo_pair)
     script = textwrap.dedent(
         f"""
         import torch
-        from nst_engine import capture, devices, stepper
-        from nst_engine.config import RunConfig
-        from nst_engine.events import Finished
-        from nst_engine.transfer import run
+        from nst_engine.optimise import capture
+        from nst_engine.cost import devices
+        from nst_engine.optimise import stepper
+        from nst_engine.settings.config import RunConfig
+        from nst_engine.running.events import Finished
+        from nst_engine.running.transfer import run
 
         real_evaluate = stepper.Stepper._evaluate
         def evaluate_with_a_sync(self):

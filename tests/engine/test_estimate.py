@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine import estimate, rates
-from nst_engine.config import OptimizerSettings, RunConfig
-from nst_engine.estimate import Workload, iteration_flops, memory_bytes, workload_of
-from nst_engine.rates import DeviceProfile, RunRecord, Timing
-from nst_engine.sizes import resolve_sizes
-from nst_engine.values import Size
+from nst_engine.cost import estimate, rates
+from nst_engine.cost.estimate import Workload, iteration_flops, memory_bytes, workload_of
+from nst_engine.cost.rates import DeviceProfile, RunRecord, Timing
+from nst_engine.settings.config import OptimizerSettings, RunConfig
+from nst_engine.settings.sizes import resolve_sizes
+from nst_engine.settings.values import Size
 
 KEY = "cpu (2 threads) | torch 9.9"
 
@@ -178,8 +178,8 @@ def test_only_the_last_runs_are_kept() -> None:
 
 
 def test_a_finished_run_records_its_figures(tiny_config: Callable[..., RunConfig]) -> None:
-    from nst_engine.events import Finished, Started
-    from nst_engine.transfer import run
+    from nst_engine.running.events import Finished, Started
+    from nst_engine.running.transfer import run
 
     config = tiny_config(iterations=3)
     with run(config) as events:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nst_engine.features import (
+from nst_engine.method.features import (
     CAFFE_MEAN_BGR,
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -14,8 +14,8 @@ from nst_engine.features import (
     Preprocess,
     ScaledAvgPool,
 )
-from nst_engine.layers import LAYERS
-from nst_engine.weights import Weights, random_weights
+from nst_engine.method.weights import Weights, random_weights
+from nst_engine.settings.layers import LAYERS
 
 
 @pytest.fixture(scope="module")
@@ -220,7 +220,7 @@ def test_replicate_padding_is_built_from_edge_slices_with_the_same_values_and_gr
     import torch
     from torch import nn
 
-    from nst_engine.features import build_features
+    from nst_engine.method.features import build_features
 
     torch.manual_seed(0)
     ours = build_features(0, padding="replicate")[0]

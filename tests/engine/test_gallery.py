@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine.gallery import gallery, gallery_image, resolve_image_path
+from nst_engine.settings.gallery import gallery, gallery_image, resolve_image_path
 
 
 def test_a_gallery_name_resolves_to_its_file(tmp_path, monkeypatch):
@@ -42,7 +42,7 @@ def test_surrounding_spaces_are_ignored(tmp_path, monkeypatch):
 
 
 def test_a_near_miss_is_suggested():
-    from nst_engine.gallery import closest_gallery_name
+    from nst_engine.settings.gallery import closest_gallery_name
 
     assert closest_gallery_name("mosiac") == "mosaic"
     assert closest_gallery_name("photo.jpg") is None

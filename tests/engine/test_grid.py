@@ -1,4 +1,4 @@
-"""Comparison grids (nst_engine/grid.py): size arithmetic, pictures in their cells, labels."""
+"""Comparison grids (nst_engine/sweeps/grid.py): size arithmetic, pictures in their cells, labels."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_engine.grid import BACKGROUND, GAP, MARGIN, MISSING, compose_grid, grid_layout
+from nst_engine.sweeps.grid import BACKGROUND, GAP, MARGIN, MISSING, compose_grid, grid_layout
 
 RED, BLUE = (220, 30, 30), (30, 30, 220)
 

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from nst_engine.guard import LastGoodImage
+from nst_engine.optimise.guard import LastGoodImage
 
 
 def test_a_finite_loss_keeps_a_copy_of_the_image_and_its_iteration():

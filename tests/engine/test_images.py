@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from nst_engine.errors import InputImageError
-from nst_engine.images import MIN_INPUT_SIDE, load_image, to_rgb
+from nst_engine.running.images import MIN_INPUT_SIDE, load_image, to_rgb
 
 SIDE = 24  # above the 16 px minimum
 

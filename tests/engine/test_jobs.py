@@ -1,4 +1,4 @@
-"""The job queue (nst_engine/jobs.py): order, tags, several slots, cancelling, failures."""
+"""The job queue (nst_engine/jobs/queue.py): order, tags, several slots, cancelling, failures."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_engine.events import Cancelled, Finished, Started, Step
-from nst_engine.jobs import Job, JobEnded, JobEvent, JobQueue, local_slots
-from nst_engine.runs import RunFolder
-from nst_engine.transfer import run
+from nst_engine.jobs.queue import Job, JobEnded, JobEvent, JobQueue, local_slots
+from nst_engine.running.events import Cancelled, Finished, Started, Step
+from nst_engine.running.transfer import run
+from nst_engine.store.runs import RunFolder
 
 
 def make_job(config) -> Job:
@@ -77,7 +77,7 @@ def test_a_step_pulled_from_the_queue_shows_its_own_image(tiny_config, tmp_path:
 
 
 def test_two_slots_run_two_jobs_at_once(tiny_config, tmp_path: Path) -> None:
-    from nst_engine.weights import load_weights
+    from nst_engine.method.weights import load_weights
 
     jobs = [
         make_job(tiny_config(output=tmp_path / f"{number}.png", iterations=20)) for number in (1, 2)
@@ -233,7 +233,7 @@ def test_a_cuda_slot_makes_its_device_current_while_its_job_runs(
     its slot's, so what uses "the current device" (CUDA graph capture) follows the job."""
     import contextlib
 
-    from nst_engine.jobs import LocalExecutor
+    from nst_engine.jobs.queue import LocalExecutor
 
     entered = []
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -259,8 +259,8 @@ def test_a_slot_whose_device_is_missing_fails_its_job_in_one_line(
 
 
 def test_a_slot_gives_its_device_to_jobs_that_leave_it_open_but_not_to_cpu_jobs(tiny_config):
-    from nst_engine.jobs import Job, LocalExecutor
-    from nst_engine.runs import RunFolder
+    from nst_engine.jobs.queue import Job, LocalExecutor
+    from nst_engine.store.runs import RunFolder
 
     def device_on(slot: str, device: str) -> str:
         config = tiny_config(device=device)

@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 from nst_engine.errors import ConfigError
-from nst_engine.layers import LAYER_NAMES, LAYERS, deepest, get_layer
+from nst_engine.settings.layers import LAYER_NAMES, LAYERS, deepest, get_layer
 
 EXPECTED_NAMES = [
     "conv1_1", "relu1_1", "conv1_2", "relu1_2", "pool1",

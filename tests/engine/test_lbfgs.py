@@ -1,4 +1,4 @@
-"""The device-resident L-BFGS (nst_engine.lbfgs) against torch.optim.LBFGS(max_iter=1).
+"""The device-resident L-BFGS (nst_engine.optimise.lbfgs) against torch.optim.LBFGS(max_iter=1).
 
 It must take torch's steps (same pairs kept and dropped, same step lengths, same stops) while
 never reading a device value on the host, so that its steps can be replayed in a CUDA graph.
@@ -16,7 +16,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from nst_engine.lbfgs import DeviceLBFGS
+from nst_engine.optimise.lbfgs import DeviceLBFGS
 
 # --- problems -----------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from nst_engine.features import FeatureExtractor
-from nst_engine.losses import (
+from nst_engine.method.features import FeatureExtractor
+from nst_engine.method.losses import (
     ContentLoss,
     StyleLoss,
     StyleTransferLoss,
@@ -15,7 +15,7 @@ from nst_engine.losses import (
     build_loss,
     gram_matrix,
 )
-from nst_engine.weights import random_weights
+from nst_engine.method.weights import random_weights
 
 
 def features_of(seed: int, channels: int, height: int, width: int) -> torch.Tensor:

@@ -11,8 +11,8 @@ def test_making_and_stepping_an_optimiser_does_not_import_torch_dynamo():
     # bookkeeping would import it (about 890 modules) on the first zero_grad.
     code = """
 import sys, torch
-from nst_engine.config import OptimizerSettings
-from nst_engine.optimizers import make_optimizer
+from nst_engine.settings.config import OptimizerSettings
+from nst_engine.optimise.optimizers import make_optimizer
 image = torch.zeros(1, 3, 8, 8, requires_grad=True)
 optimizer = make_optimizer(OptimizerSettings(), image)
 for _ in range(3):

@@ -9,9 +9,9 @@ import weakref
 
 import pytest
 
-from nst_engine import transfer
 from nst_engine.errors import DeviceError
-from nst_engine.stepper import Stepper
+from nst_engine.optimise.stepper import Stepper
+from nst_engine.running import transfer
 
 
 def test_the_stepper_is_gone_when_the_memory_is_given_back(

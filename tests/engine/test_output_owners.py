@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine.config import RunConfig
-from nst_engine.output_owners import INDEX, owned_outputs, owner_of
-from nst_engine.outputs import default_output_path, free_output_path, unique_path
-from nst_engine.runs import FINISHED, STOPPED, RunFolder, delete_run
+from nst_engine.running.outputs import default_output_path, free_output_path, unique_path
+from nst_engine.settings.config import RunConfig
+from nst_engine.store.output_owners import INDEX, owned_outputs, owner_of
+from nst_engine.store.runs import FINISHED, STOPPED, RunFolder, delete_run
 
 
 def test_numbering_a_numbered_name_goes_on_from_its_number(tmp_path):
@@ -109,7 +109,7 @@ def test_proposing_a_name_reads_no_run_record_once_the_index_is_there(tmp_path, 
 
 @pytest.mark.parametrize("status", ["queued", STOPPED])
 def test_owner_of_says_which_run_owns_a_name_and_how_far_it_got(tmp_path, status):
-    from nst_engine.output_owners import describe_owner
+    from nst_engine.store.output_owners import describe_owner
 
     root = tmp_path / "runs"
     output = tmp_path / "mine.png"

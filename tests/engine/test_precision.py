@@ -9,9 +9,9 @@ from types import SimpleNamespace
 
 import torch
 
-from nst_engine import lbfgs, precision, stepper
-from nst_engine.config import OptimizerSettings
-from nst_engine.stepper import Stepper, Switches
+from nst_engine.optimise import lbfgs, precision, stepper
+from nst_engine.optimise.stepper import Stepper, Switches
+from nst_engine.settings.config import OptimizerSettings
 
 GPU = torch.device("cuda", 0)
 

@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst_engine import locations
-from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError
-from nst_engine.images import save_image
-from nst_engine.presets import (
+from nst_engine.running.images import save_image
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.presets import (
     builtin_preset_names,
     delete_user_preset,
     load_preset,
@@ -19,7 +18,8 @@ from nst_engine.presets import (
     save_user_preset,
     user_preset_names,
 )
-from nst_engine.values import Size
+from nst_engine.settings.values import Size
+from nst_engine.store import locations
 
 
 def test_the_built_in_presets_are_default_and_reference_2022():
@@ -96,7 +96,7 @@ def test_what_a_preset_does_not_name_takes_the_default_not_the_base(tmp_path):
 def test_a_compute_size_laid_over_a_preset_lets_the_output_size_follow_it():
     """Issue 18: reference-2022's output size (224x224, for its own compute size) stayed
     behind a size laid over it (a sweep file, --set), saving a stretched picture."""
-    from nst_engine.sizes import resolve_sizes
+    from nst_engine.settings.sizes import resolve_sizes
 
     reference = load_preset("reference-2022")
     config = RunConfig.from_dict({"size": 192}, reference)
@@ -234,7 +234,7 @@ def test_a_preset_brings_no_style_paths_and_drops_a_blend_that_does_not_fit(tmp_
 
 
 def test_the_preset_a_config_matches_is_named_and_a_changed_one_is_none(demo_pair) -> None:
-    from nst_engine.presets import matching_preset
+    from nst_engine.settings.presets import matching_preset
 
     content, style = demo_pair
     base = RunConfig(content=content, style=style, extra_styles=(content,), style_blend=(3, 1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from nst_engine.events import Started, Step
-from nst_engine.progress import ProgressReporter
+from nst_engine.running.events import Started, Step
+from nst_engine.running.progress import ProgressReporter
 
 
 class Clock:

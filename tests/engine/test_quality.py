@@ -219,7 +219,7 @@ def test_a_tiny_evaluation_makes_a_row_per_preset_and_one_for_the_photo(
 
 
 def test_set_changes_every_preset_after_the_shared_overrides(evaluate, demo_pair, tmp_path):
-    from nst_engine.bench import parse_settings
+    from nst_engine.cost.bench import parse_settings
 
     plan = evaluate.Plan(
         size=64,

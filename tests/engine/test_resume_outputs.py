@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine import transfer
 from nst_engine.errors import InputImageError, OutputError
-from nst_engine.events import Finished, Started
-from nst_engine.output_owners import owner_of, resume_output
-from nst_engine.runs import STOPPED, RunFolder
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished, Started
+from nst_engine.store.output_owners import owner_of, resume_output
+from nst_engine.store.runs import STOPPED, RunFolder
 
 
 def finish(config, folder) -> list:

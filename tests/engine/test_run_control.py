@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_engine import transfer
-from nst_engine.config import RunConfig
 from nst_engine.errors import DeviceError, NumericalError
-from nst_engine.events import Cancelled, Finished, Started, Step
-from nst_engine.images import read_embedded_settings
-from nst_engine.stepper import Stepper
-from nst_engine.transfer import run
+from nst_engine.optimise.stepper import Stepper
+from nst_engine.running import transfer
+from nst_engine.running.events import Cancelled, Finished, Started, Step
+from nst_engine.running.images import read_embedded_settings
+from nst_engine.running.transfer import run
+from nst_engine.settings.config import RunConfig
 
 
 def pull_steps(events, count: int) -> Step:

@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_engine import transfer
-from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError
-from nst_engine.events import Cancelled, Finished, Snapshot, Started, Step
-from nst_engine.runs import RunFolder, delete_run, filter_runs, find_run, list_runs
+from nst_engine.running import transfer
+from nst_engine.running.events import Cancelled, Finished, Snapshot, Started, Step
+from nst_engine.settings.config import RunConfig
+from nst_engine.store.runs import RunFolder, delete_run, filter_runs, find_run, list_runs
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -154,7 +154,7 @@ def test_a_checkpoint_killed_while_written_leaves_the_previous_one_whole(tmp_pat
     script = textwrap.dedent(
         f"""
         import os, torch
-        from nst_engine.runs import RunFolder
+        from nst_engine.store.runs import RunFolder
         folder = RunFolder({str(folder.path)!r})
         folder.write_checkpoint({{"completed": 1, "image": torch.ones(3, 64, 64)}})
         real_save = torch.save

@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nst_engine.config import RunConfig
 from nst_engine.errors import OutputError
-from nst_engine.images import read_embedded_settings, save_image
-from nst_engine.outputs import (
+from nst_engine.running.images import read_embedded_settings, save_image
+from nst_engine.running.outputs import (
     check_output_path,
     default_output_path,
     partial_output_path,
     snapshot_path,
     unique_path,
 )
+from nst_engine.settings.config import RunConfig
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ SAVER = textwrap.dedent(
     from pathlib import Path
     import numpy as np
     from PIL import Image
-    from nst_engine.images import save_image
+    from nst_engine.running.images import save_image
 
     path, overwrite = Path(sys.argv[1]), sys.argv[2] == "overwrite"
     noise = np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)
@@ -216,7 +216,7 @@ def test_a_killed_saves_old_temporary_is_cleaned_up_when_the_output_is_next_chec
     import os
     import time
 
-    from nst_engine.outputs import STALE_TEMPORARY_SECONDS, check_output_path
+    from nst_engine.running.outputs import STALE_TEMPORARY_SECONDS, check_output_path
 
     target = tmp_path / "result.png"
     stale = tmp_path / ".result.png.0badcafe.tmp"

@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_engine.events import Finished, Snapshot, Started, Step
-from nst_engine.stepper import Stepper
-from nst_engine.tensors import rescale
-from nst_engine.transfer import run
+from nst_engine.optimise.stepper import Stepper
+from nst_engine.running.events import Finished, Snapshot, Started, Step
+from nst_engine.running.tensors import rescale
+from nst_engine.running.transfer import run
 
 
 def test_a_run_goes_through_the_scales_counting_iterations_over_all_of_them(tiny_config):
@@ -126,8 +126,8 @@ def test_bf16_on_the_cpu_stays_close_to_float32(tiny_config, tmp_path):
 def test_auto_switches_per_device_and_optimiser(
     monkeypatch, optimizer, precision, device, bf16, graph
 ):
-    from nst_engine.config import RunConfig
-    from nst_engine.stepper import resolve_switches
+    from nst_engine.optimise.stepper import resolve_switches
+    from nst_engine.settings.config import RunConfig
 
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
     config = RunConfig.from_dict({"optimizer": {"name": optimizer}, "precision": precision})
@@ -140,8 +140,8 @@ def test_auto_switches_per_device_and_optimiser(
 
 @pytest.mark.parametrize(("side", "channels_last"), [(128, False), (255, False), (256, True)])
 def test_on_the_cpu_channels_last_is_chosen_from_256_px(side, channels_last):
-    from nst_engine.config import RunConfig
-    from nst_engine.stepper import resolve_switches
+    from nst_engine.optimise.stepper import resolve_switches
+    from nst_engine.settings.config import RunConfig
 
     switches = resolve_switches(RunConfig(), torch.device("cpu"), side)
     assert switches.channels_last == channels_last

@@ -6,9 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine.config import RunConfig
 from nst_engine.errors import InputImageError
-from nst_engine.sizes import check_fits_network, resolve_sizes, scale_iterations, scale_sides
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.sizes import (
+    check_fits_network,
+    resolve_sizes,
+    scale_iterations,
+    scale_sides,
+)
 
 
 def test_compute_size_keeps_the_aspect_ratio_and_style_takes_its_longest_side():

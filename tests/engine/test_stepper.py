@@ -9,8 +9,8 @@ import pytest
 import torch
 from fake_cuda import small_stepper
 
-from nst_engine.optimizers import match_capturable
-from nst_engine.stepper import Stepper
+from nst_engine.optimise.optimizers import match_capturable
+from nst_engine.optimise.stepper import Stepper
 
 CAPTURABLE_OPTIMIZERS = ["adam", "rmsprop", "adadelta"]
 

@@ -11,11 +11,11 @@ import threading
 
 import pytest
 
-from nst_engine import transfer
-from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError
-from nst_engine.events import Finished, Started
-from nst_engine.runs import RunFolder, list_runs
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished, Started
+from nst_engine.settings.config import RunConfig
+from nst_engine.store.runs import RunFolder, list_runs
 
 
 def damage_record(folder: RunFolder, **fields) -> None:

@@ -18,10 +18,10 @@ import shutil
 import pytest
 import torch
 
-from nst_engine import transfer
 from nst_engine.errors import ConfigError
-from nst_engine.events import Finished, Snapshot, Step
-from nst_engine.runs import RunFolder
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished, Snapshot, Step
+from nst_engine.store.runs import RunFolder
 
 TORCH_FULL = "[enforce fail at inline_container.cc:672] unexpected pos 2368 vs 2256"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine import transfer
 from nst_engine.errors import ConfigError
-from nst_engine.events import Finished
-from nst_engine.runs import RunFolder, list_runs
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished
+from nst_engine.store.runs import RunFolder, list_runs
 
 SECRET = "export PATH=$HOME/bin:$PATH\n"
 
@@ -36,7 +36,7 @@ def finish(config, folder: RunFolder) -> Finished:
 def test_a_file_linked_in_the_folder_is_never_appended_to(tiny_config, tmp_path, victim, name):
     """run.log planted before the run opens it; losses.jsonl while the run goes (the run
     rewrites the history whole when it begins, which replaces a link planted earlier)."""
-    from nst_engine.events import Step
+    from nst_engine.running.events import Step
 
     config = tiny_config(iterations=3, content=tmp_path / "$(touch pwned).png")
     (tmp_path / "$(touch pwned).png").write_bytes(config.style.read_bytes())
@@ -127,9 +127,9 @@ def test_a_run_folder_that_is_a_link_is_not_listed(tiny_config, tmp_path):
 
 
 def test_a_sweep_record_cannot_send_the_grid_over_another_file(tmp_path, victim):
-    from nst_engine.config import RunConfig
-    from nst_engine.gallery import demo_pair
-    from nst_engine.sweep import (
+    from nst_engine.settings.config import RunConfig
+    from nst_engine.settings.gallery import demo_pair
+    from nst_engine.sweeps.sweep import (
         create_run_folders,
         load_sweep,
         parse_vary,

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from nst_engine import transfer
 from nst_engine.errors import ConfigError
-from nst_engine.events import Finished
-from nst_engine.runs import RunFolder, find_run
+from nst_engine.running import transfer
+from nst_engine.running.events import Finished
+from nst_engine.store.runs import RunFolder, find_run
 
 # Another process that runs the run, as far as the lock goes: run.lock locked (flock), its
 # pid in it, held until the test closes its input.
@@ -86,8 +86,8 @@ def test_the_lock_not_the_pid_says_whether_a_run_still_runs(
 
 
 def test_a_run_holds_its_lock_while_it_runs_and_gives_it_back(tiny_config, tmp_path):
-    from nst_engine.events import Step
-    from nst_engine.run_lock import is_held
+    from nst_engine.running.events import Step
+    from nst_engine.store.run_lock import is_held
 
     config = tiny_config(iterations=3)
     folder = RunFolder.create(config, tmp_path / "runs")
@@ -121,7 +121,7 @@ def test_what_killed_writes_left_goes_when_the_run_is_taken_up_again(
 
 @pytest.mark.parametrize("text", ["a" * 5000, "x/" * 3000, "bad\0id"], ids=["long", "deep", "nul"])
 def test_an_id_that_cannot_be_a_path_is_no_run_in_one_line(tmp_path, tiny_config, text):
-    from nst_tui.sweep_command import find_sweep
+    from nst_tui.cli.sweep_command import find_sweep
 
     root = tmp_path / "runs"
     RunFolder.create(tiny_config(), root)

@@ -1,4 +1,4 @@
-"""Sweeps (nst_engine/sweep.py, sweep_settings.py): names, values, plans, iteration sweeps
+"""Sweeps (nst_engine/sweeps/sweep.py, sweep_settings.py): names, values, plans, iteration sweeps
 that reuse one run's snapshots, and the grid of a sweep."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError, InputImageError, NSTError
-from nst_engine.gallery import gallery_image
-from nst_engine.sweep import (
+from nst_engine.running.transfer import run
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import gallery_image
+from nst_engine.sweeps.sweep import (
     Axis,
     apply_setting,
     cell_picture,
@@ -27,7 +28,6 @@ from nst_engine.sweep import (
     sweep_names,
     write_grid,
 )
-from nst_engine.transfer import run
 
 
 @pytest.fixture
@@ -125,7 +125,9 @@ def test_a_preset_value_brings_its_look_and_keeps_the_frame(base: RunConfig) -> 
         seed=5, weights="random", size=96, iterations=40, device="cpu", min_size=32
     )
     painterly = apply_setting(framed, "preset", "painterly")
-    assert painterly.style_loss == "w2"  # the preset's look (nst_engine/presets/painterly.toml)
+    assert (
+        painterly.style_loss == "w2"
+    )  # the preset's look (nst_engine/settings/presets/painterly.toml)
     for kept in ("content", "style", "output", "size", "iterations", "seed", "weights"):
         assert getattr(painterly, kept) == getattr(framed, kept)
     assert painterly.device == "cpu" and painterly.min_size == 32
@@ -292,7 +294,7 @@ def test_an_iteration_sweep_takes_its_cells_from_one_runs_snapshots(
 def _words_in(image: Image.Image) -> str:
     """Not OCR: the grid's grey boxes are drawn only for missing cells; say "queued" when the
     image has any, so the test reads plainly."""
-    from nst_engine.grid import MISSING
+    from nst_engine.sweeps.grid import MISSING
 
     pixels = np.asarray(image)
     return "queued" if (pixels == np.array(MISSING)).all(axis=2).any() else ""

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from nst_engine import toml_text
-from nst_engine.config import RunConfig
+from nst_engine.settings import toml_text
+from nst_engine.settings.config import RunConfig
 
 if sys.version_info >= (3, 11):
     import tomllib

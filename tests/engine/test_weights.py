@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from nst_engine import weights as weights_module
 from nst_engine.errors import WeightsError
-from nst_engine.weights import (
+from nst_engine.method import weights as weights_module
+from nst_engine.method.weights import (
     OXFORD_CACHE_NAME,
     OXFORD_MD5,
     Weights,

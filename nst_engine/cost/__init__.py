@@ -1,0 +1,1 @@
+"""Cost: the time and memory estimate, measured rates, the benchmark, devices."""

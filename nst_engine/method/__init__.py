@@ -1,0 +1,1 @@
+"""The method: VGG19 features, the losses and their statistics, colour, weights."""

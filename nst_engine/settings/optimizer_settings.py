@@ -1,0 +1,128 @@
+"""The optimisers' settings: the chosen one, its learning rate, and each one's own parameters.
+
+Frozen dataclasses, checked when built; `nst_engine.settings.config` re-exports them. No torch here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nst_engine.errors import ConfigError
+from nst_engine.settings.values import parse_bool, parse_choice, parse_float, parse_int
+
+OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd", "lbfgs")
+OPTIMIZER_LABELS = {
+    "adam": "Adam",
+    "adadelta": "Adadelta",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD",
+    "lbfgs": "L-BFGS",
+}
+
+# The settings are frozen: each class stores its checked, normalised values once, here.
+_set = object.__setattr__
+
+
+@dataclass(frozen=True)
+class AdamSettings:
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        _set(self, "beta1", parse_float("adam beta1", self.beta1, 0.0, below=1.0))
+        _set(self, "beta2", parse_float("adam beta2", self.beta2, 0.0, below=1.0))
+        _set(self, "eps", parse_float("adam eps", self.eps, above=0.0))
+
+
+@dataclass(frozen=True)
+class AdadeltaSettings:
+    rho: float = 0.9
+    eps: float = 1e-6
+
+    def __post_init__(self) -> None:
+        _set(self, "rho", parse_float("adadelta rho", self.rho, 0.0, maximum=1.0))
+        _set(self, "eps", parse_float("adadelta eps", self.eps, above=0.0))
+
+
+@dataclass(frozen=True)
+class RMSpropSettings:
+    alpha: float = 0.99
+    eps: float = 1e-8
+    momentum: float = 0.0
+
+    def __post_init__(self) -> None:
+        _set(self, "alpha", parse_float("rmsprop alpha", self.alpha, 0.0, maximum=1.0))
+        _set(self, "eps", parse_float("rmsprop eps", self.eps, above=0.0))
+        _set(self, "momentum", parse_float("rmsprop momentum", self.momentum, 0.0, below=1.0))
+
+
+@dataclass(frozen=True)
+class SGDSettings:
+    momentum: float = 0.9
+    nesterov: bool = False
+
+    def __post_init__(self) -> None:
+        _set(self, "momentum", parse_float("sgd momentum", self.momentum, 0.0, below=1.0))
+        _set(self, "nesterov", parse_bool("sgd nesterov", self.nesterov))
+        if self.nesterov and self.momentum == 0:
+            raise ConfigError("sgd nesterov needs a momentum above 0", setting="nesterov")
+
+
+@dataclass(frozen=True)
+class LBFGSSettings:
+    history_size: int = 100
+
+    def __post_init__(self) -> None:
+        _set(self, "history_size", parse_int("lbfgs history_size", self.history_size, 1))
+
+
+OPTIMIZER_PARAMETERS: dict[str, type] = {
+    "adam": AdamSettings,
+    "adadelta": AdadeltaSettings,
+    "rmsprop": RMSpropSettings,
+    "sgd": SGDSettings,
+    "lbfgs": LBFGSSettings,
+}
+
+
+# Pixels are 0-255: a learning rate beyond a million is a typo, and beyond ~1e38 torch
+# cannot even hold it in float32.
+LEARNING_RATE_MAXIMUM = 1e6
+
+
+def parse_learning_rate(name: str, value: object) -> float:
+    """A learning rate above 0 and at most LEARNING_RATE_MAXIMUM (named `name` in errors)."""
+    return parse_float(name, value, above=0.0, maximum=LEARNING_RATE_MAXIMUM)
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """The chosen optimiser, its learning rate, and the own parameters of every optimiser.
+
+    Each optimiser keeps its parameters even while another is chosen, so switching back
+    and forth in the form loses nothing. The learning rate is in pixel units (0-255).
+    """
+
+    name: str = "lbfgs"
+    lr: float = 1.0
+    adam: AdamSettings = field(default_factory=AdamSettings)
+    adadelta: AdadeltaSettings = field(default_factory=AdadeltaSettings)
+    rmsprop: RMSpropSettings = field(default_factory=RMSpropSettings)
+    sgd: SGDSettings = field(default_factory=SGDSettings)
+    lbfgs: LBFGSSettings = field(default_factory=LBFGSSettings)
+
+    def __post_init__(self) -> None:
+        # Stored normalised: "L-BFGS" or "Adam" from a preset must select lbfgs or adam.
+        _set(self, "name", parse_choice("optimizer", self.name, OPTIMIZERS))
+        _set(self, "lr", parse_learning_rate("lr", self.lr))
+
+    @property
+    def parameters(self) -> Any:
+        """The parameters of the chosen optimiser."""
+        return getattr(self, self.name)
+
+    @property
+    def label(self) -> str:
+        return OPTIMIZER_LABELS[self.name]

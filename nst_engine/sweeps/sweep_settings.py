@@ -1,0 +1,282 @@
+"""The settings a sweep can vary, by name, and how a value of each is applied to a config.
+
+A name is the `nst-tui run` flag without its dashes (`lr`, `style-weight`, `preset`, `style`,
+optimiser parameters such as `beta1`), or a layer's weight: `relu4_1` (a style layer),
+`content.relu4_2` (a content layer). Values go through the engine's own parsers, so a bad one
+is refused with the same one-line message as on the command line. No torch here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from nst_engine.errors import ConfigError, InputImageError
+from nst_engine.settings.config import (
+    COLOR_MODES,
+    CUDA_GRAPHS,
+    INITS,
+    LOSS_SCALES,
+    MEMORY_FORMATS,
+    OPTIMIZERS,
+    PADDINGS,
+    POOLINGS,
+    PRECISIONS,
+    STYLE_LOSSES,
+    STYLE_SCALE_RANGE,
+    STYLE_WEIGHT_MAXIMUM,
+    RunConfig,
+    parse_blend,
+    parse_init,
+)
+from nst_engine.settings.layers import LAYERS, normalise_layer_weights
+from nst_engine.settings.optimizer_settings import parse_learning_rate
+from nst_engine.settings.values import Size, parse_bool, parse_choice, parse_float, parse_int
+
+Setter = Callable[[RunConfig, str, str], RunConfig]
+
+
+def _simple(field_name: str, parse: Callable[[str, str], Any]) -> Setter:
+    return lambda config, name, value: config.replace(**{field_name: parse(name, value)})
+
+
+def _choice(field_name: str, choices: tuple[str, ...]) -> Setter:
+    return _simple(field_name, lambda name, value: parse_choice(name, value, choices))
+
+
+def _optimizer(change: Callable[[str, str], dict[str, Any]]) -> Setter:
+    def apply(config: RunConfig, name: str, value: str) -> RunConfig:
+        return config.replace(
+            optimizer=dataclasses.replace(config.optimizer, **change(name, value))
+        )
+
+    return apply
+
+
+def _optimizer_parameter(parameter: str, applies_to: tuple[str, ...]) -> Setter:
+    def apply(config: RunConfig, name: str, value: str) -> RunConfig:
+        settings = config.optimizer
+        if settings.name not in applies_to:
+            raise ConfigError(
+                f"{name} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
+            )
+        if parameter == "history_size":
+            number: Any = parse_int(name, value, 1)
+        elif parameter == "nesterov":
+            number = parse_bool(name, value)
+        else:
+            number = parse_float(name, value, 0.0)
+        try:
+            own = dataclasses.replace(getattr(settings, settings.name), **{parameter: number})
+        except ConfigError as error:
+            raise ConfigError(f"{name}={value}: {error.message}") from None
+        return config.replace(optimizer=dataclasses.replace(settings, **{settings.name: own}))
+
+    return apply
+
+
+def _style_scale(config: RunConfig, name: str, value: str) -> RunConfig:
+    low, high = STYLE_SCALE_RANGE
+    scale = parse_float(name, value, low, maximum=high)
+    return config.replace(style_scale=scale, style_size=None)
+
+
+def _style_size(config: RunConfig, name: str, value: str) -> RunConfig:
+    return config.replace(style_size=Size.parse(name, value), style_scale=None)
+
+
+def _image(role: str, value: str) -> Path:
+    """The image a value names: a file, or else a gallery name (refused when neither)."""
+    from nst_engine.settings.gallery import closest_gallery_name, resolve_image_path
+
+    path = resolve_image_path(value)
+    if path.exists():
+        return path.absolute()
+    message = f"{role} '{value}' does not exist"
+    suggestion = closest_gallery_name(value)
+    if suggestion is not None:
+        message += f"; did you mean the gallery's {suggestion}?"
+    raise InputImageError(message)
+
+
+def _style(config: RunConfig, name: str, value: str) -> RunConfig:
+    return config.replace(style=_image("style image", value), extra_styles=(), style_blend=())
+
+
+def _content(config: RunConfig, name: str, value: str) -> RunConfig:
+    return config.replace(content=_image("content image", value))
+
+
+def _init(config: RunConfig, name: str, value: str) -> RunConfig:
+    word = value.strip().lower()
+    if word in INITS:
+        return config.replace(init=word)
+    try:
+        return config.replace(init=str(_image("init image", value)))
+    except InputImageError:
+        parse_init(value)  # a word that is no path: say which words there are
+        raise
+
+
+# What a preset value does not change: what the sweep is of, where it goes, how it runs.
+PRESET_KEEPS = (
+    "content",
+    "style",
+    "extra_styles",
+    "style_blend",
+    "output",
+    "overwrite",
+    "size",
+    "output_size",
+    "min_size",  # coarse to fine: part of the size and iteration plan, not of the look
+    "scale_iterations",
+    "iterations",
+    "device",
+    "precision",  # the speed switches: how it runs, not what it makes
+    "memory_format",
+    "cuda_graph",
+    "seed",
+    "weights",
+    "snapshot_every",
+    "checkpoint_every",
+    "max_input_pixels",
+)
+
+
+def _preset(config: RunConfig, name: str, value: str) -> RunConfig:
+    from nst_engine.settings.presets import load_preset
+
+    return _framed(load_preset(value.strip(), config), config)
+
+
+def _framed(look: RunConfig, frame: RunConfig) -> RunConfig:
+    """`look`'s settings in `frame`'s images, sizes, iterations, device, seed and output."""
+    return look.replace(**{key: getattr(frame, key) for key in PRESET_KEEPS})
+
+
+SETTERS: dict[str, Setter] = {
+    "iterations": _simple("iterations", lambda n, v: parse_int(n, v, 1)),
+    "optimizer": _optimizer(lambda n, v: {"name": parse_choice(n, v, OPTIMIZERS)}),
+    "lr": _optimizer(lambda n, v: {"lr": parse_learning_rate(n, v)}),
+    "style-weight": _simple(
+        "style_weight", lambda n, v: parse_float(n, v, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM)
+    ),
+    "tv-weight": _simple("tv_weight", lambda n, v: parse_float(n, v, 0.0)),
+    "style-scale": _style_scale,
+    "style-size": _style_size,
+    "size": _simple("size", Size.parse),
+    "seed": _simple("seed", lambda n, v: parse_int(n, v, 0)),
+    "init": _init,
+    "init-noise": _simple("init_noise", lambda n, v: parse_float(n, v, 0.0)),
+    "pooling": _choice("pooling", POOLINGS),
+    "style-loss": _choice("style_loss", STYLE_LOSSES),
+    "preserve-color": _choice("preserve_color", COLOR_MODES),
+    "padding": _choice("padding", PADDINGS),
+    "loss-scale": _choice("loss_scale", LOSS_SCALES),
+    "ema": _simple("ema", parse_bool),
+    "min-size": _simple("min_size", lambda n, v: parse_int(n, v, 0)),
+    "scale-iterations": _simple("scale_iterations", lambda n, v: parse_int(n, v, 1)),
+    "weights": _simple("weights", lambda n, v: v.strip()),
+    "precision": _choice("precision", PRECISIONS),
+    "memory-format": _choice("memory_format", MEMORY_FORMATS),
+    "cuda-graph": _choice("cuda_graph", CUDA_GRAPHS),
+    "style-blend": _simple("style_blend", parse_blend),
+    "preset": _preset,
+    "style": _style,
+    "content": _content,
+    "beta1": _optimizer_parameter("beta1", ("adam",)),
+    "beta2": _optimizer_parameter("beta2", ("adam",)),
+    "eps": _optimizer_parameter("eps", ("adam", "adadelta", "rmsprop")),
+    "rho": _optimizer_parameter("rho", ("adadelta",)),
+    "alpha": _optimizer_parameter("alpha", ("rmsprop",)),
+    "momentum": _optimizer_parameter("momentum", ("rmsprop", "sgd")),
+    "nesterov": _optimizer_parameter("nesterov", ("sgd",)),
+    "history-size": _optimizer_parameter("history_size", ("lbfgs",)),
+}
+# Applied before the others in a cell: each replaces many settings the other axis may set.
+FIRST = ("preset", "style", "content")
+LAYER_PREFIXES = ("style.", "content.")
+
+
+def sweep_names() -> list[str]:
+    """The names a sweep can vary (besides a layer's weight: `relu4_1`, `content.relu4_2`)."""
+    return list(SETTERS)
+
+
+def canonical_name(text: str) -> str:
+    """`Style_Weight` -> `style-weight`, `style.relu4_1` -> `relu4_1`; ConfigError if unknown."""
+    word = text.strip().lstrip("-").strip()
+    lowered = word.lower()
+    layer = lowered.removeprefix("style.")
+    if layer in LAYERS:
+        return layer
+    if lowered.startswith("content.") and lowered.removeprefix("content.") in LAYERS:
+        return lowered
+    name = lowered.replace("_", "-")
+    if name in SETTERS:
+        return name
+    if lowered.startswith(LAYER_PREFIXES):
+        layer_name = lowered.partition(".")[2]
+        raise ConfigError(
+            f"unknown VGG19 layer '{layer_name}' in '{word}' (`nst-tui layers` lists them)"
+        )
+    close = difflib.get_close_matches(name, [*SETTERS, *LAYERS], n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise ConfigError(
+        f"a sweep cannot vary '{word}'{hint} (it can: {', '.join(SETTERS)}, or a layer's "
+        "weight such as relu4_1 or content.relu4_2)"
+    )
+
+
+def value_text(value: object) -> str:
+    """A value as a label: TOML's 1000.0 as `1000`, 0.5 as `0.5`, true as `true`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value).strip()
+
+
+def apply_setting(
+    config: RunConfig, name: str, value: str, *, looks: Mapping[str, RunConfig] | None = None
+) -> RunConfig:
+    """`config` with the sweep setting `name` at `value`; a one-line ConfigError naming both
+    when the value does not fit (through the engine's own parsers). `looks`: for a preset
+    value, the settings to take instead of the preset's own (the command line's: the preset
+    with the flags given over it)."""
+    name = canonical_name(name)
+    try:
+        if name == "preset" and looks and value in looks:
+            return _framed(looks[value], config)
+        if name in SETTERS:
+            return SETTERS[name](config, name, value)
+        return _layer_weight(config, name, value)
+    except InputImageError:
+        raise
+    except ConfigError as error:
+        message = error.message
+        if name not in message and value not in message:
+            message = f"{name}={value}: {message}"
+        raise ConfigError(message, setting=error.setting) from None
+
+
+def _layer_weight(config: RunConfig, name: str, value: str) -> RunConfig:
+    group, _, layer = name.rpartition(".")
+    field_name = "content_layers" if group == "content" else "style_layers"
+    weight = parse_float(f"{name} weight", value, 0.0)
+    weights = dict(getattr(config, field_name))
+    weights[layer] = weight
+    return config.replace(**{field_name: normalise_layer_weights(field_name, weights)})
+
+
+def value_label(name: str, value: str) -> str:
+    """How a value is shown: an image by its gallery name or file name, else as given."""
+    if name in ("style", "content") or (name == "init" and value.strip().lower() not in INITS):
+        from nst_engine.settings.gallery import gallery_name_of, resolve_image_path
+
+        path = resolve_image_path(value)
+        return gallery_name_of(path) or path.stem
+    return value

@@ -1,0 +1,479 @@
+"""The Textual app: the main screen, the actions, and the worker thread that runs the engine.
+
+Threading (docs/ARCHITECTURE.md): every run is a job of the app's queue
+(nst_tui/app/run_driver.py over the engine's JobQueue, nst_engine/jobs/queue.py): Run (Ctrl+R) puts
+the form's settings in the queue with a run folder of their own (nst_engine/store/runs.py); with
+several CUDA devices one job runs per device at once, else one after the other. After Cancel,
+Run is off ("Stopping…") until the run has finished its iteration and saved. The main
+screen follows one running job (`current_run_id`; nst_tui/app/queue_actions.py); the queue screen (F5)
+lists them all.
+torch is imported off the interface's thread, after the first frame is painted.
+
+Quitting (Ctrl+Q, SIGTERM, or SIGHUP when the terminal goes away) stops the running jobs
+after their current iteration, saving the image so far beside the output and a checkpoint
+in the run folder (resumable from the history); waiting jobs stay in the history as
+queued. The process waits for those saves before it ends and says where the images are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from nst_engine.settings.config import RunConfig
+from nst_tui.app.commands import AppCommands, app_bindings, without_duplicates
+from nst_tui.app.engine_thread import EngineThread, probe_devices
+from nst_tui.app.messages import FormChecked
+from nst_tui.app.queue_actions import QueueActions
+from nst_tui.app.remembered import Remembered, load_remembered, save_remembered
+from nst_tui.app.run_driver import QueueDriver
+from nst_tui.app.screens.main import MainScreen
+from nst_tui.app.screens.queue import QueueEntry, queue_counts
+from nst_tui.app.textual_driver import keep_output_from_blocking
+from nst_tui.app.widgets.run.estimate import EstimateLine
+
+MAIN_SCREEN_ACTIONS = (
+    "next_section",
+    "previous_section",
+    "run",
+    "queue_run",
+    "cancel",
+    "save_preset",
+    "delete_preset",
+    "maximise_preview",
+    "pick_content",
+    "pick_style",
+    "sweep",
+    "history",
+    "toggle_loss_curve",
+    "settings_from_image",
+)
+PROBE_DELAY = 1.0  # seconds after the first frame before torch is imported (device list)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # quit as Ctrl+Q does (SIGHUP: terminal gone)
+STOPPING_WAIT = 30.0  # seconds the quitting app waits for a stopping run to save its image
+STOP_GRACE = 2.0  # seconds after that for the interface to close before the process just ends
+
+log = logging.getLogger("nst.app")
+
+if TYPE_CHECKING:
+    from nst_tui.app.screens.sweep import SweepGrid
+
+
+def thread_stacks() -> str:
+    """Where every thread of the process is now (for the log, when something is stuck)."""
+    import sys
+    import traceback
+
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    return "\n".join(
+        f"{names.get(ident, ident)}:\n" + "".join(traceback.format_stack(frame)).rstrip()
+        for ident, frame in sys._current_frames().items()
+    )
+
+
+class NSTApp(QueueActions, App[int], inherit_bindings=False):
+    """nst-tui: neural style transfer in the terminal."""
+
+    TITLE = "nst-tui"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses live elsewhere
+    # Our own list only (in footer order), plus Textual's "Ctrl+C: press Ctrl+Q to quit" hint.
+    BINDINGS = [
+        *app_bindings(),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        # Ctrl+R during a run (when "run" is off, so the footer shows Cancel): queue the form.
+        Binding("ctrl+r", "queue_run", show=False, priority=True),
+    ]
+    COMMANDS = App.COMMANDS | {AppCommands}
+
+    def __init__(
+        self, remembered: Remembered | None = None, folder: Path | None = None, cluster=None
+    ) -> None:
+        super().__init__()
+        self.cluster = cluster  # `nst-tui --cluster ADDRESS`: the queue's jobs run there
+        self.remembered = remembered or load_remembered()
+        self.folder = folder or Path.cwd()  # where proposed output names go
+        self.preview_mode = self.remembered.preview_mode
+        self.current_run_id = 0  # the run the screen shows (0: none yet)
+        self.running = False  # the current run is going (not finished, failed or cancelled)
+        self.cancelling = False  # ...and told to stop: it finishes its iteration first
+        self.form_state = FormChecked(None, "checking the form…")
+        self.session_results: list[str] = []  # printed when the app has quit
+        self._run_ids = itertools.count(1)
+        self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
+        self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
+        # This thread imports torch, lists the devices and measures their rate for the
+        # estimate, below the interface's priority; quitting never waits for it
+        # (nst_tui/app/engine_thread.py). Runs execute on the engine's job queue's worker threads
+        # (one per GPU, else one) and their preview frames are made on the queue's consumer
+        # thread (nst_tui/app/run_driver.py). OpenMP gives each thread that computes its own team
+        # of threads, and two teams computing at once in a process cost runs 20-40 % on a
+        # small CPU; here only a run's worker computes for long: the rate is not measured
+        # while a run goes on, and a preview frame is a few short operations, made while the
+        # worker waits for its next event (benchmarks/app_vs_headless.py measures it).
+        self._engine_thread = EngineThread()
+        self.stopping = threading.Event()  # set by a stop signal: every job stops, whatever else
+        self._queue = QueueDriver(
+            self._post, lambda: self._preview, self.session_results, self.stopping, cluster
+        )
+        self.stop_signal: signal.Signals | None = None  # what made the app quit, if a signal
+        self._previous_handlers: dict[int, object] = {}
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An exception nothing caught (a bug): its traceback goes to the log file first.
+
+        Textual then ends the app with the traceback on the terminal; a run going on stops
+        after its iteration with its image and checkpoint kept (on_unmount), as on Ctrl+Q.
+        Widgets that draw with code that may fail catch their own (widgets/drawing.py), so a
+        failed drawing never gets here.
+        """
+        log.error("internal error in the interface", exc_info=error)
+        super()._handle_exception(error)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's palette commands, less those the app has its own of (commands.py)."""
+        return without_duplicates(super().get_system_commands(screen))
+
+    def get_default_screen(self) -> Screen:
+        from nst_engine.running.outputs import default_output_path
+
+        config = self.remembered.config
+        output = default_output_path(config.content, config.style, self.folder)
+        self._main = MainScreen(config, output)
+        return self._main
+
+    @property
+    def main(self) -> MainScreen:
+        """The main screen (under any dialog that is open)."""
+        return self._main
+
+    async def on_mount(self) -> None:
+        from nst_engine.store.runlog import setup_logging
+
+        setup_logging()
+        import asyncio
+
+        self._event_loop = asyncio.get_running_loop()
+        # Plain handlers, not the event loop's: they must work while the interface is stuck.
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self._previous_handlers[number] = signal.signal(number, self._stop_on_signal)
+
+    def on_unmount(self) -> None:
+        # However the app ends (a test's end too), no job goes on without it, and nothing
+        # waits for the engine thread's other work (asyncio's end waits for every thread
+        # worker, and one waiting for a 30-second measurement held the exit that long).
+        self._queue.shut_down()
+        self._engine_thread.abandon()
+        for number, handler in self._previous_handlers.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+        self._previous_handlers.clear()
+
+    def _stop_on_signal(self, number: int, frame: object = None) -> None:
+        """SIGTERM, or SIGHUP (a dropped SSH session): quit as Ctrl+Q does, keeping the image.
+
+        Once the terminal has gone, Textual's output thread dies on its next write, and the
+        writes after it block for good once its queue is full: the interface got stuck
+        before it quit (nst_tui/app/textual_driver.py). So that queue is emptied from now on,
+        the run is told to stop here, directly, and a watchdog still ends the process when
+        the image is saved, should the interface not have closed by then.
+        """
+        if self.stop_signal is not None:
+            return
+        self.stop_signal = signal.Signals(number)
+        self.stopping.set()
+        # If the terminal has gone, its writes are thrown away from now on: the interface
+        # may be blocked on one right now (this handler interrupts it there), and its way
+        # out writes again. Writes to a terminal still there go on as before.
+        keep_output_from_blocking(self)
+        threading.Thread(target=self._end_when_saved, name="nst-stop", daemon=True).start()
+        with contextlib.suppress(RuntimeError):  # the loop may have closed
+            self._event_loop.call_soon_threadsafe(self.call_next, self.action_quit)
+
+    def _end_when_saved(self) -> None:
+        """The watchdog of a stop signal (a thread): the process ends once the image is saved."""
+        assert self.stop_signal is not None
+        log.info("%s received: quitting", self.stop_signal.name)
+        self.wait_for_engine()
+        time.sleep(STOP_GRACE)  # the way out through the interface normally ends it by now
+        log.warning(
+            "the interface did not close after %s: ending the process; its threads:\n%s",
+            self.stop_signal.name,
+            thread_stacks(),
+        )
+        with contextlib.suppress(Exception):
+            save_remembered(self.form_state.config, self.preview_mode)
+        logging.shutdown()
+        os._exit(128 + self.stop_signal)
+
+    async def on_ready(self) -> None:
+        # torch takes the interpreter for a second or more: let the first frames settle first.
+        self.set_timer(PROBE_DELAY, self._probe_devices)
+        if self.remembered.problems:
+            self.notify(
+                "These remembered settings could not be read and are back to their defaults: "
+                + ", ".join(self.remembered.problems),
+                title="Settings",
+                severity="warning",
+                timeout=10,
+            )
+        if self.preview_mode == "graphics" and not await self.main.preview.set_graphics(True):
+            self.notify("No terminal graphics found here: the preview uses half-blocks.")
+
+    # --- background probes ------------------------------------------------------------------
+
+    @work(thread=True, group="probe", exit_on_error=False)
+    def _probe_devices(self) -> None:
+        # torch (1-2 s to import) loads here, on the engine thread, after the first frame.
+        try:
+            devices = self._engine_thread.submit(probe_devices).result()
+        except Exception:
+            log.exception("probing the devices failed")
+            return
+        with contextlib.suppress(RuntimeError):
+            self.call_from_thread(self._devices_found, devices)
+
+    def _devices_found(self, devices: list[tuple[str, str]]) -> None:
+        if self.closing:
+            return
+        missing = self.main.form.set_devices(devices)
+        if missing:
+            self.notify(
+                f"The device {missing} (remembered from an earlier session) is not on this "
+                "machine: using auto (the first GPU, else the CPU) instead.",
+                title="Device",
+                severity="warning",
+                timeout=10,
+            )
+
+    def _post(self, message: Message) -> None:
+        """Post to the main screen from a worker thread; nothing once the app has closed."""
+        with contextlib.suppress(RuntimeError):
+            self._main.post_message(message)
+
+    # --- the form ---------------------------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        """Quitting: the screens are going away, so messages are no longer shown."""
+        main = getattr(self, "_main", None)
+        return self._exit or self._closing or main is None or not main.is_attached
+
+    def on_form_checked(self, message: FormChecked) -> None:
+        self.form_state = message
+        if not self.running and not self.closing:
+            self.main.panel.set_ready(message.problem)
+            self.main.query_one(EstimateLine).form_checked(message)  # time, memory, warnings
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in MAIN_SCREEN_ACTIONS and self._in_dialog():
+            return False  # e.g. Ctrl+R while choosing a file
+        if action == "run":
+            return not self.running
+        if action == "cancel":  # Escape: not while the preview is maximised (it goes back)
+            main = getattr(self, "_main", None)
+            zoomed = main is not None and main.maximized is not None
+            return self.running and not self.cancelling and not zoomed
+        if action == "queue_run":
+            return self.running and not self.cancelling
+        return True
+
+    def _in_dialog(self) -> bool:
+        from textual.command import CommandPalette
+        from textual.screen import ModalScreen
+
+        stack = self.screen_stack
+        screen = (
+            stack[-2] if isinstance(stack[-1], CommandPalette) and len(stack) > 1 else stack[-1]
+        )
+        # A dialog, or another full screen (the history): the form is not in front.
+        return isinstance(screen, ModalScreen) or screen is not getattr(self, "_main", screen)
+
+    def action_run_or_cancel(self) -> None:
+        if self.running:
+            self.action_cancel()
+        else:
+            self.action_run()
+
+    def action_queue_run(self) -> None:
+        """Ctrl+R during a run: the form's settings wait in the queue."""
+        self.action_run()
+
+    def action_run(self) -> None:
+        """Run the form's settings now, or queue them after the jobs already there."""
+        self.form_state = self.main.form.check() or self.form_state  # the very latest values
+        config = self.form_state.config
+        if config is None:
+            self.bell()
+            self.notify(self.form_state.problem, title="Cannot run yet", severity="warning")
+            return
+        if self.main.query_one(EstimateLine).ask_before_run(config, self.start_run):
+            return  # it needs more memory than is free: a dialog asks, and starts the run
+        self.start_run(config)
+
+    def start_run(self, config: RunConfig) -> int:
+        """Queue a run of the form's `config` (it starts at once when nothing runs); its run
+        id (0 when its run folder could not be made: a notification says why)."""
+        save_remembered(config, self.preview_mode)
+        if not self.running:
+            self.main.run_starts()  # the field the user is in, for after the run
+        entry = self._enqueue(config)
+        if entry is None:
+            return 0
+        return entry.run_id
+
+    async def action_quit(self) -> None:
+        """Quit; with jobs running or waiting, ask first (a second Ctrl+Q or Enter confirms).
+
+        Running jobs stop after their current iteration (image and checkpoint kept) as the
+        app exits; waiting ones stay queued in the history. A stop signal does not ask: the
+        terminal may be gone.
+        """
+        from nst_tui.app.screens.confirm import ConfirmScreen, quit_question
+
+        running, waiting = queue_counts(list(self.jobs.values()))
+        if self.stop_signal is None and (running or waiting or self.running):
+            if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
+                self.screen.dismiss(True)  # the second Ctrl+Q
+                return
+
+            def answered(quit_now: bool | None) -> None:
+                if quit_now:
+                    self.call_next(self.quit_now)
+
+            self.push_screen(quit_question(max(running, int(self.running)), waiting), answered)
+            return
+        await self.quit_now()
+
+    async def quit_now(self) -> None:
+        """Quit at once; running jobs stop after their current iteration (images kept)."""
+        message = None
+        running, waiting = queue_counts(list(self.jobs.values()))
+        if running or self.running:
+            # Printed as soon as the terminal is restored; the partial's path follows.
+            message = "nst-tui: stopping the run after its current iteration, keeping its image…"
+        if waiting:
+            message = (message + "\n" if message else "") + (
+                f"nst-tui: {waiting} queued run(s) not started: `nst-tui runs` lists them, "
+                "`nst-tui resume ID` runs one."
+            )
+        self._queue.shut_down()
+        self._engine_thread.abandon()
+        save_remembered(self.form_state.config, self.preview_mode)
+        if self.stop_signal is None:
+            self.exit(0, message=message)
+            return
+        if self.stop_signal == signal.SIGHUP:
+            message = None  # the terminal is gone: nothing can be printed
+        self.exit(0, return_code=128 + self.stop_signal, message=message)  # as a shell shows it
+
+    def wait_for_engine(self, timeout: float = STOPPING_WAIT) -> None:
+        """Wait until stopping jobs have saved their images (at most `timeout` seconds).
+
+        Only the runs: the engine thread's other work (a speed measurement) is not waited
+        for (`engine_busy`)."""
+        self._queue.shut_down()
+        self._queue.wait(timeout)
+
+    @property
+    def engine_busy(self) -> bool:
+        """Whether the engine thread still works for nothing (the app has quit)."""
+        return self._engine_thread.busy
+
+    def action_help(self) -> None:
+        from nst_tui.app.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen())
+
+    def action_history(self) -> None:
+        from nst_tui.app.screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen())
+
+    def action_toggle_loss_curve(self) -> None:
+        self.main.panel.toggle_curve()
+
+    def action_settings_from_image(self) -> None:
+        from nst_tui.app.screens.run_actions import choose_image_for_settings
+
+        choose_image_for_settings(self)
+
+    def action_save_preset(self) -> None:
+        config = self.form_state.config
+        if config is None:
+            self.notify(self.form_state.problem, title="Fix the form first", severity="warning")
+            return
+        self.main.save_preset(config)
+
+    def action_delete_preset(self) -> None:
+        from nst_tui.app.screens.delete_preset import delete_a_preset
+
+        delete_a_preset(self, self.main.form.refresh_presets)
+
+    def action_maximise_preview(self) -> None:
+        self.main.toggle_preview_size()
+
+    def action_next_section(self) -> None:
+        self.main.jump_section(1)
+
+    def action_previous_section(self) -> None:
+        self.main.jump_section(-1)
+
+    def action_pick_content(self) -> None:
+        self.main.pick("content")
+
+    def action_pick_style(self) -> None:
+        self.main.pick("style")
+
+    def action_demo_pair(self) -> None:
+        self.main.use_demo_pair()
+
+    async def action_toggle_graphics(self) -> None:
+        """Switch the preview between half-blocks and the terminal's graphics (remembered);
+        the terminal is asked now which graphics it draws."""
+        from nst_tui.app.terminal import ask_graphics_while_running
+
+        wanted = self.preview_mode != "graphics"
+        self.preview_mode = "graphics" if wanted else "cells"
+        asked = wanted and ask_graphics_while_running(self)
+        shown = await self.main.preview.set_graphics(wanted)
+        save_remembered(self.form_state.config, self.preview_mode)
+        if not wanted:
+            self.notify("Preview: half-blocks.")
+        elif shown:
+            self.notify("Preview: terminal graphics.")
+        else:
+            where = "" if asked else " (it could not be asked here; the next start asks)"
+            self.notify(
+                f"No graphics protocol (Kitty, Sixel) in this terminal{where}: the preview "
+                "stays in half-blocks.",
+                title="Preview",
+            )
+
+    def run_ended(self) -> None:
+        """The current run finished, failed or stopped: ready for the next one."""
+        self.running = self.cancelling = False
+        if self.closing:
+            return
+        self.main.panel.set_ready(self.form_state.problem)
+        self.main.form.after_run()
+        self.main.after_run_focus()
+        self.refresh_bindings()

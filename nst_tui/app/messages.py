@@ -1,0 +1,169 @@
+"""Messages between the parts of the app: from the run worker (another thread) and the form.
+
+Every run message carries the id of the run that sent it; the app drops those of a run that
+is no longer the current one, so a cancelled run's late messages never reach a newer run.
+Messages that arrive faster than they are painted (progress, preview frames) say that a
+newer one replaces an older one still waiting in the queue (`can_replace`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from textual.strip import Strip
+    from typing_extensions import Self
+
+    from nst_engine.settings.config import RunConfig
+
+
+# --- from the run worker ----------------------------------------------------------------------
+
+
+@dataclass
+class RunMessage(Message):
+    """Base of everything a run's worker posts; `run_id` names the run."""
+
+    run_id: int
+
+    @classmethod
+    def of(cls, run_id: int, event: Any) -> Self:
+        """This message for an engine event with the same field names."""
+        names = [item.name for item in fields(cls) if item.name != "run_id"]
+        return cls(run_id, **{name: getattr(event, name) for name in names})
+
+
+@dataclass
+class RunBegan(RunMessage):
+    """The queue started this job (its first event came): the screen may follow it now."""
+
+    slot: str = ""  # the device slot it runs on ("auto", "cuda:1")
+
+
+@dataclass
+class JobDone(RunMessage):
+    """The job ended, whatever the way: after its RunFinished, RunCancelled or RunFailed, or
+    dropped from the queue before it started (its run folder stays `queued`)."""
+
+    status: str  # "finished" | "stopped" | "failed"
+    error: str = ""  # a failed job's one line
+
+
+@dataclass
+class RunStatus(RunMessage):
+    """A preparation stage (loading weights), or waiting for the previous run to stop."""
+
+    text: str
+
+
+@dataclass
+class RunStarted(RunMessage):
+    device: str
+    weights_source: str
+    compute_size: tuple[int, int]
+    output_size: tuple[int, int]
+    total: int
+    notes: tuple[str, ...] = ()
+    # Coarse to fine: the compute size of each scale, smallest first (empty: one scale).
+    scale_sizes: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass
+class RunProgress(RunMessage):
+    """Where the run is; posted about ten times a second, and always for the last step."""
+
+    index: int  # over all scales
+    total: int
+    elapsed: float  # seconds since the run started iterating
+    rate: float  # iterations per second at the current scale (0 while unknown)
+    losses: dict[str, float]
+    scale: int = 1  # coarse to fine: the scale running (1-based) and how many there are
+    scales: int = 1
+    time_left: float | None = None  # the engine's estimate (nst_engine.running.progress), if given
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunProgress) and message.run_id == self.run_id
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left, or None while unknown: the engine's estimate (it knows the scales),
+        else the iterations left at the current rate."""
+        if self.time_left is not None:
+            return self.time_left
+        if self.rate <= 0:
+            return None
+        return (self.total - self.index) / self.rate
+
+
+@dataclass
+class RunPreview(RunMessage):
+    """A preview frame, built in the worker: half-block cells, or an image for graphics."""
+
+    index: int
+    image: Image.Image  # the frame's pixels (kept to re-fit the preview on resize)
+    strips: list[Strip] | None = None  # half-block rows, one per terminal line
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, RunPreview) and message.run_id == self.run_id
+
+
+@dataclass
+class RunSnapshot(RunMessage):
+    index: int
+    path: Path
+
+
+@dataclass
+class RunFinished(RunMessage):
+    path: Path
+    seconds: float
+    iterations: int
+    losses: dict[str, float]
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class RunCancelled(RunMessage):
+    index: int  # iterations completed
+    partial_path: Path | None  # None when no iteration had completed
+
+
+@dataclass
+class RunFailed(RunMessage):
+    """The engine refused or failed: its one-line message (or a short line for a bug)."""
+
+    title: str
+    text: str
+    internal: bool = False  # a bug: the traceback is in the log file
+
+
+# --- from the form and its checks ------------------------------------------------------
+
+
+@dataclass
+class FormChecked(Message):
+    """The form was checked: the config it makes, or why it cannot make one yet."""
+
+    config: RunConfig | None
+    problem: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, FormChecked)
+
+
+@dataclass
+class ImageChecked(Message):
+    """A path field's image was read (or refused) in a background thread."""
+
+    path_text: str  # the text that was checked
+    problem: str = ""  # empty when the image is usable
+    size: tuple[int, int] | None = None
+    notes: tuple[str, ...] = ()
+    strips: list[Any] | None = None  # thumbnail rows
+    check_id: int = 0  # which check of the field this answers (stale answers are dropped)

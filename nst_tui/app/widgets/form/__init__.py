@@ -1,0 +1,1 @@
+"""The form's widgets: fields, images, layers, optimiser, sizes, the output name, presets."""

@@ -1,0 +1,146 @@
+"""Settings that take a fixed choice or a file: Init (or an image to start from) and Weights
+(or a weights file).
+
+The drop-down's last option, "a file…", shows a path field under it; the setting is then
+that path (as `--init PATH` and `--weights PATH` on the command line). A path given by a
+preset or remembered settings chooses "a file…" with the path filled in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Select
+
+from nst_engine.errors import ConfigError, NSTError
+from nst_engine.settings.config import INITS, WEIGHT_SOURCES, parse_init
+from nst_tui.app.widgets.form.fields import SelectField, TextField
+from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
+from nst_tui.app.widgets.form.path_text import PathInput
+
+FILE = "file"  # the drop-down's value for "a file…"
+# What the engine reads weights from (nst_engine.method.weights.read_weights_file).
+WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".h5")
+
+
+def parse_weights_file(text: str) -> str:
+    """A weights file's path, refused at once when it is missing, a folder or of another kind;
+    whether its tensors fit VGG19 is checked when a run loads it."""
+    text = text.strip()
+    if not text:
+        raise ConfigError("give a weights file (.safetensors, .pth, .pt or .h5)")
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise ConfigError(f"weights file '{text}' does not exist")
+    if path.is_dir():
+        raise ConfigError(f"weights file '{text}' is a folder, not a file")
+    if path.suffix.lower() not in WEIGHTS_SUFFIXES:
+        raise ConfigError(f"weights file '{text}': expected a .safetensors, .pth, .pt or .h5 file")
+    return str(path)
+
+
+def image_path_text(path: Path | None) -> str:
+    """`path` as the setting takes it: a bare name without an image suffix (`photo`) could be
+    taken for a misspelt choice, so it is given whole."""
+    text = str(path or "")
+    try:
+        parse_init(text)
+    except ConfigError:
+        return str(Path(text).absolute())
+    return text
+
+
+class ChoiceOrFile(Vertical):
+    """A drop-down of fixed choices and "a file…", and the file's field when that is chosen."""
+
+    def __init__(
+        self,
+        select: SelectField,
+        file_field: PathField | TextField,
+        choices: tuple[str, ...],
+        value: str,
+    ) -> None:
+        super().__init__(id=f"{select.select.id}-choice", classes="choice-or-file")
+        self.select_field = select
+        self.file_field = file_field
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        yield self.select_field
+        yield self.file_field
+
+    def on_mount(self) -> None:
+        self.file_field.display = self.select_field.value == FILE
+
+    @on(Select.Changed)
+    def _chosen(self, event: Select.Changed) -> None:
+        if event.select is self.select_field.select:
+            self.file_field.display = event.value == FILE
+
+    def value(self, problems: list[str]) -> str:
+        """The setting: the choice or the file's path; a problem with the file is added to
+        `problems` (and the first choice returned in its place)."""
+        choice = self.select_field.value
+        if choice != FILE:
+            return choice
+        field = self.file_field
+        if isinstance(field, PathField):
+            if field.problem is None:
+                problems.append(f"checking the {field.role}…")
+            elif field.problem:
+                problems.append(field.problem)
+            else:
+                return image_path_text(field.path)
+            return self.choices[0]
+        try:
+            return field.parse()
+        except NSTError as error:
+            problems.append(error.message)
+            return self.choices[0]
+
+    def load(self, value: str) -> None:
+        """Choose `value`, or "a file…" with `value` as the path when it is not a choice."""
+        if value in self.choices:
+            self.select_field.set_value(value)
+        else:
+            self.select_field.set_value(FILE)
+            self.file_field.text = value
+        self.file_field.display = self.select_field.value == FILE
+
+
+def init_choice(value: str) -> ChoiceOrFile:
+    select = SelectField(
+        "Init",
+        "init",
+        [*((name, name) for name in INITS), ("an image file…", FILE)],
+        value if value in INITS else FILE,
+        tooltip="Where the image starts: the content (with noise), noise, the style image, "
+        "or an image file of your choice",
+    )
+    path = PathField("  image", "init_file", "init image", "" if value in INITS else value)
+    return ChoiceOrFile(select, path, INITS, value)
+
+
+def weights_choice(value: str) -> ChoiceOrFile:
+    select = SelectField(
+        "Weights",
+        "weights",
+        [*((name, name) for name in WEIGHT_SOURCES), ("a file…", FILE)],
+        value if value in WEIGHT_SOURCES else FILE,
+        tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only), "
+        "or a .safetensors, .pth or .h5 file",
+    )
+    path = TextField(
+        "  file",
+        "weights_file",
+        parse_weights_file,
+        "" if value in WEIGHT_SOURCES else value,
+        placeholder="path to .safetensors, .pth or .h5",
+        tooltip="A VGG19 weights file (→ completes the path)",
+        input_class=PathInput,
+    )
+    path.input.suggester = PathSuggester(WEIGHTS_SUFFIXES)
+    return ChoiceOrFile(select, path, WEIGHT_SOURCES, value)

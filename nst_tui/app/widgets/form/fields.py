@@ -1,0 +1,142 @@
+"""Form rows: a label and a control on one line, and the field's own error message below.
+
+A `TextField` checks its text with one of nst_engine.settings.values' parsers on every change (cheap,
+no torch), so a wrong value is named where it was typed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widget import Widget
+from textual.widgets import Input, Label, Select, Static
+
+from nst_engine.errors import NSTError
+
+
+class Field(Vertical):
+    """`label  [control]` with an error line that shows only when there is an error."""
+
+    def __init__(
+        self,
+        label: str,
+        *controls: Widget,
+        id: str | None = None,
+        classes: str | None = None,
+        tooltip: str | None = None,
+    ) -> None:
+        super().__init__(id=id, classes=f"field {classes or ''}".strip())
+        self._label = label
+        self._controls = controls
+        self._tooltip = tooltip
+        self.error = ""
+
+    def compose(self) -> ComposeResult:
+        # A two-column grid (see app.tcss): few widgets per field keeps the first frame fast.
+        label = Label(self._label, classes="field-label")
+        if self._tooltip:
+            label.tooltip = self._tooltip
+        yield label
+        yield from self._controls
+
+    def set_error(self, text: str) -> None:
+        """Show `text` under the field ('' hides it); the error line is made when first needed."""
+        self.error = text
+        lines = self.query_children(".field-error")
+        if lines:
+            lines.first(Static).update(text)
+        elif text:
+            self.mount(Static(text, classes="field-error", markup=False))
+        self.set_class(bool(text), "-invalid")
+
+
+class TextField(Field):
+    """A typed value, checked by `parse(text)` (which raises NSTError with a one-line message)."""
+
+    def __init__(
+        self,
+        label: str,
+        name: str,
+        parse: Callable[[str], Any],
+        value: str = "",
+        *,
+        placeholder: str = "",
+        tooltip: str | None = None,
+        input_class: type[Input] = Input,
+    ) -> None:
+        self.input = input_class(value, id=name, placeholder=placeholder, compact=True)
+        if tooltip:
+            self.input.tooltip = tooltip
+        super().__init__(label, self.input, id=f"{name}-field", tooltip=tooltip)
+        self.parse_text = parse
+
+    @property
+    def text(self) -> str:
+        return self.input.value
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.input.value = value
+
+    def parse(self) -> Any:
+        """The parsed value; the error is shown (and raised) when the text is not valid."""
+        try:
+            value = self.parse_text(self.input.value)
+        except NSTError as error:
+            self.set_error(error.message)
+            raise
+        self.set_error("")
+        return value
+
+    def parse_or(self, default: Any) -> Any:
+        """The parsed value, or `default` without complaint (for hidden fields)."""
+        try:
+            return self.parse_text(self.input.value)
+        except NSTError:
+            return default
+
+
+class SelectField(Field):
+    """A choice from a list."""
+
+    def __init__(
+        self,
+        label: str,
+        name: str,
+        options: Iterable[tuple[str, str]],
+        value: str,
+        *,
+        tooltip: str | None = None,
+    ) -> None:
+        options = list(options)
+        if value not in [option for _, option in options]:
+            options.append((value, value))
+        self._options = options
+        self.select: Select[str] = Select(
+            options, value=value, id=name, allow_blank=False, compact=True
+        )
+        if tooltip:
+            self.select.tooltip = tooltip
+        super().__init__(label, self.select, id=f"{name}-field", tooltip=tooltip)
+
+    @property
+    def value(self) -> str:
+        return str(self.select.value)
+
+    def set_options(self, options: Iterable[tuple[str, str]], keep: str | None = None) -> None:
+        """Replace the choices, keeping the current one (added if it is not among them)."""
+        current = keep if keep is not None else self.value
+        options = list(options)
+        if current not in [option for _, option in options]:
+            options.append((current, current))
+        self._options = options
+        self.select.set_options(options)
+        self.select.value = current
+
+    def set_value(self, value: str) -> None:
+        if value not in [option for _, option in self._options]:
+            self.set_options(self._options, value)
+        self.select.value = value

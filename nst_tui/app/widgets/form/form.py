@@ -1,0 +1,337 @@
+"""The settings form: every field of a run, checked as it is typed, made into a RunConfig.
+
+The form starts from a RunConfig (remembered or the defaults) and keeps it as its `base`, so
+settings it does not show (snapshots, the pixel limit) pass through unchanged. Whenever a
+field changes, the form checks itself (once per refresh) and posts `FormChecked` with the
+config it makes or the first reason it cannot.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Checkbox, Collapsible, Input, Select, Static
+
+from nst_engine.errors import NSTError
+from nst_engine.settings.config import POOLINGS, RunConfig
+from nst_engine.settings.sizes import check_fits_network, resolve_sizes
+from nst_engine.settings.values import Size, parse_float, parse_int
+from nst_tui.app.messages import FormChecked
+from nst_tui.app.widgets.form.choice_or_file import ChoiceOrFile, init_choice, weights_choice
+from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
+from nst_tui.app.widgets.form.layers import LayerChecklist, summarise
+from nst_tui.app.widgets.form.look_fields import (
+    LOOK_CHOICES,
+    LOOK_TEXTS,
+    LOSS_CHOICES,
+    look_fields,
+    look_texts,
+    loss_fields,
+    optional_size,
+    size_text,
+)
+from nst_tui.app.widgets.form.optimizer_fields import OptimizerFields
+from nst_tui.app.widgets.form.output_name import OutputName
+from nst_tui.app.widgets.form.path_field import PathField
+from nst_tui.app.widgets.form.path_text import PathInput
+from nst_tui.app.widgets.form.preset_row import PresetRow
+from nst_tui.app.widgets.form.scale_fields import (
+    COARSE_TO_FINE_FIELDS,
+    SPEED_FIELDS,
+    coarse_to_fine_fields,
+    scales_hint,
+    speed_fields,
+)
+from nst_tui.app.widgets.form.style_images import StyleImages
+
+RUN_CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(RunConfig))
+BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
+RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not look styled"
+
+
+def setting_named_first(message: str) -> str | None:
+    """The RunConfig setting a message starts with ('style_size and style_scale are both
+    given…'), for messages that name no setting otherwise."""
+    first = message.split(" ", 1)[0].strip(":,")
+    return first if first in RUN_CONFIG_FIELDS else None
+
+
+class SettingsForm(OutputName, VerticalScroll, can_focus=False):
+    """The form, in the order Tab visits it (it scrolls to the focused field)."""
+
+    def __init__(self, config: RunConfig, output: Path) -> None:
+        super().__init__(id="form")
+        self.base = config
+        self._initial_output = output
+        self.output_auto = True  # the output is the proposed name, to follow the inputs
+        self.chosen_output: str | None = None  # the name typed in, which later runs number
+        self._offered_output: str | None = None  # the numbered name put in after a run
+        self._check_pending = False
+        self.last_check: FormChecked | None = None  # the latest result posted
+
+    def compose(self) -> ComposeResult:
+        config = self.base
+        yield PresetRow()
+        yield Static("Images", classes="section")
+        yield PathField("Content", "content", "content image", str(config.content or ""))
+        yield StyleImages(
+            str(config.style or ""),
+            [str(path) for path in config.extra_styles],
+            config.style_blend,
+        )
+        yield TextField(
+            "Output", "output", self._parse_output, str(self._initial_output),
+            tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
+            input_class=PathInput,  # its file name stays in sight
+        )  # fmt: skip
+        warning = Static("", id="output-warning", classes="field-warning", markup=False)
+        warning.display = False  # until a run owns the name typed (widgets/output_name.py)
+        yield warning
+        yield Field(
+            "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)
+        )
+        yield Static("Look", classes="section")
+        yield from look_fields(config)
+        yield Static("Optimisation", classes="section")
+        yield TextField(
+            "Iterations",
+            "iterations",
+            lambda t: parse_int("iterations", t, 1),
+            str(config.iterations),
+        )
+        yield TextField(
+            "Compute size", "size", lambda t: Size.parse("compute size", t), str(config.size),
+            tooltip="Longest side in pixels (512) or exact WIDTHxHEIGHT (640x480)",
+        )  # fmt: skip
+        yield TextField(
+            "Output size", "output_size", optional_size("output size"), size_text(config.output_size),
+            placeholder="same as compute size", tooltip="Size of the saved image; empty: the compute size",
+        )  # fmt: skip
+        yield from coarse_to_fine_fields(config)
+        yield OptimizerFields(config.optimizer)
+        yield init_choice(config.init)
+        yield TextField(
+            "Init noise", "init_noise", lambda t: parse_float("init noise", t, 0.0), f"{config.init_noise:g}",
+            tooltip="Strength of the noise added by content+noise (0-1)",
+        )  # fmt: skip
+        yield TextField("Seed", "seed", lambda t: parse_int("seed", t, 0), str(config.seed))
+        yield SelectField("Pooling", "pooling", [(name, name) for name in POOLINGS], config.pooling)
+        yield from loss_fields(config)
+        yield Static("Machine", classes="section")
+        yield SelectField(
+            "Device", "device", BASIC_DEVICES, config.device,
+            tooltip="auto: the first GPU, else the CPU (GPUs appear once detected)",
+        )  # fmt: skip
+        yield weights_choice(config.weights)
+        yield Static(RANDOM_WEIGHTS_WARNING, id="weights-warning", classes="field-warning")
+        yield from speed_fields(config)
+        yield Static("Layers", classes="section")
+        for kind, pairs in (("content", config.content_layers), ("style", config.style_layers)):
+            with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
+                yield LayerChecklist(kind, pairs)
+        yield Static("", id="form-error", markup=False)
+
+    @staticmethod
+    def _layers_title(kind: str, pairs) -> str:
+        return f"{kind.capitalize()} layers: {summarise(pairs)}"
+
+    # --- checking -----------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.check_soon()
+
+    @on(Collapsible.Expanded)
+    async def _opened(self, event: Collapsible.Expanded) -> None:
+        for checklist in event.collapsible.query(LayerChecklist):
+            await checklist.populate()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    @on(PathField.Checked)
+    @on(StyleImages.Changed)
+    def _something_changed(self, event) -> None:
+        if isinstance(event, Input.Changed) and event.input.id in ("content", "style"):
+            self._follow_inputs()
+        if isinstance(event, Input.Changed) and event.input.id == "output":
+            self.output_auto = event.value == str(self._initial_output)
+            if not self.output_auto and event.value != self._offered_output:
+                self.chosen_output = event.value  # typed (or picked) by the person
+        if isinstance(event, Select.Changed) and event.select.id == "preset":
+            return  # handled by the screen (it loads the preset)
+        self.check_soon()
+
+    def check_soon(self) -> None:
+        """Check the whole form once, after the current burst of changes."""
+        if not self._check_pending:
+            self._check_pending = True
+            self.call_after_refresh(self.check)
+
+    def check(self) -> FormChecked | None:
+        """Check every field, show each one's error, and post the result."""
+        self._check_pending = False
+        if not self.is_attached or getattr(self.app, "closing", False):
+            return None
+        result = self.read()
+        self.last_check = result
+        if result.config is not None:
+            self.query_one(PresetRow).show_matching(result.config)
+        # Sent by the form whatever called check(): Textual stops a message that reaches
+        # its sender's child, and the App (which handles it) may be the caller.
+        self.post_message(result.set_sender(self))
+        return result
+
+    def read(self) -> FormChecked:
+        problems: list[str] = []
+        changes: dict = {}
+        styles = self.query_one(StyleImages)
+        content_field = self.query_one("#content-field", PathField)
+        image_fields = [content_field, *styles.path_fields()]
+        for field in image_fields:
+            field.set_max_pixels(self.base.max_input_pixels)
+            if field.problem is None:
+                problems.append(f"checking the {field.role}…")
+            elif field.problem:
+                problems.append(field.problem)
+        image_sizes = [field.image_size for field in image_fields]
+        changes["content"] = content_field.path
+        changes["style"] = image_fields[1].path
+        changes["extra_styles"] = tuple(field.path for field in image_fields[2:] if field.path)
+        changes["style_blend"] = styles.blend(problems)
+        for name in (
+            "output",
+            *LOOK_TEXTS,
+            "iterations",
+            "size",
+            "output_size",
+            "init_noise",
+            "seed",
+            *COARSE_TO_FINE_FIELDS,
+        ):
+            try:
+                changes[name] = self.query_one(f"#{name}-field", TextField).parse()
+            except NSTError as error:
+                problems.append(error.message)
+        if self.query_one("#min_size-field", TextField).error:
+            self.query_one("#scales-hint").display = False  # no scales, not the last ones
+        for name in (*LOOK_CHOICES, "pooling", *LOSS_CHOICES, "device", *SPEED_FIELDS):
+            changes[name] = self.query_one(f"#{name}-field", SelectField).value
+        for field in self.query(SelectField).results(SelectField):
+            if field.error:
+                field.set_error("")  # a check between fields (below) that may pass now
+        for name in ("init", "weights"):
+            changes[name] = self.query_one(f"#{name}-choice", ChoiceOrFile).value(problems)
+        self.query_one("#weights-warning").display = changes["weights"] == "random"
+        changes["overwrite"] = self.query_one("#overwrite", Checkbox).value
+        changes["ema"] = self.query_one("#ema", Checkbox).value
+        try:
+            changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.optimizer)
+        except NSTError as error:
+            problems.append(error.message)
+        for kind in ("content", "style"):
+            checklist = self.query_one(f"#{kind}-layers", LayerChecklist)
+            try:
+                pairs = checklist.value()
+                changes[f"{kind}_layers"] = pairs
+            except NSTError as error:
+                problems.append(error.message)
+                pairs = ()
+            self.query_one(f"#{kind}-layers-box", Collapsible).title = self._layers_title(
+                kind, pairs
+            )
+        error_line = self.query_one("#form-error", Static)
+        if problems:
+            error_line.update("")
+            return FormChecked(None, problems[0], problems)
+        try:
+            config = self.base.replace(**changes)
+            content_size, style_size = image_sizes[:2]
+            # Unknown images count as square, as the estimate does.
+            sizes = resolve_sizes(config, content_size or (1, 1), style_size or (1, 1))
+            hint = self.query_one("#scales-hint", Static)
+            hint.update(scales_hint(config, sizes))
+            hint.display = bool(config.min_size)
+            if all(image_sizes):
+                # What the run would refuse after loading the network, refused now.
+                check_fits_network(config, sizes, image_sizes[1:])
+        except NSTError as error:
+            # Under the field it concerns; the line at the form's end only for the rest.
+            field = self._field_of(error.setting or setting_named_first(error.message))
+            if field is not None:
+                field.set_error(error.message)
+            error_line.update("" if field is not None else error.message)
+            return FormChecked(None, error.message, [error.message])
+        error_line.update("")
+        return FormChecked(config)
+
+    def _field_of(self, setting: str | None) -> Field | None:
+        """The field that shows `setting` (a RunConfig name), if the form has one."""
+        if setting is None:
+            return None
+        fields = self.query(f"#{setting}-field")
+        return fields.first(Field) if fields else None
+
+    # --- filling in ---------------------------------------------------------------------------
+
+    def load(self, config: RunConfig, *, paths: bool = False) -> None:
+        """Fill every field from `config` (the paths too when `paths`)."""
+        self.base = config
+        if paths:
+            self.query_one("#content-field", PathField).text = str(config.content or "")
+        self.query_one(StyleImages).load(
+            config.style, config.extra_styles if paths else None, config.style_blend
+        )
+        texts = {
+            **look_texts(config),
+            "iterations": str(config.iterations),
+            "size": str(config.size),
+            "output_size": size_text(config.output_size),
+            "init_noise": f"{config.init_noise:g}",
+            "seed": str(config.seed),
+            **{name: str(getattr(config, name)) for name in COARSE_TO_FINE_FIELDS},
+        }
+        for name, text in texts.items():
+            self.query_one(f"#{name}-field", TextField).text = text
+        for name in (*LOOK_CHOICES, "pooling", *LOSS_CHOICES, "device", *SPEED_FIELDS):
+            self.query_one(f"#{name}-field", SelectField).set_value(getattr(config, name))
+        for name in ("init", "weights"):
+            self.query_one(f"#{name}-choice", ChoiceOrFile).load(getattr(config, name))
+        self.query_one("#ema", Checkbox).value = config.ema
+        self.query_one(OptimizerFields).load(config.optimizer)
+        self.query_one("#content-layers", LayerChecklist).load(config.content_layers)
+        self.query_one("#style-layers", LayerChecklist).load(config.style_layers)
+        self.check_soon()
+
+    def paths_base(self) -> RunConfig:
+        """`base` with the images now in the form: what a preset loaded over it keeps."""
+        styles = list(self.query_one(StyleImages).path_fields())
+        return self.base.replace(
+            content=self.query_one("#content-field", PathField).path,
+            style=styles[0].path,
+            extra_styles=tuple(field.path for field in styles[1:] if field.path),
+            style_blend=(),  # the preset's, if it has as many weights as there are images
+        )
+
+    def set_path(self, name: str, path: Path) -> None:
+        self.query_one(f"#{name}-field", PathField).text = str(path)
+
+    def set_devices(self, devices: list[tuple[str, str]]) -> str | None:
+        """Offer the devices found here; a chosen one not among them gives way to `auto`.
+
+        Returns the device that gave way (a remembered `cuda:1` on a machine without it).
+        """
+        field = self.query_one("#device-field", SelectField)
+        options = [(description, setting) for setting, description in devices]
+        chosen = field.value
+        if chosen in [setting for setting, _ in devices]:
+            field.set_options(options)
+            return None
+        field.set_options(options, keep="auto")
+        return chosen
+
+    def refresh_presets(self, select: str | None = None) -> None:
+        self.query_one(PresetRow).refresh_presets(select)

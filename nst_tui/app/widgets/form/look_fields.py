@@ -1,0 +1,113 @@
+"""The form's fields for how the result looks (style strength and statistic, colours, the
+style's scale, smoothing) and for the loss's finer settings (padding, loss scale).
+
+Each text field checks its text with nst_engine.settings.values' parsers as the command line does;
+`LOOK_TEXTS`, `LOOK_CHOICES` and `LOSS_CHOICES` name the RunConfig settings they show, so
+the form reads and fills them in a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from textual.widget import Widget
+from textual.widgets import Checkbox
+
+from nst_engine.settings.config import (
+    COLOR_MODES,
+    LOSS_SCALES,
+    PADDINGS,
+    STYLE_LOSSES,
+    STYLE_SCALE_RANGE,
+    STYLE_WEIGHT_MAXIMUM,
+    RunConfig,
+)
+from nst_engine.settings.values import Size, parse_float
+from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
+
+LOOK_TEXTS = ("style_weight", "style_scale", "style_size", "tv_weight")
+LOOK_CHOICES = ("style_loss", "preserve_color")
+LOSS_CHOICES = ("padding", "loss_scale")
+
+
+def optional_size(name: str):
+    def parse(text: str) -> Size | None:
+        return Size.parse(name, text) if text.strip() else None
+
+    return parse
+
+
+def size_text(size: Size | None) -> str:
+    return "" if size is None else str(size)
+
+
+def parse_style_weight(text: str) -> float:
+    return parse_float("style weight", text, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM)
+
+
+def parse_style_scale(text: str) -> float | None:
+    """Empty: the default (1, or the style size when that is given)."""
+    if not text.strip():
+        return None
+    low, high = STYLE_SCALE_RANGE
+    return parse_float("style scale", text, low, maximum=high)
+
+
+def look_texts(config: RunConfig) -> dict[str, str]:
+    """The look's text fields' texts for `config`."""
+    return {
+        "style_weight": f"{config.style_weight:g}",
+        "style_scale": "" if config.style_scale is None else f"{config.style_scale:g}",
+        "style_size": size_text(config.style_size),
+        "tv_weight": f"{config.tv_weight:g}",
+    }
+
+
+def look_fields(config: RunConfig) -> Iterator[Widget]:
+    texts = look_texts(config)
+    yield TextField(
+        "Style weight", "style_weight", parse_style_weight, texts["style_weight"],
+        tooltip="How strongly the style is applied: the style-to-content ratio on top of the "
+        "layer weights (10 by default; 100 for bolder, 1 for subtler)",
+    )  # fmt: skip
+    yield SelectField(
+        "Style loss", "style_loss", [(name, name) for name in STYLE_LOSSES], config.style_loss,
+        tooltip="The style statistic: gram (Gatys) or w2 (mean and covariance, Wasserstein-2)",
+    )  # fmt: skip
+    yield SelectField(
+        "Keep colour", "preserve_color", [(name, name) for name in COLOR_MODES],
+        config.preserve_color,
+        tooltip="Keep the photo's colours: luminance (the style changes only the brightness) or "
+        "histogram (the style image recoloured to the photo's colours first)",
+    )  # fmt: skip
+    yield TextField(
+        "Style scale", "style_scale", parse_style_scale, texts["style_scale"],
+        placeholder="1 (× compute size)",
+        tooltip="The style image's size relative to the compute size (0.1 to 4): below 1 "
+        "smaller brush strokes, above 1 larger; empty: 1, or the Style size",
+    )  # fmt: skip
+    yield TextField(
+        "Style size", "style_size", optional_size("style size"), texts["style_size"],
+        placeholder="longest side of compute size",
+        tooltip="The style image's size in pixels (the absolute form of Style scale)",
+    )  # fmt: skip
+    yield TextField(
+        "TV weight", "tv_weight", lambda t: parse_float("TV weight", t, 0.0), texts["tv_weight"],
+        tooltip="Total variation: smooths the result; 0 turns it off",
+    )  # fmt: skip
+    ema = Checkbox("moving average of the iterates", config.ema, id="ema", compact=True)
+    ema.tooltip = "Save and preview an average of the last iterations: less noise (EMA)"
+    yield Field("Smoothing", ema, id="ema-field", tooltip=ema.tooltip)
+
+
+def loss_fields(config: RunConfig) -> Iterator[Widget]:
+    yield SelectField(
+        "Padding", "padding", [(name, name) for name in PADDINGS], config.padding,
+        tooltip="The first convolution's padding: replicate avoids dark borders, zeros is the "
+        "original network's",
+    )  # fmt: skip
+    yield SelectField(
+        "Loss scale", "loss_scale", [(name, name) for name in LOSS_SCALES], config.loss_scale,
+        tooltip="normalized: weights of order one that mean the same at any size and with any "
+        "network; raw: the 2022 formulas (reference-2022)",
+    )  # fmt: skip

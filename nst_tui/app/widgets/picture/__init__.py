@@ -1,0 +1,1 @@
+"""Pictures in the terminal: half-block cells, terminal graphics, the preview pane."""

@@ -1,0 +1,1 @@
+"""The run panel: Run/Cancel, progress, the estimate, the loss curve."""
