@@ -220,6 +220,10 @@ def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # the process is this command: its end is shielded from a late Ctrl+C
+        from nst_tui.cli.headless import StopRequest
+
+        StopRequest.shield_process_end = True
     status = run_command(build_parser().parse_args(argv))
     if argv is None and status > 128:
         # The process stops at a signal (128 + its number) and is about to end; its teardown

@@ -24,10 +24,20 @@ STOP_SIGNALS = tuple(
 
 
 class StopRequest:
-    """Turns stop signals into a flag the run loop checks between iterations."""
+    """Turns stop signals into a flag the run loop checks between iterations.
+
+    The first signal asks for a stop; a second Ctrl+C interrupts at once (KeyboardInterrupt),
+    once. After that, or once the stop is being reported (`settle`), more signals change
+    nothing: a Ctrl+C pressed again and again while the process ends must not turn its exit
+    status 130 into death by SIGINT. When the process is the command itself
+    (`shield_process_end`), the signals stay ignored after the block, through the teardown.
+    """
+
+    shield_process_end = False  # set by the command's own entry point, never by tests
 
     def __init__(self) -> None:
         self.signal_name: str | None = None
+        self._settled = False
         self._previous: dict[int, object] = {}
 
     def __enter__(self) -> StopRequest:
@@ -36,13 +46,20 @@ class StopRequest:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        leave_ignored = self.signal_name is not None and self.shield_process_end
         for number, handler in self._previous.items():
-            signal.signal(number, handler)  # type: ignore[arg-type]
+            signal.signal(number, signal.SIG_IGN if leave_ignored else handler)  # type: ignore[arg-type]
+
+    def settle(self) -> None:
+        """The stop is being acted on: later signals are ignored."""
+        self._settled = True
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
-        if self.signal_name is not None and number == signal.SIGINT:
+        if self.signal_name is None:
+            self.signal_name = signal.Signals(number).name
+        elif number == signal.SIGINT and not self._settled:
+            self._settled = True
             raise KeyboardInterrupt  # second Ctrl+C: stop now
-        self.signal_name = signal.Signals(number).name
 
 
 def run_headless(arguments: argparse.Namespace) -> int:
@@ -286,6 +303,7 @@ def _drive(
     try:
         for event in events:
             if stop.signal_name is not None:
+                stop.settle()
                 _stop(progress)
                 return _report_stopped(console, events.cancel(), stop.signal_name, events.folder)
             if isinstance(event, Status):

@@ -190,3 +190,23 @@ def test_a_malicious_checkpoint_is_one_line_and_never_runs(nst_tui, nst_tui_here
     (folder / "checkpoint.pt").write_bytes(pickle.dumps(Payload(), protocol=4))
     assert_one_line_error(nst_tui("resume", run["id"]), "checkpoint", "cannot be read")
     assert not (tmp_path / "ran").exists()
+
+
+def test_stop_request_stops_then_interrupts_once_then_ignores_signals():
+    """In process: the first Ctrl+C asks, the second interrupts once, later ones change
+    nothing (the process ending after a stop must not die by SIGINT)."""
+    from nst_tui.cli.headless import StopRequest
+
+    previous = signal.getsignal(signal.SIGINT)
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.signal_name == "SIGINT"
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)  # ignored: no exception
+    assert signal.getsignal(signal.SIGINT) is previous  # tests do not shield their process
+    with StopRequest() as stop:
+        os.kill(os.getpid(), signal.SIGTERM)
+        stop.settle()
+        os.kill(os.getpid(), signal.SIGINT)  # being reported: ignored
+        assert stop.signal_name == "SIGTERM"
