@@ -7,7 +7,7 @@ without following a link at its name (`O_NOFOLLOW`), and a whole file is written
 temporary of a random name beside it, created exclusively (`O_EXCL`: nothing that exists
 there, link or not, is ever opened), flushed to the disk, then renamed over the target (a
 rename replaces a link at the target's name, never what it points to). `write_atomically` is
-the one way the project writes a whole file (tests/engine/test_atomic_writes.py holds every
+the one way the project writes a whole file (tests/engine/test_no_own_writes.py holds every
 module to it); appends (a run's log and loss history) go through `open_for_append`.
 
 Cheap to import: no torch, no Pillow.
