@@ -380,7 +380,9 @@ def main(argv: list[str] | None = None, report=print) -> int:
                 {**row.to_dict(), **({} if arguments.keep else {"output": None})} for row in rows
             ],
         }
-        arguments.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        from nst_engine.store.safe_files import write_atomically
+
+        write_atomically(arguments.json, (json.dumps(document, indent=2) + "\n").encode())
     return 0
 
 

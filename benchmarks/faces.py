@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None, report=print) -> int:
         report(f"error: {error.message}")
         return 2
     if arguments.json:
-        arguments.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        from nst_engine.store.safe_files import write_atomically
+
+        write_atomically(arguments.json, (json.dumps(rows, indent=2) + "\n").encode())
     return 0
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 from nst_engine.cost.bench import measure, merge_settings, parse_settings
+from nst_engine.store.safe_files import write_atomically
 
 
 def size_settings(size: str) -> tuple[int, dict]:
@@ -90,7 +91,9 @@ def main() -> None:
                 results.append(result)
                 print(row(result, graph), flush=True)
                 if arguments.json:  # after each row: a run cut short keeps what it measured
-                    arguments.json.write_text(json.dumps(results, indent=1) + "\n")
+                    write_atomically(
+                        arguments.json, (json.dumps(results, indent=1) + "\n").encode()
+                    )
 
 
 if __name__ == "__main__":

@@ -184,7 +184,9 @@ def run_comparison(
             line += f" (per iteration {report['median_iteration_ratio']:.3f})"
         print(line, flush=True)
     if json_path:
-        json_path.write_text(json.dumps(reports, indent=2) + "\n", encoding="utf-8")
+        from nst_engine.store.safe_files import write_atomically
+
+        write_atomically(json_path, (json.dumps(reports, indent=2) + "\n").encode())
     return 0
 
 

@@ -82,8 +82,13 @@ def main() -> int:
         status = run_sweep(arguments)
         if status != 0:
             return status
+        from nst_engine.running.outputs import output_format
+        from nst_engine.store.safe_files import write_atomically
+
         with Image.open(grid) as image:
-            image.convert("RGB").save(settings.output, quality=88)
+            picture = image.convert("RGB")
+        kind = output_format(settings.output)
+        write_atomically(settings.output, lambda stream: picture.save(stream, kind, quality=88))
     seconds = time.perf_counter() - started
     print(f"wrote {settings.output} in {seconds / 60:.1f} min", flush=True)
     return 0

@@ -21,6 +21,7 @@ from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import gallery_image
 from nst_engine.settings.presets import load_preset
+from nst_engine.store.safe_files import write_atomically
 
 HERE = Path(__file__).parent
 TILE = 200  # each picture's height in the strip
@@ -69,7 +70,7 @@ def strip(tiles: list[tuple[Path, str]], path: Path) -> None:
         sheet.paste(picture, (x, 0))
         draw.text((x + picture.width / 2, TILE + 3), caption, fill="black", font=font, anchor="ma")
         x += picture.width + 4
-    sheet.save(path, quality=88)
+    write_atomically(path, lambda stream: sheet.save(stream, "JPEG", quality=88))
     print(f"wrote {path}", flush=True)
 
 

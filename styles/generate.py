@@ -6,11 +6,14 @@ Deterministic: the same seed always draws the same pictures.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from nst_engine.store.safe_files import write_atomically
 
 SIZE = 512
 FOLDER = Path(__file__).resolve().parent
@@ -109,7 +112,8 @@ def ripples(seed: int = 3) -> Image.Image:
 def main() -> None:
     for name, draw in (("swirl", swirl), ("mosaic", mosaic), ("ripples", ripples)):
         path = FOLDER / f"{name}.jpg"
-        draw().save(path, quality=90, optimize=True)
+        save = functools.partial(draw().save, format="JPEG", quality=90, optimize=True)
+        write_atomically(path, save)
         print(f"wrote {path}")
 
 

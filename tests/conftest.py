@@ -165,3 +165,20 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
         cluster = connect("local", cpus=2)
     yield cluster
     cluster.close()
+
+
+@pytest.fixture
+def atomic_writes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The paths written through safe_files.write_atomically during the test (each is still
+    written), so that a test can say a writer goes through the one atomic write."""
+    from nst_engine.store import safe_files
+
+    written: list[Path] = []
+    real = safe_files.write_atomically
+
+    def noted(path, content, **options):
+        written.append(Path(path))
+        return real(path, content, **options)
+
+    monkeypatch.setattr(safe_files, "write_atomically", noted)
+    return written

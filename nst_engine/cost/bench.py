@@ -22,6 +22,7 @@ import argparse
 from pathlib import Path
 
 from nst_engine.errors import ConfigError
+from nst_engine.store import safe_files
 
 # Everything else is imported where it is used: `nst-tui` builds this command's parser on
 # every start, the app's and `nst-tui run`'s too, and multiprocessing, concurrent.futures
@@ -336,7 +337,8 @@ def run_bench(arguments: argparse.Namespace) -> int:
             median = statistics.median(times[value])
             print(f"{size} px {key}={value}: {median:.1f} ms/iteration, {median / first:.3f}x")
     if arguments.json:
-        arguments.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        text = json.dumps(results, indent=2) + "\n"
+        safe_files.write_atomically(arguments.json, text.encode())
     return 0
 
 

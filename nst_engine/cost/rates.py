@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -30,6 +29,7 @@ from nst_engine.cost.estimate import (
     workload_from_sizes,
     workload_of,
 )
+from nst_engine.store import safe_files
 from nst_engine.store.locations import cache_dir
 
 if TYPE_CHECKING:
@@ -137,11 +137,8 @@ def write_cache(devices: dict[str, Any]) -> None:
     """Replace the cache file atomically (a reader never sees half a file)."""
     path = cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(
-        json.dumps({"version": CACHE_VERSION, "devices": devices}, indent=1), encoding="utf-8"
-    )
-    temporary.replace(path)
+    text = json.dumps({"version": CACHE_VERSION, "devices": devices}, indent=1)
+    safe_files.write_atomically(path, text.encode())
 
 
 def cached_profile(key: str, device: str) -> DeviceProfile:

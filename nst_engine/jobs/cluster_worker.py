@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nst_engine.errors import NSTError
+from nst_engine.store import safe_files
 
 log = logging.getLogger("nst.engine")
 
@@ -55,7 +56,7 @@ def remote_job(
         config = _placed(config, files, root)
         folder = RunFolder.create(config, root / "runs")
         if checkpoint is not None:
-            folder.checkpoint_path.write_bytes(checkpoint)
+            folder.put_checkpoint(checkpoint)
         checkpoint_stamp = _stamp(folder.checkpoint_path)
         losses_sent = 0
         last_progress = last_preview = last_poll = 0.0
@@ -142,7 +143,7 @@ def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
     paths: dict[str, Path] = {}
     for key, (name, data) in files.items():
         path = inputs / f"{key}-{name}"
-        path.write_bytes(data)
+        safe_files.write_atomically(path, data, replace=False)
         paths[key] = path
     changes: dict[str, Any] = {
         "content": paths["content"],

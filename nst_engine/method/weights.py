@@ -30,7 +30,7 @@ import torch
 
 from nst_engine.errors import WeightsError
 from nst_engine.settings.layers import CONV_LAYERS
-from nst_engine.store import locations
+from nst_engine.store import locations, safe_files
 
 OXFORD_FILE_NAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 OXFORD_MD5 = "253f8cb515780f3b799900260a226db6"
@@ -127,21 +127,17 @@ def read_keras_h5(path: Path) -> dict[str, torch.Tensor]:
 
 def save_weights_file(weights: Weights, path: Path, source_note: str = "") -> None:
     """Write weights as safetensors with their preprocessing, atomically."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     metadata = {
         "format": FILE_FORMAT,
         "preprocessing": weights.preprocessing,
         "label": weights.label,
         "source": source_note,
     }
-    try:
-        save_file(weights.state_dict, str(temporary), metadata=metadata)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    # safetensors writes only to a file name or to bytes: bytes (about 80 MB, once).
+    safe_files.write_atomically(path, save(weights.state_dict, metadata=metadata))
 
 
 def read_weights_file(path: Path, label: str | None = None) -> Weights:

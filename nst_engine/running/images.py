@@ -21,7 +21,7 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from nst_engine.errors import InputImageError, OutputError
 from nst_engine.running.outputs import output_format
-from nst_engine.store.safe_files import write_atomically
+from nst_engine.store import safe_files
 
 # We check the pixel count ourselves (with a limit the user can raise) right after reading
 # the header, before any pixel is decoded; Pillow's own global limit would get there first.
@@ -144,7 +144,7 @@ def _write(path: Path, write, overwrite: bool) -> Path:
     place (nst_engine/store/safe_files.py: never through a link, never over a file unless
     `overwrite`); an OutputError saying what went wrong."""
     try:
-        write_atomically(path, write, replace=overwrite, sync_folder=False)
+        safe_files.write_atomically(path, write, replace=overwrite)
     except FileExistsError:
         raise OutputError(
             f"output '{path}' already exists; choose another name or allow overwriting (--overwrite)"

@@ -5,15 +5,13 @@ Cheap to import (no numpy, no Pillow, no torch): the app checks its output field
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
 import re
-import time
 from collections.abc import Container
 from pathlib import Path
 
 from nst_engine.errors import OutputError
+from nst_engine.store.safe_files import remove_stale_temporaries
 
 OUTPUT_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 
@@ -46,20 +44,6 @@ def check_output_path(path: Path, overwrite: bool = False, advice: str = OVERWRI
     if path.exists() and not overwrite:
         raise OutputError(f"output '{path}' already exists; choose another name{advice}")
     remove_stale_temporaries(path)
-
-
-# A save that was killed (power cut, SIGKILL) leaves its hidden temporary file behind; one
-# older than this cannot belong to a save still in progress.
-STALE_TEMPORARY_SECONDS = 600
-
-
-def remove_stale_temporaries(path: Path) -> None:
-    """Delete temporaries of earlier, killed saves to `path` (never the file itself)."""
-    cutoff = time.time() - STALE_TEMPORARY_SECONDS
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
 
 
 def unique_path(path: Path) -> Path:

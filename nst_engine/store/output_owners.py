@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nst_engine.errors import ConfigError, NSTError, OutputError
+from nst_engine.store import safe_files
 
 if TYPE_CHECKING:
     from nst_engine.settings.config import RunConfig
@@ -115,8 +116,13 @@ def _make_index(root: Path) -> bool:
             with contextlib.suppress(ConfigError, TypeError, OSError):
                 record = folder.record()
                 if record.status != FINISHED and record.output:
-                    (building / folder.id).write_text(record.output, encoding="utf-8")
+                    # The folder's names are made durable once, below, not for each file.
+                    safe_files.write_atomically(
+                        building / folder.id, record.output.encode(), sync_folder=False
+                    )
+        safe_files.sync(building)
         os.rename(building, root / INDEX)
+        safe_files.sync(root)
     except OSError:  # read-only, or another process made it first
         shutil.rmtree(building, ignore_errors=True)
     return (root / INDEX).is_dir()

@@ -6,7 +6,9 @@ A run folder may have been handed to the user by someone else, or had links plan
 without following a link at its name (`O_NOFOLLOW`), and a whole file is written to a fresh
 temporary of a random name beside it, created exclusively (`O_EXCL`: nothing that exists
 there, link or not, is ever opened), flushed to the disk, then renamed over the target (a
-rename replaces a link at the target's name, never what it points to).
+rename replaces a link at the target's name, never what it points to). `write_atomically` is
+the one way the project writes a whole file (tests/engine/test_no_own_writes.py holds every
+module to it); appends (a run's log and loss history) go through `open_for_append`.
 
 Cheap to import: no torch, no Pillow.
 """
@@ -16,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +34,11 @@ _BINARY = getattr(os, "O_BINARY", 0)
 
 Writer = Callable[[BinaryIO], object]
 
+# A write killed in the middle (SIGKILL, a power cut) leaves its temporary behind; one older
+# than this cannot belong to a write still going on (the largest file, the weights, takes
+# seconds), so the next write to the same file removes it.
+STALE_TEMPORARY_SECONDS = 600
+
 
 def temporary_name(path: Path) -> Path:
     """`.NAME.RANDOM.tmp` beside `path`: where a write to `path` goes before it is renamed."""
@@ -39,11 +48,14 @@ def temporary_name(path: Path) -> Path:
 def write_atomically(
     path: Path, content: bytes | Writer, *, replace: bool = True, sync_folder: bool = True
 ) -> Path:
-    """Write `content` (bytes, or a function that writes to a binary stream) to `path`, so
-    that `path` holds the old file or the whole new one, whatever happens, and no link is
-    followed. `replace=False`: never over an existing file (FileExistsError). Errors are
+    """Write `content` (bytes, or a function that writes to a binary stream: torch.save,
+    Pillow's save) to `path`, so that `path` holds the old file or the whole new one, whatever
+    happens, and no link is followed. `replace=False`: never over an existing file
+    (FileExistsError). `sync_folder=False`: the rename is not forced to the disk (the file's
+    bytes always are), for a folder that is itself renamed into place after. Errors are
     raised as they came (OSError, or what the writing function raised), with the temporary
-    removed."""
+    removed; what earlier writes to `path` that were killed left is removed first."""
+    remove_stale_temporaries(path)
     temporary = temporary_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC | _BINARY
     try:
@@ -141,6 +153,19 @@ def is_link(path: Path) -> bool:
     with contextlib.suppress(OSError):
         return stat.S_ISLNK(os.lstat(path).st_mode)
     return False
+
+
+def remove_stale_temporaries(path: Path) -> None:
+    """Delete the temporaries of writes to `path` that were killed more than
+    STALE_TEMPORARY_SECONDS ago (younger ones may be another process's write going on)."""
+    own = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{8}}\.tmp")
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(path.parent):
+            if own.fullmatch(entry.name):
+                with contextlib.suppress(OSError):
+                    if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                        os.unlink(entry.path)
 
 
 def remove_temporaries(folder: Path) -> None:

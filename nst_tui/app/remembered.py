@@ -15,7 +15,7 @@ from typing import Any
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig, tomllib
-from nst_engine.store import locations
+from nst_engine.store import locations, safe_files
 
 SETTINGS_FILE_NAME = "settings.toml"
 PREVIEW_MODES = ("cells", "graphics")  # half-block cells everywhere; a graphics protocol if any
@@ -123,12 +123,8 @@ def save_remembered(
             data["form"] = previous["form"]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(
-            "# nst-tui: the form as last used (written by the app)\n" + tomli_w.dumps(data),
-            encoding="utf-8",
-        )
-        temporary.replace(path)
+        text = "# nst-tui: the form as last used (written by the app)\n" + tomli_w.dumps(data)
+        safe_files.write_atomically(path, text.encode())
     except OSError as error:
         log.warning("cannot remember settings in %s: %s", path, error)
         return None

@@ -222,11 +222,12 @@ def _with_settings(preset: str, layer: tuple[dict, str], scratch: Path) -> str:
 
     from nst_engine.settings.config import RunConfig
     from nst_engine.settings.presets import load_preset
+    from nst_engine.store import safe_files
 
     settings, source = layer
     merged = RunConfig.from_dict(settings, load_preset(preset), source)  # named with the file
     path = scratch / f"settings-{len(list(scratch.iterdir()))}.toml"
-    path.write_text(tomli_w.dumps(merged.to_dict(paths=False)), encoding="utf-8")
+    safe_files.write_atomically(path, tomli_w.dumps(merged.to_dict(paths=False)).encode())
     return str(path)
 
 

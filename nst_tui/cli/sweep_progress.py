@@ -6,7 +6,6 @@ grid written again whenever a cell's picture comes, and the exit status.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import signal
 
 from nst_engine.errors import ConfigError, NSTError
@@ -210,6 +209,7 @@ class _SweepView:
 
 def copy_snapshot_cells(plan, folders) -> None:
     """Put the cells taken from snapshots beside the others in GRID.cells/ (never over a file)."""
+    from nst_engine.store import safe_files
     from nst_engine.sweeps.sweep import cell_output_path, cell_picture
 
     if plan.cells_folder is None:
@@ -219,7 +219,7 @@ def copy_snapshot_cells(plan, folders) -> None:
         if picture is not None:
             target = cell_output_path(plan.cells_folder, cell.row, cell.column, cell.labels)
             with contextlib.suppress(OSError):
-                shutil.copyfile(picture, target)
+                safe_files.write_atomically(target, picture.read_bytes(), replace=False)
 
 
 def _say(console, text: str) -> None:

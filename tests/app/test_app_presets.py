@@ -182,3 +182,10 @@ async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(mak
         assert config.replace(content=None, style=None, output=None) == load_preset("default")
         assert app.main.query_one("#content", Input).value == content
         assert app.main.query_one("#output", Input).value == output
+
+
+def test_the_form_is_remembered_through_the_atomic_write(tmp_path: Path, atomic_writes) -> None:
+    path = tmp_path / "settings.toml"
+    assert save_remembered(RunConfig(seed=9), "cells", path) == path
+    assert atomic_writes == [path]
+    assert load_remembered(path).config.seed == 9

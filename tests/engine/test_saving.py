@@ -216,7 +216,8 @@ def test_a_killed_saves_old_temporary_is_cleaned_up_when_the_output_is_next_chec
     import os
     import time
 
-    from nst_engine.running.outputs import STALE_TEMPORARY_SECONDS, check_output_path
+    from nst_engine.running.outputs import check_output_path
+    from nst_engine.store.safe_files import STALE_TEMPORARY_SECONDS
 
     target = tmp_path / "result.png"
     stale = tmp_path / ".result.png.0badcafe.tmp"

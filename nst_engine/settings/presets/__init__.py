@@ -12,7 +12,7 @@ from pathlib import Path
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig, read_toml_file
-from nst_engine.store import locations
+from nst_engine.store import locations, safe_files
 
 PATH_ONLY_KEYS = ("content", "style", "extra_styles", "output", "overwrite")
 PRESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}")
@@ -145,9 +145,7 @@ def save_user_preset(name: str, config: RunConfig) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.toml"
     text = f"# user preset '{name}'\n" + config.to_toml(paths=False)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
+    safe_files.write_atomically(path, text.encode())
     return path
 
 
