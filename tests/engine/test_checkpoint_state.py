@@ -6,14 +6,18 @@ parameter of the run, not a module global. (Resuming whole runs: tests/engine/te
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 from fake_cuda import small_stepper
+from PIL import Image
 
 from nst_engine.optimise.guard import LastGoodImage
 from nst_engine.running import transfer
 from nst_engine.running.checkpointing import CHECKPOINT_SECONDS, Checkpoint
-from nst_engine.running.events import Finished
+from nst_engine.running.events import Finished, Started, Step
 from nst_engine.running.tensors import MovingAverage
 from nst_engine.store.runs import RunFolder
 
@@ -140,3 +144,68 @@ def test_the_checkpoint_interval_is_a_parameter_of_the_run(tiny_config, tmp_path
     assert written[0.0] == [2, 4]  # every 2 iterations, the last one (6) needing none
     assert written[None] == []  # at most one per CHECKPOINT_SECONDS: none in a short run
     assert CHECKPOINT_SECONDS == 30.0
+
+
+# Written by the run loop before checkpoints had a type (main at f71e5fa, torch 2.14.1, CPU):
+# OLD_CHECKPOINT_SETTINGS with tiny_config's, a periodic checkpoint at iteration 6 of 10
+# (scale 2, its iteration 2): L-BFGS's history, a gradient scale, the moving average, average
+# pooling's factors. Made by a copy of that tree running
+#   run(config, folder) with CHECKPOINT_SECONDS = 0.0, the file copied at Step 7.
+OLD_CHECKPOINT = Path(__file__).parent / "data" / "checkpoint-format-1.pt"
+OLD_CHECKPOINT_SETTINGS = dict(
+    size=32,
+    min_size=24,
+    scale_iterations=4,
+    iterations=6,
+    ema=True,
+    pooling="avg",
+    checkpoint_every=3,
+    optimizer={"name": "lbfgs", "lbfgs": {"history_size": 2}},
+)
+
+
+def test_a_checkpoint_file_of_the_version_before_reads_back_to_the_same_contents():
+    state = torch.load(OLD_CHECKPOINT, weights_only=True)
+    assert set(state) == FORMAT_1_KEYS | {"format", "settings"}
+    again = Checkpoint.from_dict(state).to_dict()
+    for key, value in again.items():
+        assert _same(value, state[key]), key
+
+
+def test_a_checkpoint_file_of_the_version_before_resumes_to_the_unstopped_runs_pixels(
+    tiny_config, tmp_path
+):
+    whole = tiny_config(output=tmp_path / "whole.png", **OLD_CHECKPOINT_SETTINGS)
+    with transfer.run(whole) as events:
+        list(events)
+    config = tiny_config(output=tmp_path / "resumed.png", **OLD_CHECKPOINT_SETTINGS)
+    folder = RunFolder.create(config, tmp_path / "runs")
+    folder.put_checkpoint(OLD_CHECKPOINT.read_bytes())
+
+    with transfer.run(config, folder) as events:
+        seen = list(events)
+
+    started = next(event for event in seen if isinstance(event, Started))
+    assert started.resumed_from == 6
+    assert [event.index for event in seen if isinstance(event, Step)] == [7, 8, 9, 10]
+    assert isinstance(seen[-1], Finished) and folder.record().status == "finished"
+    # Equal on the torch that wrote the file; another torch's kernels may move a pixel by one.
+    # A part of the state lost (the history, the average, the scale) moves them by far more.
+    difference = np.abs(_pixels(seen[-1].path) - _pixels(tmp_path / "whole.png"))
+    assert difference.max() <= 1
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.int16)
+
+
+def _same(one, other) -> bool:
+    """Whether two checkpoint values are equal: tensors exactly, containers item by item."""
+    if isinstance(one, torch.Tensor):
+        return isinstance(other, torch.Tensor) and torch.equal(one, other)
+    if isinstance(one, dict):
+        return one.keys() == other.keys() and all(_same(one[key], other[key]) for key in one)
+    if isinstance(one, (list, tuple)):
+        return len(one) == len(other) and all(map(_same, one, other))
+    return type(one) is type(other) and one == other
