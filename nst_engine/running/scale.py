@@ -146,9 +146,9 @@ def prepare_scale(
     resume: Checkpoint | None,
 ) -> Scale:
     """Scale `number`'s targets at its sizes, and the image to optimise: the start, or the
-    `previous` scale's result enlarged (after the run's `completed` iterations); with a fresh optimiser (its history was of other
-    sizes). The first scale a run prepares sets the average poolings' factors: measured on
-    the content, or the `resume` checkpoint's."""
+    `previous` scale's result enlarged, after the run's `completed` iterations; with a fresh
+    optimiser (its history was of other sizes). The first scale a run prepares sets the
+    average poolings' factors: measured on the content, or the `resume` checkpoint's."""
     compute_size, _ = inputs.sizes.scales[number - 1]
     style_sizes = style_sizes_at(config, inputs.sizes, number - 1, inputs.style_image_sizes)
     colour = ColourMode(config.preserve_color)
