@@ -97,6 +97,7 @@ class MovingAverage:
         return {"biased": self._biased, "kept": self._kept}
 
     def load_state_dict(self, state: dict) -> None:
+        """Average on from `state_dict()`'s state (copied into this average's tensor)."""
         with torch.no_grad():
             self._biased.copy_(state["biased"])
         self._kept = float(state["kept"])
