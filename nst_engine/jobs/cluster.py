@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from nst_engine import __version__
 from nst_engine.errors import ConfigError, DeviceError, NSTError
+from nst_engine.running.checkpointing import CHECKPOINT_SECONDS
 
 if TYPE_CHECKING:
     from nst_engine.jobs.cluster_executor import RayExecutor
@@ -69,7 +70,7 @@ class Cluster:
     cpus: int
     nodes: list[str]
     started_here: bool  # `local`: this process started the Ray instance (and stops it)
-    checkpoint_seconds: float | None = None  # the workers' floor between checkpoints (tests)
+    checkpoint_seconds: float = CHECKPOINT_SECONDS  # the least time between a job's checkpoints
     notes: list[str] = field(default_factory=list)
     _control: Any = None
 

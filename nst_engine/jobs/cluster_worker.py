@@ -36,10 +36,11 @@ def remote_job(
     files: dict[str, tuple[str, bytes]],
     checkpoint: bytes | None,
     control,
-    checkpoint_seconds: float | None,
+    checkpoint_seconds: float,
 ) -> Iterator[dict[str, Any]]:
     """Run one job in a scratch folder on this worker, yielding what it makes (a Ray streaming
-    task). `files`: setting -> (file name, bytes) of each image the settings name."""
+    task). `files`: setting -> (file name, bytes) of each image the settings name;
+    `checkpoint_seconds`: the least time between two periodic checkpoints."""
     import ray
 
     from nst_engine.running import transfer
@@ -47,8 +48,6 @@ def remote_job(
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
 
-    if checkpoint_seconds is not None:
-        transfer.CHECKPOINT_SECONDS = checkpoint_seconds
     yield {"type": "node", "node": socket.gethostname(), "pid": os.getpid()}
     with tempfile.TemporaryDirectory(prefix="nst-job-") as scratch:
         root = Path(scratch)
@@ -61,7 +60,7 @@ def remote_job(
         losses_sent = 0
         last_progress = last_preview = last_poll = 0.0
         try:
-            engine_run = transfer.run(config, folder)
+            engine_run = transfer.run(config, folder, checkpoint_seconds=checkpoint_seconds)
             for event in engine_run:
                 now = time.monotonic()
                 if isinstance(event, Step):

@@ -21,6 +21,16 @@ class LastGoodImage:
         self.index = index  # the iteration that made `image` (0: the starting image)
         self._pending: tuple[torch.Tensor, torch.Tensor, torch.cuda.Event | None, int] | None = None
 
+    def state_dict(self) -> dict:
+        """The kept image and its iteration, for a checkpoint (the image is not copied)."""
+        return {"image": self.image, "index": self.index}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Keep a copy of `state`'s image, on this guard's device; nothing queued."""
+        self.image = state["image"].to(self.image.device).detach().clone()
+        self.index = int(state["index"])
+        self._pending = None
+
     def offer(self, image: torch.Tensor, loss: torch.Tensor, index: int) -> int | None:
         """Queue `image` of iteration `index`; the iteration that diverged, if one did."""
         diverged = self.settle()

@@ -129,6 +129,21 @@ class Stepper:
         """Whether the iterations go (or will go, after the warm-up) through a CUDA graph."""
         return self._graphing
 
+    def state_dict(self, keep_history: bool = True) -> dict:
+        """What a checkpoint keeps of the stepper: the optimiser's state (L-BFGS's history
+        left out unless `keep_history`) and the gradient's scale. Live tensors, not copies."""
+        return {
+            "optimizer": self.optimizer_state(keep_history),
+            "gradient_scale": self._gradient_scale,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Go on from `state_dict()`'s state, made on this device or another."""
+        self.load_optimizer_state(state["optimizer"])
+        gradient_scale = state["gradient_scale"]
+        if gradient_scale is not None:
+            self._gradient_scale = gradient_scale.to(self.image.device)
+
     def load_optimizer_state(self, state_dict: dict) -> None:
         """A checkpoint's optimiser state, in this run's form (optimizers.match_capturable:
         a checkpoint may come from a GPU run with graphs, or a CPU run without)."""

@@ -92,6 +92,16 @@ class MovingAverage:
             self._biased.lerp_(image.detach(), 1 - self.decay)
         self._kept *= self.decay
 
+    def state_dict(self) -> dict:
+        """The average's state for a checkpoint (its tensor is the live one, not a copy)."""
+        return {"biased": self._biased, "kept": self._kept}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Average on from `state_dict()`'s state (copied into this average's tensor)."""
+        with torch.no_grad():
+            self._biased.copy_(state["biased"])
+        self._kept = float(state["kept"])
+
     @property
     def empty(self) -> bool:
         """Whether nothing was averaged yet."""

@@ -148,7 +148,7 @@ class RunConfig:
     weights: str = "auto"
     snapshot_every: int = 0  # save an intermediate image every N iterations (0: never)
     # With a run folder: a checkpoint to resume from every N iterations (0: only when the run
-    # stops), at most one per transfer.CHECKPOINT_SECONDS.
+    # stops), at most one per `checkpoint_seconds` of the run (30 s: checkpointing.py).
     checkpoint_every: int = 100
     # Coarse to fine: the first scale's longest side (0: off), each next one sqrt(2) larger,
     # the last one `size`; `scale_iterations` at each scale before the last, `iterations` at it.

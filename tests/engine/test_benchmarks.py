@@ -64,7 +64,6 @@ def test_the_cheap_benchmarks_run_their_smallest_case(name, monkeypatch, capsys)
     arguments, expected = SMALLEST[name]
     module = load(BENCHMARKS / f"{name}.py")
     # What some of them change for their own process, put back afterwards.
-    monkeypatch.setattr(transfer, "CHECKPOINT_SECONDS", transfer.CHECKPOINT_SECONDS)
     monkeypatch.setattr(transfer, "make_reproducible", transfer.make_reproducible)
     monkeypatch.setattr(torch.backends.cudnn, "deterministic", torch.backends.cudnn.deterministic)
     monkeypatch.setattr(sys, "argv", [str(BENCHMARKS / f"{name}.py"), *arguments])

@@ -54,13 +54,12 @@ def test_a_state_without_history_is_small_and_loads_with_an_empty_history():
 def test_periodic_checkpoints_leave_a_large_history_out_and_a_resume_rebuilds_it(
     tiny_config, tmp_path, monkeypatch, crash_at, caplog
 ):
-    monkeypatch.setattr(transfer, "CHECKPOINT_SECONDS", 0.0)
     monkeypatch.setattr(checkpointing, "PERIODIC_HISTORY_BYTES", 0)  # every history is large
     config = tiny_config(iterations=9, checkpoint_every=3)
     folder = RunFolder.create(config, tmp_path / "runs")
     crash_at(8)
     with pytest.raises(RuntimeError):
-        list(transfer.run(config, folder))
+        list(transfer.run(config, folder, checkpoint_seconds=0.0))
     state = folder.read_checkpoint()
     assert state["completed"] == 6
     assert "pairs" not in state["optimizer"]["state"][0]

@@ -13,7 +13,7 @@ from PIL import Image
 
 from nst_engine.errors import DeviceError, NumericalError
 from nst_engine.optimise.stepper import Stepper
-from nst_engine.running import transfer
+from nst_engine.running import scale
 from nst_engine.running.events import Cancelled, Finished, Started, Step
 from nst_engine.running.images import read_embedded_settings
 from nst_engine.running.transfer import run
@@ -177,7 +177,7 @@ def test_out_of_memory_while_preparing_gives_advice(tiny_config, monkeypatch):
     def no_memory(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory")
 
-    monkeypatch.setattr(transfer, "loss_for", no_memory)
+    monkeypatch.setattr(scale, "loss_for", no_memory)  # the targets of the first scale
     with pytest.raises(DeviceError, match="lower the compute size"):
         list(run(tiny_config()))
 

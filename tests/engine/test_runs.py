@@ -26,8 +26,8 @@ def pixels(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def finish(config: RunConfig, folder: RunFolder | None = None) -> list:
-    with transfer.run(config, folder) as events:
+def finish(config: RunConfig, folder: RunFolder | None = None, **options) -> list:
+    with transfer.run(config, folder, **options) as events:
         return list(events)
 
 
@@ -128,13 +128,12 @@ def test_periodic_checkpoints_let_a_crashed_run_go_on_from_the_last_one(
     whole = tiny_config(output=tmp_path / "whole.png", iterations=9)
     finish(whole)
 
-    monkeypatch.setattr(transfer, "CHECKPOINT_SECONDS", 0.0)
     config = tiny_config(output=tmp_path / "crashed.png", iterations=9, checkpoint_every=3)
     folder = RunFolder.create(config, tmp_path / "runs")
 
     crash_at(8)
     with pytest.raises(RuntimeError):
-        finish(config, folder)
+        finish(config, folder, checkpoint_seconds=0.0)
     record = folder.record()
     assert record.status == "failed" and "the driver fell over" in record.error
     state = folder.read_checkpoint()

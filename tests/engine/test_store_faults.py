@@ -88,8 +88,9 @@ def _file_of(stream) -> str:
 
 
 @pytest.fixture
-def every_checkpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(transfer, "CHECKPOINT_SECONDS", 0.0)
+def every_checkpoint() -> dict[str, float]:
+    """The run's options for a checkpoint each `checkpoint_every` iterations, however quick."""
+    return {"checkpoint_seconds": 0.0}
 
 
 def warnings_about(caplog: pytest.LogCaptureFixture, what: str) -> list[str]:
@@ -106,7 +107,7 @@ def test_a_checkpoint_that_fills_the_disk_is_one_warning_and_the_run_goes_on(
     attempts = full_disk_for_checkpoints(monkeypatch)
     config = tiny_config(iterations=6, checkpoint_every=2)
     folder = RunFolder.create(config, tmp_path / "runs")
-    with transfer.run(config, folder) as events:
+    with transfer.run(config, folder, **every_checkpoint) as events:
         finished = list(events)[-1]
 
     assert len(attempts) == 2  # at iterations 2 and 4 (none at the last)
@@ -124,7 +125,7 @@ def test_a_full_runs_folder_loses_nothing_but_its_own_records(
     config = tiny_config(iterations=6, checkpoint_every=2, snapshot_every=2)
     folder = RunFolder.create(config, tmp_path / "runs")
     events_seen = []
-    with transfer.run(config, folder) as events:
+    with transfer.run(config, folder, **every_checkpoint) as events:
         for event in events:
             events_seen.append(event)
             if isinstance(event, Step) and event.index == 1:
@@ -162,7 +163,7 @@ def test_a_run_folder_deleted_under_a_run_with_snapshots_and_checkpoints_still_d
     folder = RunFolder.create(config, tmp_path / "runs")
     if when == "before":
         shutil.rmtree(folder.path)
-    with transfer.run(config, folder) as events:
+    with transfer.run(config, folder, **every_checkpoint) as events:
         for event in events:
             if when == "during" and isinstance(event, Step) and event.index == 1:
                 shutil.rmtree(folder.path)
