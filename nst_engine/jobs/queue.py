@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nst_engine.errors import NSTError
+from nst_engine.errors import InternalError, NSTError
 
 if TYPE_CHECKING:
     from nst_engine.running.events import Event
@@ -65,7 +65,7 @@ class JobEnded:
 
     job_id: str
     status: str  # "finished" | "stopped" | "failed"
-    error: NSTError | None = None  # the one-line error of a failed job
+    error: NSTError | None = None  # a failed job's one-line error (InternalError: a bug)
 
 
 def local_slots(device: str = "auto") -> list[str]:
@@ -142,8 +142,7 @@ class LocalExecutor:
             return JobEnded(job.id, FAILED, error)
         except Exception as error:  # a bug: logged with its traceback, one line for people
             log.exception("job %s failed with an internal error", job.id)
-            message = f"internal error: {type(error).__name__}: {error}"
-            return JobEnded(job.id, FAILED, NSTError(message))
+            return JobEnded(job.id, FAILED, InternalError.of(error))
         if finished:
             return JobEnded(job.id, FINISHED)
         if stopped:
@@ -325,8 +324,7 @@ class JobQueue:
             )
         except Exception as error:
             log.exception("job %s: its executor failed", job.id)
-            message = f"internal error: {type(error).__name__}: {error}"
-            return JobEnded(job.id, FAILED, NSTError(message))
+            return JobEnded(job.id, FAILED, InternalError.of(error))
 
     def _hand_over(self, job: Job, event: Event, executor: LocalExecutor) -> bool:
         """Put `event` out and wait until the consumer asks for the next one; whether the job

@@ -41,6 +41,7 @@ from nst_engine.cost.rates import record_finished
 from nst_engine.errors import (
     ConfigError,
     DeviceError,
+    InternalError,
     NSTError,
     NumericalError,
 )
@@ -182,7 +183,7 @@ class Run:
             log.exception("run failed with an internal error")
             if recorder is not None and not self._restore_record():
                 recorder.failed(
-                    f"internal error: {type(error).__name__}: {error}",
+                    InternalError.of(error).message,
                     self._completed,
                     self._elapsed(),
                     self._partial,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from nst_engine.errors import InternalError
 from nst_engine.jobs.queue import Job, JobEnded, JobEvent, JobQueue, local_slots
 from nst_engine.running.events import Cancelled, Finished, Started, Step
 from nst_engine.running.transfer import run
@@ -175,6 +176,7 @@ def test_a_failing_job_does_not_stop_the_others(tiny_config, tmp_path: Path, cra
     assert "nowhere.png" in results[missing.id].error.message
     assert "\n" not in results[missing.id].error.message
     assert results[crashing.id].status == "failed"
+    assert isinstance(results[crashing.id].error, InternalError)  # a bug, shown as one
     assert (
         results[crashing.id].error.message == "internal error: RuntimeError: the driver fell over"
     )
@@ -316,5 +318,5 @@ def test_an_executor_that_raises_ends_its_job_failed_and_the_queue_goes_on(
     assert [item.job_id for item in items] == [first.id, second.id]
     for item in items:
         assert isinstance(item, JobEnded) and item.status == "failed"
-        assert item.error is not None
+        assert isinstance(item.error, InternalError)
         assert item.error.message == "internal error: OSError: [Errno 28] No space left on device"
