@@ -147,8 +147,8 @@ class LocalExecutor:
             return JobEnded(job.id, FINISHED)
         if stopped:
             return JobEnded(job.id, STOPPED)
-        # The run ended without Finished or a cancel of ours (it cannot, today): say so.
-        return JobEnded(job.id, FAILED, NSTError(f"job {job.id} ended without a result"))
+        # The run ended without Finished or a cancel of ours: it cannot, unless a bug.
+        return JobEnded(job.id, FAILED, InternalError(f"job {job.id} ended without a result"))
 
 
 class _Gate:
