@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nst_engine.errors import InternalError, NSTError
+from nst_engine.store.run_record import FAILED, FINISHED, STOPPED
 
 if TYPE_CHECKING:
     from nst_engine.running.events import Event
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nst.engine")
 
-FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
+# A job ends FINISHED, STOPPED or FAILED: its run folder's words (run_record), not others.
 # Slots that name no particular device: the job keeps its own `device` setting.
 GENERIC_SLOTS = ("auto",)
 
