@@ -105,7 +105,7 @@ async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmScreen)
         question = str(app.screen.query_one(".confirm-question").content)
-        assert "1 run is going and 1 waits in the queue" in question, question
+        assert "1 run is going and 1 is queued" in question, question
         assert "queued" in question and "Resume" in question
         await pilot.press("enter")  # yes
     assert app.return_code == 0
