@@ -213,7 +213,7 @@ class JobQueue:
     def cancel(self, job_id: str, keep_queued: bool = False) -> None:
         """A running job stops after its iteration (partial kept, resumable); a queued one is
         dropped and ends `stopped`, its folder marked stopped too (it was cancelled: the
-        history must not list it as waiting), unless `keep_queued` (a quit: it waits for a
+        history must not list it as queued), unless `keep_queued` (a quit: it waits for a
         later resume). Unknown or ended: nothing."""
         dropped = None
         with self._lock:

@@ -48,7 +48,8 @@ class RunBegan(RunMessage):
 @dataclass
 class JobDone(RunMessage):
     """The job ended, whatever the way: after its RunFinished, RunCancelled or RunFailed, or
-    dropped from the queue before it started (its run folder stays `queued`)."""
+    dropped from the queue before it started (its run folder says `stopped`; `queued` when
+    the app quits, for a later resume)."""
 
     status: str  # "finished" | "stopped" | "failed"
     error: str = ""  # a failed job's one line

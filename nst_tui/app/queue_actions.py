@@ -179,8 +179,8 @@ class QueueActions:
                 return
 
     def cancel_job(self, run_id: int) -> None:
-        """Stop a job: a running one after its iteration (resumable), a waiting one at once
-        (its run folder stays queued)."""
+        """Stop a job: a running one after its iteration (resumable), a queued one at once
+        (its run folder says stopped, at 0: cancelled, not still queued)."""
         entry = self.jobs.get(run_id)
         if entry is None or not entry.open:
             return

@@ -100,14 +100,14 @@ class QueueDriver:
         self._mailbox.put(("submit", (run_id, config, folder)))
 
     def cancel(self, job_id: str) -> None:
-        """Stop a running job after its iteration (image kept, resumable); drop a waiting one."""
+        """Stop a running job after its iteration (image kept, resumable); drop a queued one."""
         self._mailbox.put(("cancel", job_id))
 
     def cancel_all(self) -> None:
         self._mailbox.put(("cancel_all", None))
 
     def shut_down(self) -> None:
-        """Stop every job (running ones after their iteration, waiting ones stay queued in
+        """Stop every job (running ones after their iteration, queued ones stay queued in
         the history) and end the consumer once every job has ended."""
         self._shutting_down.set()
         self._mailbox.put(("cancel_all", None))
