@@ -139,8 +139,7 @@ class RunFailed(RunMessage):
     """The engine refused or failed: its one-line message (or a short line for a bug)."""
 
     title: str
-    text: str
-    internal: bool = False  # a bug: the traceback is in the log file
+    text: str  # for a bug (title "Internal error"): says so, and the log with its traceback
 
 
 # --- from the form and its checks ------------------------------------------------------

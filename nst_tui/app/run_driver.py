@@ -143,7 +143,7 @@ class QueueDriver:
                 if request == "submit":
                     run_ids.append(argument[0])  # type: ignore[index]
             for run_id in run_ids:
-                self.post(RunFailed(run_id, "Internal error", text, internal=True))
+                self.post(RunFailed(run_id, stopped.title, text))
                 self.post(JobDone(run_id, "failed", text))
         finally:
             if self._queue is not None:
@@ -233,7 +233,7 @@ class QueueDriver:
         error, error_text = ended.error, ""
         if isinstance(error, InternalError):  # a bug, on this machine or a cluster's worker
             error_text = bug_text(error)
-            self.post(RunFailed(state.run_id, error.title, error_text, internal=True))
+            self.post(RunFailed(state.run_id, error.title, error_text))
         elif error is not None:
             error_text = for_the_app(error.message)
             self.post(RunFailed(state.run_id, error.title, error_text))
