@@ -50,6 +50,8 @@ class QueueEntry:
 
     @property
     def job_id(self) -> str:
+        """The run's id in the store: its folder's name, the job queue's `Job.id`, what
+        `nst-tui resume ID` takes. Not `run_id`, the app's own number for it this session."""
         return self.folder.id
 
     @property
