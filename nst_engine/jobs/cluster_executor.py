@@ -18,10 +18,21 @@ import io
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
-from nst_engine.errors import DeviceError, NSTError, OutputError
+from nst_engine.errors import DeviceError, InternalError, NSTError, OutputError
 from nst_engine.jobs.cluster import MAX_ATTEMPTS, Cluster, require_ray
+from nst_engine.jobs.cluster_messages import (
+    CheckpointWritten,
+    EngineEvent,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    LossRows,
+    OnNode,
+    SnapshotTaken,
+    StepMade,
+    WorkerMessage,
+)
 
 log = logging.getLogger("nst.engine")
 
@@ -81,7 +92,7 @@ class RayExecutor:
                 return _failed(job, error)
             except Exception as error:  # a bug here: one line, and the record says so
                 log.exception("job %s failed with an internal error", job.id)
-                return _failed(job, NSTError(f"internal error: {type(error).__name__}: {error}"))
+                return _failed(job, InternalError.of(error))
         raise AssertionError("unreachable")
 
     def _attempt(self, job, files, hand_over, store: _StoreWrites):
@@ -139,23 +150,31 @@ class _Reception:
         self.total = 0
         self.started_at = time.monotonic()
 
-    def take(self, message: dict[str, Any]):
+    def take(self, message: WorkerMessage):
         """(the JobEnded when the job ended, else None; whether the job may go on)."""
-        handle = getattr(self, f"_on_{message['type']}", None)
-        if handle is None:  # pragma: no cover - a worker of another version was refused
-            return None, True
-        return handle(message)
+        handlers = {
+            OnNode: self._on_node,
+            EngineEvent: self._on_event,
+            StepMade: self._on_step,
+            LossRows: self._on_losses,
+            CheckpointWritten: self._on_checkpoint,
+            SnapshotTaken: self._on_snapshot,
+            JobFinished: self._on_finished,
+            JobCancelled: self._on_cancelled,
+            JobFailed: self._on_failed,
+        }
+        return handlers[type(message)](message)
 
-    def _on_node(self, message):
+    def _on_node(self, message: OnNode):
         from nst_engine.running.events import Status
 
-        self.executor.worker = (message["node"], message["pid"])  # before the hand-over
-        return None, self.hand_over(Status(f"running on {message['node']}"))
+        self.executor.worker = (message.node, message.pid)  # before the hand-over
+        return None, self.hand_over(Status(f"running on {message.node}"))
 
-    def _on_event(self, message):
+    def _on_event(self, message: EngineEvent):
         from nst_engine.running.events import Started
 
-        event = message["event"]
+        event = message.event
         if isinstance(event, Started):
             self.total = event.total
             with self.store.guard("the loss history"):
@@ -163,42 +182,42 @@ class _Reception:
             self.mirror.running(event.total, event.resumed_from)
         return None, self.hand_over(event)
 
-    def _on_step(self, message):
+    def _on_step(self, message: StepMade):
         executor = self.executor
-        executor._preview = message.get("preview") or executor._preview
+        executor._preview = message.preview or executor._preview
         return None, self.hand_over(_remote_step(message, executor._preview))
 
-    def _on_losses(self, message):
+    def _on_losses(self, message: LossRows):
         with self.store.guard("the loss history"):
-            self.folder.append_losses(message["rows"])
+            self.folder.append_losses(message.rows)
         return None, self.store.say_once()
 
-    def _on_checkpoint(self, message):
+    def _on_checkpoint(self, message: CheckpointWritten):
         with self.store.guard("the checkpoint"):
-            self.folder.put_checkpoint(message["data"])
-            self.mirror._update(iterations_done=message["completed"])
+            self.folder.put_checkpoint(message.data)
+            self.mirror._update(iterations_done=message.completed)
         return None, self.store.say_once()
 
-    def _on_snapshot(self, message):
+    def _on_snapshot(self, message: SnapshotTaken):
         from nst_engine.running.events import Snapshot
         from nst_engine.running.images import write_file
 
-        path = self.folder.snapshot_path(message["index"], self.total or message["index"])
+        path = self.folder.snapshot_path(message.index, self.total or message.index)
         with self.store.guard("a snapshot"):
             self.folder.snapshots_dir.mkdir(exist_ok=True)
-            write_file(message["data"], path, overwrite=True)
-            return None, self.hand_over(Snapshot(message["index"], path))
+            write_file(message.data, path, overwrite=True)
+            return None, self.hand_over(Snapshot(message.index, path))
         return None, self.store.say_once()  # a snapshot that could not be kept: none shown
 
-    def _on_finished(self, message):
+    def _on_finished(self, message: JobFinished):
         from nst_engine.jobs.queue import FAILED, FINISHED, JobEnded
         from nst_engine.running.events import Finished
 
-        remote: Finished = message["event"]
+        remote = message.event
         config = self.job.config
-        self._keep_log(message["log"])
+        self._keep_log(message.log)
         try:
-            path = _save_result(message["data"], config.output, config.overwrite)
+            path = _save_result(message.data, config.output, config.overwrite)
         except OutputError as error:
             self.mirror.failed(error.message, remote.iterations, remote.seconds, None)
             return JobEnded(self.job.id, FAILED, error), False
@@ -207,27 +226,30 @@ class _Reception:
         self.hand_over(Finished(path, remote.seconds, remote.iterations, remote.losses, notes))
         return JobEnded(self.job.id, FINISHED), False
 
-    def _on_cancelled(self, message):
+    def _on_cancelled(self, message: JobCancelled):
         from nst_engine.jobs.queue import STOPPED, JobEnded
         from nst_engine.running.events import Cancelled
         from nst_engine.running.outputs import partial_output_path
 
         partial = None
-        if message["data"] is not None:
-            partial = partial_output_path(self.job.config.output, message["index"], self.total)
-            partial = _save_partial(message["data"], partial)
-        if message["checkpoint"] is not None:
+        if message.data is not None:
+            partial = partial_output_path(self.job.config.output, message.index, self.total)
+            partial = _save_partial(message.data, partial)
+        if message.checkpoint is not None:
             with self.store.guard("the checkpoint"):
-                self.folder.put_checkpoint(message["checkpoint"])
-        self._keep_log(message["log"])
+                self.folder.put_checkpoint(message.checkpoint)
+        self._keep_log(message.log)
         seconds = time.monotonic() - self.started_at
-        self.mirror.stopped(message["index"], partial, seconds)
-        self.hand_over(Cancelled(message["index"], partial))
+        self.mirror.stopped(message.index, partial, seconds)
+        self.hand_over(Cancelled(message.index, partial))
         return JobEnded(self.job.id, STOPPED), False
 
-    def _on_failed(self, message):
-        self._keep_log(message["log"])
-        return _failed(self.job, NSTError(message["message"])), False
+    def _on_failed(self, message: JobFailed):
+        self._keep_log(message.log)
+        error = message.error
+        if isinstance(error, InternalError):  # its traceback came back in the run's log
+            error = InternalError(error.description, error.host, self.folder.log_path)
+        return _failed(self.job, error), False
 
     def _keep_log(self, text: str) -> None:
         if text:
@@ -322,7 +344,7 @@ def _save_partial(data: bytes, path: Path) -> Path:
         return write_file(data, rescue_path(path.name))
 
 
-def _remote_step(message: dict[str, Any], preview: bytes | None):
+def _remote_step(message: StepMade, preview: bytes | None):
     """A Step made of what a worker sent: its losses, and the last preview picture that came
     (they come less often than steps)."""
     import numpy as np
@@ -331,7 +353,7 @@ def _remote_step(message: dict[str, Any], preview: bytes | None):
 
     from nst_engine.running.events import Step
 
-    losses = {name: torch.tensor(value) for name, value in message["losses"].items()}
+    losses = {name: torch.tensor(value) for name, value in message.losses.items()}
 
     def picture() -> torch.Tensor:
         if preview is None:
@@ -340,9 +362,7 @@ def _remote_step(message: dict[str, Any], preview: bytes | None):
             array = np.asarray(image.convert("RGB"), dtype=np.float32)
         return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
 
-    return Step(
-        message["index"], message["total"], losses, picture, message["scale"], message["scales"]
-    )
+    return Step(message.index, message.total, losses, picture, message.scale, message.scales)
 
 
 def _files_of(config) -> dict[str, tuple[str, bytes]]:

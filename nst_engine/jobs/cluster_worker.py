@@ -15,11 +15,24 @@ import os
 import socket
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from nst_engine.errors import NSTError
+from nst_engine.errors import InternalError, NSTError
+from nst_engine.jobs.cluster_messages import (
+    CheckpointWritten,
+    EngineEvent,
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    LossRows,
+    OnNode,
+    SnapshotTaken,
+    StepMade,
+    WorkerMessage,
+)
 from nst_engine.store import safe_files
 
 log = logging.getLogger("nst.engine")
@@ -37,102 +50,117 @@ def remote_job(
     checkpoint: bytes | None,
     control,
     checkpoint_seconds: float,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[WorkerMessage]:
     """Run one job in a scratch folder on this worker, yielding what it makes (a Ray streaming
     task). `files`: setting -> (file name, bytes) of each image the settings name;
     `checkpoint_seconds`: the least time between two periodic checkpoints."""
-    import ray
-
-    from nst_engine.running import transfer
-    from nst_engine.running.events import Cancelled, Finished, Snapshot, Started, Status, Step
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
 
-    yield {"type": "node", "node": socket.gethostname(), "pid": os.getpid()}
+    yield OnNode(socket.gethostname(), os.getpid())
     with tempfile.TemporaryDirectory(prefix="nst-job-") as scratch:
         root = Path(scratch)
-        config = RunConfig.from_toml(settings)
-        config = _placed(config, files, root)
+        config = _placed(RunConfig.from_toml(settings), files, root)
         folder = RunFolder.create(config, root / "runs")
         if checkpoint is not None:
             folder.put_checkpoint(checkpoint)
-        checkpoint_stamp = _stamp(folder.checkpoint_path)
-        losses_sent = 0
-        last_progress = last_preview = last_poll = 0.0
+        sender = _Sender(folder)
         try:
-            engine_run = transfer.run(config, folder, checkpoint_seconds=checkpoint_seconds)
-            for event in engine_run:
-                now = time.monotonic()
-                if isinstance(event, Step):
-                    last = event.index == event.total
-                    if last or now - last_progress >= PROGRESS_INTERVAL:
-                        message = {
-                            "type": "step",
-                            "index": event.index,
-                            "total": event.total,
-                            "scale": event.scale,
-                            "scales": event.scales,
-                            "losses": event.loss_values(),
-                        }
-                        if last or now - last_preview >= PREVIEW_INTERVAL:
-                            message["preview"] = _png(event.preview(PREVIEW_SIDE, PREVIEW_SIDE))
-                            last_preview = now
-                        last_progress = now
-                        yield message
-                elif isinstance(event, Snapshot):
-                    yield {
-                        "type": "snapshot",
-                        "index": event.index,
-                        "data": event.path.read_bytes(),
-                    }
-                elif isinstance(event, Finished):
-                    losses_sent = yield from _new_losses(folder, losses_sent)
-                    yield {
-                        "type": "finished",
-                        "event": event,
-                        "data": event.path.read_bytes(),
-                        "log": _text(folder.log_path),
-                    }
-                    return
-                elif isinstance(event, Status | Started):
-                    yield {"type": "event", "event": event}
-                stamp = _stamp(folder.checkpoint_path)
-                if stamp != checkpoint_stamp:
-                    checkpoint_stamp = stamp
-                    losses_sent = yield from _new_losses(folder, losses_sent)
-                    yield {
-                        "type": "checkpoint",
-                        "data": folder.checkpoint_path.read_bytes(),
-                        "completed": folder.record().iterations_done,  # the recorder's
-                    }
-                if now - last_poll >= CANCEL_POLL:
-                    last_poll = now
-                    if ray.get(control.cancelled.remote(job_id)):
-                        cancelled = engine_run.cancel() or Cancelled(0, None)
-                        losses_sent = yield from _new_losses(folder, losses_sent)
-                        yield {
-                            "type": "cancelled",
-                            "index": cancelled.index,
-                            "data": cancelled.partial_path.read_bytes()
-                            if cancelled.partial_path
-                            else None,
-                            "checkpoint": folder.checkpoint_path.read_bytes()
-                            if folder.checkpoint_path.is_file()
-                            else None,
-                            "log": _text(folder.log_path),
-                        }
-                        return
+            yield from _run(job_id, config, folder, control, sender, checkpoint_seconds)
         except NSTError as error:
-            yield from _new_losses(folder, losses_sent)
-            yield {"type": "failed", "message": error.message, "log": _text(folder.log_path)}
-        except Exception as error:  # a bug on the worker: its traceback in the log sent back
+            yield from sender.new_losses()
+            yield JobFailed(error, _text(folder.log_path))
+        except Exception as error:  # a bug on the worker: its traceback goes back in the log
             log.exception("job %s failed with an internal error", job_id)
-            yield {
-                "type": "failed",
-                "message": f"internal error on {socket.gethostname()}: "
-                f"{type(error).__name__}: {error}",
-                "log": _text(folder.log_path),
-            }
+            host = socket.gethostname()
+            yield JobFailed(InternalError.of(error, host), _log_with_traceback(folder, host))
+
+
+def _run(
+    job_id: str, config, folder, control, sender: _Sender, checkpoint_seconds: float
+) -> Iterator[WorkerMessage]:
+    """The job's run, what it makes as messages, until it finished or was cancelled (asked
+    of the cluster's control actor every CANCEL_POLL seconds)."""
+    import ray
+
+    from nst_engine.running import transfer
+    from nst_engine.running.events import Cancelled, Finished
+
+    engine_run = transfer.run(config, folder, checkpoint_seconds=checkpoint_seconds)
+    last_poll = 0.0
+    for event in engine_run:
+        now = time.monotonic()
+        if isinstance(event, Finished):
+            yield from sender.new_losses()
+            yield JobFinished(event, event.path.read_bytes(), _text(folder.log_path))
+            return
+        yield from sender.messages_of(event, now)
+        yield from sender.new_checkpoint()
+        if now - last_poll >= CANCEL_POLL:
+            last_poll = now
+            if ray.get(control.cancelled.remote(job_id)):
+                cancelled = engine_run.cancel() or Cancelled(0, None)
+                yield from sender.new_losses()
+                yield JobCancelled(
+                    cancelled.index,
+                    cancelled.partial_path.read_bytes() if cancelled.partial_path else None,
+                    _bytes_if_any(folder.checkpoint_path),
+                    _text(folder.log_path),
+                )
+                return
+
+
+class _Sender:
+    """The messages of one job's events, and what was sent so far: progress and previews
+    (throttled), loss-history rows, the checkpoint when it changes."""
+
+    def __init__(self, folder) -> None:
+        self.folder = folder
+        self.losses_sent = 0  # loss-history rows sent
+        self.checkpoint_stamp = _stamp(folder.checkpoint_path)
+        self.last_progress = self.last_preview = 0.0
+
+    def messages_of(self, event, now: float) -> Iterator[WorkerMessage]:
+        from nst_engine.running.events import Snapshot, Started, Status, Step
+
+        if isinstance(event, Step):
+            step = self._step(event, now)
+            if step is not None:
+                yield step
+        elif isinstance(event, Snapshot):
+            yield SnapshotTaken(event.index, event.path.read_bytes())
+        elif isinstance(event, Status | Started):
+            yield EngineEvent(event)
+
+    def _step(self, step, now: float) -> StepMade | None:
+        """The step's progress, unless some went out just now (the last step's always)."""
+        last = step.index == step.total
+        if not last and now - self.last_progress < PROGRESS_INTERVAL:
+            return None
+        preview = None
+        if last or now - self.last_preview >= PREVIEW_INTERVAL:
+            preview = _png(step.preview(PREVIEW_SIDE, PREVIEW_SIDE))
+            self.last_preview = now
+        self.last_progress = now
+        losses = step.loss_values()
+        return StepMade(step.index, step.total, step.scale, step.scales, losses, preview)
+
+    def new_checkpoint(self) -> Iterator[WorkerMessage]:
+        """The checkpoint, if the run wrote it since it was last sent (the loss rows first)."""
+        stamp = _stamp(self.folder.checkpoint_path)
+        if stamp == self.checkpoint_stamp:
+            return
+        self.checkpoint_stamp = stamp
+        yield from self.new_losses()
+        completed = self.folder.record().iterations_done  # the recorder's
+        yield CheckpointWritten(self.folder.checkpoint_path.read_bytes(), completed)
+
+    def new_losses(self) -> Iterator[WorkerMessage]:
+        """The loss-history rows written since the last that were sent."""
+        rows = self.folder.losses()
+        if len(rows) > self.losses_sent:
+            yield LossRows(rows[self.losses_sent :])
+        self.losses_sent = max(self.losses_sent, len(rows))
 
 
 def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
@@ -156,19 +184,26 @@ def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
     return config.replace(**changes)
 
 
-def _new_losses(folder, sent: int):
-    """Yield the loss-history rows written since `sent` rows; the new count."""
-    rows = folder.losses()
-    if len(rows) > sent:
-        yield {"type": "losses", "rows": rows[sent:]}
-    return max(sent, len(rows))
-
-
 def _stamp(path: Path) -> int | None:
     try:
         return path.stat().st_mtime_ns
     except OSError:
         return None
+
+
+def _bytes_if_any(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def _log_with_traceback(folder, host: str) -> str:
+    """The run's log, with the traceback of the bug being handled when the run did not log
+    it (the bug was outside the run loop, which logs its own): the log that comes back is
+    where the front end sends people to read it."""
+    text = _text(folder.log_path)
+    if "Traceback (most recent call last)" in text:
+        return text
+    when = time.strftime("%Y-%m-%d %H:%M:%S")
+    return f"{text}{when} internal error on {host}, outside the run:\n{traceback.format_exc()}"
 
 
 def _text(path: Path) -> str:

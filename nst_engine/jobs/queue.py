@@ -30,7 +30,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from nst_engine.errors import NSTError
+from nst_engine.errors import InternalError, NSTError
+from nst_engine.store.run_record import FAILED, FINISHED, STOPPED
 
 if TYPE_CHECKING:
     from nst_engine.running.events import Event
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nst.engine")
 
-FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
+# A job ends FINISHED, STOPPED or FAILED: its run folder's words (run_record), not others.
 # Slots that name no particular device: the job keeps its own `device` setting.
 GENERIC_SLOTS = ("auto",)
 
@@ -65,7 +66,7 @@ class JobEnded:
 
     job_id: str
     status: str  # "finished" | "stopped" | "failed"
-    error: NSTError | None = None  # the one-line error of a failed job
+    error: NSTError | None = None  # a failed job's one-line error (InternalError: a bug)
 
 
 def local_slots(device: str = "auto") -> list[str]:
@@ -142,14 +143,13 @@ class LocalExecutor:
             return JobEnded(job.id, FAILED, error)
         except Exception as error:  # a bug: logged with its traceback, one line for people
             log.exception("job %s failed with an internal error", job.id)
-            message = f"internal error: {type(error).__name__}: {error}"
-            return JobEnded(job.id, FAILED, NSTError(message))
+            return JobEnded(job.id, FAILED, InternalError.of(error))
         if finished:
             return JobEnded(job.id, FINISHED)
         if stopped:
             return JobEnded(job.id, STOPPED)
-        # The run ended without Finished or a cancel of ours (it cannot, today): say so.
-        return JobEnded(job.id, FAILED, NSTError(f"job {job.id} ended without a result"))
+        # The run ended without Finished or a cancel of ours: it cannot, unless a bug.
+        return JobEnded(job.id, FAILED, InternalError(f"job {job.id} ended without a result"))
 
 
 class _Gate:
@@ -213,7 +213,7 @@ class JobQueue:
     def cancel(self, job_id: str, keep_queued: bool = False) -> None:
         """A running job stops after its iteration (partial kept, resumable); a queued one is
         dropped and ends `stopped`, its folder marked stopped too (it was cancelled: the
-        history must not list it as waiting), unless `keep_queued` (a quit: it waits for a
+        history must not list it as queued), unless `keep_queued` (a quit: it waits for a
         later resume). Unknown or ended: nothing."""
         dropped = None
         with self._lock:
@@ -325,8 +325,7 @@ class JobQueue:
             )
         except Exception as error:
             log.exception("job %s: its executor failed", job.id)
-            message = f"internal error: {type(error).__name__}: {error}"
-            return JobEnded(job.id, FAILED, NSTError(message))
+            return JobEnded(job.id, FAILED, InternalError.of(error))
 
     def _hand_over(self, job: Job, event: Event, executor: LocalExecutor) -> bool:
         """Put `event` out and wait until the consumer asks for the next one; whether the job

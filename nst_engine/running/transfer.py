@@ -36,7 +36,7 @@ from nst_engine.cost.devices import (
     release_memory,
     resolve_device,
 )
-from nst_engine.errors import DeviceError, NSTError, NumericalError
+from nst_engine.errors import DeviceError, InternalError, NSTError, NumericalError
 from nst_engine.method.losses import Network
 from nst_engine.method.weights import Weights, load_weights
 from nst_engine.optimise.stepper import Stepper, Switches, resolve_switches
@@ -164,7 +164,7 @@ class Run:
             log.exception("run failed with an internal error")
             if recorder is not None and not self._restore_record():
                 recorder.failed(
-                    f"internal error: {type(error).__name__}: {error}",
+                    InternalError.of(error).message,
                     ledger.completed,
                     ledger.elapsed(),
                     self._partial,

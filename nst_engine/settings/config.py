@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nst_engine.errors import ConfigError
+from nst_engine.errors import ConfigError, about_setting
 from nst_engine.settings.layers import (  # noqa: F401 (the layer-weight helpers re-exported)
     LayerWeights,
     format_layer_weights,
@@ -162,73 +163,73 @@ class RunConfig:
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
 
     def __post_init__(self) -> None:
-        set_ = object.__setattr__  # frozen: normalise values in place once, here
-        set_(self, "content", parse_path("content", self.content))
-        set_(self, "style", parse_path("style", self.style))
-        set_(self, "output", parse_path("output", self.output))
-        set_(self, "extra_styles", parse_paths("extra_styles", self.extra_styles))
-        set_(self, "style_blend", parse_blend("style_blend", self.style_blend))
+        check = self._check  # each setting's value checked and stored normalised, in order
+        check("content", parse_path)
+        check("style", parse_path)
+        check("output", parse_path)
+        check("extra_styles", parse_paths)
+        check("style_blend", parse_blend)
         styles = 1 + len(self.extra_styles)
         if self.style_blend and len(self.style_blend) != styles:
             raise ConfigError(
-                f"style_blend has {len(self.style_blend)} weights for {styles} style images"
+                f"style_blend has {len(self.style_blend)} weights for {styles} style images",
+                setting="style_blend",
             )
         if isinstance(self.optimizer, dict):
-            set_(self, "optimizer", _optimizer_from_dict(self.optimizer, OptimizerSettings()))
-        set_(self, "iterations", parse_int("iterations", self.iterations, 1))
-        set_(self, "content_layers", normalise_layer_weights("content_layers", self.content_layers))
-        set_(self, "style_layers", normalise_layer_weights("style_layers", self.style_layers))
-        for name, pairs in (("content", self.content_layers), ("style", self.style_layers)):
-            if not any(weight > 0 for _, weight in pairs):
-                raise ConfigError(f"choose at least one {name} layer with a weight above 0")
-        set_(
-            self,
-            "style_weight",
-            parse_float("style_weight", self.style_weight, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM),
-        )
-        set_(self, "tv_weight", parse_float("tv_weight", self.tv_weight, 0.0))
-        set_(self, "loss_scale", parse_choice("loss_scale", self.loss_scale, LOSS_SCALES))
-        set_(self, "style_loss", parse_choice("style_loss", self.style_loss, STYLE_LOSSES))
-        set_(
-            self,
-            "preserve_color",
-            parse_choice("preserve_color", self.preserve_color, COLOR_MODES),
-        )
+            with about_setting("optimizer"):
+                optimizer = _optimizer_from_dict(self.optimizer, OptimizerSettings())
+            object.__setattr__(self, "optimizer", optimizer)
+        check("iterations", parse_int, 1)
+        for name in ("content_layers", "style_layers"):
+            check(name, normalise_layer_weights)
+            if not any(weight > 0 for _, weight in getattr(self, name)):
+                raise ConfigError(
+                    f"choose at least one {name.partition('_')[0]} layer with a weight above 0",
+                    setting=name,
+                )
+        check("style_weight", parse_float, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM)
+        check("tv_weight", parse_float, 0.0)
+        check("loss_scale", parse_choice, LOSS_SCALES)
+        check("style_loss", parse_choice, STYLE_LOSSES)
+        check("preserve_color", parse_choice, COLOR_MODES)
         if self.style_scale is not None:
             low, high = STYLE_SCALE_RANGE
-            scale = parse_float("style_scale", self.style_scale, low, maximum=high)
-            set_(self, "style_scale", scale)
-        set_(self, "ema", parse_bool("ema", self.ema))
-        set_(self, "padding", parse_choice("padding", self.padding, PADDINGS))
-        set_(self, "init", parse_init(self.init))
-        set_(self, "init_noise", parse_float("init_noise", self.init_noise, 0.0))
-        set_(self, "seed", parse_int("seed", self.seed, 0))
-        set_(self, "size", Size.parse("size", self.size))
+            check("style_scale", parse_float, low, maximum=high)
+        check("ema", parse_bool)
+        check("padding", parse_choice, PADDINGS)
+        check("init", lambda name, value: parse_init(value))
+        check("init_noise", parse_float, 0.0)
+        check("seed", parse_int, 0)
+        check("size", Size.parse)
         if self.output_size is not None:
-            set_(self, "output_size", Size.parse("output_size", self.output_size))
+            check("output_size", Size.parse)
         if self.style_size is not None:
-            set_(self, "style_size", Size.parse("style_size", self.style_size))
+            check("style_size", Size.parse)
             if self.style_scale is not None:
                 raise ConfigError(
                     "style_size and style_scale are both given: choose one (the size is "
-                    "absolute, the scale relative to the compute size)"
+                    "absolute, the scale relative to the compute size)",
+                    setting="style_size",
                 )
-        set_(self, "pooling", parse_choice("pooling", self.pooling, POOLINGS))
-        set_(self, "device", parse_device(self.device))
-        set_(self, "weights", str(self.weights).strip() or "auto")
-        set_(self, "snapshot_every", parse_int("snapshot_every", self.snapshot_every, 0))
-        set_(self, "checkpoint_every", parse_int("checkpoint_every", self.checkpoint_every, 0))
-        set_(self, "min_size", parse_int("min_size", self.min_size, 0))
-        set_(self, "scale_iterations", parse_int("scale_iterations", self.scale_iterations, 1))
-        set_(self, "precision", parse_choice("precision", self.precision, PRECISIONS))
-        set_(
-            self,
-            "memory_format",
-            parse_choice("memory_format", self.memory_format, MEMORY_FORMATS),
-        )
-        set_(self, "cuda_graph", parse_choice("cuda_graph", self.cuda_graph, CUDA_GRAPHS))
-        set_(self, "overwrite", parse_bool("overwrite", self.overwrite))
-        set_(self, "max_input_pixels", parse_int("max_input_pixels", self.max_input_pixels, 1))
+        check("pooling", parse_choice, POOLINGS)
+        check("device", lambda name, value: parse_device(value))
+        object.__setattr__(self, "weights", str(self.weights).strip() or "auto")
+        check("snapshot_every", parse_int, 0)
+        check("checkpoint_every", parse_int, 0)
+        check("min_size", parse_int, 0)
+        check("scale_iterations", parse_int, 1)
+        check("precision", parse_choice, PRECISIONS)
+        check("memory_format", parse_choice, MEMORY_FORMATS)
+        check("cuda_graph", parse_choice, CUDA_GRAPHS)
+        check("overwrite", parse_bool)
+        check("max_input_pixels", parse_int, 1)
+
+    def _check(self, setting: str, parse: Callable[..., Any], *bounds: Any, **options: Any):
+        """Store `parse(setting, value, *bounds, **options)` as the setting's value (frozen:
+        once, here); the error it raises says it is about `setting`."""
+        with about_setting(setting):
+            value = parse(setting, getattr(self, setting), *bounds, **options)
+        object.__setattr__(self, setting, value)
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
@@ -337,13 +338,15 @@ class RunConfig:
             changes.setdefault("style_weight", 1.0)
         try:
             if "optimizer" in data:
-                changes["optimizer"] = _optimizer_from_dict(data["optimizer"], base.optimizer)
+                with about_setting("optimizer"):
+                    optimizer = _optimizer_from_dict(data["optimizer"], base.optimizer)
+                changes["optimizer"] = optimizer
             for key in ("content_layers", "style_layers"):
                 if key in data and not isinstance(data[key], dict):
-                    raise ConfigError(f"{key} must be a table of layer = weight")
+                    raise ConfigError(f"{key} must be a table of layer = weight", setting=key)
             return dataclasses.replace(base, **changes)
         except ConfigError as error:
-            raise ConfigError(f"{source}: {error.message}") from None
+            raise ConfigError(f"{source}: {error.message}", setting=error.setting) from None
 
     @classmethod
     def from_toml(cls, text: str, base: RunConfig | None = None, source: str = "settings"):

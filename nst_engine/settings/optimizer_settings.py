@@ -5,10 +5,11 @@ Frozen dataclasses, checked when built; `nst_engine.settings.config` re-exports 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nst_engine.errors import ConfigError
+from nst_engine.errors import ConfigError, about_setting
 from nst_engine.settings.values import parse_bool, parse_choice, parse_float, parse_int
 
 OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd", "lbfgs")
@@ -20,8 +21,15 @@ OPTIMIZER_LABELS = {
     "lbfgs": "L-BFGS",
 }
 
-# The settings are frozen: each class stores its checked, normalised values once, here.
-_set = object.__setattr__
+
+def _check(
+    settings: object, parameter: str, parse: Callable[..., Any], label: str, *bounds, **options
+) -> None:
+    """Store `parse(label, value, *bounds, **options)` as the parameter's value (the settings
+    are frozen: once, here); the error it raises says it is about `parameter`."""
+    with about_setting(parameter):
+        value = parse(label, getattr(settings, parameter), *bounds, **options)
+    object.__setattr__(settings, parameter, value)
 
 
 @dataclass(frozen=True)
@@ -31,9 +39,9 @@ class AdamSettings:
     eps: float = 1e-8
 
     def __post_init__(self) -> None:
-        _set(self, "beta1", parse_float("adam beta1", self.beta1, 0.0, below=1.0))
-        _set(self, "beta2", parse_float("adam beta2", self.beta2, 0.0, below=1.0))
-        _set(self, "eps", parse_float("adam eps", self.eps, above=0.0))
+        _check(self, "beta1", parse_float, "adam beta1", 0.0, below=1.0)
+        _check(self, "beta2", parse_float, "adam beta2", 0.0, below=1.0)
+        _check(self, "eps", parse_float, "adam eps", above=0.0)
 
 
 @dataclass(frozen=True)
@@ -42,8 +50,8 @@ class AdadeltaSettings:
     eps: float = 1e-6
 
     def __post_init__(self) -> None:
-        _set(self, "rho", parse_float("adadelta rho", self.rho, 0.0, maximum=1.0))
-        _set(self, "eps", parse_float("adadelta eps", self.eps, above=0.0))
+        _check(self, "rho", parse_float, "adadelta rho", 0.0, maximum=1.0)
+        _check(self, "eps", parse_float, "adadelta eps", above=0.0)
 
 
 @dataclass(frozen=True)
@@ -53,9 +61,9 @@ class RMSpropSettings:
     momentum: float = 0.0
 
     def __post_init__(self) -> None:
-        _set(self, "alpha", parse_float("rmsprop alpha", self.alpha, 0.0, maximum=1.0))
-        _set(self, "eps", parse_float("rmsprop eps", self.eps, above=0.0))
-        _set(self, "momentum", parse_float("rmsprop momentum", self.momentum, 0.0, below=1.0))
+        _check(self, "alpha", parse_float, "rmsprop alpha", 0.0, maximum=1.0)
+        _check(self, "eps", parse_float, "rmsprop eps", above=0.0)
+        _check(self, "momentum", parse_float, "rmsprop momentum", 0.0, below=1.0)
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,8 @@ class SGDSettings:
     nesterov: bool = False
 
     def __post_init__(self) -> None:
-        _set(self, "momentum", parse_float("sgd momentum", self.momentum, 0.0, below=1.0))
-        _set(self, "nesterov", parse_bool("sgd nesterov", self.nesterov))
+        _check(self, "momentum", parse_float, "sgd momentum", 0.0, below=1.0)
+        _check(self, "nesterov", parse_bool, "sgd nesterov")
         if self.nesterov and self.momentum == 0:
             raise ConfigError("sgd nesterov needs a momentum above 0", setting="nesterov")
 
@@ -75,7 +83,7 @@ class LBFGSSettings:
     history_size: int = 100
 
     def __post_init__(self) -> None:
-        _set(self, "history_size", parse_int("lbfgs history_size", self.history_size, 1))
+        _check(self, "history_size", parse_int, "lbfgs history_size", 1)
 
 
 OPTIMIZER_PARAMETERS: dict[str, type] = {
@@ -115,8 +123,9 @@ class OptimizerSettings:
 
     def __post_init__(self) -> None:
         # Stored normalised: "L-BFGS" or "Adam" from a preset must select lbfgs or adam.
-        _set(self, "name", parse_choice("optimizer", self.name, OPTIMIZERS))
-        _set(self, "lr", parse_learning_rate("lr", self.lr))
+        with about_setting("optimizer"):  # the setting's name everywhere but here
+            object.__setattr__(self, "name", parse_choice("optimizer", self.name, OPTIMIZERS))
+        _check(self, "lr", parse_learning_rate, "lr")
 
     @property
     def parameters(self) -> Any:

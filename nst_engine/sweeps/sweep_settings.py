@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from nst_engine.errors import ConfigError, InputImageError
+from nst_engine.errors import ConfigError, InputImageError, about_setting
 from nst_engine.settings.config import (
     COLOR_MODES,
     CUDA_GRAPHS,
@@ -40,7 +40,11 @@ Setter = Callable[[RunConfig, str, str], RunConfig]
 
 
 def _simple(field_name: str, parse: Callable[[str, str], Any]) -> Setter:
-    return lambda config, name, value: config.replace(**{field_name: parse(name, value)})
+    def apply(config: RunConfig, name: str, value: str) -> RunConfig:
+        with about_setting(field_name):
+            return config.replace(**{field_name: parse(name, value)})
+
+    return apply
 
 
 def _choice(field_name: str, choices: tuple[str, ...]) -> Setter:
@@ -72,7 +76,7 @@ def _optimizer_parameter(parameter: str, applies_to: tuple[str, ...]) -> Setter:
         try:
             own = dataclasses.replace(getattr(settings, settings.name), **{parameter: number})
         except ConfigError as error:
-            raise ConfigError(f"{name}={value}: {error.message}") from None
+            raise ConfigError(f"{name}={value}: {error.message}", setting=error.setting) from None
         return config.replace(optimizer=dataclasses.replace(settings, **{settings.name: own}))
 
     return apply

@@ -119,7 +119,7 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "f5",
         "",
         "Queue",
-        "The runs of this session: waiting, running (progress), ended; show one, cancel one "
+        "The runs of this session: queued, running (progress), ended; show one, cancel one "
         "or all (Ctrl+R during a run queues the form's settings)",
         priority=True,
     ),

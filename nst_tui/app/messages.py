@@ -48,7 +48,8 @@ class RunBegan(RunMessage):
 @dataclass
 class JobDone(RunMessage):
     """The job ended, whatever the way: after its RunFinished, RunCancelled or RunFailed, or
-    dropped from the queue before it started (its run folder stays `queued`)."""
+    dropped from the queue before it started (its run folder says `stopped`; `queued` when
+    the app quits, for a later resume)."""
 
     status: str  # "finished" | "stopped" | "failed"
     error: str = ""  # a failed job's one line
@@ -138,8 +139,7 @@ class RunFailed(RunMessage):
     """The engine refused or failed: its one-line message (or a short line for a bug)."""
 
     title: str
-    text: str
-    internal: bool = False  # a bug: the traceback is in the log file
+    text: str  # for a bug (title "Internal error"): says so, and the log with its traceback
 
 
 # --- from the form and its checks ------------------------------------------------------

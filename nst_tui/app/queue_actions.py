@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
 from nst_tui.app.messages import JobDone, RunBegan, RunMessage
-from nst_tui.app.screens.queue import RUNNING, WAITING, QueueEntry
+from nst_tui.app.screens.queue import QUEUED, RUNNING, QueueEntry
 
 if TYPE_CHECKING:
     from nst_engine.store.runs import RunFolder
@@ -63,7 +63,7 @@ class QueueActions:
         ):
             self.notify(f"Run {folder.id} is in the queue already (F5).", severity="warning")
             return None
-        resumed = folder is not None and folder.record().status != "queued"
+        resumed = folder is not None and folder.record().status != QUEUED
         wanted = config.output
         if folder is None:
             config = self._own_output(config)
@@ -114,7 +114,7 @@ class QueueActions:
             if entry.open and entry.config.output is not None
         }
         owner = owner_of(wanted)
-        if wanted not in writing and (owner is None or owner.status != "running"):
+        if wanted not in writing and (owner is None or owner.status != RUNNING):
             # A name typed over a stopped run's is the person's choice (the form said so);
             # with "replace the output" ticked the name may exist.
             return config
@@ -179,8 +179,8 @@ class QueueActions:
                 return
 
     def cancel_job(self, run_id: int) -> None:
-        """Stop a job: a running one after its iteration (resumable), a waiting one at once
-        (its run folder stays queued)."""
+        """Stop a job: a running one after its iteration (resumable), a queued one at once
+        (its run folder says stopped, at 0: cancelled, not still queued)."""
         entry = self.jobs.get(run_id)
         if entry is None or not entry.open:
             return
@@ -191,7 +191,7 @@ class QueueActions:
 
     def cancel_all_jobs(self) -> None:
         for entry in list(self.jobs.values()):
-            if entry.status == WAITING:
+            if entry.status == QUEUED:
                 self.cancel_job(entry.run_id)
         for entry in list(self.jobs.values()):
             if entry.status == RUNNING:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
+from nst_engine.errors import InternalError
 from nst_tui.app.messages import (
     JobDone,
     RunBegan,
@@ -37,7 +38,7 @@ from nst_tui.app.messages import (
     RunStarted,
     RunStatus,
 )
-from nst_tui.app.wording import for_the_app
+from nst_tui.app.wording import bug_text, for_the_app
 
 if TYPE_CHECKING:
     from nst_engine.jobs.queue import JobEnded, JobEvent, JobQueue
@@ -49,7 +50,6 @@ PROGRESS_INTERVAL = 0.1  # seconds between progress messages (each reads the los
 PREVIEW_INTERVAL = 0.3  # seconds between preview frames, at least
 PREVIEW_COST_RATIO = 50  # ...and 50 times what making the last one took (at most 1 s)
 POLL = 0.05  # seconds the consumer waits for an event before it reads its mailbox again
-INTERNAL_PREFIX = "internal error: "  # how the job queue words a bug (nst_engine/jobs/queue.py)
 
 log = logging.getLogger("nst.app")
 
@@ -100,14 +100,14 @@ class QueueDriver:
         self._mailbox.put(("submit", (run_id, config, folder)))
 
     def cancel(self, job_id: str) -> None:
-        """Stop a running job after its iteration (image kept, resumable); drop a waiting one."""
+        """Stop a running job after its iteration (image kept, resumable); drop a queued one."""
         self._mailbox.put(("cancel", job_id))
 
     def cancel_all(self) -> None:
         self._mailbox.put(("cancel_all", None))
 
     def shut_down(self) -> None:
-        """Stop every job (running ones after their iteration, waiting ones stay queued in
+        """Stop every job (running ones after their iteration, queued ones stay queued in
         the history) and end the consumer once every job has ended."""
         self._shutting_down.set()
         self._mailbox.put(("cancel_all", None))
@@ -135,14 +135,15 @@ class QueueDriver:
             self._loop()
         except Exception as error:  # a bug here must not leave the interface waiting for ever
             log.exception("the app's job queue stopped")
-            text = f"the job queue stopped: {type(error).__name__}: {error}"
+            stopped = InternalError(f"the job queue stopped: {type(error).__name__}: {error}")
+            text = bug_text(stopped)
             run_ids = [state.run_id for state in self._jobs.values()]
             while not self._mailbox.empty():
                 request, argument = self._mailbox.get_nowait()
                 if request == "submit":
                     run_ids.append(argument[0])  # type: ignore[index]
             for run_id in run_ids:
-                self.post(RunFailed(run_id, "Internal error", text, internal=True))
+                self.post(RunFailed(run_id, stopped.title, text))
                 self.post(JobDone(run_id, "failed", text))
         finally:
             if self._queue is not None:
@@ -229,17 +230,13 @@ class QueueDriver:
         self._event(state, item.event)
 
     def _ended(self, state: _JobState, ended: JobEnded) -> None:
-        error_text = ""
-        if ended.error is not None:
-            message = ended.error.message
-            if type(ended.error).__name__ == "NSTError" and message.startswith(INTERNAL_PREFIX):
-                from nst_engine.store.runlog import log_path
-
-                error_text = f"{message.removeprefix(INTERNAL_PREFIX)} (details in {log_path()})"
-                self.post(RunFailed(state.run_id, "Internal error", error_text, internal=True))
-            else:
-                error_text = for_the_app(message)
-                self.post(RunFailed(state.run_id, ended.error.title, error_text))
+        error, error_text = ended.error, ""
+        if isinstance(error, InternalError):  # a bug, on this machine or a cluster's worker
+            error_text = bug_text(error)
+            self.post(RunFailed(state.run_id, error.title, error_text))
+        elif error is not None:
+            error_text = for_the_app(error.message)
+            self.post(RunFailed(state.run_id, error.title, error_text))
         elif ended.status == "stopped" and not state.began:
             self.post(RunCancelled(state.run_id, 0, None))  # dropped before it started
         self.post(JobDone(state.run_id, ended.status, error_text))

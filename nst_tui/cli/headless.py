@@ -16,7 +16,7 @@ from collections.abc import Container
 from pathlib import Path
 from types import FrameType
 
-from nst_engine.errors import NSTError
+from nst_engine.errors import InternalError, NSTError
 
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -134,7 +134,6 @@ def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ..
 
     from nst_engine.cost.devices import resolve_device
     from nst_engine.running.transfer import check_ready, run
-    from nst_engine.store.runlog import log_path
 
     console = Console(stderr=True)
     if not console.is_terminal:
@@ -146,7 +145,10 @@ def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ..
         _check_memory(config, arguments, console)  # a cluster's memory is not this machine's
     else:
         check_ready(config)
-        return _execute_on_cluster(config, arguments, folder, address, console, notes)
+        try:
+            return _execute_on_cluster(config, arguments, folder, address, console, notes)
+        except InternalError as error:  # a bug on the cluster's worker, or here
+            return _report_bug(console, error)
     events = None
     said: set[str] = set()
     try:
@@ -164,11 +166,19 @@ def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ..
     except KeyboardInterrupt:
         return _report_stopped(console, events and events.cancelled, "SIGINT", folder)
     except Exception as error:  # a bug: short line here, traceback in the log
-        _say(
-            console,
-            f"[red]nst-tui: internal error: {type(error).__name__}: {error}[/] (details in {log_path()})",
-        )
-        return 1
+        return _report_bug(console, InternalError.of(error))
+
+
+def _report_bug(console, error: InternalError) -> int:
+    """A bug, said as one (one line, the log that holds its traceback); exit status 1."""
+    from rich.markup import escape
+
+    from nst_engine.store.runlog import log_path
+
+    log = error.log or log_path()
+    text = f"[red]nst-tui: {escape(error.message)}[/] (a bug in nst-tui; details in {log})"
+    _say(console, text)
+    return 1
 
 
 def _load_weights(config, console) -> set[str]:

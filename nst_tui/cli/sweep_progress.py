@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import signal
 
-from nst_engine.errors import ConfigError, NSTError
+from nst_engine.errors import ConfigError, InternalError, NSTError
 
 
 def drive_sweep(
@@ -202,7 +202,7 @@ class _SweepView:
         if stopped_by is not None:
             return 128 + int(getattr(signal, stopped_by, signal.SIGINT))
         errors = [o.error for o in self.outcomes.values() if getattr(o, "error", None)]
-        if any(error.message.startswith("internal error") for error in errors):
+        if any(isinstance(error, InternalError) for error in errors):
             return 1
         return 2 if errors else 0
 

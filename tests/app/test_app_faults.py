@@ -242,7 +242,8 @@ async def test_an_internal_error_puts_its_traceback_in_the_log_and_one_line_on_s
         await form_settled(pilot)
         text = await run_to_the_end(pilot)
         assert text == (
-            f"Internal error: RuntimeError: the optimiser exploded (details in {log_path()})"
+            "Internal error: RuntimeError: the optimiser exploded. This is a bug in nst-tui, "
+            f"not in your settings; its traceback is in {log_path()}"
         )
         assert app.is_running
         run_is_on(app)

@@ -8,7 +8,7 @@ from pathlib import Path
 from app_helpers import form_settled, wait_for
 from textual.widgets import ProgressBar
 
-from nst_engine.store.runs import FINISHED, QUEUED, STOPPED, RunFolder, list_runs
+from nst_engine.store.runs import FINISHED, QUEUED, RUNNING, STOPPED, RunFolder, list_runs
 from nst_tui.app.screens.confirm import ConfirmScreen
 from nst_tui.app.screens.queue import QueueScreen, QueueTable
 
@@ -58,7 +58,9 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         await wait_for(pilot, lambda: progress_of(app) >= 1, timeout=120, what="a step")
         await pilot.press("ctrl+r")  # queued behind the running one
         await pilot.press("ctrl+r")
-        assert [entry.status for entry in app.jobs.values()] == ["running", "waiting", "waiting"]
+        # The queue's words are the run folders' (one state, one word).
+        assert [entry.status for entry in app.jobs.values()] == [RUNNING, QUEUED, QUEUED]
+        assert [entry.folder.record().status for entry in app.jobs.values()][1:] == [QUEUED] * 2
         outputs = [entry.config.output for entry in app.jobs.values()]
         assert len(set(outputs)) == 3  # each has an output of its own
         assert app.current_run_id == 1 and app.running
@@ -66,10 +68,12 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
         table = app.screen.query_one(QueueTable)
         await pilot.pause()
+        assert table.get_row_at(1)[1] == "queued"  # the State column
+        assert "1 running, 2 queued" in str(app.screen.query_one("#queue-title").content)
         table.move_cursor(row=1)
-        await pilot.press("x")  # cancel run 2, still waiting
+        await pilot.press("x")  # cancel run 2, still queued
         await wait_for(pilot, lambda: app.jobs[2].status == "stopped", what="run 2 dropped")
-        assert app.jobs[1].status == "running" and app.jobs[3].status == "waiting"
+        assert app.jobs[1].status == "running" and app.jobs[3].status == QUEUED
         # The history says what the queue says: stopped (before it began), not still queued.
         cancelled = RunFolder(app.jobs[2].folder.path).record()
         assert cancelled.status == STOPPED and cancelled.iterations_done == 0
@@ -78,7 +82,7 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         app.screen._title()
         title = str(app.screen.query_one("#queue-title").content)
         assert title.endswith("/10000 iterations"), title
-        await pilot.press("X")  # cancel all: the running one stops, the waiting one is dropped
+        await pilot.press("X")  # cancel all: the running one stops, the queued one is dropped
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
         assert app.jobs[1].status == "stopped" and app.jobs[3].status == "stopped"
         record = app.jobs[1].folder.record()
@@ -101,7 +105,7 @@ async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
         await pilot.press("ctrl+q")
         assert isinstance(app.screen, ConfirmScreen)
         question = str(app.screen.query_one(".confirm-question").content)
-        assert "1 run is going and 1 waits in the queue" in question, question
+        assert "1 run is going and 1 is queued" in question, question
         assert "queued" in question and "Resume" in question
         await pilot.press("enter")  # yes
     assert app.return_code == 0

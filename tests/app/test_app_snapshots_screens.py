@@ -139,7 +139,7 @@ async def the_queue(pilot) -> None:
     app = pilot.app
     config = app.form_state.config
     for run_id, (name, status, index) in enumerate(
-        [(RUN_IDS[0], "running", 120), (RUN_IDS[1], "waiting", 0)], start=1
+        [(RUN_IDS[0], "running", 120), (RUN_IDS[1], "queued", 0)], start=1
     ):
         folder = RunFolder(Path("runs") / name)
         app.jobs[run_id] = QueueEntry(run_id, config, folder, status=status, index=index)

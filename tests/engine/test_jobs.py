@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from nst_engine.errors import InternalError
 from nst_engine.jobs.queue import Job, JobEnded, JobEvent, JobQueue, local_slots
 from nst_engine.running.events import Cancelled, Finished, Started, Step
 from nst_engine.running.transfer import run
@@ -175,6 +176,7 @@ def test_a_failing_job_does_not_stop_the_others(tiny_config, tmp_path: Path, cra
     assert "nowhere.png" in results[missing.id].error.message
     assert "\n" not in results[missing.id].error.message
     assert results[crashing.id].status == "failed"
+    assert isinstance(results[crashing.id].error, InternalError)  # a bug, shown as one
     assert (
         results[crashing.id].error.message == "internal error: RuntimeError: the driver fell over"
     )
@@ -316,5 +318,29 @@ def test_an_executor_that_raises_ends_its_job_failed_and_the_queue_goes_on(
     assert [item.job_id for item in items] == [first.id, second.id]
     for item in items:
         assert isinstance(item, JobEnded) and item.status == "failed"
-        assert item.error is not None
+        assert isinstance(item.error, InternalError)
         assert item.error.message == "internal error: OSError: [Errno 28] No space left on device"
+
+
+def test_a_run_that_ends_without_a_result_is_a_bug(
+    tiny_config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that stops yielding with neither Finished nor a cancel of the queue's cannot
+    happen unless the engine has a bug: the job ends failed with an InternalError."""
+    import nst_engine.running.transfer
+
+    class Silent:
+        def __iter__(self):
+            return iter(())
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(nst_engine.running.transfer, "run", lambda config, folder: Silent())
+    job = make_job(tiny_config(output=tmp_path / "silent.png", iterations=1))
+    with JobQueue(["cpu"]) as queue:
+        queue.submit(job)
+        [item] = drain(queue)
+    assert isinstance(item, JobEnded) and item.status == "failed"
+    assert isinstance(item.error, InternalError)
+    assert item.error.message == f"internal error: job {job.id} ended without a result"

@@ -56,10 +56,10 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-def quit_question(running: int = 1, waiting: int = 0) -> ConfirmScreen:
-    """Ctrl+Q with jobs running or waiting: Enter (or a second Ctrl+Q) quits, Escape keeps
+def quit_question(running: int = 1, queued: int = 0) -> ConfirmScreen:
+    """Ctrl+Q with jobs running or queued: Enter (or a second Ctrl+Q) quits, Escape keeps
     them going."""
-    if waiting == 0 and running <= 1:
+    if queued == 0 and running <= 1:
         question = (
             "A run is going. Quit anyway? It stops after its current iteration and its image so "
             "far is kept (the path is printed on exit); Resume in the history (or "
@@ -69,12 +69,12 @@ def quit_question(running: int = 1, waiting: int = 0) -> ConfirmScreen:
         parts = []
         if running:
             parts.append(f"{running} {'run is' if running == 1 else 'runs are'} going")
-        if waiting:
-            parts.append(f"{waiting} {'waits' if waiting == 1 else 'wait'} in the queue")
+        if queued:
+            parts.append(f"{queued} {'is' if queued == 1 else 'are'} queued")
         question = (
             f"{' and '.join(parts).capitalize()}. Quit anyway? Running ones stop after their "
-            "current iteration, their images so far kept; waiting ones stay in the history "
-            "as queued. Resume in the history (or `nst-tui resume`) takes any of them up."
+            "current iteration, their images so far kept; queued ones stay queued in the "
+            "history. Resume in the history (or `nst-tui resume`) takes any of them up."
         )
     return ConfirmScreen(
         question,

@@ -57,7 +57,7 @@ TIPS = f"""
 - **Ctrl+R** during a run queues the form's settings: the runs go one after the other (one
   per GPU when there are several), each with its own run folder in the history. **F5**
   lists the queue: Enter shows a running job here, **x** cancels one, **Shift+X** all.
-  Quitting with runs going or waiting asks first; a stopped run resumes from the history.
+  Quitting with runs going or queued asks first; a stopped run resumes from the history.
 
 ## Sweeps
 

@@ -19,12 +19,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
+from nst_engine.store.run_record import FAILED, FINISHED, QUEUED, RUNNING, STOPPED
+
 if TYPE_CHECKING:
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
 
-WAITING, RUNNING = "waiting", "running"
-ENDED = ("finished", "stopped", "failed")
+# A job's states are its run folder's (run.json's), in the same words.
+ENDED = (FINISHED, STOPPED, FAILED)
 REFRESH = 0.5  # seconds between two refreshes of a table
 
 
@@ -37,7 +39,7 @@ class QueueEntry:
     folder: RunFolder
     sweep: str | None = None
     labels: tuple[str, ...] = ()
-    status: str = WAITING  # waiting | running | finished | stopped | failed
+    status: str = QUEUED  # queued | running | finished | stopped | failed
     index: int = 0  # iterations done
     total: int = 0
     slot: str = ""
@@ -48,12 +50,14 @@ class QueueEntry:
 
     @property
     def job_id(self) -> str:
+        """The run's id in the store: its folder's name, the job queue's `Job.id`, what
+        `nst-tui resume ID` takes. Not `run_id`, the app's own number for it this session."""
         return self.folder.id
 
     @property
     def open(self) -> bool:
-        """Waiting or running."""
-        return self.status in (WAITING, RUNNING)
+        """Queued or running."""
+        return self.status in (QUEUED, RUNNING)
 
     def describe(self) -> str:
         """`astronaut → mosaic`; a sweep's cell: its values first (`lr=1 · style-weight=30 ·
@@ -75,7 +79,7 @@ class QueueEntry:
         return self.total or planned_iterations(self.config)
 
     def progress_text(self) -> str:
-        if self.status == WAITING:
+        if self.status == QUEUED:
             return ""
         total = self.planned
         percent = 100 * self.index // max(total, 1)
@@ -83,10 +87,10 @@ class QueueEntry:
 
 
 def queue_counts(entries: list[QueueEntry]) -> tuple[int, int]:
-    """(running, waiting) among `entries`."""
+    """(running, queued) among `entries`."""
     running = sum(entry.status == RUNNING for entry in entries)
-    waiting = sum(entry.status == WAITING for entry in entries)
-    return running, waiting
+    queued = sum(entry.status == QUEUED for entry in entries)
+    return running, queued
 
 
 def overall_progress(entries: list[QueueEntry]) -> tuple[int, int]:
@@ -96,7 +100,7 @@ def overall_progress(entries: list[QueueEntry]) -> tuple[int, int]:
     done = total = 0
     for entry in entries:
         planned = entry.planned
-        made = planned if entry.status == "finished" else min(entry.index, planned)
+        made = planned if entry.status == FINISHED else min(entry.index, planned)
         done += made
         total += made if entry.status in ENDED else planned
     return done, total
@@ -175,10 +179,10 @@ class QueueScreen(ModalScreen[None]):
 
     def _title(self) -> None:
         entries = list(self.app.jobs.values())  # type: ignore[attr-defined]
-        running, waiting = queue_counts(entries)
+        running, queued = queue_counts(entries)
         done, total = overall_progress(entries)
         self.query_one("#queue-title", Static).update(
-            f"Queue: {running} running, {waiting} waiting, {len(entries)} in this session"
+            f"Queue: {running} running, {queued} queued, {len(entries)} in this session"
             + (f" · {done}/{total} iterations" if total else "")
         )
 

@@ -8,7 +8,6 @@ config it makes or the first reason it cannot.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from textual import on
@@ -48,16 +47,8 @@ from nst_tui.app.widgets.form.scale_fields import (
 )
 from nst_tui.app.widgets.form.style_images import StyleImages
 
-RUN_CONFIG_FIELDS = frozenset(field.name for field in dataclasses.fields(RunConfig))
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
 RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not look styled"
-
-
-def setting_named_first(message: str) -> str | None:
-    """The RunConfig setting a message starts with ('style_size and style_scale are both
-    given…'), for messages that name no setting otherwise."""
-    first = message.split(" ", 1)[0].strip(":,")
-    return first if first in RUN_CONFIG_FIELDS else None
 
 
 class SettingsForm(OutputName, VerticalScroll, can_focus=False):
@@ -259,8 +250,8 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
                 # What the run would refuse after loading the network, refused now.
                 check_fits_network(config, sizes, image_sizes[1:])
         except NSTError as error:
-            # Under the field it concerns; the line at the form's end only for the rest.
-            field = self._field_of(error.setting or setting_named_first(error.message))
+            # Under the field of the setting it is about; at the form's end if about none.
+            field = self._field_of(error.setting)
             if field is not None:
                 field.set_error(error.message)
             error_line.update("" if field is not None else error.message)
