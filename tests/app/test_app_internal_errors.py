@@ -20,7 +20,7 @@ pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
 def broken_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug in the engine: the run fails with an exception no person could have caused."""
 
-    def broken(config, folder=None):
+    def broken(config, folder=None, *, checkpoint_seconds=30.0):
         raise ZeroDivisionError("a bug on the worker")
 
     monkeypatch.setattr(nst_engine.running.transfer, "run", broken)

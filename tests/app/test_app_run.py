@@ -158,7 +158,7 @@ async def test_an_engine_error_is_shown_and_the_app_stays_ready(
 async def test_an_internal_error_is_logged_and_shown_briefly(make_app, monkeypatch, caplog) -> None:
     import nst_engine.running.transfer
 
-    def broken(config, folder=None):
+    def broken(config, folder=None, *, checkpoint_seconds=30.0):
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(nst_engine.running.transfer, "run", broken)

@@ -17,7 +17,7 @@ TINY = ("run", "--demo", "--size", "48", "--weights", "random", "-o", "out.png")
 def broken_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bug in the engine: the run fails with an exception no person could have caused."""
 
-    def broken(config, folder=None):
+    def broken(config, folder=None, *, checkpoint_seconds=30.0):
         raise ZeroDivisionError("a bug in the engine")
 
     monkeypatch.setattr(nst_engine.running.transfer, "run", broken)

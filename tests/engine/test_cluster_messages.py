@@ -65,7 +65,7 @@ def test_a_failure_comes_through_pickle_with_its_type_and_what_it_says() -> None
 
 @pytest.fixture
 def broken_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(config, folder=None):
+    def broken(config, folder=None, *, checkpoint_seconds=30.0):
         raise ZeroDivisionError("a bug on the worker")
 
     monkeypatch.setattr(nst_engine.running.transfer, "run", broken)
@@ -79,7 +79,7 @@ def test_a_bug_on_the_worker_is_sent_as_an_internal_error_with_its_traceback(
     from nst_engine.jobs.cluster_worker import remote_job
 
     config = tiny_config(output=tmp_path / "out.png")
-    messages = list(remote_job("a-job", config.to_toml(), _files_of(config), None, None, None))
+    messages = list(remote_job("a-job", config.to_toml(), _files_of(config), None, None, 30.0))
     assert isinstance(messages[0], OnNode) and messages[0].node == socket.gethostname()
     failed = messages[-1]
     assert isinstance(failed, JobFailed) and isinstance(failed.error, InternalError)
