@@ -167,9 +167,9 @@ class Sweep:
         never over a file, and not again where an earlier draw (or session) put it."""
         import contextlib
         import filecmp
-        import shutil
 
         from nst_engine.running.outputs import unique_path
+        from nst_engine.store.safe_files import write_atomically
         from nst_engine.sweeps.plan import cell_file
 
         folder = self.plan.cells_folder
@@ -184,7 +184,7 @@ class Sweep:
             with contextlib.suppress(OSError):
                 if target.is_file() and filecmp.cmp(picture, target, shallow=False):
                     continue  # copied by a run of this sweep before it was resumed
-                shutil.copyfile(picture, unique_path(target))
+                write_atomically(unique_path(target), picture.read_bytes(), replace=False)
 
 
 class SweepGrid:
