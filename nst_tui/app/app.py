@@ -70,7 +70,7 @@ STOP_GRACE = 2.0  # seconds after that for the interface to close before the pro
 log = logging.getLogger("nst.app")
 
 if TYPE_CHECKING:
-    from nst_tui.app.screens.sweep import SweepGrid
+    from nst_engine.sweeps.sweep import SweepGrid
 
 
 def thread_stacks() -> str:

@@ -20,8 +20,8 @@ from nst_tui.app.screens.queue import QUEUED, RUNNING, QueueEntry
 
 if TYPE_CHECKING:
     from nst_engine.store.runs import RunFolder
+    from nst_engine.sweeps.sweep import SweepGrid
     from nst_tui.app.run_driver import QueueDriver
-    from nst_tui.app.screens.sweep import SweepGrid
 
 
 class QueueActions:

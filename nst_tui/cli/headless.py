@@ -92,38 +92,21 @@ def _owned_name_notes(config, arguments: argparse.Namespace) -> tuple[str, ...]:
 def resume_headless(arguments: argparse.Namespace) -> int:
     """`nst-tui resume ID|PATH`: a stopped, failed or interrupted run goes on from its
     checkpoint (from the start if it had none), in its folder, to its output (the next free
-    name if that was taken since; --output chooses one)."""
-    from nst_engine.errors import ConfigError
-    from nst_engine.store.output_owners import resume_output
+    name if that was taken since; --output chooses one). Whether it can is the engine's
+    answer (nst_engine/store/resume.py), the same as the app's."""
+    from nst_engine.store.resume import resume
     from nst_engine.store.runlog import setup_logging
-    from nst_engine.store.runs import FINISHED, RUNNING, find_run
+    from nst_engine.store.runs import find_run
 
     setup_logging()
     folder = find_run(arguments.run, arguments.runs_dir)
     # Its lock, held until the run ends: a second resume of it is refused here, before
     # either touches its settings or output.
     with folder.lock():
-        record = folder.record()
-        if record.status == FINISHED:
-            raise ConfigError(
-                f"run '{folder.id}' finished ({record.result}); nothing to resume "
-                f"(`nst-tui run` with its settings: {folder.path / 'settings.toml'})"
-            )
-        if record.status == RUNNING:
-            raise ConfigError(
-                f"run '{folder.id}' is still running (process {record.pid} on {record.host}); "
-                "stop it first"
-            )
-        device = getattr(arguments, "device", None)
-        if device:
-            from nst_engine.settings.values import parse_device
-
-            device = parse_device(device)  # refused before the run's output is changed
-        requested = Path(arguments.output) if arguments.output else None
-        config, note = resume_output(folder, requested)
-        if device:
-            config = config.replace(device=device)
-        return _execute(config, arguments, folder, (note,) if note else ())
+        output = Path(arguments.output) if arguments.output else None
+        resumed = resume(folder, output, device=getattr(arguments, "device", None))
+        notes = (resumed.note,) if resumed.note else ()
+        return _execute(resumed.config, arguments, folder, notes)
 
 
 def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ...] = ()) -> int:

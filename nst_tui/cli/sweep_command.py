@@ -4,13 +4,14 @@
         --size 128 --iterations 100 -o grid.png
 
 The run options are those of `nst-tui run` (nst_tui/cli/run_options.py); `--vary` and `--file`
-say what changes (nst_engine/sweeps/sweep.py). Every job is a run folder in the history, labelled
-with its cell's values; the jobs go through nst_engine.jobs.queue.JobQueue (one at a time, or one
-per CUDA device). The grid is written again, atomically, whenever a cell's picture comes,
-so it fills in while the sweep runs; its path goes to stdout at the end. Ctrl+C, SIGTERM and
-SIGHUP stop cleanly: the running job keeps its partial image and checkpoint, the queued ones
-stay `queued`, and `nst-tui sweep --resume GRID` goes on (nst_tui/cli/sweep_progress.py runs it
-all). Bad names and values are one line, exit 2, before torch loads.
+say what changes (nst_engine/sweeps/plan.py). The engine's Sweep (nst_engine/sweeps/sweep.py)
+makes a run folder per job, labelled with its cell's values, and the sweep's record, and
+draws the grid again whenever a cell's picture comes, so it fills in while the sweep runs;
+its jobs go through nst_engine.jobs.queue.JobQueue (one at a time, or one per CUDA device),
+shown by nst_tui/cli/sweep_progress.py; the grid's path goes to stdout at the end. Ctrl+C,
+SIGTERM and SIGHUP stop cleanly: the running job keeps its partial image and checkpoint, the
+queued ones stay `queued`, and `nst-tui sweep --resume GRID` goes on (a sweep started in the
+app too). Bad names and values are one line, exit 2, before torch loads.
 """
 
 from __future__ import annotations
@@ -51,11 +52,10 @@ examples:
       output and preset) and a [vary] table, e.g.  [vary]  lr = [0.5, 1, 2]
 """
 
-DEFAULT_CELL_SIZE = 256
-
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
-    from nst_engine.sweeps.sweep import MAX_CELL_SIZE, MIN_CELL_SIZE
+    from nst_engine.sweeps.plan import MAX_CELL_SIZE, MIN_CELL_SIZE
+    from nst_engine.sweeps.sweep import DEFAULT_CELL_SIZE
     from nst_tui.cli.run_options import add_run_arguments
 
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -103,7 +103,7 @@ def prepare_sweep(arguments: argparse.Namespace):
     """The plan of the sweep the arguments ask for; every mistake a ConfigError (one line),
     before torch loads."""
     from nst_engine.running.outputs import check_output_path, default_output_path
-    from nst_engine.sweeps.sweep import parse_vary, plan_sweep
+    from nst_engine.sweeps.plan import parse_vary, plan_sweep
     from nst_tui.cli.run_options import config_from_arguments
 
     axes = []
@@ -175,7 +175,7 @@ def _take_file(arguments: argparse.Namespace, path: Path):
     """A sweep file's images and output, where the command line gave none, go into
     `arguments`; its axes, its preset's name (or None) and its other settings (with the name
     errors give them)."""
-    from nst_engine.sweeps.sweep import read_sweep_file
+    from nst_engine.sweeps.plan import read_sweep_file
 
     path = path.expanduser()
     settings, axes = read_sweep_file(path)
@@ -249,9 +249,8 @@ def run_sweep_command(arguments: argparse.Namespace) -> int:
 
 
 def _run_sweep(arguments: argparse.Namespace) -> int:
-    from nst_engine.errors import NSTError
     from nst_engine.store.runlog import setup_logging
-    from nst_engine.sweeps.sweep import create_run_folders, discard_sweep, load_sweep, save_sweep
+    from nst_engine.sweeps.sweep import Sweep
     from nst_tui.cli.sweep_progress import drive_sweep
 
     setup_logging()
@@ -261,24 +260,20 @@ def _run_sweep(arguments: argparse.Namespace) -> int:
                 "--resume goes on with a sweep as it was made: give no CONTENT, STYLE, --vary "
                 "or --file with it"
             )
-        plan, folders, cell_size = load_sweep(find_sweep(arguments.resume, arguments.runs_dir))
+        sweep = Sweep.find(arguments.resume, arguments.runs_dir)
         if arguments.cell_size is not None:
-            cell_size = _cell_size(arguments)
-        with _cluster(arguments, plan) as cluster:
-            return drive_sweep(plan, folders, cell_size, resume=True, cluster=cluster)
+            sweep.cell_size = _cell_size(arguments)
+        jobs = sweep.jobs()  # refused here if a run of it is still running
+        with _cluster(arguments, sweep.plan) as cluster:
+            return drive_sweep(sweep, jobs, cluster=cluster)
     plan = prepare_sweep(arguments)
     cell_size = _cell_size(arguments)
     check_cells(plan)
     if getattr(arguments, "cluster", None) is None:
         _check_memory(plan, arguments)  # a cluster's memory is not this machine's
     with _cluster(arguments, plan) as cluster:  # checked before any run folder is made
-        folders = create_run_folders(plan, arguments.runs_dir)
-        try:
-            save_sweep(plan, folders, cell_size)
-        except NSTError:
-            discard_sweep(plan, folders)  # a sweep that cannot be resumed does not start
-            raise
-        return drive_sweep(plan, folders, cell_size, cluster=cluster)
+        sweep = Sweep.start(plan, cell_size, arguments.runs_dir)
+        return drive_sweep(sweep, sweep.jobs(), cluster=cluster)
 
 
 @contextlib.contextmanager
@@ -300,43 +295,6 @@ def _cluster(arguments: argparse.Namespace, plan):
         cluster.close()
 
 
-def find_sweep(text: str, runs_dir: str | None = None) -> Path:
-    """The sweep record of a grid (`grid.png`), its cells folder, or a sweep id (or its start)."""
-    from nst_engine.store.runs import list_runs, shorten
-    from nst_engine.sweeps.sweep import SWEEP_FILE
-
-    path = Path(text).expanduser()
-    if _is_file(path) and path.suffix == ".toml":
-        return path
-    folder = path if path.suffix == ".cells" else _cells_of(path)
-    if folder is not None and _is_file(folder / SWEEP_FILE):
-        return folder / SWEEP_FILE
-    for record in list_runs(Path(runs_dir) if runs_dir else None):
-        if record.sweep and record.sweep.startswith(text) and record.output:
-            candidate = Path(record.output).parent / SWEEP_FILE
-            if candidate.is_file():
-                return candidate
-    raise ConfigError(
-        f"no sweep '{shorten(text)}' found: give its grid's path or its id (`nst-tui runs "
-        "--json` shows each run's sweep)"
-    )
-
-
-def _is_file(path: Path) -> bool:
-    """False too for what cannot be a path (too long a name for the system, a NUL)."""
-    try:
-        return path.is_file()
-    except (OSError, ValueError):
-        return False
-
-
-def _cells_of(path: Path) -> Path | None:
-    try:
-        return path.with_suffix(".cells")
-    except ValueError:  # no name to put a suffix on (`/`, `.`)
-        return None
-
-
 def _check_memory(plan, arguments: argparse.Namespace) -> None:
     """Refuse a sweep with a cell estimated to need more memory than the device has free,
     unless --force (then warn once), as `nst-tui run` does."""
@@ -352,7 +310,8 @@ def _check_memory(plan, arguments: argparse.Namespace) -> None:
 
 
 def _cell_size(arguments: argparse.Namespace) -> int:
-    from nst_engine.sweeps.sweep import parse_cell_size
+    from nst_engine.sweeps.plan import parse_cell_size
+    from nst_engine.sweeps.sweep import DEFAULT_CELL_SIZE
 
     if arguments.cell_size is not None:
         return parse_cell_size(arguments.cell_size)

@@ -1,6 +1,7 @@
-"""How `nst-tui sweep` (nst_tui/cli/sweep_command.py) runs a planned sweep: its jobs through a JobQueue, progress on stderr
-(a bar per running cell and one for the cells, on a terminal; a line per event always), the
-grid written again whenever a cell's picture comes, and the exit status.
+"""How `nst-tui sweep` (nst_tui/cli/sweep_command.py) shows an engine Sweep as it runs: its
+jobs through a JobQueue, progress on stderr (a bar per running cell and one for the cells, on a
+terminal; a line per event always), the grid drawn again by the Sweep whenever a cell's
+picture comes, and the exit status.
 """
 
 from __future__ import annotations
@@ -8,54 +9,43 @@ from __future__ import annotations
 import contextlib
 import signal
 
-from nst_engine.errors import ConfigError, InternalError, NSTError
+from nst_engine.errors import InternalError, NSTError
 
 
-def drive_sweep(
-    plan,
-    folders,
-    cell_size: int,
-    slots: list[str] | None = None,
-    *,
-    resume: bool = False,
-    cluster=None,
-) -> int:
-    """Run the plan's jobs (in `folders`) through a job queue with a progress display on
-    stderr, writing the grid as cells come; the exit status. `resume`: the folders' runs
-    that have not finished go on (from their checkpoints), with their own settings.
-    `cluster`: a connected Ray cluster (nst_engine/jobs/cluster.py) whose slots run the jobs."""
+def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) -> int:
+    """Run `jobs` (`sweep.jobs()`: all of a new sweep's, the unfinished of a resumed one)
+    through a job queue with a progress display on stderr, the grid drawn as cells come; the
+    exit status. `cluster`: a connected Ray cluster (nst_engine/jobs/cluster.py) whose slots
+    run the jobs."""
     # torch (through the engine) and Rich load only now that the sweep is known to be good.
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nst_engine.jobs.queue import Job, JobEnded, JobQueue, LocalExecutor, local_slots
+    from nst_engine.jobs.queue import JobEnded, JobQueue, LocalExecutor, local_slots
     from nst_tui.cli.headless import StopRequest
 
     console = Console(stderr=True)
     if not console.is_terminal:
         console.soft_wrap = True  # a log file: each message whole on one line
-    jobs = [
-        Job(folder.id, folder.config() if resume else job.config, folder)
-        for job, folder in zip(plan.jobs, folders, strict=True)
-    ]
-    sweep = _SweepView(plan, folders, jobs, cell_size, console)
-    to_run = sweep.take_up(jobs) if resume else jobs
+    plan = sweep.plan
+    view = _SweepView(sweep, console)
     executor = LocalExecutor
     if cluster is not None:
         slots, executor = slots or cluster.slots(), cluster.executor
         for note in cluster.notes:
             _say(console, f"note: {note}")
     slots = slots or local_slots(plan.jobs[0].config.device)
-    _say(console, f"sweep {folders[0].record().sweep}: {plan.title}")
-    runs = "1 run" if len(jobs) == 1 else f"{len(jobs)} runs"
+    _say(console, f"sweep {sweep.id}: {plan.title}")
+    total = len(sweep.folders)
+    runs = "1 run" if total == 1 else f"{total} runs"
     where = f"on {', '.join(slots)} at once" if len(slots) > 1 else "one at a time"
     _say(console, f"{len(plan.cells)} cells, {runs}, {where}")
-    if resume:
-        _say(console, f"resuming: {len(jobs) - len(to_run)} runs finished, {len(to_run)} to go")
+    if sweep.resuming:
+        _say(console, f"resuming: {total - len(jobs)} runs finished, {len(jobs)} to go")
     for note in plan.notes:
         _say(console, f"note: {note}")
-    sweep.write_grid()
-    _say(console, f"grid: {plan.grid} (filled in as the cells finish)")
+    view.draw()
+    _say(console, f"grid: {sweep.path} (filled in as the cells finish)")
     progress = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -64,162 +54,112 @@ def drive_sweep(
         console=console,
         disable=not console.is_terminal,
     )
-    sweep.progress = progress
-    sweep.overall = progress.add_task("cells", total=len(plan.cells))
-    sweep.refresh()
+    view.progress = progress
+    view.overall = progress.add_task("cells", total=len(plan.cells))
+    view.refresh()
     stopped_by = None
     try:
         with StopRequest() as stop, JobQueue(slots, executor) as queue, progress:
-            for job in to_run:
+            for job in jobs:
                 queue.submit(job)
             try:
-                while len(sweep.outcomes) < len(jobs):
+                while len(view.ended) < len(jobs):
                     if stop.signal_name is not None and stopped_by is None:
                         stopped_by = stop.signal_name
                         _say(console, "stopping: the running cell keeps its image so far")
                         queue.cancel_all()
                     item = queue.next_event(timeout=0.2)
                     if isinstance(item, JobEnded):
-                        sweep.ended(item)
+                        view.ended_job(item)
                     elif item is not None:
-                        sweep.event(item)
+                        view.event(item)
             except KeyboardInterrupt:  # a second Ctrl+C: stop now (closing the queue waits
                 stopped_by = "SIGINT"  # for the running iteration, which keeps its image)
     except KeyboardInterrupt:  # yet another while the queue closes: leave without waiting
         stopped_by = "SIGINT"
-    return sweep.finish(stopped_by)
+    return view.finish(stopped_by)
 
 
 class _SweepView:
-    """What the sweep command shows and writes as its jobs' events come."""
+    """What the sweep command shows as its jobs' events come (the Sweep draws the grid)."""
 
-    def __init__(self, plan, folders, jobs, cell_size: int, console) -> None:
-        self.plan, self.folders, self.jobs = plan, folders, jobs
-        self.cell_size, self.console = cell_size, console
-        self.index = {job.id: number for number, job in enumerate(jobs)}
-        self.outcomes: dict[str, object] = {}
+    def __init__(self, sweep, console) -> None:
+        self.sweep, self.console = sweep, console
+        self.ended: dict[str, object] = {}  # job id -> its JobEnded, for the jobs run here
         self.progress = None
         self.overall = None
         self.tasks: dict[str, int] = {}
         self.grid_failed = False
         self.notes_said: set[str] = set()
 
-    def take_up(self, jobs):
-        """The jobs a resumed sweep runs: all but the finished (counted done already)."""
-        from nst_engine.jobs.queue import JobEnded
-        from nst_engine.store.runs import FINISHED, RUNNING
-
-        to_run = []
-        for job in jobs:
-            status = job.folder.record().status
-            if status == RUNNING:
-                raise ConfigError(f"run '{job.id}' of this sweep is still running; stop it first")
-            if status == FINISHED:
-                self.outcomes[job.id] = JobEnded(job.id, FINISHED)
-            else:
-                to_run.append(job)
-        return to_run
-
-    def label(self, job_id: str) -> str:
-        return ", ".join(self.plan.jobs[self.index[job_id]].labels)
-
     def say(self, text: str) -> None:
         _say(self.console, text)
 
-    def write_grid(self) -> None:
-        from nst_engine.sweeps.sweep import write_grid
-
+    def draw(self) -> None:
         try:
-            write_grid(self.plan, self.folders, self.plan.grid, self.cell_size)
+            self.sweep.draw()
         except (NSTError, OSError) as error:
             if not self.grid_failed:
                 self.say(f"warning: the grid could not be written: {error}")
             self.grid_failed = True
 
     def refresh(self) -> None:
-        """Write the grid, and count the cells that have their picture."""
-        from nst_engine.sweeps.sweep import cell_picture
-
-        self.write_grid()
+        """Draw the grid, and count the cells that have their picture."""
+        self.draw()
         if self.progress is not None:
-            done = sum(
-                cell_picture(self.plan, cell, self.folders) is not None for cell in self.plan.cells
-            )
-            self.progress.update(self.overall, completed=done)
+            self.progress.update(self.overall, completed=self.sweep.cells_done())
 
     def event(self, item) -> None:
-        from nst_engine.running.events import Cancelled, Finished, Snapshot, Started, Step
+        from nst_engine.running.events import Cancelled, Finished, Started, Step
 
         event, job_id = item.event, item.job_id
+        label = self.sweep.label(job_id)
         if isinstance(event, Started):
-            folder = self.jobs[self.index[job_id]].folder
             resumed = f", resuming after {event.resumed_from}" if event.resumed_from else ""
-            self.say(f"{self.label(job_id)}: run {folder.id} on {event.device}{resumed}")
+            self.say(f"{label}: run {job_id} on {event.device}{resumed}")
             for note in event.notes:
                 if note not in self.notes_said:  # the same for every cell: say it once
                     self.notes_said.add(note)
                     self.say(f"note: {note}")
             self.tasks[job_id] = self.progress.add_task(
-                self.label(job_id), total=event.total, completed=event.resumed_from
+                label, total=event.total, completed=event.resumed_from
             )
-            self.refresh()  # its cells now say "running"
         elif isinstance(event, Step) and job_id in self.tasks:
             self.progress.update(self.tasks[job_id], completed=event.index)
-        elif isinstance(event, Snapshot):
-            number = self.index[job_id]
-            if any(c.job == number and c.iteration == event.index for c in self.plan.cells):
-                self.refresh()
         elif isinstance(event, Finished):
-            self.say(f"{self.label(job_id)}: done in {event.seconds:.1f} s: {event.path}")
+            self.say(f"{label}: done in {event.seconds:.1f} s: {event.path}")
         elif isinstance(event, Cancelled):
             where = f"; the image so far is in {event.partial_path}" if event.partial_path else ""
-            self.say(f"{self.label(job_id)}: stopped after {event.index} iterations{where}")
+            self.say(f"{label}: stopped after {event.index} iterations{where}")
+        if self.sweep.changes_grid(item):
+            self.refresh()
 
-    def ended(self, item) -> None:
-        self.outcomes[item.job_id] = item
+    def ended_job(self, item) -> None:
+        self.ended[item.job_id] = item
         if item.job_id in self.tasks:
             self.progress.remove_task(self.tasks.pop(item.job_id))
         if item.status == "failed":
-            self.say(f"{self.label(item.job_id)}: failed: {item.error.message}")
+            self.say(f"{self.sweep.label(item.job_id)}: failed: {item.error.message}")
         self.refresh()
 
     def finish(self, stopped_by: str | None) -> int:
-        """Write the last grid, say how it went, print the grid's path; the exit status."""
-        copy_snapshot_cells(self.plan, self.folders)
-        self.write_grid()
-        statuses = [getattr(self.outcomes.get(job.id), "status", "stopped") for job in self.jobs]
-        finished = statuses.count("finished")
-        self.say(f"{finished} of {len(self.jobs)} runs finished; grid: {self.plan.grid}")
-        resumable = [
-            job.id
-            for job, status in zip(self.jobs, statuses, strict=True)
-            if status != "finished" and job.folder.record().resumable
-        ]
-        if stopped_by is not None and resumable:
-            self.say(f"to go on: nst-tui sweep --resume {self.plan.grid}")
+        """Draw the last grid, say how it went, print the grid's path; the exit status."""
+        from nst_engine.store.runs import FINISHED
+
+        self.draw()
+        sweep = self.sweep
+        finished = sum(folder.record().status == FINISHED for folder in sweep.folders)
+        self.say(f"{finished} of {len(sweep.folders)} runs finished; grid: {sweep.path}")
+        if stopped_by is not None and sweep.resumable_runs():
+            self.say(f"to go on: nst-tui sweep --resume {sweep.path}")
         with contextlib.suppress(OSError, ValueError):
-            print(self.plan.grid)  # stdout: the grid's path, for scripts
+            print(sweep.path)  # stdout: the grid's path, for scripts
         if stopped_by is not None:
             return 128 + int(getattr(signal, stopped_by, signal.SIGINT))
-        errors = [o.error for o in self.outcomes.values() if getattr(o, "error", None)]
+        errors = [o.error for o in self.ended.values() if getattr(o, "error", None)]
         if any(isinstance(error, InternalError) for error in errors):
             return 1
         return 2 if errors else 0
-
-
-def copy_snapshot_cells(plan, folders) -> None:
-    """Put the cells taken from snapshots beside the others in GRID.cells/ (never over a file)."""
-    from nst_engine.store import safe_files
-    from nst_engine.sweeps.sweep import cell_output_path, cell_picture
-
-    if plan.cells_folder is None:
-        return
-    for cell in plan.cells:
-        picture = cell_picture(plan, cell, folders) if cell.iteration is not None else None
-        if picture is not None:
-            target = cell_output_path(plan.cells_folder, cell.row, cell.column, cell.labels)
-            with contextlib.suppress(OSError):
-                safe_files.write_atomically(target, picture.read_bytes(), replace=False)
 
 
 def _say(console, text: str) -> None:

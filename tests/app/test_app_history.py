@@ -16,6 +16,7 @@ from PIL import Image
 
 from nst_engine.settings.config import OptimizerSettings, RunConfig
 from nst_engine.settings.values import Size
+from nst_engine.store.resume import resumable
 from nst_engine.store.runs import RunFolder, list_runs
 
 
@@ -270,6 +271,8 @@ async def test_resume_and_run_again_hand_the_run_to_the_queue(make_app, runs: Pa
     calls: list[tuple[RunConfig, RunFolder | None]] = []
     async with app.run_test(size=(120, 40)) as pilot:
         app.enqueue = lambda config, folder=None, **options: calls.append((config, folder))
+        said: list[str] = []
+        app.notify = lambda message, **options: said.append(message)
         screen = await open_history(pilot)
         await highlight(pilot, screen, "stopped")
         stopped = RunFolder(screen.highlighted.path)
@@ -277,8 +280,9 @@ async def test_resume_and_run_again_hand_the_run_to_the_queue(make_app, runs: Pa
         assert calls == [(stopped.config(), stopped)]
         await highlight(pilot, screen, "finished")
         finished = RunFolder(screen.highlighted.path)
-        await pilot.press("r")  # finished: nothing to resume
+        await pilot.press("r")  # finished: nothing to resume, in the engine's words
         assert len(calls) == 1
+        assert said[-1] == resumable(finished)  # as `nst-tui resume` says it
         await pilot.press("a")  # run again: the same settings, a new output beside the old one
         config, folder = calls[1]
         old = finished.config()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from app_helpers import form_settled, wait_for
 from PIL import Image
 from textual.widgets import Button, Input, Select
@@ -55,7 +56,7 @@ async def test_a_2x2_sweep_runs_four_cells_into_the_history_and_a_grid(
         assert problem(screen).startswith("Ready: 4 run(s), a grid of 2x2 cells"), problem(screen)
         assert not start_is_off(screen)
         await pilot.press("ctrl+r")
-        assert screen.grid is not None and start_is_off(screen)
+        assert screen.sweep is not None and start_is_off(screen)
         assert len(app.jobs) == 4
         await wait_for(
             pilot,
@@ -68,7 +69,7 @@ async def test_a_2x2_sweep_runs_four_cells_into_the_history_and_a_grid(
             lambda: "complete" in str(screen.query_one("#preview-caption").content),
             what="the complete grid shown",
         )
-        records = [record for record in list_runs() if record.sweep == screen.grid.sweep_id]
+        records = [record for record in list_runs() if record.sweep == screen.sweep.id]
         assert len(records) == 4
         assert {record.status for record in records} == {FINISHED}
         assert {record.labels for record in records} == {
@@ -127,9 +128,9 @@ async def test_an_iterations_sweep_is_one_run_whose_snapshots_fill_the_grid(
             lambda: "complete" in str(screen.query_one("#preview-caption").content),
             what="the complete grid shown",
         )
-        (record,) = [record for record in list_runs() if record.sweep == screen.grid.sweep_id]
+        (record,) = [record for record in list_runs() if record.sweep == screen.sweep.id]
         assert record.status == FINISHED and record.iterations_done == 3
-        plan, folders = screen.grid.plan, screen.grid.folders
+        plan, folders = screen.sweep.plan, screen.sweep.folders
         assert all(cell_picture(plan, cell, folders) is not None for cell in plan.cells)
         assert (tmp_path / "steps.png").is_file()
 
@@ -168,3 +169,52 @@ async def test_too_many_values_and_a_runs_folder_that_cannot_be_made_are_one_lin
         await pilot.pause()
         assert "cannot create the runs folder" in problem(screen), problem(screen)
         assert not app.jobs and not (tmp_path / "g.cells").exists()
+
+
+async def test_a_sweep_started_in_the_app_is_resumed_by_the_command_line(
+    make_app, tiny_config, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """The app's sweep is the engine's Sweep: it saves GRID.cells/sweep.toml, so the cells it
+    left queued are run by `nst-tui sweep --resume GRID`, the snapshot cells are copied into
+    GRID.cells/, and the grid is drawn as the app drew it (its cell size, its title)."""
+    from nst_tui.cli.command import main
+
+    app = make_app(tiny_config.replace(iterations=2))
+    grid = tmp_path / "grid.png"
+    queued: list = []
+    async with app.run_test(size=(120, 40)) as pilot:
+        # The app's queue runs nothing here: the cells stay queued for the command line.
+        app.enqueue = lambda config, folder=None, **options: queued.append(folder) or folder.id
+        screen = await open_sweep(pilot)
+        await fill(pilot, screen, "#sweep-name-1", "lr")
+        await fill(pilot, screen, "#sweep-values-1", "1,2")
+        await fill(pilot, screen, "#sweep-name-2", "iterations")
+        await fill(pilot, screen, "#sweep-values-2", "1,2")
+        await fill(pilot, screen, "#sweep-grid", str(grid))
+        assert problem(screen).startswith("Ready: 2 run(s), a grid of 2x2 cells"), problem(screen)
+        await pilot.press("ctrl+r")
+        assert len(queued) == 2
+        await wait_for(pilot, grid.is_file, what="the app's first grid")
+        started_in_the_app = screen.sweep
+    assert (tmp_path / "grid.cells" / "sweep.toml").is_file()
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    capsys.readouterr()
+    assert main(["sweep", "--resume", str(grid)]) == 0
+    stderr = capsys.readouterr().err
+    assert "resuming: 0 runs finished, 2 to go" in stderr, stderr
+    records = [record for record in list_runs() if record.path in {f.path for f in queued}]
+    assert {record.status for record in records} == {FINISHED}
+    assert {record.iterations_done for record in records} == {2}
+    # The grid the command line drew is the one the app's own sweep draws of these runs now.
+    assert started_in_the_app.cells_done() == 4
+    with Image.open(grid) as image:
+        drawn = np.asarray(image.convert("RGB"))
+    as_the_app_draws = started_in_the_app.grid_image()
+    assert np.array_equal(drawn, np.asarray(as_the_app_draws.convert("RGB")))
+    assert sorted(path.name for path in (tmp_path / "grid.cells").glob("*.png")) == [
+        "r1c1-lr=1-iterations=1.png",
+        "r1c2-lr=1-iterations=2.png",
+        "r2c1-lr=2-iterations=1.png",
+        "r2c2-lr=2-iterations=2.png",
+    ]

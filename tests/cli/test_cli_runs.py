@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from cli_run import assert_one_line_error, signal_when
 from PIL import Image
+
+from nst_engine.store.resume import resumable
+from nst_engine.store.runs import RunFolder
 
 TINY = ("--size", "48", "--weights", "random")
 
@@ -37,7 +41,10 @@ def test_resume_refuses_what_it_cannot_resume_in_one_line(nst_tui_here, nst_tui)
     nst_tui_here("run", "--demo", *TINY, "--iterations", "2", "-o", "done.png")
     [run] = listed(nst_tui_here)
     error = nst_tui_here("resume", run["id"])
-    assert_one_line_error(error, f"run '{run['id']}' finished", "nothing to resume")
+    # The engine's words, the same as the history's Resume says (nst_engine/store/resume.py).
+    reason = resumable(RunFolder(Path(run["path"])))
+    assert assert_one_line_error(error) == f"nst-tui: error: {reason}"
+    assert f"run '{run['id']}' finished" in reason and "nothing to resume" in reason
     assert_one_line_error(nst_tui_here("resume", "nothing-like-it"), "no run 'nothing-like-it'")
     assert_one_line_error(nst_tui_here("runs", "--status", "lost"), "--status must be one of")
 

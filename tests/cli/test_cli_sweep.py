@@ -187,6 +187,31 @@ def test_sighup_stops_the_sweep_and_resume_finishes_it(
     assert again.returncode == 0 and "2 runs finished, 0 to go" in again.stderr
 
 
+def test_resume_of_a_sweep_with_a_running_cell_says_so_in_the_engines_words(
+    sweep, work: Path
+) -> None:
+    """`--resume` refuses, before anything runs, with the line `nst-tui resume` and the
+    history's Resume give for that run (nst_engine/store/resume.py)."""
+    import socket
+
+    from nst_engine.settings.config import RunConfig
+    from nst_engine.settings.gallery import demo_pair
+    from nst_engine.store.resume import resumable
+    from nst_engine.sweeps.plan import plan_sweep
+    from nst_engine.sweeps.sweep import Sweep
+
+    content, style = demo_pair()
+    base = RunConfig(content=content, style=style, output=work / "grid.png", size=32)
+    started = Sweep.start(plan_sweep(base, ["lr=1,2"]))
+    running = started.folders[1]
+    running.update(status="running", pid=os.getpid(), host=socket.gethostname())
+    result = sweep("--resume", "grid.png")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"nst-tui: error: {resumable(running)}\n"
+    assert "still running" in result.stderr
+    assert started.folders[0].record().status == "queued"  # nothing ran
+
+
 def test_resume_of_an_unknown_sweep_is_one_line(sweep) -> None:
     result = sweep("--resume", "nothing-here")
     assert result.returncode == 2 and "no sweep 'nothing-here' found" in result.stderr

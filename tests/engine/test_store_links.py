@@ -129,13 +129,8 @@ def test_a_run_folder_that_is_a_link_is_not_listed(tiny_config, tmp_path):
 def test_a_sweep_record_cannot_send_the_grid_over_another_file(tmp_path, victim):
     from nst_engine.settings.config import RunConfig
     from nst_engine.settings.gallery import demo_pair
-    from nst_engine.sweeps.sweep import (
-        create_run_folders,
-        load_sweep,
-        parse_vary,
-        plan_sweep,
-        save_sweep,
-    )
+    from nst_engine.sweeps.plan import parse_vary, plan_sweep
+    from nst_engine.sweeps.saved import create_run_folders, load_sweep, save_sweep
 
     content, style = demo_pair()
     base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)

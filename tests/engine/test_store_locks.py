@@ -121,7 +121,7 @@ def test_what_killed_writes_left_goes_when_the_run_is_taken_up_again(
 
 @pytest.mark.parametrize("text", ["a" * 5000, "x/" * 3000, "bad\0id"], ids=["long", "deep", "nul"])
 def test_an_id_that_cannot_be_a_path_is_no_run_in_one_line(tmp_path, tiny_config, text):
-    from nst_tui.cli.sweep_command import find_sweep
+    from nst_engine.sweeps.saved import find_sweep
 
     root = tmp_path / "runs"
     RunFolder.create(tiny_config(), root)

@@ -14,20 +14,17 @@ from nst_engine.errors import ConfigError, InputImageError, NSTError
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import gallery_image
-from nst_engine.sweeps.sweep import (
+from nst_engine.sweeps.plan import (
     Axis,
     apply_setting,
-    cell_picture,
-    cell_state,
-    create_run_folders,
     make_axis,
     parse_vary,
     plan_sweep,
     read_sweep_file,
-    render_grid,
     sweep_names,
-    write_grid,
 )
+from nst_engine.sweeps.saved import create_run_folders
+from nst_engine.sweeps.sweep import cell_picture, cell_state, render_grid, write_grid
 
 
 @pytest.fixture

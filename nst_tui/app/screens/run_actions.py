@@ -119,23 +119,22 @@ def run_again(app, folder: RunFolder) -> None:
 
 def resume(app, folder: RunFolder) -> None:
     """Queue the run's resume, to its own output or, if that was taken since, the next free
-    name (the notice says which)."""
-    from nst_engine.store.output_owners import resume_output
+    name (the notice says which); whether it can be resumed is the engine's answer
+    (nst_engine/store/resume.py), the same as `nst-tui resume`'s."""
+    from nst_engine.store.resume import NotResumable
+    from nst_engine.store.resume import resume as resume_run
 
     try:
-        record = folder.record()
-        if not record.resumable:
-            app.notify(
-                f"Run {folder.id} is {record.status}: nothing to resume (a: run it again).",
-                severity="warning",
-            )
-            return
-        config, note = resume_output(folder)
+        resumed = resume_run(folder)
+    except NotResumable as refusal:
+        app.notify(refusal.message, title="Not resumed", severity="warning")
+        return
     except NSTError as error:
         app.notify(error.message, title="Not resumed", severity="error")
         return
-    if submit(app, config, folder):
-        text = f"Resuming {folder.id} from iteration {record.iterations_done}"
+    if submit(app, resumed.config, folder):
+        text = f"Resuming {folder.id} from iteration {resumed.from_iteration}"
+        note = resumed.note
         app.notify(f"{text}; {note}." if note else f"{text}.", timeout=10 if note else 6)
 
 

@@ -4,17 +4,17 @@ composed into a comparison grid that fills in as the cells finish.
 The form's current settings are the base. Choose a setting and type its values
 (comma-separated), optionally a second one (the first then makes the rows, the second the
 columns), and the grid's path. Everything is checked as it is typed, through the engine's own
-parsers (nst_engine/sweeps/sweep.py): a bad name or value is one line under the fields and Start
-stays off. Start makes a run folder per job (each cell is a run in the history, labelled with
-its values) and puts them all in the app's queue. The grid is written again, atomically,
-whenever a cell's picture comes (a `SweepGrid` per sweep, kept by the app, so leaving this
-screen does not stop it), and shown here.
+parsers (nst_engine/sweeps/plan.py): a bad name or value is one line under the fields and
+Start stays off. Start makes the engine's Sweep (nst_engine/sweeps/sweep.py: a run folder per
+job, each cell a run in the history labelled with its values, and GRID.cells/sweep.toml, so
+that `nst-tui sweep --resume GRID` can go on with it) and puts its jobs in the app's queue.
+The Sweep's grid is drawn again, in a thread of its own, whenever a cell's picture may have
+come (the app keeps it by the sweep's id, so leaving this screen does not stop it), and
+shown here.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -31,59 +31,13 @@ from nst_tui.app.screens.queue import ENDED, QueueTable, overall_progress
 from nst_tui.app.widgets.picture.preview import PreviewPane
 
 if TYPE_CHECKING:
-    from nst_engine.store.runs import RunFolder
-    from nst_engine.sweeps.sweep import SweepPlan
+    from nst_engine.sweeps.plan import SweepPlan
+    from nst_engine.sweeps.sweep import Sweep
     from nst_tui.app.app import NSTApp
 
 REFRESH = 0.5  # seconds between two looks at the sweep's jobs and grid
 DEFAULT_SETTING = "style-weight"
 NO_SECOND = "none"  # the second setting's "not used" choice
-
-log = logging.getLogger("nst.app")
-
-
-class SweepGrid:
-    """A running sweep's grid: written again (in a thread, atomically) each time it is asked
-    to, at most one write at a time, the last request always honoured."""
-
-    def __init__(self, plan: SweepPlan, folders: list[RunFolder], sweep_id: str) -> None:
-        self.plan = plan
-        self.folders = folders
-        self.sweep_id = sweep_id
-        self.path = cast(Path, plan.grid)
-        self.version = 0  # how many times the grid was written
-        self.error = ""  # why the last write failed, if it did
-        self._lock = threading.Lock()
-        self._dirty = False
-        self._writing = False
-
-    def request(self) -> None:
-        """Write the grid as it stands now (soon, in a thread of its own)."""
-        with self._lock:
-            self._dirty = True
-            if self._writing:
-                return
-            self._writing = True
-        threading.Thread(target=self._write_loop, name="nst-sweep-grid", daemon=True).start()
-
-    def _write_loop(self) -> None:
-        from nst_engine.sweeps.sweep import write_grid
-
-        while True:
-            with self._lock:
-                if not self._dirty:
-                    self._writing = False
-                    return
-                self._dirty = False
-            try:
-                write_grid(self.plan, self.folders, self.path)
-                self.error = ""
-                self.version += 1
-            except NSTError as error:
-                self.error = error.message
-            except Exception as error:  # a bug: logged, one line on the screen
-                log.exception("writing the grid of sweep %s failed", self.sweep_id)
-                self.error = f"internal error: {type(error).__name__}: {error}"
 
 
 def default_grid_path(base: RunConfig) -> Path:
@@ -111,7 +65,7 @@ def plan_from(
     """The sweep the fields describe; a ConfigError (one line) for anything wrong."""
     from nst_engine.errors import ConfigError
     from nst_engine.running.outputs import check_output_path
-    from nst_engine.sweeps.sweep import parse_vary, plan_sweep
+    from nst_engine.sweeps.plan import parse_vary, plan_sweep
 
     missing = missing_field(first, second, grid)
     if missing:
@@ -138,7 +92,7 @@ class SweepScreen(Screen):
         super().__init__(id="sweep")
         self.base = base
         self.plan: SweepPlan | None = None  # what the fields describe, when they are right
-        self.grid: SweepGrid | None = None  # once started
+        self.sweep: Sweep | None = None  # once started
         self._shown_version = 0
 
     @property
@@ -146,7 +100,7 @@ class SweepScreen(Screen):
         return cast("NSTApp", self.app)
 
     def compose(self) -> ComposeResult:
-        from nst_engine.sweeps.sweep import sweep_names, sweep_title
+        from nst_engine.sweeps.plan import sweep_names, sweep_title
 
         names = [(name, name) for name in sweep_names()]
         with Vertical(id="sweep-form"):
@@ -202,7 +156,7 @@ class SweepScreen(Screen):
     @on(Input.Changed)
     @on(Select.Changed)
     def _changed(self) -> None:
-        if self.grid is None:
+        if self.sweep is None:
             self._check()
 
     def _fields(self) -> tuple[tuple[str, str], tuple[str, str] | None, str]:
@@ -247,7 +201,7 @@ class SweepScreen(Screen):
         line = self.query_one("#sweep-problem", Static)
         line.update(problem or ready or hint)
         line.set_class(bool(problem), "-problem")
-        blocked = bool(problem or hint) or self.grid is not None
+        blocked = bool(problem or hint) or self.sweep is not None
         self.query_one("#sweep-start", Button).disabled = blocked
 
     # --- starting and following -------------------------------------------------------------
@@ -261,45 +215,45 @@ class SweepScreen(Screen):
         self.action_back()
 
     def action_start(self) -> None:
-        """A run folder per job, all in the app's queue; the grid written at once (all cells
-        waiting) and again as they finish."""
-        from nst_engine.sweeps.sweep import create_run_folders
+        """The engine's Sweep (its run folders and record), its jobs in the app's queue; the
+        grid drawn at once (all cells waiting) and again as they finish."""
+        from nst_engine.sweeps.sweep import Sweep
 
-        if self.grid is not None:
+        if self.sweep is not None:
             return
         self._check()
         if self.plan is None:
             self.app.bell()
             return
-        plan = self.plan
         try:
-            folders = create_run_folders(plan)
+            sweep = Sweep.start(self.plan)
         except NSTError as error:
             self._problem(error.message)
             return
-        sweep_id = folders[0].record().sweep or folders[0].id
-        self.grid = SweepGrid(plan, folders, sweep_id)
-        self.nst_app.sweeps[sweep_id] = self.grid
-        for job, folder in zip(plan.jobs, folders, strict=True):
-            self.nst_app.enqueue(job.config, folder, sweep=sweep_id, labels=job.labels)
+        self.sweep = sweep
+        self.nst_app.sweeps[sweep.id] = sweep.grid  # the queue asks it to draw as cells come
+        for job in sweep.jobs():
+            self.nst_app.enqueue(
+                job.config, job.folder, sweep=sweep.id, labels=sweep.labels(job.id)
+            )
         for field in self.query("#sweep-form Input, #sweep-form Select"):
             field.disabled = True
         self._problem(
-            "", f"Started: {len(plan.jobs)} run(s) queued; the grid fills in at {plan.grid}"
+            "", f"Started: {len(sweep.folders)} run(s) queued; the grid fills in at {sweep.path}"
         )
-        self.grid.request()
+        sweep.grid.request()
         self.query_one("#sweep-jobs", QueueTable).focus()
 
     def _entries(self) -> list:
-        if self.grid is None:
+        if self.sweep is None:
             return []
-        return [entry for entry in self.nst_app.jobs.values() if entry.sweep == self.grid.sweep_id]
+        return [entry for entry in self.nst_app.jobs.values() if entry.sweep == self.sweep.id]
 
     def _follow(self) -> None:
         """Progress per job and overall; the grid again when a new one was written."""
-        grid = self.grid
-        if grid is None:
+        if self.sweep is None:
             return
+        grid = self.sweep.grid
         entries = self._entries()
         done, total = overall_progress(entries)
         self.query_one("#sweep-progress", ProgressBar).update(total=max(total, 1), progress=done)
@@ -320,6 +274,6 @@ class SweepScreen(Screen):
 
     def action_back(self) -> None:
         """Back to the form; a started sweep goes on (its grid too): F5 shows the queue."""
-        if self.grid is not None and any(entry.open for entry in self._entries()):
-            self.notify(f"The sweep goes on; its grid: {self.grid.path}", timeout=5)
+        if self.sweep is not None and any(entry.open for entry in self._entries()):
+            self.notify(f"The sweep goes on; its grid: {self.sweep.path}", timeout=5)
         self.dismiss()
