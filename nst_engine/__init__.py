@@ -3,11 +3,13 @@
 The public face. Each name is imported where it lives when first used: importing the package
 loads no torch (nor do `record`, `resume`, the queue, `Sweep` or `connect` until a run starts).
 
-    run(config: RunConfig, folder: RunFolder | None = None) -> Run
+    run(config: RunConfig, folder: RunFolder | None = None, *,
+        checkpoint_seconds: float = 30.0) -> Run
         The run as a generator of events (Started, Step, Snapshot, Finished, Cancelled).
         Close it to stop (what must be saved is saved first); `Run.cancel()` stops it after
-        its iteration and keeps the image so far. Recorded in `folder` if given, and resumed
-        from the folder's checkpoint if it holds one.
+        its iteration and keeps the image so far. Recorded in `folder` if given (at most
+        one periodic checkpoint per `checkpoint_seconds`), and resumed from the folder's
+        checkpoint if it holds one.
     record(config: RunConfig, root: Path | None = None, *, sweep: str | None = None,
            labels: Iterable[str] = ()) -> RunFolder
         A new run folder for `config` (status queued) in `root` (None: the user's runs
