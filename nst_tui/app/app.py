@@ -2,7 +2,7 @@
 
 Threading (docs/ARCHITECTURE.md): every run is a job of the app's queue
 (nst_tui/app/run_driver.py over the engine's JobQueue, nst_engine/jobs/queue.py): Run (Ctrl+R) puts
-the form's settings in the queue with a run folder of their own (nst_engine/store/runs.py); with
+the form's settings in the queue with a run folder of their own (nst_engine/store/run_folder.py); with
 several CUDA devices one job runs per device at once, else one after the other. After Cancel,
 Run is off ("Stopping…") until the run has finished its iteration and saved. The main
 screen follows one running job (`current_run_id`; nst_tui/app/queue_actions.py); the queue screen (F5)
