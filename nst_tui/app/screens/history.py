@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from nst_engine.store.runs import (
     RUN_FILE,
@@ -265,7 +266,7 @@ class HistoryScreen(Screen):
         table = self.table
         if not self.shown or table.row_count == 0:
             return None
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(CellDoesNotExist):  # the cursor on no row yet
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             return next((record for record in self.shown if record.id == key), None)
         return None

@@ -33,7 +33,7 @@ from nst_tui.app.widgets.picture.preview import PreviewPane
 if TYPE_CHECKING:
     from nst_engine.store.runs import RunFolder
     from nst_engine.sweeps.sweep import SweepPlan
-    from nst_tui.app.app import NSTApp
+    from nst_tui.app.session import Session
 
 REFRESH = 0.5  # seconds between two looks at the sweep's jobs and grid
 DEFAULT_SETTING = "style-weight"
@@ -142,8 +142,8 @@ class SweepScreen(Screen):
         self._shown_version = 0
 
     @property
-    def nst_app(self) -> NSTApp:
-        return cast("NSTApp", self.app)
+    def nst_app(self) -> Session:
+        return cast("Session", self.app)
 
     def compose(self) -> ComposeResult:
         from nst_engine.sweeps.sweep import sweep_names, sweep_title
