@@ -19,8 +19,8 @@ FUNCTION_LINES = 60
 # Over the limits today, each split by a piece of work of its own (issue 21).
 LONG_MODULES = {
     "nst_engine/running/transfer.py": "the run loop in parts (21.3)",
-    "nst_engine/settings/config.py": "one table of settings (21.1)",
-    "nst_tui/cli/run_options.py": "one table of settings (21.1)",
+    "nst_engine/settings/config.py": "one table of settings (21.1, which rewrites it)",
+    "nst_tui/cli/run_options.py": "one table of settings (21.1, which rewrites it)",
     "nst_engine/sweeps/sweep.py": "sweeps as engine objects (21.2)",
 }
 LONG_FUNCTIONS = {
