@@ -174,3 +174,26 @@ def test_functions_stay_under_about_60_lines() -> None:
     assert set(over) <= set(LONG_FUNCTIONS), {
         name: lines for name, lines in over.items() if name not in LONG_FUNCTIONS
     }
+
+
+def unnamed_bindings(path: Path) -> list[str]:
+    """The `Binding(...)` calls in a class's BINDINGS without an `id` (a keymap names a key by
+    its binding's id, as Posting's screens do)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "BINDINGS" for target in node.targets
+        ):
+            for call in ast.walk(node.value):
+                if (
+                    isinstance(call, ast.Call)
+                    and getattr(call.func, "id", None) == "Binding"
+                    and not any(keyword.arg == "id" for keyword in call.keywords)
+                ):
+                    found.append(f"{relative(path)}:{call.lineno}")
+    return found
+
+
+def test_every_screen_binding_has_an_id() -> None:
+    screens = sorted((REPOSITORY / "nst_tui" / "app" / "screens").glob("*.py"))
+    assert [place for path in screens for place in unnamed_bindings(path)] == []

@@ -130,8 +130,8 @@ class SweepScreen(Screen):
     """Vary one or two settings of the form's, run them, watch the grid fill in."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+r", "start", "Start", priority=True),
+        Binding("escape", "back", "Back", id="sweep.back"),
+        Binding("ctrl+r", "start", "Start", priority=True, id="sweep.start"),
     ]
 
     def __init__(self, base: RunConfig) -> None:
