@@ -3,7 +3,7 @@
 Every run that has not finished owns its output name, so the form (at each change of the
 content or style), `nst-tui run` without `-o` and the history's "run again" ask the runs folder
 which names are owned. Reading every run.json for that would grow with the history; the runs
-folder's index (nst_engine/store/output_owners.py) holds only the unfinished runs' names.
+folder's index (nst_engine/store/output_index.py) holds only the unfinished runs' names.
 
 Makes FOLDERS run folders (one in ten stopped, the rest finished) in a temporary runs folder,
 with the project's own RunFolder, then prints the median milliseconds of:
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from nst_engine.running.outputs import default_output_path
 from nst_engine.settings.config import RunConfig
-from nst_engine.store import output_owners
+from nst_engine.store import output_index
 from nst_engine.store.runs import FINISHED, STOPPED, RunFolder, list_runs
 
 
@@ -49,8 +49,8 @@ def milliseconds(action, repeats: int, before=lambda: None) -> float:
 
 
 def forget_index(root: Path) -> None:
-    shutil.rmtree(root / output_owners.INDEX, ignore_errors=True)
-    output_owners._read.clear()
+    shutil.rmtree(root / output_index.INDEX, ignore_errors=True)
+    output_index._read.clear()
 
 
 def main() -> None:
@@ -69,15 +69,15 @@ def main() -> None:
 
         figures = {
             "index": milliseconds(
-                lambda: output_owners.owned_outputs(root),
+                lambda: output_index.owned_outputs(root),
                 max(options.repeats // 4, 3),
                 lambda: forget_index(root),
             ),
-            "first": milliseconds(propose, options.repeats, output_owners._read.clear),
+            "first": milliseconds(propose, options.repeats, output_index._read.clear),
             "proposal": milliseconds(propose, options.repeats),
             "full scan": milliseconds(lambda: list_runs(root), max(options.repeats // 4, 3)),
         }
-        owned = len(output_owners.owned_outputs(root))
+        owned = len(output_index.owned_outputs(root))
         print(f"{owned} names owned; proposed: {propose().name}")
         for name, value in figures.items():
             print(f"{name:>10}: {value:8.2f} ms (median)")

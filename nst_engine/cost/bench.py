@@ -200,13 +200,10 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
     """One size in this process: the median ms/iteration over the timed spans, peak memory."""
     import resource
     import tempfile
-    import time
 
     import torch
 
     from nst_engine.cost.estimate import workload_from_sizes
-    from nst_engine.running.events import Finished, Started, Step
-    from nst_engine.running.transfer import run
 
     baseline_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as folder:
@@ -215,26 +212,7 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
             warmup = auto_warmup(probe.optimizer.name, probe.optimizer.lbfgs.history_size)
         marks = span_marks(warmup, iterations, spans)
         config = probe.replace(iterations=max(marks[-1], 1))
-        clock: list[float] = []
-        totals: list[float] = []  # the loss at each mark: it must still be moving
-        graphing: list[bool] = []  # at each mark: the iterations went through a CUDA graph
-        started = None
-        engine_run = run(config)
-        for event in engine_run:
-            if isinstance(event, Started):
-                started = event
-                if started.device.startswith("cuda"):
-                    torch.cuda.reset_peak_memory_stats()
-                if marks[0] == 0:
-                    clock.append(time.perf_counter())
-            elif isinstance(event, Step) and event.index in marks:
-                # Reading the loss waits for the device: the span ends when its work does.
-                totals.append(event.loss_values()["total"])
-                clock.append(time.perf_counter())
-                graphing.append(engine_run.graphing)
-            elif isinstance(event, Finished):
-                break
-    assert started is not None
+        started, clock, totals, graphing = timed_run(config, marks)
     work = workload_from_sizes(config, started.compute_size, started.style_size)
     result = {
         "size": size,
@@ -257,6 +235,40 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
     if started.device.startswith("cuda"):
         result["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
     return result
+
+
+def timed_run(config, marks: list[int]) -> tuple:
+    """Run `config` to its end: its Started event, then at each of `marks` (iterations) the
+    clock, the total loss (it must still be moving) and whether the iterations went through a
+    CUDA graph."""
+    import time
+
+    import torch
+
+    from nst_engine.running.events import Finished, Started, Step
+    from nst_engine.running.transfer import run
+
+    clock: list[float] = []
+    totals: list[float] = []
+    graphing: list[bool] = []
+    started = None
+    engine_run = run(config)
+    for event in engine_run:
+        if isinstance(event, Started):
+            started = event
+            if started.device.startswith("cuda"):
+                torch.cuda.reset_peak_memory_stats()
+            if marks[0] == 0:
+                clock.append(time.perf_counter())
+        elif isinstance(event, Step) and event.index in marks:
+            # Reading the loss waits for the device: the span ends when its work does.
+            totals.append(event.loss_values()["total"])
+            clock.append(time.perf_counter())
+            graphing.append(engine_run.graphing)
+        elif isinstance(event, Finished):
+            break
+    assert started is not None
+    return started, clock, totals, graphing
 
 
 def measure_fresh(arguments: argparse.Namespace, size: int, settings: dict) -> dict:

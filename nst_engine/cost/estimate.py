@@ -27,7 +27,7 @@ from nst_engine.settings.layers import LAYERS, Layer, deepest
 from nst_engine.settings.sizes import resolve_sizes, scale_iterations
 
 if TYPE_CHECKING:
-    from nst_engine.cost.rates import DeviceProfile
+    from nst_engine.cost.profile import DeviceProfile
     from nst_engine.settings.config import RunConfig
 
 FLOAT_BYTES = 4

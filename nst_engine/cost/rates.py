@@ -5,7 +5,7 @@ version (`estimates.json`): a quick measurement (`measure`: a few real iteration
 small sizes with random weights, fitted as a fixed overhead plus a cost per gigaflop), and
 the figures of the last runs, which the engine records when a run finishes and which are
 preferred: those of the same optimiser, scaled by the work (nst_engine/cost/estimate.py counts it)
-to the size asked about.
+to the size asked about. The figures themselves are plain values (nst_engine/cost/profile.py).
 
 Only `measure`, `device_profile` and `describe` import torch, when called.
 """
@@ -14,95 +14,38 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
+import logging
 import time
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nst_engine.cost.estimate import (
     Workload,
+    estimate,
+    format_bytes,
     free_bytes,
     iteration_flops,
     mean_iteration_flops,
+    short_device,
     workload_from_sizes,
     workload_of,
 )
+from nst_engine.cost.profile import DeviceProfile, RunRecord, Timing
+from nst_engine.errors import NSTError
 from nst_engine.store import safe_files
 from nst_engine.store.locations import cache_dir
 
 if TYPE_CHECKING:
     from nst_engine.settings.config import RunConfig
 
+log = logging.getLogger("nst.engine")
+
 CACHE_NAME = "estimates.json"
 CACHE_VERSION = 1
 RECORDS_KEPT = 8  # last runs remembered per device
 CALIBRATION_SIDES = (64, 128)  # square sizes measured by `measure`
 CALIBRATION_STEPS = 2  # timed iterations per size, after one that warms up
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Seconds per iteration = `overhead` + `per_gflop` x forward gigaflops."""
-
-    overhead: float
-    per_gflop: float
-
-    def seconds(self, flops: float) -> float:
-        return self.overhead + self.per_gflop * flops / 1e9
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """A finished run's figures: its work per iteration, the seconds one took, its optimiser
-    ("" in caches written before the optimiser was kept)."""
-
-    flops: float
-    seconds_per_iteration: float
-    optimizer: str = ""
-
-
-@dataclass(frozen=True)
-class DeviceProfile:
-    """A device's rates: a measurement here and the last runs' figures (preferred)."""
-
-    key: str  # the device's description and the torch version
-    device: str  # the device's description, e.g. "cpu (2 threads)"
-    timing: Timing | None = None
-    runs: tuple[RunRecord, ...] = ()
-    free_bytes: int | None = None  # memory free on a GPU when measured; None: read it live
-
-    def seconds_per_iteration(self, flops: float, optimizer: str = "") -> float | None:
-        """From the last runs of `optimizer` (else of any), scaled by the work; else the
-        measurement; None if neither.
-
-        Between two runs the time is read off the line through them; outside, it is the
-        nearest run's, proportional to the work. Not through the measurement's overhead: that
-        is fitted at small sizes, where a busy machine can make it look large, and scaled
-        through it a run four times larger came out hardly slower than the last one.
-        """
-        runs = [run for run in self.runs if run.optimizer == optimizer] or list(self.runs)
-        if runs:
-            return _scaled_from_runs(runs, max(flops, 1.0))
-        if self.timing is not None:
-            return self.timing.seconds(flops)
-        return None
-
-
-def _scaled_from_runs(runs: list[RunRecord], flops: float) -> float:
-    """Seconds per iteration of `flops` of work from runs' figures (see seconds_per_iteration)."""
-    below = [run for run in runs if run.flops <= flops]
-    above = [run for run in runs if run.flops > flops]
-    if below and above:
-        low = max(below, key=lambda run: run.flops)
-        high = min(above, key=lambda run: run.flops)
-        share = (flops - low.flops) / (high.flops - low.flops)
-        return low.seconds_per_iteration + share * (
-            high.seconds_per_iteration - low.seconds_per_iteration
-        )
-    nearest = min(runs, key=lambda run: abs(math.log(run.flops / flops)))
-    return nearest.seconds_per_iteration * flops / nearest.flops
 
 
 def device_key(description: str, torch_version: str | None = None) -> str:
@@ -188,10 +131,18 @@ def record_run(key: str, work: Workload, seconds: float, iterations: int) -> Non
 
 
 def record_finished(config: RunConfig, started: Any, finished: Any) -> None:
-    """The engine's hook: a run's Started and Finished events into the cache; never raises."""
-    with contextlib.suppress(Exception):
+    """The engine's hook: a run's Started and Finished events into the cache.
+
+    Never raises: the run's result is saved by now, and a rate not kept only makes the next
+    estimates less sure. Why it was not kept goes to the log.
+    """
+    try:
         work = workload_of(config, started.compute_size, started.style_size)
         record_run(device_key(started.device), work, finished.seconds, finished.iterations)
+    except OSError as error:  # a full or read-only cache folder
+        log.warning("the run's rate was not kept for the estimates: %s", error)
+    except Exception:  # a bug: its traceback in the log, the run unharmed
+        log.exception("the run's rate was not kept for the estimates")
 
 
 # --- measuring (torch) ------------------------------------------------------------------------
@@ -311,16 +262,21 @@ def memory_warning(config: RunConfig) -> str | None:
     """
     from PIL import Image
 
-    from nst_engine.cost.estimate import estimate, format_bytes, short_device, workload_of
-
     try:
         sizes = []
         for path in (config.content, config.style):
+            if path is None:
+                return None
             with Image.open(path) as image:
                 sizes.append(image.size)
         description = describe(config.device)
         free = free_bytes(description)
-    except Exception:
+    except (OSError, ValueError, Image.DecompressionBombError, NSTError):
+        return None  # an image missing or unreadable, a device not here: the run says so
+    except Exception:  # a bug, or a device's driver failing: the run goes on without a warning
+        log.warning(
+            "the memory a run needs could not be compared with the memory free", exc_info=True
+        )
         return None
     result = estimate(workload_of(config, *sizes), None, free, short_device(description))
     if not result.too_big or result.free_bytes is None:

@@ -40,7 +40,6 @@ log = logging.getLogger("nst.engine")
 
 INSTALL_HINT = "pip install 'nst-tui[cluster]'"
 CONNECT_TIMEOUT = 5.0  # seconds to reach HOST:PORT before giving up, one line
-MAX_ATTEMPTS = 4  # a job sent again after its worker died, at most this many times in all
 HEAD_PORT_HINT = "the port `ray start --head --port` was given, 6379 by default"
 # The start of an HTTP/2 conversation (RFC 9113, 3.4): the client's preface and an empty
 # SETTINGS frame. A gRPC server (a Ray head node's) answers with a SETTINGS frame of its own.

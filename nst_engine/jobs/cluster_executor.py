@@ -18,9 +18,9 @@ import io
 import logging
 import time
 from pathlib import Path
+from typing import Any, Protocol
 
 from nst_engine.errors import DeviceError, InternalError, NSTError, OutputError
-from nst_engine.jobs.cluster import MAX_ATTEMPTS, Cluster, require_ray
 from nst_engine.jobs.cluster_messages import (
     CheckpointWritten,
     EngineEvent,
@@ -35,6 +35,18 @@ from nst_engine.jobs.cluster_messages import (
 )
 
 log = logging.getLogger("nst.engine")
+
+MAX_ATTEMPTS = 4  # a job sent again after its worker died, at most this many times in all
+
+
+class Cluster(Protocol):
+    """What an executor asks of its cluster (`Cluster` of nst_engine/jobs/cluster.py, which
+    makes the executors: so this module does not import it back)."""
+
+    gpus: int
+    checkpoint_seconds: float
+
+    def control(self) -> Any: ...
 
 
 class _WorkerLost(Exception):
@@ -96,7 +108,8 @@ class RayExecutor:
         raise AssertionError("unreachable")
 
     def _attempt(self, job, files, hand_over, store: _StoreWrites):
-        ray = require_ray()
+        import ray  # installed: the cluster is connected
+
         from nst_engine.jobs.cluster_worker import remote_job
 
         control = self.cluster.control()
@@ -131,8 +144,10 @@ class RayExecutor:
             raise _WorkerLost(f"the worker{where} was lost ({type(error).__name__})") from None
         finally:
             if ended is None:  # nobody reads what the worker makes any more: let it go
-                with contextlib.suppress(Exception):
+                try:
                     ray.cancel(stream)
+                except Exception as error:  # the worker gone already: nothing to cancel
+                    log.debug("job %s: its task was not cancelled: %s", job.id, error)
         raise _WorkerLost("the worker ended the job without a result")
 
 

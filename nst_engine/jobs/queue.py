@@ -15,8 +15,8 @@ that reads `step.preview()` or `step.loss_values()` before pulling the next even
 step's image, as with a single `run()`. Other workers keep computing meanwhile, each at most
 one event ahead.
 
-How a job executes is `LocalExecutor`'s business alone (issue 12 puts a Ray executor behind
-the same queue). No Textual, no printing; cheap to import (torch comes with the first job).
+How a job executes is its slot's executor's business alone: `LocalExecutor` here, the
+cluster's `RayExecutor` (nst_engine/jobs/cluster_executor.py) on Ray. No Textual, no printing; cheap to import (torch comes with the first job).
 """
 
 from __future__ import annotations

@@ -198,12 +198,7 @@ class DeviceLBFGS(torch.optim.Optimizer):
             self._allocate(state, gradient, group["history_size"])
         pairs, vectors, products = state["pairs"], state["vectors"], state["products"]
         previous_g_dots = state["g_dots"]
-        valid, slot, h_diag, n_iter = (
-            state["valid"],
-            state["slot"],
-            state["h_diag"],
-            state["n_iter"],
-        )
+        valid, slot, h_diag, n_iter = (state[key] for key in ("valid", "slot", "h_diag", "n_iter"))
         slots = valid.shape[0]
         order, upper, eye = self._constants_for(slots, gradient)
 
@@ -233,23 +228,8 @@ class DeviceLBFGS(torch.optim.Optimizer):
         y_dots = (g_dots - previous_g_dots).view(2, slots)
         torch.where(live, g_dots, previous_g_dots, out=previous_g_dots)
 
-        # The candidate's row and column of S'Y and Y'Y (junk if it is dropped: its slot
-        # stays out of the history and is rewritten before it joins).
-        one_slot = slot.view(1)
-        products.index_copy_(2, one_slot, y_dots.unsqueeze(2))
-        products.index_copy_(1, one_slot, torch.stack((s_dots, y_dots[1])).unsqueeze(1))
-        corner = (slot * (slots + 1)).view(1)  # (slot, slot) in each flattened matrix
-        products.view(2, -1).index_copy_(1, corner, torch.stack((ys, yy)).view(2, 1))
-
-        # Oldest first: the ring from the slot after this one, which holds the newest pair if
-        # it is kept (and is left out of the history if not).
-        following = torch.remainder(slot + 1, slots)
-        chronological = torch.remainder(order + following, slots)
-        # Keep it: its slot joins the history, and the following one (the oldest pair when
-        # the history is full, an empty slot otherwise) leaves it and becomes the spare.
-        leaving = (order == following) & accept
-        torch.where(order == slot, accept, valid & ~leaving, out=valid)
-        torch.where(accept, following, slot, out=slot)
+        _note_candidate(products, slot, s_dots, y_dots, ys, yy)
+        chronological = _advance_ring(order, slot, valid, accept)
         h_diag.copy_(torch.where(started, torch.where(accept, ys / yy, h_diag), 1.0))
         n_iter.add_(live.long())
 
@@ -264,6 +244,32 @@ class DeviceLBFGS(torch.optim.Optimizer):
         moves = live & ~(gtd > -group["tolerance_change"])
         param.addcmul_(direction.view_as(param), torch.where(moves, length, 0.0))
         torch.where(live, direction * length, vectors[2], out=vectors[2])
+
+
+def _note_candidate(products, slot, s_dots, y_dots, ys, yy) -> None:
+    """The candidate's row and column of S'Y and Y'Y (junk if it is dropped: its slot stays
+    out of the history and is rewritten before it joins)."""
+    slots = products.shape[-1]
+    one_slot = slot.view(1)
+    products.index_copy_(2, one_slot, y_dots.unsqueeze(2))
+    products.index_copy_(1, one_slot, torch.stack((s_dots, y_dots[1])).unsqueeze(1))
+    corner = (slot * (slots + 1)).view(1)  # (slot, slot) in each flattened matrix
+    products.view(2, -1).index_copy_(1, corner, torch.stack((ys, yy)).view(2, 1))
+
+
+def _advance_ring(order, slot, valid, accept):
+    """Keep the candidate or not (`accept`): `valid` and `slot` updated in place; the slots
+    oldest first, from the slot after this one, which holds the newest pair if it is kept
+    (and is left out of the history if not)."""
+    slots = valid.shape[0]
+    following = torch.remainder(slot + 1, slots)
+    chronological = torch.remainder(order + following, slots)
+    # Keep it: its slot joins the history, and the following one (the oldest pair when the
+    # history is full, an empty slot otherwise) leaves it and becomes the spare.
+    leaving = (order == following) & accept
+    torch.where(order == slot, accept, valid & ~leaving, out=valid)
+    torch.where(accept, following, slot, out=slot)
+    return chronological
 
 
 def _direction(gradient, pairs, g_dots, products, valid, chronological, h_diag, upper, eye):

@@ -111,7 +111,7 @@ def default_output_path(
     """`CONTENT-STYLE{suffix}.png` in `folder` (default: here), numbered so that it names no
     file and no output that a run not finished yet owns (in `runs_root`, default the runs
     folder): a stopped run keeps its name for its resume."""
-    from nst_engine.store.output_owners import owned_outputs  # the runs folder's index: no torch
+    from nst_engine.store.output_index import owned_outputs  # the runs folder's index: no torch
 
     content_name = content.stem if content else "result"
     style_name = style.stem if style else "style"

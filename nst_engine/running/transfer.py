@@ -7,9 +7,10 @@
 No threads and no callbacks: the caller pulls events. Closing the run (or cancelling it)
 stops it at the next event boundary, within one iteration, and saves what was made.
 
-With a run folder (nst_engine/store/runs.py) the run records itself there
+With a run folder (nst_engine/store/run_folder.py) the run records itself there
 (nst_engine/store/recorder.py): status, loss history, log, snapshots, result, and a checkpoint
-every `checkpoint_every` iterations and when it stops. A folder that holds a checkpoint is resumed from it: the same
+every `checkpoint_every` iterations and when it stops. A folder that holds a checkpoint is
+resumed from it: the same
 targets are built again from the images, the image, the optimiser's state, the moving average
 and the scale come from the checkpoint, and the run goes on from the next iteration. On the
 CPU a resumed run ends with the same pixels as one never stopped (tests/engine/test_runs.py).

@@ -55,8 +55,13 @@ def data_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Where each run gets its folder (nst_engine/store/runs.py)."""
+    """Where each run gets its folder (nst_engine/store/run_folder.py)."""
     return _folder("NST_TUI_RUNS_DIR", str(data_dir() / "runs"))
+
+
+def runs_root(root: Path | None = None) -> Path:
+    """The runs folder `root` given (`--runs-dir`, a test's), else the usual one."""
+    return Path(root) if root is not None else runs_dir()
 
 
 def user_presets_dir() -> Path:

@@ -1,4 +1,4 @@
-"""What a run writes into its run folder while it runs (nst_engine/store/runs.py says what is where).
+"""What a run writes into its run folder while it runs (nst_engine/store/run_folder.py says what is where).
 
 The run loop (nst_engine/running/transfer.py) tells a `Recorder` what happens; the recorder keeps
 run.json's status, the loss history, the run's log and the pictures up to date. Reading the
@@ -33,6 +33,7 @@ import torch
 from nst_engine.errors import NSTError
 from nst_engine.running.checkpoint_settings import settings_fingerprint
 from nst_engine.store import run_lock, runs, safe_files
+from nst_engine.store.run_folder import THUMBNAIL_SIZE
 from nst_engine.store.runs import RunFolder
 
 if TYPE_CHECKING:
@@ -355,7 +356,7 @@ class Recorder:
                 save_image(picture.convert("RGB"), target, overwrite=True)
             with picture:
                 small = picture.convert("RGB")
-                small.thumbnail((runs.THUMBNAIL_SIZE, runs.THUMBNAIL_SIZE))
+                small.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
                 save_image(small, self.folder.thumbnail_path, overwrite=True)
 
 

@@ -1,4 +1,4 @@
-"""A run's record (run.json) as the history lists it, and its checking when read.
+"""A run's record (run.json) as the history lists it, its reading and its checking when read.
 
 run.json may be damaged or crafted by hand: a `started` that is text, or 1e300, a `summary`
 that is a list, a pid of 30 digits. Each would break whatever shows the record (the history,
@@ -9,14 +9,24 @@ through. Cheap to import: no torch.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
+import os
+import socket
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nst_engine.store import safe_files
+
 if TYPE_CHECKING:
     from nst_engine.settings.config import RunConfig
+
+RUN_FILE = "run.json"
+RECORD_LIMIT = 1 << 20  # the largest run.json (or settings.toml) read back: 1 MiB
 
 # What run.json's status can be. `queued`: made, never started (a sweep's later cells).
 # `interrupted` is never written: it is what a `running` record reads as once the process
@@ -115,6 +125,54 @@ def record_from_json(data: Any, path: Path) -> RunRecord:
     if "status" not in values or "started" not in values:
         raise ValueError("it has no status or no start time")
     return RunRecord(**values)
+
+
+def read_record(folder: Path) -> RunRecord:
+    """The record in `folder`'s run.json as written (a `running` one stays `running`: whether
+    its process is gone is the run folder's question). OSError if it cannot be read,
+    ValueError (saying what) if it is damaged."""
+    text = safe_files.read_regular(folder / RUN_FILE, RECORD_LIMIT)
+    try:
+        data = json.loads(text.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ValueError("it is not UTF-8 text") from None
+    except ValueError:
+        raise ValueError("it is not JSON") from None
+    return record_from_json(data, folder)
+
+
+def record_folders(root: Path) -> Iterator[Path]:
+    """Every folder in `root` that has a record (in name order: oldest first); a link planted
+    there is no run folder (what it points to is not this runs folder's)."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        with contextlib.suppress(OSError):
+            if entry.is_dir(follow_symlinks=False) and (path / RUN_FILE).is_file():
+                yield path
+
+
+def queued_record(
+    folder: Path, config: RunConfig, *, sweep: str | None = None, labels: Iterable[str] = ()
+) -> RunRecord:
+    """The record of a run just made in `folder`: queued, nothing done yet."""
+    return RunRecord(
+        id=folder.name,
+        path=folder,
+        status=QUEUED,
+        started=time.time(),
+        content=str(config.content or ""),
+        styles=tuple(str(style) for style in config.styles),
+        output=str(config.output or ""),
+        total=0,
+        summary=summarise(config),
+        host=socket.gethostname(),
+        sweep=sweep,
+        labels=tuple(labels),
+    )
 
 
 def iso_time(seconds: float) -> str:

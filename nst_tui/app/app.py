@@ -1,8 +1,8 @@
-"""The Textual app: the main screen, the actions, and the worker thread that runs the engine.
+"""The Textual app: the main screen, the actions, and the threads the engine works on.
 
 Threading (docs/ARCHITECTURE.md): every run is a job of the app's queue
 (nst_tui/app/run_driver.py over the engine's JobQueue, nst_engine/jobs/queue.py): Run (Ctrl+R) puts
-the form's settings in the queue with a run folder of their own (nst_engine/store/runs.py); with
+the form's settings in the queue with a run folder of their own (nst_engine/store/run_folder.py); with
 several CUDA devices one job runs per device at once, else one after the other. After Cancel,
 Run is off ("Stopping…") until the run has finished its iteration and saved. The main
 screen follows one running job (`current_run_id`; nst_tui/app/queue_actions.py); the queue screen (F5)
@@ -12,7 +12,8 @@ torch is imported off the interface's thread, after the first frame is painted.
 Quitting (Ctrl+Q, SIGTERM, or SIGHUP when the terminal goes away) stops the running jobs
 after their current iteration, saving the image so far beside the output and a checkpoint
 in the run folder (resumable from the history); waiting jobs stay in the history as
-queued. The process waits for those saves before it ends and says where the images are.
+queued. The process waits for those saves before it ends and says where the images are
+(nst_tui/app/quitting.py).
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
-import os
 import signal
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,11 +38,11 @@ from nst_tui.app.commands import AppCommands, app_bindings, without_duplicates
 from nst_tui.app.engine_thread import EngineThread, probe_devices
 from nst_tui.app.messages import FormChecked
 from nst_tui.app.queue_actions import QueueActions
+from nst_tui.app.quitting import STOP_SIGNALS, Quitting
 from nst_tui.app.remembered import Remembered, load_remembered, save_remembered
 from nst_tui.app.run_driver import QueueDriver
 from nst_tui.app.screens.main import MainScreen
-from nst_tui.app.screens.queue import QueueEntry, queue_counts
-from nst_tui.app.textual_driver import keep_output_from_blocking
+from nst_tui.app.screens.queue import QueueEntry
 from nst_tui.app.widgets.run.estimate import EstimateLine
 
 MAIN_SCREEN_ACTIONS = (
@@ -63,9 +62,6 @@ MAIN_SCREEN_ACTIONS = (
     "settings_from_image",
 )
 PROBE_DELAY = 1.0  # seconds after the first frame before torch is imported (device list)
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)  # quit as Ctrl+Q does (SIGHUP: terminal gone)
-STOPPING_WAIT = 30.0  # seconds the quitting app waits for a stopping run to save its image
-STOP_GRACE = 2.0  # seconds after that for the interface to close before the process just ends
 
 log = logging.getLogger("nst.app")
 
@@ -73,19 +69,7 @@ if TYPE_CHECKING:
     from nst_engine.sweeps.sweep import SweepGrid
 
 
-def thread_stacks() -> str:
-    """Where every thread of the process is now (for the log, when something is stuck)."""
-    import sys
-    import traceback
-
-    names = {thread.ident: thread.name for thread in threading.enumerate()}
-    return "\n".join(
-        f"{names.get(ident, ident)}:\n" + "".join(traceback.format_stack(frame)).rstrip()
-        for ident, frame in sys._current_frames().items()
-    )
-
-
-class NSTApp(QueueActions, App[int], inherit_bindings=False):
+class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
     """nst-tui: neural style transfer in the terminal."""
 
     TITLE = "nst-tui"
@@ -115,15 +99,14 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         self._run_ids = itertools.count(1)
         self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
         self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
-        # This thread imports torch, lists the devices and measures their rate for the
-        # estimate, below the interface's priority; quitting never waits for it
-        # (nst_tui/app/engine_thread.py). Runs execute on the engine's job queue's worker threads
-        # (one per GPU, else one) and their preview frames are made on the queue's consumer
-        # thread (nst_tui/app/run_driver.py). OpenMP gives each thread that computes its own team
-        # of threads, and two teams computing at once in a process cost runs 20-40 % on a
-        # small CPU; here only a run's worker computes for long: the rate is not measured
-        # while a run goes on, and a preview frame is a few short operations, made while the
-        # worker waits for its next event (benchmarks/app_vs_headless.py measures it).
+        # The app's own torch work (importing torch, listing the devices, measuring their rate
+        # for the estimate) goes to this thread, below the interface's priority; quitting
+        # never waits for it (nst_tui/app/engine_thread.py). Runs are jobs of the engine's
+        # queue, on its worker threads (one per GPU, else one) or a cluster's workers; the
+        # queue's consumer thread makes their preview frames while the run waits for its next
+        # event (nst_tui/app/run_driver.py). Two OpenMP teams computing at once in a process
+        # cost runs 20-40 % on a small CPU, so no measurement starts while a run goes on
+        # (benchmarks/app_vs_headless.py measures the app against a headless run).
         self._engine_thread = EngineThread()
         self.stopping = threading.Event()  # set by a stop signal: every job stops, whatever else
         self._queue = QueueDriver(
@@ -181,43 +164,6 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         for number, handler in self._previous_handlers.items():
             signal.signal(number, handler)  # type: ignore[arg-type]
         self._previous_handlers.clear()
-
-    def _stop_on_signal(self, number: int, frame: object = None) -> None:
-        """SIGTERM, or SIGHUP (a dropped SSH session): quit as Ctrl+Q does, keeping the image.
-
-        Once the terminal has gone, Textual's output thread dies on its next write, and the
-        writes after it block for good once its queue is full: the interface got stuck
-        before it quit (nst_tui/app/textual_driver.py). So that queue is emptied from now on,
-        the run is told to stop here, directly, and a watchdog still ends the process when
-        the image is saved, should the interface not have closed by then.
-        """
-        if self.stop_signal is not None:
-            return
-        self.stop_signal = signal.Signals(number)
-        self.stopping.set()
-        # If the terminal has gone, its writes are thrown away from now on: the interface
-        # may be blocked on one right now (this handler interrupts it there), and its way
-        # out writes again. Writes to a terminal still there go on as before.
-        keep_output_from_blocking(self)
-        threading.Thread(target=self._end_when_saved, name="nst-stop", daemon=True).start()
-        with contextlib.suppress(RuntimeError):  # the loop may have closed
-            self._event_loop.call_soon_threadsafe(self.call_next, self.action_quit)
-
-    def _end_when_saved(self) -> None:
-        """The watchdog of a stop signal (a thread): the process ends once the image is saved."""
-        assert self.stop_signal is not None
-        log.info("%s received: quitting", self.stop_signal.name)
-        self.wait_for_engine()
-        time.sleep(STOP_GRACE)  # the way out through the interface normally ends it by now
-        log.warning(
-            "the interface did not close after %s: ending the process; its threads:\n%s",
-            self.stop_signal.name,
-            thread_stacks(),
-        )
-        with contextlib.suppress(Exception):
-            save_remembered(self.form_state.config, self.preview_mode)
-        logging.shutdown()
-        os._exit(128 + self.stop_signal)
 
     async def on_ready(self) -> None:
         # torch takes the interpreter for a second or more: let the first frames settle first.
@@ -336,64 +282,6 @@ class NSTApp(QueueActions, App[int], inherit_bindings=False):
         if entry is None:
             return 0
         return entry.run_id
-
-    async def action_quit(self) -> None:
-        """Quit; with jobs running or waiting, ask first (a second Ctrl+Q or Enter confirms).
-
-        Running jobs stop after their current iteration (image and checkpoint kept) as the
-        app exits; waiting ones stay queued in the history. A stop signal does not ask: the
-        terminal may be gone.
-        """
-        from nst_tui.app.screens.confirm import ConfirmScreen, quit_question
-
-        running, waiting = queue_counts(list(self.jobs.values()))
-        if self.stop_signal is None and (running or waiting or self.running):
-            if isinstance(self.screen, ConfirmScreen) and self.screen.id == "confirm-quit":
-                self.screen.dismiss(True)  # the second Ctrl+Q
-                return
-
-            def answered(quit_now: bool | None) -> None:
-                if quit_now:
-                    self.call_next(self.quit_now)
-
-            self.push_screen(quit_question(max(running, int(self.running)), waiting), answered)
-            return
-        await self.quit_now()
-
-    async def quit_now(self) -> None:
-        """Quit at once; running jobs stop after their current iteration (images kept)."""
-        message = None
-        running, waiting = queue_counts(list(self.jobs.values()))
-        if running or self.running:
-            # Printed as soon as the terminal is restored; the partial's path follows.
-            message = "nst-tui: stopping the run after its current iteration, keeping its image…"
-        if waiting:
-            message = (message + "\n" if message else "") + (
-                f"nst-tui: {waiting} queued run(s) not started: `nst-tui runs` lists them, "
-                "`nst-tui resume ID` runs one."
-            )
-        self._queue.shut_down()
-        self._engine_thread.abandon()
-        save_remembered(self.form_state.config, self.preview_mode)
-        if self.stop_signal is None:
-            self.exit(0, message=message)
-            return
-        if self.stop_signal == signal.SIGHUP:
-            message = None  # the terminal is gone: nothing can be printed
-        self.exit(0, return_code=128 + self.stop_signal, message=message)  # as a shell shows it
-
-    def wait_for_engine(self, timeout: float = STOPPING_WAIT) -> None:
-        """Wait until stopping jobs have saved their images (at most `timeout` seconds).
-
-        Only the runs: the engine thread's other work (a speed measurement) is not waited
-        for (`engine_busy`)."""
-        self._queue.shut_down()
-        self._queue.wait(timeout)
-
-    @property
-    def engine_busy(self) -> bool:
-        """Whether the engine thread still works for nothing (the app has quit)."""
-        return self._engine_thread.busy
 
     def action_help(self) -> None:
         from nst_tui.app.screens.help import HelpScreen

@@ -50,7 +50,8 @@ def end_now(code: int) -> None:
     its output and log flushed first.
     """
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
+        # Closed, or its reader gone: nowhere left to say it.
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
     logging.shutdown()
     os._exit(code)

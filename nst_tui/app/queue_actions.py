@@ -103,7 +103,8 @@ class QueueActions:
         import os
 
         from nst_engine.running.outputs import free_output_path
-        from nst_engine.store.output_owners import owned_outputs, owner_of
+        from nst_engine.store.output_index import owned_outputs
+        from nst_engine.store.output_owners import owner_of
 
         if config.output is None:
             return config

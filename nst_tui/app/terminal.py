@@ -27,11 +27,13 @@ The parsing functions are pure (bytes in, answer out); `ask` does the terminal I
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import re
 import sys
 import time
+
+log = logging.getLogger("nst.app")
 
 SGR_PROBE = b"\x1b[38;2;1;2;3m"  # a colour no palette holds: it comes back only as 24-bit
 SGR_RESET = b"\x1b[0m"
@@ -214,8 +216,10 @@ def ask_graphics() -> None:
     pixels, which its widgets use), so that asking here too costs one round trip more.
     """
     global _sixel_limit, _version, _protocol, _asked
-    with contextlib.suppress(Exception):
+    try:
         import textual_image.widget  # noqa: F401  (the import is its probe)
+    except Exception as error:  # not installed, or no terminal to ask: text previews
+        log.debug("textual-image's probe failed: %s", error)
     answers = ask(GRAPHICS_QUERY)
     _asked = bool(answers)
     _protocol = parse_graphics_protocol(answers)

@@ -10,7 +10,7 @@ Two things Textual (8.x, its LinuxDriver) offers no way to do:
   closed xterm, a dropped SSH session), that thread dies on its first failed write; the
   queue is never emptied again, and the interface's 31st write after it blocks for good.
   Whether the interface had quit by then was a race: after SIGHUP the log said "the
-  interface did not close" 2 times in 4 (the watchdog in app.py then ended the process).
+  interface did not close" 2 times in 4 (the watchdog in quitting.py then ended the process).
 
 Each function checks that the driver has what it uses, and does nothing where it has not
 (another platform, the test driver, a later Textual).

@@ -116,7 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
         "head node (needs pip install 'nst-tui[cluster]')",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    add_run_and_resume(commands)
+    add_runs_and_sweep(commands)
+    add_lists_and_bench(commands)  # layers, presets, gallery
+    return parser
 
+
+def add_run_and_resume(commands) -> None:
     from nst_tui.cli.run_options import add_run_arguments
 
     run = commands.add_parser(
@@ -155,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_runs_dir_argument(resume)
     add_cluster_argument(resume)
 
+
+def add_runs_and_sweep(commands) -> None:
     runs = commands.add_parser(
         "runs",
         help="list past runs (--json for scripts)",
@@ -178,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_sweep_arguments(sweep)  # with its own --runs-dir
     add_cluster_argument(sweep)
 
+
+def add_lists_and_bench(commands) -> None:
     commands.add_parser(
         "layers", help="list the VGG19 layer names", description="List the VGG19 layer names."
     )
@@ -198,7 +208,6 @@ def build_parser() -> argparse.ArgumentParser:
     from nst_engine.cost.bench import add_bench_arguments
 
     add_bench_arguments(bench)
-    return parser
 
 
 def add_cluster_argument(parser: argparse.ArgumentParser) -> None:

@@ -311,34 +311,41 @@ def _drive(
                 )
                 progress.start()
             elif isinstance(event, Step):
-                report = reporter.offer(event)
+                report = reporter.offer(event)  # None: not yet time for one
                 if report is not None:
                     shown_rate = report.rate
-                    progress.update(
-                        task,
-                        completed=report.index,
-                        speed=f"{report.rate:.2f} it/s",
-                        losses=report.losses,
-                        scale=f"scale {report.scale}/{report.scales}" if report.scales > 1 else "",
-                        eta=report.eta,
-                    )
+                    _show_step(progress, task, report)
             elif isinstance(event, Snapshot):
                 progress.console.print(f"snapshot at iteration {event.index}: {event.path}")
             elif isinstance(event, Finished):
                 progress.update(task, completed=event.iterations)
                 _stop(progress)
-                for note in event.notes:
-                    _say(console, f"[yellow]note:[/] {note}")
-                # The speed the progress line showed (from each scale's second iteration), not
-                # the iterations over the whole time, which counts setting up too.
-                speed = f", {shown_rate:.2f} it/s while iterating" if shown_rate > 0 else ""
-                _say(
-                    console, f"done in {event.seconds:.1f} s ({event.iterations} iterations{speed})"
-                )
-                print(event.path)  # stdout: the result's path, for scripts
+                _say_finished(console, event, shown_rate)
     finally:
         _stop(progress)
     return 0
+
+
+def _show_step(progress, task, report) -> None:
+    """Put a progress reporter's `report` on the progress line."""
+    progress.update(
+        task,
+        completed=report.index,
+        speed=f"{report.rate:.2f} it/s",
+        losses=report.losses,
+        scale=f"scale {report.scale}/{report.scales}" if report.scales > 1 else "",
+        eta=report.eta,
+    )
+
+
+def _say_finished(console, event, shown_rate: float) -> None:
+    for note in event.notes:
+        _say(console, f"[yellow]note:[/] {note}")
+    # The speed the progress line showed (from each scale's second iteration), not the
+    # iterations over the whole time, which counts setting up too.
+    speed = f", {shown_rate:.2f} it/s while iterating" if shown_rate > 0 else ""
+    _say(console, f"done in {event.seconds:.1f} s ({event.iterations} iterations{speed})")
+    print(event.path)  # stdout: the result's path, for scripts
 
 
 def _stop(progress) -> None:

@@ -291,3 +291,51 @@ def test_an_optimiser_never_run_here_is_scaled_from_another_ones_run_by_the_work
         0.5 * iteration_flops(lbfgs_512) / iteration_flops(adam_512) * 200
     )
     assert lbfgs > estimate.estimate(adam_512, profile, None).seconds
+
+
+def finished_run_events() -> tuple[object, object]:
+    from nst_engine.running.events import Finished, Started
+
+    started = Started("cpu (2 threads)", "random", (64, 48), (64, 48), (64, 48), 10)
+    return started, Finished(Path("out.png"), 2.0, 10, {})
+
+
+def test_a_rate_the_cache_cannot_take_is_logged_and_the_run_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def full_disk(devices: dict) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rates, "write_cache", full_disk)
+    with caplog.at_level("WARNING", logger="nst"):
+        rates.record_finished(RunConfig(), *finished_run_events())  # does not raise
+    assert "No space left on device" in caplog.text
+
+
+def test_a_fault_while_recording_a_rate_is_logged_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def bug(*arguments) -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(rates, "record_run", bug)
+    with caplog.at_level("WARNING", logger="nst"):
+        rates.record_finished(RunConfig(), *finished_run_events())
+    assert "KeyError" in caplog.text and "Traceback" in caplog.text
+
+
+def test_the_memory_warning_is_silent_for_a_missing_image_and_logs_a_fault(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, demo_pair
+) -> None:
+    content, style = demo_pair
+    with caplog.at_level("WARNING", logger="nst"):
+        assert rates.memory_warning(RunConfig(content=Path("gone.png"), style=style)) is None
+    assert caplog.text == ""  # the run itself says the image is missing
+
+    def broken(setting: str) -> str:
+        raise RuntimeError("the driver fell over")
+
+    monkeypatch.setattr(rates, "describe", broken)
+    with caplog.at_level("WARNING", logger="nst"):
+        assert rates.memory_warning(RunConfig(content=content, style=style)) is None
+    assert "the driver fell over" in caplog.text

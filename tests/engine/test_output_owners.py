@@ -10,7 +10,8 @@ import pytest
 
 from nst_engine.running.outputs import default_output_path, free_output_path, unique_path
 from nst_engine.settings.config import RunConfig
-from nst_engine.store.output_owners import INDEX, owned_outputs, owner_of
+from nst_engine.store.output_index import INDEX, owned_outputs
+from nst_engine.store.output_owners import owner_of
 from nst_engine.store.runs import FINISHED, STOPPED, RunFolder, delete_run
 
 

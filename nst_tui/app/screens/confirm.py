@@ -17,7 +17,7 @@ class ConfirmScreen(ModalScreen[bool]):
     unless the question is a confirmation of something already asked for (a second Ctrl+Q).
     """
 
-    BINDINGS = [Binding("escape", "answer(False)", "No", priority=True)]
+    BINDINGS = [Binding("escape", "answer(False)", "No", priority=True, id="confirm.no")]
 
     def __init__(
         self,

@@ -64,7 +64,7 @@ class DeletePresetScreen(ModalScreen["str | None"]):
     }
     """
 
-    BINDINGS = [Binding("escape", "back", "Back", priority=True)]
+    BINDINGS = [Binding("escape", "back", "Back", priority=True, id="delete_preset.back")]
 
     def __init__(self, yours: list[str], built_in: list[str]) -> None:
         super().__init__()

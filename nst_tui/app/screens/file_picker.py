@@ -82,7 +82,7 @@ def cut_in_the_middle(label: Text, width: int) -> Text:
 class FilePickerScreen(ModalScreen["Path | None"]):
     """Choose an image file; dismissed with its path, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True, id="file_picker.cancel")]
     DEFAULT_CSS = """
     #picker-main { height: 1fr; }
     #picker-main #picker-tree { width: 3fr; }

@@ -141,7 +141,7 @@ class HelpScreen(ModalScreen[None]):
     """Keys and tips; Escape or F1 closes it. Below 100x30 it takes the whole screen."""
 
     BINDINGS = [
-        Binding("escape,f1,q", "dismiss", "Close", priority=True),
+        Binding("escape,f1,q", "dismiss", "Close", priority=True, id="help.dismiss"),
     ]
     DEFAULT_CSS = """
     #help-keys-heading {

@@ -19,6 +19,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets.data_table import CellDoesNotExist
 
 from nst_engine.store.runs import (
     RUN_FILE,
@@ -73,14 +74,22 @@ class RunTable(DataTable):
     """The runs, one a row; its keys act on the highlighted run."""
 
     BINDINGS = [
-        Binding("enter", "select_cursor", "Open", key_display="⏎"),
-        Binding("l", "screen.load_settings", "Load"),
-        Binding("a", "screen.run_again", "Again"),
-        Binding("r", "screen.resume", "Resume"),
-        Binding("d,delete", "screen.delete", "Delete"),
-        Binding("s", "screen.sort", "Sort", show=False),  # named in the line under the table
-        Binding("S", "screen.reverse", "Reverse", show=False),
-        Binding("slash", "screen.focus_filter", "Filter", key_display="/", show=False),
+        Binding("enter", "select_cursor", "Open", key_display="⏎", id="history.select_cursor"),
+        Binding("l", "screen.load_settings", "Load", id="history.load_settings"),
+        Binding("a", "screen.run_again", "Again", id="history.run_again"),
+        Binding("r", "screen.resume", "Resume", id="history.resume"),
+        Binding("d,delete", "screen.delete", "Delete", id="history.delete"),
+        # Sort, Reverse and Filter are named in the line under the table.
+        Binding("s", "screen.sort", "Sort", show=False, id="history.sort"),
+        Binding("S", "screen.reverse", "Reverse", show=False, id="history.reverse"),
+        Binding(
+            "slash",
+            "screen.focus_filter",
+            "Filter",
+            key_display="/",
+            show=False,
+            id="history.focus_filter",
+        ),
     ]
 
 
@@ -88,8 +97,10 @@ class HistoryScreen(Screen):
     """Past runs: sort (s, or a click on a heading), filter (/), open (Enter)."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("i", "settings_from_image", "From image", show=False),
+        Binding("escape", "back", "Back", id="history.back"),
+        Binding(
+            "i", "settings_from_image", "From image", show=False, id="history.settings_from_image"
+        ),
     ]
     AUTO_FOCUS = "#history-table"
 
@@ -265,7 +276,7 @@ class HistoryScreen(Screen):
         table = self.table
         if not self.shown or table.row_count == 0:
             return None
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(CellDoesNotExist):  # the cursor on no row yet
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             return next((record for record in self.shown if record.id == key), None)
         return None

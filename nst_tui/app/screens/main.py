@@ -43,7 +43,7 @@ from nst_tui.app.widgets.run.run_panel import RunPanel
 if TYPE_CHECKING:
     from textual.widgets import Input
 
-    from nst_tui.app.app import NSTApp
+    from nst_tui.app.session import Session
 
 
 class MainScreen(Screen):
@@ -70,8 +70,8 @@ class MainScreen(Screen):
         yield Footer(compact=True)  # compact: every key and the palette fit 80 columns
 
     @property
-    def nst_app(self) -> NSTApp:
-        return cast("NSTApp", self.app)
+    def nst_app(self) -> Session:
+        return cast("Session", self.app)
 
     @property
     def form(self) -> SettingsForm:

@@ -153,9 +153,9 @@ class QueueScreen(ModalScreen[None]):
     """The app's queue (F5): follow a running job, cancel one or all; Escape closes."""
 
     BINDINGS = [
-        Binding("escape,f5", "dismiss", "Close", priority=True),
-        Binding("x,delete", "cancel_job", "Cancel job"),
-        Binding("X", "cancel_all", "Cancel all"),
+        Binding("escape,f5", "dismiss", "Close", priority=True, id="queue.dismiss"),
+        Binding("x,delete", "cancel_job", "Cancel job", id="queue.cancel_job"),
+        Binding("X", "cancel_all", "Cancel all", id="queue.cancel_all"),
     ]
 
     def __init__(self) -> None:

@@ -19,9 +19,7 @@ if TYPE_CHECKING:
 
 def return_to_main(app) -> None:
     """Close the history and the run's screen: back to the form."""
-    from nst_tui.app.screens.main import MainScreen
-
-    while len(app.screen_stack) > 1 and not isinstance(app.screen, MainScreen):
+    while len(app.screen_stack) > 1 and app.screen is not app.main:
         app.pop_screen()
 
 

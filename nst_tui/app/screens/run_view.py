@@ -31,11 +31,12 @@ class RunScreen(Screen):
     """A run of the history, opened: Escape goes back to the list."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("l", "load_settings", "Load"),  # short labels: 80 columns hold them all
-        Binding("a", "run_again", "Again"),
-        Binding("r", "resume", "Resume"),
-        Binding("d,delete", "delete", "Delete"),
+        Binding("escape", "back", "Back", id="run_view.back"),
+        # Short labels: 80 columns hold them all.
+        Binding("l", "load_settings", "Load", id="run_view.load_settings"),
+        Binding("a", "run_again", "Again", id="run_view.run_again"),
+        Binding("r", "resume", "Resume", id="run_view.resume"),
+        Binding("d,delete", "delete", "Delete", id="run_view.delete"),
     ]
 
     def __init__(self, folder: RunFolder) -> None:

@@ -39,7 +39,7 @@ def _blocks(problem: str) -> bool:
 class SavePresetScreen(ModalScreen["str | None"]):
     """Dismissed with the chosen name, or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True)]
+    BINDINGS = [Binding("escape", "cancel", "Cancel", priority=True, id="save_preset.cancel")]
 
     def __init__(self) -> None:
         super().__init__()

@@ -33,7 +33,7 @@ from nst_tui.app.widgets.picture.preview import PreviewPane
 if TYPE_CHECKING:
     from nst_engine.sweeps.plan import SweepPlan
     from nst_engine.sweeps.sweep import Sweep
-    from nst_tui.app.app import NSTApp
+    from nst_tui.app.session import Session
 
 REFRESH = 0.5  # seconds between two looks at the sweep's jobs and grid
 DEFAULT_SETTING = "style-weight"
@@ -84,8 +84,8 @@ class SweepScreen(Screen):
     """Vary one or two settings of the form's, run them, watch the grid fill in."""
 
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+r", "start", "Start", priority=True),
+        Binding("escape", "back", "Back", id="sweep.back"),
+        Binding("ctrl+r", "start", "Start", priority=True, id="sweep.start"),
     ]
 
     def __init__(self, base: RunConfig) -> None:
@@ -96,8 +96,8 @@ class SweepScreen(Screen):
         self._shown_version = 0
 
     @property
-    def nst_app(self) -> NSTApp:
-        return cast("NSTApp", self.app)
+    def nst_app(self) -> Session:
+        return cast("Session", self.app)
 
     def compose(self) -> ComposeResult:
         from nst_engine.sweeps.plan import sweep_names, sweep_title

@@ -67,24 +67,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     def compose(self) -> ComposeResult:
         config = self.base
         yield PresetRow()
-        yield Static("Images", classes="section")
-        yield PathField("Content", "content", "content image", str(config.content or ""))
-        yield StyleImages(
-            str(config.style or ""),
-            [str(path) for path in config.extra_styles],
-            config.style_blend,
-        )
-        yield TextField(
-            "Output", "output", self._parse_output, str(self._initial_output),
-            tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
-            input_class=PathInput,  # its file name stays in sight
-        )  # fmt: skip
-        warning = Static("", id="output-warning", classes="field-warning", markup=False)
-        warning.display = False  # until a run owns the name typed (widgets/output_name.py)
-        yield warning
-        yield Field(
-            "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)
-        )
+        yield from self._image_fields(config)
         yield Static("Look", classes="section")
         yield from look_fields(config)
         yield Static("Optimisation", classes="section")
@@ -125,6 +108,27 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
                 yield LayerChecklist(kind, pairs)
         yield Static("", id="form-error", markup=False)
+
+    def _image_fields(self, config: RunConfig) -> ComposeResult:
+        """The Images section: content, styles, output and what to do when it exists."""
+        yield Static("Images", classes="section")
+        yield PathField("Content", "content", "content image", str(config.content or ""))
+        yield StyleImages(
+            str(config.style or ""),
+            [str(path) for path in config.extra_styles],
+            config.style_blend,
+        )
+        yield TextField(
+            "Output", "output", self._parse_output, str(self._initial_output),
+            tooltip="Where the result goes (.png or .jpg); the proposed name never overwrites",
+            input_class=PathInput,  # its file name stays in sight
+        )  # fmt: skip
+        warning = Static("", id="output-warning", classes="field-warning", markup=False)
+        warning.display = False  # until a run owns the name typed (widgets/output_name.py)
+        yield warning
+        yield Field(
+            "", Checkbox("replace the output if it exists", False, id="overwrite", compact=True)
+        )
 
     @staticmethod
     def _layers_title(kind: str, pairs) -> str:
@@ -179,20 +183,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     def read(self) -> FormChecked:
         problems: list[str] = []
         changes: dict = {}
-        styles = self.query_one(StyleImages)
-        content_field = self.query_one("#content-field", PathField)
-        image_fields = [content_field, *styles.path_fields()]
-        for field in image_fields:
-            field.set_max_pixels(self.base.max_input_pixels)
-            if field.problem is None:
-                problems.append(f"checking the {field.role}…")
-            elif field.problem:
-                problems.append(field.problem)
-        image_sizes = [field.image_size for field in image_fields]
-        changes["content"] = content_field.path
-        changes["style"] = image_fields[1].path
-        changes["extra_styles"] = tuple(field.path for field in image_fields[2:] if field.path)
-        changes["style_blend"] = styles.blend(problems)
+        image_sizes = self._read_images(changes, problems)
         for name in (
             "output",
             *LOOK_TEXTS,
@@ -223,6 +214,31 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.optimizer)
         except NSTError as error:
             problems.append(error.message)
+        self._read_layers(changes, problems)
+        if problems:
+            self.query_one("#form-error", Static).update("")
+            return FormChecked(None, problems[0], problems)
+        return self._checked(changes, image_sizes)
+
+    def _read_images(self, changes: dict, problems: list[str]) -> list:
+        """The images' paths and the style blend into `changes`, what is wrong with them into
+        `problems`; each image's size (None: not known yet)."""
+        styles = self.query_one(StyleImages)
+        content_field = self.query_one("#content-field", PathField)
+        image_fields = [content_field, *styles.path_fields()]
+        for field in image_fields:
+            field.set_max_pixels(self.base.max_input_pixels)
+            if field.problem is None:
+                problems.append(f"checking the {field.role}…")
+            elif field.problem:
+                problems.append(field.problem)
+        changes["content"] = content_field.path
+        changes["style"] = image_fields[1].path
+        changes["extra_styles"] = tuple(field.path for field in image_fields[2:] if field.path)
+        changes["style_blend"] = styles.blend(problems)
+        return [field.image_size for field in image_fields]
+
+    def _read_layers(self, changes: dict, problems: list[str]) -> None:
         for kind in ("content", "style"):
             checklist = self.query_one(f"#{kind}-layers", LayerChecklist)
             try:
@@ -234,10 +250,10 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             self.query_one(f"#{kind}-layers-box", Collapsible).title = self._layers_title(
                 kind, pairs
             )
+
+    def _checked(self, changes: dict, image_sizes: list) -> FormChecked:
+        """The form's settings checked together (each field alone was already)."""
         error_line = self.query_one("#form-error", Static)
-        if problems:
-            error_line.update("")
-            return FormChecked(None, problems[0], problems)
         try:
             config = self.base.replace(**changes)
             content_size, style_size = image_sizes[:2]
