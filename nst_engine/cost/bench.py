@@ -310,19 +310,7 @@ def run_bench(arguments: argparse.Namespace) -> int:
     settings = parse_settings(arguments.set)
     compare = parse_compare(arguments.compare) if arguments.compare else None
     sizes = arguments.sizes or [128, 256, 512]
-    # A bad setting is said here, once, rather than from inside a fresh process.
-    values = compare[1] if compare else [None]
-    for value in values:
-        change = parse_settings([f"{compare[0]}={value}"]) if compare else {}
-        bench_config(
-            Path("check.png"),
-            sizes[0],
-            1,
-            arguments.device,
-            arguments.weights,
-            arguments.optimizer,
-            merge_settings(settings, change),
-        )
+    _check_settings(arguments, settings, compare, sizes[0])
     warmup = "auto" if arguments.warmup is None else arguments.warmup
     print(
         f"nst-tui bench: {arguments.optimizer}, {arguments.weights} weights, median of "
@@ -352,6 +340,21 @@ def run_bench(arguments: argparse.Namespace) -> int:
         text = json.dumps(results, indent=2) + "\n"
         safe_files.write_atomically(arguments.json, text.encode())
     return 0
+
+
+def _check_settings(arguments, settings, compare, size: int) -> None:
+    """A bad setting is said here, once, rather than from inside a fresh process."""
+    for value in compare[1] if compare else [None]:
+        change = parse_settings([f"{compare[0]}={value}"]) if compare else {}
+        bench_config(
+            Path("check.png"),
+            size,
+            1,
+            arguments.device,
+            arguments.weights,
+            arguments.optimizer,
+            merge_settings(settings, change),
+        )
 
 
 def format_row(result: dict, first: dict) -> str:

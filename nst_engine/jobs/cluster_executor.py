@@ -14,7 +14,6 @@ Faults on this side never lose the result, nor hang the queue:
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import time
 from pathlib import Path
@@ -200,7 +199,7 @@ class _Reception:
     def _on_step(self, message: StepMade):
         executor = self.executor
         executor._preview = message.preview or executor._preview
-        return None, self.hand_over(_remote_step(message, executor._preview))
+        return None, self.hand_over(message.as_step(executor._preview))
 
     def _on_losses(self, message: LossRows):
         with self.store.guard("the loss history"):
@@ -357,27 +356,6 @@ def _save_partial(data: bytes, path: Path) -> Path:
         return write_file(data, path)
     except OutputError:
         return write_file(data, rescue_path(path.name))
-
-
-def _remote_step(message: StepMade, preview: bytes | None):
-    """A Step made of what a worker sent: its losses, and the last preview picture that came
-    (they come less often than steps)."""
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    from nst_engine.running.events import Step
-
-    losses = {name: torch.tensor(value) for name, value in message.losses.items()}
-
-    def picture() -> torch.Tensor:
-        if preview is None:
-            return torch.zeros(1, 3, 8, 8)
-        with Image.open(io.BytesIO(preview)) as image:
-            array = np.asarray(image.convert("RGB"), dtype=np.float32)
-        return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-    return Step(message.index, message.total, losses, picture, message.scale, message.scales)
 
 
 def _files_of(config) -> dict[str, tuple[str, bytes]]:

@@ -43,6 +43,28 @@ class StepMade:
     losses: dict[str, float]
     preview: bytes | None = None  # PNG; None: the last one sent still stands
 
+    def as_step(self, preview: bytes | None):
+        """The Step this stands for, on the head: its losses, and `preview`, the last picture
+        that came (pictures come less often than steps)."""
+        import io
+
+        import numpy as np
+        import torch
+        from PIL import Image
+
+        from nst_engine.running.events import Step
+
+        losses = {name: torch.tensor(value) for name, value in self.losses.items()}
+
+        def picture() -> torch.Tensor:
+            if preview is None:
+                return torch.zeros(1, 3, 8, 8)
+            with Image.open(io.BytesIO(preview)) as image:
+                array = np.asarray(image.convert("RGB"), dtype=np.float32)
+            return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+        return Step(self.index, self.total, losses, picture, self.scale, self.scales)
+
 
 @dataclass(frozen=True)
 class LossRows:

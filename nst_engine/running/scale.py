@@ -1,14 +1,13 @@
 """One scale of a run: its targets, the image it optimises, and its iterations.
 
 Coarse to fine runs several scales, each at a larger size than the last and starting from
-its result; a run without it has one. A scale's iterations are checked for divergence every
-CHECK_EVERY of them (nst_engine/optimise/guard.py: without a GPU sync), and each may be
-followed by a snapshot and a checkpoint (nst_engine/running/ledger.py keeps both).
+its result; a run without it has one. The run loop (transfer.iterate) checks a scale's
+iterations for divergence every CHECK_EVERY of them (nst_engine/optimise/guard.py: without a
+GPU sync); the ledger (nst_engine/running/ledger.py) keeps its snapshots and checkpoints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import torch
@@ -19,13 +18,11 @@ from nst_engine.method.losses import Network, loss_for
 from nst_engine.optimise.guard import LastGoodImage
 from nst_engine.optimise.stepper import Stepper, Switches
 from nst_engine.running.checkpointing import Checkpoint
-from nst_engine.running.events import Event, Snapshot, Step
 from nst_engine.running.tensors import MovingAverage, image_to_tensor, initial_image, rescale
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.sizes import style_sizes_at
 
 if TYPE_CHECKING:
-    from nst_engine.running.ledger import Ledger
     from nst_engine.running.prepare import Inputs
 
 # How often the image is kept and its loss checked to be finite; the image at the last
@@ -178,31 +175,6 @@ def prepare_scale(
     iterations = inputs.plan[number - 1]
     stepper = Stepper(loss_function, image, config.optimizer, switches, iterations)
     return Scale(number, iterations, stepper, network, content, colour, average, completed)
-
-
-def iterate(scale: Scale, ledger: Ledger) -> Iterator[Event]:
-    """The scale's iterations from where it stands, as events: each one counted and recorded,
-    checked every CHECK_EVERY, and followed by the snapshot and checkpoint that fall due.
-    NumericalError when the loss became NaN or infinite."""
-    config = ledger.config
-    for local in range(scale.local + 1, scale.iterations + 1):
-        losses = scale.step()
-        index = ledger.count(scale.number, losses)
-        if local % CHECK_EVERY == 0 or local == scale.iterations:
-            failed = scale.last_good.offer(scale.image, losses["total"], index)
-            if failed is not None:
-                raise diverged(failed, config)
-        yield Step(index, ledger.total, losses, scale.shown, scale.number, ledger.scales)
-        if ledger.snapshot_due(index):
-            path = ledger.snapshot(scale, index)
-            if path is not None:  # None: the run folder could not take it
-                yield Snapshot(index, path)
-        if ledger.checkpoint_due(index):
-            ledger.checkpoint(scale)
-    # The scale's last image was offered: it must be good before the next builds on it.
-    failed = scale.last_good.settle()
-    if failed is not None:
-        raise diverged(failed, config)
 
 
 def diverged(index: int, config: RunConfig) -> NumericalError:

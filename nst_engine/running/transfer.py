@@ -43,7 +43,7 @@ from nst_engine.method.weights import Weights, load_weights
 from nst_engine.optimise.stepper import Stepper, Switches, resolve_switches
 from nst_engine.running import checkpointing
 from nst_engine.running.checkpointing import Checkpoint, read_checkpoint
-from nst_engine.running.events import Cancelled, Event, Finished, Started, Status
+from nst_engine.running.events import Cancelled, Event, Finished, Snapshot, Started, Status, Step
 from nst_engine.running.finish import finish, out_of_memory_message, save_best, save_last_good
 from nst_engine.running.ledger import Ledger
 from nst_engine.running.prepare import (
@@ -55,7 +55,7 @@ from nst_engine.running.prepare import (
     started_event,
 )
 from nst_engine.running.saving import Saver
-from nst_engine.running.scale import Scale, iterate, prepare_scale
+from nst_engine.running.scale import CHECK_EVERY, Scale, diverged, prepare_scale
 from nst_engine.settings.config import RunConfig
 from nst_engine.store.recorder import Recorder
 from nst_engine.store.runs import QUEUED, RunFolder, RunRecord
@@ -309,3 +309,28 @@ def run(
     there, and resumed from the folder's checkpoint if it has one. `checkpoint_seconds`: the
     least time between two periodic checkpoints (each `checkpoint_every` iterations)."""
     return Run(config, folder, checkpoint_seconds=checkpoint_seconds)
+
+
+def iterate(scale: Scale, ledger: Ledger) -> Iterator[Event]:
+    """The scale's iterations from where it stands, as events: each one counted and recorded,
+    checked every CHECK_EVERY, and followed by the snapshot and checkpoint that fall due.
+    NumericalError when the loss became NaN or infinite."""
+    config = ledger.config
+    for local in range(scale.local + 1, scale.iterations + 1):
+        losses = scale.step()
+        index = ledger.count(scale.number, losses)
+        if local % CHECK_EVERY == 0 or local == scale.iterations:
+            failed = scale.last_good.offer(scale.image, losses["total"], index)
+            if failed is not None:
+                raise diverged(failed, config)
+        yield Step(index, ledger.total, losses, scale.shown, scale.number, ledger.scales)
+        if ledger.snapshot_due(index):
+            path = ledger.snapshot(scale, index)
+            if path is not None:  # None: the run folder could not take it
+                yield Snapshot(index, path)
+        if ledger.checkpoint_due(index):
+            ledger.checkpoint(scale)
+    # The scale's last image was offered: it must be good before the next builds on it.
+    failed = scale.last_good.settle()
+    if failed is not None:
+        raise diverged(failed, config)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from nst_engine import __version__
 from nst_engine.errors import NSTError
+from nst_tui.cli.stop_signals import StopRequest, ignore_stop_signals
 from nst_tui.cli.suggestions import did_you_mean
 
 EXIT_USAGE = 2  # bad input of any kind: arguments, files, settings
@@ -230,25 +231,11 @@ def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the process is this command: its end is shielded from a late Ctrl+C
-        from nst_tui.cli.headless import StopRequest
-
         StopRequest.shield_process_end = True
     status = run_command(build_parser().parse_args(argv))
-    if argv is None and status > 128:
-        # The process stops at a signal (128 + its number) and is about to end; its teardown
-        # takes a second or two after a run (torch). A Ctrl+C pressed again meanwhile must not
-        # turn exit status 130 into death by SIGINT (-2).
-        ignore_stop_signals()
+    if argv is None and status > 128:  # stopped by a signal: torch's teardown takes seconds,
+        ignore_stop_signals()  # and a Ctrl+C then must not turn 130 into death by SIGINT
     return status
-
-
-def ignore_stop_signals() -> None:
-    import signal
-
-    from nst_tui.cli.headless import STOP_SIGNALS
-
-    for number in STOP_SIGNALS:
-        signal.signal(number, signal.SIG_IGN)
 
 
 def run_command(arguments: argparse.Namespace) -> int:

@@ -14,52 +14,9 @@ import signal
 import sys
 from collections.abc import Container
 from pathlib import Path
-from types import FrameType
 
 from nst_engine.errors import InternalError, NSTError
-
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-class StopRequest:
-    """Turns stop signals into a flag the run loop checks between iterations.
-
-    The first signal asks for a stop; a second Ctrl+C interrupts at once (KeyboardInterrupt),
-    once. After that, or once the stop is being reported (`settle`), more signals change
-    nothing: a Ctrl+C pressed again and again while the process ends must not turn its exit
-    status 130 into death by SIGINT. When the process is the command itself
-    (`shield_process_end`), the signals stay ignored after the block, through the teardown.
-    """
-
-    shield_process_end = False  # set by the command's own entry point, never by tests
-
-    def __init__(self) -> None:
-        self.signal_name: str | None = None
-        self._settled = False
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> StopRequest:
-        for number in STOP_SIGNALS:
-            self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        leave_ignored = self.signal_name is not None and self.shield_process_end
-        for number, handler in self._previous.items():
-            signal.signal(number, signal.SIG_IGN if leave_ignored else handler)  # type: ignore[arg-type]
-
-    def settle(self) -> None:
-        """The stop is being acted on: later signals are ignored."""
-        self._settled = True
-
-    def _handle(self, number: int, frame: FrameType | None) -> None:
-        if self.signal_name is None:
-            self.signal_name = signal.Signals(number).name
-        elif number == signal.SIGINT and not self._settled:
-            self._settled = True
-            raise KeyboardInterrupt  # second Ctrl+C: stop now
+from nst_tui.cli.stop_signals import StopRequest
 
 
 def run_headless(arguments: argparse.Namespace) -> int:

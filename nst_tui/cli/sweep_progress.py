@@ -22,7 +22,7 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nst_engine.jobs.queue import JobEnded, JobQueue, LocalExecutor, local_slots
-    from nst_tui.cli.headless import StopRequest
+    from nst_tui.cli.stop_signals import StopRequest
 
     console = Console(stderr=True)
     if not console.is_terminal:

@@ -195,7 +195,7 @@ def test_a_malicious_checkpoint_is_one_line_and_never_runs(nst_tui, nst_tui_here
 def test_stop_request_stops_then_interrupts_once_then_ignores_signals():
     """In process: the first Ctrl+C asks, the second interrupts once, later ones change
     nothing (the process ending after a stop must not die by SIGINT)."""
-    from nst_tui.cli.headless import StopRequest
+    from nst_tui.cli.stop_signals import StopRequest
 
     previous = signal.getsignal(signal.SIGINT)
     with StopRequest() as stop:
