@@ -39,8 +39,8 @@ ALLOWED = {
     ("nst_engine/store/safe_files.py", "os.link"): "the one function",
     ("nst_engine/store/safe_files.py", "os.open"): "the one function and appends",
     ("nst_engine/store/run_lock.py", "os.open"): "the lock file: created, never written",
-    ("nst_engine/store/runs.py", "torch.save"): "into write_atomically's stream",
-    ("nst_engine/store/output_owners.py", "os.rename"): "a folder written whole, renamed",
+    ("nst_engine/store/run_folder.py", "torch.save"): "into write_atomically's stream",
+    ("nst_engine/store/output_index.py", "os.rename"): "a folder written whole, renamed",
     ("benchmarks/key_latency.py", "write_text"): "a /proc setting, not a file",
     ("benchmarks/app_vs_headless.py", "open"): "the null device",
 }
@@ -110,8 +110,8 @@ def test_no_module_writes_a_whole_file_but_through_write_atomically():
 
 # Where a name of a temporary is spelled out but in safe_files.py (write_atomically's), and why.
 TEMPORARY_NAMES = {
-    ("nst_engine/store/output_owners.py", ".tmp"): "a folder of a random name, renamed",
-    ("nst_engine/store/runs.py", ".*.tmp"): "what a killed checkpoint write left, removed",
+    ("nst_engine/store/output_index.py", ".tmp"): "a folder of a random name, renamed",
+    ("nst_engine/store/run_folder.py", ".*.tmp"): "what a killed checkpoint write left, removed",
 }
 
 
