@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from app_helpers import form_settled, wait_for
 from textual.widgets import ProgressBar
 
@@ -48,6 +49,7 @@ async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
         assert progress_of(app) == 3
 
 
+@pytest.mark.slow  # runs the engine
 async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
     make_app, tiny_config
 ) -> None:
@@ -88,6 +90,7 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         assert app.screen is app.main
 
 
+@pytest.mark.slow  # runs the engine
 async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
     make_app, tiny_config
 ) -> None:
@@ -113,6 +116,7 @@ async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
     assert any(line.startswith("partial (") for line in app.session_results)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
     """However the app ends (here a test's end, with no quit action), its jobs stop."""
     app = make_app(tiny_config.replace(iterations=5000))
@@ -125,6 +129,7 @@ async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
     assert folder.record().status == STOPPED
 
 
+@pytest.mark.slow  # runs the engine
 async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_chosen_one(
     make_app, tiny_config, monkeypatch
 ) -> None:
@@ -160,6 +165,7 @@ async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_stopped_run_enqueued_with_its_folder_resumes_and_finishes(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -183,6 +189,7 @@ async def test_a_stopped_run_enqueued_with_its_folder_resumes_and_finishes(
         assert Path(record.result or "").is_file()
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_run_already_in_the_queue_is_not_queued_twice(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test(size=(120, 40)) as pilot:
