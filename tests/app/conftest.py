@@ -84,16 +84,20 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture(autouse=True)
 def engine_runs_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
-    """An app test that runs the engine (builds the VGG19 feature extractor) is marked
-    @pytest.mark.slow, so that `pytest -m "not slow"` stays the quick loop; one that is not
-    marked fails at its teardown, saying so."""
+    """An app test that runs the engine in the app (builds the VGG19 feature extractor on one
+    of the app's threads) is marked @pytest.mark.slow, so that `pytest -m "not slow"` stays the
+    quick loop; one that is not marked fails at its teardown, saying so. A run made by a
+    fixture, on the test's own thread, is not counted."""
+    import threading
+
     from nst_engine.method.features import FeatureExtractor
 
     built: list[bool] = []
     original = FeatureExtractor.__init__
 
     def counted(self, *args, **kwargs) -> None:
-        built.append(True)
+        if threading.current_thread() is not threading.main_thread():
+            built.append(True)
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(FeatureExtractor, "__init__", counted)
