@@ -22,6 +22,7 @@ def all_ended(app) -> bool:
     return bool(app.jobs) and all(not entry.open for entry in app.jobs.values())
 
 
+@pytest.mark.slow  # runs the engine
 async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -205,6 +206,7 @@ async def test_a_run_already_in_the_queue_is_not_queued_twice(make_app, tiny_con
         assert waiting.record().status == STOPPED  # cancelled before it began
 
 
+@pytest.mark.slow  # runs the engine
 async def test_queued_names_go_on_from_a_numbered_name(make_app, tiny_config, tmp_path) -> None:
     """`mine-2.png` queued three times: mine-2, mine-3, mine-4 (not mine-2-2)."""
     app = make_app(tiny_config.replace(iterations=5000))
