@@ -45,12 +45,65 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_config: RunCo
     return make
 
 
-@pytest.fixture
-def quick_path_checks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Check a typed path after 20 ms of quiet instead of 200 (what is checked is the same)."""
-    import nst_tui.app.widgets.form.path_field
+# The app's timers in its tests (seconds): what each waits for is the same, only sooner, so a
+# test that waits for it (the devices, the estimate, a path's check, the history's look at the
+# runs folder, a queue's or sweep's refresh, the curve's redraw, the file dialog's preview)
+# waits for less. The elapsed-time tick is left as it is: each tick repaints the run panel.
+QUICK_TIMERS = {
+    "nst_tui.app.app.PROBE_DELAY": 0.05,  # 1.0
+    "nst_tui.app.widgets.run.estimate.PROFILE_DELAY": 0.01,  # 1.5
+    "nst_tui.app.widgets.form.path_field.CHECK_DELAY": 0.02,  # 0.2
+    "nst_tui.app.screens.history.POLL_INTERVAL": 0.1,  # 1.0
+    "nst_tui.app.screens.queue.REFRESH": 0.1,  # 0.5
+    "nst_tui.app.screens.sweep.REFRESH": 0.1,  # 0.5
+    "nst_tui.app.widgets.run.loss_plot.REDRAW_INTERVAL": 0.1,  # 1.0
+    "nst_tui.app.screens.file_picker.PREVIEW_DELAY": 0.02,  # 0.15
+}
 
-    monkeypatch.setattr(nst_tui.app.widgets.form.path_field, "CHECK_DELAY", 0.02)
+
+@pytest.fixture(autouse=True)
+def app_under_test(monkeypatch: pytest.MonkeyPatch):
+    """Every app test: one torch thread, the engine's threads at the interface's priority, the
+    app's timers short (QUICK_TIMERS).
+
+    On this project's small shared machines two OpenMP threads that wait for each other, and
+    an engine thread niced below a busy interface, made a run of four 32 px iterations take
+    7 s or, on a loaded machine, minutes; the tests check behaviour, not speed (the priority
+    itself: test_app_engine_thread.py, which sets NST_TUI_ENGINE_NICE itself).
+    """
+    import torch
+
+    monkeypatch.setenv("NST_TUI_ENGINE_NICE", "0")
+    for name, seconds in QUICK_TIMERS.items():
+        monkeypatch.setattr(name, seconds)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def engine_runs_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """An app test that runs the engine in the app (builds the VGG19 feature extractor on one
+    of the app's threads) is marked @pytest.mark.slow, so that `pytest -m "not slow"` stays the
+    quick loop; one that is not marked fails at its teardown, saying so. A run made by a
+    fixture, on the test's own thread, is not counted."""
+    import threading
+
+    from nst_engine.method.features import FeatureExtractor
+
+    built: list[bool] = []
+    original = FeatureExtractor.__init__
+
+    def counted(self, *args, **kwargs) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            built.append(True)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FeatureExtractor, "__init__", counted)
+    yield
+    if built and request.node.get_closest_marker("slow") is None:
+        pytest.fail(f"{request.node.name} runs the engine: mark it @pytest.mark.slow")
 
 
 @pytest.fixture(autouse=True)
@@ -80,8 +133,6 @@ def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.chdir(content.parent)
     monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
-    # The cost estimate at once (its figures are fixed by conftest's fixed_estimates).
-    monkeypatch.setattr("nst_tui.app.widgets.run.estimate.PROFILE_DELAY", 0.01)
     # The run's clock does not tick between reports: on a busy machine more than a second can
     # pass between a run message and the picture, and the ETA would count down in it.
     monkeypatch.setattr("nst_tui.app.widgets.run.run_panel.TICK", 3600.0)

@@ -135,13 +135,9 @@ async def test_an_added_style_image_is_checked_like_the_first(make_app) -> None:
         run_is_off_because(app, "choose a style image 2")
 
 
-async def test_a_tiny_run_blends_two_styles_from_an_init_file(
-    make_app, demo_pair, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.slow  # runs the engine
+async def test_a_tiny_run_blends_two_styles_from_an_init_file(make_app, demo_pair) -> None:
     """Through the engine: two style images, an init image file and kept colours."""
-    # The engine thread at the interface's priority: on a loaded machine a niced run of four
-    # iterations can take minutes (its speed is not what this test is about).
-    monkeypatch.setenv("NST_TUI_ENGINE_NICE", "0")
     content, style = demo_pair
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -2,6 +2,8 @@
 sizes the network cannot take and outputs (broken presets: test_app_presets.py). Each bad
 value is named where it was typed and beside Run, which stays off; the app stays up; a good
 value turns Run on again. Unusual but valid images are accepted, converted as a run would.
+The cases of a kind share one app: starting it costs more than all of them (what each image
+case says, app or not: tests/engine/test_images.py).
 """
 
 from __future__ import annotations
@@ -26,8 +28,6 @@ from textual.widgets import Checkbox, Select
 
 from nst_engine.store import locations
 from nst_tui.app.widgets.form.path_field import PathField
-
-pytestmark = pytest.mark.usefixtures("quick_path_checks")
 
 # --- images that cannot be used ------------------------------------------------------------------
 
@@ -87,27 +87,28 @@ BAD_IMAGES = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("case", BAD_IMAGES)
-async def test_an_unusable_image_is_named_and_run_stays_off(make_app, tmp_path, demo_pair, case):
-    folder = tmp_path / "inputs"
-    folder.mkdir()
-    path, problem = make_bad_image(folder, case)
-    role = "style" if case in ("empty", "truncated png", "1x1") else "content"
+async def test_an_unusable_image_is_named_and_run_stays_off(make_app, tmp_path, demo_pair):
+    """Every case in one app (an app start costs more than a case), each from a good form."""
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        await set_text(pilot, f"#{role}", str(path))
-        field = app.main.query_one(f"#{role}-field", PathField)
-        message = f"{role} image '{path}' {problem}"
-        assert field.problem.startswith(message), field.problem
-        assert str(field.query_one(".path-info").content) == field.problem
-        assert field.has_class("-invalid") and not field.query_one("CellImage").display
-        run_is_off_because(app, message)
-        await pilot.press("ctrl+r")  # refused: a notice, no run, the app stays
-        await pilot.pause()
-        assert not app.running and app.is_running
-        await set_text(pilot, f"#{role}", str(demo_pair[0 if role == "content" else 1]))
-        run_is_on(app)
+        for case in BAD_IMAGES:
+            folder = tmp_path / case.replace(" ", "-")
+            folder.mkdir()
+            path, problem = make_bad_image(folder, case)
+            role = "style" if case in ("empty", "truncated png", "1x1") else "content"
+            await set_text(pilot, f"#{role}", str(path))
+            field = app.main.query_one(f"#{role}-field", PathField)
+            message = f"{role} image '{path}' {problem}"
+            assert field.problem.startswith(message), (case, field.problem)
+            assert str(field.query_one(".path-info").content) == field.problem, case
+            assert field.has_class("-invalid") and not field.query_one("CellImage").display, case
+            run_is_off_because(app, message)
+            await pilot.press("ctrl+r")  # refused: a notice, no run, the app stays
+            await pilot.pause()
+            assert not app.running and app.is_running, case
+            await set_text(pilot, f"#{role}", str(demo_pair[0 if role == "content" else 1]))
+            run_is_on(app)
 
 
 async def test_the_pixel_limit_says_how_to_raise_it_in_the_app(make_app, tmp_path) -> None:
@@ -205,27 +206,30 @@ def close_to(colour: tuple[int, int, int], expected: tuple[int, int, int]) -> bo
     return all(abs(a - b) <= 6 for a, b in zip(colour, expected, strict=True))
 
 
-@pytest.mark.parametrize("case", GOOD_IMAGES)
-async def test_an_unusual_image_is_accepted_and_converted(make_app, tmp_path, case) -> None:
-    path, size, pixels = make_good_image(tmp_path, case)
-    role = "style" if case == "animated gif" else "content"
+async def test_an_unusual_image_is_accepted_and_converted(make_app, tmp_path) -> None:
+    """Every case in one app (an app start costs more than a case)."""
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        await set_text(pilot, f"#{role}", str(path))
-        field = app.main.query_one(f"#{role}-field", PathField)
-        assert field.problem == ""
-        info = str(field.query_one(".path-info").content)
-        assert info.startswith(f"{size} px")  # "pixels" where the column has room
-        assert field.query_one("CellImage").has_picture
-        for (x, y), expected in pixels.items():
-            assert close_to(thumbnail_pixel(field, x, y), expected), (x, y)
-        if case == "animated gif":
-            assert f"style image '{path}' is animated (2 frames); using its first frame" in info
-        else:
-            assert "\n" not in info  # no notes
-        run_is_on(app)
-        assert getattr(app.form_state.config, role) == path
+        for case in GOOD_IMAGES:
+            folder = tmp_path / case.replace(" ", "-")
+            folder.mkdir()
+            path, size, pixels = make_good_image(folder, case)
+            role = "style" if case == "animated gif" else "content"
+            await set_text(pilot, f"#{role}", str(path))
+            field = app.main.query_one(f"#{role}-field", PathField)
+            assert field.problem == "", (case, field.problem)
+            info = str(field.query_one(".path-info").content)
+            assert info.startswith(f"{size} px"), (case, info)  # "pixels" where there is room
+            assert field.query_one("CellImage").has_picture, case
+            for (x, y), expected in pixels.items():
+                assert close_to(thumbnail_pixel(field, x, y), expected), (case, x, y)
+            if case == "animated gif":
+                assert f"style image '{path}' is animated (2 frames); using its first frame" in info
+            else:
+                assert "\n" not in info, case  # no notes
+            run_is_on(app)
+            assert getattr(app.form_state.config, role) == path, case
 
 
 # --- sizes the network cannot take ---------------------------------------------------------------
@@ -312,19 +316,21 @@ def bad_output(folder: Path, case: str) -> tuple[str, str]:
     raise ValueError(case)
 
 
-@pytest.mark.parametrize(
-    "case", ["folder missing", "folder is a file", "a folder", "unknown suffix", "empty"]
-)
-async def test_an_output_that_cannot_be_written_is_refused(make_app, tmp_path, case) -> None:
-    text, message = bad_output(tmp_path, case)
+BAD_OUTPUTS = ["folder missing", "folder is a file", "a folder", "unknown suffix", "empty"]
+
+
+async def test_an_output_that_cannot_be_written_is_refused(make_app, tmp_path) -> None:
+    """Every case in one app (an app start costs more than a case), each from a good form."""
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        await set_text(pilot, "#output", text)
-        assert message in app.main.query_one("#output-field").error
-        run_is_off_because(app, message)
-        await set_text(pilot, "#output", str(tmp_path / "fine.png"))
-        run_is_on(app)
+        for case in BAD_OUTPUTS:
+            text, message = bad_output(tmp_path, case)
+            await set_text(pilot, "#output", text)
+            assert message in app.main.query_one("#output-field").error, case
+            run_is_off_because(app, message)
+            await set_text(pilot, "#output", str(tmp_path / "fine.png"))
+            run_is_on(app)
 
 
 async def test_an_output_folder_that_is_not_writable_is_refused(
@@ -351,6 +357,7 @@ async def test_an_output_folder_that_is_not_writable_is_refused(
         run_is_on(app)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_an_existing_output_is_never_replaced_without_the_box(make_app, tmp_path) -> None:
     taken = tmp_path / "taken.png"
     taken.write_bytes(b"my earlier result")

@@ -1,6 +1,8 @@
 """Every number of the form, typed wrong: text, negative, zero (where it is not allowed), NaN
-and infinity. Each is named under its field and beside Run, which stays off; the app stays
-up; a good number typed after it turns Run on again. Then the layer lists, emptied.
+and infinity. Each value goes through its field's own parser; on screen, one bad value per
+field is named under it and beside Run, which stays off; the app stays up; a good number typed
+after it turns Run on again. One app start for the main fields, one for the optimisers' (an
+app start costs more than all the values). Then the layer lists, emptied.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from app_helpers import (
 )
 from textual.widgets import Checkbox, Collapsible, Input, Select
 
+from nst_engine.errors import NSTError
 from nst_tui.app.widgets.form.fields import TextField
 
 BAD_VALUES = ("abc", "-1", "0", "nan", "inf")
@@ -125,72 +128,95 @@ async def enter(pilot, input_id: str, text: str) -> None:
         await set_text(pilot, f"#{input_id}", text)
 
 
+def values_of(said: dict[str, str | None]) -> list[str]:
+    return [*BAD_VALUES, *[extra for extra in said if extra not in BAD_VALUES]]
+
+
+def check_parser(field: TextField, input_id: str) -> None:
+    """Every bad value through the field's own parser (the one the form calls): refused with
+    its message, or accepted where it is fine; the good value accepted."""
+    _, good, said = NUMBER_FIELDS[input_id]
+    for value in values_of(said):
+        message = said[value]
+        if message is None:  # zero is a fine value here
+            field.parse_text(value)
+            continue
+        with pytest.raises(NSTError) as refused:
+            field.parse_text(value)
+        assert refused.value.message == message, (input_id, value)
+    field.parse_text(good)
+
+
 async def check_number_field(pilot, input_id: str) -> None:
-    """Each bad value of the field refused, named, Run off; then a good one, Run on."""
+    """Each value through the field's parser; then, on screen, -1 named under the field and
+    beside Run, which stays off, zero accepted where it is fine, and a good value typed after
+    them turning Run on again. The field's first text is put back for the next field."""
     app = pilot.app
     _, good, said = NUMBER_FIELDS[input_id]
     field = app.main.query_one(f"#{input_id}-field", TextField)
-    for value in (*BAD_VALUES, *[extra for extra in said if extra not in BAD_VALUES]):
-        await enter(pilot, input_id, value)
-        message = said[value]
-        if message is None:  # zero is a fine value here
-            assert field.error == "", (value, field.error)
-            run_is_on(app)
-            continue
-        assert field.error == message, (value, field.error)
-        assert field.has_class("-invalid")
-        run_is_off_because(app, message)
+    check_parser(field, input_id)
+    first = field.text
+    await enter(pilot, input_id, "-1")
+    message = said["-1"]
+    assert field.error == message, (input_id, field.error)
+    assert field.has_class("-invalid")
+    run_is_off_because(app, message)
+    if said["0"] is None:
+        await enter(pilot, input_id, "0")
+        assert field.error == "", (input_id, field.error)
+        run_is_on(app)
     await enter(pilot, input_id, good)
-    assert field.error == ""
+    assert field.error == "", (input_id, field.error)
     run_is_on(app)
+    await set_text(pilot, f"#{input_id}", first)
 
 
 MAIN_FIELDS = [name for name, (optimizer, _, _) in NUMBER_FIELDS.items() if optimizer is None]
 
 
-@pytest.mark.parametrize("input_id", MAIN_FIELDS)
-async def test_a_bad_number_is_named_under_its_field_and_run_stays_off(
-    make_app, input_id: str
-) -> None:
+async def test_a_bad_number_is_named_under_its_field_and_run_stays_off(make_app) -> None:
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        await check_number_field(pilot, input_id)
+        for input_id in MAIN_FIELDS:
+            await check_number_field(pilot, input_id)
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "adadelta", "rmsprop", "sgd", "lbfgs"])
-async def test_a_bad_optimiser_parameter_is_named_and_run_stays_off(make_app, optimizer) -> None:
+async def test_a_bad_optimiser_parameter_is_named_and_run_stays_off(make_app) -> None:
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        app.main.query_one("#optimizer", Select).value = optimizer
-        await wait_for(pilot, lambda: bool(app.main.query(f"#params-{optimizer}")), what="panel")
-        await form_settled(pilot)
-        for input_id, (owner, _, _) in NUMBER_FIELDS.items():
-            if owner == optimizer:
-                await check_number_field(pilot, input_id)
+        for optimizer in ("adam", "adadelta", "rmsprop", "sgd", "lbfgs"):
+            app.main.query_one("#optimizer", Select).value = optimizer
+            await wait_for(
+                pilot, lambda name=optimizer: bool(app.main.query(f"#params-{name}")), what="panel"
+            )
+            await form_settled(pilot)
+            for input_id, (owner, _, _) in NUMBER_FIELDS.items():
+                if owner == optimizer:
+                    await check_number_field(pilot, input_id)
 
 
-@pytest.mark.parametrize("kind", ["content", "style"])
-async def test_a_bad_layer_weight_is_named_and_run_stays_off(make_app, kind: str) -> None:
+async def test_a_bad_layer_weight_is_named_and_run_stays_off(make_app) -> None:
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        await open_layers(pilot, kind)
-        layer = "relu4_2" if kind == "content" else "relu3_1"
-        name = f"weight of {kind} layer {layer}"
-        for value, message in number(name).items():
-            await set_text(pilot, f"#{kind}-{layer}-weight", value)
-            if message is None and kind == "style":  # 0 is fine: other style layers weigh
-                run_is_on(app)
-                continue
-            if message is None:  # the only content layer, weighing nothing
-                message = "choose at least one content layer with a weight above 0"
-            run_is_off_because(app, message)
-            assert app.main.query_one(f"#{kind}-layers").has_class("-invalid")
-        await set_text(pilot, f"#{kind}-{layer}-weight", "2e-9")
-        run_is_on(app)
-        assert (layer, 2e-9) in getattr(app.form_state.config, f"{kind}_layers")
+        for kind in ("content", "style"):
+            await open_layers(pilot, kind)
+            layer = "relu4_2" if kind == "content" else "relu3_1"
+            name = f"weight of {kind} layer {layer}"
+            for value, message in number(name).items():
+                await set_text(pilot, f"#{kind}-{layer}-weight", value)
+                if message is None and kind == "style":  # 0 is fine: other style layers weigh
+                    run_is_on(app)
+                    continue
+                if message is None:  # the only content layer, weighing nothing
+                    message = "choose at least one content layer with a weight above 0"
+                run_is_off_because(app, message)
+                assert app.main.query_one(f"#{kind}-layers").has_class("-invalid"), value
+            await set_text(pilot, f"#{kind}-{layer}-weight", "2e-9")
+            run_is_on(app)
+            assert (layer, 2e-9) in getattr(app.form_state.config, f"{kind}_layers")
 
 
 async def test_all_content_layers_unticked_is_refused(make_app) -> None:

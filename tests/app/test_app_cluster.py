@@ -23,6 +23,7 @@ def local_cluster():
     cluster.close()
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 async def test_the_queue_shows_jobs_on_their_node_with_progress_and_previews(
     local_cluster, tiny_config, tmp_path: Path, monkeypatch
 ) -> None:

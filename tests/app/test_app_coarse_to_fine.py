@@ -16,8 +16,7 @@ def hint(app) -> str:
     return str(shown.content) if shown.display else ""
 
 
-async def test_coarse_to_fine_in_the_form(make_app, tiny_config, monkeypatch) -> None:
-    monkeypatch.setattr("nst_tui.app.widgets.run.estimate.PROFILE_DELAY", 0.01)
+async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(size=512))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)

@@ -109,6 +109,7 @@ def seen_by_the_collector(thing: object) -> bool:
     return any(candidate is thing for candidate in gc.get_objects())
 
 
+@pytest.mark.slow  # runs the engine
 async def test_torch_and_what_runs_import_are_set_aside_from_the_collector(
     make_app, tiny_config, monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:

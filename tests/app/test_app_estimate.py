@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from app_helpers import form_settled, reason_text, set_text, wait_for
+from app_helpers import form_settled, reason_text, result_text, set_text, wait_for
 
 from nst_engine.cost import estimate, rates
 from nst_engine.cost.rates import DeviceProfile, Timing
@@ -21,9 +21,6 @@ def estimate_text(app) -> str:
 @pytest.fixture
 def quick_profiles(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     """Devices answer at once with fixed rates (after the returned event is set), 16 GB free."""
-    import nst_tui.app.widgets.run.estimate
-
-    monkeypatch.setattr(nst_tui.app.widgets.run.estimate, "PROFILE_DELAY", 0.01)
     monkeypatch.setattr(estimate, "cpu_free_bytes", lambda *args: 16 * GB)
     release = threading.Event()
 
@@ -77,6 +74,7 @@ async def test_a_hundred_million_iterations_warn_instead_of_ready(make_app, quic
         assert "Ready" not in reason
 
 
+@pytest.mark.slow  # runs the engine
 async def test_run_asks_first_when_the_estimate_exceeds_free_memory(
     make_app, quick_profiles, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -101,14 +99,22 @@ async def test_run_asks_first_when_the_estimate_exceeds_free_memory(
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
 
 
+@pytest.mark.slow  # runs the engine
 async def test_run_does_not_ask_when_memory_suffices(make_app, quick_profiles) -> None:
+    from nst_tui.app.screens.confirm import ConfirmScreen
+
     quick_profiles.set()
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        output = app.form_state.config.output
         await pilot.press("ctrl+r")
-        assert app.current_run_id == 1
+        assert app.current_run_id == 1 and app.running
+        assert not isinstance(app.screen, ConfirmScreen)
+        # The run goes ahead unasked, to its result.
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert output.is_file() and result_text(app).startswith("Done in")
 
 
 async def test_the_estimate_follows_the_past_runs_of_the_forms_optimiser(
@@ -117,7 +123,6 @@ async def test_the_estimate_follows_the_past_runs_of_the_forms_optimiser(
     """Two past runs: Adam at 256 px (0.2 s an iteration), L-BFGS at 512 px (1 s). The form's
     L-BFGS run at 256 px is the L-BFGS run's time scaled down by the work, not the Adam one's;
     its Adam run at 512 px is the Adam run's scaled up."""
-    import nst_tui.app.widgets.run.estimate
     from nst_engine.cost.estimate import format_seconds, iteration_flops, workload_of
     from nst_engine.cost.rates import RunRecord
     from nst_engine.settings.config import OptimizerSettings
@@ -135,7 +140,6 @@ async def test_the_estimate_follows_the_past_runs_of_the_forms_optimiser(
         RunRecord(flops(at_256.replace(optimizer=adam)), 0.2, "adam"),
         RunRecord(flops(at_512), 1.0, "lbfgs"),
     )
-    monkeypatch.setattr(nst_tui.app.widgets.run.estimate, "PROFILE_DELAY", 0.01)
     monkeypatch.setattr(
         rates,
         "device_profile",

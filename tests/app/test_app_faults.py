@@ -86,6 +86,7 @@ def bad_weights(folder: Path, case: str) -> tuple[Path, str]:
     raise ValueError(case)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_missing_weights_file_is_named_before_a_run(
     make_app, tiny_config, tmp_path
 ) -> None:
@@ -100,6 +101,7 @@ async def test_a_missing_weights_file_is_named_before_a_run(
 
 
 # The form checks that a weights file is there; what is in it, only a run can tell.
+@pytest.mark.slow  # runs the engine
 @pytest.mark.parametrize("case", ["truncated", "wrong shape", "code in the pickle"])
 async def test_a_bad_weights_file_is_named_and_the_next_run_works(
     make_app, tiny_config, tmp_path, monkeypatch, case
@@ -127,6 +129,7 @@ async def test_a_bad_weights_file_is_named_and_the_next_run_works(
 # --- numbers that blow up ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_image(
     make_app, tiny_config, nan_after
 ) -> None:
@@ -148,6 +151,7 @@ async def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_image(
         run_is_on(app)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_out_of_memory_gives_advice_and_the_next_run_works(
     make_app, tiny_config, tmp_path, out_of_memory_at
 ) -> None:
@@ -171,6 +175,7 @@ async def test_out_of_memory_gives_advice_and_the_next_run_works(
 # --- devices ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the engine
 async def test_asking_for_cuda_without_one_says_so_and_offers_the_cpu(make_app) -> None:
     assert not torch.cuda.is_available()
     app = make_app()
@@ -218,6 +223,7 @@ async def test_a_remembered_device_that_is_not_here_falls_back_to_auto(make_app,
 # --- the log ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_run_writes_its_settings_device_weights_and_timings_to_the_log(make_app) -> None:
     app = make_app()
     async with app.run_test() as pilot:
@@ -230,6 +236,7 @@ async def test_a_run_writes_its_settings_device_weights_and_timings_to_the_log(m
     assert "Finished(path=" in log and "seconds=" in log and "it/s)" in log
 
 
+@pytest.mark.slow  # runs the engine
 async def test_an_internal_error_puts_its_traceback_in_the_log_and_one_line_on_screen(
     make_app, monkeypatch
 ) -> None:

@@ -20,9 +20,7 @@ async def type_into(pilot, selector: str, text: str) -> None:
     await form_settled(pilot)
 
 
-async def test_typing_a_gallery_name_in_the_style_field_uses_the_gallery_file(
-    make_app, quick_path_checks
-) -> None:
+async def test_typing_a_gallery_name_in_the_style_field_uses_the_gallery_file(make_app) -> None:
     mosaic = gallery_image("mosaic").path
     app = make_app()
     async with app.run_test() as pilot:
@@ -41,7 +39,7 @@ async def test_typing_a_gallery_name_in_the_style_field_uses_the_gallery_file(
 
 
 async def test_a_file_of_that_name_here_wins_over_the_gallery_name(
-    make_app, quick_path_checks, tmp_path: Path
+    make_app, tmp_path: Path
 ) -> None:
     Image.new("RGB", (40, 30), (200, 30, 30)).save(tmp_path / "mosaic", format="PNG")
     app = make_app()  # runs in tmp_path

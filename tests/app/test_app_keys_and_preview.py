@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from app_helpers import form_settled, wait_for
 from PIL import Image
 from textual.command import CommandPalette
@@ -25,6 +26,7 @@ def test_every_keyed_command_is_a_binding_and_in_the_help() -> None:
         assert command.title in table
 
 
+@pytest.mark.slow  # runs the engine
 async def test_the_footer_shows_run_when_idle_and_cancel_when_running(
     make_app, tiny_config
 ) -> None:

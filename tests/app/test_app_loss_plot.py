@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from app_helpers import form_settled, wait_for
 from textual.app import App, ComposeResult
 
@@ -91,6 +92,7 @@ async def test_a_resumed_run_goes_back_to_its_checkpoint_on_the_curve() -> None:
         assert drawn(plot_text(plot)) and "total" in str(plot.border_title)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_the_curve_moves_during_a_run_in_the_run_panel(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=6))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -117,6 +119,7 @@ async def test_the_curve_moves_during_a_run_in_the_run_panel(make_app, tiny_conf
         assert not curve.display
 
 
+@pytest.mark.slow  # runs the engine
 async def test_on_a_short_terminal_the_curve_waits_for_ctrl_l(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=2))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -21,6 +21,7 @@ def screen_lines(app) -> list[str]:
     return [strip.text for strip in app.screen._compositor.render_strips()]
 
 
+@pytest.mark.slow  # runs the engine
 async def test_escape_in_the_maximised_preview_says_back_not_cancel(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test(size=(120, 40)) as pilot:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from app_helpers import (
     form_settled,
     open_layers,
@@ -37,6 +38,7 @@ def test_the_progress_line_puts_eta_and_speed_first() -> None:
     assert line.index("5/60") > line.index("it/s")
 
 
+@pytest.mark.slow  # runs the engine
 async def test_at_80_columns_the_run_shows_eta_and_speed_whole(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=6))
     async with app.run_test(size=(80, 24)) as pilot:
@@ -194,6 +196,7 @@ async def test_nesterov_without_momentum_shows_under_nesterov(make_app) -> None:
 # --- item 9: a chosen output name is numbered on the next run ------------------------------------
 
 
+@pytest.mark.slow  # runs the engine
 async def test_rerunning_with_a_chosen_name_offers_the_next_free_name(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -218,6 +221,7 @@ async def test_rerunning_with_a_chosen_name_offers_the_next_free_name(
 # --- item 10: Ctrl+Q during a run asks -----------------------------------------------------------
 
 
+@pytest.mark.slow  # runs the engine
 async def test_ctrl_q_during_a_run_asks_and_escape_keeps_running(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test(size=(80, 24)) as pilot:

@@ -56,6 +56,7 @@ async def test_the_nesterov_checkbox_draws_whole(make_app, tiny_config, width) -
         assert form.contains_region(checkbox.region), (checkbox.region, form)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_random_weights_are_warned_about_in_the_form_and_the_result(make_app) -> None:
     app = make_app()  # the fixture's config has random weights
     async with app.run_test(size=(120, 40)) as pilot:

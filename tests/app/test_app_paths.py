@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from app_helpers import form_settled, set_text
 from screen_text import line_of, screen_lines
 
@@ -45,6 +46,7 @@ async def test_long_paths_keep_their_file_names_in_sight_at_80_columns(
         assert content.name in line_of(app, "#content")
 
 
+@pytest.mark.slow  # runs the engine
 async def test_the_saved_path_keeps_its_file_name_on_one_line_at_80_columns(
     make_app, tiny_config, tmp_path: Path, demo_pair
 ) -> None:

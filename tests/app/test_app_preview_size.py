@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from app_helpers import form_settled, wait_for
 from PIL import Image
 
@@ -72,6 +73,7 @@ async def test_the_preview_refits_after_maximising_and_back(
         await maximise_and_back(pilot, preview.cell_size)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_escape_after_a_finished_run_refits_the_result(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from app_helpers import form_settled, wait_for
 from textual.widgets import ProgressBar
 
@@ -21,6 +22,7 @@ def all_ended(app) -> bool:
     return bool(app.jobs) and all(not entry.open for entry in app.jobs.values())
 
 
+@pytest.mark.slow  # runs the engine
 async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -48,6 +50,7 @@ async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
         assert progress_of(app) == 3
 
 
+@pytest.mark.slow  # runs the engine
 async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
     make_app, tiny_config
 ) -> None:
@@ -92,6 +95,7 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         assert app.screen is app.main
 
 
+@pytest.mark.slow  # runs the engine
 async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
     make_app, tiny_config
 ) -> None:
@@ -117,6 +121,7 @@ async def test_quitting_with_work_queued_asks_and_leaves_it_resumable(
     assert any(line.startswith("partial (") for line in app.session_results)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
     """However the app ends (here a test's end, with no quit action), its jobs stop."""
     app = make_app(tiny_config.replace(iterations=5000))
@@ -129,6 +134,7 @@ async def test_a_job_never_outlives_the_app(make_app, tiny_config) -> None:
     assert folder.record().status == STOPPED
 
 
+@pytest.mark.slow  # runs the engine
 async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_chosen_one(
     make_app, tiny_config, monkeypatch
 ) -> None:
@@ -164,6 +170,7 @@ async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_stopped_run_enqueued_with_its_folder_resumes_and_finishes(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -187,6 +194,7 @@ async def test_a_stopped_run_enqueued_with_its_folder_resumes_and_finishes(
         assert Path(record.result or "").is_file()
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_run_already_in_the_queue_is_not_queued_twice(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -202,6 +210,7 @@ async def test_a_run_already_in_the_queue_is_not_queued_twice(make_app, tiny_con
         assert waiting.record().status == STOPPED  # cancelled before it began
 
 
+@pytest.mark.slow  # runs the engine
 async def test_queued_names_go_on_from_a_numbered_name(make_app, tiny_config, tmp_path) -> None:
     """`mine-2.png` queued three times: mine-2, mine-3, mine-4 (not mine-2-2)."""
     app = make_app(tiny_config.replace(iterations=5000))

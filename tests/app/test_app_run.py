@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+import pytest
 from app_helpers import form_settled, reason_text, result_text, wait_for
 from PIL import Image
 from textual.widgets import Button, ProgressBar
@@ -17,6 +18,7 @@ def progress_of(app) -> int:
     return int(app.main.panel.query_one("#progress", ProgressBar).progress)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_tiny_run_finishes_and_shows_where_the_result_is(make_app, tmp_path: Path) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -52,6 +54,7 @@ async def test_a_tiny_run_finishes_and_shows_where_the_result_is(make_app, tmp_p
         assert app.form_state.config.output == tmp_path / f"{output.stem}-2.png"
 
 
+@pytest.mark.slow  # runs the engine
 async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test() as pilot:
@@ -78,6 +81,7 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
         assert f" · {index}/5000 · " in stats
 
 
+@pytest.mark.slow  # runs the engine
 async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -104,6 +108,7 @@ async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
     assert partial.is_file() and not output.exists()
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_cancelled_runs_messages_never_reach_the_next_run(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test() as pilot:
@@ -172,6 +177,7 @@ async def test_an_internal_error_is_logged_and_shown_briefly(make_app, monkeypat
     assert any(record.exc_info for record in caplog.records)
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_run_with_the_real_oxford_weights(make_app, tiny_config) -> None:
     app = make_app(tiny_config.replace(weights="oxford", iterations=2))
     async with app.run_test() as pilot:

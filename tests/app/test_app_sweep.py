@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from app_helpers import form_settled, wait_for
 from PIL import Image
 from textual.widgets import Button, Input, Select
@@ -39,6 +40,7 @@ def start_is_off(screen: SweepScreen) -> bool:
     return screen.query_one("#sweep-start", Button).disabled
 
 
+@pytest.mark.slow  # runs the engine
 async def test_a_2x2_sweep_runs_four_cells_into_the_history_and_a_grid(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -110,6 +112,7 @@ async def test_bad_values_say_one_line_and_start_stays_off(make_app, tmp_path: P
         assert screen.query_one("#sweep-name-1", Select).value == "lr"
 
 
+@pytest.mark.slow  # runs the engine
 async def test_an_iterations_sweep_is_one_run_whose_snapshots_fill_the_grid(
     make_app, tiny_config, tmp_path: Path
 ) -> None:
@@ -171,6 +174,7 @@ async def test_too_many_values_and_a_runs_folder_that_cannot_be_made_are_one_lin
         assert not app.jobs and not (tmp_path / "g.cells").exists()
 
 
+@pytest.mark.slow
 async def test_a_sweep_started_in_the_app_is_resumed_by_the_command_line(
     make_app, tiny_config, tmp_path: Path, monkeypatch, capsys
 ) -> None:

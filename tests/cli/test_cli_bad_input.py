@@ -254,6 +254,7 @@ def test_an_output_with_an_unknown_suffix_is_refused(nst_tui):
 # --- device and weights -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_a_device_that_does_not_exist_is_refused_suggesting_the_cpu(nst_tui):
     import torch
 
@@ -272,6 +273,7 @@ class RunsCode:
         return (exec, (f"open({str(self.marker)!r}, 'w').write('code ran')",))
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_a_weights_file_holding_code_is_refused_and_does_not_run(nst_tui, work):
     import torch
 

@@ -111,6 +111,7 @@ def test_ctrl_c_while_connecting_is_one_line_and_exit_130(nst_tui_here, monkeypa
     assert json.loads(nst_tui_here("runs", "--json").stdout) == []
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work):
     pytest.importorskip("ray")
     result = nst_tui_here("run", "--demo", *TINY, "--iterations", "3", "--cluster", "local")
@@ -129,6 +130,7 @@ def test_resume_on_an_unreachable_cluster_leaves_the_run_as_it_was(nst_tui_here,
     assert folder.record().status == "stopped" and folder.checkpoint_path.is_file()
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_a_sweep_on_a_local_ray_gives_the_grid_of_the_local_sweep(nst_tui_here, work):
     """Each cell runs where Ray puts it, with the seed of its settings: the same pictures."""
     pytest.importorskip("ray")

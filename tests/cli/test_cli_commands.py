@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from PIL import Image
 
 from nst_engine.running.images import read_embedded_settings
@@ -13,6 +14,7 @@ from nst_engine.settings.layers import LAYER_NAMES
 TINY = ("--size", "48", "--iterations", "3", "--weights", "random")
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui, work):
     result = nst_tui("run", "--demo", "-o", "out.png", *TINY)
     assert result.returncode == 0, result.stderr
@@ -31,6 +33,7 @@ def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui, work):
     assert settings.weights == "random"
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_flags_override_the_preset_and_reach_the_result(nst_tui, work, demo_pair):
     result = nst_tui(
         "run",
@@ -74,6 +77,7 @@ def test_flags_override_the_preset_and_reach_the_result(nst_tui, work, demo_pair
     assert settings.seed == 9
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_overwrite_replaces_an_existing_output(nst_tui, work):
     (work / "out.png").write_bytes(b"old")
     result = nst_tui("run", "--demo", "-o", "out.png", "--overwrite", *TINY)
@@ -81,6 +85,7 @@ def test_overwrite_replaces_an_existing_output(nst_tui, work):
     assert read_embedded_settings(work / "out.png") is not None
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_without_an_output_the_result_is_named_after_its_images(nst_tui, work):
     result = nst_tui("run", "--demo", *TINY)
     assert result.returncode == 0, result.stderr
@@ -125,6 +130,7 @@ def test_help_answers_without_error(nst_tui):
     assert result.stderr == ""
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_bench_measures_each_size_in_its_own_process_and_writes_json(nst_tui, work):
     result = nst_tui(
         "bench", "--sizes", "32", "48", "--iterations", "2", "--warmup", "1",

@@ -62,6 +62,7 @@ def make_image(kind: str, folder):
         "spaces and ünïcödé",
     ],
 )
+@pytest.mark.slow  # imports torch in a new process
 def test_an_unusual_valid_content_image_runs_to_a_result(nst_tui, work, demo_pair, kind):
     content = make_image(kind, work)
     output = work / "out folder ünï" / "résultat.png"
@@ -77,6 +78,7 @@ def test_an_unusual_valid_content_image_runs_to_a_result(nst_tui, work, demo_pai
     assert f"content = {str(content)!r}".replace("'", '"') in read_embedded_settings(output)
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_an_animated_gif_uses_its_first_frame_and_says_so(nst_tui, work, demo_pair):
     frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "green", "blue")]
     gif = work / "moving.gif"

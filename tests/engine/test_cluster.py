@@ -60,6 +60,7 @@ def test_an_address_nobody_answers_fails_fast_in_one_line():
         cluster_module.connect("somewhere")
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_a_job_on_the_cluster_gives_the_pixels_it_gives_here(local_cluster, tiny_config, tmp_path):
     here = tiny_config(output=tmp_path / "here.png", iterations=4, snapshot_every=2)
     run_here(here)
@@ -85,6 +86,7 @@ def test_a_job_on_the_cluster_gives_the_pixels_it_gives_here(local_cluster, tiny
     assert "run requested" in job.folder.log_path.read_text()
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_a_killed_worker_costs_only_the_iterations_since_its_checkpoint(
     local_cluster, tiny_config, tmp_path, monkeypatch
 ):
@@ -125,6 +127,7 @@ def test_a_killed_worker_costs_only_the_iterations_since_its_checkpoint(
     assert [row["iteration"] for row in job.folder.losses()] == list(range(1, 13))
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_a_cancelled_job_keeps_its_partial_and_can_be_resumed_here(
     local_cluster, tiny_config, tmp_path
 ):
@@ -150,12 +153,14 @@ def test_a_cancelled_job_keeps_its_partial_and_can_be_resumed_here(
     assert 3 <= state["completed"] < 400
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_a_worker_of_another_version_is_refused(local_cluster, monkeypatch):
     monkeypatch.setattr(cluster_module, "__version__", "0.0.0-other")
     with pytest.raises(DeviceError, match="has nst-tui .*, this machine 0.0.0-other"):
         cluster_module._check_versions(ray, [n for n in ray.nodes() if n["Alive"]], "local")
 
 
+@pytest.mark.slow  # starts Ray and runs the engine
 def test_cancelling_all_leaves_the_running_job_resumable_and_the_waiting_one_queued(
     local_cluster, tiny_config, tmp_path
 ):

@@ -180,8 +180,11 @@ def test_style_transfer_loss_is_style_plus_content_plus_tv_with_weighted_sums(ti
 
 
 def test_style_transfer_loss_without_tv_reports_zero_tv(tiny_extractor):
-    image = torch.full((1, 3, 16, 16), 100.0)
-    loss = build_loss(tiny_extractor, image, image, (("relu2_2", 1.0),), (("relu1_1", 1.0),), 0.0)
+    # A noisy image: its total variation is far from zero, so only the weight can make it 0.
+    image = torch.rand(1, 3, 16, 16, generator=torch.Generator().manual_seed(3)) * 255
+    layers = (("relu2_2", 1.0),), (("relu1_1", 1.0),)
+    assert build_loss(tiny_extractor, image, image, *layers, 1.0)(image)["tv"].item() > 1.0
+    loss = build_loss(tiny_extractor, image, image, *layers, 0.0)
     parts = loss(image)
     assert parts["tv"].item() == 0.0
     assert parts["content"].item() == 0.0

@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # imports torch in a new process
 def test_making_and_stepping_an_optimiser_does_not_import_torch_dynamo():
     # A fresh process: this one imported torch._dynamo long ago. torch's optimiser
     # bookkeeping would import it (about 890 modules) on the first zero_grad.

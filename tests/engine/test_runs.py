@@ -146,6 +146,7 @@ def test_periodic_checkpoints_let_a_crashed_run_go_on_from_the_last_one(
     assert [row["iteration"] for row in folder.losses()] == list(range(1, 10))
 
 
+@pytest.mark.slow  # imports torch in a new process
 def test_a_checkpoint_killed_while_written_leaves_the_previous_one_whole(tmp_path):
     """A process killed in the middle of writing a checkpoint (os._exit from inside the
     write, as SIGKILL or a power cut would stop it) leaves the previous checkpoint readable."""

@@ -232,11 +232,44 @@ def test_a_folder_a_missing_path_and_an_unknown_suffix_are_refused(tmp_path):
         read_weights_file(other)
 
 
-def test_a_non_dict_pth_and_garbage_files_are_refused(tmp_path):
-    listed = tmp_path / "list.pth"
-    torch.save([torch.zeros(1)], listed)
-    with pytest.raises(WeightsError, match="holds a list, not a state dict"):
-        read_weights_file(listed)
+NOT_A_STATE_DICT = {
+    "list": [torch.zeros(1)],
+    "tuple": (torch.zeros(1), torch.ones(1)),
+    "Tensor": torch.zeros(3),
+    "int": 7,
+    "str": "conv1_1",
+    "NoneType": None,
+}
+
+
+@pytest.mark.parametrize("kind", list(NOT_A_STATE_DICT))
+@pytest.mark.parametrize("suffix", [".pth", ".pt", ".bin"])
+def test_a_non_dict_pth_is_refused_naming_what_it_holds(tmp_path, kind, suffix):
+    path = tmp_path / f"weights{suffix}"
+    torch.save(NOT_A_STATE_DICT[kind], path)
+    with pytest.raises(WeightsError) as caught:
+        read_weights_file(path)
+    assert caught.value.message == f"weights file '{path}' holds a {kind}, not a state dict"
+
+
+GARBAGE_FILES = {
+    "empty": b"",
+    "text": b"these are not weights\n",
+    "half a zip": b"PK\x03\x04" + bytes(20),
+    "half a pickle": b"\x80\x02}q\x00(X",
+}
+
+
+@pytest.mark.parametrize("case", list(GARBAGE_FILES))
+@pytest.mark.parametrize("suffix", [".pth", ".pt", ".bin"])
+def test_a_garbage_torch_file_is_refused_as_damaged(tmp_path, case, suffix):
+    path = tmp_path / f"weights{suffix}"
+    path.write_bytes(GARBAGE_FILES[case])
+    with pytest.raises(WeightsError) as caught:
+        read_weights_file(path)
+    message = caught.value.message
+    assert message.startswith(f"weights file '{path}' is damaged or not a PyTorch file ("), message
+    assert "\n" not in message
 
 
 # Seeds whose bytes made the restricted unpickler raise IndexError, KeyError and struct.error.
