@@ -109,7 +109,8 @@ async def test_run_does_not_ask_when_memory_suffices(make_app, quick_profiles) -
         await form_settled(pilot)
         output = app.form_state.config.output
         await pilot.press("ctrl+r")
-        assert app.current_run_id == 1 and app.running
+        # Started at once (a tiny run may even have ended by now), no question asked.
+        await wait_for(pilot, lambda: app.current_run_id == 1, what="the run to start")
         assert not isinstance(app.screen, ConfirmScreen)
         # The run goes ahead unasked, to its result.
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")

@@ -5,30 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image
-
-from nst_engine.settings.config import RunConfig
-
-
-def test_a_sweeps_snapshot_cells_are_copied_through_the_atomic_write(
-    tmp_path, demo_pair, atomic_writes
-):
-    from nst_engine.sweeps.sweep import create_run_folders, parse_vary, plan_sweep
-    from nst_tui.cli.sweep_progress import copy_snapshot_cells
-
-    content, style = demo_pair
-    base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
-    plan = plan_sweep(base, [parse_vary("iterations=2,4")])  # a cell from the snapshot at 2
-    folders = create_run_folders(plan, tmp_path / "runs")
-    snapshot = folders[0].snapshot_path(2, 4)
-    snapshot.parent.mkdir(exist_ok=True)
-    Image.new("RGB", (8, 8), "red").save(snapshot)
-    atomic_writes.clear()
-    copy_snapshot_cells(plan, folders)
-    cells = list(plan.cells_folder.glob("r1c1-*.png"))
-    assert atomic_writes == cells and len(cells) == 1
-    assert cells[0].read_bytes() == snapshot.read_bytes()
-
 
 def test_a_sweep_files_settings_over_a_preset_are_written_through_the_atomic_write(
     tmp_path, atomic_writes

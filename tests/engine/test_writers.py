@@ -54,12 +54,12 @@ def test_the_written_run_folder_files_read_back(folder):
 
 
 def test_a_runs_claim_on_its_output_goes_through_the_atomic_write(folder, atomic_writes):
-    from nst_engine.store import output_owners
+    from nst_engine.store import output_index
 
-    output_owners.claim(folder.path, folder.path.parent / "mine.png")
-    index = folder.path.parent / output_owners.INDEX
+    output_index.claim(folder.path, folder.path.parent / "mine.png")
+    index = folder.path.parent / output_index.INDEX
     assert atomic_writes == [index / folder.id]
-    assert output_owners.owned_outputs(folder.path.parent) == {
+    assert output_index.owned_outputs(folder.path.parent) == {
         folder.path.parent / "mine.png": (folder.id,)
     }
 
@@ -67,14 +67,14 @@ def test_a_runs_claim_on_its_output_goes_through_the_atomic_write(folder, atomic
 def test_the_output_index_of_an_older_runs_folder_is_built_through_the_atomic_write(
     tiny_config, tmp_path, atomic_writes
 ):
-    from nst_engine.store import output_owners
+    from nst_engine.store import output_index
 
     root = tmp_path / "runs"
     first = RunFolder.create(tiny_config(output=tmp_path / "a.png"), root)
     second = RunFolder.create(tiny_config(output=tmp_path / "b.png"), root)
-    shutil.rmtree(root / output_owners.INDEX)  # as a folder made by an earlier version
+    shutil.rmtree(root / output_index.INDEX)  # as a folder made by an earlier version
     atomic_writes.clear()
-    owned = output_owners.owned_outputs(root)
+    owned = output_index.owned_outputs(root)
     assert owned == {tmp_path / "a.png": (first.id,), tmp_path / "b.png": (second.id,)}
     assert sorted(path.name for path in atomic_writes) == sorted([first.id, second.id])
     assert not [path for path in root.iterdir() if path.name.endswith(".tmp")]
@@ -104,7 +104,8 @@ def test_images_are_saved_through_the_atomic_write(tmp_path, atomic_writes):
 
 
 def test_a_sweeps_record_is_saved_through_the_atomic_write(tmp_path, demo_pair, atomic_writes):
-    from nst_engine.sweeps.sweep import create_run_folders, parse_vary, plan_sweep, save_sweep
+    from nst_engine.sweeps.plan import parse_vary, plan_sweep
+    from nst_engine.sweeps.saved import create_run_folders, save_sweep
 
     content, style = demo_pair
     base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
@@ -113,6 +114,26 @@ def test_a_sweeps_record_is_saved_through_the_atomic_write(tmp_path, demo_pair, 
     atomic_writes.clear()
     path = save_sweep(plan, folders, 64)
     assert atomic_writes == [path] and path.name == "sweep.toml"
+
+
+def test_a_sweeps_snapshot_cells_are_copied_through_the_atomic_write(
+    tmp_path, demo_pair, atomic_writes
+):
+    from nst_engine.sweeps.plan import parse_vary, plan_sweep
+    from nst_engine.sweeps.sweep import Sweep
+
+    content, style = demo_pair
+    base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
+    plan = plan_sweep(base, [parse_vary("iterations=2,4")])  # a cell from the snapshot at 2
+    sweep = Sweep.start(plan, 32, tmp_path / "runs")
+    snapshot = sweep.folders[0].snapshot_path(2, 4)
+    snapshot.parent.mkdir(exist_ok=True)
+    Image.new("RGB", (8, 8), "red").save(snapshot)
+    atomic_writes.clear()
+    sweep.draw()
+    cells = list(plan.cells_folder.glob("r1c1-*.png"))
+    assert len(cells) == 1 and atomic_writes == [cells[0], sweep.path]
+    assert cells[0].read_bytes() == snapshot.read_bytes()
 
 
 # --- caches and settings ----------------------------------------------------------------------
