@@ -5,6 +5,7 @@ Frozen dataclasses, checked when built; `nst_engine.settings.config` re-exports 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,3 +136,25 @@ class OptimizerSettings:
     @property
     def label(self) -> str:
         return OPTIMIZER_LABELS[self.name]
+
+
+def optimizer_from_dict(value: Any, base: OptimizerSettings) -> OptimizerSettings:
+    """A TOML table of optimiser settings laid over `base` (its own tables merged)."""
+    if not isinstance(value, dict):
+        raise ConfigError("optimizer must be a table")
+    changes: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in ("name", "lr"):
+            changes[key] = item
+        elif key in OPTIMIZER_PARAMETERS:
+            if not isinstance(item, dict):
+                raise ConfigError(f"optimizer.{key} must be a table")
+            parameter_class = OPTIMIZER_PARAMETERS[key]
+            allowed = {f.name for f in dataclasses.fields(parameter_class)}
+            extra = sorted(set(item) - allowed)
+            if extra:
+                raise ConfigError(f"unknown setting 'optimizer.{key}.{extra[0]}'")
+            changes[key] = dataclasses.replace(getattr(base, key), **item)
+        else:
+            raise ConfigError(f"unknown setting 'optimizer.{key}'")
+    return dataclasses.replace(base, **changes)
