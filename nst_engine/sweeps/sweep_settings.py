@@ -36,11 +36,13 @@ def _choice(field_name: str, choices: tuple[str, ...]) -> Setter:
     return _simple(field_name, lambda name, value: parse_choice(name, value, choices))
 
 
-def _optimizer(change: Callable[[str, str], dict[str, Any]]) -> Setter:
+def _optimizer(setting: str, change: Callable[[str, str], dict[str, Any]]) -> Setter:
+    """A setter of the optimiser's own `setting` (its name, its learning rate)."""
+
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
-        return config.replace(
-            optimizer=dataclasses.replace(config.optimizer, **change(name, value))
-        )
+        with about_setting(setting):
+            changes = change(name, value)
+        return config.replace(optimizer=dataclasses.replace(config.optimizer, **changes))
 
     return apply
 
@@ -135,8 +137,8 @@ SETTERS: dict[str, Setter] = {
 }
 SETTERS.update(
     {
-        "optimizer": _optimizer(lambda n, v: {"name": parse_choice(n, v, OPTIMIZERS)}),
-        "lr": _optimizer(lambda n, v: {"lr": parse_learning_rate(n, v)}),
+        "optimizer": _optimizer("optimizer", lambda n, v: {"name": parse_choice(n, v, OPTIMIZERS)}),
+        "lr": _optimizer("lr", lambda n, v: {"lr": parse_learning_rate(n, v)}),
         "style-scale": _style_scale,
         "style-size": _style_size,
         "init": _init,

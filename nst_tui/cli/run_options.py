@@ -6,7 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from nst_engine.errors import ConfigError, InputImageError
+from nst_engine.errors import ConfigError, InputImageError, about_setting
 from nst_engine.running.outputs import default_output_path
 from nst_engine.settings.config import (
     COLOR_MODES,
@@ -20,18 +20,15 @@ from nst_engine.settings.config import (
     PRECISIONS,
     STYLE_LOSSES,
     STYLE_SCALE_RANGE,
-    STYLE_WEIGHT_MAXIMUM,
     RunConfig,
     output_follows_size,
     parse_blend,
     parse_init,
-    parse_layer_weights,
 )
+from nst_engine.settings.table import SETTINGS, Setting
 from nst_engine.settings.values import (
-    Size,
     parse_bool,
     parse_choice,
-    parse_device,
     parse_float,
     parse_int,
 )
@@ -249,42 +246,10 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         "style_blend": _style_blend(arguments, config, len(styles)),
         "overwrite": arguments.overwrite,
     }
-    low, high = STYLE_SCALE_RANGE
-    simple = {
-        "iterations": lambda v: parse_int("--iterations", v, 1),
-        "size": lambda v: Size.parse("--size", v),
-        "output_size": lambda v: Size.parse("--output-size", v),
-        "style_size": lambda v: Size.parse("--style-size", v),
-        "style_scale": lambda v: parse_float("--style-scale", v, low, maximum=high),
-        "content_layers": lambda v: parse_layer_weights("--content-layers", v),
-        "style_layers": lambda v: parse_layer_weights("--style-layers", v),
-        "style_weight": lambda v: parse_float(
-            "--style-weight", v, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM
-        ),
-        "tv_weight": lambda v: parse_float("--tv-weight", v, 0.0),
-        "loss_scale": lambda v: parse_choice("--loss-scale", v, LOSS_SCALES),
-        "style_loss": lambda v: parse_choice("--style-loss", v, STYLE_LOSSES),
-        "preserve_color": lambda v: parse_choice("--preserve-color", v, COLOR_MODES),
-        "padding": lambda v: parse_choice("--padding", v, PADDINGS),
-        "init": init_from_argument,
-        "init_noise": lambda v: parse_float("--init-noise", v, 0.0),
-        "seed": lambda v: parse_int("--seed", v, 0),
-        "pooling": lambda v: parse_choice("--pooling", v, POOLINGS),
-        "device": parse_device,
-        "weights": str,
-        "snapshot_every": lambda v: parse_int("--snapshot-every", v, 0),
-        "checkpoint_every": lambda v: parse_int("--checkpoint-every", v, 0),
-        "min_size": lambda v: parse_int("--min-size", v, 0),
-        "scale_iterations": lambda v: parse_int("--scale-iterations", v, 1),
-        "precision": lambda v: parse_choice("--precision", v, PRECISIONS),
-        "memory_format": lambda v: parse_choice("--memory-format", v, MEMORY_FORMATS),
-        "cuda_graph": lambda v: parse_choice("--cuda-graph", v, CUDA_GRAPHS),
-        "max_pixels": lambda v: parse_int("--max-pixels", v, 1),
-    }
-    for name, parse in simple.items():
-        value = getattr(arguments, name)
-        if value is not None:
-            changes["max_input_pixels" if name == "max_pixels" else name] = parse(value)
+    changes.update(_table_flags(arguments))
+    if arguments.init is not None:
+        with about_setting("init"):
+            changes["init"] = init_from_argument(arguments.init)
     if arguments.ema is not None:
         changes["ema"] = arguments.ema
     _one_style_size(changes)
@@ -301,6 +266,30 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     if not output.suffix:
         output = output.with_suffix(".png")
     return config.replace(output=output)
+
+
+# Settings with a flag read by their own code: paths, the blend, the optimiser (its name
+# and parameters), init (an image must exist), ema (--ema/--no-ema), overwrite.
+OWN_FLAGS = ("output", "overwrite", "style_blend", "optimizer", "init", "ema")
+
+
+def flag_destination(setting: Setting) -> str:
+    """Where argparse puts a setting's flag: `--max-pixels` in `max_pixels`."""
+    assert setting.option is not None
+    return setting.option.removeprefix("--").replace("-", "_")
+
+
+def _table_flags(arguments: argparse.Namespace) -> dict:
+    """The settings table's flags given, each read by its setting's rule (named by its flag)."""
+    changes = {}
+    for setting in SETTINGS:
+        if setting.option is None or setting.name in OWN_FLAGS:
+            continue
+        value = getattr(arguments, flag_destination(setting))
+        if value is not None:
+            with about_setting(setting.name):
+                changes[setting.name] = setting.parse(setting.option, value)
+    return changes
 
 
 def _one_style_size(changes: dict) -> None:
@@ -321,11 +310,13 @@ def _style_blend(arguments: argparse.Namespace, config: RunConfig, count: int) -
     """--style-blend's weights, one per style image; without the flag, the preset's blend
     (load_preset kept it only if it fits the style images given)."""
     if arguments.style_blend is not None:
-        blend = parse_blend("--style-blend", arguments.style_blend)
+        with about_setting("style_blend"):
+            blend = parse_blend("--style-blend", arguments.style_blend)
         if len(blend) != count:
             raise ConfigError(
                 f"--style-blend has {_counted(len(blend), 'weight')} for "
-                f"{_counted(count, 'style image')}: give one weight per style image, in order"
+                f"{_counted(count, 'style image')}: give one weight per style image, in order",
+                setting="style_blend",
             )
         return blend
     return config.style_blend
@@ -388,9 +379,9 @@ def init_from_argument(text: str) -> str:
 def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
     settings = config.optimizer
     if arguments.optimizer is not None:
-        settings = dataclasses.replace(
-            settings, name=parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)
-        )
+        with about_setting("optimizer"):
+            name = parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)
+        settings = dataclasses.replace(settings, name=name)
     if arguments.lr is not None:
         settings = dataclasses.replace(settings, lr=parse_float("--lr", arguments.lr, above=0.0))
     for flag, (applies_to, parameter) in OPTIMIZER_FLAGS.items():

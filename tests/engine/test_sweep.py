@@ -137,8 +137,8 @@ def test_a_preset_value_in_a_sweep_is_the_preset_of_a_run(base: RunConfig) -> No
     """What a preset carries is written once: a sweep's preset cell is load_preset's config."""
     from nst_engine.settings.presets import load_preset
 
-    plan = plan_sweep(base.replace(output=base.output), [parse_vary("preset=default,print")])
-    for job, name in zip(plan.jobs, ("default", "print")):
+    plan = plan_sweep(base, [parse_vary("preset=default,print")])
+    for job, name in zip(plan.jobs, ("default", "print"), strict=True):
         run_config = load_preset(name, base)
         assert job.config.replace(output=None) == run_config.replace(output=None)
 
