@@ -17,7 +17,11 @@ from typing import Any
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.layers import normalise_layer_weights, parse_layer_weights
-from nst_engine.settings.optimizer_settings import OptimizerSettings, optimizer_from_dict
+from nst_engine.settings.optimizer_settings import (
+    OPTIMIZERS,
+    OptimizerSettings,
+    optimizer_from_dict,
+)
 from nst_engine.settings.values import (
     Size,
     parse_blend,
@@ -74,10 +78,11 @@ class Rule:
 
     parse: Callable[[str, Any], Any]
     bounds: str = ""
+    metavar: str = "VALUE"  # how the command line's help shows a value
 
 
 def whole(minimum: int) -> Rule:
-    return Rule(lambda label, value: parse_int(label, value, minimum), f"at least {minimum}")
+    return Rule(lambda label, value: parse_int(label, value, minimum), f"at least {minimum}", "N")
 
 
 def number(
@@ -90,11 +95,14 @@ def number(
     def parse(label: str, value: Any) -> float:
         return parse_float(label, value, minimum, above=above, maximum=maximum)
 
-    return Rule(parse, ", ".join(words))
+    return Rule(parse, ", ".join(words), "X")
 
 
 def choice(choices: tuple[str, ...]) -> Rule:
-    return Rule(lambda label, value: parse_choice(label, value, choices), ", ".join(choices))
+    def parse(label: str, value: Any) -> str:
+        return parse_choice(label, value, choices)
+
+    return Rule(parse, metavar="{" + ",".join(choices) + "}")  # the metavar says them
 
 
 def _layers(label: str, value: Any):
@@ -109,9 +117,10 @@ def _optimizer(label: str, value: Any) -> OptimizerSettings:
     return optimizer_from_dict(value, OptimizerSettings()) if isinstance(value, dict) else value
 
 
-PATH = Rule(parse_path)
-BOOLEAN = Rule(parse_bool, "true or false")
-SIZE = Rule(Size.parse, "N or WxH")
+PATH = Rule(parse_path, metavar="PATH")
+BOOLEAN = Rule(parse_bool, metavar="BOOL")
+SIZE = Rule(Size.parse, metavar="N|WxH")
+LAYERS = Rule(_layers, metavar="L=W,...")
 
 
 # --- checks across settings, made after a setting's own --------------------------------------
@@ -171,6 +180,13 @@ class Setting:
         return self.flag or "--" + self.name.replace("_", "-")
 
     @property
+    def flag_help(self) -> str:
+        """The flag's help: the row's, with the bounds of its values where there are some."""
+        if not self.rule.bounds:
+            return self.help
+        return f"{self.help} ({self.rule.bounds})" if self.help else self.rule.bounds
+
+    @property
     def sweep_name(self) -> str:
         return self.name.replace("_", "-")
 
@@ -181,50 +197,128 @@ class Setting:
 _low, _high = STYLE_SCALE_RANGE
 
 # In the order RunConfig checks them (which error a config with several bad values gives).
+# `help`: the command line's (its bounds are added to it).
 SETTINGS: tuple[Setting, ...] = (
     Setting("content", PATH, "Images", flag=None, preset=False),
     Setting("style", PATH, "Images", flag=None, preset=False),
     Setting("output", PATH, "Images", flag="--output", sweep=False, preset=False),
     Setting("extra_styles", Rule(parse_paths), "Images", flag=None, sweep=False, preset=False),
     # A preset's blend is kept only where it has one weight per style image (load_preset).
-    Setting("style_blend", Rule(parse_blend), "Images", check=_blend_fits),
-    Setting("optimizer", Rule(_optimizer), "Optimisation"),
+    Setting(
+        "style_blend", Rule(parse_blend, metavar="W,W,..."), "Images", check=_blend_fits,
+        help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
+    ),
+    Setting("optimizer", Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}"), "Optimisation"),
     Setting("iterations", whole(1), "Optimisation"),
     Setting(
-        "content_layers", Rule(_layers), "Layers", sweep=False, check=_some_layer("content_layers")
+        "content_layers", LAYERS, "Layers", sweep=False, check=_some_layer("content_layers"),
+        help="e.g. relu4_2=1; with --loss-scale normalized the weights are shares (only "
+        "their ratios matter)",
     ),
     Setting(
-        "style_layers", Rule(_layers), "Layers", sweep=False, check=_some_layer("style_layers")
+        "style_layers", LAYERS, "Layers", sweep=False, check=_some_layer("style_layers"),
+        help="e.g. relu1_1=1,relu2_1=1; shares as for --content-layers (relu1_1=2,relu2_1=1 "
+        "gives relu1_1 two thirds of the style term); how strong the style is overall is "
+        "--style-weight",
     ),
-    Setting("style_weight", number(above=0.0, maximum=STYLE_WEIGHT_MAXIMUM), "Look"),
-    Setting("tv_weight", number(0.0), "Look", help="total variation weight: smoothness (e.g. 0.1)"),
-    Setting("loss_scale", choice(LOSS_SCALES), "Look"),
-    Setting("style_loss", choice(STYLE_LOSSES), "Look"),
-    Setting("preserve_color", choice(COLOR_MODES), "Look"),
-    Setting("style_scale", number(_low, maximum=_high), "Look", optional=True),
-    Setting("ema", BOOLEAN, "Look"),
-    Setting("padding", choice(PADDINGS), "Look"),
-    Setting("init", Rule(lambda label, value: parse_init(value)), "Optimisation"),
     Setting(
-        "init_noise", number(0.0), "Optimisation", help="noise strength for content+noise (0-1)"
+        "style_weight", number(above=0.0, maximum=STYLE_WEIGHT_MAXIMUM), "Look",
+        help="how strongly the style is applied: the style-to-content ratio on top of the "
+        "layer weights; e.g. 10, more for more style",
     ),
+    Setting("tv_weight", number(0.0), "Look", help="total variation weight: smoothness, e.g. 0.1"),
+    Setting(
+        "loss_scale", choice(LOSS_SCALES), "Look",
+        help="normalized: each term over its own target's size, so weights of order one "
+        "mean the same with any network weights and size; raw: the 2022 sums "
+        "(reference-2022)",
+    ),
+    Setting(
+        "style_loss", choice(STYLE_LOSSES), "Look",
+        help="style statistic: gram (Gram matrices, Gatys) or w2 (means and covariances, "
+        "Wasserstein-2)",
+    ),
+    Setting(
+        "preserve_color", choice(COLOR_MODES), "Look",
+        help="luminance: style the brightness only and keep the photo's colours; "
+        "histogram: match the style's colours to the photo's before the run",
+    ),
+    Setting(
+        "style_scale", number(_low, maximum=_high), "Look", optional=True,
+        help="the style image's size relative to the compute size: larger, larger strokes; "
+        "instead of --style-size",
+    ),
+    Setting(
+        "ema", BOOLEAN, "Look",
+        help="save and preview a moving average of the iterates (smoother, less noise)",
+    ),
+    Setting(
+        "padding", choice(PADDINGS), "Look",
+        help="padding of the first convolution (replicate: no dark rim at the borders)",
+    ),
+    Setting(
+        "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH"), "Optimisation",
+        help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
+    ),
+    Setting("init_noise", number(0.0), "Optimisation", help="noise strength for content+noise, in the image's 0-1 units"),
     Setting("seed", whole(0), "Optimisation"),
     Setting("size", SIZE, "Optimisation", help="compute size: longest side, or exact WxH"),
-    Setting("output_size", SIZE, "Optimisation", sweep=False, optional=True),
-    Setting("style_size", SIZE, "Look", optional=True, check=_one_style_size),
+    Setting(
+        "output_size", SIZE, "Optimisation", sweep=False, optional=True,
+        help="size of the saved image (default: compute size)",
+    ),
+    Setting(
+        "style_size", SIZE, "Look", optional=True, check=_one_style_size,
+        help="size the style image is seen at, absolute (default: longest side of the "
+        "compute size); instead of --style-scale",
+    ),
     Setting("pooling", choice(POOLINGS), "Optimisation"),
-    Setting("device", Rule(lambda label, value: parse_device(value)), "Machine", sweep=False),
-    Setting("weights", Rule(lambda label, value: str(value).strip() or "auto"), "Machine"),
-    Setting("snapshot_every", whole(0), "Machine", sweep=False),
-    Setting("checkpoint_every", whole(0), "Machine", sweep=False),
-    Setting("min_size", whole(0), "Optimisation"),
-    Setting("scale_iterations", whole(1), "Optimisation"),
-    Setting("precision", choice(PRECISIONS), "Machine"),
-    Setting("memory_format", choice(MEMORY_FORMATS), "Machine"),
-    Setting("cuda_graph", choice(CUDA_GRAPHS), "Machine"),
+    Setting(
+        "device", Rule(lambda label, value: parse_device(value), metavar="NAME"), "Machine",
+        sweep=False, help="auto, cpu, cuda or cuda:N",
+    ),
+    Setting(
+        "weights", Rule(lambda label, value: str(value).strip() or "auto", metavar="SOURCE"),
+        "Machine", help="auto, oxford, torchvision, random, or a file",
+    ),
+    Setting(
+        "snapshot_every", whole(0), "Machine", sweep=False,
+        help="also save the image every N iterations, into the run's folder; 0: never",
+    ),
+    Setting(
+        "checkpoint_every", whole(0), "Machine", sweep=False,
+        help="save a checkpoint to resume from every N iterations, at most one per 30 s; "
+        "default 100, 0: only when the run stops",
+    ),
+    Setting(
+        "min_size", whole(0), "Optimisation",
+        help="coarse to fine (0: off): start at this longest side, then sqrt(2) larger each "
+        "scale up to --size, each scale starting from the last one's result; for large "
+        "images, e.g. --size 2048 --min-size 256",
+    ),
+    Setting(
+        "scale_iterations", whole(1), "Optimisation",
+        help="coarse to fine: iterations at each scale before the last, the last one "
+        "running --iterations; default 100",
+    ),
+    Setting(
+        "precision", choice(PRECISIONS), "Machine",
+        help="bf16: the network in bfloat16 (Gram matrices, losses and optimiser in fp32)",
+    ),
+    Setting(
+        "memory_format", choice(MEMORY_FORMATS), "Machine",
+        help="how images and features lie in memory",
+    ),
+    Setting(
+        "cuda_graph", choice(CUDA_GRAPHS), "Machine",
+        help="replay each iteration as one CUDA graph (GPU only)",
+    ),
     Setting("overwrite", BOOLEAN, "Images", sweep=False, preset=False),
-    Setting("max_input_pixels", whole(1), "Machine", flag="--max-pixels", sweep=False),
-)
+    Setting(
+        "max_input_pixels", whole(1), "Machine", flag="--max-pixels", sweep=False,
+        help="refuse input images with more pixels than this; default 100000000",
+    ),
+)  # fmt: skip
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 # What a preset does not carry: the run's images and output (a preset holds settings only).

@@ -9,23 +9,14 @@ from pathlib import Path
 from nst_engine.errors import ConfigError, InputImageError, about_setting
 from nst_engine.running.outputs import default_output_path
 from nst_engine.settings.config import (
-    COLOR_MODES,
-    CUDA_GRAPHS,
     INITS,
-    LOSS_SCALES,
-    MEMORY_FORMATS,
     OPTIMIZERS,
-    PADDINGS,
-    POOLINGS,
-    PRECISIONS,
-    STYLE_LOSSES,
-    STYLE_SCALE_RANGE,
     RunConfig,
     output_follows_size,
     parse_blend,
     parse_init,
 )
-from nst_engine.settings.table import SETTINGS, Setting
+from nst_engine.settings.table import BY_NAME, SETTINGS, Setting
 from nst_engine.settings.values import (
     parse_bool,
     parse_choice,
@@ -44,6 +35,32 @@ OPTIMIZER_FLAGS = {
     "nesterov": (("sgd",), "nesterov"),
     "history_size": (("lbfgs",), "history_size"),
 }
+
+
+# The settings table's flags in `--help`, by group, in order (their help: the table's).
+SETTINGS_GROUP = "settings (override the preset)"
+FLAG_GROUPS = {
+    SETTINGS_GROUP: (
+        "iterations", "optimizer", "lr", "size", "output_size", "min_size",
+        "scale_iterations", "content_layers", "style_layers", "tv_weight", "init",
+        "init_noise", "seed", "pooling", "padding", "loss_scale", "ema", "device", "weights",
+        "snapshot_every", "checkpoint_every", "max_input_pixels",
+    ),
+    "style (override the preset)": (
+        "style_weight", "style_blend", "style_scale", "style_size", "style_loss",
+        "preserve_color",
+    ),
+    "speed switches (auto picks what measured fastest on the device)": (
+        "precision", "memory_format", "cuda_graph",
+    ),
+}  # fmt: skip
+
+
+def _add_table_flag(group, setting: Setting) -> None:
+    if setting.name == "ema":  # --ema and --no-ema
+        group.add_argument("--ema", action=argparse.BooleanOptionalAction, help=setting.flag_help)
+        return
+    group.add_argument(setting.option, metavar=setting.rule.metavar, help=setting.flag_help or None)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,145 +98,19 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run even when the estimate says the device has too little free memory",
     )
-    settings = parser.add_argument_group("settings (override the preset)")
-    settings.add_argument("--iterations", metavar="N")
-    settings.add_argument("--optimizer", metavar="NAME", help=", ".join(OPTIMIZERS))
-    settings.add_argument("--lr", metavar="X", help="learning rate, in pixel units (0-255)")
-    settings.add_argument(
-        "--size", metavar="N|WxH", help="compute size: longest side, or exact WxH"
-    )
-    settings.add_argument(
-        "--output-size", metavar="N|WxH", help="size of the saved image (default: compute size)"
-    )
-    settings.add_argument(
-        "--min-size",
-        metavar="N",
-        help="coarse to fine (0: off): start at this longest side, then sqrt(2) larger each "
-        "scale up to --size, each scale starting from the last one's result; for large "
-        "images, e.g. --size 2048 --min-size 256",
-    )
-    settings.add_argument(
-        "--scale-iterations",
-        metavar="N",
-        help="coarse to fine: iterations at each scale before the last (the last one runs "
-        "--iterations; default 100)",
-    )
-    settings.add_argument(
-        "--content-layers",
-        metavar="L=W,...",
-        help="e.g. relu4_2=1; with --loss-scale normalized the weights are shares (only "
-        "their ratios matter)",
-    )
-    settings.add_argument(
-        "--style-layers",
-        metavar="L=W,...",
-        help="e.g. relu1_1=1,relu2_1=1; shares as for --content-layers (relu1_1=2,relu2_1=1 "
-        "gives relu1_1 two thirds of the style term); how strong the style is overall is "
-        "--style-weight",
-    )
-    settings.add_argument(
-        "--tv-weight", metavar="X", help="total variation weight: smoothness (e.g. 0.1)"
-    )
-    settings.add_argument(
-        "--init",
-        metavar="NAME|PATH",
-        help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
-    )
-    settings.add_argument(
-        "--init-noise", metavar="X", help="noise strength for content+noise (0-1)"
-    )
-    settings.add_argument("--seed", metavar="N")
-    settings.add_argument("--pooling", metavar="NAME", help=", ".join(POOLINGS))
-    settings.add_argument(
-        "--padding",
-        metavar="{" + ",".join(PADDINGS) + "}",
-        help="padding of the first convolution (replicate: no dark rim at the borders)",
-    )
-    settings.add_argument(
-        "--loss-scale",
-        metavar="{" + ",".join(LOSS_SCALES) + "}",
-        help="normalized: each term over its own target's size, so weights of order one "
-        "mean the same with any network weights and size; raw: the 2022 sums "
-        "(reference-2022)",
-    )
-    settings.add_argument(
-        "--ema",
-        action=argparse.BooleanOptionalAction,
-        help="save and preview a moving average of the iterates (smoother, less noise)",
-    )
-    settings.add_argument("--device", metavar="NAME", help="auto, cpu, cuda or cuda:N")
-    settings.add_argument(
-        "--weights", metavar="SOURCE", help="auto, oxford, torchvision, random, or a file"
-    )
-    settings.add_argument(
-        "--snapshot-every",
-        metavar="N",
-        help="also save the image every N iterations (into the run's folder)",
-    )
-    settings.add_argument(
-        "--checkpoint-every",
-        metavar="N",
-        help="save a checkpoint to resume from every N iterations, at most one per 30 s "
-        "(default 100; 0: only when the run stops)",
-    )
-    settings.add_argument(
-        "--max-pixels", metavar="N", help="refuse input images with more pixels (default 100000000)"
-    )
-    style = parser.add_argument_group("style (override the preset)")
-    style.add_argument(
-        "--style-weight",
-        metavar="X",
-        help="how strongly the style is applied: the style-to-content ratio on top of the "
-        "layer weights (e.g. 10; more: more style)",
-    )
-    style.add_argument(
-        "--style-blend",
-        metavar="W,W,...",
-        help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
-    )
-    low, high = STYLE_SCALE_RANGE
-    style.add_argument(
-        "--style-scale",
-        metavar="X",
-        help=f"the style image's size relative to the compute size ({low:g}-{high:g}): "
-        "larger, larger strokes; instead of --style-size",
-    )
-    style.add_argument(
-        "--style-size",
-        metavar="N|WxH",
-        help="size the style image is seen at, absolute (default: longest side of the "
-        "compute size); instead of --style-scale",
-    )
-    style.add_argument(
-        "--style-loss",
-        metavar="{" + ",".join(STYLE_LOSSES) + "}",
-        help="style statistic: gram (Gram matrices, Gatys) or w2 (means and covariances, "
-        "Wasserstein-2)",
-    )
-    style.add_argument(
-        "--preserve-color",
-        metavar="{" + ",".join(COLOR_MODES) + "}",
-        help="luminance: style the brightness only and keep the photo's colours; "
-        "histogram: match the style's colours to the photo's before the run",
-    )
-    speed = parser.add_argument_group(
-        "speed switches (auto picks what measured fastest on the device)"
-    )
-    speed.add_argument(
-        "--precision",
-        metavar="{" + ",".join(PRECISIONS) + "}",
-        help="bf16: the network in bfloat16 (Gram matrices, losses and optimiser in fp32)",
-    )
-    speed.add_argument(
-        "--memory-format",
-        metavar="{" + ",".join(MEMORY_FORMATS) + "}",
-        help="how images and features lie in memory",
-    )
-    speed.add_argument(
-        "--cuda-graph",
-        metavar="{" + ",".join(CUDA_GRAPHS) + "}",
-        help="replay each iteration as one CUDA graph (GPU only)",
-    )
+    groups = {title: parser.add_argument_group(title) for title in FLAG_GROUPS}
+    for title, names in FLAG_GROUPS.items():
+        for name in names:
+            if name == "lr":  # the optimiser's own setting, not a row of the table
+                groups[title].add_argument(
+                    "--lr", metavar="X", help="learning rate, in pixel units (0-255)"
+                )
+            else:
+                _add_table_flag(groups[title], BY_NAME[name])
+    placed = {name for names in FLAG_GROUPS.values() for name in names}
+    for setting in SETTINGS:  # a new row's flag, until it is given its place above
+        if setting.option is not None and setting.name not in placed | {"output", "overwrite"}:
+            _add_table_flag(groups[SETTINGS_GROUP], setting)
     optimizer = parser.add_argument_group("optimiser parameters (for the chosen optimiser)")
     optimizer.add_argument("--beta1", metavar="X", help="Adam")
     optimizer.add_argument("--beta2", metavar="X", help="Adam")
