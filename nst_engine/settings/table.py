@@ -171,6 +171,7 @@ class Setting:
     preset: bool = True  # whether a preset carries it (else it stays the run's: an input)
     optional: bool = False  # None: not given (not checked)
     check: Callable[[Any], None] | None = None  # across settings, after this one's own
+    words: str = ""  # its name in the form's errors ("" : the name, in words)
 
     @property
     def option(self) -> str | None:
@@ -192,6 +193,17 @@ class Setting:
 
     def parse(self, label: str, value: Any) -> Any:
         return self.rule.parse(label, value)
+
+    @property
+    def label(self) -> str:
+        return self.words or self.name.replace("_", " ")
+
+    def read(self, text: str) -> Any:
+        """A value as typed in the form (errors name it by its label); empty is None where
+        the setting may be not given."""
+        if self.optional and not text.strip():
+            return None
+        return self.parse(self.label, text)
 
 
 _low, _high = STYLE_SCALE_RANGE
@@ -226,7 +238,10 @@ SETTINGS: tuple[Setting, ...] = (
         help="how strongly the style is applied: the style-to-content ratio on top of the "
         "layer weights; e.g. 10, more for more style",
     ),
-    Setting("tv_weight", number(0.0), "Look", help="total variation weight: smoothness, e.g. 0.1"),
+    Setting(
+        "tv_weight", number(0.0), "Look", words="TV weight",
+        help="total variation weight: smoothness, e.g. 0.1",
+    ),
     Setting(
         "loss_scale", choice(LOSS_SCALES), "Look",
         help="normalized: each term over its own target's size, so weights of order one "
@@ -262,7 +277,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("init_noise", number(0.0), "Optimisation", help="noise strength for content+noise, in the image's 0-1 units"),
     Setting("seed", whole(0), "Optimisation"),
-    Setting("size", SIZE, "Optimisation", help="compute size: longest side, or exact WxH"),
+    Setting(
+        "size", SIZE, "Optimisation", words="compute size",
+        help="compute size: longest side, or exact WxH",
+    ),
     Setting(
         "output_size", SIZE, "Optimisation", sweep=False, optional=True,
         help="size of the saved image (default: compute size)",

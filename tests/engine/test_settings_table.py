@@ -117,3 +117,26 @@ def test_a_preset_carries_the_rows_that_say_so_and_no_other() -> None:
     for name in PRESET_LEAVES:
         assert getattr(loaded, name) == getattr(every, name)
     assert loaded.size != every.size and BY_NAME["size"].preset
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("style_weight", "0", "style weight must be greater than 0, got 0"),
+        ("style_weight", "1e13", "style weight must be at most 1e+12, got 1e+13"),
+        ("tv_weight", "-1", "TV weight must be at least 0, got -1"),
+        ("size", "big", "compute size must be a number of pixels (longest side) or WIDTHxHEIGHT, got 'big'"),
+        ("style_scale", "9", "style scale must be at most 4, got 9"),
+        ("scale_iterations", "0", "scale iterations must be at least 1, got 0"),
+    ],
+)  # fmt: skip
+def test_the_form_reads_a_typed_value_by_its_row_named_by_its_label(name, text, message):
+    with pytest.raises(ConfigError) as refused:
+        BY_NAME[name].read(text)
+    assert refused.value.message == message
+
+
+def test_an_empty_optional_field_is_not_given_and_a_typed_one_is_read() -> None:
+    assert BY_NAME["output_size"].read(" ") is None and BY_NAME["style_scale"].read("") is None
+    assert str(BY_NAME["style_size"].read("640x480")) == "640x480"
+    assert BY_NAME["iterations"].read("300") == 300
