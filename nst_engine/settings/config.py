@@ -2,8 +2,9 @@
 
 The form, the command-line flags, presets, remembered settings and the metadata embedded
 in output images all go through this one object. Values are checked when a config is
-built, so an invalid config cannot exist; each check raises a ConfigError whose message
-names the setting and the value that came.
+built, by each setting's row of the table (nst_engine/settings/table.py), so an invalid
+config cannot exist; each check raises a ConfigError whose message names the setting and
+the value that came.
 
 This module must stay cheap to import (no torch): the app and `--help` use it first.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,20 +139,15 @@ class RunConfig:
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
 
     def __post_init__(self) -> None:
-        # Each setting's value checked and stored normalised, in the table's order, then
-        # what it must agree with among the settings before it.
+        # Each setting's value checked by its row of the table and stored normalised (frozen:
+        # once, here), in the table's order, then what it must agree with among those before.
         for setting in SETTINGS:
-            if not (setting.optional and getattr(self, setting.name) is None):
-                self._check(setting.name, setting.parse)
+            name = setting.name
+            if not (setting.optional and getattr(self, name) is None):
+                with about_setting(name):  # the error is about this setting
+                    object.__setattr__(self, name, setting.parse(name, getattr(self, name)))
             if setting.check is not None:
                 setting.check(self)
-
-    def _check(self, setting: str, parse: Callable[..., Any], *bounds: Any, **options: Any):
-        """Store `parse(setting, value, *bounds, **options)` as the setting's value (frozen:
-        once, here); the error it raises says it is about `setting`."""
-        with about_setting(setting):
-            value = parse(setting, getattr(self, setting), *bounds, **options)
-        object.__setattr__(self, setting, value)
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
