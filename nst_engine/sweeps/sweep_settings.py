@@ -17,9 +17,13 @@ from typing import Any
 from nst_engine.errors import ConfigError, InputImageError, about_setting
 from nst_engine.settings.config import OPTIMIZERS, RunConfig
 from nst_engine.settings.layers import LAYERS, normalise_layer_weights
-from nst_engine.settings.optimizer_settings import parse_learning_rate
+from nst_engine.settings.optimizer_settings import (
+    OPTIMIZER_PARAMETER_NAMES,
+    parse_learning_rate,
+    read_parameter,
+)
 from nst_engine.settings.table import BY_NAME, INITS, PRESET_LEAVES, SETTINGS, parse_init
-from nst_engine.settings.values import parse_bool, parse_choice, parse_float, parse_int
+from nst_engine.settings.values import parse_choice, parse_float
 
 Setter = Callable[[RunConfig, str, str], RunConfig]
 
@@ -47,21 +51,12 @@ def _optimizer(setting: str, change: Callable[[str, str], dict[str, Any]]) -> Se
     return apply
 
 
-def _optimizer_parameter(parameter: str, applies_to: tuple[str, ...]) -> Setter:
+def _optimizer_parameter(parameter: str) -> Setter:
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
         settings = config.optimizer
-        if settings.name not in applies_to:
-            raise ConfigError(
-                f"{name} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
-            )
-        if parameter == "history_size":
-            number: Any = parse_int(name, value, 1)
-        elif parameter == "nesterov":
-            number = parse_bool(name, value)
-        else:
-            number = parse_float(name, value, 0.0)
+        number = read_parameter(settings, parameter, name, value)
         try:
-            own = dataclasses.replace(getattr(settings, settings.name), **{parameter: number})
+            own = dataclasses.replace(settings.parameters, **{parameter: number})
         except ConfigError as error:
             raise ConfigError(f"{name}={value}: {error.message}", setting=error.setting) from None
         return config.replace(optimizer=dataclasses.replace(settings, **{settings.name: own}))
@@ -145,14 +140,10 @@ SETTERS.update(
         "preset": _preset,
         "style": _style,
         "content": _content,
-        "beta1": _optimizer_parameter("beta1", ("adam",)),
-        "beta2": _optimizer_parameter("beta2", ("adam",)),
-        "eps": _optimizer_parameter("eps", ("adam", "adadelta", "rmsprop")),
-        "rho": _optimizer_parameter("rho", ("adadelta",)),
-        "alpha": _optimizer_parameter("alpha", ("rmsprop",)),
-        "momentum": _optimizer_parameter("momentum", ("rmsprop", "sgd")),
-        "nesterov": _optimizer_parameter("nesterov", ("sgd",)),
-        "history-size": _optimizer_parameter("history_size", ("lbfgs",)),
+        **{
+            parameter.replace("_", "-"): _optimizer_parameter(parameter)
+            for parameter in OPTIMIZER_PARAMETER_NAMES
+        },
     }
 )
 # Applied before the others in a cell: each replaces many settings the other axis may set.

@@ -16,26 +16,17 @@ from nst_engine.settings.config import (
     parse_blend,
     parse_init,
 )
+from nst_engine.settings.optimizer_settings import (
+    OPTIMIZER_LABELS,
+    OPTIMIZER_PARAMETER_NAMES,
+    optimizers_with,
+    read_parameter,
+)
 from nst_engine.settings.table import BY_NAME, SETTINGS, Setting
 from nst_engine.settings.values import (
-    parse_bool,
     parse_choice,
     parse_float,
-    parse_int,
 )
-
-# Flag -> (optimisers it applies to, parameter name, parser).
-OPTIMIZER_FLAGS = {
-    "beta1": (("adam",), "beta1"),
-    "beta2": (("adam",), "beta2"),
-    "eps": (("adam", "adadelta", "rmsprop"), "eps"),
-    "rho": (("adadelta",), "rho"),
-    "alpha": (("rmsprop",), "alpha"),
-    "momentum": (("rmsprop", "sgd"), "momentum"),
-    "nesterov": (("sgd",), "nesterov"),
-    "history_size": (("lbfgs",), "history_size"),
-}
-
 
 # The settings table's flags in `--help`, by group, in order (their help: the table's).
 SETTINGS_GROUP = "settings (override the preset)"
@@ -112,14 +103,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         if setting.option is not None and setting.name not in placed | {"output", "overwrite"}:
             _add_table_flag(groups[SETTINGS_GROUP], setting)
     optimizer = parser.add_argument_group("optimiser parameters (for the chosen optimiser)")
-    optimizer.add_argument("--beta1", metavar="X", help="Adam")
-    optimizer.add_argument("--beta2", metavar="X", help="Adam")
-    optimizer.add_argument("--eps", metavar="X", help="Adam, Adadelta, RMSprop")
-    optimizer.add_argument("--rho", metavar="X", help="Adadelta")
-    optimizer.add_argument("--alpha", metavar="X", help="RMSprop")
-    optimizer.add_argument("--momentum", metavar="X", help="RMSprop, SGD")
-    optimizer.add_argument("--nesterov", metavar="BOOL", help="SGD")
-    optimizer.add_argument("--history-size", metavar="N", help="L-BFGS")
+    metavars = {"nesterov": "BOOL", "history_size": "N"}
+    for parameter in OPTIMIZER_PARAMETER_NAMES:  # each with the optimisers that have it
+        optimizer.add_argument(
+            "--" + parameter.replace("_", "-"),
+            metavar=metavars.get(parameter, "X"),
+            help=", ".join(OPTIMIZER_LABELS[name] for name in optimizers_with(parameter)),
+        )
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
@@ -275,24 +265,14 @@ def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
         settings = dataclasses.replace(settings, name=name)
     if arguments.lr is not None:
         settings = dataclasses.replace(settings, lr=parse_float("--lr", arguments.lr, above=0.0))
-    for flag, (applies_to, parameter) in OPTIMIZER_FLAGS.items():
-        value = getattr(arguments, flag)
+    for parameter in OPTIMIZER_PARAMETER_NAMES:
+        value = getattr(arguments, parameter)
         if value is None:
             continue
-        option = "--" + flag.replace("_", "-")
-        if settings.name not in applies_to:
-            raise ConfigError(
-                f"{option} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
-            )
-        if parameter == "history_size":
-            value = parse_int(option, value, 1)
-        elif parameter == "nesterov":
-            value = parse_bool(option, value)
-        else:
-            value = parse_float(option, value, 0.0)
-        own = getattr(settings, settings.name)
+        option = "--" + parameter.replace("_", "-")
+        value = read_parameter(settings, parameter, option, value)
         try:
-            own = dataclasses.replace(own, **{parameter: value})
+            own = dataclasses.replace(settings.parameters, **{parameter: value})
         except ConfigError as error:
             raise ConfigError(f"{option}: {error.message}") from None
         settings = dataclasses.replace(settings, **{settings.name: own})
