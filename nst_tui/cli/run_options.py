@@ -20,12 +20,12 @@ from nst_engine.settings.optimizer_settings import (
     OPTIMIZER_LABELS,
     OPTIMIZER_PARAMETER_NAMES,
     optimizers_with,
+    parse_learning_rate,
     read_parameter,
 )
 from nst_engine.settings.table import BY_NAME, SETTINGS, Setting
 from nst_engine.settings.values import (
     parse_choice,
-    parse_float,
 )
 
 # The settings table's flags in `--help`, by group, in order (their help: the table's).
@@ -264,7 +264,9 @@ def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
             name = parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)
         settings = dataclasses.replace(settings, name=name)
     if arguments.lr is not None:
-        settings = dataclasses.replace(settings, lr=parse_float("--lr", arguments.lr, above=0.0))
+        with about_setting("lr"):
+            lr = parse_learning_rate("--lr", arguments.lr)
+        settings = dataclasses.replace(settings, lr=lr)
     for parameter in OPTIMIZER_PARAMETER_NAMES:
         value = getattr(arguments, parameter)
         if value is None:

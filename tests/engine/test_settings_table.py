@@ -140,3 +140,17 @@ def test_an_empty_optional_field_is_not_given_and_a_typed_one_is_read() -> None:
     assert BY_NAME["output_size"].read(" ") is None and BY_NAME["style_scale"].read("") is None
     assert str(BY_NAME["style_size"].read("640x480")) == "640x480"
     assert BY_NAME["iterations"].read("300") == 300
+
+
+def test_a_learning_rate_too_large_is_refused_naming_the_flag(tmp_path: Path, monkeypatch) -> None:
+    """--lr is bounded as the optimiser's lr is (LEARNING_RATE_MAXIMUM), and says so as
+    --lr, like every other flag (it said `lr must be ...`)."""
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.run_options import config_from_arguments
+
+    monkeypatch.chdir(tmp_path)
+    arguments = build_parser().parse_args(["run", "--demo", "--lr", "1e7"])
+    with pytest.raises(ConfigError) as refused:
+        config_from_arguments(arguments)
+    assert refused.value.message == "--lr must be at most 1e+06, got 1e+07"
+    assert refused.value.setting == "lr"
