@@ -49,7 +49,8 @@ STYLE_SCALE_RANGE = (0.1, 4.0)
 # A style weight beyond this is a typo (the normalised ratio is of order 1 to 1000).
 STYLE_WEIGHT_MAXIMUM = 1e12
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-# How an iteration runs (nst_engine/optimise/stepper.py); `auto` picks per device what measured fastest.
+# How an iteration runs (nst_engine/optimise/stepper.py); `auto` picks per device what
+# measured fastest.
 PRECISIONS = ("auto", "fp32", "bf16")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 CUDA_GRAPHS = ("auto", "on", "off")
@@ -220,7 +221,9 @@ SETTINGS: tuple[Setting, ...] = (
         "style_blend", Rule(parse_blend, metavar="W,W,..."), "Images", check=_blend_fits,
         help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
     ),
-    Setting("optimizer", Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}"), "Optimisation"),
+    Setting(
+        "optimizer", Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}"), "Optimisation"
+    ),
     Setting("iterations", whole(1), "Optimisation"),
     Setting(
         "content_layers", LAYERS, "Layers", sweep=False, check=_some_layer("content_layers"),
@@ -275,7 +278,10 @@ SETTINGS: tuple[Setting, ...] = (
         "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH"), "Optimisation",
         help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
     ),
-    Setting("init_noise", number(0.0), "Optimisation", help="noise strength for content+noise, in the image's 0-1 units"),
+    Setting(
+        "init_noise", number(0.0), "Optimisation",
+        help="noise strength for content+noise, in the image's 0-1 units",
+    ),
     Setting("seed", whole(0), "Optimisation"),
     Setting(
         "size", SIZE, "Optimisation", words="compute size",

@@ -125,7 +125,8 @@ def test_a_preset_carries_the_rows_that_say_so_and_no_other() -> None:
         ("style_weight", "0", "style weight must be greater than 0, got 0"),
         ("style_weight", "1e13", "style weight must be at most 1e+12, got 1e+13"),
         ("tv_weight", "-1", "TV weight must be at least 0, got -1"),
-        ("size", "big", "compute size must be a number of pixels (longest side) or WIDTHxHEIGHT, got 'big'"),
+        ("size", "big", "compute size must be a number of pixels (longest side) or "
+         "WIDTHxHEIGHT, got 'big'"),
         ("style_scale", "9", "style scale must be at most 4, got 9"),
         ("scale_iterations", "0", "scale iterations must be at least 1, got 0"),
     ],
