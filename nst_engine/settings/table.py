@@ -165,7 +165,7 @@ class Setting:
 
     name: str
     rule: Rule
-    section: str  # the form's section: Images, Look, Optimisation, Machine, Layers
+    section: str  # the form's section: Images, Look, Optimisation, Machine, Layers (or none)
     help: str = ""
     flag: str | None = ""  # "": --name-with-dashes; None: no flag of its own
     sweep: bool = True  # whether a sweep can vary it (by `sweep_name`)
@@ -208,6 +208,7 @@ class Setting:
 
 
 _low, _high = STYLE_SCALE_RANGE
+NOT_IN_THE_FORM = ""  # a setting of the command line and of settings.toml only
 
 # In the order RunConfig checks them (which error a config with several bad values gives).
 # `help`: the command line's (its bounds are added to it).
@@ -246,7 +247,7 @@ SETTINGS: tuple[Setting, ...] = (
         help="total variation weight: smoothness, e.g. 0.1",
     ),
     Setting(
-        "loss_scale", choice(LOSS_SCALES), "Look",
+        "loss_scale", choice(LOSS_SCALES), "Optimisation",
         help="normalized: each term over its own target's size, so weights of order one "
         "mean the same with any network weights and size; raw: the 2022 sums "
         "(reference-2022)",
@@ -271,7 +272,7 @@ SETTINGS: tuple[Setting, ...] = (
         help="save and preview a moving average of the iterates (smoother, less noise)",
     ),
     Setting(
-        "padding", choice(PADDINGS), "Look",
+        "padding", choice(PADDINGS), "Optimisation",
         help="padding of the first convolution (replicate: no dark rim at the borders)",
     ),
     Setting(
@@ -306,11 +307,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Machine", help="auto, oxford, torchvision, random, or a file",
     ),
     Setting(
-        "snapshot_every", whole(0), "Machine", sweep=False,
+        "snapshot_every", whole(0), NOT_IN_THE_FORM, sweep=False,
         help="also save the image every N iterations, into the run's folder; 0: never",
     ),
     Setting(
-        "checkpoint_every", whole(0), "Machine", sweep=False,
+        "checkpoint_every", whole(0), NOT_IN_THE_FORM, sweep=False,
         help="save a checkpoint to resume from every N iterations, at most one per 30 s; "
         "default 100, 0: only when the run stops",
     ),
@@ -339,7 +340,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("overwrite", BOOLEAN, "Images", sweep=False, preset=False),
     Setting(
-        "max_input_pixels", whole(1), "Machine", flag="--max-pixels", sweep=False,
+        "max_input_pixels", whole(1), NOT_IN_THE_FORM, flag="--max-pixels", sweep=False,
         help="refuse input images with more pixels than this; default 100000000",
     ),
 )  # fmt: skip
