@@ -2,8 +2,9 @@
 
 The form, the command-line flags, presets, remembered settings and the metadata embedded
 in output images all go through this one object. Values are checked when a config is
-built, so an invalid config cannot exist; each check raises a ConfigError whose message
-names the setting and the value that came.
+built, by each setting's row of the table (nst_engine/settings/table.py), so an invalid
+config cannot exist; each check raises a ConfigError whose message names the setting and
+the value that came.
 
 This module must stay cheap to import (no torch): the app and `--help` use it first.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,6 @@ from nst_engine.errors import ConfigError, about_setting
 from nst_engine.settings.layers import (  # noqa: F401 (the layer-weight helpers re-exported)
     LayerWeights,
     format_layer_weights,
-    normalise_layer_weights,
     parse_layer_weights,
 )
 from nst_engine.settings.optimizer_settings import (  # noqa: F401 (re-exported)
@@ -34,44 +33,34 @@ from nst_engine.settings.optimizer_settings import (  # noqa: F401 (re-exported)
     OptimizerSettings,
     RMSpropSettings,
     SGDSettings,
+    optimizer_from_dict,
     parse_learning_rate,
 )
-from nst_engine.settings.values import (  # noqa: F401 (parse_blend re-exported)
-    Size,
-    parse_blend,
-    parse_bool,
-    parse_choice,
-    parse_device,
-    parse_float,
-    parse_int,
-    parse_path,
-    parse_paths,
+from nst_engine.settings.table import (  # noqa: F401 (the choices and parse_init re-exported)
+    COLOR_MODES,
+    CONTENT_INITS,
+    CUDA_GRAPHS,
+    IMAGE_SUFFIXES,
+    INITS,
+    LOSS_SCALES,
+    MEMORY_FORMATS,
+    PADDINGS,
+    POOLINGS,
+    PRECISIONS,
+    PRESET_LEAVES,
+    SETTINGS,
+    STYLE_LOSSES,
+    STYLE_SCALE_RANGE,
+    STYLE_WEIGHT_MAXIMUM,
+    parse_init,
 )
+from nst_engine.settings.values import Size, parse_blend  # noqa: F401 (parse_blend re-exported)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# Starting images made from the content image; `style` and a file's path start from a picture.
-CONTENT_INITS = ("content+noise", "content", "noise")
-INITS = (*CONTENT_INITS, "style")  # or an image file's path
-POOLINGS = ("max", "avg")
-# How the loss terms are scaled (nst_engine/method/losses.py): `normalized` divides each term by a
-# magnitude of its own target, so layer weights of order one mean the same with any weights
-# and at any size; `raw` keeps the 2022 formulas exactly (the reference-2022 preset).
-LOSS_SCALES = ("normalized", "raw")
-STYLE_LOSSES = ("gram", "w2")
-COLOR_MODES = ("off", "luminance", "histogram")
-PADDINGS = ("replicate", "zeros")  # of the first convolution
-STYLE_SCALE_RANGE = (0.1, 4.0)
-# A style weight beyond this is a typo (the normalised ratio is of order 1 to 1000).
-STYLE_WEIGHT_MAXIMUM = 1e12
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-# How an iteration runs (nst_engine/optimise/stepper.py); `auto` picks per device what measured fastest.
-PRECISIONS = ("auto", "fp32", "bf16")
-MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
-CUDA_GRAPHS = ("auto", "on", "off")
 DEFAULT_SCALE_ITERATIONS = 100
 WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 DEFAULT_MAX_INPUT_PIXELS = 100_000_000
@@ -92,19 +81,6 @@ DEFAULT_STYLE_LAYERS: LayerWeights = (
 DEFAULT_STYLE_WEIGHT = 10.0
 # Settings written before `loss_scale` existed had raw weights this small: read them as raw.
 RAW_WEIGHT_BELOW = 1e-5
-
-
-def parse_init(value: object) -> str:
-    """One of INITS, or the path of an image file to start from."""
-    text = str(value).strip()
-    if text in INITS:
-        return text
-    path = Path(text)
-    if text and ("/" in text or "\\" in text or path.suffix.lower() in IMAGE_SUFFIXES):
-        return str(path.expanduser())
-    raise ConfigError(
-        f"init must be one of {', '.join(INITS)} or an image file's path, got '{text}'"
-    )
 
 
 @dataclass(frozen=True)
@@ -163,73 +139,15 @@ class RunConfig:
     max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
 
     def __post_init__(self) -> None:
-        check = self._check  # each setting's value checked and stored normalised, in order
-        check("content", parse_path)
-        check("style", parse_path)
-        check("output", parse_path)
-        check("extra_styles", parse_paths)
-        check("style_blend", parse_blend)
-        styles = 1 + len(self.extra_styles)
-        if self.style_blend and len(self.style_blend) != styles:
-            raise ConfigError(
-                f"style_blend has {len(self.style_blend)} weights for {styles} style images",
-                setting="style_blend",
-            )
-        if isinstance(self.optimizer, dict):
-            with about_setting("optimizer"):
-                optimizer = _optimizer_from_dict(self.optimizer, OptimizerSettings())
-            object.__setattr__(self, "optimizer", optimizer)
-        check("iterations", parse_int, 1)
-        for name in ("content_layers", "style_layers"):
-            check(name, normalise_layer_weights)
-            if not any(weight > 0 for _, weight in getattr(self, name)):
-                raise ConfigError(
-                    f"choose at least one {name.partition('_')[0]} layer with a weight above 0",
-                    setting=name,
-                )
-        check("style_weight", parse_float, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM)
-        check("tv_weight", parse_float, 0.0)
-        check("loss_scale", parse_choice, LOSS_SCALES)
-        check("style_loss", parse_choice, STYLE_LOSSES)
-        check("preserve_color", parse_choice, COLOR_MODES)
-        if self.style_scale is not None:
-            low, high = STYLE_SCALE_RANGE
-            check("style_scale", parse_float, low, maximum=high)
-        check("ema", parse_bool)
-        check("padding", parse_choice, PADDINGS)
-        check("init", lambda name, value: parse_init(value))
-        check("init_noise", parse_float, 0.0)
-        check("seed", parse_int, 0)
-        check("size", Size.parse)
-        if self.output_size is not None:
-            check("output_size", Size.parse)
-        if self.style_size is not None:
-            check("style_size", Size.parse)
-            if self.style_scale is not None:
-                raise ConfigError(
-                    "style_size and style_scale are both given: choose one (the size is "
-                    "absolute, the scale relative to the compute size)",
-                    setting="style_size",
-                )
-        check("pooling", parse_choice, POOLINGS)
-        check("device", lambda name, value: parse_device(value))
-        object.__setattr__(self, "weights", str(self.weights).strip() or "auto")
-        check("snapshot_every", parse_int, 0)
-        check("checkpoint_every", parse_int, 0)
-        check("min_size", parse_int, 0)
-        check("scale_iterations", parse_int, 1)
-        check("precision", parse_choice, PRECISIONS)
-        check("memory_format", parse_choice, MEMORY_FORMATS)
-        check("cuda_graph", parse_choice, CUDA_GRAPHS)
-        check("overwrite", parse_bool)
-        check("max_input_pixels", parse_int, 1)
-
-    def _check(self, setting: str, parse: Callable[..., Any], *bounds: Any, **options: Any):
-        """Store `parse(setting, value, *bounds, **options)` as the setting's value (frozen:
-        once, here); the error it raises says it is about `setting`."""
-        with about_setting(setting):
-            value = parse(setting, getattr(self, setting), *bounds, **options)
-        object.__setattr__(self, setting, value)
+        # Each setting's value checked by its row of the table and stored normalised (frozen:
+        # once, here), in the table's order, then what it must agree with among those before.
+        for setting in SETTINGS:
+            name = setting.name
+            if not (setting.optional and getattr(self, name) is None):
+                with about_setting(name):  # the error is about this setting
+                    object.__setattr__(self, name, setting.parse(name, getattr(self, name)))
+            if setting.check is not None:
+                setting.check(self)
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
@@ -257,15 +175,14 @@ class RunConfig:
     # --- TOML ---------------------------------------------------------------------------------
 
     def to_dict(self, *, paths: bool = True) -> dict[str, Any]:
-        """A TOML-ready dict; `paths=False` leaves out content, style and output (presets)."""
+        """A TOML-ready dict; `paths=False`: only what a preset carries (no images, no output)."""
         data: dict[str, Any] = {}
-        if paths:
-            for name in ("content", "style", "output"):
-                value = getattr(self, name)
-                if value is not None:
-                    data[name] = str(value)
-            if self.extra_styles:
-                data["extra_styles"] = [str(path) for path in self.extra_styles]
+        for name in ("content", "style", "output"):
+            value = getattr(self, name)
+            if value is not None:
+                data[name] = str(value)
+        if self.extra_styles:
+            data["extra_styles"] = [str(path) for path in self.extra_styles]
         if self.style_blend:
             data["style_blend"] = list(self.style_blend)
         data.update(
@@ -308,6 +225,8 @@ class RunConfig:
         data["optimizer"] = optimizer
         data["content_layers"] = dict(self.content_layers)
         data["style_layers"] = dict(self.style_layers)
+        if not paths:  # the table says what a preset carries
+            data = {key: value for key, value in data.items() if key not in PRESET_LEAVES}
         return data
 
     def to_toml(self, *, paths: bool = True) -> str:
@@ -339,7 +258,7 @@ class RunConfig:
         try:
             if "optimizer" in data:
                 with about_setting("optimizer"):
-                    optimizer = _optimizer_from_dict(data["optimizer"], base.optimizer)
+                    optimizer = optimizer_from_dict(data["optimizer"], base.optimizer)
                 changes["optimizer"] = optimizer
             for key in ("content_layers", "style_layers"):
                 if key in data and not isinstance(data[key], dict):
@@ -380,27 +299,6 @@ def _raw_weights(data: dict[str, Any]) -> bool:
         if isinstance(weight, (int, float)) and weight > 0
     ]
     return bool(weights) and max(weights) < RAW_WEIGHT_BELOW
-
-
-def _optimizer_from_dict(value: Any, base: OptimizerSettings) -> OptimizerSettings:
-    if not isinstance(value, dict):
-        raise ConfigError("optimizer must be a table")
-    changes: dict[str, Any] = {}
-    for key, item in value.items():
-        if key in ("name", "lr"):
-            changes[key] = item
-        elif key in OPTIMIZER_PARAMETERS:
-            if not isinstance(item, dict):
-                raise ConfigError(f"optimizer.{key} must be a table")
-            parameter_class = OPTIMIZER_PARAMETERS[key]
-            allowed = {f.name for f in dataclasses.fields(parameter_class)}
-            extra = sorted(set(item) - allowed)
-            if extra:
-                raise ConfigError(f"unknown setting 'optimizer.{key}.{extra[0]}'")
-            changes[key] = dataclasses.replace(getattr(base, key), **item)
-        else:
-            raise ConfigError(f"unknown setting 'optimizer.{key}'")
-    return dataclasses.replace(base, **changes)
 
 
 def read_toml_file(path: Path, what: str) -> dict[str, Any]:

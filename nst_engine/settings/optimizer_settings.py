@@ -5,6 +5,7 @@ Frozen dataclasses, checked when built; `nst_engine.settings.config` re-exports 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -93,6 +94,37 @@ OPTIMIZER_PARAMETERS: dict[str, type] = {
     "sgd": SGDSettings,
     "lbfgs": LBFGSSettings,
 }
+# Every optimiser's own parameters, each once, in order: beta1, beta2, eps, rho, ... history_size.
+OPTIMIZER_PARAMETER_NAMES = tuple(
+    dict.fromkeys(
+        field.name for kind in OPTIMIZER_PARAMETERS.values() for field in dataclasses.fields(kind)
+    )
+)
+
+
+def optimizers_with(parameter: str) -> tuple[str, ...]:
+    """The optimisers that have `parameter` (`eps`: adam, adadelta, rmsprop)."""
+    return tuple(
+        name
+        for name, kind in OPTIMIZER_PARAMETERS.items()
+        if parameter in {field.name for field in dataclasses.fields(kind)}
+    )
+
+
+def read_parameter(settings: OptimizerSettings, parameter: str, label: str, value: object):
+    """A value typed for the chosen optimiser's `parameter` (a flag, a sweep's value), named
+    `label` in errors; refused where the chosen optimiser has no such parameter. Its own
+    bounds are the parameter's dataclass's (checked when it is replaced)."""
+    applies_to = optimizers_with(parameter)
+    if settings.name not in applies_to:
+        raise ConfigError(
+            f"{label} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
+        )
+    if parameter == "history_size":
+        return parse_int(label, value, 1)
+    if parameter == "nesterov":
+        return parse_bool(label, value)
+    return parse_float(label, value, 0.0)
 
 
 # Pixels are 0-255: a learning rate beyond a million is a typo, and beyond ~1e38 torch
@@ -135,3 +167,25 @@ class OptimizerSettings:
     @property
     def label(self) -> str:
         return OPTIMIZER_LABELS[self.name]
+
+
+def optimizer_from_dict(value: Any, base: OptimizerSettings) -> OptimizerSettings:
+    """A TOML table of optimiser settings laid over `base` (its own tables merged)."""
+    if not isinstance(value, dict):
+        raise ConfigError("optimizer must be a table")
+    changes: dict[str, Any] = {}
+    for key, item in value.items():
+        if key in ("name", "lr"):
+            changes[key] = item
+        elif key in OPTIMIZER_PARAMETERS:
+            if not isinstance(item, dict):
+                raise ConfigError(f"optimizer.{key} must be a table")
+            parameter_class = OPTIMIZER_PARAMETERS[key]
+            allowed = {f.name for f in dataclasses.fields(parameter_class)}
+            extra = sorted(set(item) - allowed)
+            if extra:
+                raise ConfigError(f"unknown setting 'optimizer.{key}.{extra[0]}'")
+            changes[key] = dataclasses.replace(getattr(base, key), **item)
+        else:
+            raise ConfigError(f"unknown setting 'optimizer.{key}'")
+    return dataclasses.replace(base, **changes)

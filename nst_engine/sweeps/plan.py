@@ -15,9 +15,9 @@ The first axis makes the grid's rows, the second its columns (one axis: one row)
 is a run, recorded in the history, except along `iterations`: there one run goes to the
 largest value and keeps a snapshot at each other value (its iterations so far are the same
 as a shorter run's), unless coarse to fine is on (min_size > 0: a shorter run has its scales
-elsewhere), where each value runs on its own. A `preset` value gives the cell the preset's
-look and keeps the base's images, sizes (coarse to fine included), iterations, device,
-seed, weights, speed switches and output.
+elsewhere), where each value runs on its own. A `preset` value gives the cell what the
+preset carries (nst_engine/settings/table.py: all but the images and the output), as
+`nst-tui run --preset` does: print's size and iterations too.
 
 The plan is run by a `Sweep` (nst_engine/sweeps/sweep.py), saved and found again by
 nst_engine/sweeps/saved.py. No torch here: the command line checks a whole sweep before
@@ -307,8 +307,8 @@ def sweep_title(base: RunConfig, varied: Collection[str] = ()) -> str:
         ("style-scale", f"style scale {base.style_scale:g}" if base.style_scale else ""),
         ("preserve-color", f"colour {base.preserve_color}" if base.preserve_color != "off" else ""),
     ]
-    if "preset" in varied:  # each cell has its preset's look: only the frame is shared
-        shared = shared[:2]
+    if "preset" in varied:  # each cell has its preset's settings, its size and iterations too
+        shared = []
     for setting, text in shared:
         if setting not in varied and text:
             parts.append(text)

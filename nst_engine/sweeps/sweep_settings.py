@@ -15,26 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from nst_engine.errors import ConfigError, InputImageError, about_setting
-from nst_engine.settings.config import (
-    COLOR_MODES,
-    CUDA_GRAPHS,
-    INITS,
-    LOSS_SCALES,
-    MEMORY_FORMATS,
-    OPTIMIZERS,
-    PADDINGS,
-    POOLINGS,
-    PRECISIONS,
-    STYLE_LOSSES,
-    STYLE_SCALE_RANGE,
-    STYLE_WEIGHT_MAXIMUM,
-    RunConfig,
-    parse_blend,
-    parse_init,
-)
+from nst_engine.settings.config import OPTIMIZERS, RunConfig
 from nst_engine.settings.layers import LAYERS, normalise_layer_weights
-from nst_engine.settings.optimizer_settings import parse_learning_rate
-from nst_engine.settings.values import Size, parse_bool, parse_choice, parse_float, parse_int
+from nst_engine.settings.optimizer_settings import (
+    OPTIMIZER_PARAMETER_NAMES,
+    parse_learning_rate,
+    read_parameter,
+)
+from nst_engine.settings.table import BY_NAME, INITS, PRESET_LEAVES, SETTINGS, parse_init
+from nst_engine.settings.values import parse_choice, parse_float
 
 Setter = Callable[[RunConfig, str, str], RunConfig]
 
@@ -51,30 +40,23 @@ def _choice(field_name: str, choices: tuple[str, ...]) -> Setter:
     return _simple(field_name, lambda name, value: parse_choice(name, value, choices))
 
 
-def _optimizer(change: Callable[[str, str], dict[str, Any]]) -> Setter:
+def _optimizer(setting: str, change: Callable[[str, str], dict[str, Any]]) -> Setter:
+    """A setter of the optimiser's own `setting` (its name, its learning rate)."""
+
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
-        return config.replace(
-            optimizer=dataclasses.replace(config.optimizer, **change(name, value))
-        )
+        with about_setting(setting):
+            changes = change(name, value)
+        return config.replace(optimizer=dataclasses.replace(config.optimizer, **changes))
 
     return apply
 
 
-def _optimizer_parameter(parameter: str, applies_to: tuple[str, ...]) -> Setter:
+def _optimizer_parameter(parameter: str) -> Setter:
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
         settings = config.optimizer
-        if settings.name not in applies_to:
-            raise ConfigError(
-                f"{name} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
-            )
-        if parameter == "history_size":
-            number: Any = parse_int(name, value, 1)
-        elif parameter == "nesterov":
-            number = parse_bool(name, value)
-        else:
-            number = parse_float(name, value, 0.0)
+        number = read_parameter(settings, parameter, name, value)
         try:
-            own = dataclasses.replace(getattr(settings, settings.name), **{parameter: number})
+            own = dataclasses.replace(settings.parameters, **{parameter: number})
         except ConfigError as error:
             raise ConfigError(f"{name}={value}: {error.message}", setting=error.setting) from None
         return config.replace(optimizer=dataclasses.replace(settings, **{settings.name: own}))
@@ -83,13 +65,16 @@ def _optimizer_parameter(parameter: str, applies_to: tuple[str, ...]) -> Setter:
 
 
 def _style_scale(config: RunConfig, name: str, value: str) -> RunConfig:
-    low, high = STYLE_SCALE_RANGE
-    scale = parse_float(name, value, low, maximum=high)
+    """The style's scale, in place of a style size (two ways to say one thing)."""
+    with about_setting("style_scale"):
+        scale = BY_NAME["style_scale"].parse(name, value)
     return config.replace(style_scale=scale, style_size=None)
 
 
 def _style_size(config: RunConfig, name: str, value: str) -> RunConfig:
-    return config.replace(style_size=Size.parse(name, value), style_scale=None)
+    with about_setting("style_size"):
+        size = BY_NAME["style_size"].parse(name, value)
+    return config.replace(style_size=size, style_scale=None)
 
 
 def _image(role: str, value: str) -> Path:
@@ -125,31 +110,6 @@ def _init(config: RunConfig, name: str, value: str) -> RunConfig:
         raise
 
 
-# What a preset value does not change: what the sweep is of, where it goes, how it runs.
-PRESET_KEEPS = (
-    "content",
-    "style",
-    "extra_styles",
-    "style_blend",
-    "output",
-    "overwrite",
-    "size",
-    "output_size",
-    "min_size",  # coarse to fine: part of the size and iteration plan, not of the look
-    "scale_iterations",
-    "iterations",
-    "device",
-    "precision",  # the speed switches: how it runs, not what it makes
-    "memory_format",
-    "cuda_graph",
-    "seed",
-    "weights",
-    "snapshot_every",
-    "checkpoint_every",
-    "max_input_pixels",
-)
-
-
 def _preset(config: RunConfig, name: str, value: str) -> RunConfig:
     from nst_engine.settings.presets import load_preset
 
@@ -157,49 +117,35 @@ def _preset(config: RunConfig, name: str, value: str) -> RunConfig:
 
 
 def _framed(look: RunConfig, frame: RunConfig) -> RunConfig:
-    """`look`'s settings in `frame`'s images, sizes, iterations, device, seed and output."""
-    return look.replace(**{key: getattr(frame, key) for key in PRESET_KEEPS})
+    """`look` (a preset, with what a preset carries, as `nst-tui run --preset` has it) in
+    `frame`'s images and output; the blend stays the frame's too: it belongs to its images."""
+    keep = (*PRESET_LEAVES, "style_blend")
+    return look.replace(**{key: getattr(frame, key) for key in keep})
 
 
+# A setting of the table (nst_engine/settings/table.py) a sweep can vary: its own rule, by the
+# command line's name without dashes; below, those that change more than their own field.
 SETTERS: dict[str, Setter] = {
-    "iterations": _simple("iterations", lambda n, v: parse_int(n, v, 1)),
-    "optimizer": _optimizer(lambda n, v: {"name": parse_choice(n, v, OPTIMIZERS)}),
-    "lr": _optimizer(lambda n, v: {"lr": parse_learning_rate(n, v)}),
-    "style-weight": _simple(
-        "style_weight", lambda n, v: parse_float(n, v, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM)
-    ),
-    "tv-weight": _simple("tv_weight", lambda n, v: parse_float(n, v, 0.0)),
-    "style-scale": _style_scale,
-    "style-size": _style_size,
-    "size": _simple("size", Size.parse),
-    "seed": _simple("seed", lambda n, v: parse_int(n, v, 0)),
-    "init": _init,
-    "init-noise": _simple("init_noise", lambda n, v: parse_float(n, v, 0.0)),
-    "pooling": _choice("pooling", POOLINGS),
-    "style-loss": _choice("style_loss", STYLE_LOSSES),
-    "preserve-color": _choice("preserve_color", COLOR_MODES),
-    "padding": _choice("padding", PADDINGS),
-    "loss-scale": _choice("loss_scale", LOSS_SCALES),
-    "ema": _simple("ema", parse_bool),
-    "min-size": _simple("min_size", lambda n, v: parse_int(n, v, 0)),
-    "scale-iterations": _simple("scale_iterations", lambda n, v: parse_int(n, v, 1)),
-    "weights": _simple("weights", lambda n, v: v.strip()),
-    "precision": _choice("precision", PRECISIONS),
-    "memory-format": _choice("memory_format", MEMORY_FORMATS),
-    "cuda-graph": _choice("cuda_graph", CUDA_GRAPHS),
-    "style-blend": _simple("style_blend", parse_blend),
-    "preset": _preset,
-    "style": _style,
-    "content": _content,
-    "beta1": _optimizer_parameter("beta1", ("adam",)),
-    "beta2": _optimizer_parameter("beta2", ("adam",)),
-    "eps": _optimizer_parameter("eps", ("adam", "adadelta", "rmsprop")),
-    "rho": _optimizer_parameter("rho", ("adadelta",)),
-    "alpha": _optimizer_parameter("alpha", ("rmsprop",)),
-    "momentum": _optimizer_parameter("momentum", ("rmsprop", "sgd")),
-    "nesterov": _optimizer_parameter("nesterov", ("sgd",)),
-    "history-size": _optimizer_parameter("history_size", ("lbfgs",)),
+    setting.sweep_name: _simple(setting.name, setting.parse)
+    for setting in SETTINGS
+    if setting.sweep
 }
+SETTERS.update(
+    {
+        "optimizer": _optimizer("optimizer", lambda n, v: {"name": parse_choice(n, v, OPTIMIZERS)}),
+        "lr": _optimizer("lr", lambda n, v: {"lr": parse_learning_rate(n, v)}),
+        "style-scale": _style_scale,
+        "style-size": _style_size,
+        "init": _init,
+        "preset": _preset,
+        "style": _style,
+        "content": _content,
+        **{
+            parameter.replace("_", "-"): _optimizer_parameter(parameter)
+            for parameter in OPTIMIZER_PARAMETER_NAMES
+        },
+    }
+)
 # Applied before the others in a cell: each replaces many settings the other axis may set.
 FIRST = ("preset", "style", "content")
 LAYER_PREFIXES = ("style.", "content.")

@@ -6,47 +6,52 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from nst_engine.errors import ConfigError, InputImageError
+from nst_engine.errors import ConfigError, InputImageError, about_setting
 from nst_engine.running.outputs import default_output_path
 from nst_engine.settings.config import (
-    COLOR_MODES,
-    CUDA_GRAPHS,
     INITS,
-    LOSS_SCALES,
-    MEMORY_FORMATS,
     OPTIMIZERS,
-    PADDINGS,
-    POOLINGS,
-    PRECISIONS,
-    STYLE_LOSSES,
-    STYLE_SCALE_RANGE,
-    STYLE_WEIGHT_MAXIMUM,
     RunConfig,
     output_follows_size,
     parse_blend,
     parse_init,
-    parse_layer_weights,
 )
+from nst_engine.settings.optimizer_settings import (
+    OPTIMIZER_LABELS,
+    OPTIMIZER_PARAMETER_NAMES,
+    optimizers_with,
+    parse_learning_rate,
+    read_parameter,
+)
+from nst_engine.settings.table import BY_NAME, SETTINGS, Setting
 from nst_engine.settings.values import (
-    Size,
-    parse_bool,
     parse_choice,
-    parse_device,
-    parse_float,
-    parse_int,
 )
 
-# Flag -> (optimisers it applies to, parameter name, parser).
-OPTIMIZER_FLAGS = {
-    "beta1": (("adam",), "beta1"),
-    "beta2": (("adam",), "beta2"),
-    "eps": (("adam", "adadelta", "rmsprop"), "eps"),
-    "rho": (("adadelta",), "rho"),
-    "alpha": (("rmsprop",), "alpha"),
-    "momentum": (("rmsprop", "sgd"), "momentum"),
-    "nesterov": (("sgd",), "nesterov"),
-    "history_size": (("lbfgs",), "history_size"),
-}
+# The settings table's flags in `--help`, by group, in order (their help: the table's).
+SETTINGS_GROUP = "settings (override the preset)"
+FLAG_GROUPS = {
+    SETTINGS_GROUP: (
+        "iterations", "optimizer", "lr", "size", "output_size", "min_size",
+        "scale_iterations", "content_layers", "style_layers", "tv_weight", "init",
+        "init_noise", "seed", "pooling", "padding", "loss_scale", "ema", "device", "weights",
+        "snapshot_every", "checkpoint_every", "max_input_pixels",
+    ),
+    "style (override the preset)": (
+        "style_weight", "style_blend", "style_scale", "style_size", "style_loss",
+        "preserve_color",
+    ),
+    "speed switches (auto picks what measured fastest on the device)": (
+        "precision", "memory_format", "cuda_graph",
+    ),
+}  # fmt: skip
+
+
+def _add_table_flag(group, setting: Setting) -> None:
+    if setting.name == "ema":  # --ema and --no-ema
+        group.add_argument("--ema", action=argparse.BooleanOptionalAction, help=setting.flag_help)
+        return
+    group.add_argument(setting.option, metavar=setting.rule.metavar, help=setting.flag_help or None)
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,154 +89,27 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run even when the estimate says the device has too little free memory",
     )
-    settings = parser.add_argument_group("settings (override the preset)")
-    settings.add_argument("--iterations", metavar="N")
-    settings.add_argument("--optimizer", metavar="NAME", help=", ".join(OPTIMIZERS))
-    settings.add_argument("--lr", metavar="X", help="learning rate, in pixel units (0-255)")
-    settings.add_argument(
-        "--size", metavar="N|WxH", help="compute size: longest side, or exact WxH"
-    )
-    settings.add_argument(
-        "--output-size", metavar="N|WxH", help="size of the saved image (default: compute size)"
-    )
-    settings.add_argument(
-        "--min-size",
-        metavar="N",
-        help="coarse to fine (0: off): start at this longest side, then sqrt(2) larger each "
-        "scale up to --size, each scale starting from the last one's result; for large "
-        "images, e.g. --size 2048 --min-size 256",
-    )
-    settings.add_argument(
-        "--scale-iterations",
-        metavar="N",
-        help="coarse to fine: iterations at each scale before the last (the last one runs "
-        "--iterations; default 100)",
-    )
-    settings.add_argument(
-        "--content-layers",
-        metavar="L=W,...",
-        help="e.g. relu4_2=1; with --loss-scale normalized the weights are shares (only "
-        "their ratios matter)",
-    )
-    settings.add_argument(
-        "--style-layers",
-        metavar="L=W,...",
-        help="e.g. relu1_1=1,relu2_1=1; shares as for --content-layers (relu1_1=2,relu2_1=1 "
-        "gives relu1_1 two thirds of the style term); how strong the style is overall is "
-        "--style-weight",
-    )
-    settings.add_argument(
-        "--tv-weight", metavar="X", help="total variation weight: smoothness (e.g. 0.1)"
-    )
-    settings.add_argument(
-        "--init",
-        metavar="NAME|PATH",
-        help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
-    )
-    settings.add_argument(
-        "--init-noise", metavar="X", help="noise strength for content+noise (0-1)"
-    )
-    settings.add_argument("--seed", metavar="N")
-    settings.add_argument("--pooling", metavar="NAME", help=", ".join(POOLINGS))
-    settings.add_argument(
-        "--padding",
-        metavar="{" + ",".join(PADDINGS) + "}",
-        help="padding of the first convolution (replicate: no dark rim at the borders)",
-    )
-    settings.add_argument(
-        "--loss-scale",
-        metavar="{" + ",".join(LOSS_SCALES) + "}",
-        help="normalized: each term over its own target's size, so weights of order one "
-        "mean the same with any network weights and size; raw: the 2022 sums "
-        "(reference-2022)",
-    )
-    settings.add_argument(
-        "--ema",
-        action=argparse.BooleanOptionalAction,
-        help="save and preview a moving average of the iterates (smoother, less noise)",
-    )
-    settings.add_argument("--device", metavar="NAME", help="auto, cpu, cuda or cuda:N")
-    settings.add_argument(
-        "--weights", metavar="SOURCE", help="auto, oxford, torchvision, random, or a file"
-    )
-    settings.add_argument(
-        "--snapshot-every",
-        metavar="N",
-        help="also save the image every N iterations (into the run's folder)",
-    )
-    settings.add_argument(
-        "--checkpoint-every",
-        metavar="N",
-        help="save a checkpoint to resume from every N iterations, at most one per 30 s "
-        "(default 100; 0: only when the run stops)",
-    )
-    settings.add_argument(
-        "--max-pixels", metavar="N", help="refuse input images with more pixels (default 100000000)"
-    )
-    style = parser.add_argument_group("style (override the preset)")
-    style.add_argument(
-        "--style-weight",
-        metavar="X",
-        help="how strongly the style is applied: the style-to-content ratio on top of the "
-        "layer weights (e.g. 10; more: more style)",
-    )
-    style.add_argument(
-        "--style-blend",
-        metavar="W,W,...",
-        help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
-    )
-    low, high = STYLE_SCALE_RANGE
-    style.add_argument(
-        "--style-scale",
-        metavar="X",
-        help=f"the style image's size relative to the compute size ({low:g}-{high:g}): "
-        "larger, larger strokes; instead of --style-size",
-    )
-    style.add_argument(
-        "--style-size",
-        metavar="N|WxH",
-        help="size the style image is seen at, absolute (default: longest side of the "
-        "compute size); instead of --style-scale",
-    )
-    style.add_argument(
-        "--style-loss",
-        metavar="{" + ",".join(STYLE_LOSSES) + "}",
-        help="style statistic: gram (Gram matrices, Gatys) or w2 (means and covariances, "
-        "Wasserstein-2)",
-    )
-    style.add_argument(
-        "--preserve-color",
-        metavar="{" + ",".join(COLOR_MODES) + "}",
-        help="luminance: style the brightness only and keep the photo's colours; "
-        "histogram: match the style's colours to the photo's before the run",
-    )
-    speed = parser.add_argument_group(
-        "speed switches (auto picks what measured fastest on the device)"
-    )
-    speed.add_argument(
-        "--precision",
-        metavar="{" + ",".join(PRECISIONS) + "}",
-        help="bf16: the network in bfloat16 (Gram matrices, losses and optimiser in fp32)",
-    )
-    speed.add_argument(
-        "--memory-format",
-        metavar="{" + ",".join(MEMORY_FORMATS) + "}",
-        help="how images and features lie in memory",
-    )
-    speed.add_argument(
-        "--cuda-graph",
-        metavar="{" + ",".join(CUDA_GRAPHS) + "}",
-        help="replay each iteration as one CUDA graph (GPU only)",
-    )
+    groups = {title: parser.add_argument_group(title) for title in FLAG_GROUPS}
+    for title, names in FLAG_GROUPS.items():
+        for name in names:
+            if name == "lr":  # the optimiser's own setting, not a row of the table
+                groups[title].add_argument(
+                    "--lr", metavar="X", help="learning rate, in pixel units (0-255)"
+                )
+            else:
+                _add_table_flag(groups[title], BY_NAME[name])
+    placed = {name for names in FLAG_GROUPS.values() for name in names}
+    for setting in SETTINGS:  # a new row's flag, until it is given its place above
+        if setting.option is not None and setting.name not in placed | {"output", "overwrite"}:
+            _add_table_flag(groups[SETTINGS_GROUP], setting)
     optimizer = parser.add_argument_group("optimiser parameters (for the chosen optimiser)")
-    optimizer.add_argument("--beta1", metavar="X", help="Adam")
-    optimizer.add_argument("--beta2", metavar="X", help="Adam")
-    optimizer.add_argument("--eps", metavar="X", help="Adam, Adadelta, RMSprop")
-    optimizer.add_argument("--rho", metavar="X", help="Adadelta")
-    optimizer.add_argument("--alpha", metavar="X", help="RMSprop")
-    optimizer.add_argument("--momentum", metavar="X", help="RMSprop, SGD")
-    optimizer.add_argument("--nesterov", metavar="BOOL", help="SGD")
-    optimizer.add_argument("--history-size", metavar="N", help="L-BFGS")
+    metavars = {"nesterov": "BOOL", "history_size": "N"}
+    for parameter in OPTIMIZER_PARAMETER_NAMES:  # each with the optimisers that have it
+        optimizer.add_argument(
+            "--" + parameter.replace("_", "-"),
+            metavar=metavars.get(parameter, "X"),
+            help=", ".join(OPTIMIZER_LABELS[name] for name in optimizers_with(parameter)),
+        )
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
@@ -249,42 +127,10 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         "style_blend": _style_blend(arguments, config, len(styles)),
         "overwrite": arguments.overwrite,
     }
-    low, high = STYLE_SCALE_RANGE
-    simple = {
-        "iterations": lambda v: parse_int("--iterations", v, 1),
-        "size": lambda v: Size.parse("--size", v),
-        "output_size": lambda v: Size.parse("--output-size", v),
-        "style_size": lambda v: Size.parse("--style-size", v),
-        "style_scale": lambda v: parse_float("--style-scale", v, low, maximum=high),
-        "content_layers": lambda v: parse_layer_weights("--content-layers", v),
-        "style_layers": lambda v: parse_layer_weights("--style-layers", v),
-        "style_weight": lambda v: parse_float(
-            "--style-weight", v, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM
-        ),
-        "tv_weight": lambda v: parse_float("--tv-weight", v, 0.0),
-        "loss_scale": lambda v: parse_choice("--loss-scale", v, LOSS_SCALES),
-        "style_loss": lambda v: parse_choice("--style-loss", v, STYLE_LOSSES),
-        "preserve_color": lambda v: parse_choice("--preserve-color", v, COLOR_MODES),
-        "padding": lambda v: parse_choice("--padding", v, PADDINGS),
-        "init": init_from_argument,
-        "init_noise": lambda v: parse_float("--init-noise", v, 0.0),
-        "seed": lambda v: parse_int("--seed", v, 0),
-        "pooling": lambda v: parse_choice("--pooling", v, POOLINGS),
-        "device": parse_device,
-        "weights": str,
-        "snapshot_every": lambda v: parse_int("--snapshot-every", v, 0),
-        "checkpoint_every": lambda v: parse_int("--checkpoint-every", v, 0),
-        "min_size": lambda v: parse_int("--min-size", v, 0),
-        "scale_iterations": lambda v: parse_int("--scale-iterations", v, 1),
-        "precision": lambda v: parse_choice("--precision", v, PRECISIONS),
-        "memory_format": lambda v: parse_choice("--memory-format", v, MEMORY_FORMATS),
-        "cuda_graph": lambda v: parse_choice("--cuda-graph", v, CUDA_GRAPHS),
-        "max_pixels": lambda v: parse_int("--max-pixels", v, 1),
-    }
-    for name, parse in simple.items():
-        value = getattr(arguments, name)
-        if value is not None:
-            changes["max_input_pixels" if name == "max_pixels" else name] = parse(value)
+    changes.update(_table_flags(arguments))
+    if arguments.init is not None:
+        with about_setting("init"):
+            changes["init"] = init_from_argument(arguments.init)
     if arguments.ema is not None:
         changes["ema"] = arguments.ema
     _one_style_size(changes)
@@ -301,6 +147,30 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
     if not output.suffix:
         output = output.with_suffix(".png")
     return config.replace(output=output)
+
+
+# Settings with a flag read by their own code: paths, the blend, the optimiser (its name
+# and parameters), init (an image must exist), ema (--ema/--no-ema), overwrite.
+OWN_FLAGS = ("output", "overwrite", "style_blend", "optimizer", "init", "ema")
+
+
+def flag_destination(setting: Setting) -> str:
+    """Where argparse puts a setting's flag: `--max-pixels` in `max_pixels`."""
+    assert setting.option is not None
+    return setting.option.removeprefix("--").replace("-", "_")
+
+
+def _table_flags(arguments: argparse.Namespace) -> dict:
+    """The settings table's flags given, each read by its setting's rule (named by its flag)."""
+    changes = {}
+    for setting in SETTINGS:
+        if setting.option is None or setting.name in OWN_FLAGS:
+            continue
+        value = getattr(arguments, flag_destination(setting))
+        if value is not None:
+            with about_setting(setting.name):
+                changes[setting.name] = setting.parse(setting.option, value)
+    return changes
 
 
 def _one_style_size(changes: dict) -> None:
@@ -321,11 +191,13 @@ def _style_blend(arguments: argparse.Namespace, config: RunConfig, count: int) -
     """--style-blend's weights, one per style image; without the flag, the preset's blend
     (load_preset kept it only if it fits the style images given)."""
     if arguments.style_blend is not None:
-        blend = parse_blend("--style-blend", arguments.style_blend)
+        with about_setting("style_blend"):
+            blend = parse_blend("--style-blend", arguments.style_blend)
         if len(blend) != count:
             raise ConfigError(
                 f"--style-blend has {_counted(len(blend), 'weight')} for "
-                f"{_counted(count, 'style image')}: give one weight per style image, in order"
+                f"{_counted(count, 'style image')}: give one weight per style image, in order",
+                setting="style_blend",
             )
         return blend
     return config.style_blend
@@ -388,29 +260,21 @@ def init_from_argument(text: str) -> str:
 def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
     settings = config.optimizer
     if arguments.optimizer is not None:
-        settings = dataclasses.replace(
-            settings, name=parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)
-        )
+        with about_setting("optimizer"):
+            name = parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)
+        settings = dataclasses.replace(settings, name=name)
     if arguments.lr is not None:
-        settings = dataclasses.replace(settings, lr=parse_float("--lr", arguments.lr, above=0.0))
-    for flag, (applies_to, parameter) in OPTIMIZER_FLAGS.items():
-        value = getattr(arguments, flag)
+        with about_setting("lr"):
+            lr = parse_learning_rate("--lr", arguments.lr)
+        settings = dataclasses.replace(settings, lr=lr)
+    for parameter in OPTIMIZER_PARAMETER_NAMES:
+        value = getattr(arguments, parameter)
         if value is None:
             continue
-        option = "--" + flag.replace("_", "-")
-        if settings.name not in applies_to:
-            raise ConfigError(
-                f"{option} applies to {', '.join(applies_to)}; the optimizer is {settings.name}"
-            )
-        if parameter == "history_size":
-            value = parse_int(option, value, 1)
-        elif parameter == "nesterov":
-            value = parse_bool(option, value)
-        else:
-            value = parse_float(option, value, 0.0)
-        own = getattr(settings, settings.name)
+        option = "--" + parameter.replace("_", "-")
+        value = read_parameter(settings, parameter, option, value)
         try:
-            own = dataclasses.replace(own, **{parameter: value})
+            own = dataclasses.replace(settings.parameters, **{parameter: value})
         except ConfigError as error:
             raise ConfigError(f"{option}: {error.message}") from None
         settings = dataclasses.replace(settings, **{settings.name: own})

@@ -44,7 +44,7 @@ examples:
   nst-tui sweep astronaut mosaic --vary optimizer=adam,adadelta,rmsprop --vary lr=1,5
       optimisers against learning rates
   nst-tui sweep astronaut mosaic --vary preset=default,painterly,fine-texture,true-colour
-      the looks side by side (each keeps the images, size, iterations and seed)
+      the presets side by side, each as `nst-tui run --preset` has it (flags given win)
   nst-tui sweep astronaut mosaic --vary relu1_1=0,1,4 --vary style-weight=1,10,100
       a style layer's emphasis (its share of the style term) against the style's strength
   nst-tui sweep --file sweep.toml

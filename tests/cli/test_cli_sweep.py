@@ -284,6 +284,26 @@ def test_flags_given_win_over_a_preset_value(work: Path, monkeypatch: pytest.Mon
         assert (str(config.size), config.iterations, config.min_size) == ("96", 7, 48)
 
 
+def test_a_preset_value_sets_size_and_iterations_as_in_run(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21: `--preset print` changed size and iterations in `nst-tui run` but not in a
+    sweep's preset cell; each cell is what `nst-tui run --preset P` would run."""
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.run_options import config_from_arguments
+    from nst_tui.cli.sweep_command import prepare_sweep
+
+    monkeypatch.chdir(work)
+    arguments = ["astronaut", "mosaic", "--seed", "3"]
+    sweep = build_parser().parse_args(["sweep", *arguments, "--vary", "preset=default,print"])
+    default, printed = (job.config for job in prepare_sweep(sweep).jobs)
+    run = config_from_arguments(build_parser().parse_args(["run", *arguments, "--preset", "print"]))
+    assert (str(printed.size), printed.iterations, printed.min_size) == ("2048", 100, 256)
+    assert (str(run.size), run.iterations, run.min_size) == ("2048", 100, 256)
+    assert (str(default.size), default.iterations, default.min_size) == ("512", 200, 0)
+    assert printed.seed == default.seed == 3  # a flag given wins, as in run
+
+
 def test_a_sweep_files_settings_reach_every_preset_cell(
     work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -117,17 +117,30 @@ def test_apply_setting_changes_what_it_names(base: RunConfig, name, value, check
     assert check(apply_setting(base, name, value))
 
 
-def test_a_preset_value_brings_its_look_and_keeps_the_frame(base: RunConfig) -> None:
+def test_a_preset_value_brings_what_a_preset_carries_and_keeps_the_rest(base: RunConfig) -> None:
+    """A preset in a sweep carries what it carries in `nst-tui run --preset` (issue 21: print
+    changed size and iterations in a run, not in a sweep); the images and the output stay
+    the sweep's."""
     framed = base.replace(
-        seed=5, weights="random", size=96, iterations=40, device="cpu", min_size=32
+        seed=5, size=96, iterations=40, device="cpu", min_size=32, snapshot_every=10
     )
     painterly = apply_setting(framed, "preset", "painterly")
-    assert (
-        painterly.style_loss == "w2"
-    )  # the preset's look (nst_engine/settings/presets/painterly.toml)
-    for kept in ("content", "style", "output", "size", "iterations", "seed", "weights"):
-        assert getattr(painterly, kept) == getattr(framed, kept)
-    assert painterly.device == "cpu" and painterly.min_size == 32
+    assert painterly.style_loss == "w2"  # the preset's look (presets/painterly.toml)
+    printed = apply_setting(framed, "preset", "print")
+    assert (str(printed.size), printed.iterations) == ("2048", 100)  # presets/print.toml
+    assert (printed.min_size, printed.scale_iterations, printed.seed) == (256, 100, 0)
+    for kept in ("content", "style", "output"):
+        assert getattr(printed, kept) == getattr(framed, kept)
+
+
+def test_a_preset_value_in_a_sweep_is_the_preset_of_a_run(base: RunConfig) -> None:
+    """What a preset carries is written once: a sweep's preset cell is load_preset's config."""
+    from nst_engine.settings.presets import load_preset
+
+    plan = plan_sweep(base, [parse_vary("preset=default,print")])
+    for job, name in zip(plan.jobs, ("default", "print"), strict=True):
+        run_config = load_preset(name, base)
+        assert job.config.replace(output=None) == run_config.replace(output=None)
 
 
 def test_an_optimiser_parameter_needs_its_optimiser(base: RunConfig) -> None:

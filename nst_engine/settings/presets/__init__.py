@@ -12,9 +12,9 @@ from pathlib import Path
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig, read_toml_file
+from nst_engine.settings.table import PRESET_LEAVES
 from nst_engine.store import locations, safe_files
 
-PATH_ONLY_KEYS = ("content", "style", "extra_styles", "output", "overwrite")
 PRESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}")
 
 
@@ -60,13 +60,14 @@ def _looks_like_path(name: str) -> bool:
 
 
 def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
-    """The preset's settings laid over the defaults, with the paths (and overwrite) of `base`.
+    """The preset's settings laid over the defaults, with what a preset does not carry
+    (the settings table's PRESET_LEAVES: the images, the output, overwrite) from `base`.
 
-    Only the paths come from `base`: a setting the preset does not name takes its default,
+    Only those come from `base`: a setting the preset does not name takes its default,
     so loading one preset after another leaves nothing of the first behind.
     """
     base = base or RunConfig()
-    paths_only = RunConfig(**{key: getattr(base, key) for key in PATH_ONLY_KEYS})
+    paths_only = RunConfig(**{key: getattr(base, key) for key in PRESET_LEAVES})
     if _looks_like_path(name):
         path = Path(name).expanduser()
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
@@ -86,7 +87,7 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
     else:
         known = ", ".join(builtin_preset_names() + user_preset_names())
         raise ConfigError(f"no preset called '{name}' (known: {known})")
-    data = {key: value for key, value in data.items() if key not in PATH_ONLY_KEYS}
+    data = {key: value for key, value in data.items() if key not in PRESET_LEAVES}
     blend = data.get("style_blend")
     if isinstance(blend, list) and len(blend) != max(1, len(paths_only.styles)):
         # A blend saved with other style images than these: equal shares instead.

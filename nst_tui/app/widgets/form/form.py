@@ -18,7 +18,7 @@ from textual.widgets import Checkbox, Collapsible, Input, Select, Static
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import POOLINGS, RunConfig
 from nst_engine.settings.sizes import check_fits_network, resolve_sizes
-from nst_engine.settings.values import Size, parse_float, parse_int
+from nst_engine.settings.table import BY_NAME
 from nst_tui.app.messages import FormChecked
 from nst_tui.app.widgets.form.choice_or_file import ChoiceOrFile, init_choice, weights_choice
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
@@ -30,7 +30,6 @@ from nst_tui.app.widgets.form.look_fields import (
     look_fields,
     look_texts,
     loss_fields,
-    optional_size,
     size_text,
 )
 from nst_tui.app.widgets.form.optimizer_fields import OptimizerFields
@@ -74,25 +73,25 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         yield TextField(
             "Iterations",
             "iterations",
-            lambda t: parse_int("iterations", t, 1),
+            BY_NAME["iterations"].read,
             str(config.iterations),
         )
         yield TextField(
-            "Compute size", "size", lambda t: Size.parse("compute size", t), str(config.size),
+            "Compute size", "size", BY_NAME["size"].read, str(config.size),
             tooltip="Longest side in pixels (512) or exact WIDTHxHEIGHT (640x480)",
         )  # fmt: skip
         yield TextField(
-            "Output size", "output_size", optional_size("output size"), size_text(config.output_size),
+            "Output size", "output_size", BY_NAME["output_size"].read, size_text(config.output_size),
             placeholder="same as compute size", tooltip="Size of the saved image; empty: the compute size",
         )  # fmt: skip
         yield from coarse_to_fine_fields(config)
         yield OptimizerFields(config.optimizer)
         yield init_choice(config.init)
         yield TextField(
-            "Init noise", "init_noise", lambda t: parse_float("init noise", t, 0.0), f"{config.init_noise:g}",
+            "Init noise", "init_noise", BY_NAME["init_noise"].read, f"{config.init_noise:g}",
             tooltip="Strength of the noise added by content+noise (0-1)",
         )  # fmt: skip
-        yield TextField("Seed", "seed", lambda t: parse_int("seed", t, 0), str(config.seed))
+        yield TextField("Seed", "seed", BY_NAME["seed"].read, str(config.seed))
         yield SelectField("Pooling", "pooling", [(name, name) for name in POOLINGS], config.pooling)
         yield from loss_fields(config)
         yield Static("Machine", classes="section")

@@ -18,11 +18,10 @@ from nst_engine.settings.config import (
     LOSS_SCALES,
     PADDINGS,
     STYLE_LOSSES,
-    STYLE_SCALE_RANGE,
-    STYLE_WEIGHT_MAXIMUM,
     RunConfig,
 )
-from nst_engine.settings.values import Size, parse_float
+from nst_engine.settings.table import BY_NAME
+from nst_engine.settings.values import Size
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
 
 LOOK_TEXTS = ("style_weight", "style_scale", "style_size", "tv_weight")
@@ -30,27 +29,8 @@ LOOK_CHOICES = ("style_loss", "preserve_color")
 LOSS_CHOICES = ("padding", "loss_scale")
 
 
-def optional_size(name: str):
-    def parse(text: str) -> Size | None:
-        return Size.parse(name, text) if text.strip() else None
-
-    return parse
-
-
 def size_text(size: Size | None) -> str:
     return "" if size is None else str(size)
-
-
-def parse_style_weight(text: str) -> float:
-    return parse_float("style weight", text, above=0.0, maximum=STYLE_WEIGHT_MAXIMUM)
-
-
-def parse_style_scale(text: str) -> float | None:
-    """Empty: the default (1, or the style size when that is given)."""
-    if not text.strip():
-        return None
-    low, high = STYLE_SCALE_RANGE
-    return parse_float("style scale", text, low, maximum=high)
 
 
 def look_texts(config: RunConfig) -> dict[str, str]:
@@ -66,7 +46,7 @@ def look_texts(config: RunConfig) -> dict[str, str]:
 def look_fields(config: RunConfig) -> Iterator[Widget]:
     texts = look_texts(config)
     yield TextField(
-        "Style weight", "style_weight", parse_style_weight, texts["style_weight"],
+        "Style weight", "style_weight", BY_NAME["style_weight"].read, texts["style_weight"],
         tooltip="How strongly the style is applied: the style-to-content ratio on top of the "
         "layer weights (10 by default; 100 for bolder, 1 for subtler)",
     )  # fmt: skip
@@ -81,18 +61,18 @@ def look_fields(config: RunConfig) -> Iterator[Widget]:
         "histogram (the style image recoloured to the photo's colours first)",
     )  # fmt: skip
     yield TextField(
-        "Style scale", "style_scale", parse_style_scale, texts["style_scale"],
+        "Style scale", "style_scale", BY_NAME["style_scale"].read, texts["style_scale"],
         placeholder="1 (× compute size)",
         tooltip="The style image's size relative to the compute size (0.1 to 4): below 1 "
         "smaller brush strokes, above 1 larger; empty: 1, or the Style size",
     )  # fmt: skip
     yield TextField(
-        "Style size", "style_size", optional_size("style size"), texts["style_size"],
+        "Style size", "style_size", BY_NAME["style_size"].read, texts["style_size"],
         placeholder="longest side of compute size",
         tooltip="The style image's size in pixels (the absolute form of Style scale)",
     )  # fmt: skip
     yield TextField(
-        "TV weight", "tv_weight", lambda t: parse_float("TV weight", t, 0.0), texts["tv_weight"],
+        "TV weight", "tv_weight", BY_NAME["tv_weight"].read, texts["tv_weight"],
         tooltip="Total variation: smooths the result; 0 turns it off",
     )  # fmt: skip
     ema = Checkbox("moving average of the iterates", config.ema, id="ema", compact=True)

@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from nst_engine.settings.config import CUDA_GRAPHS, MEMORY_FORMATS, PRECISIONS, RunConfig
 from nst_engine.settings.sizes import RunSizes
-from nst_engine.settings.values import parse_int
+from nst_engine.settings.table import BY_NAME
 from nst_tui.app.widgets.form.fields import SelectField, TextField
 
 COARSE_TO_FINE_FIELDS = ("min_size", "scale_iterations")
@@ -25,12 +25,12 @@ SPEED_TOOLTIP = "auto picks what measured fastest on the device"
 
 def coarse_to_fine_fields(config: RunConfig) -> Iterator[Widget]:
     yield TextField(
-        "Min size", "min_size", lambda t: parse_int("min size", t, 0), str(config.min_size),
+        "Min size", "min_size", BY_NAME["min_size"].read, str(config.min_size),
         tooltip="Coarse to fine, for large sizes: start at this longest side, then each scale "
         "√2 larger up to the compute size, each from the last one's result; 0 turns it off",
     )  # fmt: skip
     yield TextField(
-        "Scale iters", "scale_iterations", lambda t: parse_int("scale iterations", t, 1),
+        "Scale iters", "scale_iterations", BY_NAME["scale_iterations"].read,
         str(config.scale_iterations),
         tooltip="Coarse to fine: iterations at each scale before the last (which runs Iterations)",
     )  # fmt: skip
