@@ -13,20 +13,20 @@ from nst_engine.settings.config import RunConfig
 def test_a_sweeps_snapshot_cells_are_copied_through_the_atomic_write(
     tmp_path, demo_pair, atomic_writes
 ):
-    from nst_engine.sweeps.sweep import create_run_folders, parse_vary, plan_sweep
-    from nst_tui.cli.sweep_progress import copy_snapshot_cells
+    from nst_engine.sweeps.plan import parse_vary, plan_sweep
+    from nst_engine.sweeps.sweep import Sweep
 
     content, style = demo_pair
     base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
     plan = plan_sweep(base, [parse_vary("iterations=2,4")])  # a cell from the snapshot at 2
-    folders = create_run_folders(plan, tmp_path / "runs")
-    snapshot = folders[0].snapshot_path(2, 4)
+    sweep = Sweep.start(plan, root=tmp_path / "runs")
+    snapshot = sweep.folders[0].snapshot_path(2, 4)
     snapshot.parent.mkdir(exist_ok=True)
     Image.new("RGB", (8, 8), "red").save(snapshot)
     atomic_writes.clear()
-    copy_snapshot_cells(plan, folders)
+    sweep.draw()
     cells = list(plan.cells_folder.glob("r1c1-*.png"))
-    assert atomic_writes == cells and len(cells) == 1
+    assert len(cells) == 1 and cells[0] in atomic_writes
     assert cells[0].read_bytes() == snapshot.read_bytes()
 
 
