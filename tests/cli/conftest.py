@@ -1,7 +1,10 @@
-"""Running `nst-tui` as a separate process, as people and scripts do."""
+"""Running `nst-tui`: inside the test process (`nst_tui_here`, `sweep`: a mistake costs
+milliseconds) or, for what is the process's own contract (its exit status, signals, a pipe
+closed under it), as a separate process (`nst_tui`: a second or more, 3 s with torch)."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +23,7 @@ def work(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def nst_tui(work: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `nst-tui ARGS` in `work`; returns the finished process (text output)."""
+    """Run `nst-tui ARGS` as its own process in `work`; returns the finished process."""
 
     def invoke(*arguments: str | Path, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -37,13 +40,34 @@ def nst_tui(work: Path) -> Callable[..., subprocess.CompletedProcess]:
 
 
 @pytest.fixture
-def nst_tui_here(
-    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `nst-tui ARGS` inside this process, in `work`, with stdout and stderr piped (not a
-    terminal, as in a log file or `| tee`) and `columns` wide; returns what it printed."""
+def command_logging():
+    """The command's log file handler (runlog.setup_logging) is removed after the test, so
+    that a later test's "nst" messages do not go to this test's log file."""
+    from nst_engine.store import runlog
 
-    def invoke(*arguments: str | Path, columns: int = 80) -> subprocess.CompletedProcess:
+    logger = logging.getLogger(runlog.LOGGER_NAME)
+    handlers, level, handler = list(logger.handlers), logger.level, runlog._handler
+    yield
+    for added in [h for h in logger.handlers if h not in handlers]:
+        logger.removeHandler(added)
+        added.close()
+    logger.setLevel(level)
+    runlog._handler = handler
+
+
+@pytest.fixture
+def in_process(
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command_logging: None,
+) -> Callable[..., subprocess.CompletedProcess]:
+    """`in_process(ARGV, columns=80)`: nst_tui.cli.command.main(ARGV) in `work`, with stdout
+    and stderr piped (not a terminal, as in a log file or `| tee`), `columns` wide and without
+    colours, as `nst_tui` runs it; what it printed and its exit status (argparse's SystemExit
+    included). main(ARGV) leaves the test process's signal handlers as they were."""
+
+    def invoke(argv: list[str], columns: int = 80) -> subprocess.CompletedProcess:
         from nst_tui.cli.command import main
 
         monkeypatch.chdir(work)
@@ -53,31 +77,30 @@ def nst_tui_here(
             monkeypatch.delenv(name, raising=False)
         capsys.readouterr()
         try:
-            status = main([str(argument) for argument in arguments])
-        except SystemExit as exit_request:  # argparse: --help, usage errors
+            status = main(argv)
+        except SystemExit as exit_request:  # argparse: --help, --version, usage errors
             status = exit_request.code
         captured = capsys.readouterr()
-        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
+        return subprocess.CompletedProcess(argv, status, captured.out, captured.err)
 
     return invoke
 
 
 @pytest.fixture
-def sweep(
-    work: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Callable[..., subprocess.CompletedProcess]:
+def nst_tui_here(in_process) -> Callable[..., subprocess.CompletedProcess]:
+    """Run `nst-tui ARGS` inside this process, in `work`; returns what it printed."""
+
+    def invoke(*arguments: str | Path, columns: int = 80) -> subprocess.CompletedProcess:
+        return in_process([str(argument) for argument in arguments], columns)
+
+    return invoke
+
+
+@pytest.fixture
+def sweep(in_process) -> Callable[..., subprocess.CompletedProcess]:
     """Run `nst-tui sweep ARGS` in this process, in `work`, output piped; what it printed."""
-    from nst_tui.cli.command import main
 
     def invoke(*arguments: str | Path) -> subprocess.CompletedProcess:
-        monkeypatch.chdir(work)
-        monkeypatch.setenv("NO_COLOR", "1")
-        capsys.readouterr()
-        try:
-            status = main(["sweep", *map(str, arguments)])
-        except SystemExit as exit_request:
-            status = exit_request.code
-        captured = capsys.readouterr()
-        return subprocess.CompletedProcess(arguments, status, captured.out, captured.err)
+        return in_process(["sweep", *map(str, arguments)])
 
     return invoke

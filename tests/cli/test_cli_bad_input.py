@@ -1,5 +1,6 @@
 """`nst-tui run` with bad input: one line on stderr naming the problem, exit status 2,
-no traceback, nothing written."""
+no traceback, nothing written. The command runs in this process (`nst_tui_here`); one test
+holds the real process to the same contract (`python -m nst_tui.cli`, its own exit status)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,38 @@ from cli_run import assert_one_line_error
 from PIL import Image
 
 TINY = ("--size", "48", "--iterations", "2", "--weights", "random")
+
+
+def fail_if_reached(*arguments, **keywords):
+    raise AssertionError("the command went on to the run with a bad input")
+
+
+@pytest.fixture
+def no_run_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a mistake refused while the run is prepared (torch loaded): the run itself fails
+    the test, as the command should never get there."""
+    from nst_engine.running import transfer
+
+    monkeypatch.setattr(transfer, "run", fail_if_reached)
+
+
+@pytest.fixture(autouse=True)
+def no_preparation_starts(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """A mistake the command failed to refuse would start a run in this process (the demo at
+    its preset's size, with no time limit): preparing the run fails the test at once instead.
+    Tests of mistakes refused during that preparation ask for `no_run_starts`."""
+    import nst_tui.cli.headless
+
+    if "no_run_starts" not in request.fixturenames:
+        monkeypatch.setattr(nst_tui.cli.headless, "_execute", fail_if_reached)
+
+
+def test_a_mistake_is_one_line_and_exit_2_from_the_real_process(nst_tui, work):
+    """The contract the in-process tests below rely on, held by the process a script runs:
+    its exit status is 2, stderr one line, stdout empty, nothing written."""
+    result = nst_tui("run", "--demo", "-o", "out.png", "--iterations=abc")
+    assert_one_line_error(result, "--iterations")
+    assert list(work.iterdir()) == []
 
 
 # --- numbers ------------------------------------------------------------------------------------
@@ -49,8 +82,8 @@ NUMERIC_CASES = [
 @pytest.mark.parametrize(
     ("flag", "value", "extra"), NUMERIC_CASES, ids=[f"{f}={v}" for f, v, _ in NUMERIC_CASES]
 )
-def test_a_bad_number_is_one_line_naming_the_flag(nst_tui, work, flag, value, extra):
-    result = nst_tui("run", "--demo", "-o", "out.png", *extra, f"{flag}={value}")
+def test_a_bad_number_is_one_line_naming_the_flag(nst_tui_here, work, flag, value, extra):
+    result = nst_tui_here("run", "--demo", "-o", "out.png", *extra, f"{flag}={value}")
     assert_one_line_error(result, flag)
     assert list(work.iterdir()) == []
 
@@ -82,47 +115,47 @@ def test_a_bad_number_is_one_line_naming_the_flag(nst_tui, work, flag, value, ex
         (("--iterations",), ("--iterations: expected one argument",)),
     ],
 )
-def test_a_bad_setting_is_one_line_naming_it(nst_tui, work, arguments, fragments):
-    assert_one_line_error(nst_tui("run", "--demo", "-o", "out.png", *arguments), *fragments)
+def test_a_bad_setting_is_one_line_naming_it(nst_tui_here, work, arguments, fragments):
+    assert_one_line_error(nst_tui_here("run", "--demo", "-o", "out.png", *arguments), *fragments)
     assert list(work.iterdir()) == []
 
 
-def test_demo_together_with_images_is_refused(nst_tui, demo_pair):
-    result = nst_tui("run", "--demo", *demo_pair, "-o", "out.png")
+def test_demo_together_with_images_is_refused(nst_tui_here, demo_pair):
+    result = nst_tui_here("run", "--demo", *demo_pair, "-o", "out.png")
     assert_one_line_error(result, "give either --demo or CONTENT STYLE")
 
 
-def test_a_missing_style_image_argument_is_refused(nst_tui, demo_pair):
-    result = nst_tui("run", demo_pair[0], "-o", "out.png")
+def test_a_missing_style_image_argument_is_refused(nst_tui_here, demo_pair):
+    result = nst_tui_here("run", demo_pair[0], "-o", "out.png")
     assert_one_line_error(result, "give a CONTENT and a STYLE image")
 
 
-def test_an_unknown_command_is_refused(nst_tui):
-    assert_one_line_error(nst_tui("paint"), "invalid choice: 'paint'")
+def test_an_unknown_command_is_refused(nst_tui_here):
+    assert_one_line_error(nst_tui_here("paint"), "invalid choice: 'paint'")
 
 
 # --- presets -------------------------------------------------------------------------------------
 
 
-def test_a_preset_file_with_a_syntax_error_is_refused(nst_tui, work):
+def test_a_preset_file_with_a_syntax_error_is_refused(nst_tui_here, work):
     (work / "broken.toml").write_text("iterations = = 3\n", encoding="utf-8")
-    result = nst_tui("run", "--demo", "-o", "out.png", "--preset", "broken.toml")
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--preset", "broken.toml")
     assert_one_line_error(result, "broken.toml", "is not valid TOML")
 
 
-def test_a_preset_with_an_unknown_key_is_refused(nst_tui, work):
+def test_a_preset_with_an_unknown_key_is_refused(nst_tui_here, work):
     (work / "typo.toml").write_text("iteration = 3\n", encoding="utf-8")
-    result = nst_tui("run", "--demo", "-o", "out.png", "--preset", "typo.toml")
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--preset", "typo.toml")
     assert_one_line_error(result, "unknown setting 'iteration'")
 
 
-def test_an_unknown_preset_name_is_refused(nst_tui):
-    result = nst_tui("run", "--demo", "-o", "out.png", "--preset", "nonesuch")
+def test_an_unknown_preset_name_is_refused(nst_tui_here):
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--preset", "nonesuch")
     assert_one_line_error(result, "no preset called 'nonesuch'", "reference-2022")
 
 
-def test_a_missing_preset_file_is_refused(nst_tui):
-    result = nst_tui("run", "--demo", "-o", "out.png", "--preset", "missing.toml")
+def test_a_missing_preset_file_is_refused(nst_tui_here):
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--preset", "missing.toml")
     assert_one_line_error(result, "missing.toml", "does not exist")
 
 
@@ -179,23 +212,23 @@ def bad_images(folder: Path) -> dict[str, tuple[Path, str]]:
         "elongated",
     ],
 )
-def test_an_unusable_content_image_is_refused(nst_tui, work, demo_pair, case):
+def test_an_unusable_content_image_is_refused(nst_tui_here, work, demo_pair, case):
     folder = work / "inputs"
     folder.mkdir()
     path, fragment = bad_images(folder)[case]
-    result = nst_tui("run", path, demo_pair[1], "-o", "out.png", *TINY)
+    result = nst_tui_here("run", path, demo_pair[1], "-o", "out.png", *TINY)
     assert_one_line_error(result, f"content image '{path}'", fragment)
     assert not (work / "out.png").exists()
 
 
-def test_an_unusable_style_image_is_refused(nst_tui, work, demo_pair):
+def test_an_unusable_style_image_is_refused(nst_tui_here, work, demo_pair):
     path = work / "style.jpg"
     path.write_text("no", encoding="utf-8")
-    result = nst_tui("run", demo_pair[0], path, "-o", "out.png", *TINY)
+    result = nst_tui_here("run", demo_pair[0], path, "-o", "out.png", *TINY)
     assert_one_line_error(result, f"style image '{path}'", "is not an image")
 
 
-def test_a_decompression_bomb_is_refused_from_its_header(nst_tui, work, demo_pair):
+def test_a_decompression_bomb_is_refused_from_its_header(nst_tui_here, work, demo_pair):
     def chunk(kind: bytes, data: bytes) -> bytes:
         return (
             struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
@@ -208,58 +241,57 @@ def test_a_decompression_bomb_is_refused_from_its_header(nst_tui, work, demo_pai
         + chunk(b"IDAT", zlib.compress(b"\x00" * 100))
         + chunk(b"IEND", b"")
     )
-    result = nst_tui("run", bomb, demo_pair[1], "-o", "out.png", *TINY)
+    result = nst_tui_here("run", bomb, demo_pair[1], "-o", "out.png", *TINY)
     assert_one_line_error(result, "50000x50000", "over the limit of 100,000,000 pixels")
 
 
-def test_max_pixels_refuses_a_normal_image_above_it(nst_tui, work):
-    result = nst_tui("run", "--demo", "-o", "out.png", "--max-pixels", "1000", *TINY)
+def test_max_pixels_refuses_a_normal_image_above_it(nst_tui_here, work):
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--max-pixels", "1000", *TINY)
     assert_one_line_error(result, "over the limit of 1,000 pixels", "--max-pixels")
 
 
 # --- output ----------------------------------------------------------------------------------------
 
 
-def test_an_output_folder_that_does_not_exist_is_refused(nst_tui, work):
-    result = nst_tui("run", "--demo", "-o", work / "nowhere" / "out.png", *TINY)
+def test_an_output_folder_that_does_not_exist_is_refused(nst_tui_here, work):
+    result = nst_tui_here("run", "--demo", "-o", work / "nowhere" / "out.png", *TINY)
     assert_one_line_error(result, "output folder", "does not exist")
 
 
-def test_an_output_folder_that_is_not_writable_is_refused(nst_tui, work):
+def test_an_output_folder_that_is_not_writable_is_refused(nst_tui_here, work):
     folder = work / "locked"
     folder.mkdir()
     folder.chmod(0o500)
     try:
         if os.access(folder, os.W_OK):
             pytest.skip("running as root: a read-only folder is still writable")
-        result = nst_tui("run", "--demo", "-o", folder / "out.png", *TINY)
+        result = nst_tui_here("run", "--demo", "-o", folder / "out.png", *TINY)
         assert_one_line_error(result, "is not writable")
     finally:
         folder.chmod(0o700)
 
 
-def test_an_existing_output_is_refused_and_left_untouched(nst_tui, work):
+def test_an_existing_output_is_refused_and_left_untouched(nst_tui_here, work):
     existing = work / "out.png"
     existing.write_bytes(b"my earlier result")
-    result = nst_tui("run", "--demo", "-o", existing, *TINY)
+    result = nst_tui_here("run", "--demo", "-o", existing, *TINY)
     assert_one_line_error(result, "already exists", "--overwrite")
     assert existing.read_bytes() == b"my earlier result"
     assert sorted(p.name for p in work.iterdir()) == ["out.png"]
 
 
-def test_an_output_with_an_unknown_suffix_is_refused(nst_tui):
-    assert_one_line_error(nst_tui("run", "--demo", "-o", "out.gif", *TINY), "must end in .png")
+def test_an_output_with_an_unknown_suffix_is_refused(nst_tui_here):
+    assert_one_line_error(nst_tui_here("run", "--demo", "-o", "out.gif", *TINY), "must end in .png")
 
 
 # --- device and weights -----------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_a_device_that_does_not_exist_is_refused_suggesting_the_cpu(nst_tui):
+def test_a_device_that_does_not_exist_is_refused_suggesting_the_cpu(nst_tui_here, no_run_starts):
     import torch
 
     device = "cuda:99" if torch.cuda.is_available() else "cuda"
-    result = nst_tui("run", "--demo", "-o", "out.png", "--device", device, *TINY)
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--device", device, *TINY)
     line = assert_one_line_error(result, device)
     if not torch.cuda.is_available():
         assert "use --device cpu" in line
@@ -273,14 +305,13 @@ class RunsCode:
         return (exec, (f"open({str(self.marker)!r}, 'w').write('code ran')",))
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_a_weights_file_holding_code_is_refused_and_does_not_run(nst_tui, work):
+def test_a_weights_file_holding_code_is_refused_and_does_not_run(nst_tui_here, work, no_run_starts):
     import torch
 
     marker = work / "marker.txt"
     evil = work / "weights.pth"
     torch.save({"0.weight": torch.zeros(64, 3, 3, 3), "payload": RunsCode(marker)}, evil)
-    result = nst_tui(
+    result = nst_tui_here(
         "run", "--demo", "-o", "out.png", "--weights", evil, "--size", "48", "--iterations", "2"
     )
     assert_one_line_error(result, "holds Python objects", "refusing to load it")
@@ -288,6 +319,8 @@ def test_a_weights_file_holding_code_is_refused_and_does_not_run(nst_tui, work):
     assert not (work / "out.png").exists()
 
 
-def test_a_missing_weights_file_is_refused(nst_tui, work):
-    result = nst_tui("run", "--demo", "-o", "out.png", "--weights", work / "none.pth", *TINY[:4])
+def test_a_missing_weights_file_is_refused(nst_tui_here, work):
+    result = nst_tui_here(
+        "run", "--demo", "-o", "out.png", "--weights", work / "none.pth", *TINY[:4]
+    )
     assert_one_line_error(result, "none.pth", "does not exist")

@@ -1,4 +1,6 @@
-"""`nst-tui` commands that work: a tiny run, layers, presets, gallery, version, help."""
+"""`nst-tui` commands that work: a tiny run, layers, presets, gallery, version, help, in this
+process (what they print and write is the point); bench, whose point is the processes it
+starts for each size, as a process of its own."""
 
 from __future__ import annotations
 
@@ -14,9 +16,8 @@ from nst_engine.settings.layers import LAYER_NAMES
 TINY = ("--size", "48", "--iterations", "3", "--weights", "random")
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui, work):
-    result = nst_tui("run", "--demo", "-o", "out.png", *TINY)
+def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui_here, work):
+    result = nst_tui_here("run", "--demo", "-o", "out.png", *TINY)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     output = work / "out.png"
@@ -33,9 +34,8 @@ def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui, work):
     assert settings.weights == "random"
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_flags_override_the_preset_and_reach_the_result(nst_tui, work, demo_pair):
-    result = nst_tui(
+def test_flags_override_the_preset_and_reach_the_result(nst_tui_here, work, demo_pair):
+    result = nst_tui_here(
         "run",
         *demo_pair,
         "-o",
@@ -77,60 +77,58 @@ def test_flags_override_the_preset_and_reach_the_result(nst_tui, work, demo_pair
     assert settings.seed == 9
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_overwrite_replaces_an_existing_output(nst_tui, work):
+def test_overwrite_replaces_an_existing_output(nst_tui_here, work):
     (work / "out.png").write_bytes(b"old")
-    result = nst_tui("run", "--demo", "-o", "out.png", "--overwrite", *TINY)
+    result = nst_tui_here("run", "--demo", "-o", "out.png", "--overwrite", *TINY)
     assert result.returncode == 0, result.stderr
     assert read_embedded_settings(work / "out.png") is not None
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_without_an_output_the_result_is_named_after_its_images(nst_tui, work):
-    result = nst_tui("run", "--demo", *TINY)
+def test_without_an_output_the_result_is_named_after_its_images(nst_tui_here, work):
+    result = nst_tui_here("run", "--demo", *TINY)
     assert result.returncode == 0, result.stderr
     assert (work / result.stdout.strip()).resolve() == (work / "rocket-swirl.png").resolve()
     assert (work / "rocket-swirl.png").is_file()
 
 
-def test_layers_lists_all_37_names(nst_tui):
-    result = nst_tui("layers")
+def test_layers_lists_all_37_names(nst_tui_here):
+    result = nst_tui_here("layers")
     assert result.returncode == 0
     listed = [word for word in result.stdout.split() if word in LAYER_NAMES]
     assert listed == list(LAYER_NAMES)
     assert len(listed) == 37
 
 
-def test_version_prints_the_version(nst_tui):
+def test_version_prints_the_version(nst_tui_here):
     from nst_engine import __version__
 
-    result = nst_tui("--version")
+    result = nst_tui_here("--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"nst-tui {__version__}"
 
 
-def test_presets_lists_the_built_in_presets(nst_tui):
-    result = nst_tui("presets")
+def test_presets_lists_the_built_in_presets(nst_tui_here):
+    result = nst_tui_here("presets")
     assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
     assert "default" in names
     assert "reference-2022" in names
 
 
-def test_gallery_lists_the_demo_images(nst_tui):
-    result = nst_tui("gallery")
+def test_gallery_lists_the_demo_images(nst_tui_here):
+    result = nst_tui_here("gallery")
     assert result.returncode == 0
     assert "rocket" in result.stdout and "swirl" in result.stdout
 
 
-def test_help_answers_without_error(nst_tui):
-    result = nst_tui("run", "--help")
+def test_help_answers_without_error(nst_tui_here):
+    result = nst_tui_here("run", "--help")
     assert result.returncode == 0
     assert "--iterations" in result.stdout
     assert result.stderr == ""
 
 
-@pytest.mark.slow  # imports torch in a new process
+@pytest.mark.slow  # imports torch in new processes
 def test_bench_measures_each_size_in_its_own_process_and_writes_json(nst_tui, work):
     result = nst_tui(
         "bench", "--sizes", "32", "48", "--iterations", "2", "--warmup", "1",

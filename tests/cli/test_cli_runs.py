@@ -37,7 +37,7 @@ def test_a_run_gets_a_folder_that_runs_lists(nst_tui_here, work):
     assert listed(nst_tui_here, "rocket", "swirl")[0]["id"] == run["id"]
 
 
-def test_resume_refuses_what_it_cannot_resume_in_one_line(nst_tui_here, nst_tui):
+def test_resume_refuses_what_it_cannot_resume_in_one_line(nst_tui_here):
     nst_tui_here("run", "--demo", *TINY, "--iterations", "2", "-o", "done.png")
     [run] = listed(nst_tui_here)
     error = nst_tui_here("resume", run["id"])
@@ -58,6 +58,7 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
+@pytest.mark.slow  # a real process (imports torch) to receive the signal
 def test_sighup_mid_run_then_resume_finishes_it_with_the_same_pixels(
     work, nst_tui_here, one_torch_thread
 ):

@@ -10,6 +10,7 @@ from cli_run import signal_when
 from PIL import Image
 
 
+@pytest.mark.slow  # a real process (imports torch): the signal and the exit status are its own
 @pytest.mark.parametrize(
     ("stop_signal", "status", "reason"),
     [

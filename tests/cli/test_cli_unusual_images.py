@@ -1,5 +1,6 @@
 """`nst-tui run` accepts unusual but valid images end to end (conversion is checked by pixel
-values in tests/engine/test_images.py), and says when it takes an animation's first frame."""
+values in tests/engine/test_images.py), and says when it takes an animation's first frame.
+The command runs in this process (a tiny run with random weights)."""
 
 from __future__ import annotations
 
@@ -62,12 +63,11 @@ def make_image(kind: str, folder):
         "spaces and ünïcödé",
     ],
 )
-@pytest.mark.slow  # imports torch in a new process
-def test_an_unusual_valid_content_image_runs_to_a_result(nst_tui, work, demo_pair, kind):
+def test_an_unusual_valid_content_image_runs_to_a_result(nst_tui_here, work, demo_pair, kind):
     content = make_image(kind, work)
     output = work / "out folder ünï" / "résultat.png"
     output.parent.mkdir()
-    result = nst_tui("run", content, demo_pair[1], "-o", output, *TINY)
+    result = nst_tui_here("run", content, demo_pair[1], "-o", output, *TINY)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout.strip() == str(output)
@@ -78,12 +78,11 @@ def test_an_unusual_valid_content_image_runs_to_a_result(nst_tui, work, demo_pai
     assert f"content = {str(content)!r}".replace("'", '"') in read_embedded_settings(output)
 
 
-@pytest.mark.slow  # imports torch in a new process
-def test_an_animated_gif_uses_its_first_frame_and_says_so(nst_tui, work, demo_pair):
+def test_an_animated_gif_uses_its_first_frame_and_says_so(nst_tui_here, work, demo_pair):
     frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "green", "blue")]
     gif = work / "moving.gif"
     frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100, loop=0)
-    result = nst_tui("run", demo_pair[0], gif, "-o", "out.png", *TINY)
+    result = nst_tui_here("run", demo_pair[0], gif, "-o", "out.png", *TINY)
     assert result.returncode == 0, result.stderr
     assert f"style image '{gif}' is animated (3 frames); using its first frame" in result.stderr
     assert (work / "out.png").exists()
