@@ -64,6 +64,8 @@ async def test_a_stopped_runs_name_is_not_proposed_again_and_its_resume_writes_i
         await form_settled(pilot)
         # Ctrl+R again: a new name; the stopped run keeps its own for its resume.
         assert Path(output_field_text(app)) == tmp_path / "rocket-swirl-2.png"
+        await set_text(pilot, "#iterations", "4")  # only its name matters: a short run
+        await form_settled(pilot)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: all_ended(app), timeout=240, what="the second run")
         assert app.jobs[2].folder.record().result == str(tmp_path / "rocket-swirl-2.png")
