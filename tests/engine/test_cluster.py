@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import numpy as np
 import pytest
@@ -51,11 +50,16 @@ def job_of(config, root) -> Job:
     return Job(folder.id, config, folder)
 
 
-def test_an_address_nobody_answers_fails_fast_in_one_line():
-    began = time.monotonic()
+def test_an_address_nobody_answers_fails_fast_in_one_line(monkeypatch):
+    """Refused by the probe, before Ray is asked (Ray would retry for a long while)."""
+    import ray
+
+    def not_asked(*args, **options):
+        raise AssertionError("ray.init was called for an address nobody answers")
+
+    monkeypatch.setattr(ray, "init", not_asked)
     with pytest.raises(DeviceError, match=r"cannot reach the Ray cluster at 127\.0\.0\.1:9 "):
         cluster_module.connect("127.0.0.1:9")
-    assert time.monotonic() - began < 30
     with pytest.raises(ConfigError, match="is not local, auto or HOST:PORT"):
         cluster_module.connect("somewhere")
 
