@@ -136,13 +136,5 @@ def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
     # The run's clock does not tick between reports: on a busy machine more than a second can
     # pass between a run message and the picture, and the ETA would count down in it.
     monkeypatch.setattr("nst_tui.app.widgets.run.run_panel.TICK", 3600.0)
-    # The history's thumbnail loaded in order, not on racing threads: the last size asked for
-    # is the one drawn (a thread's late answer could leave the picture without it).
-    from nst_tui.app.screens import history
-
-    def load_in_order(screen, folder, cells) -> None:
-        screen._thumbnail_loaded(folder.id, history.picture_strips(folder, cells, thumbnail=True))
-
-    monkeypatch.setattr(history.HistoryScreen, "_load_thumbnail", load_in_order)
     config = RunConfig(content=Path(content.name), style=Path(style.name))
     return NSTApp(Remembered(config), folder=Path("."))

@@ -326,3 +326,22 @@ async def test_history_is_in_the_palette_and_off_while_it_is_open(make_app, runs
         await pilot.pause()
         assert app.screen is screen and not app.running
         assert len(app.screen_stack) == 2
+
+
+async def test_a_thumbnail_that_comes_for_another_size_is_not_drawn(make_app, runs: Path) -> None:
+    """A load begun before the first layout (or a resize) answers late, for an older size: it
+    must not replace the picture asked for last (a 1-cell thumbnail was seen in a snapshot)."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(pilot)
+        screen.query_one("#history-table").move_cursor(row=2)  # the finished run
+        thumbnail = screen.query_one("#history-thumbnail")
+        await wait_for(pilot, lambda: thumbnail.has_picture, what="the thumbnail")
+        shown = thumbnail.picture_size
+        run_id, size = screen._thumbnail_for
+        assert size != (1, 1)
+        late = thumbnail._strips[:1]  # any other picture
+        screen._thumbnail_loaded((run_id, (1, 1)), late)
+        assert thumbnail.picture_size == shown
+        screen._thumbnail_loaded((run_id, size), late)  # the answer asked for is drawn
+        assert thumbnail.picture_size != shown

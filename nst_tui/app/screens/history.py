@@ -110,7 +110,9 @@ class HistoryScreen(Screen):
         self.shown: list[RunRecord] = []  # filtered and sorted: the table's rows
         self.sorting = NEWEST_FIRST  # (column, reversed)
         self._signature: tuple = ()
-        self._thumbnail_for: str | None = None
+        # The thumbnail asked for last: (run id, size in cells). An answer for anything else (a
+        # load begun before a resize or the first layout) comes late and is dropped.
+        self._thumbnail_for: tuple[str, tuple[int, int]] | None = None
         self._named_damaged: set[str] = set()  # damaged run folders already named
 
     def compose(self) -> ComposeResult:
@@ -144,7 +146,6 @@ class HistoryScreen(Screen):
 
     def on_resize(self) -> None:
         self._set_narrow()
-        self._thumbnail_for = None  # fitted again to the thumbnail's new size
         self.call_after_refresh(self.show_rows)  # the columns chosen again for the new width
 
     def _set_narrow(self) -> None:
@@ -307,19 +308,19 @@ class HistoryScreen(Screen):
         line.update(left_out_text(record, self._shown_keys))
         if self.has_class("-narrow"):
             return  # no thumbnail to show
-        if self._thumbnail_for != record.id:
-            self._thumbnail_for = record.id
-            size = (max(1, thumbnail.size.width), max(1, thumbnail.size.height))
+        size = (max(1, thumbnail.size.width), max(1, thumbnail.size.height))
+        if self._thumbnail_for != (record.id, size):
+            self._thumbnail_for = (record.id, size)
             self._load_thumbnail(RunFolder(record.path), size)
 
     @work(thread=True, exclusive=True, group="history-thumbnail", exit_on_error=False)
     def _load_thumbnail(self, folder: RunFolder, cells: tuple[int, int]) -> None:
         strips = picture_strips(folder, cells, thumbnail=True)
         with contextlib.suppress(RuntimeError):
-            self.app.call_from_thread(self._thumbnail_loaded, folder.id, strips)
+            self.app.call_from_thread(self._thumbnail_loaded, (folder.id, cells), strips)
 
-    def _thumbnail_loaded(self, run_id: str, strips: list) -> None:
-        if self._thumbnail_for == run_id and self.is_attached:
+    def _thumbnail_loaded(self, asked: tuple[str, tuple[int, int]], strips: list) -> None:
+        if self._thumbnail_for == asked and self.is_attached:
             self.query_one("#history-thumbnail", CellImage).show(strips)
 
     @on(DataTable.HeaderSelected)
