@@ -67,9 +67,6 @@ def record_details(record: RunRecord) -> str:
     return "\n".join(lines)
 
 
-# --- the screen ---------------------------------------------------------------------------------
-
-
 class RunTable(DataTable):
     """The runs, one a row; its keys act on the highlighted run."""
 
