@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nst_engine.method.features import FeatureExtractor
+from nst_engine.method.regions import masked_style_losses
 from nst_engine.method.statistics import (  # noqa: F401 (gram_matrix re-exported)
     STYLE_LOSS_CLASSES,
     StyleLoss,
@@ -130,7 +131,7 @@ class StyleTransferLoss(nn.Module):
         self,
         network: Network,
         content_losses: dict[str, ContentLoss],
-        style_losses: dict[str, StyleLoss],
+        style_losses: dict[str, nn.Module],  # a StyleLoss, or one per masked style image
         total_variation: TotalVariationLoss | float,
     ) -> None:
         super().__init__()
@@ -162,11 +163,14 @@ def build_loss(
     style_weight: float = 1.0,
     normalized: bool = False,
     statistic: str = "gram",
+    masks: list[torch.Tensor] | None = None,
 ) -> StyleTransferLoss:
     """The loss with its targets computed once from the content and style images (0-255 RGB).
 
     `style_image`: one image or several, blended by `blend` (shares summing to 1; equal when
-    None). Normalised, each group's layer weights are divided by their sum.
+    None). Normalised, each group's layer weights are divided by their sum. `masks`: one per
+    style image (1 x 1 x H x W at the content's size, 0..1): each style is then matched only
+    under its own mask, not blended (nst_engine/method/regions.py).
     """
     if isinstance(network, FeatureExtractor):
         network = Network(network)
@@ -178,28 +182,42 @@ def build_loss(
     with torch.no_grad():
         content_features = network(content_image)
         each = [network(style) for style in styles]
-        style_moments = {
-            name: blended_moments([moments(features[name]) for features in each], blend)
-            for name, _ in style_layers
-        }
+        each_moments = [
+            {name: moments(features[name]) for name, _ in style_layers} for features in each
+        ]
+        # Where each layer's mask is resized to: the output's features, as the content's.
+        layer_sizes = {name: tuple(content_features[name].shape[-2:]) for name, _ in style_layers}
     del each
     content_losses = {
         name: ContentLoss(content_features[name], weight * content_scale, normalized)
         for name, weight in content_layers
     }
     loss_class = STYLE_LOSS_CLASSES[statistic]
-    style_losses = {
-        name: loss_class.from_moments(*style_moments[name], weight * style_scale, normalized)
-        for name, weight in style_layers
-    }
+    layer_weights = {name: weight * style_scale for name, weight in style_layers}
+    if masks:
+        style_losses = masked_style_losses(
+            loss_class, each_moments, masks, layer_sizes, layer_weights, blend, normalized
+        )
+    else:
+        style_losses = {
+            name: loss_class.from_moments(
+                *blended_moments([own[name] for own in each_moments], blend), weight, normalized
+            )
+            for name, weight in layer_weights.items()
+        }
     total_variation = TotalVariationLoss(tv_weight, content_image if normalized else None)
     return StyleTransferLoss(network, content_losses, style_losses, total_variation)
 
 
 def loss_for(
-    config, network: Network, content: torch.Tensor, styles: list[torch.Tensor]
+    config,
+    network: Network,
+    content: torch.Tensor,
+    styles: list[torch.Tensor],
+    masks: list[torch.Tensor] | None = None,
 ) -> StyleTransferLoss:
-    """The loss a run with `config` (a RunConfig) optimises, for these images."""
+    """The loss a run with `config` (a RunConfig) optimises, for these images (and the style
+    masks at the content's size, where the run has them)."""
     return build_loss(
         network,
         content,
@@ -211,4 +229,5 @@ def loss_for(
         style_weight=config.style_weight,
         normalized=config.loss_scale == "normalized",
         statistic=config.style_loss,
+        masks=masks,
     )

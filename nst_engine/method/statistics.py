@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nst_engine.method.regions import guided_mean_and_covariance, guided_moments
 from nst_engine.optimise.precision import float32_matmuls
 
 # Eigenvalues below this share of the target's mean eigenvalue count as 0 (their square
@@ -39,8 +40,13 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.T
 
 
-def moments(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The per-position mean (N) and Gram matrix (N x N) of activations (1, N, H, W)."""
+def moments(
+    features: torch.Tensor, mask: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The per-position mean (N) and Gram matrix (N x N) of activations (1, N, H, W); with a
+    `mask` (at H x W), the guided ones (nst_engine/method/regions.py)."""
+    if mask is not None:
+        return guided_moments(features, mask)
     positions = features.shape[-2] * features.shape[-1]
     flat = features.reshape(features.shape[1], positions)
     return flat.mean(dim=1), gram_matrix(features) / positions
@@ -75,24 +81,42 @@ class StyleLoss(nn.Module):
     """Gram: w * 1/(4 M^2) * sum (G - G_style)^2, or normalised (see the module's notes).
 
     Built from one style image's activations, or from blended moments (`from_moments`).
+    With a `mask` (1 x 1 x H x W at the layer's size, 0..1) the output's statistics are the
+    guided ones under it and the term is multiplied by the mask's coverage
+    (nst_engine/method/regions.py); without one, the plain statistics of the whole image.
     """
 
     def __init__(
-        self, style_features: torch.Tensor | None, weight: float, normalized: bool = False
+        self,
+        style_features: torch.Tensor | None,
+        weight: float,
+        normalized: bool = False,
+        mask: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.weight = weight
         self.normalized = normalized
+        self.register_buffer("mask", None if mask is None else mask.detach())
+        self.register_buffer("coverage", None if mask is None else mask.detach().mean())
         if style_features is not None:
             self._set_target(*moments(style_features.detach()))
 
     @classmethod
     def from_moments(
-        cls, mean: torch.Tensor, gram: torch.Tensor, weight: float, normalized: bool
+        cls,
+        mean: torch.Tensor,
+        gram: torch.Tensor,
+        weight: float,
+        normalized: bool,
+        mask: torch.Tensor | None = None,
     ) -> StyleLoss:
-        loss = cls(None, weight, normalized)
+        loss = cls(None, weight, normalized, mask)
         loss._set_target(mean.detach(), gram.detach())
         return loss
+
+    def _covered(self, term: torch.Tensor) -> torch.Tensor:
+        """The term as the loss counts it: times the mask's coverage, if there is a mask."""
+        return term if self.coverage is None else term * self.coverage
 
     def _set_target(self, mean: torch.Tensor, gram: torch.Tensor) -> None:
         self.register_buffer("target_per_position", gram)
@@ -100,9 +124,13 @@ class StyleLoss(nn.Module):
         self.register_buffer("scale", scale.to(gram.device))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        positions = features.shape[-2] * features.shape[-1]
-        difference = gram_matrix(features) / positions - self.target_per_position
-        return self.weight * self.scale * difference.pow(2).sum()
+        if self.mask is None:
+            positions = features.shape[-2] * features.shape[-1]
+            gram = gram_matrix(features) / positions
+        else:
+            _, gram = guided_moments(features, self.mask)
+        difference = gram - self.target_per_position
+        return self._covered(self.weight * self.scale * difference.pow(2).sum())
 
 
 def _square_root(matrix: torch.Tensor, floor: torch.Tensor) -> torch.Tensor:
@@ -175,12 +203,17 @@ class WassersteinStyleLoss(StyleLoss):
         scale = 1 / gram.trace().clamp_min(1e-30) if self.normalized else torch.tensor(1.0)
         self.register_buffer("scale", scale.to(gram.device))
 
-    def forward(self, features: torch.Tensor) -> torch.Tensor:
+    def _mean_and_covariance(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.mask is not None:
+            return guided_mean_and_covariance(features, self.mask)
         positions = features.shape[-2] * features.shape[-1]
         flat = features.reshape(features.shape[1], positions)
         mean = flat.mean(dim=1)
         centred = flat - mean[:, None]
-        covariance = centred @ centred.T / positions
+        return mean, centred @ centred.T / positions
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        mean, covariance = self._mean_and_covariance(features)
         product = self.root @ covariance @ self.root
         product = (product + product.T) / 2  # symmetric to rounding: eigvalsh reads one half
         if self._newton_schulz(product.device):
@@ -190,7 +223,7 @@ class WassersteinStyleLoss(StyleLoss):
         distance = (
             (mean - self.mean).pow(2).sum() + covariance.trace() + self.covariance_trace - 2 * cross
         )
-        return self.weight * self.scale * distance
+        return self._covered(self.weight * self.scale * distance)
 
 
 STYLE_LOSS_CLASSES: dict[str, type[StyleLoss]] = {
