@@ -49,9 +49,7 @@ def _weights(features: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, 
     return features.reshape(channels, positions), mask.reshape(positions)
 
 
-def guided_moments(
-    features: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def guided_moments(features: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean (N) and Gram (N x N) of activations (1, N, H, W) weighted by `mask` (at H x W)
     and divided by its area; an all-white mask gives exactly F F^T / M (the plain Gram)."""
     flat, weights = _weights(features, mask)

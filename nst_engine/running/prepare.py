@@ -23,6 +23,7 @@ from nst_engine.optimise.stepper import Switches
 from nst_engine.running.checkpointing import Checkpoint
 from nst_engine.running.events import Started
 from nst_engine.running.images import LoadedImage, load_image
+from nst_engine.running.masks import load_masks
 from nst_engine.running.outputs import check_output_path
 from nst_engine.settings.config import CONTENT_INITS, RunConfig
 from nst_engine.settings.sizes import (
@@ -52,6 +53,7 @@ class Inputs:
     start: Image.Image | None  # what `init` names when it is not made from the content
     sizes: RunSizes
     plan: list[int]  # iterations at each scale, coarse to fine
+    masks: tuple[Image.Image, ...] = ()  # one greyscale mask per style image, or none
 
     @property
     def total(self) -> int:
@@ -75,10 +77,11 @@ def read_inputs(config: RunConfig) -> Inputs:
         load_image(path, _style_role(number, config), config.max_input_pixels)
         for number, path in enumerate(config.styles, start=1)
     ]
+    masks = load_masks(config.style_masks, content.image.size, config.max_input_pixels)
     start = _start_image(config)
     sizes = resolve_sizes(config, content.image.size, styles[0].image.size)
     check_fits_network(config, sizes, [loaded.image.size for loaded in styles])
-    return Inputs(content, styles, start, sizes, scale_iterations(config, sizes))
+    return Inputs(content, styles, start, sizes, scale_iterations(config, sizes), masks)
 
 
 def _start_image(config: RunConfig) -> Image.Image | None:

@@ -18,6 +18,7 @@ from nst_engine.method.losses import Network, loss_for
 from nst_engine.optimise.guard import LastGoodImage
 from nst_engine.optimise.stepper import Stepper, Switches
 from nst_engine.running.checkpointing import Checkpoint
+from nst_engine.running.masks import mask_tensor
 from nst_engine.running.tensors import MovingAverage, image_to_tensor, initial_image, rescale
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.sizes import style_sizes_at
@@ -161,7 +162,9 @@ def prepare_scale(
         colour.style(image_to_tensor(loaded.image, size, device), content)
         for loaded, size in zip(inputs.styles, style_sizes, strict=True)
     ]
-    loss_function = loss_for(config, network, seen_content, style_tensors)
+    # The masks follow each scale: resized to its compute size (then to each layer's).
+    masks = [mask_tensor(mask, compute_size, device) for mask in inputs.masks]
+    loss_function = loss_for(config, network, seen_content, style_tensors, masks or None)
     del style_tensors
     if previous is None:
         start = None

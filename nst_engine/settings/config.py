@@ -98,6 +98,9 @@ class RunConfig:
     # the first's included; empty: equal shares).
     extra_styles: tuple[Path, ...] = ()
     style_blend: tuple[float, ...] = ()
+    # One greyscale mask per style image, in order (empty: none): each style only where its
+    # mask is (nst_engine/method/regions.py).
+    style_masks: tuple[Path, ...] = ()
     output: Path | None = None
     iterations: int = 200
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
@@ -185,6 +188,8 @@ class RunConfig:
             data["extra_styles"] = [str(path) for path in self.extra_styles]
         if self.style_blend:
             data["style_blend"] = list(self.style_blend)
+        if self.style_masks:
+            data["style_masks"] = [str(path) for path in self.style_masks]
         data.update(
             iterations=self.iterations,
             style_weight=self.style_weight,

@@ -136,6 +136,23 @@ def _blend_fits(config: Any) -> None:
         )
 
 
+def _masks_fit(config: Any) -> None:
+    styles = len(config.styles)
+    if config.style_masks and len(config.style_masks) != styles:
+        raise ConfigError(
+            f"style_masks has {len(config.style_masks)} masks for {styles} style images: give "
+            "one mask per style image, in order",
+            setting="style_masks",
+        )
+
+
+def _mask_paths(label: str, value: Any) -> tuple[Path, ...]:
+    """Mask files: `m1.png,m2.png` as typed (comma-separated), or a list of paths."""
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",")]
+    return parse_paths(label, value)
+
+
 def _some_layer(name: str) -> Callable[[Any], None]:
     def check(config: Any) -> None:
         if not any(weight > 0 for _, weight in getattr(config, name)):
@@ -221,6 +238,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "style_blend", Rule(parse_blend, metavar="W,W,..."), "Images", check=_blend_fits,
         help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
+    ),
+    Setting(
+        "style_masks", Rule(_mask_paths, metavar="M1[,M2,...]"), "Images", sweep=False,
+        preset=False, check=_masks_fit,
+        help="one greyscale mask per STYLE image, in order (white: that style, black: none, "
+        "grey: part); where no mask covers, the content stays",
     ),
     Setting(
         "optimizer", Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}"), "Optimisation"

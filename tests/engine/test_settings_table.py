@@ -112,7 +112,14 @@ def test_a_preset_carries_the_rows_that_say_so_and_no_other() -> None:
     )
     written = set(every.to_dict(paths=False)) | {"style_scale"}  # scale: None with a style size
     assert written == {s.name for s in SETTINGS if s.preset}
-    assert set(PRESET_LEAVES) == {"content", "style", "extra_styles", "output", "overwrite"}
+    assert set(PRESET_LEAVES) == {
+        "content",
+        "style",
+        "extra_styles",
+        "style_masks",
+        "output",
+        "overwrite",
+    }
     loaded = load_preset("print", every)
     for name in PRESET_LEAVES:
         assert getattr(loaded, name) == getattr(every, name)
