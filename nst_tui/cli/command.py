@@ -1,5 +1,5 @@
 """`nst-tui`: the app with no arguments; `run`, `resume`, `runs`, `sweep`, `layers`, `presets`,
-`gallery`, `bench` as subcommands.
+`gallery`, `bench`, `masks` as subcommands.
 
 Imports stay light here (no torch, no Textual, no Rich at module level) so that `--help`
 and `--version` answer at once and the app paints its first frame fast.
@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_and_resume(commands)
     add_runs_and_sweep(commands)
     add_lists_and_bench(commands)  # layers, presets, gallery
+    from nst_tui.cli.masks_command import add_masks_command
+
+    add_masks_command(commands)
     return parser
 
 
@@ -268,6 +271,10 @@ def run_command(arguments: argparse.Namespace) -> int:
             from nst_engine.cost.bench import run_bench
 
             return run_bench(arguments)
+        if arguments.command == "masks":
+            from nst_tui.cli.masks_command import run_masks_command
+
+            return run_masks_command(arguments)
     except NSTError as error:
         return report_error(error)
     except BrokenPipeError:
