@@ -26,6 +26,7 @@ FREE_TO_CHANGE = (
     "content",
     "style",
     "extra_styles",
+    "style_masks",
     "output",
     "overwrite",
     "device",

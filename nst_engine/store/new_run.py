@@ -58,6 +58,7 @@ def absolute_paths(config: RunConfig) -> RunConfig:
         "style": absolute(config.style),
         "output": absolute(config.output),
         "extra_styles": tuple(Path(os.path.abspath(path)) for path in config.extra_styles),
+        "style_masks": tuple(Path(os.path.abspath(path)) for path in config.style_masks),
     }
     if config.init not in INITS:
         changes["init"] = os.path.abspath(config.init)

@@ -196,3 +196,20 @@ def test_one_style_under_a_half_mask_leaves_the_other_half_the_photo(oxford, qua
     styled_half, kept_half = kept(masked[0], 0), kept(masked[1], 1)
     assert 1 - styled_half > 1.8 * (1 - kept_half), (styled_half, kept_half)
     assert kept_half > kept(unmasked[1], 1) + 0.1
+
+
+# --- a run folder and its resume --------------------------------------------------------------
+
+
+def test_a_run_folder_keeps_its_masks_named_from_the_root(tiny_config, tmp_path, monkeypatch):
+    """A run resumes from any folder: its masks, as its images, are kept by absolute path;
+    moved, they may be given again as the images may (not a different run)."""
+    from nst_engine.running.checkpoint_settings import settings_fingerprint
+    from nst_engine.store.run_folder import RunFolder
+
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config(style_masks=(Path("mask.png"),))
+    folder = RunFolder.create(config, tmp_path / "runs")
+    assert folder.config().style_masks == (tmp_path / "mask.png",)
+    moved = config.replace(style_masks=(tmp_path / "elsewhere" / "mask.png",))
+    assert settings_fingerprint(moved) == settings_fingerprint(config)
