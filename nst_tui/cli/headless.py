@@ -324,7 +324,7 @@ def _print_started(console, event, config, folder=None, notes: tuple[str, ...] =
         f"device [bold]{event.device}[/], weights [bold]{event.weights_source}[/], "
         f"computing at {width}x{height}, saving at {event.output_size[0]}x{event.output_size[1]}"
     )
-    if len(config.styles) > 1:
+    if len(config.styles) > 1 or config.style_masks:
         console.print(f"styles: {describe_styles(config)}", markup=False, highlight=False)
     if len(event.scale_sizes) > 1:
         sides = " → ".join(str(max(size)) for size in event.scale_sizes)
@@ -334,10 +334,12 @@ def _print_started(console, event, config, folder=None, notes: tuple[str, ...] =
 
 
 def describe_styles(config) -> str:
-    """The style images with their shares of the blend: `a.jpg (0.7) + b.jpg (0.3)`."""
+    """The style images with their shares of the blend, and where masked their masks:
+    `a.jpg (0.7) + b.jpg (0.3)`, `a.jpg (0.5) in sky.png + b.jpg (0.5) in rest.png`."""
+    masks = [f" in {mask.name}" for mask in config.style_masks] or [""] * len(config.styles)
     return " + ".join(
-        f"{path.name} ({share:.2g})"
-        for path, share in zip(config.styles, config.blend, strict=True)
+        f"{path.name} ({share:.2g}){mask}"
+        for path, share, mask in zip(config.styles, config.blend, masks, strict=True)
     )
 
 

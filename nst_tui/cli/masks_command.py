@@ -38,7 +38,9 @@ def add_masks_command(commands) -> None:
         epilog=MASKS_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    masks.add_argument("content", metavar="CONTENT", help="the content image the masks are for")
+    masks.add_argument(
+        "content", metavar="CONTENT", help="the content image the masks are for (or a gallery name)"
+    )
     masks.add_argument(
         "--split",
         required=True,
@@ -54,8 +56,10 @@ def add_masks_command(commands) -> None:
 
 def run_masks_command(arguments: argparse.Namespace) -> int:
     from nst_engine.running.images import load_image, save_image
+    from nst_engine.settings.gallery import resolve_image_path
 
-    content = load_image(Path(arguments.content).expanduser(), "content image").image
+    # A gallery name works here as in `run` (a file of that name here wins).
+    content = load_image(resolve_image_path(arguments.content), "content image").image
     first = first_mask(content, arguments.split)
     paths = mask_paths(arguments.output)
     if not arguments.overwrite:

@@ -64,6 +64,14 @@ def test_masks_refuses_a_bad_split_in_one_line(nst_tui_here, photo, arguments, f
     assert not list(photo.parent.glob("m-*"))
 
 
+def test_masks_takes_a_gallery_name_as_run_does(nst_tui_here, work):
+    from nst_engine.settings.gallery import gallery_image
+
+    assert nst_tui_here("masks", "astronaut", "--split", "top-bottom", "-o", "a").returncode == 0
+    with Image.open(gallery_image("astronaut").path) as photo:
+        assert read(work / "a-1.png").shape == (photo.height, photo.width)
+
+
 def test_masks_refuses_a_missing_content_in_one_line(nst_tui_here, work):
     result = nst_tui_here("masks", "nowhere.png", "--split", "left-right", "-o", "m")
     assert_one_line_error(result, "content image 'nowhere.png' does not exist")
@@ -94,6 +102,7 @@ def test_run_with_masks_made_by_the_masks_command(nst_tui_here, photo):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert (photo.parent / "out.png").exists()
+    assert "styles: mosaic.jpg (0.5) in m-1.png + swirl.jpg (0.5) in m-2.png" in result.stderr
 
 
 def test_run_refuses_a_mask_of_another_shape_in_one_line(nst_tui_here, photo, work):
