@@ -5,19 +5,23 @@ transparent pixels count as white, as load_image lays them over white). It may b
 but must have the content's shape: a mask drawn for a portrait does not fit a landscape, and
 stretching it would put the regions elsewhere than drawn, so an aspect further than
 ASPECT_TOLERANCE from the content's is refused in one line. The guided statistics that use it
-are in nst_engine/method/regions.py.
+are in nst_engine/method/regions.py. No torch at import: the command line's preflight reads
+the masks before it imports torch.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
 
 from nst_engine.errors import InputImageError
 from nst_engine.running.images import load_image
+
+if TYPE_CHECKING:
+    import torch
 
 # How far (relative) a mask's width / height may be from the content's: a few pixels of
 # rounding at any size, never another framing.
@@ -67,6 +71,8 @@ def check_aspect(
 
 def mask_tensor(mask: Image.Image, size: tuple[int, int], device: torch.device) -> torch.Tensor:
     """A greyscale mask resized to (width, height), as 1 x 1 x H x W in 0..1 on `device`."""
+    import torch
+
     if mask.size != size:
         # Bilinear with Pillow's antialiasing: a smooth edge at any scale, values in 0..255.
         mask = mask.resize(size, Image.Resampling.BILINEAR)

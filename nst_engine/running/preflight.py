@@ -32,6 +32,7 @@ def check_startable(config: RunConfig) -> None:
     check_output_path(config.output, config.overwrite)
     sizes: ImageSizes = {}
     read_images(config, sizes)
+    check_masks(config, sizes)
     check_sizes(config, sizes)
     check_weights_file(config.weights)
 
@@ -54,6 +55,14 @@ def read_images(config: RunConfig, sizes: ImageSizes) -> None:
     for path, role in images:
         if path not in sizes:
             sizes[path] = load_image(path, role, config.max_input_pixels).image.size
+
+
+def check_masks(config: RunConfig, sizes: ImageSizes) -> None:
+    """The style masks, read and checked against the content's shape as the run does."""
+    from nst_engine.running.masks import load_masks
+
+    assert config.content is not None
+    load_masks(config.style_masks, sizes[config.content], config.max_input_pixels)
 
 
 def check_sizes(config: RunConfig, sizes: ImageSizes) -> None:

@@ -137,11 +137,11 @@ def _blend_fits(config: Any) -> None:
 
 
 def _masks_fit(config: Any) -> None:
-    styles = len(config.styles)
-    if config.style_masks and len(config.style_masks) != styles:
+    masks, styles = len(config.style_masks), len(config.styles)
+    if masks and masks != styles:
         raise ConfigError(
-            f"style_masks has {len(config.style_masks)} masks for {styles} style images: give "
-            "one mask per style image, in order",
+            f"{masks} style mask{'s' * (masks != 1)} for {styles} style image"
+            f"{'s' * (styles != 1)}: give one mask per style image, in order",
             setting="style_masks",
         )
 

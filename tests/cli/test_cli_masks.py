@@ -91,7 +91,7 @@ def test_run_refuses_masks_that_do_not_count_the_style_images_in_one_line(nst_tu
     result = nst_tui_here(
         "run", photo, "mosaic", "swirl", "--style-masks", "a.png", "--weights", "random"
     )
-    assert_one_line_error(result, "1 masks for 2 style images")
+    assert_one_line_error(result, "1 style mask for 2 style images")
 
 
 def test_run_with_masks_made_by_the_masks_command(nst_tui_here, photo):

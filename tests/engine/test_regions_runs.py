@@ -70,7 +70,7 @@ def test_masks_and_style_images_of_different_counts_are_one_line(tiny_config, tm
     with pytest.raises(ConfigError) as caught:
         tiny_config(style_masks=masks)
     assert caught.value.message.count("\n") == 0
-    assert "2 masks for 1 style images" in caught.value.message
+    assert "2 style masks for 1 style image:" in caught.value.message
     assert caught.value.setting == "style_masks"
 
 
@@ -89,6 +89,18 @@ def test_style_masks_are_read_from_comma_separated_text_and_kept_in_the_settings
 def test_a_missing_mask_file_is_one_line(tiny_config, tmp_path):
     with pytest.raises(InputImageError, match="style mask '.*nowhere.png' does not exist"):
         finished(tiny_config(style_masks=(tmp_path / "nowhere.png",)))
+
+
+def test_the_preflight_refuses_a_bad_mask_before_torch_and_a_run_folder(tiny_config, tmp_path):
+    """The command line checks a run without torch before it starts one (running/preflight.py):
+    a mask of another shape is caught there, as a missing one is."""
+    from nst_engine.running.preflight import check_startable
+
+    square = write_mask(tmp_path / "square.png", (90, 90))
+    with pytest.raises(InputImageError, match="style mask '.*square.png' is 90x90"):
+        check_startable(tiny_config(style_masks=(square,)))
+    with pytest.raises(InputImageError, match="style mask '.*nowhere.png' does not exist"):
+        check_startable(tiny_config(style_masks=(tmp_path / "nowhere.png",)))
 
 
 # --- masks with the other settings ------------------------------------------------------------
