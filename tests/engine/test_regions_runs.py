@@ -225,3 +225,23 @@ def test_a_run_folder_keeps_its_masks_named_from_the_root(tiny_config, tmp_path,
     assert folder.config().style_masks == (tmp_path / "mask.png",)
     moved = config.replace(style_masks=(tmp_path / "elsewhere" / "mask.png",))
     assert settings_fingerprint(moved) == settings_fingerprint(config)
+
+
+def test_a_stopped_masked_run_resumes_under_its_masks_to_the_uninterrupted_result(
+    tiny_config, tmp_path, demo_pair, demo_size, stop_run
+):
+    from nst_engine.store.output_owners import resume_output
+    from nst_engine.store.run_folder import RunFolder
+
+    left, right = (write_mask(tmp_path / f"{n}.png", demo_size, n == "l") for n in "lr")
+    config = tiny_config(extra_styles=(demo_pair[1],), style_masks=(left, right), iterations=6)
+    whole = result(config.replace(output=tmp_path / "whole.png"))
+    folder = RunFolder.create(config, tmp_path / "runs")
+    stop_run(config, folder, 2)
+    resumed, _ = resume_output(folder)
+    assert resumed.style_masks == (left, right)
+    with run(resumed, folder) as events:
+        assert isinstance(list(events)[-1], Finished)
+    with Image.open(resumed.output) as image:
+        again = np.asarray(image.convert("RGB"), dtype=np.float64)
+    assert np.abs(again - whole).max() <= 1  # a rounding's level at most
