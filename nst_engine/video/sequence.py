@@ -36,6 +36,7 @@ from nst_engine.video.flow import consistency_mask, flows, warp
 from nst_engine.video.frames import (
     FrameSource,
     frame_name,
+    import_av,
     is_video_path,
     open_frames,
     write_frame,
@@ -95,6 +96,8 @@ def run_sequence(
     A generator: closing it stops the frame in progress (its run keeps its partial image)."""
     settings = settings or SequenceSettings()
     source = open_frames(source_path)
+    if is_video_path(output):
+        import_av(output)  # refused now, not after every frame is made
     if is_video_path(output) and output.exists() and not config.overwrite:
         raise OutputError(
             f"output '{output}' already exists; choose another name or allow overwriting "

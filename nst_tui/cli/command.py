@@ -1,5 +1,5 @@
-"""`nst-tui`: the app with no arguments; `run`, `resume`, `runs`, `sweep`, `layers`, `presets`,
-`gallery`, `bench` as subcommands.
+"""`nst-tui`: the app with no arguments; `run`, `resume`, `runs`, `sweep`, `video`, `layers`,
+`presets`, `gallery`, `bench` as subcommands.
 
 Imports stay light here (no torch, no Textual, no Rich at module level) so that `--help`
 and `--version` answer at once and the app paints its first frame fast.
@@ -17,6 +17,7 @@ from nst_engine import __version__
 from nst_engine.errors import NSTError
 from nst_tui.cli.stop_signals import StopRequest, ignore_stop_signals
 from nst_tui.cli.suggestions import did_you_mean
+from nst_tui.cli.video_command import add_video_command
 
 EXIT_USAGE = 2  # bad input of any kind: arguments, files, settings
 EXIT_FAILURE = 1  # an internal error (a bug), logged with its traceback
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     add_run_and_resume(commands)
     add_runs_and_sweep(commands)
+    add_video_command(commands)
     add_lists_and_bench(commands)  # layers, presets, gallery
     return parser
 
@@ -258,6 +260,10 @@ def run_command(arguments: argparse.Namespace) -> int:
             from nst_tui.cli.sweep_command import run_sweep_command
 
             return run_sweep_command(arguments)
+        if arguments.command == "video":
+            from nst_tui.cli.video_command import run_video_command
+
+            return run_video_command(arguments)
         if arguments.command == "layers":
             return print_layers()
         if arguments.command == "presets":

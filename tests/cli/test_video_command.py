@@ -1,0 +1,78 @@
+"""`nst-tui video INPUT STYLE -o OUTPUT`: progress by frame, the output's path on stdout, each
+mistake one line; the same command again goes on after the frames done."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("cv2")
+
+QUICK = (
+    "--size", "32", "--iterations", "3", "--frame-iterations", "2", "--weights", "random",
+    "--device", "cpu", "--content-layers", "relu2_1=1", "--style-layers", "relu1_1=1,relu2_1=1",
+)  # fmt: skip
+
+
+@pytest.fixture
+def frames(work: Path) -> Path:
+    """Three 40x32 frames of a texture moving 2 px a frame."""
+    folder = work / "clip"
+    folder.mkdir()
+    noise = np.random.default_rng(1).random((12, 20, 3)) * 255
+    texture = Image.fromarray(noise.astype(np.uint8)).resize((80, 48), Image.Resampling.BICUBIC)
+    for number in range(3):
+        texture.crop((2 * number, 8, 2 * number + 40, 40)).save(folder / f"{number}.png")
+    return folder
+
+
+def test_a_folder_of_frames_is_styled_frame_by_frame_into_a_folder(
+    nst_tui_here, frames: Path, demo_pair, work: Path
+) -> None:
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "frame 1/3 ..." in result.stderr and "frame 3/3 done" in result.stderr
+    assert result.stdout.strip() == "styled"
+    assert sorted(p.name for p in (work / "styled").iterdir()) == [
+        "frame-00001.png",
+        "frame-00002.png",
+        "frame-00003.png",
+    ]
+    again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert again.returncode == 0
+    assert again.stderr.count("was made before: kept") == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("video", "clip", "style.png"), "give -o OUTPUT"),
+        (("video", "nothing-here", "STYLE", "-o", "out"), "input 'nothing-here' does not exist"),
+        (("video", "clip", "no-such-style.png", "-o", "out"), "style image 'no-such-style.png'"),
+        (("video", "clip", "STYLE", "-o", "out", "--frame-iterations", "0"), "at least 1"),
+    ],
+)
+def test_each_mistake_is_one_line(
+    nst_tui_here, frames: Path, demo_pair, arguments: tuple[str, ...], message: str
+) -> None:
+    arguments = tuple(str(demo_pair[1]) if word == "STYLE" else word for word in arguments)
+    result = nst_tui_here(*arguments)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source", ["clip.mp4", "clip"])
+def test_a_video_without_pyav_says_what_to_install_before_any_frame(
+    nst_tui_here, work: Path, frames: Path, demo_pair, monkeypatch: pytest.MonkeyPatch, source
+) -> None:
+    (work / "clip.mp4").write_bytes(b"\0" * 64)
+    monkeypatch.setitem(sys.modules, "av", None)  # import av raises ImportError
+    result = nst_tui_here("video", source, demo_pair[1], "-o", "out.mp4", *QUICK)
+    assert result.returncode == 2
+    assert not (work / "out.mp4.frames").exists() or not any((work / "out.mp4.frames").iterdir())
+    assert "pip install 'nst-tui[video]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
