@@ -9,12 +9,13 @@ same command started again goes on after them.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 import time
 from pathlib import Path
 
-from nst_engine.errors import ConfigError
+from nst_engine.errors import ConfigError, InternalError, NSTError
 from nst_engine.video.settings import (
     DEFAULT_FRAME_ITERATIONS,
     DEFAULT_TEMPORAL_WEIGHT,
@@ -31,7 +32,7 @@ VIDEO_DESCRIPTION = (
     "frames done. Video files need pip install 'nst-tui[video]'. Run flags as for `run`."
 )
 # How often a frame's iterations are reported while it runs, at most.
-STEP_LINE_SECONDS = 2.0
+STEP_LINE_SECONDS = 5.0
 
 
 def add_video_command(commands) -> None:
@@ -132,7 +133,20 @@ def _drive(config, source: Path, output: Path, settings) -> int:
         except KeyboardInterrupt:  # a second Ctrl+C
             sequence.close()
             return _stopped("SIGINT", output)
+        except NSTError:
+            raise  # one line, by the command's edge (command.report_error)
+        except Exception as error:  # a bug: one line here, its traceback in the log
+            return _report_bug(error)
     return 0
+
+
+def _report_bug(error: Exception) -> int:
+    from nst_engine.store.runlog import log_path
+
+    logging.getLogger("nst.engine").exception("nst-tui video failed with an internal error")
+    message = InternalError.of(error).message
+    _say(f"nst-tui: {message} (a bug in nst-tui; details in {log_path()})")
+    return 1
 
 
 def _events(config, source: Path, output: Path, settings):
@@ -142,15 +156,23 @@ def _events(config, source: Path, output: Path, settings):
 
 
 class _StepLines:
-    """A frame's iterations as a line now and then: "frame 3/8: iteration 20/50"."""
+    """A frame's iterations as a line now and then: "frame 3/8: iteration 20/50"; what the
+    first frame made says when it starts (device, weights, sizes, notes), once."""
 
     def __init__(self) -> None:
         self._last = 0.0
+        self._started = False
 
     def offer(self, frame_event) -> None:
-        from nst_engine.running.events import Step
+        from nst_engine.running.events import Started, Step
 
         event = frame_event.event
+        if isinstance(event, Started) and not self._started:
+            self._started = True
+            width, height = event.compute_size
+            _say(f"device {event.device}, weights {event.weights_source}, at {width}x{height}")
+            for note in event.notes:
+                _say(f"note: {note}")
         if not isinstance(event, Step):
             return
         now = time.monotonic()

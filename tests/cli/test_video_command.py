@@ -36,6 +36,7 @@ def test_a_folder_of_frames_is_styled_frame_by_frame_into_a_folder(
     result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
     assert result.returncode == 0, result.stderr
     assert "frame 1/3 ..." in result.stderr and "frame 3/3 done" in result.stderr
+    assert "weights random" in result.stderr  # said once, when the first frame starts
     assert result.stdout.strip() == "styled"
     assert sorted(p.name for p in (work / "styled").iterdir()) == [
         "frame-00001.png",
@@ -76,3 +77,19 @@ def test_a_video_without_pyav_says_what_to_install_before_any_frame(
     assert not (work / "out.mp4.frames").exists() or not any((work / "out.mp4.frames").iterdir())
     assert "pip install 'nst-tui[video]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bug_is_one_line_with_the_log_that_holds_it(
+    nst_tui_here, frames: Path, demo_pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nst_engine.video import sequence
+
+    def broken(*arguments, **keywords):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(sequence, "frame_guide", broken)
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ZeroDivisionError: division by zero" in last and "a bug in nst-tui" in last
+    assert "Traceback" not in result.stderr
