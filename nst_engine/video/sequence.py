@@ -32,7 +32,7 @@ from nst_engine.errors import OutputError
 from nst_engine.running.events import Event
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
-from nst_engine.video.flow import consistency_mask, flows, warp
+from nst_engine.video.flow import consistency_mask, flows, import_cv2, warp
 from nst_engine.video.frames import (
     FrameSource,
     frame_name,
@@ -96,8 +96,11 @@ def run_sequence(
     A generator: closing it stops the frame in progress (its run keeps its partial image)."""
     settings = settings or SequenceSettings()
     source = open_frames(source_path)
+    # What is missing is refused now, not after the first frame or all of them are made.
     if is_video_path(output):
-        import_av(output)  # refused now, not after every frame is made
+        import_av(output)
+    if settings.guided and source.count > 1:
+        import_cv2()
     if is_video_path(output) and output.exists() and not config.overwrite:
         raise OutputError(
             f"output '{output}' already exists; choose another name or allow overwriting "

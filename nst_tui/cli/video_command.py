@@ -113,6 +113,7 @@ def _drive(config, source: Path, output: Path, settings) -> int:
     from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted, SequenceDone
 
     steps = _StepLines()
+    times: list[float] = []  # seconds of each frame made by this start, in order
     with StopRequest() as stop:
         sequence = _events(config, source, output, settings)
         try:
@@ -126,7 +127,7 @@ def _drive(config, source: Path, output: Path, settings) -> int:
                 elif isinstance(event, FrameEvent):
                     steps.offer(event)
                 elif isinstance(event, FrameDone):
-                    _say_done(event)
+                    _say_done(event, times)
                 elif isinstance(event, SequenceDone):
                     _say(f"done: {event.frames} frames in {event.seconds:.1f} s")
                     print(event.output)
@@ -184,11 +185,17 @@ class _StepLines:
             )
 
 
-def _say_done(event) -> None:
+def _say_done(event, times: list[float]) -> None:
+    """A frame's end, with the time the rest should take (`times`: each frame's so far)."""
     if event.skipped:
         _say(f"frame {event.number}/{event.total} was made before: kept ({event.path})")
-    else:
-        _say(f"frame {event.number}/{event.total} done in {event.seconds:.1f} s: {event.path}")
+        return
+    times.append(event.seconds)
+    left = event.total - event.number
+    # The first frame has the full run's iterations: the later ones time each other.
+    later = times[1:] or times
+    eta = f"; about {left * sum(later) / len(later):.0f} s left" if left else ""
+    _say(f"frame {event.number}/{event.total} done in {event.seconds:.1f} s: {event.path}{eta}")
 
 
 def _stopped(signal_name: str, output: Path) -> int:

@@ -37,6 +37,7 @@ def test_a_folder_of_frames_is_styled_frame_by_frame_into_a_folder(
     assert result.returncode == 0, result.stderr
     assert "frame 1/3 ..." in result.stderr and "frame 3/3 done" in result.stderr
     assert "weights random" in result.stderr  # said once, when the first frame starts
+    assert " s left" in result.stderr  # the time the other frames should take
     assert result.stdout.strip() == "styled"
     assert sorted(p.name for p in (work / "styled").iterdir()) == [
         "frame-00001.png",
@@ -93,3 +94,14 @@ def test_a_bug_is_one_line_with_the_log_that_holds_it(
     last = result.stderr.strip().splitlines()[-1]
     assert "ZeroDivisionError: division by zero" in last and "a bug in nst-tui" in last
     assert "Traceback" not in result.stderr
+
+
+def test_without_opencv_a_sequence_says_what_to_install_before_any_frame(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 raises ImportError
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert result.returncode == 2
+    assert "needs OpenCV: pip install 'nst-tui[video]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(work.glob("styled/*.png"))
