@@ -105,3 +105,32 @@ def test_without_opencv_a_sequence_says_what_to_install_before_any_frame(
     assert "needs OpenCV: pip install 'nst-tui[video]'" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not list(work.glob("styled/*.png"))
+
+
+def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from nst_engine.video.sequence import FrameDone
+    from nst_tui.cli import video_command
+
+    real_events = video_command._events
+
+    def interrupted_after_the_first_frame(*arguments):
+        for event in real_events(*arguments):
+            yield event
+            if isinstance(event, FrameDone) and event.number == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: the handler sets the flag
+
+    monkeypatch.setattr(video_command, "_events", interrupted_after_the_first_frame)
+    stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert stopped.returncode == 128 + signal.SIGINT
+    assert "stopped; the frames done are in styled" in stopped.stderr
+    assert [p.name for p in (work / "styled").glob("frame-?????.png")] == ["frame-00001.png"]
+
+    monkeypatch.setattr(video_command, "_events", real_events)
+    again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert again.returncode == 0
+    assert "frame 1/3 was made before: kept" in again.stderr and "frame 3/3 done" in again.stderr
