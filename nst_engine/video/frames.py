@@ -6,7 +6,7 @@ frames, each written whole (nst_engine/store/safe_files.py's write_atomically), 
 file at the input's frame rate with the input's audio copied over, encoded into the same one
 atomic write, so the path holds the whole video or nothing.
 
-PyAV (`av`) is the `video` extra: without it a folder of frames still works, and a video path
+PyAV (`av`) is in the `video` extra: without it a folder of frames still works, and a video path
 is refused in one line that says what to install.
 """
 

@@ -29,7 +29,8 @@ VIDEO_DESCRIPTION = (
     "optical flow, with a temporal loss where the flow is trusted (Ruder et al. 2016). "
     "OUTPUT is a video file (.mp4, .mkv, .mov, .webm, .avi: the input's frame rate and "
     "audio kept) or a folder of PNG frames. Stopped, the same command goes on after the "
-    "frames done. Video files need pip install 'nst-tui[video]'. Run flags as for `run`."
+    "frames done. Needs pip install 'nst-tui[video]' (OpenCV; PyAV for video files). Run "
+    "flags as for `run`."
 )
 # How often a frame's iterations are reported while it runs, at most.
 STEP_LINE_SECONDS = 5.0
