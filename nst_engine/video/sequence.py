@@ -32,8 +32,10 @@ from nst_engine.errors import OutputError
 from nst_engine.running.events import Event
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
+from nst_engine.settings.table import IMAGE_SUFFIXES
 from nst_engine.video.flow import consistency_mask, flows, import_cv2, warp
 from nst_engine.video.frames import (
+    CONTAINERS,
     FrameSource,
     frame_name,
     import_av,
@@ -96,6 +98,11 @@ def run_sequence(
     A generator: closing it stops the frame in progress (its run keeps its partial image)."""
     settings = settings or SequenceSettings()
     source = open_frames(source_path)
+    if output.suffix.lower() in IMAGE_SUFFIXES:
+        raise OutputError(
+            f"output '{output}' is an image's name; give a video file ({', '.join(CONTAINERS)}) "
+            "or a folder for the frames"
+        )
     # What is missing is refused now, not after the first frame or all of them are made.
     if is_video_path(output):
         import_av(output)

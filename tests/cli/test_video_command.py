@@ -56,6 +56,7 @@ def test_a_folder_of_frames_is_styled_frame_by_frame_into_a_folder(
         (("video", "nothing-here", "STYLE", "-o", "out"), "input 'nothing-here' does not exist"),
         (("video", "clip", "no-such-style.png", "-o", "out"), "style image 'no-such-style.png'"),
         (("video", "clip", "STYLE", "-o", "out", "--frame-iterations", "0"), "at least 1"),
+        (("video", "clip", "STYLE", "-o", "out.png"), "'out.png' is an image's name"),
     ],
 )
 def test_each_mistake_is_one_line(
