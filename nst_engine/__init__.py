@@ -4,12 +4,13 @@ The public face. Each name is imported where it lives when first used: importing
 loads no torch (nor do `record`, `resume`, the queue, `Sweep` or `connect` until a run starts).
 
     run(config: RunConfig, folder: RunFolder | None = None, *,
-        checkpoint_seconds: float = 30.0) -> Run
+        checkpoint_seconds: float = 30.0, guide: FrameGuide | None = None) -> Run
         The run as a generator of events (Started, Step, Snapshot, Finished, Cancelled).
         Close it to stop (what must be saved is saved first); `Run.cancel()` stops it after
         its iteration and keeps the image so far. Recorded in `folder` if given (at most
         one periodic checkpoint per `checkpoint_seconds`), and resumed from the folder's
-        checkpoint if it holds one.
+        checkpoint if it holds one. `guide`: a frame of a sequence's start and temporal
+        loss (nst_engine/video/: run_sequence makes them).
     record(config: RunConfig, root: Path | None = None, *, sweep: str | None = None,
            labels: Iterable[str] = ()) -> RunFolder
         A new run folder for `config` (status queued) in `root` (None: the user's runs

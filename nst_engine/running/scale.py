@@ -25,6 +25,7 @@ from nst_engine.settings.sizes import style_sizes_at
 
 if TYPE_CHECKING:
     from nst_engine.running.prepare import Inputs
+    from nst_engine.video.temporal import FrameGuide
 
 # How often the image is kept and its loss checked to be finite; the image at the last
 # passing check is what a diverged run keeps.
@@ -142,11 +143,13 @@ def prepare_scale(
     previous: Scale | None,
     completed: int,
     resume: Checkpoint | None,
+    guide: FrameGuide | None = None,
 ) -> Scale:
     """Scale `number`'s targets at its sizes, and the image to optimise: the start, or the
     `previous` scale's result enlarged, after the run's `completed` iterations; with a fresh
     optimiser (its history was of other sizes). The first scale a run prepares sets the
-    average poolings' factors: measured on the content, or the `resume` checkpoint's."""
+    average poolings' factors: measured on the content, or the `resume` checkpoint's. A
+    frame of a sequence has a `guide`: its start and a temporal term (nst_engine/video/)."""
     compute_size, _ = inputs.sizes.scales[number - 1]
     style_sizes = style_sizes_at(config, inputs.sizes, number - 1, inputs.style_image_sizes)
     colour = ColourMode(config.preserve_color)
@@ -166,7 +169,11 @@ def prepare_scale(
     masks = [mask_tensor(mask, compute_size, device) for mask in inputs.masks]
     loss_function = loss_for(config, network, seen_content, style_tensors, masks or None)
     del style_tensors
-    if previous is None:
+    if guide is not None:
+        loss_function = guide.loss(loss_function, compute_size, device, colour.start)
+    if previous is None and guide is not None:
+        image = colour.start(guide.start(compute_size, device))
+    elif previous is None:
         start = None
         if inputs.start is not None:
             start = colour.start(image_to_tensor(inputs.start, compute_size, device))

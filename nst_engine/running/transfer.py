@@ -28,6 +28,7 @@ import logging
 import traceback
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -60,6 +61,9 @@ from nst_engine.settings.config import RunConfig
 from nst_engine.store.recorder import Recorder
 from nst_engine.store.runs import QUEUED, RunFolder, RunRecord
 
+if TYPE_CHECKING:
+    from nst_engine.video.temporal import FrameGuide
+
 __all__ = ["Run", "check_ready", "run"]
 
 log = logging.getLogger("nst.engine")
@@ -67,7 +71,8 @@ log = logging.getLogger("nst.engine")
 
 class Run:
     """The events of one run; iterate it, `cancel()` it, or use it as a context manager.
-    `checkpoint_seconds`: the least time between two periodic checkpoints."""
+    `checkpoint_seconds`: the least time between two periodic checkpoints. `guide`: a frame
+    of a sequence's start and temporal loss (nst_engine/video/temporal.py)."""
 
     def __init__(
         self,
@@ -75,8 +80,10 @@ class Run:
         folder: RunFolder | None = None,
         *,
         checkpoint_seconds: float = checkpointing.CHECKPOINT_SECONDS,
+        guide: FrameGuide | None = None,
     ) -> None:
         self.config = config
+        self.guide = guide
         self.folder = folder
         self._recorder = Recorder(folder, config) if folder is not None else None
         self._ledger = Ledger(config, self._recorder, checkpoint_seconds)
@@ -290,6 +297,7 @@ class Run:
             self._scale,
             self._ledger.completed,
             resume,
+            self.guide,
         )
         self._scale = scale
         if resume is not None:
@@ -304,11 +312,13 @@ def run(
     folder: RunFolder | None = None,
     *,
     checkpoint_seconds: float = checkpointing.CHECKPOINT_SECONDS,
+    guide: FrameGuide | None = None,
 ) -> Run:
     """Start a run (nothing happens until the first event is pulled); with `folder`, recorded
     there, and resumed from the folder's checkpoint if it has one. `checkpoint_seconds`: the
-    least time between two periodic checkpoints (each `checkpoint_every` iterations)."""
-    return Run(config, folder, checkpoint_seconds=checkpoint_seconds)
+    least time between two periodic checkpoints (each `checkpoint_every` iterations).
+    `guide`: a frame of a sequence's start and temporal loss."""
+    return Run(config, folder, checkpoint_seconds=checkpoint_seconds, guide=guide)
 
 
 def iterate(scale: Scale, ledger: Ledger) -> Iterator[Event]:

@@ -1,5 +1,5 @@
-"""`nst-tui`: the app with no arguments; `run`, `resume`, `runs`, `sweep`, `layers`, `presets`,
-`gallery`, `bench`, `masks` as subcommands.
+"""`nst-tui`: the app with no arguments; `run`, `resume`, `runs`, `sweep`, `video`, `masks`,
+`layers`, `presets`, `gallery`, `bench` as subcommands.
 
 Imports stay light here (no torch, no Textual, no Rich at module level) so that `--help`
 and `--version` answer at once and the app paints its first frame fast.
@@ -17,6 +17,8 @@ from nst_engine import __version__
 from nst_engine.errors import NSTError
 from nst_tui.cli.stop_signals import StopRequest, ignore_stop_signals
 from nst_tui.cli.suggestions import did_you_mean
+from nst_tui.cli.masks_command import add_masks_command, run_masks_command
+from nst_tui.cli.video_command import add_video_command
 
 EXIT_USAGE = 2  # bad input of any kind: arguments, files, settings
 EXIT_FAILURE = 1  # an internal error (a bug), logged with its traceback
@@ -119,9 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     add_run_and_resume(commands)
     add_runs_and_sweep(commands)
+    add_video_command(commands)
     add_lists_and_bench(commands)  # layers, presets, gallery
-    from nst_tui.cli.masks_command import add_masks_command
-
     add_masks_command(commands)
     return parser
 
@@ -261,6 +262,10 @@ def run_command(arguments: argparse.Namespace) -> int:
             from nst_tui.cli.sweep_command import run_sweep_command
 
             return run_sweep_command(arguments)
+        if arguments.command == "video":
+            from nst_tui.cli.video_command import run_video_command
+
+            return run_video_command(arguments)
         if arguments.command == "layers":
             return print_layers()
         if arguments.command == "presets":
@@ -272,8 +277,6 @@ def run_command(arguments: argparse.Namespace) -> int:
 
             return run_bench(arguments)
         if arguments.command == "masks":
-            from nst_tui.cli.masks_command import run_masks_command
-
             return run_masks_command(arguments)
     except NSTError as error:
         return report_error(error)

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from nst_engine.errors import ConfigError
+
+if TYPE_CHECKING:  # numpy and Pillow load when masks are made, not for `nst-tui --help`
+    import numpy as np
+    from PIL import Image
 
 SPLITS = ("left-right", "top-bottom", "luma:T")
 
@@ -55,6 +57,8 @@ def add_masks_command(commands) -> None:
 
 
 def run_masks_command(arguments: argparse.Namespace) -> int:
+    from PIL import Image
+
     from nst_engine.running.images import load_image, save_image
     from nst_engine.settings.gallery import resolve_image_path
 
@@ -85,6 +89,8 @@ def mask_paths(prefix: str) -> tuple[Path, Path]:
 def first_mask(content: Image.Image, split: str) -> np.ndarray:
     """The first mask of `split` at the content's size (uint8, 0 or 255); the second is its
     complement."""
+    import numpy as np
+
     width, height = content.size
     mask = np.zeros((height, width), np.uint8)
     if split == "left-right":

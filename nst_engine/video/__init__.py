@@ -1,0 +1,1 @@
+"""Sequences: frames in and out, optical flow, the temporal loss, a sequence run (issue 22)."""

@@ -1,0 +1,186 @@
+"""A sequence run: every frame of a video or a folder of frames styled, without flicker.
+
+Ruder, Dosovitskiy and Brox (2016), in its simplest form: the first frame is a normal run;
+each later frame starts from the previous frame's result warped by the optical flow between
+the two input frames (nst_engine/video/flow.py), with the temporal loss toward that warped
+result where the flow is trusted (nst_engine/video/temporal.py) and `frame_iterations`
+iterations at the full size (the first frame's coarse to fine, if any, is not repeated).
+
+Each finished frame is written whole into the output folder as it is made (a folder of PNG
+frames, or beside a video output a `NAME.frames` folder, encoded into the video at the end
+and then removed), so a stop loses at most the frame in progress; started again, the frames
+already there are kept and the sequence goes on after them (the next frame is guided by the
+last one kept, read back from its file as an uninterrupted run reads it).
+
+Events, in order: for each frame a FrameStarted, its run's events as FrameEvent, a FrameDone
+(skipped: it was there already); then SequenceDone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from nst_engine.errors import OutputError
+from nst_engine.running.events import Event
+from nst_engine.running.transfer import run
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.table import IMAGE_SUFFIXES
+from nst_engine.video.flow import consistency_mask, flows, import_cv2, warp
+from nst_engine.video.frames import (
+    CONTAINERS,
+    FrameSource,
+    frame_name,
+    import_av,
+    is_video_path,
+    open_frames,
+    write_frame,
+    write_video,
+)
+from nst_engine.video.settings import SequenceSettings
+from nst_engine.video.temporal import FrameGuide
+
+
+@dataclass(frozen=True)
+class FrameStarted:
+    number: int  # 1-based
+    total: int
+
+
+@dataclass(frozen=True)
+class FrameEvent:
+    """One event of the run of frame `number`."""
+
+    number: int
+    total: int
+    event: Event
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    number: int
+    total: int
+    path: Path
+    seconds: float
+    skipped: bool  # it was there from an earlier start: kept, not made again
+
+
+@dataclass(frozen=True)
+class SequenceDone:
+    output: Path
+    frames: int
+    seconds: float
+
+
+SequenceEvent = FrameStarted | FrameEvent | FrameDone | SequenceDone
+
+
+def frames_folder(output: Path) -> Path:
+    """Where the finished frames go: the output folder itself, or beside a video output."""
+    return output.with_name(output.name + ".frames") if is_video_path(output) else output
+
+
+def run_sequence(
+    config: RunConfig,
+    source_path: Path,
+    output: Path,
+    settings: SequenceSettings | None = None,
+) -> Iterator[SequenceEvent]:
+    """Style every frame of `source_path` (a video file or a folder of frames) with `config`
+    (its content and output are each frame's), into `output` (a video file or a folder).
+    A generator: closing it stops the frame in progress (its run keeps its partial image)."""
+    settings = settings or SequenceSettings()
+    source = open_frames(source_path)
+    if output.suffix.lower() in IMAGE_SUFFIXES:
+        raise OutputError(
+            f"output '{output}' is an image's name; give a video file ({', '.join(CONTAINERS)}) "
+            "or a folder for the frames"
+        )
+    # What is missing is refused now, not after the first frame or all of them are made.
+    if is_video_path(output):
+        import_av(output)
+    if settings.guided and source.count > 1:
+        import_cv2()
+    if is_video_path(output) and output.exists() and not config.overwrite:
+        raise OutputError(
+            f"output '{output}' already exists; choose another name or allow overwriting "
+            "(--overwrite)"
+        )
+    folder = frames_folder(output)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise OutputError(f"cannot make the output folder '{folder}': {error.strerror}") from None
+    began = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="nst-frames-") as scratch:
+        inputs = _input_files(source, Path(scratch))
+        made = []
+        for number in range(1, len(inputs) + 1):
+            made.append((yield from _one_frame(config, settings, inputs, number, folder)))
+        if is_video_path(output):
+            write_video(made, output, source.rate, source.path if source.is_video else None)
+            shutil.rmtree(folder)  # its frames are in the video now
+    yield SequenceDone(output, source.count, time.monotonic() - began)
+
+
+def _input_files(source: FrameSource, scratch: Path) -> list[Path]:
+    """The input frames as image files: a folder's own, or a video's decoded into `scratch`
+    (a run reads its content from a file)."""
+    if not source.is_video:
+        return list(source.frame_files)
+    return [write_frame(image, scratch, n) for n, image in enumerate(source.frames(), start=1)]
+
+
+def _one_frame(
+    config: RunConfig,
+    settings: SequenceSettings,
+    inputs: list[Path],
+    number: int,
+    folder: Path,
+) -> Iterator[SequenceEvent]:
+    """Frame `number` made into `folder` (or kept, if there already); returns its path."""
+    total = len(inputs)
+    path = folder / frame_name(number)
+    if path.exists():
+        yield FrameDone(number, total, path, 0.0, skipped=True)
+        return path
+    yield FrameStarted(number, total)
+    began = time.monotonic()
+    frame_config = config.replace(content=inputs[number - 1], output=path, overwrite=True)
+    guide = None
+    if settings.guided and number > 1:
+        previous = folder / frame_name(number - 1)
+        guide = frame_guide(inputs[number - 2], inputs[number - 1], previous, settings)
+        frame_config = frame_config.replace(iterations=settings.frame_iterations, min_size=0)
+    with run(frame_config, guide=guide) as events:
+        for event in events:
+            yield FrameEvent(number, total, event)
+    for partial in folder.glob(f"{path.stem}.partial-*"):  # an earlier start's, now replaced
+        partial.unlink(missing_ok=True)
+    yield FrameDone(number, total, path, time.monotonic() - began, skipped=False)
+    return path
+
+
+def frame_guide(
+    previous_input: Path, current_input: Path, previous_result: Path, settings: SequenceSettings
+) -> FrameGuide:
+    """The previous result warped onto the current frame by the flow between the two input
+    frames (at the result's size), the mask where that warp is trusted, and the weight."""
+    with Image.open(previous_result) as result:
+        styled = result.convert("RGB")
+    with Image.open(previous_input) as before, Image.open(current_input) as now:
+        size = styled.size
+        before_frame = before.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+        current_frame = now.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    backward, forward = flows(before_frame, current_frame)
+    warped = warp(np.asarray(styled, dtype=np.float32), backward)
+    return FrameGuide.from_arrays(
+        warped, consistency_mask(backward, forward), settings.temporal_weight
+    )

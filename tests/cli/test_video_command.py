@@ -1,0 +1,137 @@
+"""`nst-tui video INPUT STYLE -o OUTPUT`: progress by frame, the output's path on stdout, each
+mistake one line; the same command again goes on after the frames done."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("cv2")
+
+QUICK = (
+    "--size", "32", "--iterations", "3", "--frame-iterations", "2", "--weights", "random",
+    "--device", "cpu", "--content-layers", "relu2_1=1", "--style-layers", "relu1_1=1,relu2_1=1",
+)  # fmt: skip
+
+
+@pytest.fixture
+def frames(work: Path) -> Path:
+    """Three 40x32 frames of a texture moving 2 px a frame."""
+    folder = work / "clip"
+    folder.mkdir()
+    noise = np.random.default_rng(1).random((12, 20, 3)) * 255
+    texture = Image.fromarray(noise.astype(np.uint8)).resize((80, 48), Image.Resampling.BICUBIC)
+    for number in range(3):
+        texture.crop((2 * number, 8, 2 * number + 40, 40)).save(folder / f"{number}.png")
+    return folder
+
+
+def test_a_folder_of_frames_is_styled_frame_by_frame_into_a_folder(
+    nst_tui_here, frames: Path, demo_pair, work: Path
+) -> None:
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert result.returncode == 0, result.stderr
+    assert "frame 1/3 ..." in result.stderr and "frame 3/3 done" in result.stderr
+    assert "weights random" in result.stderr  # said once, when the first frame starts
+    assert " s left" in result.stderr  # the time the other frames should take
+    assert result.stdout.strip() == "styled"
+    assert sorted(p.name for p in (work / "styled").iterdir()) == [
+        "frame-00001.png",
+        "frame-00002.png",
+        "frame-00003.png",
+    ]
+    again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert again.returncode == 0
+    assert again.stderr.count("was made before: kept") == 3
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (("video", "clip", "style.png"), "give -o OUTPUT"),
+        (("video", "nothing-here", "STYLE", "-o", "out"), "input 'nothing-here' does not exist"),
+        (("video", "clip", "no-such-style.png", "-o", "out"), "style image 'no-such-style.png'"),
+        (("video", "clip", "STYLE", "-o", "out", "--frame-iterations", "0"), "at least 1"),
+        (("video", "clip", "STYLE", "-o", "out.png"), "'out.png' is an image's name"),
+    ],
+)
+def test_each_mistake_is_one_line(
+    nst_tui_here, frames: Path, demo_pair, arguments: tuple[str, ...], message: str
+) -> None:
+    arguments = tuple(str(demo_pair[1]) if word == "STYLE" else word for word in arguments)
+    result = nst_tui_here(*arguments)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source", ["clip.mp4", "clip"])
+def test_a_video_without_pyav_says_what_to_install_before_any_frame(
+    nst_tui_here, work: Path, frames: Path, demo_pair, monkeypatch: pytest.MonkeyPatch, source
+) -> None:
+    (work / "clip.mp4").write_bytes(b"\0" * 64)
+    monkeypatch.setitem(sys.modules, "av", None)  # import av raises ImportError
+    result = nst_tui_here("video", source, demo_pair[1], "-o", "out.mp4", *QUICK)
+    assert result.returncode == 2
+    assert not (work / "out.mp4.frames").exists() or not any((work / "out.mp4.frames").iterdir())
+    assert "pip install 'nst-tui[video]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bug_is_one_line_with_the_log_that_holds_it(
+    nst_tui_here, frames: Path, demo_pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nst_engine.video import sequence
+
+    def broken(*arguments, **keywords):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(sequence, "frame_guide", broken)
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert "ZeroDivisionError: division by zero" in last and "a bug in nst-tui" in last
+    assert "Traceback" not in result.stderr
+
+
+def test_without_opencv_a_sequence_says_what_to_install_before_any_frame(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 raises ImportError
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert result.returncode == 2
+    assert "needs OpenCV: pip install 'nst-tui[video]'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not list(work.glob("styled/*.png"))
+
+
+def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import signal
+
+    from nst_engine.video.sequence import FrameDone
+    from nst_tui.cli import video_command
+
+    real_events = video_command._events
+
+    def interrupted_after_the_first_frame(*arguments):
+        for event in real_events(*arguments):
+            yield event
+            if isinstance(event, FrameDone) and event.number == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: the handler sets the flag
+
+    monkeypatch.setattr(video_command, "_events", interrupted_after_the_first_frame)
+    stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert stopped.returncode == 128 + signal.SIGINT
+    assert "stopped; the frames done are in styled" in stopped.stderr
+    assert [p.name for p in (work / "styled").glob("frame-?????.png")] == ["frame-00001.png"]
+
+    monkeypatch.setattr(video_command, "_events", real_events)
+    again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert again.returncode == 0
+    assert "frame 1/3 was made before: kept" in again.stderr and "frame 3/3 done" in again.stderr
