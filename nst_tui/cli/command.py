@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 from nst_engine import __version__
 from nst_engine.errors import NSTError
+from nst_tui.cli.masks_command import add_masks_command, run_masks_command
 from nst_tui.cli.stop_signals import StopRequest, ignore_stop_signals
 from nst_tui.cli.suggestions import did_you_mean
-from nst_tui.cli.masks_command import add_masks_command, run_masks_command
 from nst_tui.cli.video_command import add_video_command
 
 EXIT_USAGE = 2  # bad input of any kind: arguments, files, settings
