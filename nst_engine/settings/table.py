@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from nst_engine.errors import ConfigError
-from nst_engine.settings.layers import normalise_layer_weights, parse_layer_weights
+from nst_engine.settings.layers import (
+    check_some_layer,
+    normalise_layer_weights,
+    parse_layer_weights,
+)
 from nst_engine.settings.optimizer_settings import (
     OPTIMIZERS,
     OptimizerSettings,
@@ -75,11 +79,13 @@ def parse_init(value: object) -> str:
 @dataclass(frozen=True)
 class Rule:
     """`parse(label, value)`: the value checked (text as typed or a TOML value), or a
-    ConfigError naming `label`; `bounds`: the same in words, for help texts."""
+    ConfigError naming `label`; `bounds`: the same in words, for help texts; `choices`: the
+    fixed values it takes (the form's drop-down offers them)."""
 
     parse: Callable[[str, Any], Any]
     bounds: str = ""
     metavar: str = "VALUE"  # how the command line's help shows a value
+    choices: tuple[str, ...] = ()
 
 
 def whole(minimum: int) -> Rule:
@@ -103,7 +109,7 @@ def choice(choices: tuple[str, ...]) -> Rule:
     def parse(label: str, value: Any) -> str:
         return parse_choice(label, value, choices)
 
-    return Rule(parse, metavar="{" + ",".join(choices) + "}")  # the metavar says them
+    return Rule(parse, metavar="{" + ",".join(choices) + "}", choices=choices)
 
 
 def _layers(label: str, value: Any):
@@ -138,11 +144,7 @@ def _blend_fits(config: Any) -> None:
 
 def _some_layer(name: str) -> Callable[[Any], None]:
     def check(config: Any) -> None:
-        if not any(weight > 0 for _, weight in getattr(config, name)):
-            raise ConfigError(
-                f"choose at least one {name.partition('_')[0]} layer with a weight above 0",
-                setting=name,
-            )
+        check_some_layer(name, getattr(config, name))
 
     return check
 
@@ -223,7 +225,9 @@ SETTINGS: tuple[Setting, ...] = (
         help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
     ),
     Setting(
-        "optimizer", Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}"), "Optimisation"
+        "optimizer",
+        Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}", choices=OPTIMIZERS),
+        "Optimisation",
     ),
     Setting("iterations", whole(1), "Optimisation"),
     Setting(
@@ -276,7 +280,8 @@ SETTINGS: tuple[Setting, ...] = (
         help="padding of the first convolution (replicate: no dark rim at the borders)",
     ),
     Setting(
-        "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH"), "Optimisation",
+        "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH", choices=INITS),
+        "Optimisation",
         help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
     ),
     Setting(

@@ -16,7 +16,8 @@ from textual.containers import Vertical
 from textual.widgets import Select
 
 from nst_engine.errors import ConfigError, NSTError
-from nst_engine.settings.config import INITS, WEIGHT_SOURCES, parse_init
+from nst_engine.settings.config import WEIGHT_SOURCES, parse_init
+from nst_engine.settings.table import BY_NAME
 from nst_tui.app.widgets.form.fields import SelectField, TextField
 from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
 from nst_tui.app.widgets.form.path_text import PathInput
@@ -112,16 +113,17 @@ class ChoiceOrFile(Vertical):
 
 
 def init_choice(value: str) -> ChoiceOrFile:
+    inits = BY_NAME["init"].rule.choices  # or an image file's path
     select = SelectField(
         "Init",
         "init",
-        [*((name, name) for name in INITS), ("an image file…", FILE)],
-        value if value in INITS else FILE,
+        [*((name, name) for name in inits), ("an image file…", FILE)],
+        value if value in inits else FILE,
         tooltip="Where the image starts: the content (with noise), noise, the style image, "
         "or an image file of your choice",
     )
-    path = PathField("  image", "init_file", "init image", "" if value in INITS else value)
-    return ChoiceOrFile(select, path, INITS, value)
+    path = PathField("  image", "init_file", "init image", "" if value in inits else value)
+    return ChoiceOrFile(select, path, inits, value)
 
 
 def weights_choice(value: str) -> ChoiceOrFile:

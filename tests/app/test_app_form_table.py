@@ -1,0 +1,104 @@
+"""The form's choices, layer weights and optimiser parameters come from the engine's one table
+(nst_engine/settings/table.py, layers.py, optimizer_settings.py), not from copies in the
+widgets: a choice added to a row shows in its drop-down, a bound changed in an optimiser's
+settings is the bound under its field, and a bad value gets the engine's own sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from app_helpers import form_settled, open_layers, run_is_off_because, set_text, wait_for
+from textual.widgets import Select
+
+import nst_engine.settings.optimizer_settings as optimizer_settings
+from nst_engine.errors import ConfigError, NSTError
+from nst_engine.settings.table import BY_NAME, choice
+from nst_tui.app.widgets.form.fields import SelectField
+from nst_tui.app.widgets.form.optimizer_fields import parameter_fields
+
+# Each drop-down of the form that shows one of the table's choice settings.
+CHOICE_FIELDS = (
+    "style_loss",
+    "preserve_color",
+    "padding",
+    "loss_scale",
+    "pooling",
+    "precision",
+    "memory_format",
+    "cuda_graph",
+)
+
+
+def message_of(parse, value: str) -> str:
+    with pytest.raises(NSTError) as refused:
+        parse(value)
+    return refused.value.message
+
+
+async def test_each_drop_down_offers_its_table_rows_choices(make_app, monkeypatch) -> None:
+    for name in (*CHOICE_FIELDS, "init"):
+        row = BY_NAME[name]
+        more = (*row.rule.choices, "added-here")
+        # init's rule reads an image's path too: only its list of choices grows.
+        widened = dataclasses.replace(row.rule, choices=more) if name == "init" else choice(more)
+        monkeypatch.setitem(BY_NAME, name, dataclasses.replace(row, rule=widened))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        for name in (*CHOICE_FIELDS, "init"):
+            field = app.main.query_one(f"#{name}-field", SelectField)
+            assert "added-here" in field.choices, name
+            assert set(BY_NAME[name].rule.choices) <= set(field.choices), name
+        optimizer = app.main.query_one("#optimizer-field", SelectField)
+        assert optimizer.choices == BY_NAME["optimizer"].rule.choices
+
+
+def test_each_optimiser_parameter_is_refused_in_its_settings_own_words() -> None:
+    """The form's message for a bad parameter == the one the optimiser's settings give."""
+    for name, kind in optimizer_settings.OPTIMIZER_PARAMETERS.items():
+        for parameter, _, parse in parameter_fields(name):
+            for bad in ("abc", "-1", "1.5", "nan", "0.5x"):
+                try:
+                    kind(**{parameter: bad})
+                except ConfigError as error:
+                    assert message_of(parse, bad) == error.message, (name, parameter, bad)
+                else:
+                    parse(bad)  # fine for both
+
+
+async def test_an_optimiser_parameters_bound_is_its_settings(make_app, monkeypatch) -> None:
+    """A stricter bound in the optimiser's settings is the bound under the form's field."""
+
+    @dataclasses.dataclass(frozen=True)
+    class StricterAdam(optimizer_settings.AdamSettings):
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            if self.beta1 > 0.95:
+                raise ConfigError(f"adam beta1 must be at most 0.95, got {self.beta1:g}")
+
+    monkeypatch.setitem(optimizer_settings.OPTIMIZER_PARAMETERS, "adam", StricterAdam)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        app.main.query_one("#optimizer", Select).value = "adam"
+        await wait_for(pilot, lambda: bool(app.main.query("#params-adam")), what="adam")
+        await form_settled(pilot)
+        await set_text(pilot, "#adam-beta1", "0.97")
+        message = "adam beta1 must be at most 0.95, got 0.97"
+        assert app.main.query_one("#adam-beta1-field").error == message
+        run_is_off_because(app, message)
+
+
+async def test_a_bad_layer_weight_gets_the_tables_sentence(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await open_layers(pilot, "content")
+        for bad in ("-1", "heavy", "nan"):
+            await set_text(pilot, "#content-relu4_2-weight", bad)
+            said = message_of(BY_NAME["content_layers"].read, f"relu4_2={bad}")
+            run_is_off_because(app, said)
+            shown = app.main.query_one("#content-layers .field-error").content
+            assert str(shown) == said, bad
