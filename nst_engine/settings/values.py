@@ -177,7 +177,12 @@ def parse_blend(name: str, value: object) -> tuple[float, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise ConfigError(f"{name} must be numbers separated by commas, got {value!r}")
-    weights = tuple(parse_float(f"{name} weight", item, 0.0) for item in items)
+    weights = tuple(parse_blend_weight(f"{name} weight", item) for item in items)
     if weights and not any(weights):
         raise ConfigError(f"{name}: at least one weight must be above 0")
     return weights
+
+
+def parse_blend_weight(name: str, value: object) -> float:
+    """One style image's weight in a blend (named `name` in errors): a number, at least 0."""
+    return parse_float(name, value, 0.0)

@@ -10,13 +10,16 @@ import dataclasses
 
 import pytest
 from app_helpers import form_settled, open_layers, run_is_off_because, set_text, wait_for
-from textual.widgets import Select
+from textual.widgets import Input, Select
 
 import nst_engine.settings.optimizer_settings as optimizer_settings
 from nst_engine.errors import ConfigError, NSTError
 from nst_engine.settings.table import BY_NAME, choice
+from nst_engine.settings.values import parse_blend
+from nst_tui.app.widgets.form import look_fields
 from nst_tui.app.widgets.form.fields import SelectField
 from nst_tui.app.widgets.form.optimizer_fields import parameter_fields
+from nst_tui.app.widgets.form.style_images import blend_parser
 
 # Each drop-down of the form that shows one of the table's choice settings.
 CHOICE_FIELDS = (
@@ -37,7 +40,11 @@ def message_of(parse, value: str) -> str:
     return refused.value.message
 
 
-async def test_each_drop_down_offers_its_table_rows_choices(make_app, monkeypatch) -> None:
+async def test_the_drop_downs_and_tooltips_say_what_the_engine_says(make_app, monkeypatch) -> None:
+    """Each drop-down offers its table row's choices; Style scale's range and Style weight's
+    default in the tooltips are the engine's (one app start for all)."""
+    monkeypatch.setattr(look_fields, "STYLE_SCALE_RANGE", (0.2, 3.0))
+    monkeypatch.setattr(look_fields, "DEFAULT_STYLE_WEIGHT", 20.0)
     for name in (*CHOICE_FIELDS, "init"):
         row = BY_NAME[name]
         more = (*row.rule.choices, "added-here")
@@ -53,6 +60,10 @@ async def test_each_drop_down_offers_its_table_rows_choices(make_app, monkeypatc
             assert set(BY_NAME[name].rule.choices) <= set(field.choices), name
         optimizer = app.main.query_one("#optimizer-field", SelectField)
         assert optimizer.choices == BY_NAME["optimizer"].rule.choices
+        scale = app.main.query_one("#style_scale", Input)
+        assert "(0.2 to 3)" in str(scale.tooltip)
+        weight = app.main.query_one("#style_weight", Input)
+        assert "(20 by default; 200 for bolder, 2 for subtler)" in str(weight.tooltip)
 
 
 def test_each_optimiser_parameter_is_refused_in_its_settings_own_words() -> None:
@@ -102,3 +113,16 @@ async def test_a_bad_layer_weight_gets_the_tables_sentence(make_app) -> None:
             run_is_off_because(app, said)
             shown = app.main.query_one("#content-layers .field-error").content
             assert str(shown) == said, bad
+
+
+def test_a_blend_weight_is_refused_where_the_engine_refuses_it() -> None:
+    """The form's blend field and the engine's `style_blend` refuse the same weights, with
+    the same sentence but for its subject (the form names the image)."""
+    parse = blend_parser(2)
+    for value in ("-1", "abc", "nan", "inf", "-0.5"):
+        said = message_of(lambda text: parse_blend("style blend", [1.0, text]), value)
+        assert said.startswith("style blend weight ")
+        subject = "weight of style image 2 "
+        assert message_of(parse, value) == subject + said.removeprefix("style blend weight ")
+    for value in ("0", "0.3", "12"):
+        assert parse(value) == parse_blend("style blend", [1.0, value])[1]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from textual.widget import Widget
 from textual.widgets import Checkbox
 
-from nst_engine.settings.config import STYLE_SCALE_RANGE, RunConfig
+from nst_engine.settings.config import DEFAULT_STYLE_WEIGHT, STYLE_SCALE_RANGE, RunConfig
 from nst_engine.settings.table import BY_NAME
 from nst_engine.settings.values import Size
 from nst_tui.app.widgets.form.fields import Field, TextField, choice_field
@@ -40,10 +40,12 @@ def look_texts(config: RunConfig) -> dict[str, str]:
 def look_fields(config: RunConfig) -> Iterator[Widget]:
     texts = look_texts(config)
     low, high = STYLE_SCALE_RANGE
+    usual = DEFAULT_STYLE_WEIGHT
     yield TextField(
         "Style weight", "style_weight", BY_NAME["style_weight"].read, texts["style_weight"],
         tooltip="How strongly the style is applied: the style-to-content ratio on top of the "
-        "layer weights (10 by default; 100 for bolder, 1 for subtler)",
+        f"layer weights ({usual:g} by default; {usual * 10:g} for bolder, {usual / 10:g} for "
+        "subtler)",
     )  # fmt: skip
     yield choice_field(
         "style_loss", "Style loss", config.style_loss,
