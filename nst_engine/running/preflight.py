@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nst_engine.errors import ConfigError, WeightsError
+from nst_engine.errors import ConfigError
 from nst_engine.running.outputs import check_output_path
 from nst_engine.settings.config import CONTENT_INITS, RunConfig
 from nst_engine.settings.sizes import check_fits_network, resolve_sizes
+from nst_engine.settings.values import check_weights_path
 
 # `weights` settings that name no file (nst_engine/method/weights.py loads them).
 NAMED_WEIGHTS = ("auto", "oxford", "torchvision", "random")
@@ -73,8 +74,4 @@ def check_weights_file(source: str) -> None:
         source = os.environ.get("NST_TUI_WEIGHTS") or "auto"
     if source in NAMED_WEIGHTS:
         return
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise WeightsError(f"weights file '{path}' does not exist")
-    if path.is_dir():
-        raise WeightsError(f"weights file '{path}' is a folder, not a file")
+    check_weights_path(Path(source).expanduser())

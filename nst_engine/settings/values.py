@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nst_engine.errors import ConfigError
+from nst_engine.errors import ConfigError, WeightsError
 
 
 def parse_int(name: str, value: object, minimum: int | None = None) -> int:
@@ -186,3 +186,20 @@ def parse_blend(name: str, value: object) -> tuple[float, ...]:
 def parse_blend_weight(name: str, value: object) -> float:
     """One style image's weight in a blend (named `name` in errors): a number, at least 0."""
     return parse_float(name, value, 0.0)
+
+
+# The kinds of weights file the engine reads (nst_engine/method/weights.py, read_weights_file).
+WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".h5")
+
+
+def check_weights_path(path: Path) -> Path:
+    """A weights file a setting names: there, a file, and of a kind the engine reads (whether
+    its tensors fit VGG19 only loading it tells); a WeightsError naming it if not."""
+    where = f"weights file '{path}'"
+    if not path.exists():
+        raise WeightsError(f"{where} does not exist")
+    if path.is_dir():
+        raise WeightsError(f"{where} is a folder, not a file")
+    if path.suffix.lower() not in WEIGHTS_SUFFIXES:
+        raise WeightsError(f"{where}: expected a .safetensors, .pth, .pt or .h5 file")
+    return path

@@ -14,9 +14,11 @@ from textual.widgets import Input, Select
 
 import nst_engine.settings.optimizer_settings as optimizer_settings
 from nst_engine.errors import ConfigError, NSTError
+from nst_engine.running.preflight import check_weights_file
 from nst_engine.settings.table import BY_NAME, choice
 from nst_engine.settings.values import parse_blend
 from nst_tui.app.widgets.form import look_fields
+from nst_tui.app.widgets.form.choice_or_file import parse_weights_file
 from nst_tui.app.widgets.form.fields import SelectField
 from nst_tui.app.widgets.form.optimizer_fields import parameter_fields
 from nst_tui.app.widgets.form.style_images import blend_parser
@@ -126,3 +128,15 @@ def test_a_blend_weight_is_refused_where_the_engine_refuses_it() -> None:
         assert message_of(parse, value) == subject + said.removeprefix("style blend weight ")
     for value in ("0", "0.3", "12"):
         assert parse(value) == parse_blend("style blend", [1.0, value])[1]
+
+
+def test_a_weights_file_is_refused_in_the_engines_words(tmp_path, monkeypatch) -> None:
+    """Missing (typed with ~), a folder, of another kind: the form's sentence under the
+    Weights file field is the one the engine refuses the same setting with before a run."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "folder.pth").mkdir()
+    (tmp_path / "notes.txt").write_text("not weights")
+    for typed in ("~/none.pth", "~/folder.pth", str(tmp_path / "notes.txt")):
+        said = message_of(check_weights_file, typed)
+        assert message_of(parse_weights_file, typed) == said, typed
+    assert "expected a .safetensors, .pth, .pt or .h5 file" in said

@@ -18,29 +18,21 @@ from textual.widgets import Select
 from nst_engine.errors import ConfigError, NSTError
 from nst_engine.settings.config import WEIGHT_SOURCES, parse_init
 from nst_engine.settings.table import BY_NAME
+from nst_engine.settings.values import WEIGHTS_SUFFIXES, check_weights_path
 from nst_tui.app.widgets.form.fields import SelectField, TextField
 from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
 from nst_tui.app.widgets.form.path_text import PathInput
 
 FILE = "file"  # the drop-down's value for "a file…"
-# What the engine reads weights from (nst_engine.method.weights.read_weights_file).
-WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".h5")
 
 
 def parse_weights_file(text: str) -> str:
-    """A weights file's path, refused at once when it is missing, a folder or of another kind;
-    whether its tensors fit VGG19 is checked when a run loads it."""
+    """A weights file's path, refused at once as the engine refuses it before a run (missing,
+    a folder, of another kind); whether its tensors fit VGG19 is checked when a run loads it."""
     text = text.strip()
     if not text:
         raise ConfigError("give a weights file (.safetensors, .pth, .pt or .h5)")
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise ConfigError(f"weights file '{text}' does not exist")
-    if path.is_dir():
-        raise ConfigError(f"weights file '{text}' is a folder, not a file")
-    if path.suffix.lower() not in WEIGHTS_SUFFIXES:
-        raise ConfigError(f"weights file '{text}': expected a .safetensors, .pth, .pt or .h5 file")
-    return str(path)
+    return str(check_weights_path(Path(text).expanduser()))
 
 
 def image_path_text(path: Path | None) -> str:
