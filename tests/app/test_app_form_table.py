@@ -15,12 +15,14 @@ from textual.widgets import Input, Select
 import nst_engine.settings.optimizer_settings as optimizer_settings
 from nst_engine.errors import ConfigError, NSTError
 from nst_engine.running.preflight import check_weights_file
-from nst_engine.settings.table import BY_NAME, choice
+from nst_engine.settings.config import RunConfig
+from nst_engine.settings.table import BY_NAME, IMAGE_SUFFIXES, choice
 from nst_engine.settings.values import parse_blend
 from nst_tui.app.widgets.form import look_fields
 from nst_tui.app.widgets.form.choice_or_file import parse_weights_file
 from nst_tui.app.widgets.form.fields import SelectField
 from nst_tui.app.widgets.form.optimizer_fields import parameter_fields
+from nst_tui.app.widgets.form.path_field import PathField
 from nst_tui.app.widgets.form.style_images import blend_parser
 
 # Each drop-down of the form that shows one of the table's choice settings.
@@ -140,3 +142,11 @@ def test_a_weights_file_is_refused_in_the_engines_words(tmp_path, monkeypatch) -
         said = message_of(check_weights_file, typed)
         assert message_of(parse_weights_file, typed) == said, typed
     assert "expected a .safetensors, .pth, .pt or .h5 file" in said
+
+
+def test_an_image_field_takes_the_engines_image_kinds_and_pixel_limit() -> None:
+    """Completion offers the files the engine takes for images (the table's suffixes), and a
+    field checks against RunConfig's pixel limit until the form gives it the config's."""
+    field = PathField("Content", "content", "content image")
+    assert field.input.suggester.suffixes == IMAGE_SUFFIXES
+    assert field.max_pixels == RunConfig().max_input_pixels
