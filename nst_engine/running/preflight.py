@@ -15,12 +15,9 @@ from pathlib import Path
 
 from nst_engine.errors import ConfigError
 from nst_engine.running.outputs import check_output_path
-from nst_engine.settings.config import CONTENT_INITS, RunConfig
+from nst_engine.settings.config import CONTENT_INITS, WEIGHT_SOURCES, RunConfig
 from nst_engine.settings.sizes import check_fits_network, resolve_sizes
 from nst_engine.settings.values import check_weights_path
-
-# `weights` settings that name no file (nst_engine/method/weights.py loads them).
-NAMED_WEIGHTS = ("auto", "oxford", "torchvision", "random")
 
 ImageSizes = dict[Path, tuple[int, int]]  # (width, height) of each image read, by path
 
@@ -72,6 +69,6 @@ def check_weights_file(source: str) -> None:
     source = source.strip() or "auto"
     if source == "auto":
         source = os.environ.get("NST_TUI_WEIGHTS") or "auto"
-    if source in NAMED_WEIGHTS:
+    if source in WEIGHT_SOURCES:
         return
     check_weights_path(Path(source).expanduser())

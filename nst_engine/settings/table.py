@@ -42,6 +42,8 @@ from nst_engine.settings.values import (
 CONTENT_INITS = ("content+noise", "content", "noise")
 INITS = (*CONTENT_INITS, "style")  # or an image file's path
 POOLINGS = ("max", "avg")
+# Weights named by a word (nst_engine/method/weights.py loads them); any other text is a file.
+WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 # How the loss terms are scaled (nst_engine/method/losses.py): `normalized` divides each term by a
 # magnitude of its own target, so layer weights of order one mean the same with any weights
 # and at any size; `raw` keeps the 2022 formulas exactly (the reference-2022 preset).
@@ -308,8 +310,12 @@ SETTINGS: tuple[Setting, ...] = (
         sweep=False, help="auto, cpu, cuda or cuda:N",
     ),
     Setting(
-        "weights", Rule(lambda label, value: str(value).strip() or "auto", metavar="SOURCE"),
-        "Machine", help="auto, oxford, torchvision, random, or a file",
+        "weights",
+        Rule(
+            lambda label, value: str(value).strip() or "auto", metavar="SOURCE",
+            choices=WEIGHT_SOURCES,
+        ),
+        "Machine", help=", ".join(WEIGHT_SOURCES) + ", or a file",
     ),
     Setting(
         "snapshot_every", whole(0), NOT_IN_THE_FORM, sweep=False,

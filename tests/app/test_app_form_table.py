@@ -37,6 +37,8 @@ CHOICE_FIELDS = (
     "cuda_graph",
 )
 
+OR_A_FILE = ("init", "weights")  # a choice, or "a file…" and its path
+
 
 def message_of(parse, value: str) -> str:
     with pytest.raises(NSTError) as refused:
@@ -49,16 +51,16 @@ async def test_the_drop_downs_and_tooltips_say_what_the_engine_says(make_app, mo
     default in the tooltips are the engine's (one app start for all)."""
     monkeypatch.setattr(look_fields, "STYLE_SCALE_RANGE", (0.2, 3.0))
     monkeypatch.setattr(look_fields, "DEFAULT_STYLE_WEIGHT", 20.0)
-    for name in (*CHOICE_FIELDS, "init"):
+    for name in (*CHOICE_FIELDS, *OR_A_FILE):
         row = BY_NAME[name]
         more = (*row.rule.choices, "added-here")
-        # init's rule reads an image's path too: only its list of choices grows.
-        widened = dataclasses.replace(row.rule, choices=more) if name == "init" else choice(more)
+        # init's and weights' rules read a file's path too: only their list of choices grows.
+        widened = dataclasses.replace(row.rule, choices=more) if name in OR_A_FILE else choice(more)
         monkeypatch.setitem(BY_NAME, name, dataclasses.replace(row, rule=widened))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        for name in (*CHOICE_FIELDS, "init"):
+        for name in (*CHOICE_FIELDS, *OR_A_FILE):
             field = app.main.query_one(f"#{name}-field", SelectField)
             assert "added-here" in field.choices, name
             assert set(BY_NAME[name].rule.choices) <= set(field.choices), name

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.widgets import Select
 
 from nst_engine.errors import ConfigError, NSTError
-from nst_engine.settings.config import WEIGHT_SOURCES, parse_init
+from nst_engine.settings.config import parse_init
 from nst_engine.settings.table import BY_NAME
 from nst_engine.settings.values import WEIGHTS_SUFFIXES, check_weights_path
 from nst_tui.app.widgets.form.fields import SelectField, TextField
@@ -119,11 +119,12 @@ def init_choice(value: str) -> ChoiceOrFile:
 
 
 def weights_choice(value: str) -> ChoiceOrFile:
+    sources = BY_NAME["weights"].rule.choices  # or a weights file's path
     select = SelectField(
         "Weights",
         "weights",
-        [*((name, name) for name in WEIGHT_SOURCES), ("a file…", FILE)],
-        value if value in WEIGHT_SOURCES else FILE,
+        [*((name, name) for name in sources), ("a file…", FILE)],
+        value if value in sources else FILE,
         tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only), "
         "or a .safetensors, .pth or .h5 file",
     )
@@ -131,10 +132,10 @@ def weights_choice(value: str) -> ChoiceOrFile:
         "  file",
         "weights_file",
         parse_weights_file,
-        "" if value in WEIGHT_SOURCES else value,
+        "" if value in sources else value,
         placeholder="path to .safetensors, .pth or .h5",
         tooltip="A VGG19 weights file (→ completes the path)",
         input_class=PathInput,
     )
     path.input.suggester = PathSuggester(WEIGHTS_SUFFIXES)
-    return ChoiceOrFile(select, path, WEIGHT_SOURCES, value)
+    return ChoiceOrFile(select, path, sources, value)
