@@ -30,6 +30,7 @@ import torch
 
 from nst_engine.errors import WeightsError
 from nst_engine.settings.layers import CONV_LAYERS
+from nst_engine.settings.values import check_weights_path
 from nst_engine.store import locations, safe_files
 
 OXFORD_FILE_NAME = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -143,10 +144,7 @@ def save_weights_file(weights: Weights, path: Path, source_note: str = "") -> No
 def read_weights_file(path: Path, label: str | None = None) -> Weights:
     """Weights from a `.safetensors`, `.pth`/`.pt` or Keras `.h5` file."""
     where = f"weights file '{path}'"
-    if not path.exists():
-        raise WeightsError(f"{where} does not exist")
-    if path.is_dir():
-        raise WeightsError(f"{where} is a folder, not a file")
+    check_weights_path(path)
     suffix = path.suffix.lower()
     preprocessing = "imagenet"
     if suffix == ".h5":
@@ -163,10 +161,8 @@ def read_weights_file(path: Path, label: str | None = None) -> Weights:
             raise WeightsError(f"{where} is damaged or not a safetensors file ({error})") from None
         preprocessing = metadata.get("preprocessing", "imagenet")
         label = label or metadata.get("label")
-    elif suffix in (".pth", ".pt", ".bin"):
+    else:  # .pth, .pt or .bin: the other kinds check_weights_path lets through
         state, preprocessing = _read_torch_file(path, where)
-    else:
-        raise WeightsError(f"{where}: expected a .safetensors, .pth, .pt or .h5 file")
     if preprocessing not in PREPROCESSINGS:
         raise WeightsError(f"{where}: unknown preprocessing '{preprocessing}'")
     state = _check_state_dict(state, where)

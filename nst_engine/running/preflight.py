@@ -13,13 +13,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nst_engine.errors import ConfigError, WeightsError
+from nst_engine.errors import ConfigError
 from nst_engine.running.outputs import check_output_path
-from nst_engine.settings.config import CONTENT_INITS, RunConfig
+from nst_engine.settings.config import CONTENT_INITS, WEIGHT_SOURCES, RunConfig
 from nst_engine.settings.sizes import check_fits_network, resolve_sizes
-
-# `weights` settings that name no file (nst_engine/method/weights.py loads them).
-NAMED_WEIGHTS = ("auto", "oxford", "torchvision", "random")
+from nst_engine.settings.values import check_weights_path
 
 ImageSizes = dict[Path, tuple[int, int]]  # (width, height) of each image read, by path
 
@@ -80,10 +78,6 @@ def check_weights_file(source: str) -> None:
     source = source.strip() or "auto"
     if source == "auto":
         source = os.environ.get("NST_TUI_WEIGHTS") or "auto"
-    if source in NAMED_WEIGHTS:
+    if source in WEIGHT_SOURCES:
         return
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise WeightsError(f"weights file '{path}' does not exist")
-    if path.is_dir():
-        raise WeightsError(f"weights file '{path}' is a folder, not a file")
+    check_weights_path(Path(source).expanduser())

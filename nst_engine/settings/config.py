@@ -52,6 +52,7 @@ from nst_engine.settings.table import (  # noqa: F401 (the choices and parse_ini
     STYLE_LOSSES,
     STYLE_SCALE_RANGE,
     STYLE_WEIGHT_MAXIMUM,
+    WEIGHT_SOURCES,
     parse_init,
 )
 from nst_engine.settings.values import Size, parse_blend  # noqa: F401 (parse_blend re-exported)
@@ -62,7 +63,6 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 DEFAULT_SCALE_ITERATIONS = 100
-WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 DEFAULT_MAX_INPUT_PIXELS = 100_000_000
 
 

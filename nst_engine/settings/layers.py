@@ -85,8 +85,22 @@ def normalise_layer_weights(name: str, pairs: Any) -> LayerWeights:
         layer = get_layer(str(layer).strip()).name
         if layer in seen:
             raise ConfigError(f"{name}: layer {layer} is given twice")
-        seen[layer] = parse_float(f"weight of {name} {layer}", weight, 0.0)
+        seen[layer] = parse_layer_weight(name, layer, weight)
     return tuple(sorted(seen.items(), key=lambda pair: LAYERS[pair[0]].index))
+
+
+def parse_layer_weight(name: str, layer: str, weight: object) -> float:
+    """One layer's weight in the list called `name` (a number, at least 0)."""
+    return parse_float(f"weight of {name} {layer}", weight, 0.0)
+
+
+def check_some_layer(setting: str, pairs: LayerWeights) -> None:
+    """Refuse `content_layers` or `style_layers` in which no layer has a weight above 0."""
+    if not any(weight > 0 for _, weight in pairs):
+        raise ConfigError(
+            f"choose at least one {setting.partition('_')[0]} layer with a weight above 0",
+            setting=setting,
+        )
 
 
 def parse_layer_weights(name: str, text: str) -> LayerWeights:

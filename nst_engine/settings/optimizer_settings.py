@@ -111,6 +111,12 @@ def optimizers_with(parameter: str) -> tuple[str, ...]:
     )
 
 
+def parse_parameter(optimizer: str, parameter: str, value: object) -> Any:
+    """`value` (text as typed) for `optimizer`'s own `parameter`, checked by that optimiser's
+    settings themselves: their bounds and words are written there only."""
+    return getattr(OPTIMIZER_PARAMETERS[optimizer](**{parameter: value}), parameter)
+
+
 def read_parameter(settings: OptimizerSettings, parameter: str, label: str, value: object):
     """A value typed for the chosen optimiser's `parameter` (a flag, a sweep's value), named
     `label` in errors; refused where the chosen optimiser has no such parameter. Its own

@@ -16,7 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from nst_engine.errors import ConfigError
-from nst_engine.settings.layers import normalise_layer_weights, parse_layer_weights
+from nst_engine.settings.layers import (
+    check_some_layer,
+    normalise_layer_weights,
+    parse_layer_weights,
+)
 from nst_engine.settings.optimizer_settings import (
     OPTIMIZERS,
     OptimizerSettings,
@@ -38,6 +42,8 @@ from nst_engine.settings.values import (
 CONTENT_INITS = ("content+noise", "content", "noise")
 INITS = (*CONTENT_INITS, "style")  # or an image file's path
 POOLINGS = ("max", "avg")
+# Weights named by a word (nst_engine/method/weights.py loads them); any other text is a file.
+WEIGHT_SOURCES = ("auto", "oxford", "torchvision", "random")
 # How the loss terms are scaled (nst_engine/method/losses.py): `normalized` divides each term by a
 # magnitude of its own target, so layer weights of order one mean the same with any weights
 # and at any size; `raw` keeps the 2022 formulas exactly (the reference-2022 preset).
@@ -75,11 +81,13 @@ def parse_init(value: object) -> str:
 @dataclass(frozen=True)
 class Rule:
     """`parse(label, value)`: the value checked (text as typed or a TOML value), or a
-    ConfigError naming `label`; `bounds`: the same in words, for help texts."""
+    ConfigError naming `label`; `bounds`: the same in words, for help texts; `choices`: the
+    fixed values it takes (the form's drop-down offers them)."""
 
     parse: Callable[[str, Any], Any]
     bounds: str = ""
     metavar: str = "VALUE"  # how the command line's help shows a value
+    choices: tuple[str, ...] = ()
 
 
 def whole(minimum: int) -> Rule:
@@ -103,7 +111,7 @@ def choice(choices: tuple[str, ...]) -> Rule:
     def parse(label: str, value: Any) -> str:
         return parse_choice(label, value, choices)
 
-    return Rule(parse, metavar="{" + ",".join(choices) + "}")  # the metavar says them
+    return Rule(parse, metavar="{" + ",".join(choices) + "}", choices=choices)
 
 
 def _layers(label: str, value: Any):
@@ -155,11 +163,7 @@ def _mask_paths(label: str, value: Any) -> tuple[Path, ...]:
 
 def _some_layer(name: str) -> Callable[[Any], None]:
     def check(config: Any) -> None:
-        if not any(weight > 0 for _, weight in getattr(config, name)):
-            raise ConfigError(
-                f"choose at least one {name.partition('_')[0]} layer with a weight above 0",
-                setting=name,
-            )
+        check_some_layer(name, getattr(config, name))
 
     return check
 
@@ -246,7 +250,9 @@ SETTINGS: tuple[Setting, ...] = (
         "grey: part); where no mask covers, the content stays",
     ),
     Setting(
-        "optimizer", Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}"), "Optimisation"
+        "optimizer",
+        Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}", choices=OPTIMIZERS),
+        "Optimisation",
     ),
     Setting("iterations", whole(1), "Optimisation"),
     Setting(
@@ -299,7 +305,8 @@ SETTINGS: tuple[Setting, ...] = (
         help="padding of the first convolution (replicate: no dark rim at the borders)",
     ),
     Setting(
-        "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH"), "Optimisation",
+        "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH", choices=INITS),
+        "Optimisation",
         help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
     ),
     Setting(
@@ -326,8 +333,12 @@ SETTINGS: tuple[Setting, ...] = (
         sweep=False, help="auto, cpu, cuda or cuda:N",
     ),
     Setting(
-        "weights", Rule(lambda label, value: str(value).strip() or "auto", metavar="SOURCE"),
-        "Machine", help="auto, oxford, torchvision, random, or a file",
+        "weights",
+        Rule(
+            lambda label, value: str(value).strip() or "auto", metavar="SOURCE",
+            choices=WEIGHT_SOURCES,
+        ),
+        "Machine", help=", ".join(WEIGHT_SOURCES) + ", or a file",
     ),
     Setting(
         "snapshot_every", whole(0), NOT_IN_THE_FORM, sweep=False,

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from nst_engine.errors import ConfigError
+from nst_engine.errors import ConfigError, WeightsError
 
 
 def parse_int(name: str, value: object, minimum: int | None = None) -> int:
@@ -177,7 +177,29 @@ def parse_blend(name: str, value: object) -> tuple[float, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise ConfigError(f"{name} must be numbers separated by commas, got {value!r}")
-    weights = tuple(parse_float(f"{name} weight", item, 0.0) for item in items)
+    weights = tuple(parse_blend_weight(f"{name} weight", item) for item in items)
     if weights and not any(weights):
         raise ConfigError(f"{name}: at least one weight must be above 0")
     return weights
+
+
+def parse_blend_weight(name: str, value: object) -> float:
+    """One style image's weight in a blend (named `name` in errors): a number, at least 0."""
+    return parse_float(name, value, 0.0)
+
+
+# The kinds of weights file the engine reads (nst_engine/method/weights.py, read_weights_file).
+WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".h5")
+
+
+def check_weights_path(path: Path) -> Path:
+    """A weights file a setting names: there, a file, and of a kind the engine reads (whether
+    its tensors fit VGG19 only loading it tells); a WeightsError naming it if not."""
+    where = f"weights file '{path}'"
+    if not path.exists():
+        raise WeightsError(f"{where} does not exist")
+    if path.is_dir():
+        raise WeightsError(f"{where} is a folder, not a file")
+    if path.suffix.lower() not in WEIGHTS_SUFFIXES:
+        raise WeightsError(f"{where}: expected a .safetensors, .pth, .pt or .h5 file")
+    return path

@@ -204,7 +204,7 @@ async def test_a_bad_layer_weight_is_named_and_run_stays_off(make_app) -> None:
         for kind in ("content", "style"):
             await open_layers(pilot, kind)
             layer = "relu4_2" if kind == "content" else "relu3_1"
-            name = f"weight of {kind} layer {layer}"
+            name = f"weight of {kind} layers {layer}"  # as the table words it
             for value, message in number(name).items():
                 await set_text(pilot, f"#{kind}-{layer}-weight", value)
                 if message is None and kind == "style":  # 0 is fine: other style layers weigh

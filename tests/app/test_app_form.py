@@ -108,7 +108,7 @@ async def test_ticking_a_layer_makes_its_weight_editable(make_app) -> None:
         assert float(weight.value) == ticked[len(ticked) // 2]
         assert ("conv3_2", float(weight.value)) in app.form_state.config.style_layers
         await set_text(pilot, "#style-conv3_2-weight", "heavy")
-        assert "weight of style layer conv3_2 must be a number" in reason_text(app)
+        assert "weight of style layers conv3_2 must be a number" in reason_text(app)
 
 
 async def test_each_optimiser_shows_its_own_parameters(make_app) -> None:

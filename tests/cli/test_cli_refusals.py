@@ -55,6 +55,10 @@ MISTAKES = {
         ("photo.png", "mosaic", "-o", "x.png", "--weights", "none.pth"),
         "weights file 'none.pth' does not exist",
     ),
+    "weights file of another kind": (
+        ("photo.png", "mosaic", "-o", "x.png", "--weights", "notes.txt"),
+        "weights file 'notes.txt': expected a .safetensors, .pth, .pt or .h5 file",
+    ),
 }
 
 

@@ -16,30 +16,23 @@ from textual.containers import Vertical
 from textual.widgets import Select
 
 from nst_engine.errors import ConfigError, NSTError
-from nst_engine.settings.config import INITS, WEIGHT_SOURCES, parse_init
+from nst_engine.settings.config import parse_init
+from nst_engine.settings.table import BY_NAME
+from nst_engine.settings.values import WEIGHTS_SUFFIXES, check_weights_path
 from nst_tui.app.widgets.form.fields import SelectField, TextField
 from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
 from nst_tui.app.widgets.form.path_text import PathInput
 
 FILE = "file"  # the drop-down's value for "a file…"
-# What the engine reads weights from (nst_engine.method.weights.read_weights_file).
-WEIGHTS_SUFFIXES = (".safetensors", ".pth", ".pt", ".bin", ".h5")
 
 
 def parse_weights_file(text: str) -> str:
-    """A weights file's path, refused at once when it is missing, a folder or of another kind;
-    whether its tensors fit VGG19 is checked when a run loads it."""
+    """A weights file's path, refused at once as the engine refuses it before a run (missing,
+    a folder, of another kind); whether its tensors fit VGG19 is checked when a run loads it."""
     text = text.strip()
     if not text:
         raise ConfigError("give a weights file (.safetensors, .pth, .pt or .h5)")
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise ConfigError(f"weights file '{text}' does not exist")
-    if path.is_dir():
-        raise ConfigError(f"weights file '{text}' is a folder, not a file")
-    if path.suffix.lower() not in WEIGHTS_SUFFIXES:
-        raise ConfigError(f"weights file '{text}': expected a .safetensors, .pth, .pt or .h5 file")
-    return str(path)
+    return str(check_weights_path(Path(text).expanduser()))
 
 
 def image_path_text(path: Path | None) -> str:
@@ -112,24 +105,26 @@ class ChoiceOrFile(Vertical):
 
 
 def init_choice(value: str) -> ChoiceOrFile:
+    inits = BY_NAME["init"].rule.choices  # or an image file's path
     select = SelectField(
         "Init",
         "init",
-        [*((name, name) for name in INITS), ("an image file…", FILE)],
-        value if value in INITS else FILE,
+        [*((name, name) for name in inits), ("an image file…", FILE)],
+        value if value in inits else FILE,
         tooltip="Where the image starts: the content (with noise), noise, the style image, "
         "or an image file of your choice",
     )
-    path = PathField("  image", "init_file", "init image", "" if value in INITS else value)
-    return ChoiceOrFile(select, path, INITS, value)
+    path = PathField("  image", "init_file", "init image", "" if value in inits else value)
+    return ChoiceOrFile(select, path, inits, value)
 
 
 def weights_choice(value: str) -> ChoiceOrFile:
+    sources = BY_NAME["weights"].rule.choices  # or a weights file's path
     select = SelectField(
         "Weights",
         "weights",
-        [*((name, name) for name in WEIGHT_SOURCES), ("a file…", FILE)],
-        value if value in WEIGHT_SOURCES else FILE,
+        [*((name, name) for name in sources), ("a file…", FILE)],
+        value if value in sources else FILE,
         tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only), "
         "or a .safetensors, .pth or .h5 file",
     )
@@ -137,10 +132,10 @@ def weights_choice(value: str) -> ChoiceOrFile:
         "  file",
         "weights_file",
         parse_weights_file,
-        "" if value in WEIGHT_SOURCES else value,
+        "" if value in sources else value,
         placeholder="path to .safetensors, .pth or .h5",
         tooltip="A VGG19 weights file (→ completes the path)",
         input_class=PathInput,
     )
     path.input.suggester = PathSuggester(WEIGHTS_SUFFIXES)
-    return ChoiceOrFile(select, path, WEIGHT_SOURCES, value)
+    return ChoiceOrFile(select, path, sources, value)

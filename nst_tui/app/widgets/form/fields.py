@@ -15,6 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static
 
 from nst_engine.errors import NSTError
+from nst_engine.settings.table import BY_NAME
 
 
 class Field(Vertical):
@@ -126,6 +127,11 @@ class SelectField(Field):
     def value(self) -> str:
         return str(self.select.value)
 
+    @property
+    def choices(self) -> tuple[str, ...]:
+        """The values offered, in order."""
+        return tuple(option for _, option in self._options)
+
     def set_options(self, options: Iterable[tuple[str, str]], keep: str | None = None) -> None:
         """Replace the choices, keeping the current one (added if it is not among them)."""
         current = keep if keep is not None else self.value
@@ -140,3 +146,11 @@ class SelectField(Field):
         if value not in [option for _, option in self._options]:
             self.set_options(self._options, value)
         self.select.value = value
+
+
+def choice_field(name: str, label: str, value: str, *, tooltip: str | None = None) -> SelectField:
+    """A drop-down of the choices of RunConfig's setting `name`, as its table row lists them."""
+    choices = BY_NAME[name].rule.choices
+    return SelectField(
+        label, name, [(choice, choice) for choice in choices], value, tooltip=tooltip
+    )

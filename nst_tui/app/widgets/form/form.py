@@ -16,12 +16,12 @@ from textual.containers import VerticalScroll
 from textual.widgets import Checkbox, Collapsible, Input, Select, Static
 
 from nst_engine.errors import NSTError
-from nst_engine.settings.config import POOLINGS, RunConfig
+from nst_engine.settings.config import RunConfig
 from nst_engine.settings.sizes import check_fits_network, resolve_sizes
 from nst_engine.settings.table import BY_NAME
 from nst_tui.app.messages import FormChecked
 from nst_tui.app.widgets.form.choice_or_file import ChoiceOrFile, init_choice, weights_choice
-from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
+from nst_tui.app.widgets.form.fields import Field, SelectField, TextField, choice_field
 from nst_tui.app.widgets.form.layers import LayerChecklist, summarise
 from nst_tui.app.widgets.form.look_fields import (
     LOOK_CHOICES,
@@ -92,7 +92,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             tooltip="Strength of the noise added by content+noise (0-1)",
         )  # fmt: skip
         yield TextField("Seed", "seed", BY_NAME["seed"].read, str(config.seed))
-        yield SelectField("Pooling", "pooling", [(name, name) for name in POOLINGS], config.pooling)
+        yield choice_field("pooling", "Pooling", config.pooling)
         yield from loss_fields(config)
         yield Static("Machine", classes="section")
         yield SelectField(

@@ -25,8 +25,8 @@ from textual.widgets import Checkbox, Input, Static
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import LayerWeights
-from nst_engine.settings.layers import LAYER_NAMES
-from nst_engine.settings.values import parse_float
+from nst_engine.settings.layers import LAYER_NAMES, check_some_layer, parse_layer_weight
+from nst_engine.settings.table import BY_NAME
 
 
 def summarise(pairs: LayerWeights) -> str:
@@ -58,6 +58,7 @@ class LayerChecklist(Vertical, can_focus=True):
     def __init__(self, kind: str, pairs: LayerWeights) -> None:
         super().__init__(id=f"{kind}-layers", classes="layer-list")
         self.kind = kind  # "content" or "style"
+        self.setting = BY_NAME[f"{kind}_layers"]  # its row: its errors' words
         self._pairs: LayerWeights = tuple(pairs)  # the value while the rows are not mounted
         self.populated = False
         self.entered = False  # Tab walks the rows (else the list is one stop)
@@ -163,9 +164,13 @@ class LayerChecklist(Vertical, can_focus=True):
             for other in LAYER_NAMES:
                 if other != name and self._checkbox(other).value:
                     with contextlib.suppress(ConfigError):
-                        weights.append(parse_float("weight", self._weight(other).value, 0.0))
+                        weights.append(self._parse_weight(other))
             positive = [value for value in weights if value > 0]
             weight.value = f"{median(positive):g}" if positive else "1"
+
+    def _parse_weight(self, name: str) -> float:
+        """Layer `name`'s weight as typed, checked as the command line checks it."""
+        return parse_layer_weight(self.setting.label, name, self._weight(name).value)
 
     def value(self) -> LayerWeights:
         """The ticked layers and their weights; ConfigError (also shown here) when not valid."""
@@ -175,12 +180,8 @@ class LayerChecklist(Vertical, can_focus=True):
                 pairs = list(self._pairs)
             for name in LAYER_NAMES if self.populated else ():
                 if self._checkbox(name).value:
-                    text = self._weight(name).value
-                    pairs.append(
-                        (name, parse_float(f"weight of {self.kind} layer {name}", text, 0.0))
-                    )
-            if not any(weight > 0 for _, weight in pairs):
-                raise ConfigError(f"choose at least one {self.kind} layer with a weight above 0")
+                    pairs.append((name, self._parse_weight(name)))
+            check_some_layer(self.setting.name, pairs)
         except ConfigError as error:
             self._show_error(error.message)
             raise

@@ -13,16 +13,10 @@ from collections.abc import Iterator
 from textual.widget import Widget
 from textual.widgets import Checkbox
 
-from nst_engine.settings.config import (
-    COLOR_MODES,
-    LOSS_SCALES,
-    PADDINGS,
-    STYLE_LOSSES,
-    RunConfig,
-)
+from nst_engine.settings.config import DEFAULT_STYLE_WEIGHT, STYLE_SCALE_RANGE, RunConfig
 from nst_engine.settings.table import BY_NAME
 from nst_engine.settings.values import Size
-from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
+from nst_tui.app.widgets.form.fields import Field, TextField, choice_field
 
 LOOK_TEXTS = ("style_weight", "style_scale", "style_size", "tv_weight")
 LOOK_CHOICES = ("style_loss", "preserve_color")
@@ -45,26 +39,28 @@ def look_texts(config: RunConfig) -> dict[str, str]:
 
 def look_fields(config: RunConfig) -> Iterator[Widget]:
     texts = look_texts(config)
+    low, high = STYLE_SCALE_RANGE
+    usual = DEFAULT_STYLE_WEIGHT
     yield TextField(
         "Style weight", "style_weight", BY_NAME["style_weight"].read, texts["style_weight"],
         tooltip="How strongly the style is applied: the style-to-content ratio on top of the "
-        "layer weights (10 by default; 100 for bolder, 1 for subtler)",
+        f"layer weights ({usual:g} by default; {usual * 10:g} for bolder, {usual / 10:g} for "
+        "subtler)",
     )  # fmt: skip
-    yield SelectField(
-        "Style loss", "style_loss", [(name, name) for name in STYLE_LOSSES], config.style_loss,
+    yield choice_field(
+        "style_loss", "Style loss", config.style_loss,
         tooltip="The style statistic: gram (Gatys) or w2 (mean and covariance, Wasserstein-2)",
     )  # fmt: skip
-    yield SelectField(
-        "Keep colour", "preserve_color", [(name, name) for name in COLOR_MODES],
-        config.preserve_color,
+    yield choice_field(
+        "preserve_color", "Keep colour", config.preserve_color,
         tooltip="Keep the photo's colours: luminance (the style changes only the brightness) or "
         "histogram (the style image recoloured to the photo's colours first)",
     )  # fmt: skip
     yield TextField(
         "Style scale", "style_scale", BY_NAME["style_scale"].read, texts["style_scale"],
         placeholder="1 (× compute size)",
-        tooltip="The style image's size relative to the compute size (0.1 to 4): below 1 "
-        "smaller brush strokes, above 1 larger; empty: 1, or the Style size",
+        tooltip=f"The style image's size relative to the compute size ({low:g} to {high:g}): "
+        "below 1 smaller brush strokes, above 1 larger; empty: 1, or the Style size",
     )  # fmt: skip
     yield TextField(
         "Style size", "style_size", BY_NAME["style_size"].read, texts["style_size"],
@@ -81,13 +77,13 @@ def look_fields(config: RunConfig) -> Iterator[Widget]:
 
 
 def loss_fields(config: RunConfig) -> Iterator[Widget]:
-    yield SelectField(
-        "Padding", "padding", [(name, name) for name in PADDINGS], config.padding,
+    yield choice_field(
+        "padding", "Padding", config.padding,
         tooltip="The first convolution's padding: replicate avoids dark borders, zeros is the "
         "original network's",
     )  # fmt: skip
-    yield SelectField(
-        "Loss scale", "loss_scale", [(name, name) for name in LOSS_SCALES], config.loss_scale,
+    yield choice_field(
+        "loss_scale", "Loss scale", config.loss_scale,
         tooltip="normalized: weights of order one that mean the same at any size and with any "
         "network; raw: the 2022 formulas (reference-2022)",
     )  # fmt: skip

@@ -7,6 +7,9 @@ switching back and forth loses nothing; only the chosen one's fields are shown a
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,32 +20,29 @@ from nst_engine.errors import ConfigError, NSTError
 from nst_engine.settings.config import (
     OPTIMIZER_LABELS,
     OPTIMIZER_PARAMETERS,
-    OPTIMIZERS,
     OptimizerSettings,
     parse_learning_rate,
 )
-from nst_engine.settings.values import parse_float, parse_int
+from nst_engine.settings.optimizer_settings import parse_parameter
+from nst_engine.settings.table import BY_NAME
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
 
-# Optimiser -> (parameter, label, parser of the typed text).
-PARAMETER_FIELDS = {
-    "adam": (
-        ("beta1", "beta1", lambda t: parse_float("adam beta1", t, 0.0, below=1.0)),
-        ("beta2", "beta2", lambda t: parse_float("adam beta2", t, 0.0, below=1.0)),
-        ("eps", "epsilon", lambda t: parse_float("adam eps", t, above=0.0)),
-    ),
-    "adadelta": (
-        ("rho", "rho", lambda t: parse_float("adadelta rho", t, 0.0, maximum=1.0)),
-        ("eps", "epsilon", lambda t: parse_float("adadelta eps", t, above=0.0)),
-    ),
-    "rmsprop": (
-        ("alpha", "alpha", lambda t: parse_float("rmsprop alpha", t, 0.0, maximum=1.0)),
-        ("eps", "epsilon", lambda t: parse_float("rmsprop eps", t, above=0.0)),
-        ("momentum", "momentum", lambda t: parse_float("rmsprop momentum", t, 0.0, below=1.0)),
-    ),
-    "sgd": (("momentum", "momentum", lambda t: parse_float("sgd momentum", t, 0.0, below=1.0)),),
-    "lbfgs": (("history_size", "history", lambda t: parse_int("lbfgs history_size", t, 1)),),
-}
+# The form's words for the parameters whose names are short for them; the rest as named.
+PARAMETER_LABELS = {"eps": "epsilon", "history_size": "history"}
+
+
+def parameter_fields(name: str) -> tuple[tuple[str, str, Callable[[str], Any]], ...]:
+    """Optimiser `name`'s typed parameters: (parameter, label, parser of the text), read from
+    its settings' dataclass, which checks each (a switch, like Nesterov, is a checkbox)."""
+    return tuple(
+        (
+            field.name,
+            PARAMETER_LABELS.get(field.name, field.name),
+            functools.partial(parse_parameter, name, field.name),
+        )
+        for field in dataclasses.fields(OPTIMIZER_PARAMETERS[name])
+        if not isinstance(field.default, bool)
+    )
 
 
 class OptimizerFields(Vertical):
@@ -64,7 +64,7 @@ class OptimizerFields(Vertical):
         yield SelectField(
             "Optimiser",
             "optimizer",
-            [(OPTIMIZER_LABELS[name], name) for name in OPTIMIZERS],
+            [(OPTIMIZER_LABELS[name], name) for name in BY_NAME["optimizer"].rule.choices],
             settings.name,
             tooltip="L-BFGS converges in few iterations; Adam and the others take more, each cheaper",
         )
@@ -82,7 +82,7 @@ class OptimizerFields(Vertical):
         own = getattr(self.settings, name)
         fields = [
             TextField(f"  {label}", f"{name}-{parameter}", parse, f"{getattr(own, parameter):g}")
-            for parameter, label, parse in PARAMETER_FIELDS[name]
+            for parameter, label, parse in parameter_fields(name)
         ]
         if name == "sgd":
             fields.append(
@@ -119,13 +119,13 @@ class OptimizerFields(Vertical):
         chosen = self.query_one("#optimizer-field", SelectField).value
         lr = self.query_one("#lr-field", TextField).parse()
         changes: dict = {"name": chosen, "lr": lr}
-        for name in OPTIMIZERS:
+        for name in OPTIMIZER_PARAMETERS:
             own = getattr(base, name)
             if not self._mounted(name):
                 changes[name] = getattr(self.settings, name)
                 continue
             values = {}
-            for parameter, _, _ in PARAMETER_FIELDS[name]:
+            for parameter, _, _ in parameter_fields(name):
                 field = self._text_field(name, parameter)
                 if name == chosen:
                     values[parameter] = field.parse()
@@ -152,16 +152,13 @@ class OptimizerFields(Vertical):
         self.settings = settings
         self.query_one("#optimizer-field", SelectField).set_value(settings.name)
         self.query_one("#lr-field", TextField).text = f"{settings.lr:g}"
-        for name in OPTIMIZERS:
+        for name in OPTIMIZER_PARAMETERS:
             if self._mounted(name):
                 self._fill(name, getattr(settings, name))
 
     def _fill(self, name: str, own) -> None:
         """Show `own` (one optimiser's parameters) in its mounted panel."""
-        for parameter, _, _ in PARAMETER_FIELDS[name]:
+        for parameter, _, _ in parameter_fields(name):
             self._text_field(name, parameter).text = f"{getattr(own, parameter):g}"
         if name == "sgd":
             self.query_one("#sgd-nesterov", Checkbox).value = own.nesterov
-
-
-assert set(PARAMETER_FIELDS) == set(OPTIMIZER_PARAMETERS)

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Button, Input, Label, Static
 
+from nst_engine.settings.config import DEFAULT_MAX_INPUT_PIXELS, IMAGE_SUFFIXES
 from nst_tui.app.messages import ImageChecked
 from nst_tui.app.widgets.form.path_text import PathInput
 from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage, fit_cells
@@ -67,9 +68,6 @@ class PathSuggester(Suggester):
         if not names:
             return None
         return head + min(names)
-
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
 class ImageInfo(Static):
@@ -126,7 +124,7 @@ class PathField(Vertical):
         )
         self.problem: str | None = None  # None while checking; "" when usable
         self.image_size: tuple[int, int] | None = None  # (width, height) once usable
-        self.max_pixels = 100_000_000
+        self.max_pixels = DEFAULT_MAX_INPUT_PIXELS  # until the form gives the config's
         self._timer = None
         self._check_id = 0  # the latest check started; older answers are dropped
         self.thumbnail_cells = THUMBNAIL_CELLS

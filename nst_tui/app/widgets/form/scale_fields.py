@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from textual.widget import Widget
 from textual.widgets import Static
 
-from nst_engine.settings.config import CUDA_GRAPHS, MEMORY_FORMATS, PRECISIONS, RunConfig
+from nst_engine.settings.config import RunConfig
 from nst_engine.settings.sizes import RunSizes
 from nst_engine.settings.table import BY_NAME
-from nst_tui.app.widgets.form.fields import SelectField, TextField
+from nst_tui.app.widgets.form.fields import TextField, choice_field
 
 COARSE_TO_FINE_FIELDS = ("min_size", "scale_iterations")
 SPEED_FIELDS = ("precision", "memory_format", "cuda_graph")
@@ -38,13 +38,12 @@ def coarse_to_fine_fields(config: RunConfig) -> Iterator[Widget]:
 
 
 def speed_fields(config: RunConfig) -> Iterator[Widget]:
-    for name, label, choices in (
-        ("precision", "Precision", PRECISIONS),
-        ("memory_format", "Memory format", MEMORY_FORMATS),
-        ("cuda_graph", "CUDA graph", CUDA_GRAPHS),
+    for name, label in (
+        ("precision", "Precision"),
+        ("memory_format", "Memory format"),
+        ("cuda_graph", "CUDA graph"),
     ):
-        options = [(choice, choice) for choice in choices]
-        yield SelectField(label, name, options, getattr(config, name), tooltip=SPEED_TOOLTIP)
+        yield choice_field(name, label, getattr(config, name), tooltip=SPEED_TOOLTIP)
 
 
 def scales_hint(config: RunConfig, sizes: RunSizes) -> str:

@@ -21,7 +21,7 @@ from textual.widgets import Button, Label
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import parse_blend
-from nst_engine.settings.values import parse_float
+from nst_engine.settings.values import parse_blend_weight
 from nst_tui.app.widgets.form.fields import TextField
 from nst_tui.app.widgets.form.path_field import PathField
 
@@ -42,7 +42,7 @@ def fitted_weights(blend: Sequence[float], images: int) -> list[str]:
 
 def blend_parser(number: int):
     def parse(text: str) -> float:
-        return parse_float(f"weight of style image {number}", text, 0.0)
+        return parse_blend_weight(f"weight of style image {number}", text)
 
     return parse
 
