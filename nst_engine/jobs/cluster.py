@@ -104,6 +104,30 @@ def connect(
     a one-line error if it cannot be reached, if it has no GPU and `device` asks for CUDA, or
     if a worker runs another nst-tui version."""
     ray = require_ray()
+    address = _checked_address(address)
+    started_here = _start_ray(ray, address, cpus)
+    resources = ray.cluster_resources()
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    cluster = Cluster(
+        address=address,
+        gpus=int(resources.get("GPU", 0)),
+        cpus=int(resources.get("CPU", 0)),
+        nodes=[node.get("NodeManagerHostname") or node.get("NodeManagerAddress") for node in nodes],
+        started_here=started_here,
+    )
+    try:
+        _check_devices(cluster, device)
+        if check_versions:
+            _check_versions(ray, nodes, address)
+    except NSTError:
+        cluster.close()
+        raise
+    return cluster
+
+
+def _checked_address(address: str) -> str:
+    """`address` stripped, refused in one line when Ray cannot use it, and for HOST:PORT
+    probed (a Ray head node must answer there)."""
     address = address.strip()
     if not address:
         raise ConfigError("--cluster needs an address: local, auto or HOST:PORT")
@@ -114,6 +138,12 @@ def connect(
         )
     if address != "local" and address != "auto":
         _probe(address)
+    return address
+
+
+def _start_ray(ray, address: str, cpus: int | None) -> bool:
+    """Connect this process to Ray at `address` (`local`: start Ray here, with `cpus` or all
+    of this machine's); whether Ray was started here (and is to be stopped by close)."""
     options: dict[str, Any] = dict(
         include_dashboard=False,
         log_to_driver=False,
@@ -133,32 +163,23 @@ def connect(
         raise DeviceError(
             f"cannot connect to the Ray cluster at {address}: {_refusal(error)}"
         ) from None
-    resources = ray.cluster_resources()
-    nodes = [node for node in ray.nodes() if node.get("Alive")]
-    cluster = Cluster(
-        address=address,
-        gpus=int(resources.get("GPU", 0)),
-        cpus=int(resources.get("CPU", 0)),
-        nodes=[node.get("NodeManagerHostname") or node.get("NodeManagerAddress") for node in nodes],
-        started_here=started_here,
-    )
-    try:
-        if device.startswith("cuda") and not cluster.gpus:
-            raise DeviceError(
-                f"{device} was asked for, but the Ray cluster at {address} has no GPU "
-                f"({cluster.cpus} CPUs on {len(nodes)} node(s)); use --device auto or cpu"
-            )
-        if not cluster.gpus:
-            cluster.notes.append(
-                f"the Ray cluster at {address} has no GPU: each job runs on a CPU "
-                f"({cluster.cpus} CPUs on {len(nodes)} node(s))"
-            )
-        if check_versions:
-            _check_versions(ray, nodes, address)
-    except NSTError:
-        cluster.close()
-        raise
-    return cluster
+    return started_here
+
+
+def _check_devices(cluster: Cluster, device: str) -> None:
+    """A one-line error when `device` asks for CUDA on a cluster without GPU; a note that
+    jobs run on CPUs when it has none."""
+    nodes = len(cluster.nodes)
+    if device.startswith("cuda") and not cluster.gpus:
+        raise DeviceError(
+            f"{device} was asked for, but the Ray cluster at {cluster.address} has no GPU "
+            f"({cluster.cpus} CPUs on {nodes} node(s)); use --device auto or cpu"
+        )
+    if not cluster.gpus:
+        cluster.notes.append(
+            f"the Ray cluster at {cluster.address} has no GPU: each job runs on a CPU "
+            f"({cluster.cpus} CPUs on {nodes} node(s))"
+        )
 
 
 def _refusal(error: BaseException) -> str:

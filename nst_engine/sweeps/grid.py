@@ -102,26 +102,12 @@ def grid_layout(
     width, height = cell_size
     label_size = max(11, min(width, height) // 11)
     title_size = max(12, round(label_size * 1.2))
-    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     line_height = round(label_size * 1.35)
-    has_row_labels = any(row_labels) or bool(row_title)
-    row_label_width = (
-        max((_text_width(measure, label, label_size) for label in row_labels), default=0) + GAP * 2
-        if has_row_labels
-        else 0
-    )
     row_title_width = line_height if row_title else 0
-    cells_left = MARGIN + row_title_width + row_label_width
+    row_labels_width = _row_labels_width(row_labels, row_title, label_size)
+    cells_left = MARGIN + row_title_width + row_labels_width
     cells_width = columns * width + (columns - 1) * GAP
-    total_width = cells_left + cells_width + MARGIN
-    # The title wraps to the grid's width, which grows to give it at least TITLE_WIDTH.
-    title_lines: tuple[str, ...] = ()
-    if title:
-        room = max(
-            total_width - 2 * MARGIN, min(TITLE_WIDTH, _text_width(measure, title, title_size))
-        )
-        total_width = max(total_width, room + 2 * MARGIN)
-        title_lines = _wrap(measure, title, title_size, room)
+    title_lines, total_width = _fit_title(title, title_size, cells_left + cells_width + MARGIN)
     title_top = MARGIN
     top = title_top + len(title_lines) * round(title_size * 1.35)
     if title_lines:
@@ -148,6 +134,30 @@ def grid_layout(
         title_font_size=title_size,
         label_font_size=label_size,
     )
+
+
+def _measuring() -> ImageDraw.ImageDraw:
+    """A drawing on a 1-pixel image, to measure text with."""
+    return ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+
+def _row_labels_width(row_labels: Sequence[str], row_title: str, label_size: int) -> int:
+    """The width of the band of row labels, px (0 when there are no labels nor a title)."""
+    if not any(row_labels) and not row_title:
+        return 0
+    measure = _measuring()
+    widest = max((_text_width(measure, label, label_size) for label in row_labels), default=0)
+    return widest + GAP * 2
+
+
+def _fit_title(title: str, title_size: int, grid_width: int) -> tuple[tuple[str, ...], int]:
+    """The title's lines, wrapped to the grid's width, and the grid's width, grown to give the
+    title at least TITLE_WIDTH (a narrow grid's title stays readable)."""
+    if not title:
+        return (), grid_width
+    measure = _measuring()
+    room = max(grid_width - 2 * MARGIN, min(TITLE_WIDTH, _text_width(measure, title, title_size)))
+    return _wrap(measure, title, title_size, room), max(grid_width, room + 2 * MARGIN)
 
 
 def compose_grid(

@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -150,79 +150,135 @@ def plan_sweep(
     two axes (an Axis, or its text: `"lr=0.5,1,2"`). Every value is applied now: a bad one is
     a ConfigError before anything runs. `looks`: what a preset value stands for, where not the
     preset alone (apply_setting)."""
-    axes = tuple(
-        parse_vary(axis)
-        if isinstance(axis, str)
-        else Axis(canonical_name(axis.name), tuple(axis.values))
-        for axis in axes
-    )
+    axes = tuple(_as_axis(axis) for axis in axes)
     _check_axes(axes)
     if base.output is None:
         raise ConfigError("no output path for the grid given (-o GRID.png)")
-    rows = axes[0].values if len(axes) > 1 else ("",)
-    columns = axes[-1].values
-    cells_folder = base.output.with_suffix(".cells")
-    iterations = next((axis for axis in axes if axis.name == "iterations"), None)
-    jobs: list[SweepJob] = []
-    cells: list[Cell] = []
-    notes: list[str] = []
-    shared: dict[str, int] = {}  # the other axis's value -> the job that runs its iterations
-    for row, row_value in enumerate(rows):
-        for column, column_value in enumerate(columns):
+    draft = _Draft(base, axes, base.output.with_suffix(".cells"))
+    for row, row_value in enumerate(draft.rows):
+        for column, column_value in enumerate(draft.columns):
             settings = [(axes[-1].name, column_value)]
             if len(axes) > 1:
                 settings.insert(0, (axes[0].name, row_value))
-            config = _cell_config(base, settings, looks)
-            labels = tuple(f"{name}={value_label(name, value)}" for name, value in settings)
-            if iterations is not None and config.min_size > 0 and not notes:
-                notes.append(
-                    "coarse to fine is on (min_size > 0): each iterations value runs on its "
-                    "own, as a shorter run spends its iterations at other scales"
-                )
-            if iterations is None or config.min_size > 0:
-                output = cell_output_path(cells_folder, row, column, labels)
-                jobs.append(SweepJob(_job_config(config, output), labels))
-                cells.append(Cell(row, column, labels, len(jobs) - 1, None))
-                continue
-            # One run to the largest value, with a snapshot at each of the others.
-            values = [int(value) for value in iterations.values]
-            largest = max(values)
-            other = next((value for name, value in settings if name != "iterations"), "")
-            if other not in shared:
-                step = math.gcd(*values, *([base.snapshot_every] if base.snapshot_every else []))
-                at_largest = iterations.values[values.index(largest)]
-                place = (
-                    (row, columns.index(at_largest))
-                    if iterations is axes[-1]
-                    else (rows.index(at_largest), column)
-                )
-                final = tuple(_with_iterations(label, str(largest)) for label in labels)
-                job = config.replace(iterations=largest, snapshot_every=step)
-                output = cell_output_path(cells_folder, *place, final)
-                every = ",".join(iterations.values)
-                job_labels = tuple(_with_iterations(label, every) for label in labels)
-                jobs.append(SweepJob(_job_config(job, output), job_labels))
-                shared[other] = len(jobs) - 1
-                if not any(note.startswith("iterations:") for note in notes):
-                    notes.append(
-                        f"iterations: one run to {largest} iterations for each "
-                        f"{'sweep' if len(axes) == 1 else 'value of the other setting'}, "
-                        f"a snapshot every {step}; each cell is the snapshot at its value"
-                    )
-            at = None if config.iterations == largest else config.iterations
-            cells.append(Cell(row, column, labels, shared[other], at))
-    varied = {axis.name for axis in axes}
-    return SweepPlan(
-        axes,
-        tuple(value_label(axes[0].name, value) for value in rows) if len(axes) > 1 else ("",),
-        tuple(value_label(axes[-1].name, value) for value in columns),
-        tuple(cells),
-        tuple(jobs),
-        tuple(notes),
-        sweep_title(base, varied),
-        base.output,
-        base,
-    )
+            draft.add_cell(row, column, settings, _cell_config(base, settings, looks))
+    return draft.plan()
+
+
+def _as_axis(axis: Axis | str) -> Axis:
+    if isinstance(axis, str):
+        return parse_vary(axis)
+    return Axis(canonical_name(axis.name), tuple(axis.values))
+
+
+COARSE_TO_FINE_NOTE = (
+    "coarse to fine is on (min_size > 0): each iterations value runs on its "
+    "own, as a shorter run spends its iterations at other scales"
+)
+
+
+@dataclass
+class _Draft:
+    """A plan as it is made, cell by cell: its jobs, cells and notes so far."""
+
+    base: RunConfig
+    axes: tuple[Axis, ...]
+    cells_folder: Path  # where the jobs' pictures go
+    jobs: list[SweepJob] = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # Along `iterations`: the other axis's value -> the job that runs its iterations.
+    shared: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        return self.axes[0].values if len(self.axes) > 1 else ("",)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.axes[-1].values
+
+    @property
+    def iterations(self) -> Axis | None:
+        return next((axis for axis in self.axes if axis.name == "iterations"), None)
+
+    def add_cell(
+        self, row: int, column: int, settings: list[tuple[str, str]], config: RunConfig
+    ) -> None:
+        """The cell at (`row`, `column`) made with `settings` (`config`): a run of its own,
+        or along `iterations` a snapshot of the run that goes to the largest value."""
+        labels = tuple(f"{name}={value_label(name, value)}" for name, value in settings)
+        iterations = self.iterations
+        if iterations is not None and config.min_size > 0 and not self.notes:
+            self.notes.append(COARSE_TO_FINE_NOTE)
+        if iterations is None or config.min_size > 0:
+            job = self._add_job(config, (row, column), labels, labels)
+            self.cells.append(Cell(row, column, labels, job, None))
+            return
+        other = next((value for name, value in settings if name != "iterations"), "")
+        if other not in self.shared:
+            self.shared[other] = self._add_iterations_run(config, (row, column), labels, iterations)
+        largest = max(int(value) for value in iterations.values)
+        at = None if config.iterations == largest else config.iterations
+        self.cells.append(Cell(row, column, labels, self.shared[other], at))
+
+    def _add_iterations_run(
+        self,
+        config: RunConfig,
+        place: tuple[int, int],
+        labels: tuple[str, ...],
+        iterations: Axis,
+    ) -> int:
+        """One run to the largest of the `iterations` values, with a snapshot at each of the
+        others, for the cell at `place` and those beside it along `iterations`; its file is
+        named as the largest value's cell. The job's index."""
+        values = [int(value) for value in iterations.values]
+        largest = max(values)
+        step = math.gcd(*values, *([self.base.snapshot_every] if self.base.snapshot_every else []))
+        at_largest = iterations.values[values.index(largest)]
+        if iterations is self.axes[-1]:
+            place = (place[0], self.columns.index(at_largest))
+        else:
+            place = (self.rows.index(at_largest), place[1])
+        final = tuple(_with_iterations(label, str(largest)) for label in labels)
+        every = ",".join(iterations.values)
+        job_labels = tuple(_with_iterations(label, every) for label in labels)
+        job = config.replace(iterations=largest, snapshot_every=step)
+        index = self._add_job(job, place, final, job_labels)
+        if not any(note.startswith("iterations:") for note in self.notes):
+            self.notes.append(
+                f"iterations: one run to {largest} iterations for each "
+                f"{'sweep' if len(self.axes) == 1 else 'value of the other setting'}, "
+                f"a snapshot every {step}; each cell is the snapshot at its value"
+            )
+        return index
+
+    def _add_job(
+        self,
+        config: RunConfig,
+        place: tuple[int, int],
+        file_labels: tuple[str, ...],
+        labels: tuple[str, ...],
+    ) -> int:
+        """A job for `config` whose picture is named for the cell at `place`; its index."""
+        output = cell_output_path(self.cells_folder, *place, file_labels)
+        self.jobs.append(SweepJob(_job_config(config, output), labels))
+        return len(self.jobs) - 1
+
+    def plan(self) -> SweepPlan:
+        first, last = self.axes[0].name, self.axes[-1].name
+        rows = tuple(value_label(first, value) for value in self.rows) if first != last else ("",)
+        varied = {axis.name for axis in self.axes}
+        return SweepPlan(
+            self.axes,
+            rows,
+            tuple(value_label(last, value) for value in self.columns),
+            tuple(self.cells),
+            tuple(self.jobs),
+            tuple(self.notes),
+            sweep_title(self.base, varied),
+            self.base.output,
+            self.base,
+        )
 
 
 def _with_iterations(label: str, value: str) -> str:

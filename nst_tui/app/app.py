@@ -5,7 +5,7 @@ Threading (docs/ARCHITECTURE.md): every run is a job of the app's queue
 the form's settings in the queue with a run folder of their own (nst_engine/store/run_folder.py); with
 several CUDA devices one job runs per device at once, else one after the other. After Cancel,
 Run is off ("Stopping…") until the run has finished its iteration and saved. The main
-screen follows one running job (`current_run_id`; nst_tui/app/queue_actions.py); the queue screen (F5)
+screen follows one running job (`current_run_number`; nst_tui/app/queue_actions.py); the queue screen (F5)
 lists them all.
 torch is imported off the interface's thread, after the first frame is painted.
 
@@ -91,13 +91,13 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
         self.remembered = remembered or load_remembered()
         self.folder = folder or Path.cwd()  # where proposed output names go
         self.preview_mode = self.remembered.preview_mode
-        self.current_run_id = 0  # the run the screen shows (0: none yet)
+        self.current_run_number = 0  # the run the screen shows (0: none yet)
         self.running = False  # the current run is going (not finished, failed or cancelled)
         self.cancelling = False  # ...and told to stop: it finishes its iteration first
         self.form_state = FormChecked(None, "checking the form…")
         self.session_results: list[str] = []  # printed when the app has quit
-        self._run_ids = itertools.count(1)
-        self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run id, oldest first
+        self._run_numbers = itertools.count(1)
+        self.jobs: dict[int, QueueEntry] = {}  # this session's jobs by run number, oldest first
         self.sweeps: dict[str, SweepGrid] = {}  # this session's sweeps by id (their grids)
         # The app's own torch work (importing torch, listing the devices, measuring their rate
         # for the estimate) goes to this thread, below the interface's priority; quitting
@@ -281,7 +281,7 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
         entry = self._enqueue(config)
         if entry is None:
             return 0
-        return entry.run_id
+        return entry.run_number
 
     def action_help(self) -> None:
         from nst_tui.app.screens.help import HelpScreen

@@ -27,15 +27,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class RunMessage(Message):
-    """Base of everything a run's worker posts; `run_id` names the run."""
+    """Base of everything a run's worker posts; `run_number` names the run: the app's own
+    number for it this session ("Run 3"), not its id in the store (its folder's name)."""
 
-    run_id: int
+    run_number: int
 
     @classmethod
-    def of(cls, run_id: int, event: Any) -> Self:
+    def of(cls, run_number: int, event: Any) -> Self:
         """This message for an engine event with the same field names."""
-        names = [item.name for item in fields(cls) if item.name != "run_id"]
-        return cls(run_id, **{name: getattr(event, name) for name in names})
+        names = [item.name for item in fields(cls) if item.name != "run_number"]
+        return cls(run_number, **{name: getattr(event, name) for name in names})
 
 
 @dataclass
@@ -88,7 +89,7 @@ class RunProgress(RunMessage):
     time_left: float | None = None  # the engine's estimate (nst_engine.running.progress), if given
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RunProgress) and message.run_id == self.run_id
+        return isinstance(message, RunProgress) and message.run_number == self.run_number
 
     @property
     def eta(self) -> float | None:
@@ -110,7 +111,7 @@ class RunPreview(RunMessage):
     strips: list[Strip] | None = None  # half-block rows, one per terminal line
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, RunPreview) and message.run_id == self.run_id
+        return isinstance(message, RunPreview) and message.run_number == self.run_number
 
 
 @dataclass

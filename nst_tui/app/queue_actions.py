@@ -2,9 +2,9 @@
 
 Part of `NSTApp` (a mixin, kept apart so that app.py stays about the app): every run is a
 job of the app's queue (nst_tui/app/run_driver.py over the engine's JobQueue) with a run folder
-of its own; `jobs` is this session's record of them, by run id, updated on the interface's
+of its own; `jobs` is this session's record of them, by run number, updated on the interface's
 thread from the run messages (`job_message`). The main screen follows one running job
-(`current_run_id`) and takes the next one when it ends; the queue screen (F5,
+(`current_run_number`) and takes the next one when it ends; the queue screen (F5,
 nst_tui/app/screens/queue.py) lists them all; the sweep screen (F4) queues a sweep's jobs.
 """
 
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 class QueueActions:
     """Enqueueing, following and cancelling jobs: the run path of `NSTApp`."""
 
-    jobs: dict[int, QueueEntry]  # this session's jobs by run id, oldest first
+    jobs: dict[int, QueueEntry]  # this session's jobs by run number, oldest first
     sweeps: dict[str, SweepGrid]  # this session's sweeps by id (their grids)
-    current_run_id: int  # the run the main screen shows (0: none yet)
+    current_run_number: int  # the run the main screen shows (0: none yet)
     running: bool  # the current run is going (not finished, failed or cancelled)
     cancelling: bool  # ...and told to stop: it finishes its iteration and saves first
     _queue: QueueDriver
@@ -73,10 +73,10 @@ class QueueActions:
                 self.notify(error.message, title="Not queued", severity="error", timeout=10)
                 return None
         entry = QueueEntry(
-            next(self._run_ids), config, folder, sweep, labels, total=planned_iterations(config)
+            next(self._run_numbers), config, folder, sweep, labels, total=planned_iterations(config)
         )
         entry.resumed = resumed
-        self.jobs[entry.run_id] = entry
+        self.jobs[entry.run_number] = entry
         if not self.running:
             self._show_run(entry, starting=True)
             if any(other.status == RUNNING for other in self.jobs.values()):
@@ -90,11 +90,11 @@ class QueueActions:
         elif sweep is None:
             ahead = sum(other.open for other in self.jobs.values()) - 1
             self.notify(
-                f"Queued as run {entry.run_id}, {ahead} ahead of it; its result: "
+                f"Queued as run {entry.run_number}, {ahead} ahead of it; its result: "
                 f"{config.output.name if config.output else '?'} (F5: the queue).",
                 timeout=5,
             )
-        self._queue.submit(entry.run_id, config, folder)
+        self._queue.submit(entry.run_number, config, folder)
         return entry
 
     def _own_output(self, config: RunConfig) -> RunConfig:
@@ -124,7 +124,7 @@ class QueueActions:
 
     def _show_run(self, entry: QueueEntry, *, starting: bool = False) -> None:
         """The main screen follows `entry`'s run from now on."""
-        self.current_run_id = entry.run_id
+        self.current_run_number = entry.run_number
         self.running = True
         self.cancelling = False
         self._preview = self.main.preview  # for the queue's thread, which must not query the DOM
@@ -132,17 +132,17 @@ class QueueActions:
         panel.set_running()
         panel.start(entry.planned, folder=entry.folder)
         if entry.index:
-            panel.status(f"run {entry.run_id}: {entry.describe()}")
+            panel.status(f"run {entry.run_number}: {entry.describe()}")
         caption = "starting…" if starting else f"iteration {entry.index}"
-        self.main.preview.caption(f"Run {entry.run_id}: {caption}")
+        self.main.preview.caption(f"Run {entry.run_number}: {caption}")
         self.refresh_bindings()
 
-    def follow(self, run_id: int) -> bool:
+    def follow(self, run_number: int) -> bool:
         """Show a running (or waiting) job on the main screen; whether it could be."""
-        entry = self.jobs.get(run_id)
+        entry = self.jobs.get(run_number)
         if entry is None or not entry.open:
             return False
-        if run_id != self.current_run_id or not self.running:
+        if run_number != self.current_run_number or not self.running:
             self._show_run(entry)
         return True
 
@@ -150,7 +150,7 @@ class QueueActions:
         """Keep the queue's record of a job up to date (every run message, current or not)."""
         from nst_tui.app.messages import RunProgress, RunSnapshot, RunStarted
 
-        entry = self.jobs.get(message.run_id)
+        entry = self.jobs.get(message.run_number)
         if entry is None:
             return
         if entry.sweep in self.sweeps and isinstance(message, (RunSnapshot, JobDone)):
@@ -179,13 +179,13 @@ class QueueActions:
                 self._show_run(entry)
                 return
 
-    def cancel_job(self, run_id: int) -> None:
+    def cancel_job(self, run_number: int) -> None:
         """Stop a job: a running one after its iteration (resumable), a queued one at once
         (its run folder says stopped, at 0: cancelled, not still queued)."""
-        entry = self.jobs.get(run_id)
+        entry = self.jobs.get(run_number)
         if entry is None or not entry.open:
             return
-        if run_id == self.current_run_id and self.running:
+        if run_number == self.current_run_number and self.running:
             self.action_cancel()
             return
         self._queue.cancel(entry.job_id)
@@ -193,15 +193,15 @@ class QueueActions:
     def cancel_all_jobs(self) -> None:
         for entry in list(self.jobs.values()):
             if entry.status == QUEUED:
-                self.cancel_job(entry.run_id)
+                self.cancel_job(entry.run_number)
         for entry in list(self.jobs.values()):
             if entry.status == RUNNING:
-                self.cancel_job(entry.run_id)
+                self.cancel_job(entry.run_number)
 
     def action_cancel(self) -> None:
         """Stop the run shown after its iteration; it stays the current run ("Stopping…",
         Run off) until it has stopped and saved (`run_ended`)."""
-        entry = self.jobs.get(self.current_run_id)
+        entry = self.jobs.get(self.current_run_number)
         if not self.running or self.cancelling or entry is None:
             return
         self._queue.cancel(entry.job_id)

@@ -49,7 +49,7 @@ def thread_stacks() -> str:
 class Quitting:
     """Quitting, by a key or a signal: the way out of `NSTApp`."""
 
-    jobs: dict[int, QueueEntry]  # this session's jobs by run id, oldest first
+    jobs: dict[int, QueueEntry]  # this session's jobs by run number, oldest first
     running: bool  # the current run is going (not finished, failed or cancelled)
     form_state: FormChecked  # the form as last checked (remembered as the app quits)
     preview_mode: str  # "cells" or "graphics" (remembered too)

@@ -2,7 +2,7 @@
 
 One thread of the app (the consumer, "nst-queue") owns the engine's `JobQueue`
 (nst_engine/jobs/queue.py): it submits the jobs the interface asks for, pulls every job's events
-and posts messages that carry the job's run id, throttled by time per job: progress about
+and posts messages that carry the job's run number, throttled by time per job: progress about
 ten times a second, preview frames a few times a second, the last step always. A job's Step
 is handed over until the consumer asks for the next event, so the preview frame is read
 here, resized and made into cells before the run goes on; the interface only paints.
@@ -58,7 +58,7 @@ log = logging.getLogger("nst.app")
 class _JobState:
     """What the consumer keeps of one job while it runs (throttles, last report)."""
 
-    run_id: int
+    run_number: int
     reporter: object = (
         None  # nst_engine.running.progress.ProgressReporter, made with the first event
     )
@@ -94,10 +94,10 @@ class QueueDriver:
 
     # --- what the interface calls -------------------------------------------------------------
 
-    def submit(self, run_id: int, config: RunConfig, folder: RunFolder) -> None:
+    def submit(self, run_number: int, config: RunConfig, folder: RunFolder) -> None:
         """Queue a run of `config`, recorded (or resumed) in `folder`."""
         self._start()
-        self._mailbox.put(("submit", (run_id, config, folder)))
+        self._mailbox.put(("submit", (run_number, config, folder)))
 
     def cancel(self, job_id: str) -> None:
         """Stop a running job after its iteration (image kept, resumable); drop a queued one."""
@@ -137,14 +137,14 @@ class QueueDriver:
             log.exception("the app's job queue stopped")
             stopped = InternalError(f"the job queue stopped: {type(error).__name__}: {error}")
             text = bug_text(stopped)
-            run_ids = [state.run_id for state in self._jobs.values()]
+            run_numbers = [state.run_number for state in self._jobs.values()]
             while not self._mailbox.empty():
                 request, argument = self._mailbox.get_nowait()
                 if request == "submit":
-                    run_ids.append(argument[0])  # type: ignore[index]
-            for run_id in run_ids:
-                self.post(RunFailed(run_id, stopped.title, text))
-                self.post(JobDone(run_id, "failed", text))
+                    run_numbers.append(argument[0])  # type: ignore[index]
+            for run_number in run_numbers:
+                self.post(RunFailed(run_number, stopped.title, text))
+                self.post(JobDone(run_number, "failed", text))
         finally:
             if self._queue is not None:
                 self._queue.close()
@@ -198,17 +198,17 @@ class QueueDriver:
             except queue_module.Empty:
                 return
             if request == "submit":
-                run_id, config, folder = argument  # type: ignore[misc]
+                run_number, config, folder = argument  # type: ignore[misc]
                 if self._shutting_down.is_set():
-                    self.post(JobDone(run_id, "stopped"))  # never started: stays queued
+                    self.post(JobDone(run_number, "stopped"))  # never started: stays queued
                     continue
                 try:
                     job_queue.submit(Job(folder.id, config, folder))
                 except ValueError as error:  # its folder's run is in the queue already
-                    self.post(RunFailed(run_id, "Not queued", str(error)))
-                    self.post(JobDone(run_id, "failed", str(error)))
+                    self.post(RunFailed(run_number, "Not queued", str(error)))
+                    self.post(JobDone(run_number, "failed", str(error)))
                     continue
-                self._jobs[folder.id] = _JobState(run_id)
+                self._jobs[folder.id] = _JobState(run_number)
             elif request == "cancel":
                 job_queue.cancel(str(argument))
             elif request == "cancel_all":
@@ -226,27 +226,27 @@ class QueueDriver:
             return
         if not state.began:
             state.began = True
-            self.post(RunBegan(state.run_id, item.slot))
+            self.post(RunBegan(state.run_number, item.slot))
         self._event(state, item.event)
 
     def _ended(self, state: _JobState, ended: JobEnded) -> None:
         error, error_text = ended.error, ""
         if isinstance(error, InternalError):  # a bug, on this machine or a cluster's worker
             error_text = bug_text(error)
-            self.post(RunFailed(state.run_id, error.title, error_text))
+            self.post(RunFailed(state.run_number, error.title, error_text))
         elif error is not None:
             error_text = for_the_app(error.message)
-            self.post(RunFailed(state.run_id, error.title, error_text))
+            self.post(RunFailed(state.run_number, error.title, error_text))
         elif ended.status == "stopped" and not state.began:
-            self.post(RunCancelled(state.run_id, 0, None))  # dropped before it started
-        self.post(JobDone(state.run_id, ended.status, error_text))
+            self.post(RunCancelled(state.run_number, 0, None))  # dropped before it started
+        self.post(JobDone(state.run_number, ended.status, error_text))
 
     def _event(self, state: _JobState, event: object) -> None:
         from nst_engine.running.events import Cancelled, Finished, Snapshot, Started, Status, Step
         from nst_engine.running.progress import ProgressReporter
         from nst_tui.app.engine_thread import set_aside_long_lived_objects
 
-        run_id = state.run_id
+        run_number = state.run_number
         if state.reporter is None:
             state.reporter = ProgressReporter(PROGRESS_INTERVAL)  # as headless counts
         if isinstance(event, Step):
@@ -254,35 +254,35 @@ class QueueDriver:
             if event.index == 1:  # what the run imports is imported by now
                 set_aside_long_lived_objects("run")
         elif isinstance(event, Status):
-            self.post(RunStatus.of(run_id, event))
+            self.post(RunStatus.of(run_number, event))
         elif isinstance(event, Started):
             state.reporter.start(event)  # type: ignore[attr-defined]
-            self.post(RunStarted.of(run_id, event))
+            self.post(RunStarted.of(run_number, event))
         elif isinstance(event, Snapshot):
-            self.post(RunSnapshot.of(run_id, event))
+            self.post(RunSnapshot.of(run_number, event))
         elif isinstance(event, Finished):
             self.session_results.append(f"result: {event.path}")
-            self.post(RunFinished.of(run_id, event))
+            self.post(RunFinished.of(run_number, event))
         elif isinstance(event, Cancelled):
             report = state.last_report
             if report is not None and event.index and event.index != report.index:  # type: ignore[attr-defined]
                 # The screen ends on the iteration kept, not on the last throttled one.
-                self.post(self._progress(run_id, report, index=event.index))
+                self.post(self._progress(run_number, report, index=event.index))
             if event.partial_path is not None:
                 self.session_results.append(
                     f"partial ({event.index} iterations): {event.partial_path}"
                 )
-            self.post(RunCancelled(run_id, event.index, event.partial_path))
+            self.post(RunCancelled(run_number, event.index, event.partial_path))
 
     def _show(self, state: _JobState, step, last: bool) -> None:
         """Progress and a preview frame of this step, unless one went out just now."""
         report = state.reporter.offer(step, force=last)  # type: ignore[attr-defined]
         if report is not None:
             state.last_report = report
-            self.post(self._progress(state.run_id, report))
+            self.post(self._progress(state.run_number, report))
         now = time.perf_counter()
         if last or now - state.last_preview >= state.preview_interval:
-            self.post(self._preview_frame(state.run_id, step))
+            self.post(self._preview_frame(state.run_number, step))
             state.last_preview = time.perf_counter()
             # Big frames (a maximised preview) cost more to build and more again to paint:
             # space them out so both stay a few percent.
@@ -290,9 +290,9 @@ class QueueDriver:
             state.preview_interval = min(max(PREVIEW_INTERVAL, cost), 1.0)
 
     @staticmethod
-    def _progress(run_id: int, report, index: int | None = None) -> RunProgress:
+    def _progress(run_number: int, report, index: int | None = None) -> RunProgress:
         return RunProgress(
-            run_id,
+            run_number,
             report.index if index is None else index,
             report.total,
             report.elapsed,
@@ -303,9 +303,9 @@ class QueueDriver:
             report.eta,
         )
 
-    def _preview_frame(self, run_id: int, step) -> RunPreview:
+    def _preview_frame(self, run_number: int, step) -> RunPreview:
         """Resize on the run's device and build the cells, here, before the run goes on."""
         mode, width, height = self.preview().frame_request()
         image = step.preview(width, height)
         strips = self._builder.build(image) if mode == "cells" else None  # type: ignore[union-attr]
-        return RunPreview(run_id, step.index, image, strips)
+        return RunPreview(run_number, step.index, image, strips)

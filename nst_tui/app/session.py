@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 
 class Session(Protocol):
-    jobs: dict[int, QueueEntry]  # this session's jobs by run id, oldest first
+    jobs: dict[int, QueueEntry]  # this session's jobs by run number, oldest first
     sweeps: dict[str, object]  # this session's sweeps by id (their grids)
-    current_run_id: int  # the run the main screen shows (0: none yet)
+    current_run_number: int  # the run the main screen shows (0: none yet)
     running: bool  # the current run is going (not finished, failed or cancelled)
 
     @property

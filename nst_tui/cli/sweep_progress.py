@@ -19,22 +19,31 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
     run the jobs."""
     # torch (through the engine) and Rich load only now that the sweep is known to be good.
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nst_engine.jobs.queue import JobEnded, JobQueue, LocalExecutor, local_slots
-    from nst_tui.cli.stop_signals import StopRequest
+    from nst_engine.jobs.queue import LocalExecutor, local_slots
 
     console = Console(stderr=True)
     if not console.is_terminal:
         console.soft_wrap = True  # a log file: each message whole on one line
-    plan = sweep.plan
     view = _SweepView(sweep, console)
     executor = LocalExecutor
     if cluster is not None:
         slots, executor = slots or cluster.slots(), cluster.executor
         for note in cluster.notes:
             _say(console, f"note: {note}")
-    slots = slots or local_slots(plan.jobs[0].config.device)
+    slots = slots or local_slots(sweep.plan.jobs[0].config.device)
+    _introduce(console, sweep, jobs, slots)
+    view.draw()
+    _say(console, f"grid: {sweep.path} (filled in as the cells finish)")
+    view.progress = _progress_bars(console)
+    view.overall = view.progress.add_task("cells", total=len(sweep.plan.cells))
+    view.refresh()
+    return view.finish(_run_jobs(view, jobs, slots, executor))
+
+
+def _introduce(console, sweep, jobs, slots: list[str]) -> None:
+    """Say what the sweep is: its title, cells, runs and where they run, its notes."""
+    plan = sweep.plan
     _say(console, f"sweep {sweep.id}: {plan.title}")
     total = len(sweep.folders)
     runs = "1 run" if total == 1 else f"{total} runs"
@@ -44,9 +53,13 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
         _say(console, f"resuming: {total - len(jobs)} runs finished, {len(jobs)} to go")
     for note in plan.notes:
         _say(console, f"note: {note}")
-    view.draw()
-    _say(console, f"grid: {sweep.path} (filled in as the cells finish)")
-    progress = Progress(
+
+
+def _progress_bars(console):
+    """A bar per running cell and one for the cells, on a terminal (none in a log file)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -54,19 +67,24 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
         console=console,
         disable=not console.is_terminal,
     )
-    view.progress = progress
-    view.overall = progress.add_task("cells", total=len(plan.cells))
-    view.refresh()
+
+
+def _run_jobs(view: _SweepView, jobs, slots: list[str], executor) -> str | None:
+    """Run `jobs` through a job queue, showing their events in `view`, until all have ended
+    or a signal stops them; the name of that signal (None when all ran)."""
+    from nst_engine.jobs.queue import JobEnded, JobQueue
+    from nst_tui.cli.stop_signals import StopRequest
+
     stopped_by = None
     try:
-        with StopRequest() as stop, JobQueue(slots, executor) as queue, progress:
+        with StopRequest() as stop, JobQueue(slots, executor) as queue, view.progress:
             for job in jobs:
                 queue.submit(job)
             try:
                 while len(view.ended) < len(jobs):
                     if stop.signal_name is not None and stopped_by is None:
                         stopped_by = stop.signal_name
-                        _say(console, "stopping: the running cell keeps its image so far")
+                        view.say("stopping: the running cell keeps its image so far")
                         queue.cancel_all()
                     item = queue.next_event(timeout=0.2)
                     if isinstance(item, JobEnded):
@@ -77,7 +95,7 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
                 stopped_by = "SIGINT"  # for the running iteration, which keeps its image)
     except KeyboardInterrupt:  # yet another while the queue closes: leave without waiting
         stopped_by = "SIGINT"
-    return view.finish(stopped_by)
+    return stopped_by
 
 
 class _SweepView:

@@ -91,7 +91,7 @@ async def test_the_run_panel_says_which_scale_at_80_columns(make_app) -> None:
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
-        app.current_run_id = 1
+        app.current_run_number = 1
         app.running = True
         app.main.panel.set_running()
         app.main.panel.start(600)

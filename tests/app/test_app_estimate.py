@@ -91,11 +91,11 @@ async def test_run_asks_first_when_the_estimate_exceeds_free_memory(
         await pilot.press("enter")  # the default is Cancel
         await pilot.pause()
         assert not isinstance(app.screen, ConfirmScreen)
-        assert not app.running and app.current_run_id == 0
+        assert not app.running and app.current_run_number == 0
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: app.current_run_id == 1, what="the run to start")
+        await wait_for(pilot, lambda: app.current_run_number == 1, what="the run to start")
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
 
 
@@ -110,7 +110,7 @@ async def test_run_does_not_ask_when_memory_suffices(make_app, quick_profiles) -
         output = app.form_state.config.output
         await pilot.press("ctrl+r")
         # Started at once (a tiny run may even have ended by now), no question asked.
-        await wait_for(pilot, lambda: app.current_run_id == 1, what="the run to start")
+        await wait_for(pilot, lambda: app.current_run_number == 1, what="the run to start")
         assert not isinstance(app.screen, ConfirmScreen)
         # The run goes ahead unasked, to its result.
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")

@@ -23,9 +23,9 @@ from nst_engine.store.runlog import log_path
 async def run_to_the_end(pilot, timeout: float = 120) -> str:
     """Press Ctrl+R, wait for the run to end; what the run panel says."""
     app = pilot.app
-    before = app.current_run_id
+    before = app.current_run_number
     await pilot.press("ctrl+r")
-    assert app.current_run_id == before + 1, app.form_state.problem  # a run started
+    assert app.current_run_number == before + 1, app.form_state.problem  # a run started
     await wait_for(pilot, lambda: not app.running, timeout=timeout, what="the run")
     await form_settled(pilot)
     return result_text(app)

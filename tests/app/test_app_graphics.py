@@ -68,7 +68,7 @@ async def test_maximise_and_restore_size_the_graphics_picture_again(make_app, mo
         from nst_tui.app.messages import RunPreview
 
         image = Image.new("RGB", (640, 427), (10, 200, 10))
-        preview.show_frame(RunPreview(app.current_run_id, 1, image, None))
+        preview.show_frame(RunPreview(app.current_run_number, 1, image, None))
         picture = preview.query_one(HalfcellImage)
 
         def shown() -> tuple[int, int]:

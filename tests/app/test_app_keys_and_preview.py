@@ -173,7 +173,7 @@ async def test_a_graphics_protocol_shows_the_frames_as_images(make_app, monkeypa
         from nst_tui.app.messages import RunPreview
 
         image = Image.new("RGB", (width, height), (10, 200, 10))
-        preview.show_frame(RunPreview(app.current_run_id, 1, image, None))
+        preview.show_frame(RunPreview(app.current_run_number, 1, image, None))
         assert preview.query_one(HalfcellImage).image is image
         await app.run_action("toggle_graphics")
         await pilot.pause()

@@ -148,7 +148,7 @@ async def test_a_resumed_run_curve_starts_with_its_loss_history(make_app, tiny_c
         await pilot.pause()
         assert panel.curve.display and panel.curve.iterations == list(range(1, 9))
         # The run goes on from its checkpoint at 5: the rows after it are dropped.
-        panel.progress(RunProgress(app.current_run_id, 6, 20, 1.0, 1.0, losses(6)))
+        panel.progress(RunProgress(app.current_run_number, 6, 20, 1.0, 1.0, losses(6)))
         assert panel.curve.iterations == [1, 2, 3, 4, 5, 6]
         panel.start(4)  # another run: a clean curve
         assert panel.curve.point_count == 0

@@ -73,7 +73,7 @@ async def test_random_weights_are_warned_about_in_the_form_and_the_result(make_a
         assert warning.display
         await pilot.press("ctrl+r")
         await wait_for(
-            pilot, lambda: app.current_run_id and not app.running, timeout=120, what="the run"
+            pilot, lambda: app.current_run_number and not app.running, timeout=120, what="the run"
         )
         assert "Done in" in result_text(app)
         shown = result_text(app) + str(app.main.panel.query_one("#run-status", Static).content)

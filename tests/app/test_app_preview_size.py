@@ -101,7 +101,7 @@ async def test_a_frame_built_for_the_previous_size_is_refitted(make_app) -> None
         frame = big.resize(fit_cells(big.size, (columns * 2, rows * 2)))
         strips = CellBuilder().build(frame)
         assert len(strips) > rows  # built for a panel twice this size
-        preview.show_frame(RunPreview(app.current_run_id, 3, frame, strips))
+        preview.show_frame(RunPreview(app.current_run_number, 3, frame, strips))
         await wait_for(pilot, lambda: cells.has_picture, what="a picture")
         await pilot.pause(0.2)
         await wait_for(pilot, lambda: cells.picture_size[1] <= rows, timeout=10, what="the refit")

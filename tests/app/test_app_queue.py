@@ -32,7 +32,7 @@ async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
         first = app.enqueue(tiny_config.replace(output=tmp_path / "first.png"))
         second = app.enqueue(tiny_config.replace(output=tmp_path / "second.png", iterations=3))
         assert first and second and first != second
-        assert app.current_run_id == 1  # the first is shown at once; the second waits
+        assert app.current_run_number == 1  # the first is shown at once; the second waits
         await wait_for(pilot, lambda: all_ended(app), timeout=180, what="both runs")
         await wait_for(pilot, lambda: not app.running, what="the panel's end")
         records = {record.id: record for record in list_runs()}
@@ -46,7 +46,7 @@ async def test_two_enqueued_runs_finish_in_order_each_in_its_run_folder(
             f"result: {tmp_path / 'first.png'}",
             f"result: {tmp_path / 'second.png'}",
         ]
-        assert app.current_run_id == 2  # the screen followed the second run
+        assert app.current_run_number == 2  # the screen followed the second run
         assert progress_of(app) == 3
 
 
@@ -66,7 +66,7 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         assert [entry.folder.record().status for entry in app.jobs.values()][1:] == [QUEUED] * 2
         outputs = [entry.config.output for entry in app.jobs.values()]
         assert len(set(outputs)) == 3  # each has an output of its own
-        assert app.current_run_id == 1 and app.running
+        assert app.current_run_number == 1 and app.running
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
         table = app.screen.query_one(QueueTable)
@@ -152,19 +152,21 @@ async def test_with_two_devices_two_jobs_run_at_once_and_the_screen_follows_the_
             timeout=120,
             what="both running",
         )
-        assert app.current_run_id == 1
+        assert app.current_run_number == 1
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="the queue")
         await pilot.pause()
         app.screen.query_one(QueueTable).move_cursor(row=1)
         await pilot.press("enter")  # show run 2 on the main screen
         await wait_for(pilot, lambda: app.screen is app.main, what="back on the main screen")
-        assert app.current_run_id == 2 and app.running
+        assert app.current_run_number == 2 and app.running
         before = app.jobs[2].index
         await wait_for(pilot, lambda: progress_of(app) > before, timeout=60, what="run 2's steps")
         await pilot.press("escape")  # cancels the run shown: run 2; then the screen takes run 1
         await wait_for(pilot, lambda: app.jobs[2].status == "stopped", timeout=60, what="run 2")
-        await wait_for(pilot, lambda: app.current_run_id == 1 and app.running, what="run 1 shown")
+        await wait_for(
+            pilot, lambda: app.current_run_number == 1 and app.running, what="run 1 shown"
+        )
         assert app.jobs[1].status == "running"
         app.cancel_all_jobs()
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")

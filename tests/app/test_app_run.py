@@ -32,7 +32,7 @@ async def test_a_tiny_run_finishes_and_shows_where_the_result_is(make_app, tmp_p
 
         app.main.panel.set_running = running  # type: ignore[method-assign]
         await pilot.press("ctrl+r")
-        assert app.current_run_id == 1
+        assert app.current_run_number == 1
         assert labels and labels[0].startswith("Cancel")  # Run became Cancel
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
         assert output.is_file()
@@ -113,14 +113,14 @@ async def test_a_cancelled_runs_messages_never_reach_the_next_run(make_app, tiny
     async with app.run_test() as pilot:
         await form_settled(pilot)
         await pilot.press("ctrl+r")
-        first = app.current_run_id
+        first = app.current_run_number
         await wait_for(pilot, lambda: progress_of(app) >= 1, timeout=120, what="a step")
         await pilot.press("escape")
         app.main.form.query_one("#iterations").value = "3"
         await form_settled(pilot)
         await wait_for(pilot, lambda: not app.running, timeout=60, what="the first's stop")
         await pilot.press("ctrl+r")  # Run, Cancel, Run (Run is off until the first stopped)
-        second = app.current_run_id
+        second = app.current_run_number
         assert second != first
         # Late messages of the first run, as if they came now:
         screen = app.main

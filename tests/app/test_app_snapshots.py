@@ -45,7 +45,7 @@ async def a_run_at_iteration_250(pilot) -> None:
     await set_text(pilot, "#min_size", "128")
     await settled(pilot)
     app = pilot.app
-    app.current_run_id = 1
+    app.current_run_number = 1
     app.running = True
     app.main.panel.set_running()
     app.main.panel.start(600)

@@ -138,11 +138,11 @@ async def the_queue(pilot) -> None:
     await settled(pilot)
     app = pilot.app
     config = app.form_state.config
-    for run_id, (name, status, index) in enumerate(
+    for run_number, (name, status, index) in enumerate(
         [(RUN_IDS[0], "running", 120), (RUN_IDS[1], "queued", 0)], start=1
     ):
         folder = RunFolder(Path("runs") / name)
-        app.jobs[run_id] = QueueEntry(run_id, config, folder, status=status, index=index)
+        app.jobs[run_number] = QueueEntry(run_number, config, folder, status=status, index=index)
     app.jobs[1].total = 200
     await pilot.press("f5")
     await wait_for(pilot, lambda: isinstance(app.screen, QueueScreen), what="F5")

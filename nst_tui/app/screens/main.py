@@ -229,7 +229,7 @@ class MainScreen(Screen):
     # --- messages from the run worker ---------------------------------------------------------
 
     def _current(self, message: RunMessage) -> bool:
-        return message.run_id == self.nst_app.current_run_id and not self.nst_app.closing
+        return message.run_number == self.nst_app.current_run_number and not self.nst_app.closing
 
     def on_run_began(self, message: RunBegan) -> None:
         self.nst_app.job_message(message)  # a queued job starts: shown if nothing else is
@@ -240,7 +240,7 @@ class MainScreen(Screen):
         self.nst_app.job_message(message)  # after its end was shown: the next job, if any
 
     def _in_sweep(self, message: RunMessage) -> bool:
-        entry = self.nst_app.jobs.get(message.run_id)
+        entry = self.nst_app.jobs.get(message.run_number)
         return entry is not None and entry.sweep is not None
 
     def on_run_status(self, message: RunStatus) -> None:
@@ -260,7 +260,7 @@ class MainScreen(Screen):
     def on_run_preview(self, message: RunPreview) -> None:
         if self._current(message):
             self.preview.show_frame(message)
-            self.preview.caption(f"Run {message.run_id}: iteration {message.index}")
+            self.preview.caption(f"Run {message.run_number}: iteration {message.index}")
 
     def on_run_snapshot(self, message: RunSnapshot) -> None:
         self.nst_app.job_message(message)
@@ -272,11 +272,11 @@ class MainScreen(Screen):
             return
         if not self._current(message):
             if not self._in_sweep(message):  # the sweep screen shows its own cells
-                self.notify(f"Run {message.run_id} finished: {message.path}", timeout=8)
+                self.notify(f"Run {message.run_number} finished: {message.path}", timeout=8)
             return
         self.panel.finished(message)
         self.preview.show_file(message.path)
-        self.preview.caption(f"Run {message.run_id}: finished, {message.path.name}")
+        self.preview.caption(f"Run {message.run_number}: finished, {message.path.name}")
         self.nst_app.run_ended()
 
     def on_run_cancelled(self, message: RunCancelled) -> None:
@@ -285,13 +285,13 @@ class MainScreen(Screen):
         if not self._current(message):
             if message.partial_path is not None and not self._in_sweep(message):
                 self.notify(
-                    f"Run {message.run_id} stopped after {message.index} iterations; "
+                    f"Run {message.run_number} stopped after {message.index} iterations; "
                     f"its image: {message.partial_path}",
                     timeout=8,
                 )
             return
         self.panel.cancelled(message)
-        self.preview.caption(f"Run {message.run_id}: cancelled at iteration {message.index}")
+        self.preview.caption(f"Run {message.run_number}: cancelled at iteration {message.index}")
         self.nst_app.run_ended()
 
     def on_run_failed(self, message: RunFailed) -> None:
@@ -301,13 +301,13 @@ class MainScreen(Screen):
                 return  # the sweep screen shows its cells
             if app.running:
                 self.notify(
-                    f"Run {message.run_id} failed: {message.text}", severity="error", timeout=10
+                    f"Run {message.run_number} failed: {message.text}", severity="error", timeout=10
                 )
                 return
             # Nothing runs here (a queued job, a resume, failed as it began): its failure is
             # the news, on the panel rather than in a notice that passes.
-            app.current_run_id = message.run_id
+            app.current_run_number = message.run_number
         if self._current(message):
             self.panel.failed(message)
-            self.preview.caption(f"Run {message.run_id}: failed")
+            self.preview.caption(f"Run {message.run_number}: failed")
             self.nst_app.run_ended()

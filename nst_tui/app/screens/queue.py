@@ -34,7 +34,7 @@ REFRESH = 0.5  # seconds between two refreshes of a table
 class QueueEntry:
     """One job of the app's queue: a run folder and how far its run got."""
 
-    run_id: int  # the app's number for it ("Run 3"), carried by its messages
+    run_number: int  # the app's number for it this session ("Run 3"), carried by its messages
     config: RunConfig
     folder: RunFolder
     sweep: str | None = None
@@ -51,7 +51,7 @@ class QueueEntry:
     @property
     def job_id(self) -> str:
         """The run's id in the store: its folder's name, the job queue's `Job.id`, what
-        `nst-tui resume ID` takes. Not `run_id`, the app's own number for it this session."""
+        `nst-tui resume ID` takes (not `run_number`, the app's own number for it)."""
         return self.folder.id
 
     @property
@@ -124,7 +124,7 @@ class QueueTable(DataTable):
     def refresh_rows(self) -> None:
         rows = [
             (
-                str(entry.run_id),
+                str(entry.run_number),
                 entry.status + (f" ({entry.slot})" if entry.slot not in ("", "auto") else ""),
                 entry.progress_text(),
                 entry.describe(),
@@ -143,7 +143,7 @@ class QueueTable(DataTable):
             self.move_cursor(row=min(cursor, len(rows) - 1))
 
     @property
-    def selected_run(self) -> int | None:
+    def selected_run_number(self) -> int | None:
         if not self._shown or self.cursor_row < 0 or self.cursor_row >= len(self._shown):
             return None
         return int(self._shown[self.cursor_row][0])
@@ -192,14 +192,14 @@ class QueueScreen(ModalScreen[None]):
         self.action_follow()
 
     def action_follow(self) -> None:
-        run_id = self.query_one(QueueTable).selected_run
-        if run_id is not None and self.app.follow(run_id):  # type: ignore[attr-defined]
+        run_number = self.query_one(QueueTable).selected_run_number
+        if run_number is not None and self.app.follow(run_number):  # type: ignore[attr-defined]
             self.dismiss()
 
     def action_cancel_job(self) -> None:
-        run_id = self.query_one(QueueTable).selected_run
-        if run_id is not None:
-            self.app.cancel_job(run_id)  # type: ignore[attr-defined]
+        run_number = self.query_one(QueueTable).selected_run_number
+        if run_number is not None:
+            self.app.cancel_job(run_number)  # type: ignore[attr-defined]
             self.query_one(QueueTable).refresh_rows()
 
     def action_cancel_all(self) -> None:

@@ -49,6 +49,12 @@ def image_path_text(path: Path | None) -> str:
 class ChoiceOrFile(Vertical):
     """A drop-down of fixed choices and "a file…", and the file's field when that is chosen."""
 
+    DEFAULT_CSS = """
+    ChoiceOrFile {
+        height: auto;
+    }
+    """
+
     def __init__(
         self,
         select: SelectField,

@@ -21,6 +21,15 @@ from nst_engine.settings.table import BY_NAME
 class Field(Vertical):
     """`label  [control]` with an error line that shows only when there is an error."""
 
+    DEFAULT_CSS = """
+    Field {
+        layout: grid;
+        grid-size: 2;
+        grid-columns: 14 1fr;
+        grid-rows: auto;
+    }
+    """
+
     def __init__(
         self,
         label: str,
@@ -36,7 +45,7 @@ class Field(Vertical):
         self.error = ""
 
     def compose(self) -> ComposeResult:
-        # A two-column grid (see app.tcss): few widgets per field keeps the first frame fast.
+        # A two-column grid (DEFAULT_CSS): few widgets per field keeps the first frame fast.
         label = Label(self._label, classes="field-label")
         if self._tooltip:
             label.tooltip = self._tooltip

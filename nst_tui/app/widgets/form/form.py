@@ -53,6 +53,37 @@ RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not lo
 class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     """The form, in the order Tab visits it (it scrolls to the focused field)."""
 
+    DEFAULT_CSS = """
+    /* The form's words for its parts, shared by its fields (fields.py, path_field.py, ...). */
+    .section { margin-top: 1; text-style: bold; color: $text-accent; }
+    .field { height: auto; }
+    .field-row { height: auto; }
+    .field-label { width: 14; height: 1; color: $text-muted; }
+    .field Input { width: 1fr; }
+    .field Select { width: 1fr; }
+    /* Focus shows the same way on every control (app.tcss): the primary colour over it.
+       SettingsForm outweighs Textual's `Input.-textual-compact.-invalid` (focused and wrong). */
+    SettingsForm .field Input:focus { background-tint: $primary 25%; }
+    .field-error {
+        display: none;
+        height: auto;
+        column-span: 2;
+        padding-left: 14;
+        color: $text-error;
+    }
+    .field-warning { height: auto; padding-left: 14; color: $text-warning; }
+    .field.-invalid > .field-error { display: block; }
+    /* A line under a group of fields that says what they add up to (coarse to fine's scales). */
+    .field-hint { display: none; height: auto; padding-left: 14; color: $text-muted; }
+    #form-error { height: auto; color: $text-error; }
+    /* The layer lists' boxes, as flat as the rest of the form. Textual's own look for them is
+       a default rule too, `Collapsible` (and `Collapsible:ansi` in ANSI colours): these name
+       SettingsForm to outweigh it. */
+    SettingsForm Collapsible { padding: 0; border-top: none; background: transparent; }
+    SettingsForm Collapsible:ansi { border-top: none; background: transparent; }
+    SettingsForm Collapsible > Contents { padding: 0 0 0 2; }
+    """
+
     def __init__(self, config: RunConfig, output: Path) -> None:
         super().__init__(id="form")
         self.base = config

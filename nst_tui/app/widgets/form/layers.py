@@ -48,6 +48,37 @@ class LayerChecklist(Vertical, can_focus=True):
     Up and Down move between the rows (Tab also visits each weight that can be edited).
     """
 
+    DEFAULT_CSS = """
+    LayerChecklist {
+        height: auto;
+    }
+    .layer-row {
+        height: 1;
+    }
+    .layer-row Checkbox {
+        width: 18;
+    }
+    .layer-row Input {
+        width: 14;
+    }
+    /* `.layer-list` outweighs the form's `.field-error`, which is indented under a label. */
+    LayerChecklist.layer-list > .field-error {
+        padding-left: 0;
+    }
+    LayerChecklist.-invalid > .field-error {
+        display: block;
+    }
+    /* Always there (a line that came and went with the focus would move the rows under a
+       click). */
+    .layer-hint {
+        height: auto;
+        color: $text-muted;
+    }
+    LayerChecklist:focus > .layer-hint {
+        color: $text-accent;
+    }
+    """
+
     BINDINGS = [
         Binding("down", "move_row(1)", "Next layer", show=False),
         Binding("up", "move_row(-1)", "Previous layer", show=False),

@@ -52,6 +52,18 @@ class OptimizerFields(Vertical):
     frame); another's is mounted when it is chosen. Until then its values are `settings`'.
     """
 
+    DEFAULT_CSS = """
+    OptimizerFields {
+        height: auto;
+    }
+    .params {
+        height: auto;
+    }
+    #optimizer-params {
+        height: auto;
+    }
+    """
+
     def __init__(self, settings: OptimizerSettings) -> None:
         super().__init__(id="optimizer-fields")
         self.settings = settings  # the values of panels that are not mounted

@@ -104,6 +104,32 @@ class ImageInfo(Static):
 class PathField(Vertical):
     """Path input, browse button, thumbnail and the check's result."""
 
+    DEFAULT_CSS = """
+    .browse {
+        width: 3;
+        min-width: 3;
+        margin-left: 1;
+    }
+    .thumb-row {
+        height: auto;
+        padding-left: 14;
+    }
+    CellImage.thumb {
+        width: 14;
+        height: 4;
+        background: $panel;
+    }
+    .path-info {
+        width: 1fr;
+        height: auto;
+        padding-left: 1;
+        color: $text-muted;
+    }
+    PathField.-invalid .path-info {
+        color: $text-error;
+    }
+    """
+
     class Checked(Message):
         """The field's image was checked (usable or not); the form rechecks itself."""
 

@@ -26,6 +26,26 @@ def preset_options() -> list[tuple[str, str]]:
 class PresetRow(Horizontal):
     """Label, the presets' drop-down (#preset) and the Save as… button."""
 
+    DEFAULT_CSS = """
+    PresetRow {
+        margin-top: 1;
+    }
+    Select {
+        width: 1fr;
+    }
+    /* The chosen preset's name on one line, cut at 80 columns ("default (bu…"), never wrapped. */
+    #preset SelectCurrent Static#label {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    #save-preset {
+        margin-left: 1;
+        width: auto;
+        min-width: 10;
+    }
+    """
+
     def __init__(self) -> None:
         super().__init__(id="preset-row", classes="field-row")
         self._shown_for: RunConfig | None = None  # the settings last matched

@@ -101,6 +101,34 @@ class ExtraStyle(Vertical):
 class StyleImages(Vertical):
     """The Style field, the added style images, the blend weights and the Add button."""
 
+    DEFAULT_CSS = """
+    StyleImages {
+        height: auto;
+    }
+    .extra-style {
+        height: auto;
+    }
+    .blend-row {
+        height: 1;
+    }
+    /* `BlendField` outweighs the form's `.field Input` (a blend field is a field). */
+    BlendField .blend-row Input {
+        width: 8;
+    }
+    .remove-style {
+        width: auto;
+        min-width: 10;
+        margin-left: 1;
+    }
+    #add-style-row {
+        height: auto;
+        padding-left: 14;
+    }
+    #add-style {
+        width: auto;
+    }
+    """
+
     class Changed(Message):
         """A style image was added or removed: the form checks itself again."""
 

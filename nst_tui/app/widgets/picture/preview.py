@@ -68,6 +68,31 @@ def graphics_widget_class() -> type | None:
 class PreviewPane(Vertical):
     """Preview of the current run, with a line saying what it shows."""
 
+    DEFAULT_CSS = """
+    #preview-caption {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    #preview-hint {
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+        padding: 0 1;
+        color: $text-warning;
+    }
+    #preview-cells {
+        width: 1fr;
+        height: 1fr;
+    }
+    #preview-graphics {
+        width: 1fr;
+        height: 1fr;
+    }
+    """
+
     ALLOW_MAXIMIZE = True
 
     def __init__(self, *, id: str | None = None) -> None:

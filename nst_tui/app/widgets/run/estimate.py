@@ -47,7 +47,7 @@ class EstimateLine(Static):
         self.config: RunConfig | None = None
         self.result: Estimate | None = None  # the latest estimate shown
         self._profiles: dict[str, DeviceProfile] = {}  # per device setting (auto, cpu, cuda:0)
-        self._profiled_after: dict[str, int] = {}  # the app's last run id when each was made
+        self._profiled_after: dict[str, int] = {}  # the app's last run number when each was made
         self._asking: set[str] = set()
         self._unknown: set[str] = set()  # settings whose device could not be asked about
         self._allowed = False  # the first frame is out and the app's own probe went first
@@ -148,7 +148,7 @@ class EstimateLine(Static):
 
     def _want_profile(self, setting: str) -> None:
         """Ask for the device's rate if it is missing or older than the last run."""
-        last_run = getattr(self.app, "current_run_id", 0)
+        last_run = getattr(self.app, "current_run_number", 0)
         fresh = setting in self._profiles and self._profiled_after.get(setting) == last_run
         if fresh or setting in self._asking or setting in self._unknown or not self._allowed:
             return

@@ -40,7 +40,7 @@ def format_progress(
     """The counts line, most wanted first: ETA and speed survive a narrow panel (80 columns).
 
     What matters over SSH is when it ends and how fast it goes; the line is cut from its end
-    (app.tcss), so the count and the elapsed time give way first.
+    (DEFAULT_CSS), so the count and the elapsed time give way first.
     """
     speed = f"{rate:.2f} it/s" if rate > 0 else "-- it/s"
     return f"ETA {format_duration(eta)} · {speed} · {index}/{total} · {format_duration(elapsed)} elapsed"
@@ -53,6 +53,48 @@ STOPPING = "Stopping…"
 
 class RunPanel(Vertical):
     """Run button, its reason when off, a status line, the progress bar and the outcome."""
+
+    DEFAULT_CSS = """
+    #run-row {
+        height: auto;
+        margin-top: 1;
+    }
+    #run {
+        min-width: 14;
+    }
+    #run-reason {
+        height: auto;
+        color: $text-success;
+    }
+    RunPanel.-blocked #run-reason {
+        color: $text-warning;
+    }
+    #run-status {
+        height: auto;
+        max-height: 3;
+        color: $text-muted;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    #progress {
+        width: 1fr;
+    }
+    #progress Bar {
+        width: 1fr;
+    }
+    #progress-stats {
+        height: 2;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    #run-result {
+        height: auto;
+    }
+    RunPanel.-failed #run-result {
+        color: $text-error;
+        text-style: bold;
+    }
+    """
 
     _started: RunStarted | None = None  # the current run's start, for its status line
     _scale_shown = 0  # coarse to fine: the scale the status line names
@@ -202,7 +244,7 @@ class RunPanel(Vertical):
                 eta = max(0.0, eta - (time.monotonic() - self._reported_at))
             text = format_progress(report.index, report.total, report.rate, self._elapsed(), eta)
             text += "\n" + format_losses(report.losses)
-        # Two lines whatever they say (app.tcss), in one widget: one repaint and no layout
+        # Two lines whatever they say (DEFAULT_CSS), in one widget: one repaint and no layout
         # pass, ten times a second.
         self.query_one("#progress-stats", Static).update(text, layout=False)
 
@@ -220,7 +262,7 @@ class RunPanel(Vertical):
     def _show_run_status(self, scale: int, scales: int) -> None:
         """What runs where: the sizes, the device, the weights, and the run's notes.
 
-        One line each, cut at the panel's edge (app.tcss): the sizes first, the weights'
+        One line each, cut at the panel's edge (DEFAULT_CSS): the sizes first, the weights'
         description last, so that a narrow panel still shows what runs where. Coarse to fine
         puts the scale and its size first: the counts line below has no room left for it at
         80 columns (ETA and speed fill it).
