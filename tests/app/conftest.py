@@ -7,6 +7,7 @@ but every step of the machinery runs) unless a test says otherwise.
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -133,8 +134,11 @@ def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.chdir(content.parent)
     monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
-    # The run's clock does not tick between reports: on a busy machine more than a second can
-    # pass between a run message and the picture, and the ETA would count down in it.
-    monkeypatch.setattr("nst_tui.app.widgets.run.run_panel.TICK", 3600.0)
+    # The run panel's clock stands still: on a busy machine more than a second can pass between
+    # a run message and the picture, and the elapsed time and ETA would move in it (a redraw
+    # reads the clock again: "1:41 elapsed" against "1:40"). It never ticks either.
+    monkeypatch.setattr(
+        "nst_tui.app.widgets.run.run_panel.time", SimpleNamespace(monotonic=lambda: 1000.0)
+    )
     config = RunConfig(content=Path(content.name), style=Path(style.name))
     return NSTApp(Remembered(config), folder=Path("."))
