@@ -3,16 +3,12 @@ the form, tinted over the preview (nst_tui/app/widgets/picture/regions_tint.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from nst_tui.app.app import NSTApp
-
 NO_MASKS = "No style masks in the form: give one under a style image (└ mask) to see its region."
 
 
-def toggle_regions(app: NSTApp) -> None:
-    """Show the form's style masks' regions on the preview, or hide them."""
+def toggle_regions(app) -> None:
+    """Show the form's style masks' regions on the preview, or hide them (`app`: the NSTApp;
+    not imported here, which imports this)."""
     from nst_tui.app.widgets.form.path_field import PathField
     from nst_tui.app.widgets.form.style_images import StyleImages
     from nst_tui.app.widgets.picture.regions_tint import legend, read_masks
