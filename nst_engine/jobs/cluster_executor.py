@@ -371,6 +371,8 @@ def _files_of(config) -> dict[str, tuple[str, bytes]]:
     named = {"content": config.content, "style": config.style}
     for number, path in enumerate(config.extra_styles, start=2):
         named[f"style{number}"] = path
+    for number, path in enumerate(config.style_masks, start=1):
+        named[f"mask{number}"] = path
     if config.init not in INITS:
         named["init"] = Path(config.init)
     files = {}

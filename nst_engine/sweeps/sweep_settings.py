@@ -92,6 +92,15 @@ def _image(role: str, value: str) -> Path:
 
 
 def _style(config: RunConfig, name: str, value: str) -> RunConfig:
+    """One style image in place of all; a lone mask stays (the paintings are tried on its
+    region), but several masks belong to several styles: which region would one style take?"""
+    masks = len(config.style_masks)
+    if masks > 1:
+        raise ConfigError(
+            f"varying style puts one style image in place of {len(config.styles)}, but "
+            f"--style-masks gives {masks} masks; give one style and one mask to try styles on "
+            "a region, or leave the masks out"
+        )
     return config.replace(style=_image("style image", value), extra_styles=(), style_blend=())
 
 

@@ -356,6 +356,11 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
                 title="Preview",
             )
 
+    def action_toggle_regions(self) -> None:
+        from nst_tui.app.regions_view import toggle_regions
+
+        toggle_regions(self)
+
     def run_ended(self) -> None:
         """The current run finished, failed or stopped: ready for the next one."""
         self.running = self.cancelling = False

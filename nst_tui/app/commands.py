@@ -157,6 +157,14 @@ APP_COMMANDS: tuple[AppCommand, ...] = (
         "Preview: switch half-blocks / terminal graphics",
         "Use the terminal's graphics protocol (Kitty, Sixel) for the preview, if it has one",
     ),
+    AppCommand(
+        "toggle_regions",
+        None,
+        "",
+        "Preview: show / hide the style masks' regions",
+        "Tint each style mask's region over the preview in a colour of its own (over the "
+        "content until a run shows its picture)",
+    ),
 )
 
 

@@ -36,7 +36,7 @@ from nst_tui.app.messages import (
     RunStatus,
 )
 from nst_tui.app.widgets.form.form import SettingsForm
-from nst_tui.app.widgets.form.path_field import PathField
+from nst_tui.app.widgets.form.path_field import ImageField
 from nst_tui.app.widgets.picture.preview import PreviewPane
 from nst_tui.app.widgets.run.run_panel import RunPanel
 
@@ -139,7 +139,7 @@ class MainScreen(Screen):
         """Choose an image (content, a style or the init image) in the file dialog."""
         from nst_tui.app.screens.file_picker import FilePickerScreen
 
-        field = self.form.query_one(f"#{name}-field", PathField)
+        field = self.form.query_one(f"#{name}-field", ImageField)  # a mask too
 
         def chosen(path: Path | None) -> None:
             if path is not None:

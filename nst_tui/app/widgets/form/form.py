@@ -34,7 +34,7 @@ from nst_tui.app.widgets.form.look_fields import (
 )
 from nst_tui.app.widgets.form.optimizer_fields import OptimizerFields
 from nst_tui.app.widgets.form.output_name import OutputName
-from nst_tui.app.widgets.form.path_field import PathField
+from nst_tui.app.widgets.form.path_field import ImageField, PathField
 from nst_tui.app.widgets.form.path_text import PathInput
 from nst_tui.app.widgets.form.preset_row import PresetRow
 from nst_tui.app.widgets.form.scale_fields import (
@@ -147,6 +147,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             str(config.style or ""),
             [str(path) for path in config.extra_styles],
             config.style_blend,
+            [str(path) for path in config.style_masks],
         )
         yield TextField(
             "Output", "output", self._parse_output, str(self._initial_output),
@@ -177,7 +178,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     @on(Input.Changed)
     @on(Select.Changed)
     @on(Checkbox.Changed)
-    @on(PathField.Checked)
+    @on(ImageField.Checked)
     @on(StyleImages.Changed)
     def _something_changed(self, event) -> None:
         if isinstance(event, Input.Changed) and event.input.id in ("content", "style"):
@@ -266,6 +267,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         changes["style"] = image_fields[1].path
         changes["extra_styles"] = tuple(field.path for field in image_fields[2:] if field.path)
         changes["style_blend"] = styles.blend(problems)
+        changes["style_masks"] = styles.masks(problems, content_field.image_size)
         return [field.image_size for field in image_fields]
 
     def _read_layers(self, changes: dict, problems: list[str]) -> None:
@@ -320,7 +322,10 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         if paths:
             self.query_one("#content-field", PathField).text = str(config.content or "")
         self.query_one(StyleImages).load(
-            config.style, config.extra_styles if paths else None, config.style_blend
+            config.style,
+            config.extra_styles if paths else None,
+            config.style_blend,
+            config.style_masks,
         )
         texts = {
             **look_texts(config),
@@ -346,15 +351,18 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     def paths_base(self) -> RunConfig:
         """`base` with the images now in the form: what a preset loaded over it keeps."""
         styles = list(self.query_one(StyleImages).path_fields())
+        extras = tuple(field.path for field in styles[1:] if field.path)
+        masks = self.query_one(StyleImages).mask_paths()
         return self.base.replace(
             content=self.query_one("#content-field", PathField).path,
             style=styles[0].path,
-            extra_styles=tuple(field.path for field in styles[1:] if field.path),
+            extra_styles=extras,
             style_blend=(),  # the preset's, if it has as many weights as there are images
+            style_masks=masks if len(masks) == 1 + len(extras) else (),  # kept where they fit
         )
 
     def set_path(self, name: str, path: Path) -> None:
-        self.query_one(f"#{name}-field", PathField).text = str(path)
+        self.query_one(f"#{name}-field", ImageField).text = str(path)  # a mask too
 
     def set_devices(self, devices: list[tuple[str, str]]) -> str | None:
         """Offer the devices found here; a chosen one not among them gives way to `auto`.

@@ -101,8 +101,10 @@ class ImageInfo(Static):
         self._show_size()
 
 
-class PathField(Vertical):
-    """Path input, browse button, thumbnail and the check's result."""
+class ImageField(Vertical):
+    """Path input, browse button, thumbnail and the check's result: a PathField (an image the
+    run reads) or a MaskField (mask_field.py; kept apart so that a query of PathFields is of
+    the images, as before masks came)."""
 
     DEFAULT_CSS = """
     .browse {
@@ -133,7 +135,7 @@ class PathField(Vertical):
     class Checked(Message):
         """The field's image was checked (usable or not); the form rechecks itself."""
 
-        def __init__(self, field: PathField) -> None:
+        def __init__(self, field: ImageField) -> None:
             super().__init__()
             self.field = field
 
@@ -295,3 +297,7 @@ class PathField(Vertical):
             info.show_size(message.size or (0, 0), tuple(message.notes))
             thumb.show(message.strips or [])
         self.post_message(self.Checked(self))
+
+
+class PathField(ImageField):
+    """An image the run reads: the content, a style image, the init image."""

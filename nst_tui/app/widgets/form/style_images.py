@@ -3,7 +3,8 @@
 The first style image is the `style` setting; those added with "+ Add a style image" are
 `extra_styles`, and the weights (shown once there are two images or more) are `style_blend`:
 each image's share of the style targets is its weight over their sum. With one image there
-is nothing to blend and `style_blend` stays empty.
+is nothing to blend and `style_blend` stays empty. Under each image, its mask (`style_masks`,
+nst_tui/app/widgets/form/mask_field.py): removing an image removes its mask.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from nst_engine.errors import NSTError
 from nst_engine.settings.config import parse_blend
 from nst_engine.settings.values import parse_blend_weight
 from nst_tui.app.widgets.form.fields import TextField
+from nst_tui.app.widgets.form.mask_field import MaskField, mask_problems
 from nst_tui.app.widgets.form.path_field import PathField
 
 BLEND_TOOLTIP = "This image's weight in the blend: its share is its weight over the sum of all"
@@ -38,6 +40,11 @@ def fitted_weights(blend: Sequence[float], images: int) -> list[str]:
     if len(blend) == images:
         return [weight_text(weight) for weight in blend]
     return ["1"] * images
+
+
+def fitted_masks(masks: Sequence[str], images: int) -> list[str]:
+    """`masks`, one per image, or none (all empty) when they do not fit `images`."""
+    return list(masks) if len(masks) == images else [""] * images
 
 
 def blend_parser(number: int):
@@ -76,15 +83,17 @@ class BlendField(TextField):
 
 
 class ExtraStyle(Vertical):
-    """A style image after the first: its path field and its blend weight."""
+    """A style image after the first: its path field, its mask and its blend weight."""
 
-    def __init__(self, stem: str, number: int, path: str, weight: str) -> None:
+    def __init__(self, stem: str, number: int, path: str, weight: str, mask: str = "") -> None:
         super().__init__(id=f"{stem}-box", classes="extra-style")
         self.path_field = PathField(f"Style {number}", stem, f"style image {number}", path)
+        self.mask_field = MaskField(stem, number, mask)
         self.blend_field = BlendField(stem, number, weight, removable=True)
 
     def compose(self) -> ComposeResult:
         yield self.path_field
+        yield self.mask_field
         yield self.blend_field
 
     def renumber(self, number: int) -> None:
@@ -95,6 +104,7 @@ class ExtraStyle(Vertical):
         self.path_field.role = role
         self.path_field.query_one(".field-label", Label).update(f"Style {number}")
         self.blend_field.renumber(number)
+        self.mask_field.renumber(number)
         self.path_field.recheck()  # its message names it
 
 
@@ -132,19 +142,30 @@ class StyleImages(Vertical):
     class Changed(Message):
         """A style image was added or removed: the form checks itself again."""
 
-    def __init__(self, config_style: str, extras: Sequence[str], blend: Sequence[float]) -> None:
+    def __init__(
+        self,
+        config_style: str,
+        extras: Sequence[str],
+        blend: Sequence[float],
+        masks: Sequence[str] = (),
+    ) -> None:
         super().__init__(id="style-images")
         self._stems = (f"style-{number}" for number in count(2))  # ids never reused
         weights = fitted_weights(blend, 1 + len(extras))
+        masks = fitted_masks(masks, 1 + len(extras))
         self.first = PathField("Style", "style", "style image", config_style)
+        self.first_mask = MaskField("style", 1, masks[0])
         self.first_blend = BlendField("style", 1, weights[0], removable=False)
         self._blocks = [
-            ExtraStyle(next(self._stems), number, path, weight)
-            for number, (path, weight) in enumerate(zip(extras, weights[1:], strict=True), start=2)
+            ExtraStyle(next(self._stems), number, path, weight, mask)
+            for number, (path, weight, mask) in enumerate(
+                zip(extras, weights[1:], masks[1:], strict=True), start=2
+            )
         ]
 
     def compose(self) -> ComposeResult:
         yield self.first
+        yield self.first_mask
         yield self.first_blend
         yield from self._blocks
         with Horizontal(id="add-style-row"):
@@ -171,9 +192,9 @@ class StyleImages(Vertical):
         only after this refresh)."""
         return list(self._blocks)
 
-    def add(self, path: str = "", weight: str = "1") -> AwaitMount:
+    def add(self, path: str = "", weight: str = "1", mask: str = "") -> AwaitMount:
         """Add a style image after those there are (awaitable until it is mounted)."""
-        block = ExtraStyle(next(self._stems), len(self._blocks) + 2, path, weight)
+        block = ExtraStyle(next(self._stems), len(self._blocks) + 2, path, weight, mask)
         self._blocks.append(block)
         mounted = self.mount(block, before=self.query_one("#add-style-row"))
         self._blending_shown()
@@ -213,6 +234,27 @@ class StyleImages(Vertical):
         for extra in self.extras:
             yield extra.path_field
 
+    def mask_fields(self) -> list[MaskField]:
+        """Every style image's mask field, the first first."""
+        return [self.first_mask, *(extra.mask_field for extra in self.extras)]
+
+    def mask_paths(self) -> tuple[Path, ...]:
+        """The masks typed, in order (empty fields left out)."""
+        return tuple(field.path for field in self.mask_fields() if field.path is not None)
+
+    def masks(self, problems: list[str], content_size: tuple[int, int] | None) -> tuple[Path, ...]:
+        """The style masks (`style_masks`); what is wrong with them is shown under the mask it
+        is about and added to `problems`."""
+        fields = self.mask_fields()
+        for field in fields:
+            if field.problem is None:
+                problems.append(f"checking the {field.role}…")
+            elif field.problem:
+                problems.append(field.problem)
+        styles = [field.path for field in self.path_fields()]
+        problems.extend(mask_problems(fields, styles, content_size))
+        return self.mask_paths()
+
     def blend(self, problems: list[str]) -> tuple[float, ...]:
         """The blend weights (empty with one image); a bad one is shown and added to `problems`."""
         extras = self.extras
@@ -234,8 +276,15 @@ class StyleImages(Vertical):
             problems.append(error.message)
             return ()
 
-    def load(self, style: Path | None, extras: Sequence[Path] | None, blend: Sequence[float]):
-        """Show `blend`'s weights; with `extras` (not None) the images too, `style` first.
+    def load(
+        self,
+        style: Path | None,
+        extras: Sequence[Path] | None,
+        blend: Sequence[float],
+        masks: Sequence[Path] = (),
+    ) -> None:
+        """Show `blend`'s weights; with `extras` (not None) the images and their `masks` too,
+        `style` first.
 
         Weights that do not fit the number of images (or none) are all 1: equal shares. With
         the images kept (a preset loaded) and no blend for them, the weights stay: they are
@@ -243,15 +292,17 @@ class StyleImages(Vertical):
         """
         if extras is None and not blend:
             return
+        mask_texts = fitted_masks([str(path) for path in masks], 1 + len(extras or ()))
         if extras is not None:
             self.first.text = str(style or "")
+            self.first_mask.text = mask_texts[0]
             for block in self.extras:
                 self.remove_extra(block)
         weights = fitted_weights(blend, 1 + len(extras if extras is not None else self._blocks))
         self.first_blend.text = weights[0]
         if extras is not None:
-            for path, weight in zip(extras, weights[1:], strict=True):
-                self.add(str(path), weight)
+            for path, weight, mask in zip(extras, weights[1:], mask_texts[1:], strict=True):
+                self.add(str(path), weight, mask)
         else:
             for block, weight in zip(self._blocks, weights[1:], strict=True):
                 block.blend_field.text = weight

@@ -6,7 +6,8 @@ the finished file) is refitted in a thread of its own.
 
 Two ways to draw: half-block cells (any terminal, SSH, tmux) or, where the terminal has a
 graphics protocol (Kitty, Sixel; asked at start, or when the user switches to graphics), a
-true image. Graphics fall back to cells when the terminal has none.
+true image. Graphics fall back to cells when the terminal has none. With the regions shown
+(a palette toggle, regions_tint.py), each style mask's region is tinted over the picture.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage, fit_cells, use_colour_system
+from nst_tui.app.widgets.picture.regions_tint import tinted
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -34,6 +36,8 @@ TRUECOLOR_ADVICE = (
     "The terminal was found to have {system} colours only: pictures are dithered. If it has "
     "24-bit colour, export COLORTERM=truecolor and start nst-tui again (F1: more)."
 )
+NO_PREVIEW = "No preview yet (Ctrl+R runs)"
+REGIONS_CAPTION = "The content, each style mask's region tinted (Ctrl+R runs)"
 SOURCE_LONGEST_SIDE = 768  # the finished image is kept this large for refitting
 
 
@@ -101,9 +105,11 @@ class PreviewPane(Vertical):
         self._graphics: GraphicsFrame | None = None  # when graphics are on
         self.cell_size: tuple[int, int] = (40, 12)  # read by the worker thread
         self.graphics_on = False
+        self.tint_masks: tuple[Image.Image, ...] = ()  # the regions shown, when on
+        self._backdrop = False  # the content shown under the regions, no run's picture yet
 
     def compose(self) -> ComposeResult:
-        yield Static("No preview yet (Ctrl+R runs)", id="preview-caption", markup=False)
+        yield Static(NO_PREVIEW, id="preview-caption", markup=False)
         yield CellImage(id="preview-cells")
         yield Static("", id="preview-hint", markup=False)
 
@@ -163,7 +169,10 @@ class PreviewPane(Vertical):
     def show_frame(self, frame: RunPreview) -> None:
         """Paint a frame built by the worker."""
         self._source = frame.image
-        if frame.strips is not None and not self._fits(frame.strips):
+        self._backdrop = False
+        if self.tint_masks:  # the worker's cells are of the picture alone
+            self._show_source(frame.image)
+        elif frame.strips is not None and not self._fits(frame.strips):
             self._refit(frame.image, self.cell_size)  # built for the size before a change
         elif frame.strips is not None:
             self.query_one(CellImage).show(frame.strips)
@@ -197,10 +206,32 @@ class PreviewPane(Vertical):
 
     def _set_source(self, image: Image.Image) -> None:
         self._source = image
+        self._show_source(image)
+
+    def _show_source(self, image: Image.Image) -> None:
         if self._graphics is not None:
-            self._graphics.image = image
+            self._graphics.image = self._look(image)
         else:
             self._refit(image, self.cell_size)
+
+    def _look(self, image: Image.Image) -> Image.Image:
+        """The picture as shown: with the regions tinted when they are on."""
+        return tinted(image, self.tint_masks) if self.tint_masks else image
+
+    def set_tint(self, masks: tuple[Image.Image, ...], backdrop: Path | None = None) -> None:
+        """Show each of `masks`' regions tinted over the picture (none: as it is). With no
+        picture yet, over `backdrop` (the content), until a run's first frame."""
+        self.tint_masks = masks
+        if masks and self._source is None and backdrop is not None:
+            self._backdrop = True
+            self.caption(REGIONS_CAPTION)
+            self.show_file(backdrop)
+        elif not masks and self._backdrop:
+            self._backdrop = False
+            self.caption(NO_PREVIEW)
+            self.clear()
+        elif self._source is not None:
+            self._show_source(self._source)
 
     def _refit(self, image: Image.Image, cells: tuple[int, int]) -> None:
         self._refit_in_thread(image, cells, self.query_one(CellImage))
@@ -211,6 +242,7 @@ class PreviewPane(Vertical):
     ) -> None:
         from PIL import Image as PILImage
 
+        image = self._look(image)
         fitted = image.resize(fit_cells(image.size, cells), PILImage.Resampling.BOX)
         strips = CellBuilder().build(fitted)
         with contextlib.suppress(RuntimeError):  # the app may have closed meanwhile
@@ -241,5 +273,5 @@ class PreviewPane(Vertical):
         self.graphics_on = True
         self.call_after_refresh(self._size_changed)
         if self._source is not None:
-            self._graphics.image = self._source
+            self._graphics.image = self._look(self._source)
         return True

@@ -1,0 +1,153 @@
+"""Regions in the app (issue 22.1): a mask field under each style image (path, dialog,
+thumbnail), filled from and read into `style_masks`; removing a style image removes its mask;
+a mask of another shape, or masks for some style images and not all, is named under the mask
+it is about, with Run off. The form stays usable at 80x24."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
+from PIL import Image
+from textual.widgets import Button, Static
+
+from nst_tui.app.widgets.form.mask_field import NO_MASK, MaskField
+from nst_tui.app.widgets.form.path_field import PathField
+from nst_tui.app.widgets.picture.cells import CellImage
+
+
+def write_mask(path: Path, size: tuple[int, int], left: bool = True) -> Path:
+    width, height = size
+    array = np.zeros((height, width), np.uint8)
+    array[:, : width // 2] = 255
+    Image.fromarray(array if left else 255 - array).save(path)
+    return path
+
+
+def content_size(demo_pair) -> tuple[int, int]:
+    with Image.open(demo_pair[0]) as image:
+        return image.size
+
+
+def error_under(app, selector: str) -> str:
+    field = app.main.query_one(selector, MaskField)
+    return str(field.query_one(".field-error", Static).content) if field.error else ""
+
+
+async def add_style(pilot, path: Path) -> str:
+    """Press "+ Add a style image" and type `path` in it; the new style's field stem."""
+    app = pilot.app
+    before = {field.id for field in app.main.query(PathField)}
+    app.main.query_one("#add-style", Button).press()
+    await wait_for(pilot, lambda: len(app.main.query(PathField)) > len(before), what="a style")
+    (field,) = [field for field in app.main.query(PathField) if field.id not in before]
+    await set_text(pilot, f"#{field.input.id}", str(path))
+    return field.input.id
+
+
+async def test_a_mask_typed_under_the_style_reaches_the_run(make_app, demo_pair, tmp_path):
+    mask = write_mask(tmp_path / "sky.png", content_size(demo_pair))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        field = app.main.query_one("#style-mask-field", MaskField)
+        assert NO_MASK in str(field.query_one(".path-info", Static).content)
+        assert app.form_state.config.style_masks == ()
+        await set_text(pilot, "#style-mask", str(mask))
+        run_is_on(app)
+        assert app.form_state.config.style_masks == (mask,)
+        await wait_for(pilot, lambda: field.query_one(CellImage).has_picture, what="a thumbnail")
+        assert "640x427" in str(field.query_one(".path-info", Static).content)
+        await pilot.resize_terminal(120, 40)  # and back: the form is usable at both sizes
+        await form_settled(pilot)
+        await pilot.resize_terminal(80, 24)
+        await form_settled(pilot)
+        field.input.focus()
+        await pilot.pause()
+        assert field.input.region.height == 1 and field.input.region.width > 20
+        await set_text(pilot, "#style-mask", "")
+        assert app.form_state.config.style_masks == ()
+
+
+async def test_the_form_is_filled_from_the_masks_of_the_settings(
+    make_app, tiny_config, demo_pair, tmp_path
+):
+    size = content_size(demo_pair)
+    masks = (write_mask(tmp_path / "a.png", size), write_mask(tmp_path / "b.png", size, False))
+    app = make_app(tiny_config.replace(extra_styles=(demo_pair[0],), style_masks=masks))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        run_is_on(app)
+        texts = [field.text for field in app.main.query(MaskField)]
+        assert texts == [str(masks[0]), str(masks[1])]
+        assert [field.role for field in app.main.query(MaskField)] == [
+            "style mask 1",
+            "style mask 2",
+        ]
+        assert app.form_state.config.style_masks == masks
+
+
+async def test_removing_a_style_image_removes_its_mask(make_app, demo_pair, tmp_path):
+    size = content_size(demo_pair)
+    first, second = write_mask(tmp_path / "a.png", size), write_mask(tmp_path / "b.png", size)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#style-mask", str(first))
+        stem = await add_style(pilot, demo_pair[0])
+        run_is_off_because(app, "1 style mask for 2 style images")
+        await set_text(pilot, f"#{stem}-mask", str(second))
+        run_is_on(app)
+        assert app.form_state.config.style_masks == (first, second)
+        app.main.query_one(f"#{stem}-remove", Button).press()
+        await wait_for(pilot, lambda: not app.main.query(f"#{stem}-mask-field"), what="removal")
+        await form_settled(pilot)
+        run_is_on(app)
+        assert app.form_state.config.style_masks == (first,)
+        assert app.form_state.config.extra_styles == ()
+
+
+async def test_a_missing_mask_is_named_under_the_style_without_one(make_app, demo_pair, tmp_path):
+    mask = write_mask(tmp_path / "a.png", content_size(demo_pair))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        stem = await add_style(pilot, demo_pair[0])
+        await set_text(pilot, f"#{stem}-mask", str(mask))
+        run_is_off_because(app, "1 style mask for 2 style images")
+        assert "give one mask per style image, or none" in error_under(app, "#style-mask-field")
+        assert error_under(app, f"#{stem}-mask-field") == ""
+        assert app.main.query_one("#style-mask-field").has_class("-invalid")
+
+
+async def test_a_mask_of_another_shape_is_named_under_it(make_app, tmp_path):
+    square = write_mask(tmp_path / "square.png", (90, 90))  # the demo content is 640 x 427
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#style-mask", str(square))
+        run_is_off_because(app, "square.png")
+        error = error_under(app, "#style-mask-field")
+        assert "(aspect 1)" in error and "a mask must have the content's shape" in error
+        assert "\n" not in error
+
+
+async def test_the_masks_dialog_fills_the_mask_field(make_app, demo_pair, tmp_path):
+    mask = write_mask(tmp_path / "sky.png", content_size(demo_pair))
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        app.main.query_one("#style-mask-browse", Button).press()
+        await wait_for(
+            pilot,
+            lambda: (
+                "Choose the style mask 1" in str(app.screen.title or "")
+                or app.screen is not app.main
+            ),
+            what="the dialog",
+        )
+        app.screen.dismiss(mask)
+        await wait_for(pilot, lambda: app.main.query_one("#style-mask-field").text == str(mask))
+        await form_settled(pilot)
+        assert app.form_state.config.style_masks == (mask,)
