@@ -206,9 +206,9 @@ def loss_for(
         styles,
         config.active_content_layers,
         config.active_style_layers,
-        config.tv_weight,
+        config.look.tv_weight,
         blend=config.blend if len(styles) > 1 else None,
-        style_weight=config.style_weight,
-        normalized=config.loss_scale == "normalized",
-        statistic=config.style_loss,
+        style_weight=config.look.style_weight,
+        normalized=config.look.loss_scale == "normalized",
+        statistic=config.look.style_loss,
     )

@@ -47,7 +47,7 @@ def settings_fingerprint(config: RunConfig) -> str:
     data = config.to_dict()
     for name in FREE_TO_CHANGE:
         data.pop(name, None)
-    if config.init not in INITS:
+    if config.look.init not in INITS:
         data["init"] = "an image file"  # its path, as the images' paths, may change
     optimizer = data["optimizer"]
     data["optimizer"] = {

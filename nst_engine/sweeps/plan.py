@@ -157,11 +157,11 @@ def plan_sweep(
         for axis in axes
     )
     _check_axes(axes)
-    if base.output is None:
+    if base.inputs.output is None:
         raise ConfigError("no output path for the grid given (-o GRID.png)")
     rows = axes[0].values if len(axes) > 1 else ("",)
     columns = axes[-1].values
-    cells_folder = base.output.with_suffix(".cells")
+    cells_folder = base.inputs.output.with_suffix(".cells")
     iterations = next((axis for axis in axes if axis.name == "iterations"), None)
     jobs: list[SweepJob] = []
     cells: list[Cell] = []
@@ -174,12 +174,12 @@ def plan_sweep(
                 settings.insert(0, (axes[0].name, row_value))
             config = _cell_config(base, settings, looks)
             labels = tuple(f"{name}={value_label(name, value)}" for name, value in settings)
-            if iterations is not None and config.min_size > 0 and not notes:
+            if iterations is not None and config.plan.min_size > 0 and not notes:
                 notes.append(
                     "coarse to fine is on (min_size > 0): each iterations value runs on its "
                     "own, as a shorter run spends its iterations at other scales"
                 )
-            if iterations is None or config.min_size > 0:
+            if iterations is None or config.plan.min_size > 0:
                 output = cell_output_path(cells_folder, row, column, labels)
                 jobs.append(SweepJob(_job_config(config, output), labels))
                 cells.append(Cell(row, column, labels, len(jobs) - 1, None))
@@ -189,7 +189,7 @@ def plan_sweep(
             largest = max(values)
             other = next((value for name, value in settings if name != "iterations"), "")
             if other not in shared:
-                step = math.gcd(*values, *([base.snapshot_every] if base.snapshot_every else []))
+                step = math.gcd(*values, *([base.recording.snapshot_every] if base.recording.snapshot_every else []))
                 at_largest = iterations.values[values.index(largest)]
                 place = (
                     (row, columns.index(at_largest))
@@ -209,7 +209,7 @@ def plan_sweep(
                         f"{'sweep' if len(axes) == 1 else 'value of the other setting'}, "
                         f"a snapshot every {step}; each cell is the snapshot at its value"
                     )
-            at = None if config.iterations == largest else config.iterations
+            at = None if config.plan.iterations == largest else config.plan.iterations
             cells.append(Cell(row, column, labels, shared[other], at))
     varied = {axis.name for axis in axes}
     return SweepPlan(
@@ -220,7 +220,7 @@ def plan_sweep(
         tuple(jobs),
         tuple(notes),
         sweep_title(base, varied),
-        base.output,
+        base.inputs.output,
         base,
     )
 
@@ -289,23 +289,23 @@ def sweep_title(base: RunConfig, varied: Collection[str] = ()) -> str:
         return (gallery_name_of(path) or path.stem) if path else "?"
 
     styles = " + ".join(name(path) for path in base.styles)
-    images = f"{name(base.content)} in the style of {styles}"
+    images = f"{name(base.inputs.content)} in the style of {styles}"
     if "content" in varied:
         images = f"in the style of {styles}"
     if "style" in varied:
-        images = name(base.content)
+        images = name(base.inputs.content)
     parts = []
     shared = [
-        ("size", f"{base.size} px"),
-        ("iterations", f"{base.iterations} iteration{'' if base.iterations == 1 else 's'}"),
+        ("size", f"{base.plan.size} px"),
+        ("iterations", f"{base.plan.iterations} iteration{'' if base.plan.iterations == 1 else 's'}"),
         (
             "optimizer",
-            base.optimizer.label + ("" if "lr" in varied else f" lr {base.optimizer.lr:g}"),
+            base.plan.optimizer.label + ("" if "lr" in varied else f" lr {base.plan.optimizer.lr:g}"),
         ),
-        ("style-weight", f"style weight {base.style_weight:g}"),
-        ("tv-weight", f"TV weight {base.tv_weight:g}"),
-        ("style-scale", f"style scale {base.style_scale:g}" if base.style_scale else ""),
-        ("preserve-color", f"colour {base.preserve_color}" if base.preserve_color != "off" else ""),
+        ("style-weight", f"style weight {base.look.style_weight:g}"),
+        ("tv-weight", f"TV weight {base.look.tv_weight:g}"),
+        ("style-scale", f"style scale {base.look.style_scale:g}" if base.look.style_scale else ""),
+        ("preserve-color", f"colour {base.look.preserve_color}" if base.look.preserve_color != "off" else ""),
     ]
     if "preset" in varied:  # each cell has its preset's settings, its size and iterations too
         shared = []

@@ -46,14 +46,14 @@ def _optimizer(setting: str, change: Callable[[str, str], dict[str, Any]]) -> Se
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
         with about_setting(setting):
             changes = change(name, value)
-        return config.replace(optimizer=dataclasses.replace(config.optimizer, **changes))
+        return config.replace(optimizer=dataclasses.replace(config.plan.optimizer, **changes))
 
     return apply
 
 
 def _optimizer_parameter(parameter: str) -> Setter:
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
-        settings = config.optimizer
+        settings = config.plan.optimizer
         number = read_parameter(settings, parameter, name, value)
         try:
             own = dataclasses.replace(settings.parameters, **{parameter: number})
@@ -120,7 +120,7 @@ def _framed(look: RunConfig, frame: RunConfig) -> RunConfig:
     """`look` (a preset, with what a preset carries, as `nst-tui run --preset` has it) in
     `frame`'s images and output; the blend stays the frame's too: it belongs to its images."""
     keep = (*PRESET_LEAVES, "style_blend")
-    return look.replace(**{key: getattr(frame, key) for key in keep})
+    return look.replace(**{key: frame.value(key) for key in keep})
 
 
 # A setting of the table (nst_engine/settings/table.py) a sweep can vary: its own rule, by the
@@ -217,7 +217,7 @@ def _layer_weight(config: RunConfig, name: str, value: str) -> RunConfig:
     group, _, layer = name.rpartition(".")
     field_name = "content_layers" if group == "content" else "style_layers"
     weight = parse_float(f"{name} weight", value, 0.0)
-    weights = dict(getattr(config, field_name))
+    weights = dict(config.value(field_name))
     weights[layer] = weight
     return config.replace(**{field_name: normalise_layer_weights(field_name, weights)})
 

@@ -37,10 +37,10 @@ def _owned_name_notes(config, arguments: argparse.Namespace) -> tuple[str, ...]:
     owns is taken with a note (that run's resume will write the next free name)."""
     from nst_engine.store.output_owners import check_not_being_written, owned_name_note
 
-    if not arguments.output or config.overwrite:
+    if not arguments.output or config.inputs.overwrite:
         return ()
-    check_not_being_written(config.output, arguments.runs_dir)
-    note = owned_name_note(config.output, arguments.runs_dir)
+    check_not_being_written(config.inputs.output, arguments.runs_dir)
+    note = owned_name_note(config.inputs.output, arguments.runs_dir)
     return (
         (f"{note}; this run takes it, and that one will write the next free name",) if note else ()
     )
@@ -96,7 +96,7 @@ def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ..
             # What needs torch to refuse is refused before a run folder is made too (a
             # refused command is no run in the history).
             check_ready(config)
-            resolve_device(config.device)
+            resolve_device(config.machine.device)
             said = _load_weights(config, console)
             folder = _new_folder(config, arguments, console)
         with StopRequest() as stop, run(config, folder) as events:
@@ -130,7 +130,7 @@ def _load_weights(config, console) -> set[str]:
     status = "loading VGG19 weights"
     if console.is_terminal:
         console.print(f"[dim]{status}...[/]")
-    load_weights(config.weights, config.seed)
+    load_weights(config.look.weights, config.plan.seed)
     return {status}
 
 
@@ -144,7 +144,7 @@ def _execute_on_cluster(config, arguments, folder, address: str, console, notes)
     if console.is_terminal:
         console.print(f"[dim]connecting to the Ray cluster at {address}...[/]")
     try:
-        cluster = connect(address, config.device)
+        cluster = connect(address, config.machine.device)
     except KeyboardInterrupt:
         _say(console, stopped_connecting(address))
         return 128 + signal.SIGINT

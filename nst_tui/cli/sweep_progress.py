@@ -34,7 +34,7 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
         slots, executor = slots or cluster.slots(), cluster.executor
         for note in cluster.notes:
             _say(console, f"note: {note}")
-    slots = slots or local_slots(plan.jobs[0].config.device)
+    slots = slots or local_slots(plan.jobs[0].config.machine.device)
     _say(console, f"sweep {sweep.id}: {plan.title}")
     total = len(sweep.folders)
     runs = "1 run" if total == 1 else f"{total} runs"

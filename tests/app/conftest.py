@@ -20,7 +20,7 @@ TINY_SIZE = 32
 def tiny_config(demo_pair: tuple[Path, Path]) -> RunConfig:
     """The demo pair at 32 px, random weights, a few iterations, on the CPU."""
     content, style = demo_pair
-    return RunConfig(
+    return RunConfig.from_flat(
         content=content,
         style=style,
         iterations=4,
@@ -136,5 +136,5 @@ def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
     # The run's clock does not tick between reports: on a busy machine more than a second can
     # pass between a run message and the picture, and the ETA would count down in it.
     monkeypatch.setattr("nst_tui.app.widgets.run.run_panel.TICK", 3600.0)
-    config = RunConfig(content=Path(content.name), style=Path(style.name))
+    config = RunConfig.from_flat(content=Path(content.name), style=Path(style.name))
     return NSTApp(Remembered(config), folder=Path("."))

@@ -36,10 +36,10 @@ def size_text(size: Size | None) -> str:
 def look_texts(config: RunConfig) -> dict[str, str]:
     """The look's text fields' texts for `config`."""
     return {
-        "style_weight": f"{config.style_weight:g}",
-        "style_scale": "" if config.style_scale is None else f"{config.style_scale:g}",
-        "style_size": size_text(config.style_size),
-        "tv_weight": f"{config.tv_weight:g}",
+        "style_weight": f"{config.look.style_weight:g}",
+        "style_scale": "" if config.look.style_scale is None else f"{config.look.style_scale:g}",
+        "style_size": size_text(config.look.style_size),
+        "tv_weight": f"{config.look.tv_weight:g}",
     }
 
 
@@ -51,12 +51,12 @@ def look_fields(config: RunConfig) -> Iterator[Widget]:
         "layer weights (10 by default; 100 for bolder, 1 for subtler)",
     )  # fmt: skip
     yield SelectField(
-        "Style loss", "style_loss", [(name, name) for name in STYLE_LOSSES], config.style_loss,
+        "Style loss", "style_loss", [(name, name) for name in STYLE_LOSSES], config.look.style_loss,
         tooltip="The style statistic: gram (Gatys) or w2 (mean and covariance, Wasserstein-2)",
     )  # fmt: skip
     yield SelectField(
         "Keep colour", "preserve_color", [(name, name) for name in COLOR_MODES],
-        config.preserve_color,
+        config.look.preserve_color,
         tooltip="Keep the photo's colours: luminance (the style changes only the brightness) or "
         "histogram (the style image recoloured to the photo's colours first)",
     )  # fmt: skip
@@ -75,19 +75,19 @@ def look_fields(config: RunConfig) -> Iterator[Widget]:
         "TV weight", "tv_weight", BY_NAME["tv_weight"].read, texts["tv_weight"],
         tooltip="Total variation: smooths the result; 0 turns it off",
     )  # fmt: skip
-    ema = Checkbox("moving average of the iterates", config.ema, id="ema", compact=True)
+    ema = Checkbox("moving average of the iterates", config.look.ema, id="ema", compact=True)
     ema.tooltip = "Save and preview an average of the last iterations: less noise (EMA)"
     yield Field("Smoothing", ema, id="ema-field", tooltip=ema.tooltip)
 
 
 def loss_fields(config: RunConfig) -> Iterator[Widget]:
     yield SelectField(
-        "Padding", "padding", [(name, name) for name in PADDINGS], config.padding,
+        "Padding", "padding", [(name, name) for name in PADDINGS], config.look.padding,
         tooltip="The first convolution's padding: replicate avoids dark borders, zeros is the "
         "original network's",
     )  # fmt: skip
     yield SelectField(
-        "Loss scale", "loss_scale", [(name, name) for name in LOSS_SCALES], config.loss_scale,
+        "Loss scale", "loss_scale", [(name, name) for name in LOSS_SCALES], config.look.loss_scale,
         tooltip="normalized: weights of order one that mean the same at any size and with any "
         "network; raw: the 2022 formulas (reference-2022)",
     )  # fmt: skip
