@@ -209,7 +209,7 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
     with tempfile.TemporaryDirectory() as folder:
         probe = bench_config(Path(folder) / "b.png", size, 1, device, weights, optimizer, settings)
         if warmup is None:
-            warmup = auto_warmup(probe.optimizer.name, probe.optimizer.lbfgs.history_size)
+            warmup = auto_warmup(probe.plan.optimizer.name, probe.plan.optimizer.lbfgs.history_size)
         marks = span_marks(warmup, iterations, spans)
         config = probe.replace(iterations=max(marks[-1], 1))
         started, clock, totals, graphing = timed_run(config, marks)

@@ -44,7 +44,9 @@ def read_images(config: RunConfig, sizes: ImageSizes) -> None:
     )
 
     if config.inputs.content is None or config.inputs.style is None:
-        raise ConfigError(f"no {'content' if config.inputs.content is None else 'style'} image given")
+        raise ConfigError(
+            f"no {'content' if config.inputs.content is None else 'style'} image given"
+        )
     images = [(config.inputs.content, "content image")]
     several = len(config.styles) > 1
     for number, path in enumerate(config.styles, start=1):

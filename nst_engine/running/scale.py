@@ -167,7 +167,9 @@ def prepare_scale(
         start = None
         if inputs.start is not None:
             start = colour.start(image_to_tensor(inputs.start, compute_size, device))
-        image = initial_image(seen_content, config.look.init, config.look.init_noise, config.plan.seed, start)
+        image = initial_image(
+            seen_content, config.look.init, config.look.init_noise, config.plan.seed, start
+        )
     else:
         image = rescale(previous.current(), compute_size)
     image.requires_grad_(True)

@@ -193,7 +193,8 @@ class Run:
         """Prepare (each step may refuse the run in one line), then optimise."""
         config = self.config
         check_ready(config)
-        self._device = device = resolve_device(config.machine.device)  # current from the next event on
+        # Current from the next event on.
+        self._device = device = resolve_device(config.machine.device)
         make_reproducible(device)
         inputs = read_inputs(config)
         switches = resolve_switches(config, device, max(inputs.sizes.compute))

@@ -189,7 +189,10 @@ def plan_sweep(
             largest = max(values)
             other = next((value for name, value in settings if name != "iterations"), "")
             if other not in shared:
-                step = math.gcd(*values, *([base.recording.snapshot_every] if base.recording.snapshot_every else []))
+                step = math.gcd(
+                    *values,
+                    *([base.recording.snapshot_every] if base.recording.snapshot_every else []),
+                )
                 at_largest = iterations.values[values.index(largest)]
                 place = (
                     (row, columns.index(at_largest))
@@ -297,15 +300,22 @@ def sweep_title(base: RunConfig, varied: Collection[str] = ()) -> str:
     parts = []
     shared = [
         ("size", f"{base.plan.size} px"),
-        ("iterations", f"{base.plan.iterations} iteration{'' if base.plan.iterations == 1 else 's'}"),
+        (
+            "iterations",
+            f"{base.plan.iterations} iteration{'' if base.plan.iterations == 1 else 's'}",
+        ),
         (
             "optimizer",
-            base.plan.optimizer.label + ("" if "lr" in varied else f" lr {base.plan.optimizer.lr:g}"),
+            base.plan.optimizer.label
+            + ("" if "lr" in varied else f" lr {base.plan.optimizer.lr:g}"),
         ),
         ("style-weight", f"style weight {base.look.style_weight:g}"),
         ("tv-weight", f"TV weight {base.look.tv_weight:g}"),
         ("style-scale", f"style scale {base.look.style_scale:g}" if base.look.style_scale else ""),
-        ("preserve-color", f"colour {base.look.preserve_color}" if base.look.preserve_color != "off" else ""),
+        (
+            "preserve-color",
+            f"colour {base.look.preserve_color}" if base.look.preserve_color != "off" else "",
+        ),
     ]
     if "preset" in varied:  # each cell has its preset's settings, its size and iterations too
         shared = []

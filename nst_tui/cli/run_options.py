@@ -141,7 +141,9 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         Path(arguments.output).expanduser()
         if arguments.output
         else default_output_path(
-            config.inputs.content, config.inputs.style, runs_root=getattr(arguments, "runs_dir", None)
+            config.inputs.content,
+            config.inputs.style,
+            runs_root=getattr(arguments, "runs_dir", None),
         )
     )
     if not output.suffix:

@@ -137,7 +137,10 @@ def prepare_sweep(arguments: argparse.Namespace):
         config = config.replace(output_size=None)
     if not output_given:  # CONTENT-STYLE-sweep.png, numbered as itself
         grid = default_output_path(
-            config.inputs.content, config.inputs.style, runs_root=arguments.runs_dir, suffix="-sweep"
+            config.inputs.content,
+            config.inputs.style,
+            runs_root=arguments.runs_dir,
+            suffix="-sweep",
         )
         config = config.replace(output=grid)
     assert config.inputs.output is not None
@@ -175,10 +178,12 @@ def _take_file(arguments: argparse.Namespace, path: Path):
     """A sweep file's images and output, where the command line gave none, go into
     `arguments`; its axes, its preset's name (or None) and its other settings (with the name
     errors give them)."""
+    from nst_engine.settings.config import flat_settings
     from nst_engine.sweeps.plan import read_sweep_file
 
     path = path.expanduser()
     settings, axes = read_sweep_file(path)
+    settings = flat_settings(settings)  # in parts, as a run's settings.toml, or flat
     source = f"sweep file '{path}'"
 
     def image(text: object) -> str:

@@ -269,7 +269,11 @@ async def test_a_preset_fills_the_new_fields(make_app, demo_pair, tmp_path: Path
         assert main.query_one("#weights", Select).value == FILE
         assert main.query_one("#weights_file", Input).value == str(weights)
         config = app.form_state.config
-        assert (config.look.style_weight, config.look.style_scale, config.look.ema) == (55.0, 1.5, False)
+        assert (config.look.style_weight, config.look.style_scale, config.look.ema) == (
+            55.0,
+            1.5,
+            False,
+        )
         assert config.look.init == str(content) and config.look.weights == str(weights)
         # The default preset takes every one of them back.
         await choose(pilot, "#preset", "default")

@@ -58,7 +58,11 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         await pilot.pause()
         await form_settled(pilot)
         config = app.form_state.config
-        assert (config.machine.precision, config.machine.memory_format, config.machine.cuda_graph) == (
+        assert (
+            config.machine.precision,
+            config.machine.memory_format,
+            config.machine.cuda_graph,
+        ) == (
             "bf16",
             "auto",
             "off",
@@ -78,7 +82,11 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         await set_text(pilot, "#min_size", "200")
         await pilot.press("ctrl+q")
     remembered = load_remembered().config
-    assert (remembered.plan.min_size, remembered.plan.scale_iterations, remembered.plan.size.longest) == (
+    assert (
+        remembered.plan.min_size,
+        remembered.plan.scale_iterations,
+        remembered.plan.size.longest,
+    ) == (
         200,
         100,
         2048,

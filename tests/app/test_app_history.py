@@ -233,7 +233,10 @@ async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, 
         load_settings_from_image(app, image)
         await form_settled(pilot)
         loaded = app.form_state.config
-        assert loaded.plan.iterations == 3 and loaded.look.tv_weight == finished.config().look.tv_weight
+        assert (
+            loaded.plan.iterations == 3
+            and loaded.look.tv_weight == finished.config().look.tv_weight
+        )
         assert loaded.inputs.output != image
         # An image without settings: one line, and the form keeps what it has.
         plain = runs.parent / "plain.png"
@@ -287,7 +290,9 @@ async def test_resume_and_run_again_hand_the_run_to_the_queue(make_app, runs: Pa
         config, folder = calls[1]
         old = finished.config()
         assert folder is None
-        assert config.inputs.output == old.inputs.output.with_name(f"{old.inputs.output.stem}-2.png")
+        assert config.inputs.output == old.inputs.output.with_name(
+            f"{old.inputs.output.stem}-2.png"
+        )
         assert config.replace(output=old.inputs.output) == old
 
 

@@ -94,7 +94,11 @@ def test_a_bad_remembered_value_falls_back_to_its_default(tmp_path: Path) -> Non
         "nonsense": True,
     }
     config, problems = config_from_saved(data, base)
-    assert config.plan.seed == 5 and config.plan.optimizer.name == "adam" and config.plan.optimizer.lr == 0.5
+    assert (
+        config.plan.seed == 5
+        and config.plan.optimizer.name == "adam"
+        and config.plan.optimizer.lr == 0.5
+    )
     assert config.plan.iterations == base.plan.iterations
     assert config.plan.optimizer.adam == base.plan.optimizer.adam
     assert config.look.style_layers == base.look.style_layers

@@ -30,7 +30,9 @@ def test_the_totals_count_what_was_made_and_nothing_of_a_cancelled_queued_run() 
 
 def test_a_queued_coarse_to_fine_run_counts_the_iterations_of_all_its_scales() -> None:
     # 256 px from 64: scales of 64, 91, 128, 181 px at 10 iterations each, then 50 at 256.
-    config = RunConfig.from_flat(iterations=50, size=Size(longest=256), min_size=64, scale_iterations=10)
+    config = RunConfig.from_flat(
+        iterations=50, size=Size(longest=256), min_size=64, scale_iterations=10
+    )
     assert overall_progress([entry(QUEUED, 0, config)]) == (0, 4 * 10 + 50)
     assert entry(QUEUED, 0, config).progress_text() == ""
     assert entry("running", 5, config).progress_text() == "5/90 (5%)"

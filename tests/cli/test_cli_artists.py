@@ -77,10 +77,22 @@ def test_without_the_flags_the_preset_decides(config_of):
         "off",
         "gram",
     )
-    assert (default.look.ema, default.look.padding, default.look.loss_scale) == (True, "replicate", "normalized")
-    assert default.look.style_scale is None and default.inputs.extra_styles == () and default.look.style_blend == ()
+    assert (default.look.ema, default.look.padding, default.look.loss_scale) == (
+        True,
+        "replicate",
+        "normalized",
+    )
+    assert (
+        default.look.style_scale is None
+        and default.inputs.extra_styles == ()
+        and default.look.style_blend == ()
+    )
     reference = config_of("astronaut", "mosaic", "--preset", "reference-2022")
-    assert (reference.look.ema, reference.look.padding, reference.look.loss_scale) == (False, "zeros", "raw")
+    assert (reference.look.ema, reference.look.padding, reference.look.loss_scale) == (
+        False,
+        "zeros",
+        "raw",
+    )
 
 
 def test_init_takes_an_image_file_or_a_gallery_name(config_of, work):
@@ -109,7 +121,10 @@ def test_a_missing_init_image_is_refused_before_the_run(config_of):
 def test_several_styles_and_their_blend_reach_the_config(config_of, work):
     config = config_of("astronaut", "mosaic", "swirl", "ripples", "--style-blend", "0.5,0.3,0.2")
     assert config.inputs.style == gallery_image("mosaic").path
-    assert config.inputs.extra_styles == (gallery_image("swirl").path, gallery_image("ripples").path)
+    assert config.inputs.extra_styles == (
+        gallery_image("swirl").path,
+        gallery_image("ripples").path,
+    )
     assert config.look.style_blend == (0.5, 0.3, 0.2)
     assert config.blend == pytest.approx((0.5, 0.3, 0.2))
     assert config.inputs.output == work / "astronaut-mosaic.png"  # named after the first style

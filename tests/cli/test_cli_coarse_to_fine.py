@@ -29,7 +29,9 @@ def test_the_flags_reach_the_config():
 def test_without_the_flags_the_preset_decides():
     config = config_of("--preset", "default")
     assert config.plan.min_size == 0
-    assert (config.machine.precision, config.machine.memory_format, config.machine.cuda_graph) == ("auto",) * 3
+    assert (config.machine.precision, config.machine.memory_format, config.machine.cuda_graph) == (
+        "auto",
+    ) * 3
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,10 @@ def test_a_file_of_that_name_here_wins_over_the_gallery_name(nst_tui_here, work)
     result = nst_tui_here("run", "astronaut", "mosaic", "-o", "g.png", *TINY)
     assert result.returncode == 0, result.stderr
     settings = RunConfig.from_toml(read_embedded_settings(work / "g.png"))
-    assert settings.inputs.style.name == "mosaic" and settings.inputs.style.resolve() == work / "mosaic"
+    assert (
+        settings.inputs.style.name == "mosaic"
+        and settings.inputs.style.resolve() == work / "mosaic"
+    )
 
 
 def test_a_misspelt_gallery_name_is_one_line_suggesting_the_name(nst_tui_here, work):

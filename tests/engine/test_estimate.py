@@ -24,7 +24,9 @@ def own_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def work(side: int = 256, iterations: int = 100, **changes) -> Workload:
-    return workload_of(RunConfig.from_flat(size=Size(longest=side), iterations=iterations, **changes))
+    return workload_of(
+        RunConfig.from_flat(size=Size(longest=side), iterations=iterations, **changes)
+    )
 
 
 def test_time_grows_with_compute_size_and_iterations() -> None:
@@ -83,7 +85,9 @@ def test_absurd_settings_give_warnings() -> None:
 
 def coarse_to_fine(**changes) -> Workload:
     """512 px in five scales (128, 181, 256, 362, 512): 50 iterations each, 100 at the last."""
-    config = RunConfig.from_flat(size=512, min_size=128, scale_iterations=50, iterations=100, **changes)
+    config = RunConfig.from_flat(
+        size=512, min_size=128, scale_iterations=50, iterations=100, **changes
+    )
     return workload_of(config)
 
 
@@ -329,7 +333,9 @@ def test_the_memory_warning_is_silent_for_a_missing_image_and_logs_a_fault(
 ) -> None:
     content, style = demo_pair
     with caplog.at_level("WARNING", logger="nst"):
-        assert rates.memory_warning(RunConfig.from_flat(content=Path("gone.png"), style=style)) is None
+        assert (
+            rates.memory_warning(RunConfig.from_flat(content=Path("gone.png"), style=style)) is None
+        )
     assert caplog.text == ""  # the run itself says the image is missing
 
     def broken(setting: str) -> str:

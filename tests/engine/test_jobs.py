@@ -83,7 +83,8 @@ def test_two_slots_run_two_jobs_at_once(tiny_config, tmp_path: Path) -> None:
     jobs = [
         make_job(tiny_config(output=tmp_path / f"{number}.png", iterations=20)) for number in (1, 2)
     ]
-    load_weights(jobs[0].config.look.weights, jobs[0].config.plan.seed)  # in memory: both start quickly
+    # In memory: both start quickly.
+    load_weights(jobs[0].config.look.weights, jobs[0].config.plan.seed)
     most_running = 0
     started: set[str] = set()
     started_at_first_finish: set[str] | None = None

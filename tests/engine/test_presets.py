@@ -44,8 +44,16 @@ def test_reference_2022_has_exactly_the_documented_settings():
     assert config.look.content_layers == (("relu4_2", 10.0),)
     assert config.look.tv_weight == 100.0
     # The 2022 formulas exactly: raw sums, no style factor, zero padding, no averaging.
-    assert (config.look.loss_scale, config.look.style_weight, config.look.style_loss) == ("raw", 1.0, "gram")
-    assert (config.look.padding, config.look.ema, config.look.preserve_color) == ("zeros", False, "off")
+    assert (config.look.loss_scale, config.look.style_weight, config.look.style_loss) == (
+        "raw",
+        1.0,
+        "gram",
+    )
+    assert (config.look.padding, config.look.ema, config.look.preserve_color) == (
+        "zeros",
+        False,
+        "off",
+    )
     assert config.plan.optimizer.name == "adam"
     assert config.plan.optimizer.lr == 0.05
     assert config.plan.optimizer.adam.beta1 == 0.99
@@ -59,7 +67,11 @@ def test_reference_2022_has_exactly_the_documented_settings():
 def test_print_goes_coarse_to_fine_to_2048_px_with_the_default_look():
     config = load_preset("print")
     assert config.plan.size == Size(longest=2048)
-    assert (config.plan.min_size, config.plan.scale_iterations, config.plan.iterations) == (256, 100, 100)
+    assert (config.plan.min_size, config.plan.scale_iterations, config.plan.iterations) == (
+        256,
+        100,
+        100,
+    )
     assert config.plan.optimizer.name == "lbfgs"
     default = RunConfig()
     assert (config.look.content_layers, config.look.style_layers) == (
@@ -67,7 +79,10 @@ def test_print_goes_coarse_to_fine_to_2048_px_with_the_default_look():
         default.look.style_layers,
     )
     # Normalised terms do not grow with the side: the default's weights as they are.
-    assert (config.look.style_weight, config.look.tv_weight) == (default.look.style_weight, default.look.tv_weight)
+    assert (config.look.style_weight, config.look.tv_weight) == (
+        default.look.style_weight,
+        default.look.tv_weight,
+    )
     assert preset_description("print").startswith("Large prints")
 
 
@@ -90,7 +105,9 @@ def test_what_a_preset_does_not_name_takes_the_default_not_the_base(tmp_path):
     config = load_preset("default", base)
     assert config.plan.output_size is None  # reference-2022's 224x224 does not stay behind
     assert config.replace(content=None, output=None) == RunConfig()
-    assert config.inputs.content == tmp_path / "c.jpg" and config.inputs.output == tmp_path / "o.png"
+    assert (
+        config.inputs.content == tmp_path / "c.jpg" and config.inputs.output == tmp_path / "o.png"
+    )
 
 
 def test_a_compute_size_laid_over_a_preset_lets_the_output_size_follow_it():
@@ -106,7 +123,10 @@ def test_a_compute_size_laid_over_a_preset_lets_the_output_size_follow_it():
     both = RunConfig.from_dict({"size": 192, "output_size": 400}, reference)
     assert resolve_sizes(both, (640, 480), (300, 300)).output == (400, 300)
     # Settings that do not name the size leave the output size alone.
-    assert RunConfig.from_dict({"tv_weight": 5}, reference).plan.output_size == reference.plan.output_size
+    assert (
+        RunConfig.from_dict({"tv_weight": 5}, reference).plan.output_size
+        == reference.plan.output_size
+    )
 
 
 def test_a_user_preset_can_be_deleted_a_built_in_one_cannot():
@@ -122,7 +142,9 @@ def test_a_user_preset_can_be_deleted_a_built_in_one_cannot():
 
 
 def test_a_user_preset_is_saved_and_loaded_by_name():
-    config = RunConfig.from_flat(iterations=77, tv_weight=5.0, optimizer={"name": "rmsprop", "lr": 0.3})
+    config = RunConfig.from_flat(
+        iterations=77, tv_weight=5.0, optimizer={"name": "rmsprop", "lr": 0.3}
+    )
     path = save_user_preset("my look", config)
     assert path.is_file()
     assert "my look" in user_preset_names()
@@ -237,7 +259,9 @@ def test_the_preset_a_config_matches_is_named_and_a_changed_one_is_none(demo_pai
     from nst_engine.settings.presets import matching_preset
 
     content, style = demo_pair
-    base = RunConfig.from_flat(content=content, style=style, extra_styles=(content,), style_blend=(3, 1))
+    base = RunConfig.from_flat(
+        content=content, style=style, extra_styles=(content,), style_blend=(3, 1)
+    )
     painterly = load_preset("painterly", base)
     assert painterly.look.style_blend == ()  # the preset has no blend: the images' is not its
     assert matching_preset(painterly.replace(style_blend=(3, 1))) == "painterly"

@@ -74,7 +74,10 @@ def test_a_bad_device_is_refused_before_the_runs_output_changes(
         resume(folder, device="tpu")
     assert folder.config().inputs.output == tmp_path / "out.png"
     resumed = resume(folder)
-    assert resumed.config.inputs.output == tmp_path / "out-2.png" and "out.png is taken" in resumed.note
+    assert (
+        resumed.config.inputs.output == tmp_path / "out-2.png"
+        and "out.png is taken" in resumed.note
+    )
 
 
 def test_the_public_face_is_one_documented_signature_each() -> None:

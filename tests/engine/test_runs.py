@@ -150,7 +150,9 @@ def test_periodic_checkpoints_let_a_crashed_run_go_on_from_the_last_one(
 def test_a_checkpoint_killed_while_written_leaves_the_previous_one_whole(tmp_path):
     """A process killed in the middle of writing a checkpoint (os._exit from inside the
     write, as SIGKILL or a power cut would stop it) leaves the previous checkpoint readable."""
-    folder = RunFolder.create(RunConfig.from_flat(content="a.png", style="b.png", output="o.png"), tmp_path)
+    folder = RunFolder.create(
+        RunConfig.from_flat(content="a.png", style="b.png", output="o.png"), tmp_path
+    )
     script = textwrap.dedent(
         f"""
         import os, torch

@@ -145,5 +145,7 @@ def test_on_the_cpu_channels_last_is_chosen_from_256_px(side, channels_last):
 
     switches = resolve_switches(RunConfig(), torch.device("cpu"), side)
     assert switches.channels_last == channels_last
-    asked = resolve_switches(RunConfig.from_flat(memory_format="contiguous"), torch.device("cpu"), side)
+    asked = resolve_switches(
+        RunConfig.from_flat(memory_format="contiguous"), torch.device("cpu"), side
+    )
     assert not asked.channels_last

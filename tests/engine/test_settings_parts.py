@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from nst_engine.errors import ConfigError
-from nst_engine.running.checkpoint_settings import settings_fingerprint
+from nst_engine.running.checkpoint_settings import FREE_TO_CHANGE, settings_fingerprint
 from nst_engine.settings.config import RunConfig, tomllib
 from nst_engine.settings.parts import Look, Plan
 from nst_engine.settings.table import PARTS
@@ -56,6 +56,16 @@ def test_the_checkpoint_fingerprint_of_a_flat_file_is_the_one_written_before_par
     so a checkpoint written before is not refused as of other settings."""
     kept = (DATA / "settings-flat-1.fingerprint.toml").read_text(encoding="utf-8")
     assert settings_fingerprint(flat_config()) == kept
+
+
+def test_a_resume_may_change_the_inputs_machine_and_recording_and_nothing_else() -> None:
+    """The settings a checkpoint does not keep are its free parts' (the same names as the
+    list written before parts)."""
+    assert sorted(FREE_TO_CHANGE) == sorted(
+        ("content", "style", "extra_styles", "output", "overwrite")
+        + ("device", "precision", "memory_format", "cuda_graph", "max_input_pixels")
+        + ("snapshot_every", "checkpoint_every")
+    )
 
 
 def test_a_preset_in_parts_and_one_flat_load_the_same() -> None:

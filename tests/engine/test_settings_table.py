@@ -1,7 +1,8 @@
 """The settings table (nst_engine/settings/table.py) is the one place a run setting is
-described: every RunConfig field is a row, and the checks of RunConfig, the names a sweep
-varies, the command line's flags and what a preset carries all come from it. Adding a
-setting is one row; these tests say what else it needs when they fail."""
+described: every field of each of RunConfig's parts is a row naming that part, and the
+checks of RunConfig, the names a sweep varies, the command line's flags and what a preset
+carries all come from it. Adding a setting is one row (and a field in its part); these
+tests say what else it needs when they fail."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from nst_engine.settings.parts import PART_TYPES
 from nst_engine.settings.table import BY_NAME, PARTS, PRESET_LEAVES, SETTINGS
 from nst_engine.sweeps.plan import apply_setting, sweep_names
 
-# Sweep names that are no RunConfig field of their own: the optimiser's learning rate and
-# parameters (fields of RunConfig.optimizer) and a preset (many settings at once).
+# Sweep names that are no setting of their own: the optimiser's learning rate and
+# parameters (fields of config.plan.optimizer) and a preset (many settings at once).
 SWEEP_NAMES_NOT_IN_THE_TABLE = {
     "lr",
     "preset",

@@ -97,7 +97,11 @@ def test_sweep_names_are_run_flags_without_dashes() -> None:
         ("style-weight", "1e3", lambda c: c.look.style_weight == 1000),
         ("tv-weight", "0", lambda c: c.look.tv_weight == 0),
         ("style-scale", "2", lambda c: c.look.style_scale == 2 and c.look.style_size is None),
-        ("style-size", "64", lambda c: str(c.look.style_size) == "64" and c.look.style_scale is None),
+        (
+            "style-size",
+            "64",
+            lambda c: str(c.look.style_size) == "64" and c.look.style_scale is None,
+        ),
         ("size", "96x64", lambda c: str(c.plan.size) == "96x64"),
         ("seed", "7", lambda c: c.plan.seed == 7),
         ("pooling", "avg", lambda c: c.look.pooling == "avg"),
@@ -128,7 +132,11 @@ def test_a_preset_value_brings_what_a_preset_carries_and_keeps_the_rest(base: Ru
     assert painterly.look.style_loss == "w2"  # the preset's look (presets/painterly.toml)
     printed = apply_setting(framed, "preset", "print")
     assert (str(printed.plan.size), printed.plan.iterations) == ("2048", 100)  # presets/print.toml
-    assert (printed.plan.min_size, printed.plan.scale_iterations, printed.plan.seed) == (256, 100, 0)
+    assert (printed.plan.min_size, printed.plan.scale_iterations, printed.plan.seed) == (
+        256,
+        100,
+        0,
+    )
     for kept in ("content", "style", "output"):
         assert printed.value(kept) == framed.value(kept)
 
@@ -190,7 +198,10 @@ def test_a_two_axis_plan_has_a_job_per_cell(base: RunConfig, tmp_path: Path) -> 
     job = plan.jobs[cell.job]
     assert job.labels == cell.labels and cell.iteration is None
     assert job.config.look.style_weight == 10 and job.config.look.style_scale == 2
-    assert job.config.inputs.output == tmp_path / "grid.cells" / "r2c3-style-weight=10-style-scale=2.png"
+    assert (
+        job.config.inputs.output
+        == tmp_path / "grid.cells" / "r2c3-style-weight=10-style-scale=2.png"
+    )
     assert len({job.config.inputs.output for job in plan.jobs}) == 9
     assert plan.grid == tmp_path / "grid.png"
     # The title names the images and what every cell shares, not what varies.

@@ -262,7 +262,9 @@ def test_a_config_with_each_optimizer_round_trips_through_toml(optimizer, tmp_pa
 
 
 def test_to_toml_without_paths_leaves_the_paths_out(tmp_path):
-    config = RunConfig.from_flat(content=tmp_path / "c.jpg", style=tmp_path / "s.jpg", output="o.png")
+    config = RunConfig.from_flat(
+        content=tmp_path / "c.jpg", style=tmp_path / "s.jpg", output="o.png"
+    )
     text = config.to_toml(paths=False)
     assert "c.jpg" not in text and "o.png" not in text
     assert RunConfig.from_toml(text) == config.replace(content=None, style=None, output=None)
@@ -297,7 +299,9 @@ def test_a_toml_syntax_error_gives_a_config_error():
 
 
 def test_from_dict_lays_settings_over_a_base_and_merges_optimizer_tables():
-    base = RunConfig.from_flat(iterations=9, optimizer={"name": "adam", "lr": 2.0, "adam": {"beta1": 0.5}})
+    base = RunConfig.from_flat(
+        iterations=9, optimizer={"name": "adam", "lr": 2.0, "adam": {"beta1": 0.5}}
+    )
     config = RunConfig.from_dict({"optimizer": {"adam": {"eps": 0.25}}}, base)
     assert config.plan.iterations == 9
     assert config.plan.optimizer.lr == 2.0

@@ -28,7 +28,9 @@ def fill_form(app, config: RunConfig, source: str) -> None:
     form = app.main.form
     form.load(config, paths=True)
     form.propose_output()  # never the old result's name: a run of these settings makes a new one
-    missing = [str(path) for path in (config.inputs.content, *config.styles) if path and not path.exists()]
+    missing = [
+        str(path) for path in (config.inputs.content, *config.styles) if path and not path.exists()
+    ]
     note = f" (missing now: {', '.join(missing)})" if missing else ""
     app.notify(f"Loaded the settings of {source}{note}.", timeout=6)
 
@@ -60,7 +62,8 @@ def load_settings_from_image(app, path: Path) -> None:
     except NSTError as error:
         app.notify(error.message, title="Settings not loaded", severity="error", timeout=8)
         return
-    if config.inputs.content is None or config.inputs.style is None:  # a preset-like image: keep the images
+    # A preset-like image: keep the images.
+    if config.inputs.content is None or config.inputs.style is None:
         config = config.replace(**_paths_of(app.main.form.paths_base()))
     return_to_main(app)
     fill_form(app, config, f"image {path.name}")
@@ -83,7 +86,9 @@ def fresh_output(app, config: RunConfig) -> RunConfig:
     old = config.inputs.output
     if old is not None and old.parent.is_dir():
         return config.replace(output=free_output(old))
-    return config.replace(output=default_output_path(config.inputs.content, config.inputs.style, app.folder))
+    return config.replace(
+        output=default_output_path(config.inputs.content, config.inputs.style, app.folder)
+    )
 
 
 def submit(app, config: RunConfig, folder: RunFolder | None = None) -> bool:

@@ -92,7 +92,9 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             tooltip="Strength of the noise added by content+noise (0-1)",
         )  # fmt: skip
         yield TextField("Seed", "seed", BY_NAME["seed"].read, str(config.plan.seed))
-        yield SelectField("Pooling", "pooling", [(name, name) for name in POOLINGS], config.look.pooling)
+        yield SelectField(
+            "Pooling", "pooling", [(name, name) for name in POOLINGS], config.look.pooling
+        )
         yield from loss_fields(config)
         yield Static("Machine", classes="section")
         yield SelectField(
@@ -103,7 +105,10 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         yield Static(RANDOM_WEIGHTS_WARNING, id="weights-warning", classes="field-warning")
         yield from speed_fields(config)
         yield Static("Layers", classes="section")
-        for kind, pairs in (("content", config.look.content_layers), ("style", config.look.style_layers)):
+        for kind, pairs in (
+            ("content", config.look.content_layers),
+            ("style", config.look.style_layers),
+        ):
             with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
                 yield LayerChecklist(kind, pairs)
         yield Static("", id="form-error", markup=False)
@@ -289,7 +294,9 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         if paths:
             self.query_one("#content-field", PathField).text = str(config.inputs.content or "")
         self.query_one(StyleImages).load(
-            config.inputs.style, config.inputs.extra_styles if paths else None, config.look.style_blend
+            config.inputs.style,
+            config.inputs.extra_styles if paths else None,
+            config.look.style_blend,
         )
         texts = {
             **look_texts(config),
