@@ -101,7 +101,8 @@ class RunConfig:
     recording: Recording = field(default_factory=Recording)
 
     def __post_init__(self) -> None:
-        # Each part checked its own values; here what settings must agree on, across parts.
+        # Each part checked its own values when made; here the checks across settings (the
+        # style blend against the inputs' style images, a layer above 0, one style size).
         for setting in SETTINGS:
             if setting.check is not None:
                 setting.check(self)
