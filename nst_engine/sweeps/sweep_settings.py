@@ -22,7 +22,7 @@ from nst_engine.settings.optimizer_settings import (
     parse_learning_rate,
     read_parameter,
 )
-from nst_engine.settings.table import BY_NAME, INITS, PRESET_LEAVES, SETTINGS, parse_init
+from nst_engine.settings.table import BY_NAME, INITS, SETTINGS, parse_init
 from nst_engine.settings.values import parse_choice, parse_float
 
 Setter = Callable[[RunConfig, str, str], RunConfig]
@@ -119,8 +119,7 @@ def _preset(config: RunConfig, name: str, value: str) -> RunConfig:
 def _framed(look: RunConfig, frame: RunConfig) -> RunConfig:
     """`look` (a preset, with what a preset carries, as `nst-tui run --preset` has it) in
     `frame`'s images and output; the blend stays the frame's too: it belongs to its images."""
-    keep = (*PRESET_LEAVES, "style_blend")
-    return look.replace(**{key: frame.value(key) for key in keep})
+    return look.replace(inputs=frame.inputs, style_blend=frame.look.style_blend)
 
 
 # A setting of the table (nst_engine/settings/table.py) a sweep can vary: its own rule, by the

@@ -61,13 +61,13 @@ def _looks_like_path(name: str) -> bool:
 
 def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
     """The preset's settings laid over the defaults, with what a preset does not carry
-    (the settings table's PRESET_LEAVES: the images, the output, overwrite) from `base`.
+    (its inputs part, the table's PRESET_LEAVES: the images, the output, overwrite) from `base`.
 
     Only those come from `base`: a setting the preset does not name takes its default,
     so loading one preset after another leaves nothing of the first behind.
     """
     base = base or RunConfig()
-    paths_only = RunConfig.from_flat(**{key: base.value(key) for key in PRESET_LEAVES})
+    paths_only = RunConfig(inputs=base.inputs)  # a preset carries every part but the inputs
     if _looks_like_path(name):
         path = Path(name).expanduser()
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
