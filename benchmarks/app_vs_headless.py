@@ -114,7 +114,7 @@ async def runs_in_app(config, size: tuple[int, int], timings: Timings, count: in
     from nst_tui.app.app import NSTApp
     from nst_tui.app.remembered import Remembered
 
-    app = NSTApp(Remembered(config), folder=config.output.parent)
+    app = NSTApp(Remembered(config), folder=config.inputs.output.parent)
     async with app.run_test(size=size) as pilot:
         await pilot.pause(0.5)
         for _ in range(count):

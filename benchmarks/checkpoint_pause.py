@@ -80,7 +80,7 @@ def main() -> None:
         f"{arguments.history} ({history_mb:.0f} MB of pairs), on {device}, torch {torch.__version__}"
     )
     with tempfile.TemporaryDirectory(dir=arguments.folder) as scratch:
-        config = RunConfig(iterations=10, optimizer=OptimizerSettings(name="lbfgs"))
+        config = RunConfig.from_flat(iterations=10, optimizer=OptimizerSettings(name="lbfgs"))
         folder = RunFolder.create(config, Path(scratch))
         recorder = Recorder(folder)
         times: dict[bool, list[float]] = {True: [], False: []}

@@ -57,7 +57,7 @@ def main() -> None:
             work = Path(scratch)
             for number in range(2 * arguments.repeats + 2):
                 kind = "here" if number % 2 == 0 else "cluster"
-                config = RunConfig(
+                config = RunConfig.from_flat(
                     content=content,
                     style=style,
                     output=work / f"out-{number}.png",

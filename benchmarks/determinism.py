@@ -38,9 +38,9 @@ def one_run(folder: Path, name: str, arguments: argparse.Namespace, optimizer: s
     for event in run(config):
         if isinstance(event, Finished):
             seconds = event.seconds
-    with Image.open(config.output) as image:
+    with Image.open(config.inputs.output) as image:
         pixels = np.asarray(image.convert("RGB")).astype(int)
-    config.output.unlink()
+    config.inputs.output.unlink()
     return pixels, seconds
 
 

@@ -110,7 +110,7 @@ def preset_config(name: str, content: Path, style: Path, output: Path, plan: Pla
     from nst_engine.settings.config import RunConfig
     from nst_engine.settings.presets import load_preset
 
-    paths = RunConfig(content=content, style=style, output=output, overwrite=True)
+    paths = RunConfig.from_flat(content=content, style=style, output=output, overwrite=True)
     config = load_preset(name, paths).replace(
         size=plan.size,
         output_size=None,
@@ -196,7 +196,7 @@ def evaluate(
                 seconds = run_preset(config)
                 # The settings it ran with, all of them: a preset may change between two runs.
                 details = {
-                    "optimizer": config.optimizer.name,
+                    "optimizer": config.plan.optimizer.name,
                     "settings": config.to_dict(paths=False),
                 }
             with Image.open(output) as opened:
@@ -244,10 +244,10 @@ def length_notes(presets: list[str], iterations: int) -> list[str]:
     notes = []
     for name in presets:
         own = load_preset(name)
-        if own.iterations != iterations or own.min_size:
-            scales = f", coarse to fine from {own.min_size} px" if own.min_size else ""
+        if own.plan.iterations != iterations or own.plan.min_size:
+            scales = f", coarse to fine from {own.plan.min_size} px" if own.plan.min_size else ""
             notes.append(
-                f"{name}: its preset runs {own.iterations} iterations ({own.optimizer.name}"
+                f"{name}: its preset runs {own.plan.iterations} iterations ({own.plan.optimizer.name}"
                 f"{scales}); here {iterations} at one scale like the rest"
             )
     return notes

@@ -32,7 +32,7 @@ from nst_engine.store.runs import FINISHED, STOPPED, RunFolder, list_runs
 
 
 def make_runs(root: Path, count: int) -> None:
-    config = RunConfig(content=Path("rocket.jpg"), style=Path("swirl.jpg"))
+    config = RunConfig.from_flat(content=Path("rocket.jpg"), style=Path("swirl.jpg"))
     for number in range(count):
         folder = RunFolder.create(config.replace(output=root.parent / f"out-{number}.png"), root)
         folder.update(status=STOPPED if number % 10 == 0 else FINISHED, iterations_done=30)

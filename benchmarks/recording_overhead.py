@@ -40,7 +40,7 @@ def one_run(config: RunConfig, root: Path | None) -> float:
             if isinstance(event, Started):
                 begun = time.perf_counter()
     assert begun is not None
-    return (time.perf_counter() - begun) / config.iterations
+    return (time.perf_counter() - begun) / config.plan.iterations
 
 
 def main() -> None:
@@ -60,7 +60,7 @@ def main() -> None:
         times: dict[str, list[float]] = {"without": [], "with": []}
         for number in range(arguments.repeats * 2 + 1):
             kind = "with" if number % 2 else "without"
-            config = RunConfig(
+            config = RunConfig.from_flat(
                 content=content,
                 style=style,
                 output=work / f"out-{number}.png",

@@ -36,7 +36,7 @@ def result(preset: str, content: str, styles: list[str], work: Path, **changes) 
     """One run of `preset` (with `changes`) on gallery images; the result's path."""
     label = "-".join([preset, content, *styles, *(f"{k}{v}" for k, v in changes.items())])
     output = work / f"{label.replace('/', '_').replace(',', '_')}.png"
-    base = RunConfig(
+    base = RunConfig.from_flat(
         content=image_of(content),
         style=image_of(styles[0]),
         extra_styles=tuple(image_of(name) for name in styles[1:]),

@@ -36,7 +36,7 @@ loads no torch (nor do `record`, `resume`, the queue, `Sweep` or `connect` until
 
 For example, a run recorded in the history, and a sweep, on this machine:
 
-    config = RunConfig(content=Path("photo.jpg"), style=Path("mosaic"), output=Path("out.png"))
+    config = RunConfig.from_flat(content=Path("photo.jpg"), style=Path("mosaic"), output=Path("out.png"))
     for event in run(config, record(config)):
         ...
     sweep = Sweep.start(plan_sweep(config.replace(output=Path("grid.png")), ["lr=0.5,1"]))

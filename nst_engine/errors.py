@@ -21,7 +21,7 @@ class NSTError(Exception):
     def __init__(self, message: str, *, setting: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        # The setting the error is about, when it is about one: a RunConfig field ("size",
+        # The setting the error is about, when it is about one: a setting's flat name ("size",
         # "style_size") or, inside an optimiser's own settings, its parameter ("beta1"). Set
         # by the code that raises it (or `about_setting`); the app's form shows the message
         # under that setting's field, and never reads the setting from the message's words.

@@ -131,7 +131,7 @@ def bench_config(output, size, iterations, device, weights, optimizer, settings:
             "weights": weights,
             "optimizer": {"name": optimizer},
         },
-        base=RunConfig(content=content, style=style, output=output),
+        base=RunConfig.from_flat(content=content, style=style, output=output),
     )
     return RunConfig.from_dict(settings, base=base, source="--set")
 
@@ -209,7 +209,7 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
     with tempfile.TemporaryDirectory() as folder:
         probe = bench_config(Path(folder) / "b.png", size, 1, device, weights, optimizer, settings)
         if warmup is None:
-            warmup = auto_warmup(probe.optimizer.name, probe.optimizer.lbfgs.history_size)
+            warmup = auto_warmup(probe.plan.optimizer.name, probe.plan.optimizer.lbfgs.history_size)
         marks = span_marks(warmup, iterations, spans)
         config = probe.replace(iterations=max(marks[-1], 1))
         started, clock, totals, graphing = timed_run(config, marks)
@@ -218,10 +218,10 @@ def measure(size, iterations, spans, warmup, device, weights, optimizer, setting
         "size": size,
         "compute_size": "x".join(map(str, started.compute_size)),
         "device": started.device,
-        "optimizer": config.optimizer.name,
+        "optimizer": config.plan.optimizer.name,
         "settings": settings or {},
         "warmup": warmup,
-        "iterations_run": config.iterations,
+        "iterations_run": config.plan.iterations,
         **summarise(clock, iterations),
         "flops_per_iteration": step_flops(work),
         "graphing": bool(graphing) and all(graphing),

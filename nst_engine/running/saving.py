@@ -22,12 +22,12 @@ class Saver:
     """Saves a run's images at `size`, each with the run's settings embedded."""
 
     def __init__(self, config: RunConfig, header: str, size: tuple[int, int], total: int):
-        assert config.output is not None
+        assert config.inputs.output is not None
         self.config = config
         self.header = header  # the first metadata line: version, weights, device
         self.size = size
         self.total = total
-        self.output: Path = config.output
+        self.output: Path = config.inputs.output
 
     def save(
         self, image: torch.Tensor, path: Path, note: str, overwrite: bool | None = None
@@ -38,12 +38,12 @@ class Saver:
             picture = picture.resize(self.size, Image.Resampling.LANCZOS)
         metadata = f"{self.header}\n# {note}\n{self.config.to_toml()}"
         if overwrite is None:
-            overwrite = self.config.overwrite
+            overwrite = self.config.inputs.overwrite
         return save_image(picture, path, metadata, overwrite=overwrite)
 
     def final(self, image: torch.Tensor) -> tuple[Path, tuple[str, ...]]:
         """The result at the output path; if that fails, in the rescue folder (and raise)."""
-        note = f"finished: {self.config.iterations} iterations"
+        note = f"finished: {self.config.plan.iterations} iterations"
         try:
             return self.save(image, self.output, note), ()
         except OutputError as error:

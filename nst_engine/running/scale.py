@@ -152,11 +152,11 @@ def prepare_scale(
     frame of a sequence has a `guide`: its start and a temporal term (nst_engine/video/)."""
     compute_size, _ = inputs.sizes.scales[number - 1]
     style_sizes = style_sizes_at(config, inputs.sizes, number - 1, inputs.style_image_sizes)
-    colour = ColourMode(config.preserve_color)
+    colour = ColourMode(config.look.preserve_color)
     device = next(network.extractor.parameters()).device
     content = image_to_tensor(inputs.content.image, compute_size, device)
     seen_content = colour.content(content)
-    if previous is None and config.pooling == "avg":
+    if previous is None and config.look.pooling == "avg":
         if resume is not None:
             network.extractor.set_pooling_factors(resume.pooling)
         else:
@@ -177,18 +177,20 @@ def prepare_scale(
         start = None
         if inputs.start is not None:
             start = colour.start(image_to_tensor(inputs.start, compute_size, device))
-        image = initial_image(seen_content, config.init, config.init_noise, config.seed, start)
+        image = initial_image(
+            seen_content, config.look.init, config.look.init_noise, config.plan.seed, start
+        )
     else:
         image = rescale(previous.current(), compute_size)
     image.requires_grad_(True)
-    average = MovingAverage(image, EMA_DECAY) if config.ema else None
+    average = MovingAverage(image, EMA_DECAY) if config.look.ema else None
     iterations = inputs.plan[number - 1]
-    stepper = Stepper(loss_function, image, config.optimizer, switches, iterations)
+    stepper = Stepper(loss_function, image, config.plan.optimizer, switches, iterations)
     return Scale(number, iterations, stepper, network, content, colour, average, completed)
 
 
 def diverged(index: int, config: RunConfig) -> NumericalError:
     return NumericalError(
         f"the loss became NaN or infinite by iteration {index}; try a lower learning rate "
-        f"(now {config.optimizer.lr:g})"
+        f"(now {config.plan.optimizer.lr:g})"
     )

@@ -200,7 +200,8 @@ class Run:
         """Prepare (each step may refuse the run in one line), then optimise."""
         config = self.config
         check_ready(config)
-        self._device = device = resolve_device(config.device)  # current from the next event on
+        # Current from the next event on.
+        self._device = device = resolve_device(config.machine.device)
         make_reproducible(device)
         inputs = read_inputs(config)
         switches = resolve_switches(config, device, max(inputs.sizes.compute))
@@ -210,7 +211,7 @@ class Run:
         self._ledger.plan(inputs.plan, resume)
 
         yield Status("loading VGG19 weights")
-        weights = load_weights(config.weights, config.seed)
+        weights = load_weights(config.look.weights, config.plan.seed)
         yield Status(f"preparing the network on {device}")
         network = self._network(weights, switches, inputs)
         started = started_event(config, inputs, weights, device, resume)

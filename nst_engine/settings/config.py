@@ -1,7 +1,8 @@
 """RunConfig: every setting of one run, as frozen dataclasses that round-trip through TOML.
 
 The form, the command-line flags, presets, remembered settings and the metadata embedded
-in output images all go through this one object. Values are checked when a config is
+in output images all go through this one object, made of parts (inputs, look, plan,
+machine, recording: nst_engine/settings/parts.py). Values are checked when a config is
 built, by each setting's row of the table (nst_engine/settings/table.py), so an invalid
 config cannot exist; each check raises a ConfigError whose message names the setting and
 the value that came.
@@ -36,7 +37,20 @@ from nst_engine.settings.optimizer_settings import (  # noqa: F401 (re-exported)
     optimizer_from_dict,
     parse_learning_rate,
 )
+from nst_engine.settings.parts import (  # noqa: F401 (the defaults re-exported)
+    DEFAULT_CONTENT_LAYERS,
+    DEFAULT_MAX_INPUT_PIXELS,
+    DEFAULT_SCALE_ITERATIONS,
+    DEFAULT_STYLE_LAYERS,
+    DEFAULT_STYLE_WEIGHT,
+    Inputs,
+    Look,
+    Machine,
+    Plan,
+    Recording,
+)
 from nst_engine.settings.table import (  # noqa: F401 (the choices and parse_init re-exported)
+    BY_NAME,
     COLOR_MODES,
     CONTENT_INITS,
     CUDA_GRAPHS,
@@ -45,6 +59,7 @@ from nst_engine.settings.table import (  # noqa: F401 (the choices and parse_ini
     LOSS_SCALES,
     MEMORY_FORMATS,
     PADDINGS,
+    PARTS,
     POOLINGS,
     PRECISIONS,
     PRESET_LEAVES,
@@ -62,184 +77,155 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-DEFAULT_SCALE_ITERATIONS = 100
-DEFAULT_MAX_INPUT_PIXELS = 100_000_000
-
-
-# --- the run configuration ------------------------------------------------------------------
-
-# The `default` preset's layers (nst_engine/settings/presets/default.toml says why these numbers).
-# Under the normalised loss, each group's weights are relative (divided by their sum).
-DEFAULT_CONTENT_LAYERS: LayerWeights = (("relu4_2", 1.0),)
-DEFAULT_STYLE_LAYERS: LayerWeights = (
-    ("relu1_1", 1.0),
-    ("relu2_1", 1.0),
-    ("relu3_1", 1.0),
-    ("relu4_1", 1.0),
-    ("relu5_1", 1.0),
-)
-DEFAULT_STYLE_WEIGHT = 10.0
 # Settings written before `loss_scale` existed had raw weights this small: read them as raw.
 RAW_WEIGHT_BELOW = 1e-5
 
 
+# --- the run configuration ------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class RunConfig:
-    """Everything one run needs. Defaults are the built-in `default` preset.
+    """Everything one run needs, in parts (nst_engine/settings/parts.py): read a setting as
+    `config.look.style_weight`. Defaults are the built-in `default` preset.
 
-    Pixel scale: the image being optimised holds RGB values in 0-255 (so learning rates
-    and the TV weight are in those units); the network sees it through the preprocessing
-    of the chosen weights (see nst_engine.method.weights).
+    Code that works with the settings' flat names (the form, the command line's flags, a
+    sweep's `--vary NAME=`, TOML) goes through `from_flat`, `replace` and `flat`, which
+    find each name's part in the settings table.
     """
 
-    content: Path | None = None
-    style: Path | None = None
-    # More style images, blended with the first (`style_blend`: one weight per style image,
-    # the first's included; empty: equal shares).
-    extra_styles: tuple[Path, ...] = ()
-    style_blend: tuple[float, ...] = ()
-    # One greyscale mask per style image, in order (empty: none): each style only where its
-    # mask is (nst_engine/method/regions.py).
-    style_masks: tuple[Path, ...] = ()
-    output: Path | None = None
-    iterations: int = 200
-    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
-    content_layers: LayerWeights = DEFAULT_CONTENT_LAYERS
-    style_layers: LayerWeights = DEFAULT_STYLE_LAYERS
-    # Style to content, on top of the layer weights: how strongly the style is applied.
-    style_weight: float = DEFAULT_STYLE_WEIGHT
-    tv_weight: float = 0.1
-    loss_scale: str = "normalized"
-    style_loss: str = "gram"
-    preserve_color: str = "off"
-    # The style image's longest side over the compute size's (None: 1, or `style_size`).
-    style_scale: float | None = None
-    # What is saved and previewed: an exponential moving average of the iterates.
-    ema: bool = True
-    padding: str = "replicate"
-    init: str = "content+noise"
-    init_noise: float = 0.1  # std of the Gaussian noise added by content+noise, in 0..1 units
-    seed: int = 0
-    size: Size = field(default_factory=lambda: Size(longest=512))
-    output_size: Size | None = None  # None: the compute size
-    style_size: Size | None = None  # None: the longest side of the compute size
-    pooling: str = "max"
-    device: str = "auto"
-    weights: str = "auto"
-    snapshot_every: int = 0  # save an intermediate image every N iterations (0: never)
-    # With a run folder: a checkpoint to resume from every N iterations (0: only when the run
-    # stops), at most one per `checkpoint_seconds` of the run (30 s: checkpointing.py).
-    checkpoint_every: int = 100
-    # Coarse to fine: the first scale's longest side (0: off), each next one sqrt(2) larger,
-    # the last one `size`; `scale_iterations` at each scale before the last, `iterations` at it.
-    min_size: int = 0
-    scale_iterations: int = DEFAULT_SCALE_ITERATIONS
-    # Speed switches (the same result within stated bounds; see nst_engine/optimise/stepper.py).
-    precision: str = "auto"
-    memory_format: str = "auto"
-    cuda_graph: str = "auto"
-    overwrite: bool = False
-    max_input_pixels: int = DEFAULT_MAX_INPUT_PIXELS
+    inputs: Inputs = field(default_factory=Inputs)
+    look: Look = field(default_factory=Look)
+    plan: Plan = field(default_factory=Plan)
+    machine: Machine = field(default_factory=Machine)
+    recording: Recording = field(default_factory=Recording)
 
     def __post_init__(self) -> None:
-        # Each setting's value checked by its row of the table and stored normalised (frozen:
-        # once, here), in the table's order, then what it must agree with among those before.
+        # Each part checked its own values when made; here the checks across settings (the
+        # style blend against the inputs' style images, a layer above 0, one style size).
         for setting in SETTINGS:
-            name = setting.name
-            if not (setting.optional and getattr(self, name) is None):
-                with about_setting(name):  # the error is about this setting
-                    object.__setattr__(self, name, setting.parse(name, getattr(self, name)))
             if setting.check is not None:
                 setting.check(self)
 
+    @classmethod
+    def from_flat(cls, **values: Any) -> RunConfig:
+        """A config from settings by their flat names (`style_weight=5`), the others default."""
+        return cls().replace(**values)
+
     def replace(self, **changes: Any) -> RunConfig:
-        return dataclasses.replace(self, **changes)
+        """This config with settings changed, by their flat names (`style_weight=5`) or whole
+        parts (`look=Look(...)`); a name that is no setting is a TypeError, as a field's."""
+        parts = {part: getattr(self, part) for part in PARTS}
+        by_part: dict[str, dict[str, Any]] = {}
+        for name, value in changes.items():
+            if name in parts:
+                parts[name] = value
+            elif name in BY_NAME:
+                by_part.setdefault(BY_NAME[name].part, {})[name] = value
+            else:
+                raise TypeError(f"RunConfig has no setting called '{name}'")
+        for part, values in by_part.items():
+            parts[part] = dataclasses.replace(parts[part], **values)
+        return RunConfig(**parts)
+
+    def value(self, name: str) -> Any:
+        """The setting called `name` (a flat name: the table's), from its part."""
+        return getattr(getattr(self, BY_NAME[name].part), name)
+
+    def flat(self) -> dict[str, Any]:
+        """Every setting by its flat name, in the table's order."""
+        return {setting.name: self.value(setting.name) for setting in SETTINGS}
 
     @property
     def styles(self) -> tuple[Path, ...]:
         """Every style image, the first (`style`) first; empty before one is chosen."""
-        return ((self.style,) if self.style else ()) + self.extra_styles
+        inputs = self.inputs
+        return ((inputs.style,) if inputs.style else ()) + inputs.extra_styles
 
     @property
     def blend(self) -> tuple[float, ...]:
         """Each style image's share of the style targets, summing to 1."""
-        weights = self.style_blend or (1.0,) * max(1, len(self.styles))
+        weights = self.look.style_blend or (1.0,) * max(1, len(self.styles))
         total = sum(weights)
         return tuple(weight / total for weight in weights)
 
     @property
     def active_content_layers(self) -> LayerWeights:
-        return tuple(pair for pair in self.content_layers if pair[1] > 0)
+        return tuple(pair for pair in self.look.content_layers if pair[1] > 0)
 
     @property
     def active_style_layers(self) -> LayerWeights:
-        return tuple(pair for pair in self.style_layers if pair[1] > 0)
+        return tuple(pair for pair in self.look.style_layers if pair[1] > 0)
 
     # --- TOML ---------------------------------------------------------------------------------
 
     def to_dict(self, *, paths: bool = True) -> dict[str, Any]:
         """A TOML-ready dict; `paths=False`: only what a preset carries (no images, no output)."""
+        values = self.flat()
         data: dict[str, Any] = {}
         for name in ("content", "style", "output"):
-            value = getattr(self, name)
+            value = values[name]
             if value is not None:
                 data[name] = str(value)
-        if self.extra_styles:
-            data["extra_styles"] = [str(path) for path in self.extra_styles]
-        if self.style_blend:
-            data["style_blend"] = list(self.style_blend)
-        if self.style_masks:
-            data["style_masks"] = [str(path) for path in self.style_masks]
+        if values["extra_styles"]:
+            data["extra_styles"] = [str(path) for path in values["extra_styles"]]
+        if values["style_blend"]:
+            data["style_blend"] = list(values["style_blend"])
+        if values["style_masks"]:
+            data["style_masks"] = [str(path) for path in values["style_masks"]]
         data.update(
-            iterations=self.iterations,
-            style_weight=self.style_weight,
-            tv_weight=self.tv_weight,
-            loss_scale=self.loss_scale,
-            style_loss=self.style_loss,
-            preserve_color=self.preserve_color,
-            ema=self.ema,
-            padding=self.padding,
-            init=self.init,
-            init_noise=self.init_noise,
-            seed=self.seed,
-            size=self.size.to_toml(),
+            iterations=values["iterations"],
+            style_weight=values["style_weight"],
+            tv_weight=values["tv_weight"],
+            loss_scale=values["loss_scale"],
+            style_loss=values["style_loss"],
+            preserve_color=values["preserve_color"],
+            ema=values["ema"],
+            padding=values["padding"],
+            init=values["init"],
+            init_noise=values["init_noise"],
+            seed=values["seed"],
+            size=values["size"].to_toml(),
         )
-        if self.output_size is not None:
-            data["output_size"] = self.output_size.to_toml()
-        if self.style_size is not None:
-            data["style_size"] = self.style_size.to_toml()
-        if self.style_scale is not None:
-            data["style_scale"] = self.style_scale
+        if values["output_size"] is not None:
+            data["output_size"] = values["output_size"].to_toml()
+        if values["style_size"] is not None:
+            data["style_size"] = values["style_size"].to_toml()
+        if values["style_scale"] is not None:
+            data["style_scale"] = values["style_scale"]
         data.update(
-            pooling=self.pooling,
-            device=self.device,
-            weights=self.weights,
-            snapshot_every=self.snapshot_every,
-            checkpoint_every=self.checkpoint_every,
-            min_size=self.min_size,
-            scale_iterations=self.scale_iterations,
-            precision=self.precision,
-            memory_format=self.memory_format,
-            cuda_graph=self.cuda_graph,
-            overwrite=self.overwrite,
-            max_input_pixels=self.max_input_pixels,
+            pooling=values["pooling"],
+            device=values["device"],
+            weights=values["weights"],
+            snapshot_every=values["snapshot_every"],
+            checkpoint_every=values["checkpoint_every"],
+            min_size=values["min_size"],
+            scale_iterations=values["scale_iterations"],
+            precision=values["precision"],
+            memory_format=values["memory_format"],
+            cuda_graph=values["cuda_graph"],
+            overwrite=values["overwrite"],
+            max_input_pixels=values["max_input_pixels"],
         )
-        optimizer: dict[str, Any] = {"name": self.optimizer.name, "lr": self.optimizer.lr}
+        settings = values["optimizer"]
+        optimizer: dict[str, Any] = {"name": settings.name, "lr": settings.lr}
         for name in OPTIMIZERS:
-            optimizer[name] = dataclasses.asdict(getattr(self.optimizer, name))
+            optimizer[name] = dataclasses.asdict(getattr(settings, name))
         data["optimizer"] = optimizer
-        data["content_layers"] = dict(self.content_layers)
-        data["style_layers"] = dict(self.style_layers)
+        data["content_layers"] = dict(values["content_layers"])
+        data["style_layers"] = dict(values["style_layers"])
         if not paths:  # the table says what a preset carries
             data = {key: value for key, value in data.items() if key not in PRESET_LEAVES}
         return data
 
     def to_toml(self, *, paths: bool = True) -> str:
+        """TOML text in parts: `[inputs]`, `[look]`, `[plan]`, `[machine]`, `[recording]`
+        (files written flat, before parts, are read as well: `from_dict`)."""
         from nst_engine.settings.toml_text import (
             dumps,  # tomli_w where installed (a bare machine lacks it)
         )
 
-        return dumps(self.to_dict(paths=paths))
+        return dumps(in_parts(self.to_dict(paths=paths)))
 
     @classmethod
     def from_dict(
@@ -251,8 +237,8 @@ class RunConfig:
         Layer tables replace the base's layers as a whole; optimiser tables merge.
         """
         base = base or cls()
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        data = flat_settings(data)
+        unknown = sorted(set(data) - set(BY_NAME))
         if unknown:
             raise ConfigError(f"{source}: unknown setting '{unknown[0]}'")
         changes: dict[str, Any] = output_follows_size(dict(data))
@@ -263,12 +249,12 @@ class RunConfig:
         try:
             if "optimizer" in data:
                 with about_setting("optimizer"):
-                    optimizer = optimizer_from_dict(data["optimizer"], base.optimizer)
+                    optimizer = optimizer_from_dict(data["optimizer"], base.plan.optimizer)
                 changes["optimizer"] = optimizer
             for key in ("content_layers", "style_layers"):
                 if key in data and not isinstance(data[key], dict):
                     raise ConfigError(f"{key} must be a table of layer = weight", setting=key)
-            return dataclasses.replace(base, **changes)
+            return base.replace(**changes)
         except ConfigError as error:
             raise ConfigError(f"{source}: {error.message}", setting=error.setting) from None
 
@@ -279,6 +265,27 @@ class RunConfig:
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"{source}: not valid TOML ({error})") from None
         return cls.from_dict(data, base, source)
+
+
+def in_parts(flat: dict[str, Any]) -> dict[str, Any]:
+    """A flat settings table (`to_dict`'s) as a table of parts, each part's settings in the
+    flat table's order; a part with no setting in it left out."""
+    parts: dict[str, dict[str, Any]] = {part: {} for part in PARTS}
+    for name, value in flat.items():
+        parts[BY_NAME[name].part][name] = value
+    return {part: values for part, values in parts.items() if values}
+
+
+def flat_settings(data: dict[str, Any]) -> dict[str, Any]:
+    """A settings table by flat names: one written in parts (`[look]`, `[plan]`, ...) made
+    flat; one written flat (every file before parts existed) as it is."""
+    flat = {key: value for key, value in data.items() if key not in PARTS}
+    for part in PARTS:
+        if isinstance(data.get(part), dict):
+            flat.update(data[part])
+        elif part in data:
+            flat[part] = data[part]  # not a table: refused below as an unknown setting
+    return flat
 
 
 def output_follows_size(changes: dict[str, Any]) -> dict[str, Any]:

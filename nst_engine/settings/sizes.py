@@ -66,13 +66,13 @@ def resolve_sizes(
     applied to the compute size, or the compute size itself. Scales (coarse to fine): the
     compute and style sizes shrunk together, so the strokes keep their size in the picture.
     """
-    compute = config.size.resolve(*content_size)
+    compute = config.plan.size.resolve(*content_size)
     style = style_size_of(config, compute, style_size)
-    output = config.output_size.resolve(*compute) if config.output_size else compute
+    output = config.plan.output_size.resolve(*compute) if config.plan.output_size else compute
     final_side = max(compute)
     scales = tuple(
         (_scaled(compute, side), _scaled(style, max(1, round(max(style) * side / final_side))))
-        for side in scale_sides(config.min_size, final_side)[:-1]
+        for side in scale_sides(config.plan.min_size, final_side)[:-1]
     )
     return RunSizes(compute, style, output, (*scales, (compute, style)))
 
@@ -82,9 +82,9 @@ def style_size_of(
 ) -> tuple[int, int]:
     """A style image's size at the final scale: `style_size`, or its longest side
     `style_scale` (default 1) times the compute size's."""
-    if config.style_size is not None:
-        return config.style_size.resolve(*image_size)
-    side = max(1, round(max(compute) * (config.style_scale or 1.0)))
+    if config.look.style_size is not None:
+        return config.look.style_size.resolve(*image_size)
+    side = max(1, round(max(compute) * (config.look.style_scale or 1.0)))
     return Size(longest=side).resolve(*image_size)
 
 
@@ -106,16 +106,16 @@ def style_sizes_at(
 def scale_iterations(config: RunConfig, sizes: RunSizes) -> list[int]:
     """Iterations at each scale, smallest first: `scale_iterations` before the last,
     `iterations` at it. Their sum is what a run's progress counts to."""
-    return [config.scale_iterations] * (len(sizes.scales) - 1) + [config.iterations]
+    return [config.plan.scale_iterations] * (len(sizes.scales) - 1) + [config.plan.iterations]
 
 
 def planned_iterations(config: RunConfig) -> int:
     """What a run of `config` counts to, all its scales, before its images are read: the
     number of scales follows from the compute size's longest side alone."""
-    size = config.size
+    size = config.plan.size
     longest = size.longest if size.longest is not None else max(size.width or 1, size.height or 1)
-    coarse = len(scale_sides(config.min_size, longest)) - 1
-    return coarse * config.scale_iterations + config.iterations
+    coarse = len(scale_sides(config.plan.min_size, longest)) - 1
+    return coarse * config.plan.scale_iterations + config.plan.iterations
 
 
 def check_fits_network(
@@ -129,9 +129,9 @@ def check_fits_network(
     layers = [name for name, _ in config.active_content_layers + config.active_style_layers]
     layer = deepest(layers)
     needed = layer.minimum_side
-    styles = config.styles or (config.style,)
-    setting = "style_scale" if config.style_scale is not None else "style_size"
-    checked = [("content image", config.content, sizes.compute, "size", "compute size")]
+    styles = config.styles or (config.inputs.style,)
+    setting = "style_scale" if config.look.style_scale is not None else "style_size"
+    checked = [("content image", config.inputs.content, sizes.compute, "size", "compute size")]
     for number, path in enumerate(styles[: max(1, len(style_image_sizes or ()))]):
         if number == 0:
             size = sizes.style
@@ -153,6 +153,6 @@ def check_fits_network(
             raise InputImageError(
                 f"coarse to fine's first scale makes the {role} {size[0]}x{size[1]}, but layer "
                 f"{layer.name} needs at least {needed}x{needed}; use a larger min size "
-                f"(now {config.min_size}), or 0 to turn coarse to fine off",
+                f"(now {config.plan.min_size}), or 0 to turn coarse to fine off",
                 setting="min_size",
             )

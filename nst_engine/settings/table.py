@@ -1,11 +1,12 @@
-"""The table of run settings: one row per RunConfig field, saying how its value is read and
-checked, its command-line flag, its help, the form's section it is in, whether a sweep can
-vary it and whether a preset carries it.
+"""The table of run settings: one row per setting, saying which of RunConfig's parts holds
+it, how its value is read and checked, its command-line flag, its help, the form's section it
+is in and whether a sweep can vary it (a preset carries every part but the inputs).
 
 RunConfig checks its values through this table (config.py), a sweep's simple setters are
 made from it (nst_engine/sweeps/sweep_settings.py), and the command line reads its flags
 with the same rules (nst_tui/cli/run_options.py). Adding a setting is one row here (and a
-field in RunConfig); tests/engine/test_settings_table.py checks the two agree. No torch.
+field in its part, nst_engine/settings/parts.py); tests/engine/test_settings_table.py checks
+the two agree. No torch.
 """
 
 from __future__ import annotations
@@ -136,16 +137,17 @@ LAYERS = Rule(_layers, metavar="L=W,...")
 
 
 def _blend_fits(config: Any) -> None:
-    styles = 1 + len(config.extra_styles)
-    if config.style_blend and len(config.style_blend) != styles:
+    styles = 1 + len(config.inputs.extra_styles)
+    blend = config.look.style_blend
+    if blend and len(blend) != styles:
         raise ConfigError(
-            f"style_blend has {len(config.style_blend)} weights for {styles} style images",
+            f"style_blend has {len(blend)} weights for {styles} style images",
             setting="style_blend",
         )
 
 
 def _masks_fit(config: Any) -> None:
-    masks, styles = len(config.style_masks), len(config.styles)
+    masks, styles = len(config.inputs.style_masks), len(config.styles)
     if masks and masks != styles:
         raise ConfigError(
             f"{masks} style mask{'s' * (masks != 1)} for {styles} style image"
@@ -163,13 +165,13 @@ def _mask_paths(label: str, value: Any) -> tuple[Path, ...]:
 
 def _some_layer(name: str) -> Callable[[Any], None]:
     def check(config: Any) -> None:
-        check_some_layer(name, getattr(config, name))
+        check_some_layer(name, getattr(config.look, name))
 
     return check
 
 
 def _one_style_size(config: Any) -> None:
-    if config.style_size is not None and config.style_scale is not None:
+    if config.look.style_size is not None and config.look.style_scale is not None:
         raise ConfigError(
             "style_size and style_scale are both given: choose one (the size is "
             "absolute, the scale relative to the compute size)",
@@ -177,22 +179,28 @@ def _one_style_size(config: Any) -> None:
         )
 
 
+# RunConfig's parts (nst_engine/settings/parts.py): the run's images and output; how the
+# picture looks; the plan of the optimisation; the machine it runs on; what it records.
+PARTS = ("inputs", "look", "plan", "machine", "recording")
+
 # --- the table --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Setting:
-    """One run setting: RunConfig's field `name`, read and checked by `rule`."""
+    """One run setting: the field `name` of RunConfig's part `part` (config.look.name), read
+    and checked by `rule`."""
 
     name: str
+    part: str  # one of PARTS
     rule: Rule
     section: str  # the form's section: Images, Look, Optimisation, Machine, Layers (or none)
     help: str = ""
     flag: str | None = ""  # "": --name-with-dashes; None: no flag of its own
     sweep: bool = True  # whether a sweep can vary it (by `sweep_name`)
-    preset: bool = True  # whether a preset carries it (else it stays the run's: an input)
     optional: bool = False  # None: not given (not checked)
-    check: Callable[[Any], None] | None = None  # across settings, after this one's own
+    # Across settings (of the whole RunConfig), after every setting's own.
+    check: Callable[[Any], None] | None = None
     words: str = ""  # its name in the form's errors ("" : the name, in words)
 
     @property
@@ -208,6 +216,12 @@ class Setting:
         if not self.rule.bounds:
             return self.help
         return f"{self.help} ({self.rule.bounds})" if self.help else self.rule.bounds
+
+    @property
+    def preset(self) -> bool:
+        """Whether a preset carries it: every part but the inputs (the run's images, output
+        and overwrite stay the run's)."""
+        return self.part != "inputs"
 
     @property
     def sweep_name(self) -> str:
@@ -231,109 +245,117 @@ class Setting:
 _low, _high = STYLE_SCALE_RANGE
 NOT_IN_THE_FORM = ""  # a setting of the command line and of settings.toml only
 
-# In the order RunConfig checks them (which error a config with several bad values gives).
+# In the order each part checks its own (which error a part with several bad values gives).
 # `help`: the command line's (its bounds are added to it).
 SETTINGS: tuple[Setting, ...] = (
-    Setting("content", PATH, "Images", flag=None, preset=False),
-    Setting("style", PATH, "Images", flag=None, preset=False),
-    Setting("output", PATH, "Images", flag="--output", sweep=False, preset=False),
-    Setting("extra_styles", Rule(parse_paths), "Images", flag=None, sweep=False, preset=False),
+    Setting("content", "inputs", PATH, "Images", flag=None),
+    Setting("style", "inputs", PATH, "Images", flag=None),
+    Setting("output", "inputs", PATH, "Images", flag="--output", sweep=False),
+    Setting(
+        "extra_styles", "inputs", Rule(parse_paths), "Images", flag=None, sweep=False
+    ),
     # A preset's blend is kept only where it has one weight per style image (load_preset).
     Setting(
-        "style_blend", Rule(parse_blend, metavar="W,W,..."), "Images", check=_blend_fits,
+        "style_blend", "look", Rule(parse_blend, metavar="W,W,..."), "Images", check=_blend_fits,
         help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
     ),
     Setting(
-        "style_masks", Rule(_mask_paths, metavar="M1[,M2,...]"), "Images", sweep=False,
-        preset=False, check=_masks_fit,
+        "style_masks", "inputs", Rule(_mask_paths, metavar="M1[,M2,...]"), "Images",
+        sweep=False, check=_masks_fit,
         help="one greyscale mask per STYLE image, in order (white: that style, black: none, "
         "grey: part); where no mask covers, the content stays",
     ),
     Setting(
         "optimizer",
+        "plan",
         Rule(_optimizer, metavar="{" + ",".join(OPTIMIZERS) + "}", choices=OPTIMIZERS),
         "Optimisation",
     ),
-    Setting("iterations", whole(1), "Optimisation"),
+    Setting("iterations", "plan", whole(1), "Optimisation"),
     Setting(
-        "content_layers", LAYERS, "Layers", sweep=False, check=_some_layer("content_layers"),
+        "content_layers", "look", LAYERS, "Layers", sweep=False,
+        check=_some_layer("content_layers"),
         help="e.g. relu4_2=1; with --loss-scale normalized the weights are shares (only "
         "their ratios matter)",
     ),
     Setting(
-        "style_layers", LAYERS, "Layers", sweep=False, check=_some_layer("style_layers"),
+        "style_layers", "look", LAYERS, "Layers", sweep=False, check=_some_layer("style_layers"),
         help="e.g. relu1_1=1,relu2_1=1; shares as for --content-layers (relu1_1=2,relu2_1=1 "
         "gives relu1_1 two thirds of the style term); how strong the style is overall is "
         "--style-weight",
     ),
     Setting(
-        "style_weight", number(above=0.0, maximum=STYLE_WEIGHT_MAXIMUM), "Look",
+        "style_weight", "look", number(above=0.0, maximum=STYLE_WEIGHT_MAXIMUM), "Look",
         help="how strongly the style is applied: the style-to-content ratio on top of the "
         "layer weights; e.g. 10, more for more style",
     ),
     Setting(
-        "tv_weight", number(0.0), "Look", words="TV weight",
+        "tv_weight", "look", number(0.0), "Look", words="TV weight",
         help="total variation weight: smoothness, e.g. 0.1",
     ),
     Setting(
-        "loss_scale", choice(LOSS_SCALES), "Optimisation",
+        "loss_scale", "look", choice(LOSS_SCALES), "Optimisation",
         help="normalized: each term over its own target's size, so weights of order one "
         "mean the same with any network weights and size; raw: the 2022 sums "
         "(reference-2022)",
     ),
     Setting(
-        "style_loss", choice(STYLE_LOSSES), "Look",
+        "style_loss", "look", choice(STYLE_LOSSES), "Look",
         help="style statistic: gram (Gram matrices, Gatys) or w2 (means and covariances, "
         "Wasserstein-2)",
     ),
     Setting(
-        "preserve_color", choice(COLOR_MODES), "Look",
+        "preserve_color", "look", choice(COLOR_MODES), "Look",
         help="luminance: style the brightness only and keep the photo's colours; "
         "histogram: match the style's colours to the photo's before the run",
     ),
     Setting(
-        "style_scale", number(_low, maximum=_high), "Look", optional=True,
+        "style_scale", "look", number(_low, maximum=_high), "Look", optional=True,
         help="the style image's size relative to the compute size: larger, larger strokes; "
         "instead of --style-size",
     ),
     Setting(
-        "ema", BOOLEAN, "Look",
+        "ema", "look", BOOLEAN, "Look",
         help="save and preview a moving average of the iterates (smoother, less noise)",
     ),
     Setting(
-        "padding", choice(PADDINGS), "Optimisation",
+        "padding", "look", choice(PADDINGS), "Optimisation",
         help="padding of the first convolution (replicate: no dark rim at the borders)",
     ),
     Setting(
-        "init", Rule(lambda label, value: parse_init(value), metavar="NAME|PATH", choices=INITS),
+        "init",
+        "look",
+        Rule(lambda label, value: parse_init(value), metavar="NAME|PATH", choices=INITS),
         "Optimisation",
         help=", ".join(INITS) + ", or an image file to start from (a path or a gallery name)",
     ),
     Setting(
-        "init_noise", number(0.0), "Optimisation",
+        "init_noise", "look", number(0.0), "Optimisation",
         help="noise strength for content+noise, in the image's 0-1 units",
     ),
-    Setting("seed", whole(0), "Optimisation"),
+    Setting("seed", "plan", whole(0), "Optimisation"),
     Setting(
-        "size", SIZE, "Optimisation", words="compute size",
+        "size", "plan", SIZE, "Optimisation", words="compute size",
         help="compute size: longest side, or exact WxH",
     ),
     Setting(
-        "output_size", SIZE, "Optimisation", sweep=False, optional=True,
+        "output_size", "plan", SIZE, "Optimisation", sweep=False, optional=True,
         help="size of the saved image (default: compute size)",
     ),
     Setting(
-        "style_size", SIZE, "Look", optional=True, check=_one_style_size,
+        "style_size", "look", SIZE, "Look", optional=True, check=_one_style_size,
         help="size the style image is seen at, absolute (default: longest side of the "
         "compute size); instead of --style-scale",
     ),
-    Setting("pooling", choice(POOLINGS), "Optimisation"),
+    Setting("pooling", "look", choice(POOLINGS), "Optimisation"),
     Setting(
-        "device", Rule(lambda label, value: parse_device(value), metavar="NAME"), "Machine",
+        "device", "machine", Rule(lambda label, value: parse_device(value), metavar="NAME"),
+        "Machine",
         sweep=False, help="auto, cpu, cuda or cuda:N",
     ),
     Setting(
         "weights",
+        "look",
         Rule(
             lambda label, value: str(value).strip() or "auto", metavar="SOURCE",
             choices=WEIGHT_SOURCES,
@@ -341,44 +363,46 @@ SETTINGS: tuple[Setting, ...] = (
         "Machine", help=", ".join(WEIGHT_SOURCES) + ", or a file",
     ),
     Setting(
-        "snapshot_every", whole(0), NOT_IN_THE_FORM, sweep=False,
+        "snapshot_every", "recording", whole(0), NOT_IN_THE_FORM, sweep=False,
         help="also save the image every N iterations, into the run's folder; 0: never",
     ),
     Setting(
-        "checkpoint_every", whole(0), NOT_IN_THE_FORM, sweep=False,
+        "checkpoint_every", "recording", whole(0), NOT_IN_THE_FORM, sweep=False,
         help="save a checkpoint to resume from every N iterations, at most one per 30 s; "
         "default 100, 0: only when the run stops",
     ),
     Setting(
-        "min_size", whole(0), "Optimisation",
+        "min_size", "plan", whole(0), "Optimisation",
         help="coarse to fine (0: off): start at this longest side, then sqrt(2) larger each "
         "scale up to --size, each scale starting from the last one's result; for large "
         "images, e.g. --size 2048 --min-size 256",
     ),
     Setting(
-        "scale_iterations", whole(1), "Optimisation",
+        "scale_iterations", "plan", whole(1), "Optimisation",
         help="coarse to fine: iterations at each scale before the last, the last one "
         "running --iterations; default 100",
     ),
     Setting(
-        "precision", choice(PRECISIONS), "Machine",
+        "precision", "machine", choice(PRECISIONS), "Machine",
         help="bf16: the network in bfloat16 (Gram matrices, losses and optimiser in fp32)",
     ),
     Setting(
-        "memory_format", choice(MEMORY_FORMATS), "Machine",
+        "memory_format", "machine", choice(MEMORY_FORMATS), "Machine",
         help="how images and features lie in memory",
     ),
     Setting(
-        "cuda_graph", choice(CUDA_GRAPHS), "Machine",
+        "cuda_graph", "machine", choice(CUDA_GRAPHS), "Machine",
         help="replay each iteration as one CUDA graph (GPU only)",
     ),
-    Setting("overwrite", BOOLEAN, "Images", sweep=False, preset=False),
+    Setting("overwrite", "inputs", BOOLEAN, "Images", sweep=False),
     Setting(
-        "max_input_pixels", whole(1), NOT_IN_THE_FORM, flag="--max-pixels", sweep=False,
+        "max_input_pixels", "machine", whole(1), NOT_IN_THE_FORM, flag="--max-pixels", sweep=False,
         help="refuse input images with more pixels than this; default 100000000",
     ),
 )  # fmt: skip
 BY_NAME = {setting.name: setting for setting in SETTINGS}
+# Each part's rows, in the table's order.
+ROWS_OF_PART = {part: tuple(s for s in SETTINGS if s.part == part) for part in PARTS}
 
 # What a preset does not carry: the run's images and output (a preset holds settings only).
 PRESET_LEAVES = tuple(setting.name for setting in SETTINGS if not setting.preset)

@@ -54,21 +54,21 @@ def absolute_paths(config: RunConfig) -> RunConfig:
         return None if path is None else Path(os.path.abspath(path.expanduser()))
 
     changes: dict[str, Any] = {
-        "content": absolute(config.content),
-        "style": absolute(config.style),
-        "output": absolute(config.output),
-        "extra_styles": tuple(Path(os.path.abspath(path)) for path in config.extra_styles),
-        "style_masks": tuple(Path(os.path.abspath(path)) for path in config.style_masks),
+        "content": absolute(config.inputs.content),
+        "style": absolute(config.inputs.style),
+        "output": absolute(config.inputs.output),
+        "extra_styles": tuple(Path(os.path.abspath(path)) for path in config.inputs.extra_styles),
+        "style_masks": tuple(Path(os.path.abspath(path)) for path in config.inputs.style_masks),
     }
-    if config.init not in INITS:
-        changes["init"] = os.path.abspath(config.init)
-    if config.weights not in WEIGHT_SOURCES:
-        changes["weights"] = os.path.abspath(Path(config.weights).expanduser())
+    if config.look.init not in INITS:
+        changes["init"] = os.path.abspath(config.look.init)
+    if config.look.weights not in WEIGHT_SOURCES:
+        changes["weights"] = os.path.abspath(Path(config.look.weights).expanduser())
     return config.replace(**changes)
 
 
 def _slug(config: RunConfig) -> str:
     """`astronaut-mosaic`: the content's and first style's names, safe for a folder name."""
-    names = [Path(path).stem for path in (config.content, config.style) if path]
+    names = [Path(path).stem for path in (config.inputs.content, config.inputs.style) if path]
     text = "-".join(names) or "run"
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:60].strip("._-") or "run"

@@ -89,7 +89,7 @@ def resume_output(folder: RunFolder, requested: Path | None = None) -> tuple[Run
     another unfinished run owns it: then the next free name. A change of name is written to
     the run's settings and record, so that it owns its new name from now on."""
     config = folder.config()
-    own = config.output
+    own = config.inputs.output
     root = folder.path.parent
     if requested is not None:
         output = Path(os.path.abspath(Path(requested).expanduser()))

@@ -164,9 +164,9 @@ def queued_record(
         path=folder,
         status=QUEUED,
         started=time.time(),
-        content=str(config.content or ""),
+        content=str(config.inputs.content or ""),
         styles=tuple(str(style) for style in config.styles),
-        output=str(config.output or ""),
+        output=str(config.inputs.output or ""),
         total=0,
         summary=summarise(config),
         host=socket.gethostname(),
@@ -183,18 +183,18 @@ def summarise(config: RunConfig) -> dict[str, Any]:
     """The settings the history shows in its columns (the record's `summary`)."""
     from nst_engine.settings.values import Size
 
-    size: Size = config.size
+    size: Size = config.plan.size
     return {
-        "optimizer": config.optimizer.name,
-        "lr": config.optimizer.lr,
-        "iterations": config.iterations,
+        "optimizer": config.plan.optimizer.name,
+        "lr": config.plan.optimizer.lr,
+        "iterations": config.plan.iterations,
         "size": str(size),
-        "style_weight": config.style_weight,
-        "tv_weight": config.tv_weight,
-        "style_scale": config.style_scale,
-        "preserve_color": config.preserve_color,
-        "device": config.device,
-        "seed": config.seed,
+        "style_weight": config.look.style_weight,
+        "tv_weight": config.look.tv_weight,
+        "style_scale": config.look.style_scale,
+        "preserve_color": config.look.preserve_color,
+        "device": config.machine.device,
+        "seed": config.plan.seed,
     }
 
 

@@ -1,7 +1,7 @@
 """A sweep's plan: one or two settings varied over given values, as jobs and grid cells.
 
     axes = [parse_vary("style-weight=3,10,30"), parse_vary("style-scale=0.5,1,2")]
-    plan = plan_sweep(base, axes)     # base.output is the grid's path
+    plan = plan_sweep(base, axes)     # base.inputs.output is the grid's path
     plan.jobs                         # what to run (SweepJob: a config and its labels)
     plan.cells                        # where each picture goes, from which job (and iteration)
 
@@ -152,9 +152,9 @@ def plan_sweep(
     preset alone (apply_setting)."""
     axes = tuple(_as_axis(axis) for axis in axes)
     _check_axes(axes)
-    if base.output is None:
+    if base.inputs.output is None:
         raise ConfigError("no output path for the grid given (-o GRID.png)")
-    draft = _Draft(base, axes, base.output.with_suffix(".cells"))
+    draft = _Draft(base, axes, base.inputs.output.with_suffix(".cells"))
     for row, row_value in enumerate(draft.rows):
         for column, column_value in enumerate(draft.columns):
             settings = [(axes[-1].name, column_value)]
@@ -208,9 +208,9 @@ class _Draft:
         or along `iterations` a snapshot of the run that goes to the largest value."""
         labels = tuple(f"{name}={value_label(name, value)}" for name, value in settings)
         iterations = self.iterations
-        if iterations is not None and config.min_size > 0 and not self.notes:
+        if iterations is not None and config.plan.min_size > 0 and not self.notes:
             self.notes.append(COARSE_TO_FINE_NOTE)
-        if iterations is None or config.min_size > 0:
+        if iterations is None or config.plan.min_size > 0:
             job = self._add_job(config, (row, column), labels, labels)
             self.cells.append(Cell(row, column, labels, job, None))
             return
@@ -218,7 +218,7 @@ class _Draft:
         if other not in self.shared:
             self.shared[other] = self._add_iterations_run(config, (row, column), labels, iterations)
         largest = max(int(value) for value in iterations.values)
-        at = None if config.iterations == largest else config.iterations
+        at = None if config.plan.iterations == largest else config.plan.iterations
         self.cells.append(Cell(row, column, labels, self.shared[other], at))
 
     def _add_iterations_run(
@@ -233,7 +233,10 @@ class _Draft:
         named as the largest value's cell. The job's index."""
         values = [int(value) for value in iterations.values]
         largest = max(values)
-        step = math.gcd(*values, *([self.base.snapshot_every] if self.base.snapshot_every else []))
+        step = math.gcd(
+            *values,
+            *([self.base.recording.snapshot_every] if self.base.recording.snapshot_every else []),
+        )
         at_largest = iterations.values[values.index(largest)]
         if iterations is self.axes[-1]:
             place = (place[0], self.columns.index(at_largest))
@@ -276,7 +279,7 @@ class _Draft:
             tuple(self.jobs),
             tuple(self.notes),
             sweep_title(self.base, varied),
-            self.base.output,
+            self.base.inputs.output,
             self.base,
         )
 
@@ -345,23 +348,30 @@ def sweep_title(base: RunConfig, varied: Collection[str] = ()) -> str:
         return (gallery_name_of(path) or path.stem) if path else "?"
 
     styles = " + ".join(name(path) for path in base.styles)
-    images = f"{name(base.content)} in the style of {styles}"
+    images = f"{name(base.inputs.content)} in the style of {styles}"
     if "content" in varied:
         images = f"in the style of {styles}"
     if "style" in varied:
-        images = name(base.content)
+        images = name(base.inputs.content)
     parts = []
     shared = [
-        ("size", f"{base.size} px"),
-        ("iterations", f"{base.iterations} iteration{'' if base.iterations == 1 else 's'}"),
+        ("size", f"{base.plan.size} px"),
+        (
+            "iterations",
+            f"{base.plan.iterations} iteration{'' if base.plan.iterations == 1 else 's'}",
+        ),
         (
             "optimizer",
-            base.optimizer.label + ("" if "lr" in varied else f" lr {base.optimizer.lr:g}"),
+            base.plan.optimizer.label
+            + ("" if "lr" in varied else f" lr {base.plan.optimizer.lr:g}"),
         ),
-        ("style-weight", f"style weight {base.style_weight:g}"),
-        ("tv-weight", f"TV weight {base.tv_weight:g}"),
-        ("style-scale", f"style scale {base.style_scale:g}" if base.style_scale else ""),
-        ("preserve-color", f"colour {base.preserve_color}" if base.preserve_color != "off" else ""),
+        ("style-weight", f"style weight {base.look.style_weight:g}"),
+        ("tv-weight", f"TV weight {base.look.tv_weight:g}"),
+        ("style-scale", f"style scale {base.look.style_scale:g}" if base.look.style_scale else ""),
+        (
+            "preserve-color",
+            f"colour {base.look.preserve_color}" if base.look.preserve_color != "off" else "",
+        ),
     ]
     if "preset" in varied:  # each cell has its preset's settings, its size and iterations too
         shared = []

@@ -104,7 +104,7 @@ def load_sweep(path: Path) -> tuple[SweepPlan, list[RunFolder], int]:
         raise ConfigError(f"'{path}' is not a sweep record nst-tui wrote") from None
     for folder in folders:
         folder.record()  # a folder deleted since: say which, in one line
-    _check_grid_beside(base.output, path)
+    _check_grid_beside(base.inputs.output, path)
     plan = plan_sweep(base, axes)
     if len(plan.jobs) != len(folders):
         raise ConfigError(f"'{path}' names {len(folders)} runs for {len(plan.jobs)} jobs")

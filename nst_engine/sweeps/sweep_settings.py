@@ -22,7 +22,7 @@ from nst_engine.settings.optimizer_settings import (
     parse_learning_rate,
     read_parameter,
 )
-from nst_engine.settings.table import BY_NAME, INITS, PRESET_LEAVES, SETTINGS, parse_init
+from nst_engine.settings.table import BY_NAME, INITS, SETTINGS, parse_init
 from nst_engine.settings.values import parse_choice, parse_float
 
 Setter = Callable[[RunConfig, str, str], RunConfig]
@@ -46,14 +46,14 @@ def _optimizer(setting: str, change: Callable[[str, str], dict[str, Any]]) -> Se
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
         with about_setting(setting):
             changes = change(name, value)
-        return config.replace(optimizer=dataclasses.replace(config.optimizer, **changes))
+        return config.replace(optimizer=dataclasses.replace(config.plan.optimizer, **changes))
 
     return apply
 
 
 def _optimizer_parameter(parameter: str) -> Setter:
     def apply(config: RunConfig, name: str, value: str) -> RunConfig:
-        settings = config.optimizer
+        settings = config.plan.optimizer
         number = read_parameter(settings, parameter, name, value)
         try:
             own = dataclasses.replace(settings.parameters, **{parameter: number})
@@ -94,7 +94,7 @@ def _image(role: str, value: str) -> Path:
 def _style(config: RunConfig, name: str, value: str) -> RunConfig:
     """One style image in place of all; a lone mask stays (the paintings are tried on its
     region), but several masks belong to several styles: which region would one style take?"""
-    masks = len(config.style_masks)
+    masks = len(config.inputs.style_masks)
     if masks > 1:
         raise ConfigError(
             f"varying style puts one style image in place of {len(config.styles)}, but "
@@ -128,8 +128,7 @@ def _preset(config: RunConfig, name: str, value: str) -> RunConfig:
 def _framed(look: RunConfig, frame: RunConfig) -> RunConfig:
     """`look` (a preset, with what a preset carries, as `nst-tui run --preset` has it) in
     `frame`'s images and output; the blend stays the frame's too: it belongs to its images."""
-    keep = (*PRESET_LEAVES, "style_blend")
-    return look.replace(**{key: getattr(frame, key) for key in keep})
+    return look.replace(inputs=frame.inputs, style_blend=frame.look.style_blend)
 
 
 # A setting of the table (nst_engine/settings/table.py) a sweep can vary: its own rule, by the
@@ -226,7 +225,7 @@ def _layer_weight(config: RunConfig, name: str, value: str) -> RunConfig:
     group, _, layer = name.rpartition(".")
     field_name = "content_layers" if group == "content" else "style_layers"
     weight = parse_float(f"{name} weight", value, 0.0)
-    weights = dict(getattr(config, field_name))
+    weights = dict(config.value(field_name))
     weights[layer] = weight
     return config.replace(**{field_name: normalise_layer_weights(field_name, weights)})
 

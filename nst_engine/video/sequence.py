@@ -108,7 +108,7 @@ def run_sequence(
         import_av(output)
     if settings.guided and source.count > 1:
         import_cv2()
-    if is_video_path(output) and output.exists() and not config.overwrite:
+    if is_video_path(output) and output.exists() and not config.inputs.overwrite:
         raise OutputError(
             f"output '{output}' already exists; choose another name or allow overwriting "
             "(--overwrite)"

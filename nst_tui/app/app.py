@@ -134,7 +134,7 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
         from nst_engine.running.outputs import default_output_path
 
         config = self.remembered.config
-        output = default_output_path(config.content, config.style, self.folder)
+        output = default_output_path(config.inputs.content, config.inputs.style, self.folder)
         self._main = MainScreen(config, output)
         return self._main
 

@@ -64,7 +64,7 @@ class QueueActions:
             self.notify(f"Run {folder.id} is in the queue already (F5).", severity="warning")
             return None
         resumed = folder is not None and folder.record().status != QUEUED
-        wanted = config.output
+        wanted = config.inputs.output
         if folder is None:
             config = self._own_output(config)
             try:
@@ -81,17 +81,17 @@ class QueueActions:
             self._show_run(entry, starting=True)
             if any(other.status == RUNNING for other in self.jobs.values()):
                 self.main.panel.status("waiting for the previous run to stop…")
-            if wanted is not None and config.output != wanted and sweep is None:
+            if wanted is not None and config.inputs.output != wanted and sweep is None:
                 self.notify(
                     f"{wanted.name} is being written by another run: this one writes "
-                    f"{config.output.name}.",
+                    f"{config.inputs.output.name}.",
                     timeout=8,
                 )
         elif sweep is None:
             ahead = sum(other.open for other in self.jobs.values()) - 1
             self.notify(
                 f"Queued as run {entry.run_number}, {ahead} ahead of it; its result: "
-                f"{config.output.name if config.output else '?'} (F5: the queue).",
+                f"{config.inputs.output.name if config.inputs.output else '?'} (F5: the queue).",
                 timeout=5,
             )
         self._queue.submit(entry.run_number, config, folder)
@@ -106,20 +106,20 @@ class QueueActions:
         from nst_engine.store.output_index import owned_outputs
         from nst_engine.store.output_owners import owner_of
 
-        if config.output is None:
+        if config.inputs.output is None:
             return config
-        wanted = Path(os.path.abspath(config.output))
+        wanted = Path(os.path.abspath(config.inputs.output))
         writing = {
-            Path(os.path.abspath(entry.config.output))
+            Path(os.path.abspath(entry.config.inputs.output))
             for entry in self.jobs.values()
-            if entry.open and entry.config.output is not None
+            if entry.open and entry.config.inputs.output is not None
         }
         owner = owner_of(wanted)
         if wanted not in writing and (owner is None or owner.status != RUNNING):
             # A name typed over a stopped run's is the person's choice (the form said so);
             # with "replace the output" ticked the name may exist.
             return config
-        output = free_output_path(config.output, writing | {wanted, *owned_outputs()})
+        output = free_output_path(config.inputs.output, writing | {wanted, *owned_outputs()})
         return config.replace(output=output)
 
     def _show_run(self, entry: QueueEntry, *, starting: bool = False) -> None:

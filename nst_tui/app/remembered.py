@@ -41,7 +41,7 @@ def default_config() -> RunConfig:
     from nst_engine.settings.gallery import demo_pair
 
     content, style = demo_pair()
-    return RunConfig(content=content, style=style)
+    return RunConfig.from_flat(content=content, style=style)
 
 
 def load_remembered(path: Path | None = None) -> Remembered:

@@ -37,10 +37,10 @@ def _owned_name_notes(config, arguments: argparse.Namespace) -> tuple[str, ...]:
     owns is taken with a note (that run's resume will write the next free name)."""
     from nst_engine.store.output_owners import check_not_being_written, owned_name_note
 
-    if not arguments.output or config.overwrite:
+    if not arguments.output or config.inputs.overwrite:
         return ()
-    check_not_being_written(config.output, arguments.runs_dir)
-    note = owned_name_note(config.output, arguments.runs_dir)
+    check_not_being_written(config.inputs.output, arguments.runs_dir)
+    note = owned_name_note(config.inputs.output, arguments.runs_dir)
     return (
         (f"{note}; this run takes it, and that one will write the next free name",) if note else ()
     )
@@ -96,7 +96,7 @@ def _execute(config, arguments: argparse.Namespace, folder, notes: tuple[str, ..
             # What needs torch to refuse is refused before a run folder is made too (a
             # refused command is no run in the history).
             check_ready(config)
-            resolve_device(config.device)
+            resolve_device(config.machine.device)
             said = _load_weights(config, console)
             folder = _new_folder(config, arguments, console)
         with StopRequest() as stop, run(config, folder) as events:
@@ -130,7 +130,7 @@ def _load_weights(config, console) -> set[str]:
     status = "loading VGG19 weights"
     if console.is_terminal:
         console.print(f"[dim]{status}...[/]")
-    load_weights(config.weights, config.seed)
+    load_weights(config.look.weights, config.plan.seed)
     return {status}
 
 
@@ -144,7 +144,7 @@ def _execute_on_cluster(config, arguments, folder, address: str, console, notes)
     if console.is_terminal:
         console.print(f"[dim]connecting to the Ray cluster at {address}...[/]")
     try:
-        cluster = connect(address, config.device)
+        cluster = connect(address, config.machine.device)
     except KeyboardInterrupt:
         _say(console, stopped_connecting(address))
         return 128 + signal.SIGINT
@@ -324,7 +324,7 @@ def _print_started(console, event, config, folder=None, notes: tuple[str, ...] =
         f"device [bold]{event.device}[/], weights [bold]{event.weights_source}[/], "
         f"computing at {width}x{height}, saving at {event.output_size[0]}x{event.output_size[1]}"
     )
-    if len(config.styles) > 1 or config.style_masks:
+    if len(config.styles) > 1 or config.inputs.style_masks:
         console.print(f"styles: {describe_styles(config)}", markup=False, highlight=False)
     if len(event.scale_sizes) > 1:
         sides = " → ".join(str(max(size)) for size in event.scale_sizes)
@@ -336,7 +336,7 @@ def _print_started(console, event, config, folder=None, notes: tuple[str, ...] =
 def describe_styles(config) -> str:
     """The style images with their shares of the blend, and where masked their masks:
     `a.jpg (0.7) + b.jpg (0.3)`, `a.jpg (0.5) in sky.png + b.jpg (0.5) in rest.png`."""
-    masks = [f" in {mask.name}" for mask in config.style_masks] or [""] * len(config.styles)
+    masks = [f" in {mask.name}" for mask in config.inputs.style_masks] or [""] * len(config.styles)
     return " + ".join(
         f"{path.name} ({share:.2g}){mask}"
         for path, share, mask in zip(config.styles, config.blend, masks, strict=True)

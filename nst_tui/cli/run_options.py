@@ -118,7 +118,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
 
     content, styles = _input_paths(arguments)
     # The preset's blend is kept when it has one weight per style image given (see load_preset).
-    base = RunConfig(content=content, style=styles[0], extra_styles=styles[1:])
+    base = RunConfig.from_flat(content=content, style=styles[0], extra_styles=styles[1:])
     config = load_preset(arguments.preset or "default", base)
     changes: dict = {
         "content": content,
@@ -141,7 +141,9 @@ def config_from_arguments(arguments: argparse.Namespace) -> RunConfig:
         Path(arguments.output).expanduser()
         if arguments.output
         else default_output_path(
-            config.content, config.style, runs_root=getattr(arguments, "runs_dir", None)
+            config.inputs.content,
+            config.inputs.style,
+            runs_root=getattr(arguments, "runs_dir", None),
         )
     )
     if not output.suffix:
@@ -200,7 +202,7 @@ def _style_blend(arguments: argparse.Namespace, config: RunConfig, count: int) -
                 setting="style_blend",
             )
         return blend
-    return config.style_blend
+    return config.look.style_blend
 
 
 def _counted(number: int, noun: str) -> str:
@@ -258,7 +260,7 @@ def init_from_argument(text: str) -> str:
 
 
 def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
-    settings = config.optimizer
+    settings = config.plan.optimizer
     if arguments.optimizer is not None:
         with about_setting("optimizer"):
             name = parse_choice("--optimizer", arguments.optimizer, OPTIMIZERS)

@@ -137,12 +137,15 @@ def prepare_sweep(arguments: argparse.Namespace):
         config = config.replace(output_size=None)
     if not output_given:  # CONTENT-STYLE-sweep.png, numbered as itself
         grid = default_output_path(
-            config.content, config.style, runs_root=arguments.runs_dir, suffix="-sweep"
+            config.inputs.content,
+            config.inputs.style,
+            runs_root=arguments.runs_dir,
+            suffix="-sweep",
         )
         config = config.replace(output=grid)
-    assert config.output is not None
-    config = config.replace(output=Path(os.path.abspath(config.output)))
-    check_output_path(config.output, arguments.overwrite)
+    assert config.inputs.output is not None
+    config = config.replace(output=Path(os.path.abspath(config.inputs.output)))
+    check_output_path(config.inputs.output, arguments.overwrite)
     return plan_sweep(config.replace(overwrite=False), axes, looks=looks)
 
 
@@ -162,7 +165,7 @@ def check_cells(plan) -> None:
         except NSTError as error:
             cell = ", ".join(job.labels)
             raise type(error)(f"{cell}: {error.message}" if cell else error.message) from None
-        check_weights_file(job.config.weights)
+        check_weights_file(job.config.look.weights)
 
 
 def _varies_size(axes) -> bool:
@@ -175,10 +178,12 @@ def _take_file(arguments: argparse.Namespace, path: Path):
     """A sweep file's images and output, where the command line gave none, go into
     `arguments`; its axes, its preset's name (or None) and its other settings (with the name
     errors give them)."""
+    from nst_engine.settings.config import flat_settings
     from nst_engine.sweeps.plan import read_sweep_file
 
     path = path.expanduser()
     settings, axes = read_sweep_file(path)
+    settings = flat_settings(settings)  # in parts, as a run's settings.toml, or flat
     source = f"sweep file '{path}'"
 
     def image(text: object) -> str:
@@ -286,7 +291,7 @@ def _cluster(arguments: argparse.Namespace, plan):
     from nst_engine.jobs.cluster import connect
 
     try:
-        cluster = connect(address, plan.jobs[0].config.device)
+        cluster = connect(address, plan.jobs[0].config.machine.device)
     except KeyboardInterrupt:
         raise _StoppedConnecting(address) from None
     try:

@@ -31,7 +31,7 @@ def drive_sweep(sweep, jobs, slots: list[str] | None = None, *, cluster=None) ->
         slots, executor = slots or cluster.slots(), cluster.executor
         for note in cluster.notes:
             _say(console, f"note: {note}")
-    slots = slots or local_slots(sweep.plan.jobs[0].config.device)
+    slots = slots or local_slots(sweep.plan.jobs[0].config.machine.device)
     _introduce(console, sweep, jobs, slots)
     view.draw()
     _say(console, f"grid: {sweep.path} (filled in as the cells finish)")

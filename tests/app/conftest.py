@@ -21,7 +21,7 @@ TINY_SIZE = 32
 def tiny_config(demo_pair: tuple[Path, Path]) -> RunConfig:
     """The demo pair at 32 px, random weights, a few iterations, on the CPU."""
     content, style = demo_pair
-    return RunConfig(
+    return RunConfig.from_flat(
         content=content,
         style=style,
         iterations=4,
@@ -140,5 +140,5 @@ def snapshot_app(monkeypatch: pytest.MonkeyPatch, demo_pair: tuple[Path, Path]):
     monkeypatch.setattr(
         "nst_tui.app.widgets.run.run_panel.time", SimpleNamespace(monotonic=lambda: 1000.0)
     )
-    config = RunConfig(content=Path(content.name), style=Path(style.name))
+    config = RunConfig.from_flat(content=Path(content.name), style=Path(style.name))
     return NSTApp(Remembered(config), folder=Path("."))

@@ -79,15 +79,15 @@ async def test_each_new_setting_reaches_the_config_the_app_runs(make_app) -> Non
         await choose(pilot, "#init", "style")
         run_is_on(app)
         config = await run_and_capture(pilot)
-    assert config.style_weight == 30.0
-    assert config.style_scale == 0.5
-    assert config.style_loss == "w2"
-    assert config.preserve_color == "luminance"
-    assert config.ema is False
-    assert config.padding == "zeros"
-    assert config.loss_scale == "raw"
-    assert config.init == "style"
-    assert config.extra_styles == () and config.style_blend == ()
+    assert config.look.style_weight == 30.0
+    assert config.look.style_scale == 0.5
+    assert config.look.style_loss == "w2"
+    assert config.look.preserve_color == "luminance"
+    assert config.look.ema is False
+    assert config.look.padding == "zeros"
+    assert config.look.loss_scale == "raw"
+    assert config.look.init == "style"
+    assert config.inputs.extra_styles == () and config.look.style_blend == ()
 
 
 async def test_two_style_images_with_weights_reach_the_blend(make_app, demo_pair) -> None:
@@ -103,9 +103,9 @@ async def test_two_style_images_with_weights_reach_the_blend(make_app, demo_pair
         await set_text(pilot, f"#{second}-blend", "0.3")
         run_is_on(app)
         config = await run_and_capture(pilot)
-        assert config.style == style
-        assert config.extra_styles == (content,)
-        assert config.style_blend == (0.7, 0.3)
+        assert config.inputs.style == style
+        assert config.inputs.extra_styles == (content,)
+        assert config.look.style_blend == (0.7, 0.3)
         assert config.styles == (style, content)
 
         # A third, then the second removed: the third becomes "Style 2", its weight kept.
@@ -115,13 +115,13 @@ async def test_two_style_images_with_weights_reach_the_blend(make_app, demo_pair
         await wait_for(pilot, lambda: not app.main.query(f"#{second}-field"), what="removal")
         await form_settled(pilot)
         assert str(app.main.query_one(f"#{third}-field .field-label").content) == "Style 2"
-        assert app.form_state.config.extra_styles == (style,)
-        assert app.form_state.config.style_blend == (0.7, 2.0)
+        assert app.form_state.config.inputs.extra_styles == (style,)
+        assert app.form_state.config.look.style_blend == (0.7, 2.0)
         app.main.query_one(f"#{third}-remove", Button).press()
         await wait_for(pilot, lambda: not app.main.query(f"#{third}-field"), what="removal")
         await form_settled(pilot)
-        assert app.form_state.config.extra_styles == ()
-        assert app.form_state.config.style_blend == ()
+        assert app.form_state.config.inputs.extra_styles == ()
+        assert app.form_state.config.look.style_blend == ()
         assert not app.main.query_one("#style-blend-field").display
 
 
@@ -146,13 +146,13 @@ async def test_a_tiny_run_blends_two_styles_from_an_init_file(make_app, demo_pai
         await choose(pilot, "#init", FILE)
         await set_text(pilot, "#init_file", str(style))
         await choose(pilot, "#preserve_color", "luminance")
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: not app.running, timeout=300, what="the run")
         assert output.is_file(), str(app.main.panel.query_one("#run-result").content)
     remembered = load_remembered()
-    assert remembered.config.extra_styles == (content,)
-    assert remembered.config.init == str(style)
+    assert remembered.config.inputs.extra_styles == (content,)
+    assert remembered.config.look.init == str(style)
 
 
 async def test_init_from_an_image_file(make_app, demo_pair, tmp_path: Path) -> None:
@@ -170,7 +170,7 @@ async def test_init_from_an_image_file(make_app, demo_pair, tmp_path: Path) -> N
         await set_text(pilot, "#init_file", str(content))
         run_is_on(app)
         config = await run_and_capture(pilot)
-    assert config.init == str(content)
+    assert config.look.init == str(content)
 
 
 async def test_weights_from_a_file(make_app, tmp_path: Path) -> None:
@@ -191,10 +191,10 @@ async def test_weights_from_a_file(make_app, tmp_path: Path) -> None:
         run_is_on(app)
         assert not app.main.query_one("#weights-warning").display
         config = await run_and_capture(pilot)
-        assert config.weights == str(weights)
+        assert config.look.weights == str(weights)
         await choose(pilot, "#weights", "oxford")  # a fixed choice again
         assert not app.main.query_one("#weights_file-field").display
-        assert app.form_state.config.weights == "oxford"
+        assert app.form_state.config.look.weights == "oxford"
 
 
 async def test_style_size_and_style_scale_together_are_refused(make_app) -> None:
@@ -208,7 +208,7 @@ async def test_style_size_and_style_scale_together_are_refused(make_app) -> None
         assert app.main.query_one("#style_size-field").error.startswith("style_size and style")
         await set_text(pilot, "#style_size", "")
         run_is_on(app)
-        assert app.form_state.config.style_scale == 2.0
+        assert app.form_state.config.look.style_scale == 2.0
         assert app.main.query_one("#style_size-field").error == ""
 
 
@@ -227,7 +227,7 @@ async def test_bad_blend_weights_are_named(make_app, demo_pair) -> None:
         run_is_off_because(app, "style blend: at least one weight must be above 0")
         await set_text(pilot, "#style-blend", "1")
         run_is_on(app)
-        assert app.form_state.config.style_blend == (1.0, 0.0)
+        assert app.form_state.config.look.style_blend == (1.0, 0.0)
 
 
 PRESET = """
@@ -269,8 +269,12 @@ async def test_a_preset_fills_the_new_fields(make_app, demo_pair, tmp_path: Path
         assert main.query_one("#weights", Select).value == FILE
         assert main.query_one("#weights_file", Input).value == str(weights)
         config = app.form_state.config
-        assert (config.style_weight, config.style_scale, config.ema) == (55.0, 1.5, False)
-        assert config.init == str(content) and config.weights == str(weights)
+        assert (config.look.style_weight, config.look.style_scale, config.look.ema) == (
+            55.0,
+            1.5,
+            False,
+        )
+        assert config.look.init == str(content) and config.look.weights == str(weights)
         # The default preset takes every one of them back.
         await choose(pilot, "#preset", "default")
         assert main.query_one("#style_scale", Input).value == ""
@@ -299,8 +303,8 @@ async def test_a_preset_s_blend_fills_the_weights_of_the_styles_in_the_form(
         await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
         assert app.main.query_one("#style-blend", Input).value == "0.25"
         assert app.main.query_one(f"#{second}-blend", Input).value == "0.75"
-        assert app.form_state.config.extra_styles == (content,)
-        assert app.form_state.config.style_blend == (0.25, 0.75)
+        assert app.form_state.config.inputs.extra_styles == (content,)
+        assert app.form_state.config.look.style_blend == (0.25, 0.75)
 
 
 async def test_remembered_settings_bring_back_styles_and_files(demo_pair, tmp_path) -> None:
@@ -310,7 +314,7 @@ async def test_remembered_settings_bring_back_styles_and_files(demo_pair, tmp_pa
     content, style = demo_pair
     weights = tmp_path / "vgg.safetensors"
     weights.write_bytes(b"x")
-    config = RunConfig(
+    config = RunConfig.from_flat(
         content=content,
         style=style,
         extra_styles=(content,),

@@ -138,7 +138,7 @@ async def test_a_preset_can_lower_and_raise_the_pixel_limit(make_app) -> None:
         await pilot.pause()
         await form_settled(pilot)
         run_is_on(app)
-        assert app.form_state.config.max_input_pixels == 200_000_000
+        assert app.form_state.config.machine.max_input_pixels == 200_000_000
 
 
 # --- unusual images that are fine ----------------------------------------------------------------
@@ -229,7 +229,7 @@ async def test_an_unusual_image_is_accepted_and_converted(make_app, tmp_path) ->
             else:
                 assert "\n" not in info, case  # no notes
             run_is_on(app)
-            assert getattr(app.form_state.config, role) == path, case
+            assert app.form_state.config.value(role) == path, case
 
 
 # --- sizes the network cannot take ---------------------------------------------------------------

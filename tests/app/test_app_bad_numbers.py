@@ -216,7 +216,7 @@ async def test_a_bad_layer_weight_is_named_and_run_stays_off(make_app) -> None:
                 assert app.main.query_one(f"#{kind}-layers").has_class("-invalid"), value
             await set_text(pilot, f"#{kind}-{layer}-weight", "2e-9")
             run_is_on(app)
-            assert (layer, 2e-9) in getattr(app.form_state.config, f"{kind}_layers")
+            assert (layer, 2e-9) in app.form_state.config.value(f"{kind}_layers")
 
 
 async def test_all_content_layers_unticked_is_refused(make_app) -> None:
@@ -234,7 +234,7 @@ async def test_all_content_layers_unticked_is_refused(make_app) -> None:
         await pilot.press("space")  # ticked by hand: it gets a weight of 1, the first one
         await form_settled(pilot)
         run_is_on(app)
-        assert app.form_state.config.content_layers == (("conv4_1", 1.0),)
+        assert app.form_state.config.look.content_layers == (("conv4_1", 1.0),)
 
 
 async def test_every_style_weight_zero_is_refused(make_app) -> None:
@@ -242,7 +242,7 @@ async def test_every_style_weight_zero_is_refused(make_app) -> None:
     async with app.run_test() as pilot:
         await form_settled(pilot)
         await open_layers(pilot, "style")
-        ticked = [name for name, _ in app.form_state.config.style_layers]
+        ticked = [name for name, _ in app.form_state.config.look.style_layers]
         for name in ticked:
             await set_text(pilot, f"#style-{name}-weight", "0")
         run_is_off_because(app, "choose at least one style layer with a weight above 0")

@@ -28,7 +28,7 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         await set_text(pilot, "#scale_iterations", "30")
         run_is_on(app)
         config = app.form_state.config
-        assert (config.min_size, config.scale_iterations) == (128, 30)
+        assert (config.plan.min_size, config.plan.scale_iterations) == (128, 30)
         assert hint(app) == "5 scales: 128 → 181 → 256 → 362 → 512"
         # The estimate counts the smaller scales' iterations too.
         await wait_for(pilot, lambda: estimate.result.seconds > single, what="a longer estimate")
@@ -58,7 +58,11 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         await pilot.pause()
         await form_settled(pilot)
         config = app.form_state.config
-        assert (config.precision, config.memory_format, config.cuda_graph) == (
+        assert (
+            config.machine.precision,
+            config.machine.memory_format,
+            config.machine.cuda_graph,
+        ) == (
             "bf16",
             "auto",
             "off",
@@ -78,7 +82,11 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         await set_text(pilot, "#min_size", "200")
         await pilot.press("ctrl+q")
     remembered = load_remembered().config
-    assert (remembered.min_size, remembered.scale_iterations, remembered.size.longest) == (
+    assert (
+        remembered.plan.min_size,
+        remembered.plan.scale_iterations,
+        remembered.plan.size.longest,
+    ) == (
         200,
         100,
         2048,

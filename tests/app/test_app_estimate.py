@@ -107,7 +107,7 @@ async def test_run_does_not_ask_when_memory_suffices(make_app, quick_profiles) -
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         await pilot.press("ctrl+r")
         # Started at once (a tiny run may even have ended by now), no question asked.
         await wait_for(pilot, lambda: app.current_run_number == 1, what="the run to start")

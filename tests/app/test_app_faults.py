@@ -116,7 +116,7 @@ async def test_a_bad_weights_file_is_named_and_the_next_run_works(
     app = make_app(config)
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         text = await run_to_the_end(pilot)
         assert message in text and "\n" not in text, text
         assert app.main.panel.has_class("-failed")
@@ -137,7 +137,7 @@ async def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_image(
     app = make_app(tiny_config.replace(iterations=25))
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         text = await run_to_the_end(pilot)
         kept = output.with_name(f"{output.stem}.partial-10-of-25.png")
         assert text == (
@@ -159,7 +159,7 @@ async def test_out_of_memory_gives_advice_and_the_next_run_works(
     app = make_app(tiny_config.replace(iterations=20))
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         text = await run_to_the_end(pilot)
         kept = output.with_name(f"{output.stem}.partial-04-of-20.png")
         assert re.fullmatch(
@@ -208,7 +208,7 @@ async def test_a_remembered_device_that_is_not_here_falls_back_to_auto(make_app,
     settings_path().parent.mkdir(parents=True)
     settings_path().write_text('[form]\ndevice = "cuda:1"\nweights = "random"\n', "utf-8")
     remembered = load_remembered()
-    assert remembered.config.device == "cuda:1" and remembered.problems == []
+    assert remembered.config.machine.device == "cuda:1" and remembered.problems == []
     app = NSTApp(remembered, folder=tmp_path)
     async with app.run_test() as pilot:
         device = app.main.query_one("#device", Select)
@@ -216,7 +216,7 @@ async def test_a_remembered_device_that_is_not_here_falls_back_to_auto(make_app,
         await form_settled(pilot)
         notes = [str(note.message) for note in app._notifications]
         assert any("The device cuda:1" in note and "using auto" in note for note in notes), notes
-        assert app.form_state.config.device == "auto"
+        assert app.form_state.config.machine.device == "auto"
         assert "cuda:1" not in [value for _, value in device._options]
 
 

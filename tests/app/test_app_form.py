@@ -69,7 +69,7 @@ async def test_a_non_numeric_iteration_count_is_explained(make_app) -> None:
         await form_settled(pilot)
         assert app.main.query_one("#iterations-field").error == ""
         assert not run_button(app).disabled
-        assert app.form_state.config.iterations == 12
+        assert app.form_state.config.plan.iterations == 12
 
 
 async def test_all_layers_unticked_is_explained(make_app) -> None:
@@ -104,9 +104,9 @@ async def test_ticking_a_layer_makes_its_weight_editable(make_app) -> None:
         await form_settled(pilot)
         assert not weight.disabled
         # A new layer gets the median weight of those ticked (their scales differ widely).
-        ticked = sorted(weight for _, weight in app.remembered.config.style_layers)
+        ticked = sorted(weight for _, weight in app.remembered.config.look.style_layers)
         assert float(weight.value) == ticked[len(ticked) // 2]
-        assert ("conv3_2", float(weight.value)) in app.form_state.config.style_layers
+        assert ("conv3_2", float(weight.value)) in app.form_state.config.look.style_layers
         await set_text(pilot, "#style-conv3_2-weight", "heavy")
         assert "weight of style layers conv3_2 must be a number" in reason_text(app)
 
@@ -121,7 +121,7 @@ async def test_each_optimiser_shows_its_own_parameters(make_app) -> None:
         await form_settled(pilot)
         assert app.main.query_one("#params-rmsprop").display
         assert not app.main.query_one("#params-adam").display
-        assert app.form_state.config.optimizer.name == "rmsprop"
+        assert app.form_state.config.plan.optimizer.name == "rmsprop"
         await set_text(pilot, "#rmsprop-momentum", "1.5")
         assert "rmsprop momentum must be less than 1, got 1.5" in reason_text(app)
         app.main.query_one("#optimizer", Select).value = "lbfgs"
@@ -129,7 +129,7 @@ async def test_each_optimiser_shows_its_own_parameters(make_app) -> None:
         await form_settled(pilot)
         # The hidden optimiser's bad value does not block a run with another one.
         assert not run_button(app).disabled
-        assert app.form_state.config.optimizer.name == "lbfgs"
+        assert app.form_state.config.plan.optimizer.name == "lbfgs"
 
 
 async def test_an_existing_output_needs_replace_ticked(make_app, tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ async def test_an_existing_output_needs_replace_ticked(make_app, tmp_path: Path)
         await pilot.pause()
         await form_settled(pilot)
         assert not run_button(app).disabled
-        assert app.form_state.config.overwrite
+        assert app.form_state.config.inputs.overwrite
 
 
 async def test_tab_reaches_every_field_in_order(make_app) -> None:

@@ -151,4 +151,4 @@ def test_an_image_field_takes_the_engines_image_kinds_and_pixel_limit() -> None:
     field checks against RunConfig's pixel limit until the form gives it the config's."""
     field = PathField("Content", "content", "content image")
     assert field.input.suggester.suffixes == IMAGE_SUFFIXES
-    assert field.max_pixels == RunConfig().max_input_pixels
+    assert field.max_pixels == RunConfig().machine.max_input_pixels

@@ -35,7 +35,7 @@ async def test_typing_a_gallery_name_in_the_style_field_uses_the_gallery_file(ma
         assert info.splitlines()[0] == "512x512 px"  # the gallery file's size (80 columns)
         assert f"gallery: {mosaic.name}" in info  # which file the name stands for
         assert app.form_state.config is not None
-        assert app.form_state.config.style == mosaic
+        assert app.form_state.config.inputs.style == mosaic
 
 
 async def test_a_file_of_that_name_here_wins_over_the_gallery_name(
@@ -50,4 +50,4 @@ async def test_a_file_of_that_name_here_wins_over_the_gallery_name(
         assert field.problem == ""
         assert field.path == Path("mosaic")
         assert "40x30 px" in str(field.query_one(".path-info").content)  # 80 columns: px
-        assert app.form_state.config.style == Path("mosaic")
+        assert app.form_state.config.inputs.style == Path("mosaic")

@@ -42,7 +42,7 @@ def recorded_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("history")
     root = base / "runs"
     content, style = demo_pair()
-    tiny = RunConfig(
+    tiny = RunConfig.from_flat(
         content=content,
         style=style,
         iterations=3,
@@ -215,10 +215,10 @@ async def test_load_settings_fills_the_form_with_a_fresh_output(make_app, runs, 
         await form_settled(pilot)
         loaded = app.form_state.config
         assert loaded is not None
-        assert loaded.iterations == 4 and loaded.style == stored.style
-        assert loaded.style_weight == stored.style_weight
-        assert loaded.output != stored.output and not loaded.output.exists()
-        assert loaded.replace(output=stored.output) == stored
+        assert loaded.plan.iterations == 4 and loaded.inputs.style == stored.inputs.style
+        assert loaded.look.style_weight == stored.look.style_weight
+        assert loaded.inputs.output != stored.inputs.output and not loaded.inputs.output.exists()
+        assert loaded.replace(output=stored.inputs.output) == stored
 
 
 async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, tiny_config):
@@ -229,12 +229,15 @@ async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, 
     app = make_app(tiny_config.replace(iterations=9, tv_weight=0.5))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        assert app.form_state.config.iterations == 9
+        assert app.form_state.config.plan.iterations == 9
         load_settings_from_image(app, image)
         await form_settled(pilot)
         loaded = app.form_state.config
-        assert loaded.iterations == 3 and loaded.tv_weight == finished.config().tv_weight
-        assert loaded.output != image
+        assert (
+            loaded.plan.iterations == 3
+            and loaded.look.tv_weight == finished.config().look.tv_weight
+        )
+        assert loaded.inputs.output != image
         # An image without settings: one line, and the form keeps what it has.
         plain = runs.parent / "plain.png"
         Image.new("RGB", (8, 8)).save(plain)
@@ -243,7 +246,7 @@ async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, 
         load_settings_from_image(app, plain)
         assert messages == [f"'{plain}' carries no nst-tui settings (not made by nst-tui?)"]
         await form_settled(pilot)
-        assert app.form_state.config.iterations == 3
+        assert app.form_state.config.plan.iterations == 3
 
 
 async def test_delete_asks_first_and_removes_the_run_folder(make_app, runs: Path) -> None:
@@ -287,8 +290,10 @@ async def test_resume_and_run_again_hand_the_run_to_the_queue(make_app, runs: Pa
         config, folder = calls[1]
         old = finished.config()
         assert folder is None
-        assert config.output == old.output.with_name(f"{old.output.stem}-2.png")
-        assert config.replace(output=old.output) == old
+        assert config.inputs.output == old.inputs.output.with_name(
+            f"{old.inputs.output.stem}-2.png"
+        )
+        assert config.replace(output=old.inputs.output) == old
 
 
 async def test_the_list_follows_the_runs_folder(make_app, runs: Path, tiny_config) -> None:

@@ -32,7 +32,9 @@ def long_named_runs(tmp_path: Path, demo_pair: tuple[Path, Path]) -> Path:
     shutil.copy(demo_pair[0], content)
     shutil.copy(demo_pair[1], style)
     root = tmp_path / "runs"
-    config = RunConfig(content=content, style=style, iterations=200, size=Size(longest=512))
+    config = RunConfig.from_flat(
+        content=content, style=style, iterations=200, size=Size(longest=512)
+    )
     finished(RunFolder.create(config, root), 200, 133.0)
     finished(RunFolder.create(config.replace(iterations=300), root), 300, 2 * 3600 + 65.0)
     RunFolder.create(config, root).update(status="stopped", iterations_done=16, total=200)

@@ -53,10 +53,10 @@ async def test_a_mask_typed_under_the_style_reaches_the_run(make_app, demo_pair,
         await form_settled(pilot)
         field = app.main.query_one("#style-mask-field", MaskField)
         assert NO_MASK in str(field.query_one(".path-info", Static).content)
-        assert app.form_state.config.style_masks == ()
+        assert app.form_state.config.inputs.style_masks == ()
         await set_text(pilot, "#style-mask", str(mask))
         run_is_on(app)
-        assert app.form_state.config.style_masks == (mask,)
+        assert app.form_state.config.inputs.style_masks == (mask,)
         await wait_for(pilot, lambda: field.query_one(CellImage).has_picture, what="a thumbnail")
         assert "640x427" in str(field.query_one(".path-info", Static).content)
         await pilot.resize_terminal(120, 40)  # and back: the form is usable at both sizes
@@ -67,7 +67,7 @@ async def test_a_mask_typed_under_the_style_reaches_the_run(make_app, demo_pair,
         await pilot.pause()
         assert field.input.region.height == 1 and field.input.region.width > 20
         await set_text(pilot, "#style-mask", "")
-        assert app.form_state.config.style_masks == ()
+        assert app.form_state.config.inputs.style_masks == ()
 
 
 async def test_the_form_is_filled_from_the_masks_of_the_settings(
@@ -85,7 +85,7 @@ async def test_the_form_is_filled_from_the_masks_of_the_settings(
             "style mask 1",
             "style mask 2",
         ]
-        assert app.form_state.config.style_masks == masks
+        assert app.form_state.config.inputs.style_masks == masks
 
 
 async def test_removing_a_style_image_removes_its_mask(make_app, demo_pair, tmp_path):
@@ -99,13 +99,13 @@ async def test_removing_a_style_image_removes_its_mask(make_app, demo_pair, tmp_
         run_is_off_because(app, "1 style mask for 2 style images")
         await set_text(pilot, f"#{stem}-mask", str(second))
         run_is_on(app)
-        assert app.form_state.config.style_masks == (first, second)
+        assert app.form_state.config.inputs.style_masks == (first, second)
         app.main.query_one(f"#{stem}-remove", Button).press()
         await wait_for(pilot, lambda: not app.main.query(f"#{stem}-mask-field"), what="removal")
         await form_settled(pilot)
         run_is_on(app)
-        assert app.form_state.config.style_masks == (first,)
-        assert app.form_state.config.extra_styles == ()
+        assert app.form_state.config.inputs.style_masks == (first,)
+        assert app.form_state.config.inputs.extra_styles == ()
 
 
 async def test_a_missing_mask_is_named_under_the_style_without_one(make_app, demo_pair, tmp_path):
@@ -150,4 +150,4 @@ async def test_the_masks_dialog_fills_the_mask_field(make_app, demo_pair, tmp_pa
         app.screen.dismiss(mask)
         await wait_for(pilot, lambda: app.main.query_one("#style-mask-field").text == str(mask))
         await form_settled(pilot)
-        assert app.form_state.config.style_masks == (mask,)
+        assert app.form_state.config.inputs.style_masks == (mask,)

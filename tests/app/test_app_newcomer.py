@@ -206,13 +206,13 @@ async def test_rerunning_with_a_chosen_name_offers_the_next_free_name(
         chosen = tmp_path / "mine.png"
         await set_text(pilot, "#output", str(chosen))
         for expected in (chosen, tmp_path / "mine-2.png", tmp_path / "mine-3.png"):
-            assert app.form_state.config.output == expected
+            assert app.form_state.config.inputs.output == expected
             await pilot.press("ctrl+r")
             await wait_for(pilot, lambda: not app.running, timeout=120, what="the run")
             assert expected.is_file()
             await form_settled(pilot)
             run_is_on(app)  # never blocked by "already exists"
-        assert app.form_state.config.output == tmp_path / "mine-4.png"
+        assert app.form_state.config.inputs.output == tmp_path / "mine-4.png"
         # Typing the name of an existing file says which name is free.
         await set_text(pilot, "#output", str(chosen))
         assert "('mine-4.png' is free)" in app.main.query_one("#output-field").error

@@ -91,7 +91,7 @@ async def test_a_typed_name_that_a_stopped_run_owns_is_said_under_the_field(
         assert f"run {stopped.id} (stopped at 2/4) will write this name when resumed" in warning
         assert app.main.query_one("#output-warning").display
         # A warning, not an error: Run stays on (the stopped run's resume takes another name).
-        assert app.form_state.config is not None and app.form_state.config.output == owned
+        assert app.form_state.config is not None and app.form_state.config.inputs.output == owned
         assert not app.main.query_one("#run", Button).disabled
         await set_text(pilot, "#output", str(tmp_path / "free.png"))
         assert not app.main.query_one("#output-warning").display
@@ -125,7 +125,7 @@ async def test_a_resume_that_fails_keeps_the_run_stopped_and_shows_why(
     make_app, tiny_config, tmp_path: Path, stopped_run, queued: bool
 ) -> None:
     content = tmp_path / "content.jpg"
-    shutil.copyfile(tiny_config.content, content)
+    shutil.copyfile(tiny_config.inputs.content, content)
     stopped = stopped_run(tiny_config.replace(content=content, output=tmp_path / "mine.png"))
     before = stopped.record()
     content.unlink()
@@ -168,7 +168,7 @@ async def test_a_name_that_a_running_run_writes_is_numbered_and_said(
         assert f"run {running.id} (running at 3/30) writes this name" in warning
         await pilot.press("ctrl+r")
         await pilot.pause()
-        assert app.jobs[1].config.output == tmp_path / "busy-2.png"
+        assert app.jobs[1].config.inputs.output == tmp_path / "busy-2.png"
         assert any("busy.png" in note and "busy-2.png" in note for note in notes_of(app))
         app.cancel_all_jobs()
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="the stop")

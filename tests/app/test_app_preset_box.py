@@ -28,7 +28,7 @@ async def test_the_preset_box_says_custom_after_another_runs_settings_are_loaded
         fill_form(app, tiny_config.replace(iterations=31), "run X")  # no preset's settings
         await wait_for(pilot, lambda: app.form_state.config is not None, what="the settings")
         await form_settled(pilot)
-        assert app.form_state.config.iterations == 31
+        assert app.form_state.config.plan.iterations == 31
         assert preset_box(app) == "custom"
 
 
@@ -60,7 +60,7 @@ async def test_choosing_a_preset_keeps_the_blend_weights(make_app, demo_pair) ->
         await choose(pilot, "#preset", "painterly")
         assert app.main.query_one("#style-blend").value == "3"
         assert app.main.query_one(f"#{second}-blend").value == "1"
-        assert app.form_state.config.style_blend == (3.0, 1.0)
+        assert app.form_state.config.look.style_blend == (3.0, 1.0)
         assert preset_box(app) == "painterly (built-in)"  # the blend is the images', not its
 
 

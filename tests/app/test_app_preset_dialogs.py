@@ -31,7 +31,7 @@ def problem_line(screen) -> Static:
 
 
 async def test_saving_over_one_of_your_presets_asks_first(make_app) -> None:
-    save_user_preset("mine", RunConfig(iterations=11))
+    save_user_preset("mine", RunConfig.from_flat(iterations=11))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
@@ -43,11 +43,11 @@ async def test_saving_over_one_of_your_presets_asks_first(make_app) -> None:
         assert app.screen is dialog
         assert "replace" in str(problem_line(dialog).content).lower()
         assert "Replace" in str(dialog.query_one("#preset-save", Button).label)
-        assert load_preset("mine").iterations == 11
+        assert load_preset("mine").plan.iterations == 11
         # Escape keeps it.
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is not dialog, what="closing")
-        assert load_preset("mine").iterations == 11
+        assert load_preset("mine").plan.iterations == 11
 
         # Again, and this time confirm with a second Enter.
         dialog = await open_save_dialog(pilot)
@@ -56,12 +56,12 @@ async def test_saving_over_one_of_your_presets_asks_first(make_app) -> None:
         assert app.screen is dialog
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is not dialog, what="saving")
-        assert load_preset("mine").iterations == 22
+        assert load_preset("mine").plan.iterations == 22
 
 
 async def test_changing_the_name_after_the_question_asks_again(make_app) -> None:
-    save_user_preset("mine", RunConfig(iterations=11))
-    save_user_preset("other", RunConfig(iterations=12))
+    save_user_preset("mine", RunConfig.from_flat(iterations=11))
+    save_user_preset("other", RunConfig.from_flat(iterations=12))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
@@ -74,7 +74,7 @@ async def test_changing_the_name_after_the_question_asks_again(make_app) -> None
         await pilot.pause()
         assert app.screen is dialog  # asks about 'other' before replacing it
         assert "other" in str(problem_line(dialog).content)
-        assert load_preset("other").iterations == 12
+        assert load_preset("other").plan.iterations == 12
 
 
 async def test_enter_on_an_empty_name_says_type_a_name(make_app) -> None:
@@ -103,8 +103,8 @@ async def pick_from_palette(pilot, query: str) -> None:
 
 
 async def test_a_preset_of_yours_is_deleted_from_the_palette_after_asking(make_app) -> None:
-    save_user_preset("old look", RunConfig(iterations=11))
-    save_user_preset("keeper", RunConfig(iterations=12))
+    save_user_preset("old look", RunConfig.from_flat(iterations=11))
+    save_user_preset("keeper", RunConfig.from_flat(iterations=12))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
@@ -133,7 +133,7 @@ async def test_a_preset_of_yours_is_deleted_from_the_palette_after_asking(make_a
 
 
 async def test_cancelling_the_question_keeps_the_preset(make_app) -> None:
-    save_user_preset("old look", RunConfig(iterations=11))
+    save_user_preset("old look", RunConfig.from_flat(iterations=11))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)

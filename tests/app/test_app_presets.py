@@ -35,7 +35,7 @@ async def test_save_as_preset_then_load_it_back(make_app) -> None:
         path = locations.user_presets_dir() / "my look.toml"
         assert path.is_file()
         saved = load_preset("my look")
-        assert saved.iterations == 77 and saved.tv_weight == 0.5
+        assert saved.plan.iterations == 77 and saved.look.tv_weight == 0.5
         assert "rocket" not in path.read_text()  # settings only, never the image paths
         preset = app.main.query_one("#preset", Select)
         assert "my look" in [value for _, value in preset._options]
@@ -47,16 +47,16 @@ async def test_save_as_preset_then_load_it_back(make_app) -> None:
         await form_settled(pilot)
         reference = load_preset("reference-2022")
         config = app.form_state.config
-        assert config.iterations == reference.iterations
-        assert config.optimizer.name == "adam"
-        assert config.style_layers == reference.style_layers
+        assert config.plan.iterations == reference.plan.iterations
+        assert config.plan.optimizer.name == "adam"
+        assert config.look.style_layers == reference.look.style_layers
         assert app.main.query_one("#content", Input).value == content
 
         # And back to the user's own.
         preset.value = "my look"
         await pilot.pause()
         await form_settled(pilot)
-        assert app.form_state.config.iterations == 77
+        assert app.form_state.config.plan.iterations == 77
         assert app.main.query_one("#tv_weight", Input).value == "0.5"
 
 
@@ -75,13 +75,13 @@ async def test_the_form_is_remembered_between_sessions(make_app, tmp_path: Path)
         await pilot.press("ctrl+q")
     assert settings_path().is_file()
     remembered = load_remembered()
-    assert remembered.config.seed == 42
+    assert remembered.config.plan.seed == 42
     assert remembered.problems == []
     again = NSTApp(remembered, folder=tmp_path)
     async with again.run_test() as pilot:
         await form_settled(pilot)
         assert again.main.query_one("#seed", Input).value == "42"
-        assert again.form_state.config.weights == "random"
+        assert again.form_state.config.look.weights == "random"
 
 
 def test_a_bad_remembered_value_falls_back_to_its_default(tmp_path: Path) -> None:
@@ -94,10 +94,14 @@ def test_a_bad_remembered_value_falls_back_to_its_default(tmp_path: Path) -> Non
         "nonsense": True,
     }
     config, problems = config_from_saved(data, base)
-    assert config.seed == 5 and config.optimizer.name == "adam" and config.optimizer.lr == 0.5
-    assert config.iterations == base.iterations
-    assert config.optimizer.adam == base.optimizer.adam
-    assert config.style_layers == base.style_layers
+    assert (
+        config.plan.seed == 5
+        and config.plan.optimizer.name == "adam"
+        and config.plan.optimizer.lr == 0.5
+    )
+    assert config.plan.iterations == base.plan.iterations
+    assert config.plan.optimizer.adam == base.plan.optimizer.adam
+    assert config.look.style_layers == base.look.style_layers
     assert sorted(problems) == ["iterations", "nonsense", "optimizer.adam", "style_layers"]
 
 
@@ -105,16 +109,16 @@ def test_an_unreadable_settings_file_gives_the_defaults(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
     path.write_text("this is [not toml", encoding="utf-8")
     remembered = load_remembered(path)
-    assert remembered.config.iterations == RunConfig().iterations
+    assert remembered.config.plan.iterations == RunConfig().plan.iterations
     assert remembered.problems == ["settings.toml (unreadable)"]
 
 
 def test_saving_without_a_valid_form_keeps_the_last_good_one(tmp_path: Path) -> None:
     path = tmp_path / "settings.toml"
-    save_remembered(RunConfig(seed=9), "cells", path)
+    save_remembered(RunConfig.from_flat(seed=9), "cells", path)
     save_remembered(None, "graphics", path)
     remembered = load_remembered(path)
-    assert remembered.config.seed == 9
+    assert remembered.config.plan.seed == 9
     assert remembered.preview_mode == "graphics"
     assert "output" not in path.read_text()
 
@@ -177,7 +181,7 @@ async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(mak
         assert app.main.query_one("#output_size", Input).value == ""
         assert app.main.query_one("#size", Input).value == "512"
         config = app.form_state.config
-        assert config.output_size is None
+        assert config.plan.output_size is None
         # Every setting is the default preset's (the fixture's random weights and CPU too).
         assert config.replace(content=None, style=None, output=None) == load_preset("default")
         assert app.main.query_one("#content", Input).value == content
@@ -186,6 +190,6 @@ async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(mak
 
 def test_the_form_is_remembered_through_the_atomic_write(tmp_path: Path, atomic_writes) -> None:
     path = tmp_path / "settings.toml"
-    assert save_remembered(RunConfig(seed=9), "cells", path) == path
+    assert save_remembered(RunConfig.from_flat(seed=9), "cells", path) == path
     assert atomic_writes == [path]
-    assert load_remembered(path).config.seed == 9
+    assert load_remembered(path).config.plan.seed == 9

@@ -64,7 +64,7 @@ async def test_ctrl_r_during_a_run_queues_and_the_queue_screen_cancels_one(
         # The queue's words are the run folders' (one state, one word).
         assert [entry.status for entry in app.jobs.values()] == [RUNNING, QUEUED, QUEUED]
         assert [entry.folder.record().status for entry in app.jobs.values()][1:] == [QUEUED] * 2
-        outputs = [entry.config.output for entry in app.jobs.values()]
+        outputs = [entry.config.inputs.output for entry in app.jobs.values()]
         assert len(set(outputs)) == 3  # each has an output of its own
         assert app.current_run_number == 1 and app.running
         await pilot.press("f5")
@@ -220,7 +220,7 @@ async def test_queued_names_go_on_from_a_numbered_name(make_app, tiny_config, tm
         await form_settled(pilot)
         for _ in range(3):
             app.enqueue(tiny_config.replace(iterations=5000, output=tmp_path / "mine-2.png"))
-        names = [entry.config.output.name for entry in app.jobs.values()]
+        names = [entry.config.inputs.output.name for entry in app.jobs.values()]
         assert names == ["mine-2.png", "mine-3.png", "mine-4.png"]
         app.cancel_all_jobs()
         await wait_for(pilot, lambda: all_ended(app), timeout=60, what="everything stopped")

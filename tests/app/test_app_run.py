@@ -22,7 +22,7 @@ async def test_a_tiny_run_finishes_and_shows_where_the_result_is(make_app, tmp_p
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         labels: list[str] = []
         original = app.main.panel.set_running
 
@@ -50,7 +50,7 @@ async def test_a_tiny_run_finishes_and_shows_where_the_result_is(make_app, tmp_p
         # Ready for the next run, with a new name that does not overwrite this result.
         assert not app.main.query_one("#run", Button).disabled
         await form_settled(pilot)
-        assert app.form_state.config.output == tmp_path / f"{output.stem}-2.png"
+        assert app.form_state.config.inputs.output == tmp_path / f"{output.stem}-2.png"
 
 
 @pytest.mark.slow  # runs the engine
@@ -58,7 +58,7 @@ async def test_cancel_stops_within_an_iteration_and_keeps_the_image(make_app, ti
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         await pilot.press("escape")
@@ -87,7 +87,7 @@ async def test_quitting_mid_run_exits_promptly_and_keeps_the_image(
     app = make_app(tiny_config.replace(iterations=5000))
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        output = app.form_state.config.output
+        output = app.form_state.config.inputs.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         await pilot.press("ctrl+q", "ctrl+q")  # the second Ctrl+Q confirms

@@ -58,7 +58,7 @@ async def a_run_at_iteration_250(pilot) -> None:
     main.post_message(RunProgress(1, 250, 600, 100.0, 2.5, losses, scale=3, scales=5))
     await pilot.pause()
     _, width, height = main.preview.frame_request()
-    with Image.open(app.main.form.base.content) as opened:
+    with Image.open(app.main.form.base.inputs.content) as opened:
         image = opened.convert("RGB")
     image.thumbnail((width, height), Image.Resampling.BOX)
     main.post_message(RunPreview(1, 250, image, CellBuilder().build(image)))

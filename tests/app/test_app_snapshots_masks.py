@@ -36,7 +36,7 @@ def masked_app(monkeypatch: pytest.MonkeyPatch, demo_pair, tmp_path: Path):
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(NSTApp, "_probe_devices", lambda self: None)
-    config = RunConfig(
+    config = RunConfig.from_flat(
         content=Path(content.name), style=Path(style.name), style_masks=(Path("sky.png"),)
     )
     return NSTApp(Remembered(config), folder=Path("."))

@@ -40,7 +40,7 @@ def snapshot_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_pair) ->
     root = tmp_path / "runs"
     monkeypatch.setenv("NST_TUI_RUNS_DIR", str(root))
     content, style = demo_pair
-    base = RunConfig(
+    base = RunConfig.from_flat(
         content=Path(content.name),
         style=Path(style.name),
         iterations=300,
@@ -73,9 +73,9 @@ def snapshot_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_pair) ->
             seconds=seconds,
             iterations_done=done,
             total=300,
-            content=str(config.content),
+            content=str(config.inputs.content),
             styles=tuple(str(path) for path in config.styles),
-            output=str(config.output),
+            output=str(config.inputs.output),
             host="studio",
             pid=None,
         )

@@ -26,7 +26,7 @@ async def test_a_new_user_sees_the_demo_pair_and_can_run(tmp_path: Path, monkeyp
         output = Path(app.main.query_one("#output").value)
         assert output.parent == tmp_path
         assert output.name == f"{content.stem}-{style.stem}.png"
-        assert app.main.query_one("#iterations").value == str(default_config().iterations)
+        assert app.main.query_one("#iterations").value == str(default_config().plan.iterations)
         assert app.form_state.config is not None
         assert not app.main.query_one("#run", Button).disabled
         assert "Ready" in reason_text(app)
@@ -86,7 +86,7 @@ async def test_remembered_settings_that_fail_to_load_are_named(make_app, tmp_pat
 
     remembered = load_remembered()
     assert remembered.problems == ["iterations"]
-    assert remembered.config.seed == 7
+    assert remembered.config.plan.seed == 7
     app = NSTApp(remembered, folder=tmp_path)
     async with app.run_test() as pilot:
         await form_settled(pilot)
@@ -107,4 +107,4 @@ async def test_the_form_fits_80x24(make_app) -> None:
 
 def test_remembered_is_used_when_given(tiny_config) -> None:
     app = NSTApp(Remembered(tiny_config))
-    assert app.remembered.config.iterations == tiny_config.iterations
+    assert app.remembered.config.plan.iterations == tiny_config.plan.iterations

@@ -143,11 +143,11 @@ def test_the_default_grid_name_drops_the_outputs_numbering(tmp_path: Path) -> No
     from nst_engine.settings.config import RunConfig
     from nst_tui.app.screens.sweep import default_grid_path
 
-    base = RunConfig(output=tmp_path / "rocket-swirl-3.png")
+    base = RunConfig.from_flat(output=tmp_path / "rocket-swirl-3.png")
     assert default_grid_path(base) == tmp_path / "rocket-swirl-sweep.png"
     (tmp_path / "rocket-swirl-sweep.png").write_bytes(b"an earlier grid")
     assert default_grid_path(base) == tmp_path / "rocket-swirl-sweep-2.png"
-    assert default_grid_path(RunConfig(output=tmp_path / "trip-2024.png")).name == (
+    assert default_grid_path(RunConfig.from_flat(output=tmp_path / "trip-2024.png")).name == (
         "trip-2024-sweep.png"
     )
 

@@ -17,7 +17,7 @@ def entry(status: str, index: int, config: RunConfig, total: int = 0) -> QueueEn
 
 
 def test_the_totals_count_what_was_made_and_nothing_of_a_cancelled_queued_run() -> None:
-    config = RunConfig(iterations=100)
+    config = RunConfig.from_flat(iterations=100)
     entries = [
         entry("finished", 100, config, total=100),
         entry("running", 30, config, total=100),
@@ -30,7 +30,9 @@ def test_the_totals_count_what_was_made_and_nothing_of_a_cancelled_queued_run() 
 
 def test_a_queued_coarse_to_fine_run_counts_the_iterations_of_all_its_scales() -> None:
     # 256 px from 64: scales of 64, 91, 128, 181 px at 10 iterations each, then 50 at 256.
-    config = RunConfig(iterations=50, size=Size(longest=256), min_size=64, scale_iterations=10)
+    config = RunConfig.from_flat(
+        iterations=50, size=Size(longest=256), min_size=64, scale_iterations=10
+    )
     assert overall_progress([entry(QUEUED, 0, config)]) == (0, 4 * 10 + 50)
     assert entry(QUEUED, 0, config).progress_text() == ""
     assert entry("running", 5, config).progress_text() == "5/90 (5%)"
@@ -39,7 +41,7 @@ def test_a_queued_coarse_to_fine_run_counts_the_iterations_of_all_its_scales() -
 def test_a_job_not_started_yet_is_queued_as_its_run_folder_says() -> None:
     """One word for one state: the queue's entry and run.json both say `queued` (the queue
     said `waiting` of a job whose folder said `queued`)."""
-    config = RunConfig(iterations=10)
+    config = RunConfig.from_flat(iterations=10)
     waits = QueueEntry(1, config, RunFolder(Path("unused")))
     assert waits.status == QUEUED and waits.open
     assert queue_counts([waits, entry(RUNNING, 3, config), entry("stopped", 3, config)]) == (1, 1)

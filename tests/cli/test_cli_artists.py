@@ -67,29 +67,41 @@ def write_preset(folder: Path, text: str) -> Path:
     ],
 )
 def test_each_new_flag_reaches_the_config(config_of, flags, field, value):
-    assert getattr(config_of("astronaut", "mosaic", *flags), field) == value
+    assert config_of("astronaut", "mosaic", *flags).value(field) == value
 
 
 def test_without_the_flags_the_preset_decides(config_of):
     default = config_of("astronaut", "mosaic")
-    assert (default.style_weight, default.preserve_color, default.style_loss) == (
+    assert (default.look.style_weight, default.look.preserve_color, default.look.style_loss) == (
         10.0,
         "off",
         "gram",
     )
-    assert (default.ema, default.padding, default.loss_scale) == (True, "replicate", "normalized")
-    assert default.style_scale is None and default.extra_styles == () and default.style_blend == ()
+    assert (default.look.ema, default.look.padding, default.look.loss_scale) == (
+        True,
+        "replicate",
+        "normalized",
+    )
+    assert (
+        default.look.style_scale is None
+        and default.inputs.extra_styles == ()
+        and default.look.style_blend == ()
+    )
     reference = config_of("astronaut", "mosaic", "--preset", "reference-2022")
-    assert (reference.ema, reference.padding, reference.loss_scale) == (False, "zeros", "raw")
+    assert (reference.look.ema, reference.look.padding, reference.look.loss_scale) == (
+        False,
+        "zeros",
+        "raw",
+    )
 
 
 def test_init_takes_an_image_file_or_a_gallery_name(config_of, work):
     Image.new("RGB", (40, 40), (90, 10, 10)).save(work / "start.png")
-    assert config_of("astronaut", "mosaic", "--init", "start.png").init == "start.png"
-    assert config_of("astronaut", "mosaic", "--init", work / "start.png").init == str(
+    assert config_of("astronaut", "mosaic", "--init", "start.png").look.init == "start.png"
+    assert config_of("astronaut", "mosaic", "--init", work / "start.png").look.init == str(
         work / "start.png"
     )
-    assert config_of("astronaut", "mosaic", "--init", "swirl").init == str(
+    assert config_of("astronaut", "mosaic", "--init", "swirl").look.init == str(
         gallery_image("swirl").path
     )
 
@@ -108,16 +120,19 @@ def test_a_missing_init_image_is_refused_before_the_run(config_of):
 
 def test_several_styles_and_their_blend_reach_the_config(config_of, work):
     config = config_of("astronaut", "mosaic", "swirl", "ripples", "--style-blend", "0.5,0.3,0.2")
-    assert config.style == gallery_image("mosaic").path
-    assert config.extra_styles == (gallery_image("swirl").path, gallery_image("ripples").path)
-    assert config.style_blend == (0.5, 0.3, 0.2)
+    assert config.inputs.style == gallery_image("mosaic").path
+    assert config.inputs.extra_styles == (
+        gallery_image("swirl").path,
+        gallery_image("ripples").path,
+    )
+    assert config.look.style_blend == (0.5, 0.3, 0.2)
     assert config.blend == pytest.approx((0.5, 0.3, 0.2))
-    assert config.output == work / "astronaut-mosaic.png"  # named after the first style
+    assert config.inputs.output == work / "astronaut-mosaic.png"  # named after the first style
 
 
 def test_several_styles_without_a_blend_share_equally(config_of):
     config = config_of("astronaut", "mosaic", "swirl")
-    assert config.style_blend == ()
+    assert config.look.style_blend == ()
     assert config.blend == (0.5, 0.5)
 
 
@@ -144,26 +159,26 @@ BLENDED_PRESET = 'extra_styles = ["elsewhere/second.jpg"]\nstyle_blend = [0.7, 0
 def test_a_presets_blend_is_kept_when_it_fits_and_dropped_when_it_does_not(config_of, work):
     preset = write_preset(work, BLENDED_PRESET)
     two = config_of("astronaut", "mosaic", "swirl", "--preset", preset)
-    assert two.style_blend == (0.7, 0.3)
-    assert two.extra_styles == (
+    assert two.look.style_blend == (0.7, 0.3)
+    assert two.inputs.extra_styles == (
         gallery_image("swirl").path,
     )  # the command line's, not the preset's
     one = config_of("astronaut", "mosaic", "--preset", preset)  # nothing to blend
-    assert one.style_blend == ()
+    assert one.look.style_blend == ()
     given = config_of("astronaut", "mosaic", "swirl", "ripples", "--preset", preset,
                       "--style-blend", "1,1,2")  # fmt: skip
-    assert given.style_blend == (1.0, 1.0, 2.0)
+    assert given.look.style_blend == (1.0, 1.0, 2.0)
     three = config_of("astronaut", "mosaic", "swirl", "ripples", "--preset", preset)
-    assert three.style_blend == () and three.blend == pytest.approx((1 / 3,) * 3)  # equal
+    assert three.look.style_blend == () and three.blend == pytest.approx((1 / 3,) * 3)  # equal
 
 
 def test_style_scale_and_style_size_each_replace_the_others_preset_value(config_of, work):
     preset = write_preset(work, "style_size = 256\n")
     scaled = config_of("astronaut", "mosaic", "--preset", preset, "--style-scale", "2")
-    assert (scaled.style_size, scaled.style_scale) == (None, 2.0)
+    assert (scaled.look.style_size, scaled.look.style_scale) == (None, 2.0)
     preset = write_preset(work, "style_scale = 0.5\n")
     sized = config_of("astronaut", "mosaic", "--preset", preset, "--style-size", "300")
-    assert (str(sized.style_size), sized.style_scale) == ("300", None)
+    assert (str(sized.look.style_size), sized.look.style_scale) == ("300", None)
 
 
 # --- bad values: one line naming the flag ---------------------------------------------------------
@@ -247,9 +262,9 @@ def test_a_run_with_two_styles_keeps_the_colours_and_says_the_blend(nst_tui_here
     output = work / "two.png"
     assert result.stdout.strip() == "two.png"
     settings = RunConfig.from_toml(read_embedded_settings(output))
-    assert settings.extra_styles == (gallery_image("swirl").path,)
-    assert settings.style_blend == (0.7, 0.3)
-    assert (settings.preserve_color, settings.style_scale) == ("luminance", 0.5)
+    assert settings.inputs.extra_styles == (gallery_image("swirl").path,)
+    assert settings.look.style_blend == (0.7, 0.3)
+    assert (settings.look.preserve_color, settings.look.style_scale) == ("luminance", 0.5)
     with Image.open(output) as image:
         assert image.size == (48, 48)
         made = np.asarray(image.convert("YCbCr"), dtype=float)

@@ -23,7 +23,7 @@ def tiny_run(demo_pair, work):
         from nst_engine.store.runs import RunFolder
 
         content, style = demo_pair
-        config = RunConfig(
+        config = RunConfig.from_flat(
             content=content,
             style=style,
             output=work / "out.png",

@@ -18,8 +18,8 @@ def test_the_flags_reach_the_config():
         *("--size", "2048", "--min-size", "256", "--scale-iterations", "80"),
         *("--precision", "bf16", "--memory-format", "contiguous", "--cuda-graph", "off"),
     )
-    assert (config.min_size, config.scale_iterations) == (256, 80)
-    assert (config.precision, config.memory_format, config.cuda_graph) == (
+    assert (config.plan.min_size, config.plan.scale_iterations) == (256, 80)
+    assert (config.machine.precision, config.machine.memory_format, config.machine.cuda_graph) == (
         "bf16",
         "contiguous",
         "off",
@@ -28,8 +28,10 @@ def test_the_flags_reach_the_config():
 
 def test_without_the_flags_the_preset_decides():
     config = config_of("--preset", "default")
-    assert config.min_size == 0
-    assert (config.precision, config.memory_format, config.cuda_graph) == ("auto",) * 3
+    assert config.plan.min_size == 0
+    assert (config.machine.precision, config.machine.memory_format, config.machine.cuda_graph) == (
+        "auto",
+    ) * 3
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,8 @@ def test_a_tiny_demo_run_writes_the_result_and_prints_its_path(nst_tui_here, wor
     assert "NOT TRAINED" in result.stderr  # random weights are never silent
     assert "done in" in result.stderr
     settings = RunConfig.from_toml(read_embedded_settings(output))
-    assert settings.iterations == 3
-    assert settings.weights == "random"
+    assert settings.plan.iterations == 3
+    assert settings.look.weights == "random"
 
 
 def test_flags_override_the_preset_and_reach_the_result(nst_tui_here, work, demo_pair):
@@ -67,14 +67,14 @@ def test_flags_override_the_preset_and_reach_the_result(nst_tui_here, work, demo
         assert image.format == "JPEG"
         assert image.size == (50, 40)
     settings = RunConfig.from_toml(read_embedded_settings(output))
-    assert settings.optimizer.name == "adam"  # from the preset
-    assert settings.optimizer.adam.eps == 0.1  # from the preset
-    assert settings.optimizer.lr == 3.0
-    assert settings.optimizer.adam.beta1 == 0.5
-    assert settings.tv_weight == 100.0  # from the preset
-    assert settings.style_layers == (("relu1_1", 2.0), ("relu2_1", 1.0))
-    assert settings.content_layers == (("relu2_2", 1.0),)
-    assert settings.seed == 9
+    assert settings.plan.optimizer.name == "adam"  # from the preset
+    assert settings.plan.optimizer.adam.eps == 0.1  # from the preset
+    assert settings.plan.optimizer.lr == 3.0
+    assert settings.plan.optimizer.adam.beta1 == 0.5
+    assert settings.look.tv_weight == 100.0  # from the preset
+    assert settings.look.style_layers == (("relu1_1", 2.0), ("relu2_1", 1.0))
+    assert settings.look.content_layers == (("relu2_2", 1.0),)
+    assert settings.plan.seed == 9
 
 
 def test_overwrite_replaces_an_existing_output(nst_tui_here, work):

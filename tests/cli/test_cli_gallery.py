@@ -17,8 +17,8 @@ def test_gallery_names_are_accepted_as_content_and_style(nst_tui_here, work):
     result = nst_tui_here("run", "astronaut", "mosaic", "-o", "g.png", *TINY)
     assert result.returncode == 0, result.stderr
     settings = RunConfig.from_toml(read_embedded_settings(work / "g.png"))
-    assert settings.content == gallery_image("astronaut").path
-    assert settings.style == gallery_image("mosaic").path
+    assert settings.inputs.content == gallery_image("astronaut").path
+    assert settings.inputs.style == gallery_image("mosaic").path
 
 
 def test_the_proposed_output_name_comes_from_the_gallery_names(nst_tui_here, work):
@@ -32,7 +32,10 @@ def test_a_file_of_that_name_here_wins_over_the_gallery_name(nst_tui_here, work)
     result = nst_tui_here("run", "astronaut", "mosaic", "-o", "g.png", *TINY)
     assert result.returncode == 0, result.stderr
     settings = RunConfig.from_toml(read_embedded_settings(work / "g.png"))
-    assert settings.style.name == "mosaic" and settings.style.resolve() == work / "mosaic"
+    assert (
+        settings.inputs.style.name == "mosaic"
+        and settings.inputs.style.resolve() == work / "mosaic"
+    )
 
 
 def test_a_misspelt_gallery_name_is_one_line_suggesting_the_name(nst_tui_here, work):

@@ -98,7 +98,7 @@ def stopped_run(stop_run, demo_pair):
 
     def make(work, output: str = "mine.png") -> RunFolder:
         content, style = demo_pair
-        config = RunConfig(
+        config = RunConfig.from_flat(
             content=content,
             style=style,
             output=work / output,
@@ -167,7 +167,7 @@ def test_run_refuses_a_name_that_a_running_run_is_writing_in_one_line(nst_tui_he
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
 
-    running = RunFolder.create(RunConfig(output=work / "busy.png"))
+    running = RunFolder.create(RunConfig.from_flat(output=work / "busy.png"))
     running.update(status="running", pid=os.getpid(), iterations_done=3, total=30)
     refused = nst_tui_here("run", "--demo", *TINY, "-o", "busy.png")
     assert_one_line_error(refused, f"run {running.id} (running at 3/30)", "choose another name")

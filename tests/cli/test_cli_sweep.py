@@ -14,6 +14,7 @@ import pytest
 from cli_run import command_environment
 from PIL import Image
 
+from nst_engine.settings.gallery import gallery_image
 from nst_engine.store.runs import list_runs
 
 TINY = ("--size", "32", "--weights", "random", "--device", "cpu", "--cell-size", "48")
@@ -201,7 +202,7 @@ def test_resume_of_a_sweep_with_a_running_cell_says_so_in_the_engines_words(
     from nst_engine.sweeps.sweep import Sweep
 
     content, style = demo_pair()
-    base = RunConfig(content=content, style=style, output=work / "grid.png", size=32)
+    base = RunConfig.from_flat(content=content, style=style, output=work / "grid.png", size=32)
     started = Sweep.start(plan_sweep(base, ["lr=1,2"]))
     running = started.folders[1]
     running.update(status="running", pid=os.getpid(), host=socket.gethostname())
@@ -278,10 +279,14 @@ def test_flags_given_win_over_a_preset_value(work: Path, monkeypatch: pytest.Mon
     )
     plan = prepare_sweep(arguments)
     default, painterly = (job.config for job in plan.jobs)
-    assert default.style_weight == painterly.style_weight == 30
-    assert default.style_loss == "gram" and painterly.style_loss == "w2"
+    assert default.look.style_weight == painterly.look.style_weight == 30
+    assert default.look.style_loss == "gram" and painterly.look.style_loss == "w2"
     for config in (default, painterly):
-        assert (str(config.size), config.iterations, config.min_size) == ("96", 7, 48)
+        assert (str(config.plan.size), config.plan.iterations, config.plan.min_size) == (
+            "96",
+            7,
+            48,
+        )
 
 
 def test_a_preset_value_sets_size_and_iterations_as_in_run(
@@ -298,10 +303,18 @@ def test_a_preset_value_sets_size_and_iterations_as_in_run(
     sweep = build_parser().parse_args(["sweep", *arguments, "--vary", "preset=default,print"])
     default, printed = (job.config for job in prepare_sweep(sweep).jobs)
     run = config_from_arguments(build_parser().parse_args(["run", *arguments, "--preset", "print"]))
-    assert (str(printed.size), printed.iterations, printed.min_size) == ("2048", 100, 256)
-    assert (str(run.size), run.iterations, run.min_size) == ("2048", 100, 256)
-    assert (str(default.size), default.iterations, default.min_size) == ("512", 200, 0)
-    assert printed.seed == default.seed == 3  # a flag given wins, as in run
+    assert (str(printed.plan.size), printed.plan.iterations, printed.plan.min_size) == (
+        "2048",
+        100,
+        256,
+    )
+    assert (str(run.plan.size), run.plan.iterations, run.plan.min_size) == ("2048", 100, 256)
+    assert (str(default.plan.size), default.plan.iterations, default.plan.min_size) == (
+        "512",
+        200,
+        0,
+    )
+    assert printed.plan.seed == default.plan.seed == 3  # a flag given wins, as in run
 
 
 def test_a_sweep_files_settings_reach_every_preset_cell(
@@ -319,9 +332,31 @@ def test_a_sweep_files_settings_reach_every_preset_cell(
     )
     arguments = build_parser().parse_args(["sweep", "--file", "looks.toml", "--style-weight", "20"])
     default, painterly = (job.config for job in prepare_sweep(arguments).jobs)
-    assert default.tv_weight == painterly.tv_weight == 0.5
-    assert default.style_weight == painterly.style_weight == 20
-    assert painterly.style_loss == "w2" and str(painterly.size) == "64"
+    assert default.look.tv_weight == painterly.look.tv_weight == 0.5
+    assert default.look.style_weight == painterly.look.style_weight == 20
+    assert painterly.look.style_loss == "w2" and str(painterly.plan.size) == "64"
+
+
+def test_a_sweep_file_in_parts_as_a_runs_settings_toml_gives_its_images_and_settings(
+    work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run's settings.toml is written in parts ([inputs], [look], [plan], ...): copied into
+    a sweep file, its images and settings are read as a flat file's are."""
+    from nst_tui.cli.command import build_parser
+    from nst_tui.cli.sweep_command import prepare_sweep
+
+    monkeypatch.chdir(work)
+    (work / "looks.toml").write_text(
+        '[inputs]\ncontent = "astronaut"\nstyle = "mosaic"\n\n'
+        "[look]\ntv_weight = 0.5\n\n[plan]\nsize = 64\n\n"
+        '[vary]\npreset = ["default", "painterly"]\n',
+        encoding="utf-8",
+    )
+    arguments = build_parser().parse_args(["sweep", "--file", "looks.toml"])
+    default, painterly = (job.config for job in prepare_sweep(arguments).jobs)
+    assert default.inputs.content == painterly.inputs.content == gallery_image("astronaut").path
+    assert default.look.tv_weight == painterly.look.tv_weight == 0.5
+    assert str(default.plan.size) == str(painterly.plan.size) == "64"
 
 
 def test_the_default_grid_name_is_content_style_sweep_whatever_outputs_exist(

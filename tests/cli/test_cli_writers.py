@@ -14,4 +14,4 @@ def test_a_sweep_files_settings_over_a_preset_are_written_through_the_atomic_wri
 
     preset = _with_settings("default", ({"iterations": 9}, "sweep.toml"), tmp_path)
     assert atomic_writes == [Path(preset)]
-    assert load_preset(preset).iterations == 9
+    assert load_preset(preset).plan.iterations == 9

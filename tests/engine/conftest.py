@@ -51,7 +51,7 @@ def tiny_config(tmp_path: Path, demo_pair: tuple[Path, Path]) -> Callable[..., R
         )
         settings.update(changes)
         optimizer = settings.pop("optimizer", None)
-        config = RunConfig(**settings)
+        config = RunConfig.from_flat(**settings)
         if optimizer is not None:
             config = RunConfig.from_dict({"optimizer": optimizer}, base=config)
         return config

@@ -31,7 +31,7 @@ def chroma_statistics(image: torch.Tensor) -> np.ndarray:
 
 
 def content_at(config: RunConfig, size) -> torch.Tensor:
-    with Image.open(config.content) as image:
+    with Image.open(config.inputs.content) as image:
         return image_to_tensor(image.convert("RGB"), size, torch.device("cpu"))
 
 
@@ -164,12 +164,12 @@ def test_the_notes_say_when_auto_did_not_find_the_oxford_weights(tiny_config, mo
 )
 def test_each_new_settings_bad_values_are_one_line_errors(setting, value, message):
     with pytest.raises(ConfigError, match=message) as error:
-        RunConfig(**{setting: value})
+        RunConfig.from_flat(**{setting: value})
     assert "\n" not in str(error.value)
 
 
 def test_the_new_settings_round_trip_through_toml(tmp_path):
-    config = RunConfig(
+    config = RunConfig.from_flat(
         style=tmp_path / "a.jpg",
         extra_styles=[tmp_path / "b.jpg"],
         style_blend=(0.7, 0.3),
@@ -192,8 +192,8 @@ def test_settings_written_before_the_normalised_loss_are_read_as_raw():
         "style_layers": {"relu1_1": 6.5e-10, "relu4_1": 7.4e-17},
     }
     config = RunConfig.from_dict(old)
-    assert (config.loss_scale, config.style_weight) == ("raw", 1.0)
-    assert RunConfig.from_dict({"content_layers": {"relu4_2": 1.0}}).loss_scale == "normalized"
+    assert (config.look.loss_scale, config.look.style_weight) == ("raw", 1.0)
+    assert RunConfig.from_dict({"content_layers": {"relu4_2": 1.0}}).look.loss_scale == "normalized"
 
 
 def test_a_run_keeps_its_balance_when_the_network_is_fifty_times_larger(
@@ -224,7 +224,7 @@ def test_a_run_keeps_its_balance_when_the_network_is_fifty_times_larger(
                     "relu3_1": 1.0 if loss_scale == "normalized" else 6.8e-14,
                 },
                 iterations=8,
-                output=tiny_config().output.with_name(f"{loss_scale}-{factor['now']}.png"),
+                output=tiny_config().inputs.output.with_name(f"{loss_scale}-{factor['now']}.png"),
             )
             done = finished(config)
             shares = {k: done.losses[k] / done.losses["total"] for k in ("content", "style", "tv")}

@@ -125,7 +125,7 @@ def test_flops_of_a_step_match_torchs_own_count():
         image,
         config.active_content_layers,
         config.active_style_layers,
-        config.tv_weight,
+        config.look.tv_weight,
     )
     with FlopCounterMode(display=False) as counter:
         loss(image.clone().requires_grad_(True))["total"].backward()
@@ -162,7 +162,7 @@ def test_settings_reach_the_run_config(tmp_path):
         "adam",
         bench.parse_settings(["tv_weight=0", "seed=3"]),
     )
-    assert (config.tv_weight, config.seed, config.optimizer.name) == (0.0, 3, "adam")
+    assert (config.look.tv_weight, config.plan.seed, config.plan.optimizer.name) == (0.0, 3, "adam")
     with pytest.raises(ConfigError, match="no_such"):
         bench.bench_config(tmp_path / "x.png", 64, 10, "cpu", "random", "adam", {"no_such": 1})
 

@@ -177,7 +177,7 @@ def test_a_failed_capture_gives_the_thread_its_stream_back(cuda):
 
 def test_after_a_failed_capture_graphs_are_off_for_the_process_said_once(cuda, caplog, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args: True)
-    config, gpu = RunConfig(cuda_graph="on"), torch.device("cuda:0")
+    config, gpu = RunConfig.from_flat(cuda_graph="on"), torch.device("cuda:0")
     assert resolve_switches(config, gpu).graph
     cuda.failing = True
     with caplog.at_level(logging.WARNING, logger="nst.engine"):

@@ -79,7 +79,7 @@ def test_a_job_on_the_cluster_gives_the_pixels_it_gives_here(local_cluster, tiny
     assert any(isinstance(event, Started) for event in events)
     steps = [event for event in events if isinstance(event, Step)]
     assert steps and steps[-1].index == 4 and steps[-1].preview(16, 16).size[0] <= 16
-    assert isinstance(events[-1], Finished) and events[-1].path == config.output
+    assert isinstance(events[-1], Finished) and events[-1].path == config.inputs.output
     assert np.array_equal(pixels(tmp_path / "there.png"), pixels(tmp_path / "here.png"))
     # What came back is in the local run folder, as if the job had run here.
     record = job.folder.record()

@@ -157,11 +157,11 @@ def test_a_runs_folder_that_fills_during_a_cluster_job_is_a_warning_and_the_resu
     assert ended.status == "finished", ended
     events = [item.event for item in items if isinstance(item, JobEvent)]
     finished = events[-1]
-    assert isinstance(finished, Finished) and finished.path == config.output
-    with Image.open(config.output) as result:
+    assert isinstance(finished, Finished) and finished.path == config.inputs.output
+    with Image.open(config.inputs.output) as result:
         assert result.size[0] > 0
     [note] = [note for note in finished.notes if "run folder" in note]
-    assert "No space left on device" in note and str(config.output) in note
+    assert "No space left on device" in note and str(config.inputs.output) in note
     warnings = [r for r in caplog.records if "into the run folder" in r.getMessage()]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
 
@@ -176,8 +176,8 @@ def test_an_output_that_appears_during_a_cluster_job_is_rescued_and_recorded(
     job = job_of(config, tmp_path / "runs")
 
     def someone_writes_the_output(event):
-        if isinstance(event, Step) and not config.output.exists():
-            config.output.write_bytes(b"mine")
+        if isinstance(event, Step) and not config.inputs.output.exists():
+            config.inputs.output.write_bytes(b"mine")
 
     ended = run_on(ray_cluster, job, someone_writes_the_output)[-1]
     assert ended.status == "failed", ended
@@ -187,7 +187,7 @@ def test_an_output_that_appears_during_a_cluster_job_is_rescued_and_recorded(
     assert rescued.parent == tmp_path / "state" / "rescued"
     with Image.open(rescued) as picture:
         assert picture.size[0] > 0
-    assert config.output.read_bytes() == b"mine"
+    assert config.inputs.output.read_bytes() == b"mine"
     record = job.folder.record()
     assert record.status == "failed" and record.error == message
     assert record.resumable

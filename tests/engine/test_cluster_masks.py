@@ -27,10 +27,13 @@ def test_a_jobs_style_masks_travel_and_are_named_in_the_workers_folder(
     there = tmp_path / "there"
     there.mkdir()
     placed = _placed(config, files, there)
-    assert len(placed.style_masks) == 2
-    for mask, moved in zip(masks, placed.style_masks, strict=True):
+    assert len(placed.inputs.style_masks) == 2
+    for mask, moved in zip(masks, placed.inputs.style_masks, strict=True):
         assert moved.is_relative_to(there) and moved.name.endswith(mask.name)
-    with Image.open(placed.style_masks[0]) as first, Image.open(placed.style_masks[1]) as second:
+    with (
+        Image.open(placed.inputs.style_masks[0]) as first,
+        Image.open(placed.inputs.style_masks[1]) as second,
+    ):
         assert np.asarray(first)[0, 0] == 255 and np.asarray(second)[0, 0] == 0
 
 

@@ -98,7 +98,7 @@ def test_a_seeded_graph_run_gives_the_same_pixels_twice(tiny_config, tmp_path):
     for name in ("first", "second"):
         config = tiny_config(device="cuda", iterations=20, output=tmp_path / f"{name}.png")
         list(run(config))
-        with Image.open(config.output) as image:
+        with Image.open(config.inputs.output) as image:
             pictures.append(np.asarray(image))
     assert np.array_equal(*pictures)
 
@@ -150,7 +150,7 @@ def test_a_real_out_of_memory_gives_advice_and_the_next_run_works(tiny_config, t
         assert message is not None and re.match(
             r"out of GPU memory at \d+x\d+ \(it needs about ", message
         )
-        assert not big.output.exists()
+        assert not big.inputs.output.exists()
         gc.collect()
         assert torch.cuda.memory_allocated() <= held_before  # what the failed run held is freed
 
@@ -318,7 +318,7 @@ def test_after_a_failed_capture_the_process_goes_on_eagerly(tmp_path, demo_pair)
             return losses
         stepper.Stepper._evaluate = evaluate_with_a_sync
         def config(name):
-            return RunConfig(content={str(demo_pair[0])!r}, style={str(demo_pair[1])!r},
+            return RunConfig.from_flat(content={str(demo_pair[0])!r}, style={str(demo_pair[1])!r},
                              output={str(tmp_path)!r} + "/" + name, size=48, iterations=8,
                              weights="random", device="cuda", cuda_graph="on")
         events = list(run(config("first.png")))

@@ -50,7 +50,7 @@ from nst_engine.settings.optimizer_settings import AdamSettings, OptimizerSettin
 )
 def test_a_bad_value_names_its_setting(changes, setting) -> None:
     with pytest.raises(ConfigError) as refused:
-        RunConfig(**changes)
+        RunConfig.from_flat(**changes)
     assert refused.value.setting == setting, refused.value.message
 
 

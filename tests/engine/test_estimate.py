@@ -24,7 +24,9 @@ def own_cache_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def work(side: int = 256, iterations: int = 100, **changes) -> Workload:
-    return workload_of(RunConfig(size=Size(longest=side), iterations=iterations, **changes))
+    return workload_of(
+        RunConfig.from_flat(size=Size(longest=side), iterations=iterations, **changes)
+    )
 
 
 def test_time_grows_with_compute_size_and_iterations() -> None:
@@ -50,14 +52,14 @@ def test_memory_grows_with_pixels_depth_and_history() -> None:
     assert memory_bytes(shallow) < memory_bytes(work(512))
     small_history = RunConfig.from_dict(
         {"optimizer": {"lbfgs": {"history_size": 5}}}, base=RunConfig()
-    ).optimizer
+    ).plan.optimizer
     assert memory_bytes(work(512, optimizer=small_history)) < memory_bytes(work(512))
     adam = OptimizerSettings(name="adam")
     assert memory_bytes(work(512, optimizer=adam)) < memory_bytes(work(512))
 
 
 def test_unknown_image_sizes_count_as_square_and_known_ones_are_used() -> None:
-    config = RunConfig(size=Size(longest=512))
+    config = RunConfig.from_flat(size=Size(longest=512))
     assert workload_of(config).compute == (512, 512)
     assert workload_of(config, (1000, 500), (300, 300)).compute == (512, 256)
     assert workload_of(config, (1000, 500), (300, 300)).style == (512, 512)
@@ -83,7 +85,9 @@ def test_absurd_settings_give_warnings() -> None:
 
 def coarse_to_fine(**changes) -> Workload:
     """512 px in five scales (128, 181, 256, 362, 512): 50 iterations each, 100 at the last."""
-    config = RunConfig(size=512, min_size=128, scale_iterations=50, iterations=100, **changes)
+    config = RunConfig.from_flat(
+        size=512, min_size=128, scale_iterations=50, iterations=100, **changes
+    )
     return workload_of(config)
 
 
@@ -127,8 +131,8 @@ def test_a_finished_runs_sizes_give_back_its_workload_with_every_scale() -> None
     """What a finished run records: the workload from its Started sizes (compute and style as
     resolved) is the one estimated from the images, scales and all."""
     for config in (
-        RunConfig(size=512, min_size=128, iterations=100),
-        RunConfig(size="640x480", min_size=200, style_size="300x200"),
+        RunConfig.from_flat(size=512, min_size=128, iterations=100),
+        RunConfig.from_flat(size="640x480", min_size=200, style_size="300x200"),
     ):
         from_images = workload_of(config, (640, 427), (1000, 500))
         sizes = resolve_sizes(config, (640, 427), (1000, 500))
@@ -329,7 +333,9 @@ def test_the_memory_warning_is_silent_for_a_missing_image_and_logs_a_fault(
 ) -> None:
     content, style = demo_pair
     with caplog.at_level("WARNING", logger="nst"):
-        assert rates.memory_warning(RunConfig(content=Path("gone.png"), style=style)) is None
+        assert (
+            rates.memory_warning(RunConfig.from_flat(content=Path("gone.png"), style=style)) is None
+        )
     assert caplog.text == ""  # the run itself says the image is missing
 
     def broken(setting: str) -> str:
@@ -337,5 +343,5 @@ def test_the_memory_warning_is_silent_for_a_missing_image_and_logs_a_fault(
 
     monkeypatch.setattr(rates, "describe", broken)
     with caplog.at_level("WARNING", logger="nst"):
-        assert rates.memory_warning(RunConfig(content=content, style=style)) is None
+        assert rates.memory_warning(RunConfig.from_flat(content=content, style=style)) is None
     assert "the driver fell over" in caplog.text

@@ -83,7 +83,8 @@ def test_two_slots_run_two_jobs_at_once(tiny_config, tmp_path: Path) -> None:
     jobs = [
         make_job(tiny_config(output=tmp_path / f"{number}.png", iterations=20)) for number in (1, 2)
     ]
-    load_weights(jobs[0].config.weights, jobs[0].config.seed)  # in memory: both start quickly
+    # In memory: both start quickly.
+    load_weights(jobs[0].config.look.weights, jobs[0].config.plan.seed)
     most_running = 0
     started: set[str] = set()
     started_at_first_finish: set[str] | None = None
@@ -267,7 +268,7 @@ def test_a_slot_gives_its_device_to_jobs_that_leave_it_open_but_not_to_cpu_jobs(
     def device_on(slot: str, device: str) -> str:
         config = tiny_config(device=device)
         job = Job("x", config, RunFolder("/nowhere"))
-        return LocalExecutor(slot).config_for(job).device
+        return LocalExecutor(slot).config_for(job).machine.device
 
     assert device_on("cuda:1", "auto") == "cuda:1"
     assert device_on("cuda:1", "cuda") == "cuda:1"

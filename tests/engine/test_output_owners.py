@@ -36,7 +36,9 @@ def test_numbering_a_numbered_name_goes_on_from_its_number(tmp_path):
 
 
 def _config(tmp_path: Path, output: Path) -> RunConfig:
-    return RunConfig(content=tmp_path / "rocket.jpg", style=tmp_path / "swirl.jpg", output=output)
+    return RunConfig.from_flat(
+        content=tmp_path / "rocket.jpg", style=tmp_path / "swirl.jpg", output=output
+    )
 
 
 def test_a_stopped_queued_or_running_run_owns_its_output_name(tmp_path):

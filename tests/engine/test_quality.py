@@ -230,9 +230,14 @@ def test_set_changes_every_preset_after_the_shared_overrides(evaluate, demo_pair
         settings=parse_settings(["style_weight=3", "optimizer.lr=0.5"]),
     )
     config = evaluate.preset_config("reference-2022", *demo_pair, tmp_path / "out.png", plan)
-    assert (config.style_weight, config.optimizer.lr, config.iterations) == (3.0, 0.5, 7)
-    assert config.size.longest == 64 and config.output_size is None
-    assert config.optimizer.name == "adam" and config.loss_scale == "raw"  # the preset's own
+    assert (config.look.style_weight, config.plan.optimizer.lr, config.plan.iterations) == (
+        3.0,
+        0.5,
+        7,
+    )
+    assert config.plan.size.longest == 64 and config.plan.output_size is None
+    # The preset's own.
+    assert config.plan.optimizer.name == "adam" and config.look.loss_scale == "raw"
     assert evaluate.method_label("default", plan.settings) == (
         "default, style_weight=3, optimizer.lr=0.5"
     )

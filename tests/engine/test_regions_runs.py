@@ -75,15 +75,15 @@ def test_masks_and_style_images_of_different_counts_are_one_line(tiny_config, tm
 
 
 def test_style_masks_are_read_from_comma_separated_text_and_kept_in_the_settings(tmp_path):
-    config = RunConfig(
+    config = RunConfig.from_flat(
         content=tmp_path / "c.png",
         style=tmp_path / "a.png",
         extra_styles=(tmp_path / "b.png",),
         style_masks=f"{tmp_path}/m1.png, {tmp_path}/m2.png",
     )
-    assert config.style_masks == (tmp_path / "m1.png", tmp_path / "m2.png")
+    assert config.inputs.style_masks == (tmp_path / "m1.png", tmp_path / "m2.png")
     again = RunConfig.from_toml(config.to_toml())
-    assert again.style_masks == config.style_masks
+    assert again.inputs.style_masks == config.inputs.style_masks
 
 
 def test_a_missing_mask_file_is_one_line(tiny_config, tmp_path):
@@ -146,7 +146,7 @@ def gallery(name: str) -> Path:
 
 
 def styled(tmp_path: Path, name: str, styles: list[str], masks: list[Path]) -> np.ndarray:
-    config = RunConfig(
+    config = RunConfig.from_flat(
         content=gallery("astronaut"),
         style=gallery(styles[0]),
         extra_styles=tuple(gallery(style) for style in styles[1:]),
@@ -239,9 +239,9 @@ def test_a_stopped_masked_run_resumes_under_its_masks_to_the_uninterrupted_resul
     folder = RunFolder.create(config, tmp_path / "runs")
     stop_run(config, folder, 2)
     resumed, _ = resume_output(folder)
-    assert resumed.style_masks == (left, right)
+    assert resumed.inputs.style_masks == (left, right)
     with run(resumed, folder) as events:
         assert isinstance(list(events)[-1], Finished)
-    with Image.open(resumed.output) as image:
+    with Image.open(resumed.inputs.output) as image:
         again = np.asarray(image.convert("RGB"), dtype=np.float64)
     assert np.abs(again - whole).max() <= 1  # a rounding's level at most

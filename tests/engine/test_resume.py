@@ -33,7 +33,7 @@ def test_queued_stopped_failed_and_interrupted_runs_resume(tmp_path: Path, tiny_
     for status in ("stopped", "failed"):
         folder.update(status=status, iterations_done=3)
         assert resumable(folder) is None
-        assert resume(folder, device="CPU").config.device == "cpu"
+        assert resume(folder, device="CPU").config.machine.device == "cpu"
     folder.update(status="running", pid=None, host=socket.gethostname())  # its process is gone
     assert folder.record().status == "interrupted" and resumable(folder) is None
 
@@ -60,7 +60,7 @@ def test_a_finished_or_running_run_is_refused_with_one_line_saying_why(
     with pytest.raises(NotResumable) as refusal:
         resume(folder, tmp_path / "elsewhere.png")
     assert refusal.value.message == running
-    assert folder.config().output == tmp_path / "out.png"  # refused before anything changed
+    assert folder.config().inputs.output == tmp_path / "out.png"  # refused before anything changed
 
 
 def test_a_bad_device_is_refused_before_the_runs_output_changes(
@@ -72,9 +72,12 @@ def test_a_bad_device_is_refused_before_the_runs_output_changes(
     (tmp_path / "out.png").write_bytes(b"taken since")  # a resume would write out-2.png
     with pytest.raises(ConfigError, match="device"):
         resume(folder, device="tpu")
-    assert folder.config().output == tmp_path / "out.png"
+    assert folder.config().inputs.output == tmp_path / "out.png"
     resumed = resume(folder)
-    assert resumed.config.output == tmp_path / "out-2.png" and "out.png is taken" in resumed.note
+    assert (
+        resumed.config.inputs.output == tmp_path / "out-2.png"
+        and "out.png is taken" in resumed.note
+    )
 
 
 def test_the_public_face_is_one_documented_signature_each() -> None:

@@ -26,20 +26,20 @@ def test_a_resume_whose_output_was_taken_writes_the_next_free_name_and_says_so(
     root = tmp_path / "runs"
     folder = RunFolder.create(config, root)
     stop_run(config, folder, 2)
-    assert owner_of(config.output, root).id == folder.id
-    config.output.write_bytes(b"another run's result")  # what a second run did meanwhile
+    assert owner_of(config.inputs.output, root).id == folder.id
+    config.inputs.output.write_bytes(b"another run's result")  # what a second run did meanwhile
 
     resumed, note = resume_output(folder)
     taken = tmp_path / "out-2.png"
-    assert resumed.output == taken
+    assert resumed.inputs.output == taken
     assert "out.png is taken" in note and str(taken) in note
     # The run owns its new name from now on, in its record and its settings.
-    assert folder.record().output == str(taken) and folder.config().output == taken
+    assert folder.record().output == str(taken) and folder.config().inputs.output == taken
     assert owner_of(taken, root).id == folder.id
 
     events = finish(resumed, folder)
     assert isinstance(events[-1], Finished) and events[-1].path == taken
-    assert config.output.read_bytes() == b"another run's result"  # never overwritten
+    assert config.inputs.output.read_bytes() == b"another run's result"  # never overwritten
     record = folder.record()
     assert record.status == "finished" and record.result == str(taken)
 
@@ -54,18 +54,18 @@ def test_a_resume_keeps_its_name_when_it_is_free_and_another_can_be_chosen(
 
     chosen = tmp_path / "chosen.png"
     resumed, _ = resume_output(folder, chosen)
-    assert resumed.output == chosen and folder.record().output == str(chosen)
+    assert resumed.inputs.output == chosen and folder.record().output == str(chosen)
 
-    config.output.write_bytes(b"x")
+    config.inputs.output.write_bytes(b"x")
     with pytest.raises(OutputError) as refused:
-        resume_output(folder, config.output)
+        resume_output(folder, config.inputs.output)
     assert "already exists" in refused.value.message
     assert "--overwrite" not in refused.value.message  # `resume` has no such flag
 
 
 def test_a_resume_that_fails_leaves_the_record_as_it_was(tiny_config, tmp_path, stop_run):
     content = tmp_path / "content.jpg"
-    shutil.copyfile(tiny_config().content, content)
+    shutil.copyfile(tiny_config().inputs.content, content)
     config = tiny_config(iterations=6, content=content)
     folder = RunFolder.create(config, tmp_path / "runs")
     stop_run(config, folder, 2)
@@ -113,4 +113,4 @@ def test_a_finished_resume_removes_the_partials_of_its_own_stops_only(
     assert stranger.exists()
     record = folder.record()
     assert record.partial is None and record.partials == ()
-    assert config.output.is_file()
+    assert config.inputs.output.is_file()

@@ -44,9 +44,9 @@ def test_cancel_after_some_steps_keeps_the_partial_image_beside_the_output(tiny_
     cancelled = events.cancel()
     assert isinstance(cancelled, Cancelled)
     assert cancelled.index == 3
-    assert cancelled.partial_path == config.output.with_name("out.partial-03-of-20.png")
+    assert cancelled.partial_path == config.inputs.output.with_name("out.partial-03-of-20.png")
     assert np.array_equal(assert_valid_image(cancelled.partial_path, (48, 32)), image_after_three)
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
     settings = read_embedded_settings(cancelled.partial_path)
     assert "partial: stopped after 3 of 20 iterations" in settings
     assert RunConfig.from_toml(settings) == config
@@ -77,7 +77,7 @@ def test_closing_through_the_context_manager_also_saves_the_partial(tiny_config)
     assert events.cancelled.index == 2
     assert events.cancelled.partial_path.name == "out.partial-02-of-20.png"
     assert_valid_image(events.cancelled.partial_path)
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_closing_after_finished_saves_no_partial(tiny_config, tmp_path):
@@ -102,7 +102,7 @@ def test_a_huge_learning_rate_diverges_into_a_numerical_error_suggesting_a_lower
     with pytest.raises(NumericalError) as caught:
         list(run(config))
     assert "try a lower learning rate (now 1e+06)" in caught.value.message
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_a_nan_loss_raises_and_keeps_the_last_good_image(tiny_config, nan_after):
@@ -113,10 +113,10 @@ def test_a_nan_loss_raises_and_keeps_the_last_good_image(tiny_config, nan_after)
     message = caught.value.message
     assert "the loss became NaN or infinite by iteration 20" in message
     assert "try a lower learning rate" in message
-    kept = config.output.with_name("out.partial-10-of-25.png")
+    kept = config.inputs.output.with_name("out.partial-10-of-25.png")
     assert f"the last good image (iteration 10) is in {kept}" in message
     assert_valid_image(kept)
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_a_nan_loss_at_the_last_iteration_is_caught(tiny_config, nan_after):
@@ -124,7 +124,7 @@ def test_a_nan_loss_at_the_last_iteration_is_caught(tiny_config, nan_after):
     config = tiny_config(iterations=5)
     with pytest.raises(NumericalError, match="by iteration 5"):
         list(run(config))
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_an_update_that_makes_the_image_nan_at_a_check_is_never_kept_as_good(
@@ -149,7 +149,7 @@ def test_a_final_update_that_makes_the_image_nan_fails_instead_of_saving_garbage
     config = tiny_config(iterations=5)
     with pytest.raises(NumericalError, match="by iteration 5"):
         list(run(config))
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(
@@ -162,15 +162,15 @@ def test_out_of_memory_gives_advice_and_keeps_the_image_so_far(
     message = caught.value.message
     assert "out of GPU memory at 48x32 (it needs about " in message
     assert "of it L-BFGS's history); lower the compute size" in message
-    kept = config.output.with_name("out.partial-04-of-20.png")
+    kept = config.inputs.output.with_name("out.partial-04-of-20.png")
     assert f"the image so far is in {kept}" in message
     assert_valid_image(kept)
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
     # The process is still good for a normal run.
     again = tiny_config(iterations=2, output=tmp_path / "again.png")
     assert isinstance(list(run(again))[-1], Finished)
-    assert_valid_image(again.output)
+    assert_valid_image(again.inputs.output)
 
 
 def test_out_of_memory_while_preparing_gives_advice(tiny_config, monkeypatch):
@@ -214,7 +214,7 @@ def test_an_interrupt_inside_a_step_keeps_the_completed_steps(tiny_config, monke
     assert events.cancelled.index == 4
     assert events.cancelled.partial_path.name == "out.partial-04-of-20.png"
     assert_valid_image(events.cancelled.partial_path)
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_a_partial_image_goes_to_the_rescue_folder_when_the_output_folder_is_gone(

@@ -53,7 +53,7 @@ def test_a_finished_run_leaves_its_settings_losses_log_snapshots_and_result(tiny
     record = folder.record()
     assert record.status == "finished"
     assert (record.iterations_done, record.total) == (6, 6)
-    assert record.result == str(config.output) and config.output.is_file()
+    assert record.result == str(config.inputs.output) and config.inputs.output.is_file()
     assert record.seconds > 0 and record.ended >= record.started
     assert RunConfig.from_toml((folder.path / "settings.toml").read_text()) == config
     # The loss history: one row per iteration, every term, in order.
@@ -71,7 +71,7 @@ def test_a_finished_run_leaves_its_settings_losses_log_snapshots_and_result(tiny
     assert folder.snapshots() == {3: folder.snapshot_path(3, 6)}
     assert not list(tmp_path.glob("out.step-*"))
     # The result twice (where asked, and in the folder), a thumbnail, the run's own log.
-    assert np.array_equal(pixels(folder.result_path), pixels(config.output))
+    assert np.array_equal(pixels(folder.result_path), pixels(config.inputs.output))
     with Image.open(folder.thumbnail_path) as thumbnail:
         assert max(thumbnail.size) <= 192
     log = folder.log_path.read_text()
@@ -150,7 +150,9 @@ def test_periodic_checkpoints_let_a_crashed_run_go_on_from_the_last_one(
 def test_a_checkpoint_killed_while_written_leaves_the_previous_one_whole(tmp_path):
     """A process killed in the middle of writing a checkpoint (os._exit from inside the
     write, as SIGKILL or a power cut would stop it) leaves the previous checkpoint readable."""
-    folder = RunFolder.create(RunConfig(content="a.png", style="b.png", output="o.png"), tmp_path)
+    folder = RunFolder.create(
+        RunConfig.from_flat(content="a.png", style="b.png", output="o.png"), tmp_path
+    )
     script = textwrap.dedent(
         f"""
         import os, torch
@@ -248,5 +250,5 @@ def test_a_run_whose_folder_vanishes_still_delivers_its_result(tiny_config, tmp_
         for event in events:
             if isinstance(event, Step) and event.index == 1:
                 shutil.rmtree(folder.path)
-    assert isinstance(event, Finished) and config.output.is_file()
+    assert isinstance(event, Finished) and config.inputs.output.is_file()
     assert not folder.path.exists()

@@ -33,7 +33,7 @@ def picture() -> Image.Image:
 
 @pytest.fixture
 def config(tmp_path) -> RunConfig:
-    return RunConfig(
+    return RunConfig.from_flat(
         content=tmp_path / "photo with space.jpg",
         style=tmp_path / "stÿle.png",
         output=tmp_path / "out.png",

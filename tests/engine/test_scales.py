@@ -73,7 +73,7 @@ def test_cancelling_at_any_scale_keeps_the_image_at_the_output_size(tiny_config,
     assert cancelled.partial_path.name == f"out.partial-{cancelled.index}-of-9.png"
     with Image.open(cancelled.partial_path) as image:
         assert image.size == (64, 43)
-    assert not config.output.exists()
+    assert not config.inputs.output.exists()
 
 
 def test_snapshots_are_taken_at_every_scale_at_the_output_size(tiny_config):
@@ -106,7 +106,7 @@ def test_bf16_on_the_cpu_stays_close_to_float32(tiny_config, tmp_path):
             results[precision] = (finished.losses, np.asarray(image, dtype=np.float64))
     (fp32_losses, fp32_pixels), (bf16_losses, bf16_pixels) = results["fp32"], results["bf16"]
     assert abs(bf16_losses["total"] / fp32_losses["total"] - 1) < 0.02
-    with Image.open(config.content) as content:
+    with Image.open(config.inputs.content) as content:
         start = np.asarray(content.convert("RGB").resize((64, 43), Image.LANCZOS), np.float64)
     changed = np.abs(fp32_pixels - start).mean()
     difference = np.abs(bf16_pixels - fp32_pixels).mean()
@@ -145,5 +145,7 @@ def test_on_the_cpu_channels_last_is_chosen_from_256_px(side, channels_last):
 
     switches = resolve_switches(RunConfig(), torch.device("cpu"), side)
     assert switches.channels_last == channels_last
-    asked = resolve_switches(RunConfig(memory_format="contiguous"), torch.device("cpu"), side)
+    asked = resolve_switches(
+        RunConfig.from_flat(memory_format="contiguous"), torch.device("cpu"), side
+    )
     assert not asked.channels_last

@@ -1,7 +1,8 @@
 """The settings table (nst_engine/settings/table.py) is the one place a run setting is
-described: every RunConfig field is a row, and the checks of RunConfig, the names a sweep
-varies, the command line's flags and what a preset carries all come from it. Adding a
-setting is one row; these tests say what else it needs when they fail."""
+described: every field of each of RunConfig's parts is a row naming that part, and the
+checks of RunConfig, the names a sweep varies, the command line's flags and what a preset
+carries all come from it. Adding a setting is one row (and a field in its part); these
+tests say what else it needs when they fail."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import pytest
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig
-from nst_engine.settings.table import BY_NAME, PRESET_LEAVES, SETTINGS
+from nst_engine.settings.parts import PART_TYPES
+from nst_engine.settings.table import BY_NAME, PARTS, PRESET_LEAVES, SETTINGS
 from nst_engine.sweeps.plan import apply_setting, sweep_names
 
-# Sweep names that are no RunConfig field of their own: the optimiser's learning rate and
-# parameters (fields of RunConfig.optimizer) and a preset (many settings at once).
+# Sweep names that are no setting of their own: the optimiser's learning rate and
+# parameters (fields of config.plan.optimizer) and a preset (many settings at once).
 SWEEP_NAMES_NOT_IN_THE_TABLE = {
     "lr",
     "preset",
@@ -32,11 +34,16 @@ SWEEP_NAMES_NOT_IN_THE_TABLE = {
 A_BAD_VALUE = "x!"
 
 
-def test_every_runconfig_field_is_one_row_of_the_table() -> None:
-    fields = [field.name for field in dataclasses.fields(RunConfig)]
+def test_every_field_of_every_part_is_one_row_of_the_table_with_that_part() -> None:
+    """RunConfig is its parts; each part's fields are the rows whose `part` names it."""
+    assert [field.name for field in dataclasses.fields(RunConfig)] == list(PARTS)
+    for part in PARTS:
+        kind = type(getattr(RunConfig(), part))
+        assert kind is PART_TYPES[part]
+        fields = [field.name for field in dataclasses.fields(kind)]
+        assert sorted(fields) == sorted(s.name for s in SETTINGS if s.part == part), part
     rows = [setting.name for setting in SETTINGS]
-    assert sorted(rows) == sorted(fields)
-    assert len(set(rows)) == len(rows)
+    assert len(set(rows)) == len(rows)  # a flat name says its part: names are unique
 
 
 def test_the_sweep_names_are_the_rows_a_sweep_varies_and_the_optimisers() -> None:
@@ -80,7 +87,7 @@ def test_each_flag_is_read_by_its_rows_rule(setting, tmp_path: Path, monkeypatch
     except ConfigError as error:
         assert error.setting == setting.name, error.message
     else:
-        assert A_BAD_VALUE in str(getattr(config, setting.name))
+        assert A_BAD_VALUE in str(config.value(setting.name))
 
 
 @pytest.mark.parametrize(
@@ -89,7 +96,7 @@ def test_each_flag_is_read_by_its_rows_rule(setting, tmp_path: Path, monkeypatch
 )  # fmt: skip
 def test_a_bad_value_in_a_sweep_names_its_row(setting) -> None:
     if setting.name == "weights":  # any text names a weights file (checked when it runs)
-        assert apply_setting(RunConfig(), "weights", A_BAD_VALUE).weights == A_BAD_VALUE
+        assert apply_setting(RunConfig(), "weights", A_BAD_VALUE).look.weights == A_BAD_VALUE
         return
     with pytest.raises(ConfigError) as refused:
         apply_setting(RunConfig(), setting.sweep_name, A_BAD_VALUE)
@@ -100,7 +107,7 @@ def test_a_preset_carries_the_rows_that_say_so_and_no_other() -> None:
     """to_dict(paths=False) (a saved preset) and load_preset agree with the table."""
     from nst_engine.settings.presets import load_preset
 
-    every = RunConfig(
+    every = RunConfig.from_flat(
         content=Path("c.png"),
         style=Path("s.png"),
         extra_styles=(Path("t.png"),),
@@ -112,6 +119,7 @@ def test_a_preset_carries_the_rows_that_say_so_and_no_other() -> None:
     )
     written = set(every.to_dict(paths=False)) | {"style_scale"}  # scale: None with a style size
     assert written == {s.name for s in SETTINGS if s.preset}
+    # A preset carries every part but the inputs (as before parts: size and iterations too).
     assert set(PRESET_LEAVES) == {
         "content",
         "style",
@@ -120,10 +128,11 @@ def test_a_preset_carries_the_rows_that_say_so_and_no_other() -> None:
         "output",
         "overwrite",
     }
+    assert set(PRESET_LEAVES) == {s.name for s in SETTINGS if s.part == "inputs"}
     loaded = load_preset("print", every)
     for name in PRESET_LEAVES:
-        assert getattr(loaded, name) == getattr(every, name)
-    assert loaded.size != every.size and BY_NAME["size"].preset
+        assert loaded.value(name) == every.value(name)
+    assert loaded.plan.size != every.plan.size and BY_NAME["size"].preset
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,14 @@ from nst_engine.settings.sizes import (
 
 
 def test_compute_size_keeps_the_aspect_ratio_and_style_takes_its_longest_side():
-    sizes = resolve_sizes(RunConfig(size=512), (640, 427), (1000, 500))
+    sizes = resolve_sizes(RunConfig.from_flat(size=512), (640, 427), (1000, 500))
     assert sizes.compute == (512, 342)
     assert sizes.style == (512, 256)
     assert sizes.output == (512, 342)
 
 
 def test_exact_sizes_and_a_separate_output_size():
-    config = RunConfig(size="224x224", output_size=448, style_size="300x200")
+    config = RunConfig.from_flat(size="224x224", output_size=448, style_size="300x200")
     sizes = resolve_sizes(config, (640, 427), (1000, 500))
     assert sizes.compute == (224, 224)
     assert sizes.output == (448, 448)
@@ -32,7 +32,7 @@ def test_exact_sizes_and_a_separate_output_size():
 
 
 def test_an_elongated_image_that_the_deepest_layer_cannot_take_is_refused_with_its_size():
-    config = RunConfig(content=Path("strip.png"), style=Path("s.png"), size=256)
+    config = RunConfig.from_flat(content=Path("strip.png"), style=Path("s.png"), size=256)
     sizes = resolve_sizes(config, (4000, 20), (512, 512))
     with pytest.raises(InputImageError) as caught:
         check_fits_network(config, sizes)
@@ -44,7 +44,7 @@ def test_an_elongated_image_that_the_deepest_layer_cannot_take_is_refused_with_i
 
 
 def test_shallow_layers_accept_small_images():
-    config = RunConfig(
+    config = RunConfig.from_flat(
         size=24, content_layers={"relu2_1": 1}, style_layers={"relu1_1": 1, "relu2_1": 1}
     )
     check_fits_network(config, resolve_sizes(config, (100, 50), (64, 64)))  # needs only 2x2
@@ -76,12 +76,12 @@ def test_coarse_to_fine_is_off_at_zero_and_when_the_minimum_is_not_below_the_siz
 
 
 def test_off_there_is_one_scale_the_compute_and_style_sizes():
-    sizes = resolve_sizes(RunConfig(size=512), (640, 427), (1000, 500))
+    sizes = resolve_sizes(RunConfig.from_flat(size=512), (640, 427), (1000, 500))
     assert sizes.scales == (((512, 342), (512, 256)),)
 
 
 def test_each_scale_shrinks_compute_and_style_together_keeping_their_shapes():
-    config = RunConfig(size=512, min_size=128)
+    config = RunConfig.from_flat(size=512, min_size=128)
     sizes = resolve_sizes(config, (640, 427), (1000, 500))
     assert [compute for compute, _ in sizes.scales] == [
         (128, 86),
@@ -101,7 +101,7 @@ def test_each_scale_shrinks_compute_and_style_together_keeping_their_shapes():
 
 
 def test_an_explicit_style_size_shrinks_in_proportion_to_the_compute_size():
-    config = RunConfig(size=512, min_size=256, style_size="300x200")
+    config = RunConfig.from_flat(size=512, min_size=256, style_size="300x200")
     sizes = resolve_sizes(config, (512, 512), (1000, 500))
     assert sizes.scales == (
         ((256, 256), (150, 100)),
@@ -111,12 +111,12 @@ def test_an_explicit_style_size_shrinks_in_proportion_to_the_compute_size():
 
 
 def test_an_exact_compute_size_scales_from_its_longest_side():
-    sizes = resolve_sizes(RunConfig(size="640x480", min_size=320), (100, 100), (100, 100))
+    sizes = resolve_sizes(RunConfig.from_flat(size="640x480", min_size=320), (100, 100), (100, 100))
     assert [compute for compute, _ in sizes.scales] == [(320, 240), (453, 340), (640, 480)]
 
 
 def test_a_first_scale_too_small_for_the_deepest_layer_is_refused_under_min_size():
-    config = RunConfig(content=Path("c.png"), style=Path("s.png"), size=512, min_size=16)
+    config = RunConfig.from_flat(content=Path("c.png"), style=Path("s.png"), size=512, min_size=16)
     sizes = resolve_sizes(config, (640, 427), (512, 512))
     with pytest.raises(InputImageError) as caught:
         check_fits_network(config, sizes)
@@ -128,7 +128,7 @@ def test_a_first_scale_too_small_for_the_deepest_layer_is_refused_under_min_size
 
 
 def test_the_style_image_at_the_first_scale_is_checked_too():
-    config = RunConfig(content=Path("c.png"), style=Path("s.png"), size=512, min_size=64)
+    config = RunConfig.from_flat(content=Path("c.png"), style=Path("s.png"), size=512, min_size=64)
     sizes = resolve_sizes(config, (512, 512), (1000, 200))
     with pytest.raises(InputImageError) as caught:
         check_fits_network(config, sizes)
@@ -137,12 +137,12 @@ def test_the_style_image_at_the_first_scale_is_checked_too():
 
 
 def test_a_first_scale_large_enough_passes():
-    config = RunConfig(size=512, min_size=32)
+    config = RunConfig.from_flat(size=512, min_size=32)
     check_fits_network(config, resolve_sizes(config, (640, 427), (512, 512)))
 
 
 def test_the_iterations_planned_count_every_scale():
-    config = RunConfig(size=512, min_size=128, scale_iterations=50, iterations=200)
+    config = RunConfig.from_flat(size=512, min_size=128, scale_iterations=50, iterations=200)
     sizes = resolve_sizes(config, (640, 427), (512, 512))
     assert scale_iterations(config, sizes) == [50, 50, 50, 50, 200]
     off = config.replace(min_size=0)

@@ -100,7 +100,7 @@ def test_a_resume_goes_on_over_a_loss_history_that_is_not_text(tiny_config, tmp_
 def edit(config: RunConfig, change: str) -> RunConfig:
     """`config` as settings.toml would hold it after an edit by hand."""
     if change == "size":
-        return config.replace(size=config.size.__class__(longest=40))
+        return config.replace(size=config.plan.size.__class__(longest=40))
     if change == "optimizer":
         return RunConfig.from_dict({"optimizer": {"name": "adam"}}, base=config)
     if change == "pooling":
@@ -136,9 +136,9 @@ def test_a_resume_may_change_where_its_files_are_and_on_what_device(
     config = tiny_config(iterations=6)
     folder = RunFolder.create(config, tmp_path / "runs")
     stop_run(config, folder, 3)
-    moved_content = tmp_path / "moved" / config.content.name  # the photos moved since
+    moved_content = tmp_path / "moved" / config.inputs.content.name  # the photos moved since
     moved_content.parent.mkdir()
-    moved_content.write_bytes(config.content.read_bytes())
+    moved_content.write_bytes(config.inputs.content.read_bytes())
     moved = folder.config().replace(
         content=moved_content,
         output=tmp_path / "elsewhere.png",

@@ -111,7 +111,7 @@ def test_a_checkpoint_that_fills_the_disk_is_one_warning_and_the_run_goes_on(
         finished = list(events)[-1]
 
     assert len(attempts) == 2  # at iterations 2 and 4 (none at the last)
-    assert isinstance(finished, Finished) and config.output.is_file()
+    assert isinstance(finished, Finished) and config.inputs.output.is_file()
     assert folder.record().status == "finished"
     assert len(warnings_about(caplog, "the checkpoint")) == 1
     [note] = finished.notes
@@ -132,7 +132,7 @@ def test_a_full_runs_folder_loses_nothing_but_its_own_records(
                 full_folder(monkeypatch, folder)
                 fill_the_run_log(folder)
 
-    assert isinstance(event, Finished) and config.output.is_file()
+    assert isinstance(event, Finished) and config.inputs.output.is_file()
     assert not [e for e in events_seen if isinstance(e, Snapshot)]  # none could be saved
     for what in ("snapshots", "the checkpoint", "the loss history", "run.json", "the run's log"):
         assert len(warnings_about(caplog, what)) == 1, (what, caplog.text)
@@ -149,7 +149,7 @@ def test_a_stop_whose_checkpoint_fills_the_disk_still_keeps_its_partial(
     cancelled = stop_run(config, folder, 3)
 
     assert cancelled.index == 3 and cancelled.partial_path.is_file()
-    assert cancelled.partial_path.parent == config.output.parent
+    assert cancelled.partial_path.parent == config.inputs.output.parent
     record = folder.record()
     assert record.status == "stopped" and record.partial == str(cancelled.partial_path)
     assert not folder.checkpoint_path.exists()
@@ -167,7 +167,7 @@ def test_a_run_folder_deleted_under_a_run_with_snapshots_and_checkpoints_still_d
         for event in events:
             if when == "during" and isinstance(event, Step) and event.index == 1:
                 shutil.rmtree(folder.path)
-    assert isinstance(event, Finished) and config.output.is_file()
+    assert isinstance(event, Finished) and config.inputs.output.is_file()
     assert event.notes and "snapshots" in event.notes[0]
     assert not folder.path.exists()
 
@@ -183,7 +183,7 @@ def test_a_failing_run_log_prints_no_tracebacks_and_the_run_ends_well(
                 fill_the_run_log(folder)
                 for number in range(200):  # a log that goes on being written to
                     logging.getLogger("nst.engine").info("line %d", number)
-    assert isinstance(event, Finished) and config.output.is_file()
+    assert isinstance(event, Finished) and config.inputs.output.is_file()
     assert "Logging error" not in capsys.readouterr().err
     assert len(warnings_about(caplog, "the run's log")) == 1
     assert folder.record().status == "finished"
@@ -195,7 +195,7 @@ def test_a_file_named_snapshots_in_the_folder_costs_only_the_snapshots(tiny_conf
     folder.snapshots_dir.write_text("not a folder")
     with transfer.run(config, folder) as events:
         finished = list(events)[-1]
-    assert isinstance(finished, Finished) and config.output.is_file()
+    assert isinstance(finished, Finished) and config.inputs.output.is_file()
     assert folder.snapshots_dir.read_text() == "not a folder"
     assert "snapshots" in finished.notes[0]
     assert folder.snapshots() == {}

@@ -39,7 +39,7 @@ def test_a_file_linked_in_the_folder_is_never_appended_to(tiny_config, tmp_path,
     from nst_engine.running.events import Step
 
     config = tiny_config(iterations=3, content=tmp_path / "$(touch pwned).png")
-    (tmp_path / "$(touch pwned).png").write_bytes(config.style.read_bytes())
+    (tmp_path / "$(touch pwned).png").write_bytes(config.inputs.style.read_bytes())
     folder = RunFolder.create(config, tmp_path / "runs")
     planted = folder.path / name
 
@@ -53,7 +53,7 @@ def test_a_file_linked_in_the_folder_is_never_appended_to(tiny_config, tmp_path,
         for event in events:
             if name == "losses.jsonl" and isinstance(event, Step) and event.index == 1:
                 plant()
-    assert isinstance(event, Finished) and config.output.is_file()
+    assert isinstance(event, Finished) and config.inputs.output.is_file()
     assert victim.read_text() == SECRET
     assert event.notes and str(folder.path) in event.notes[0]
 
@@ -133,7 +133,7 @@ def test_a_sweep_record_cannot_send_the_grid_over_another_file(tmp_path, victim)
     from nst_engine.sweeps.saved import create_run_folders, load_sweep, save_sweep
 
     content, style = demo_pair()
-    base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
+    base = RunConfig.from_flat(content=content, style=style, output=tmp_path / "grid.png", size=32)
     plan = plan_sweep(base, [parse_vary("style-weight=1,2")])
     folders = create_run_folders(plan, tmp_path / "runs")
     record = save_sweep(plan, folders, 64)

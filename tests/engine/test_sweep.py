@@ -29,7 +29,7 @@ from nst_engine.sweeps.sweep import cell_picture, cell_state, render_grid, write
 
 @pytest.fixture
 def base(tmp_path: Path) -> RunConfig:
-    return RunConfig(
+    return RunConfig.from_flat(
         content=gallery_image("astronaut").path,
         style=gallery_image("mosaic").path,
         output=tmp_path / "grid.png",
@@ -91,26 +91,30 @@ def test_sweep_names_are_run_flags_without_dashes() -> None:
 @pytest.mark.parametrize(
     ("name", "value", "check"),
     [
-        ("iterations", "300", lambda c: c.iterations == 300),
-        ("lr", "0.5", lambda c: c.optimizer.lr == 0.5),
-        ("optimizer", "Adam", lambda c: c.optimizer.name == "adam"),
-        ("style-weight", "1e3", lambda c: c.style_weight == 1000),
-        ("tv-weight", "0", lambda c: c.tv_weight == 0),
-        ("style-scale", "2", lambda c: c.style_scale == 2 and c.style_size is None),
-        ("style-size", "64", lambda c: str(c.style_size) == "64" and c.style_scale is None),
-        ("size", "96x64", lambda c: str(c.size) == "96x64"),
-        ("seed", "7", lambda c: c.seed == 7),
-        ("pooling", "avg", lambda c: c.pooling == "avg"),
-        ("preserve-color", "luminance", lambda c: c.preserve_color == "luminance"),
-        ("style-loss", "w2", lambda c: c.style_loss == "w2"),
-        ("ema", "off", lambda c: c.ema is False),
-        ("init", "noise", lambda c: c.init == "noise"),
-        ("history-size", "20", lambda c: c.optimizer.lbfgs.history_size == 20),
-        ("relu4_1", "3", lambda c: dict(c.style_layers)["relu4_1"] == 3),
-        ("relu4_2", "2", lambda c: dict(c.style_layers)["relu4_2"] == 2),  # a new style layer
-        ("content.relu5_2", "1", lambda c: dict(c.content_layers)["relu5_2"] == 1),
-        ("style", "swirl", lambda c: c.style == gallery_image("swirl").path),
-        ("content", "rocket", lambda c: c.content == gallery_image("rocket").path),
+        ("iterations", "300", lambda c: c.plan.iterations == 300),
+        ("lr", "0.5", lambda c: c.plan.optimizer.lr == 0.5),
+        ("optimizer", "Adam", lambda c: c.plan.optimizer.name == "adam"),
+        ("style-weight", "1e3", lambda c: c.look.style_weight == 1000),
+        ("tv-weight", "0", lambda c: c.look.tv_weight == 0),
+        ("style-scale", "2", lambda c: c.look.style_scale == 2 and c.look.style_size is None),
+        (
+            "style-size",
+            "64",
+            lambda c: str(c.look.style_size) == "64" and c.look.style_scale is None,
+        ),
+        ("size", "96x64", lambda c: str(c.plan.size) == "96x64"),
+        ("seed", "7", lambda c: c.plan.seed == 7),
+        ("pooling", "avg", lambda c: c.look.pooling == "avg"),
+        ("preserve-color", "luminance", lambda c: c.look.preserve_color == "luminance"),
+        ("style-loss", "w2", lambda c: c.look.style_loss == "w2"),
+        ("ema", "off", lambda c: c.look.ema is False),
+        ("init", "noise", lambda c: c.look.init == "noise"),
+        ("history-size", "20", lambda c: c.plan.optimizer.lbfgs.history_size == 20),
+        ("relu4_1", "3", lambda c: dict(c.look.style_layers)["relu4_1"] == 3),
+        ("relu4_2", "2", lambda c: dict(c.look.style_layers)["relu4_2"] == 2),  # a new style layer
+        ("content.relu5_2", "1", lambda c: dict(c.look.content_layers)["relu5_2"] == 1),
+        ("style", "swirl", lambda c: c.inputs.style == gallery_image("swirl").path),
+        ("content", "rocket", lambda c: c.inputs.content == gallery_image("rocket").path),
     ],
 )
 def test_apply_setting_changes_what_it_names(base: RunConfig, name, value, check) -> None:
@@ -125,12 +129,16 @@ def test_a_preset_value_brings_what_a_preset_carries_and_keeps_the_rest(base: Ru
         seed=5, size=96, iterations=40, device="cpu", min_size=32, snapshot_every=10
     )
     painterly = apply_setting(framed, "preset", "painterly")
-    assert painterly.style_loss == "w2"  # the preset's look (presets/painterly.toml)
+    assert painterly.look.style_loss == "w2"  # the preset's look (presets/painterly.toml)
     printed = apply_setting(framed, "preset", "print")
-    assert (str(printed.size), printed.iterations) == ("2048", 100)  # presets/print.toml
-    assert (printed.min_size, printed.scale_iterations, printed.seed) == (256, 100, 0)
+    assert (str(printed.plan.size), printed.plan.iterations) == ("2048", 100)  # presets/print.toml
+    assert (printed.plan.min_size, printed.plan.scale_iterations, printed.plan.seed) == (
+        256,
+        100,
+        0,
+    )
     for kept in ("content", "style", "output"):
-        assert getattr(printed, kept) == getattr(framed, kept)
+        assert printed.value(kept) == framed.value(kept)
 
 
 def test_a_preset_value_in_a_sweep_is_the_preset_of_a_run(base: RunConfig) -> None:
@@ -189,9 +197,12 @@ def test_a_two_axis_plan_has_a_job_per_cell(base: RunConfig, tmp_path: Path) -> 
     assert cell.labels == ("style-weight=10", "style-scale=2")
     job = plan.jobs[cell.job]
     assert job.labels == cell.labels and cell.iteration is None
-    assert job.config.style_weight == 10 and job.config.style_scale == 2
-    assert job.config.output == tmp_path / "grid.cells" / "r2c3-style-weight=10-style-scale=2.png"
-    assert len({job.config.output for job in plan.jobs}) == 9
+    assert job.config.look.style_weight == 10 and job.config.look.style_scale == 2
+    assert (
+        job.config.inputs.output
+        == tmp_path / "grid.cells" / "r2c3-style-weight=10-style-scale=2.png"
+    )
+    assert len({job.config.inputs.output for job in plan.jobs}) == 9
     assert plan.grid == tmp_path / "grid.png"
     # The title names the images and what every cell shares, not what varies.
     assert plan.title.startswith("astronaut in the style of mosaic · 128 px, 100 iterations")
@@ -203,8 +214,8 @@ def test_cell_outputs_never_overwrite(base: RunConfig, tmp_path: Path) -> None:
     cells.mkdir()
     (cells / "r1c1-lr=1.png").write_bytes(b"earlier")
     plan = plan_sweep(base, [parse_vary("lr=1,2")])
-    assert plan.jobs[0].config.output == cells / "r1c1-lr=1-2.png"
-    assert not plan.jobs[0].config.overwrite
+    assert plan.jobs[0].config.inputs.output == cells / "r1c1-lr=1-2.png"
+    assert not plan.jobs[0].config.inputs.overwrite
 
 
 def test_style_images_as_an_axis_are_labelled_by_name(base: RunConfig) -> None:
@@ -216,8 +227,8 @@ def test_style_images_as_an_axis_are_labelled_by_name(base: RunConfig) -> None:
 
 def test_a_preset_axis_is_applied_before_the_other(base: RunConfig) -> None:
     plan = plan_sweep(base, [parse_vary("style-weight=1,100"), parse_vary("preset=painterly")])
-    assert [job.config.style_weight for job in plan.jobs] == [1, 100]
-    assert all(job.config.style_loss == "w2" for job in plan.jobs)
+    assert [job.config.look.style_weight for job in plan.jobs] == [1, 100]
+    assert all(job.config.look.style_loss == "w2" for job in plan.jobs)
 
 
 @pytest.mark.parametrize(
@@ -249,10 +260,10 @@ def test_an_iteration_sweep_is_one_run_per_other_value(base: RunConfig) -> None:
     plan = plan_sweep(base, [parse_vary("lr=1,2"), parse_vary("iterations=100,300,200")])
     assert len(plan.jobs) == 2 and len(plan.cells) == 6
     for job, lr in zip(plan.jobs, (1, 2), strict=True):
-        assert job.config.iterations == 300 and job.config.snapshot_every == 100
-        assert job.config.optimizer.lr == lr
+        assert job.config.plan.iterations == 300 and job.config.recording.snapshot_every == 100
+        assert job.config.plan.optimizer.lr == lr
         assert job.labels == (f"lr={lr}", "iterations=100,300,200")
-        assert job.config.output.name == f"r{lr}c2-lr={lr}-iterations=300.png"
+        assert job.config.inputs.output.name == f"r{lr}c2-lr={lr}-iterations=300.png"
     assert [(cell.job, cell.iteration) for cell in plan.cells] == [
         (0, 100),
         (0, None),
@@ -266,8 +277,8 @@ def test_an_iteration_sweep_is_one_run_per_other_value(base: RunConfig) -> None:
 
 def test_an_iteration_sweep_with_coarse_to_fine_runs_each_value(base: RunConfig) -> None:
     plan = plan_sweep(base.replace(min_size=64), [parse_vary("iterations=50,100")])
-    assert [job.config.iterations for job in plan.jobs] == [50, 100]
-    assert all(job.config.snapshot_every == 0 for job in plan.jobs)
+    assert [job.config.plan.iterations for job in plan.jobs] == [50, 100]
+    assert all(job.config.recording.snapshot_every == 0 for job in plan.jobs)
     assert any("coarse to fine" in note for note in plan.notes)
 
 

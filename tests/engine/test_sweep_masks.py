@@ -16,7 +16,7 @@ from nst_engine.sweeps.plan import parse_vary, plan_sweep
 
 @pytest.fixture
 def base(tmp_path: Path) -> RunConfig:
-    return RunConfig(
+    return RunConfig.from_flat(
         content=gallery_image("astronaut").path,
         style=gallery_image("mosaic").path,
         output=tmp_path / "grid.png",
@@ -28,8 +28,8 @@ def base(tmp_path: Path) -> RunConfig:
 def test_a_swept_style_keeps_a_lone_mask_on_each_cell(base: RunConfig, tmp_path: Path) -> None:
     masked = base.replace(style_masks=(tmp_path / "sky.png",))
     plan = plan_sweep(masked, [parse_vary("style=mosaic,swirl")])
-    assert [job.config.style.stem for job in plan.jobs] == ["mosaic", "swirl"]
-    assert all(job.config.style_masks == (tmp_path / "sky.png",) for job in plan.jobs)
+    assert [job.config.inputs.style.stem for job in plan.jobs] == ["mosaic", "swirl"]
+    assert all(job.config.inputs.style_masks == (tmp_path / "sky.png",) for job in plan.jobs)
 
 
 def test_sweeping_the_style_of_several_masked_styles_is_one_line_naming_the_masks(
@@ -51,4 +51,4 @@ def test_other_axes_keep_every_mask(base: RunConfig, tmp_path: Path, axis: str) 
     masks = (tmp_path / "sky.png", tmp_path / "sea.png")
     masked = base.replace(extra_styles=(gallery_image("swirl").path,), style_masks=masks)
     plan = plan_sweep(masked, [parse_vary(axis)])
-    assert all(job.config.style_masks == masks for job in plan.jobs)
+    assert all(job.config.inputs.style_masks == masks for job in plan.jobs)

@@ -27,7 +27,7 @@ def test_every_run_setting_reads_back_as_written(tmp_path, demo_pair):
             "optimizer": {"name": "adam", "lr": 2.5e-3},
             "style_layers": {"relu1_1": 0.5, "relu5_1": 2.0},
         },
-        base=RunConfig(content=content, style=style, output=tmp_path / "out.png"),
+        base=RunConfig.from_flat(content=content, style=style, output=tmp_path / "out.png"),
     )
     data = config.to_dict()
     assert tomllib.loads(toml_text.plain_dumps(data)) == data

@@ -163,15 +163,15 @@ def test_layer_weights_refuse_bad_entries(text, fragment):
 
 def test_a_config_needs_one_layer_of_each_kind_with_a_weight_above_zero():
     with pytest.raises(ConfigError, match="choose at least one style layer"):
-        RunConfig(style_layers={"relu1_1": 0.0, "relu2_1": 0.0})
+        RunConfig.from_flat(style_layers={"relu1_1": 0.0, "relu2_1": 0.0})
     with pytest.raises(ConfigError, match="choose at least one content layer"):
-        RunConfig(content_layers={"relu4_2": 0})
+        RunConfig.from_flat(content_layers={"relu4_2": 0})
 
 
 def test_active_layers_leave_out_zero_weights():
-    config = RunConfig(style_layers={"relu1_1": 0.0, "relu2_1": 2.0})
+    config = RunConfig.from_flat(style_layers={"relu1_1": 0.0, "relu2_1": 2.0})
     assert config.active_style_layers == (("relu2_1", 2.0),)
-    assert config.style_layers == (("relu1_1", 0.0), ("relu2_1", 2.0))
+    assert config.look.style_layers == (("relu1_1", 0.0), ("relu2_1", 2.0))
 
 
 # --- RunConfig values ----------------------------------------------------------------------------
@@ -196,24 +196,24 @@ def test_active_layers_leave_out_zero_weights():
 )
 def test_a_config_with_a_bad_value_cannot_exist(changes, fragment):
     with pytest.raises(ConfigError) as caught:
-        RunConfig(**changes)
+        RunConfig.from_flat(**changes)
     assert fragment in caught.value.message
 
 
 def test_optimizer_name_is_stored_normalised_whatever_its_spelling():
     config = RunConfig.from_toml('[optimizer]\nname = "L-BFGS"\n')
-    assert config.optimizer.name == "lbfgs"
-    assert config.optimizer.parameters == config.optimizer.lbfgs
-    assert RunConfig.from_toml('[optimizer]\nname = "Adam"\n').optimizer.label == "Adam"
+    assert config.plan.optimizer.name == "lbfgs"
+    assert config.plan.optimizer.parameters == config.plan.optimizer.lbfgs
+    assert RunConfig.from_toml('[optimizer]\nname = "Adam"\n').plan.optimizer.label == "Adam"
 
 
 def test_optimizer_numbers_written_as_text_become_numbers():
     config = RunConfig.from_toml(
         '[optimizer]\nname = "adam"\nlr = "0.5"\n[optimizer.adam]\nbeta1 = "0.8"\n'
     )
-    assert config.optimizer.lr == 0.5
-    assert config.optimizer.adam.beta1 == 0.8
-    assert isinstance(config.optimizer.lr, float)
+    assert config.plan.optimizer.lr == 0.5
+    assert config.plan.optimizer.adam.beta1 == 0.8
+    assert isinstance(config.plan.optimizer.lr, float)
 
 
 # --- TOML round trip -----------------------------------------------------------------------------
@@ -226,7 +226,7 @@ def test_the_default_config_round_trips_through_toml():
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_a_config_with_each_optimizer_round_trips_through_toml(optimizer, tmp_path):
-    config = RunConfig(
+    config = RunConfig.from_flat(
         content=tmp_path / "a photo.jpg",
         style=tmp_path / "é style.png",
         output=tmp_path / "out.png",
@@ -258,11 +258,13 @@ def test_a_config_with_each_optimizer_round_trips_through_toml(optimizer, tmp_pa
     )
     again = RunConfig.from_toml(config.to_toml())
     assert again == config
-    assert again.optimizer.name == optimizer
+    assert again.plan.optimizer.name == optimizer
 
 
 def test_to_toml_without_paths_leaves_the_paths_out(tmp_path):
-    config = RunConfig(content=tmp_path / "c.jpg", style=tmp_path / "s.jpg", output="o.png")
+    config = RunConfig.from_flat(
+        content=tmp_path / "c.jpg", style=tmp_path / "s.jpg", output="o.png"
+    )
     text = config.to_toml(paths=False)
     assert "c.jpg" not in text and "o.png" not in text
     assert RunConfig.from_toml(text) == config.replace(content=None, style=None, output=None)
@@ -297,12 +299,14 @@ def test_a_toml_syntax_error_gives_a_config_error():
 
 
 def test_from_dict_lays_settings_over_a_base_and_merges_optimizer_tables():
-    base = RunConfig(iterations=9, optimizer={"name": "adam", "lr": 2.0, "adam": {"beta1": 0.5}})
+    base = RunConfig.from_flat(
+        iterations=9, optimizer={"name": "adam", "lr": 2.0, "adam": {"beta1": 0.5}}
+    )
     config = RunConfig.from_dict({"optimizer": {"adam": {"eps": 0.25}}}, base)
-    assert config.iterations == 9
-    assert config.optimizer.lr == 2.0
-    assert config.optimizer.adam.beta1 == 0.5
-    assert config.optimizer.adam.eps == 0.25
+    assert config.plan.iterations == 9
+    assert config.plan.optimizer.lr == 2.0
+    assert config.plan.optimizer.adam.beta1 == 0.5
+    assert config.plan.optimizer.adam.eps == 0.25
 
 
 def test_read_toml_file_names_the_file_and_the_problem(tmp_path: Path):

@@ -40,7 +40,7 @@ def test_a_guided_run_starts_from_the_warped_result_and_is_pulled_toward_it(
     tiny_config,
 ) -> None:
     config = tiny_config(iterations=3)
-    picture = load_image(config.content, "content").image
+    picture = load_image(config.inputs.content, "content").image
     picture = picture.resize((48, round(48 * picture.height / picture.width)))
     content = np.asarray(picture, dtype=np.float32)
     grey = np.full_like(content, 128)

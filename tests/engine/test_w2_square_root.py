@@ -98,5 +98,5 @@ def test_w2_takes_newton_schulz_on_cuda_and_eigenvalues_elsewhere():
 def test_a_w2_run_on_cuda_is_captured_by_default(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args: True)
     gpu = torch.device("cuda", 0)
-    assert resolve_switches(RunConfig(style_loss="w2"), gpu).graph
-    assert not resolve_switches(RunConfig(style_loss="w2", cuda_graph="off"), gpu).graph
+    assert resolve_switches(RunConfig.from_flat(style_loss="w2"), gpu).graph
+    assert not resolve_switches(RunConfig.from_flat(style_loss="w2", cuda_graph="off"), gpu).graph

@@ -31,7 +31,7 @@ def picture(tmp_path) -> Path:
 
 
 RUN_FOLDER_WRITES = {
-    "settings.toml": lambda folder: folder.write_settings(RunConfig(iterations=17)),
+    "settings.toml": lambda folder: folder.write_settings(RunConfig.from_flat(iterations=17)),
     "run.json": lambda folder: folder.update(iterations_done=3),
     "losses.jsonl": lambda folder: folder.keep_losses_until(0),
     "checkpoint.pt": lambda folder: folder.write_checkpoint({"completed": 3}),
@@ -46,8 +46,8 @@ def test_the_run_folders_files_go_through_the_atomic_write(folder, atomic_writes
 
 
 def test_the_written_run_folder_files_read_back(folder):
-    folder.write_settings(RunConfig(iterations=17))
-    assert folder.config().iterations == 17
+    folder.write_settings(RunConfig.from_flat(iterations=17))
+    assert folder.config().plan.iterations == 17
     assert folder.update(iterations_done=3) == folder.record()
     folder.write_checkpoint({"completed": 3})
     assert folder.read_checkpoint() == {"completed": 3}
@@ -108,7 +108,7 @@ def test_a_sweeps_record_is_saved_through_the_atomic_write(tmp_path, demo_pair, 
     from nst_engine.sweeps.saved import create_run_folders, save_sweep
 
     content, style = demo_pair
-    base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
+    base = RunConfig.from_flat(content=content, style=style, output=tmp_path / "grid.png", size=32)
     plan = plan_sweep(base, [parse_vary("style-weight=1,2")])
     folders = create_run_folders(plan, tmp_path / "runs")
     atomic_writes.clear()
@@ -123,7 +123,7 @@ def test_a_sweeps_snapshot_cells_are_copied_through_the_atomic_write(
     from nst_engine.sweeps.sweep import Sweep
 
     content, style = demo_pair
-    base = RunConfig(content=content, style=style, output=tmp_path / "grid.png", size=32)
+    base = RunConfig.from_flat(content=content, style=style, output=tmp_path / "grid.png", size=32)
     plan = plan_sweep(base, [parse_vary("iterations=2,4")])  # a cell from the snapshot at 2
     sweep = Sweep.start(plan, 32, tmp_path / "runs")
     snapshot = sweep.folders[0].snapshot_path(2, 4)
@@ -162,9 +162,9 @@ def test_the_rates_cache_is_written_through_the_atomic_write(atomic_writes):
 def test_a_user_preset_is_saved_through_the_atomic_write(atomic_writes):
     from nst_engine.settings.presets import load_preset, save_user_preset
 
-    path = save_user_preset("my look", RunConfig(iterations=23))
+    path = save_user_preset("my look", RunConfig.from_flat(iterations=23))
     assert atomic_writes == [path]
-    assert load_preset("my look").iterations == 23
+    assert load_preset("my look").plan.iterations == 23
 
 
 def test_a_benchs_figures_are_written_through_the_atomic_write(
@@ -195,5 +195,5 @@ def test_a_cluster_workers_inputs_are_written_through_the_atomic_write(
 
     files = {"content": ("cat.png", b"content bytes"), "style": ("wave.png", b"style bytes")}
     config = _placed(tiny_config(), files, tmp_path)
-    assert atomic_writes == [config.content, config.style]
-    assert config.content.read_bytes() == b"content bytes"
+    assert atomic_writes == [config.inputs.content, config.inputs.style]
+    assert config.inputs.content.read_bytes() == b"content bytes"

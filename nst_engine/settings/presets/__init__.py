@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from nst_engine.errors import ConfigError
-from nst_engine.settings.config import RunConfig, read_toml_file
+from nst_engine.settings.config import RunConfig, flat_settings, read_toml_file
 from nst_engine.settings.table import PRESET_LEAVES
 from nst_engine.store import locations, safe_files
 
@@ -61,13 +61,13 @@ def _looks_like_path(name: str) -> bool:
 
 def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
     """The preset's settings laid over the defaults, with what a preset does not carry
-    (the settings table's PRESET_LEAVES: the images, the output, overwrite) from `base`.
+    (its inputs part, the table's PRESET_LEAVES: the images, the output, overwrite) from `base`.
 
     Only those come from `base`: a setting the preset does not name takes its default,
     so loading one preset after another leaves nothing of the first behind.
     """
     base = base or RunConfig()
-    paths_only = RunConfig(**{key: getattr(base, key) for key in PRESET_LEAVES})
+    paths_only = RunConfig(inputs=base.inputs)  # a preset carries every part but the inputs
     if _looks_like_path(name):
         path = Path(name).expanduser()
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
@@ -87,7 +87,8 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
     else:
         known = ", ".join(builtin_preset_names() + user_preset_names())
         raise ConfigError(f"no preset called '{name}' (known: {known})")
-    data = {key: value for key, value in data.items() if key not in PRESET_LEAVES}
+    # Flat or in parts ([look], [plan], ...): what a preset does not carry (the inputs) goes.
+    data = {key: value for key, value in flat_settings(data).items() if key not in PRESET_LEAVES}
     blend = data.get("style_blend")
     if isinstance(blend, list) and len(blend) != max(1, len(paths_only.styles)):
         # A blend saved with other style images than these: equal shares instead.
@@ -108,10 +109,12 @@ def matching_preset(config: RunConfig) -> str | None:
             loaded = load_preset(name, config)
         except ConfigError:
             continue
-        if loaded.style_blend:
+        if loaded.look.style_blend:
             if loaded == config:
                 return name
-        elif without_blend is None and loaded.replace(style_blend=config.style_blend) == config:
+        elif (
+            without_blend is None and loaded.replace(style_blend=config.look.style_blend) == config
+        ):
             without_blend = name
     return without_blend
 

@@ -62,7 +62,7 @@ class QueueEntry:
     def describe(self) -> str:
         """`astronaut → mosaic`; a sweep's cell: its values first (`lr=1 · style-weight=30 ·
         astronaut → mosaic`), as its images are those of every cell."""
-        content = Path(self.config.content).stem if self.config.content else "?"
+        content = Path(self.config.inputs.content).stem if self.config.inputs.content else "?"
         styles = " + ".join(Path(style).stem for style in self.config.styles) or "?"
         text = f"{content} → {styles}"
         if self.labels:

@@ -28,7 +28,9 @@ def fill_form(app, config: RunConfig, source: str) -> None:
     form = app.main.form
     form.load(config, paths=True)
     form.propose_output()  # never the old result's name: a run of these settings makes a new one
-    missing = [str(path) for path in (config.content, *config.styles) if path and not path.exists()]
+    missing = [
+        str(path) for path in (config.inputs.content, *config.styles) if path and not path.exists()
+    ]
     note = f" (missing now: {', '.join(missing)})" if missing else ""
     app.notify(f"Loaded the settings of {source}{note}.", timeout=6)
 
@@ -60,7 +62,8 @@ def load_settings_from_image(app, path: Path) -> None:
     except NSTError as error:
         app.notify(error.message, title="Settings not loaded", severity="error", timeout=8)
         return
-    if config.content is None or config.style is None:  # a preset-like image: keep the images
+    # A preset-like image: keep the images.
+    if config.inputs.content is None or config.inputs.style is None:
         config = config.replace(**_paths_of(app.main.form.paths_base()))
     return_to_main(app)
     fill_form(app, config, f"image {path.name}")
@@ -68,9 +71,9 @@ def load_settings_from_image(app, path: Path) -> None:
 
 def _paths_of(config: RunConfig) -> dict[str, Any]:
     return {
-        "content": config.content,
-        "style": config.style,
-        "extra_styles": config.extra_styles,
+        "content": config.inputs.content,
+        "style": config.inputs.style,
+        "extra_styles": config.inputs.extra_styles,
     }
 
 
@@ -80,10 +83,12 @@ def fresh_output(app, config: RunConfig) -> RunConfig:
     from nst_engine.running.outputs import default_output_path
     from nst_engine.store.output_owners import free_output
 
-    old = config.output
+    old = config.inputs.output
     if old is not None and old.parent.is_dir():
         return config.replace(output=free_output(old))
-    return config.replace(output=default_output_path(config.content, config.style, app.folder))
+    return config.replace(
+        output=default_output_path(config.inputs.content, config.inputs.style, app.folder)
+    )
 
 
 def submit(app, config: RunConfig, folder: RunFolder | None = None) -> bool:
@@ -112,7 +117,7 @@ def run_again(app, folder: RunFolder) -> None:
         app.notify(error.message, title="Not run", severity="error")
         return
     if submit(app, config):
-        app.notify(f"Running {folder.id} again: {config.output}", timeout=6)
+        app.notify(f"Running {folder.id} again: {config.inputs.output}", timeout=6)
 
 
 def resume(app, folder: RunFolder) -> None:
@@ -171,7 +176,7 @@ def choose_image_for_settings(app) -> None:
         if path is not None:
             load_settings_from_image(app, path)
 
-    start = app.main.form.paths_base().output or app.folder
+    start = app.main.form.paths_base().inputs.output or app.folder
     app.push_screen(FilePickerScreen("Choose an image made by nst-tui", Path(start)), chosen)
 
 

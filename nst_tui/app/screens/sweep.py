@@ -45,7 +45,7 @@ def default_grid_path(base: RunConfig) -> Path:
     not that run's third), numbered as itself, never an existing file."""
     from nst_engine.running.outputs import free_output_path, unnumbered_stem
 
-    output = base.output or Path.cwd() / "result.png"
+    output = base.inputs.output or Path.cwd() / "result.png"
     return free_output_path(output.with_name(f"{unnumbered_stem(output)}-sweep.png"))
 
 
@@ -75,7 +75,7 @@ def plan_from(
     ]
     path = Path(grid.strip()).expanduser()
     if not path.is_absolute():
-        path = (base.output.parent if base.output else Path.cwd()) / path
+        path = (base.inputs.output.parent if base.inputs.output else Path.cwd()) / path
     check_output_path(path)
     return plan_sweep(base.replace(output=path, overwrite=False), axes)
 

@@ -105,36 +105,39 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             "Iterations",
             "iterations",
             BY_NAME["iterations"].read,
-            str(config.iterations),
+            str(config.plan.iterations),
         )
         yield TextField(
-            "Compute size", "size", BY_NAME["size"].read, str(config.size),
+            "Compute size", "size", BY_NAME["size"].read, str(config.plan.size),
             tooltip="Longest side in pixels (512) or exact WIDTHxHEIGHT (640x480)",
         )  # fmt: skip
         yield TextField(
-            "Output size", "output_size", BY_NAME["output_size"].read, size_text(config.output_size),
+            "Output size", "output_size", BY_NAME["output_size"].read, size_text(config.plan.output_size),
             placeholder="same as compute size", tooltip="Size of the saved image; empty: the compute size",
         )  # fmt: skip
         yield from coarse_to_fine_fields(config)
-        yield OptimizerFields(config.optimizer)
-        yield init_choice(config.init)
+        yield OptimizerFields(config.plan.optimizer)
+        yield init_choice(config.look.init)
         yield TextField(
-            "Init noise", "init_noise", BY_NAME["init_noise"].read, f"{config.init_noise:g}",
+            "Init noise", "init_noise", BY_NAME["init_noise"].read, f"{config.look.init_noise:g}",
             tooltip="Strength of the noise added by content+noise (0-1)",
         )  # fmt: skip
-        yield TextField("Seed", "seed", BY_NAME["seed"].read, str(config.seed))
-        yield choice_field("pooling", "Pooling", config.pooling)
+        yield TextField("Seed", "seed", BY_NAME["seed"].read, str(config.plan.seed))
+        yield choice_field("pooling", "Pooling", config.look.pooling)
         yield from loss_fields(config)
         yield Static("Machine", classes="section")
         yield SelectField(
-            "Device", "device", BASIC_DEVICES, config.device,
+            "Device", "device", BASIC_DEVICES, config.machine.device,
             tooltip="auto: the first GPU, else the CPU (GPUs appear once detected)",
         )  # fmt: skip
-        yield weights_choice(config.weights)
+        yield weights_choice(config.look.weights)
         yield Static(RANDOM_WEIGHTS_WARNING, id="weights-warning", classes="field-warning")
         yield from speed_fields(config)
         yield Static("Layers", classes="section")
-        for kind, pairs in (("content", config.content_layers), ("style", config.style_layers)):
+        for kind, pairs in (
+            ("content", config.look.content_layers),
+            ("style", config.look.style_layers),
+        ):
             with Collapsible(title=self._layers_title(kind, pairs), id=f"{kind}-layers-box"):
                 yield LayerChecklist(kind, pairs)
         yield Static("", id="form-error", markup=False)
@@ -142,12 +145,12 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     def _image_fields(self, config: RunConfig) -> ComposeResult:
         """The Images section: content, styles, output and what to do when it exists."""
         yield Static("Images", classes="section")
-        yield PathField("Content", "content", "content image", str(config.content or ""))
+        yield PathField("Content", "content", "content image", str(config.inputs.content or ""))
         yield StyleImages(
-            str(config.style or ""),
-            [str(path) for path in config.extra_styles],
-            config.style_blend,
-            [str(path) for path in config.style_masks],
+            str(config.inputs.style or ""),
+            [str(path) for path in config.inputs.extra_styles],
+            config.look.style_blend,
+            [str(path) for path in config.inputs.style_masks],
         )
         yield TextField(
             "Output", "output", self._parse_output, str(self._initial_output),
@@ -242,7 +245,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         changes["overwrite"] = self.query_one("#overwrite", Checkbox).value
         changes["ema"] = self.query_one("#ema", Checkbox).value
         try:
-            changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.optimizer)
+            changes["optimizer"] = self.query_one(OptimizerFields).value(self.base.plan.optimizer)
         except NSTError as error:
             problems.append(error.message)
         self._read_layers(changes, problems)
@@ -258,7 +261,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         content_field = self.query_one("#content-field", PathField)
         image_fields = [content_field, *styles.path_fields()]
         for field in image_fields:
-            field.set_max_pixels(self.base.max_input_pixels)
+            field.set_max_pixels(self.base.machine.max_input_pixels)
             if field.problem is None:
                 problems.append(f"checking the {field.role}…")
             elif field.problem:
@@ -293,7 +296,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
             sizes = resolve_sizes(config, content_size or (1, 1), style_size or (1, 1))
             hint = self.query_one("#scales-hint", Static)
             hint.update(scales_hint(config, sizes))
-            hint.display = bool(config.min_size)
+            hint.display = bool(config.plan.min_size)
             if all(image_sizes):
                 # What the run would refuse after loading the network, refused now.
                 check_fits_network(config, sizes, image_sizes[1:])
@@ -320,32 +323,32 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         """Fill every field from `config` (the paths too when `paths`)."""
         self.base = config
         if paths:
-            self.query_one("#content-field", PathField).text = str(config.content or "")
+            self.query_one("#content-field", PathField).text = str(config.inputs.content or "")
         self.query_one(StyleImages).load(
-            config.style,
-            config.extra_styles if paths else None,
-            config.style_blend,
-            config.style_masks,
+            config.inputs.style,
+            config.inputs.extra_styles if paths else None,
+            config.look.style_blend,
+            config.inputs.style_masks,
         )
         texts = {
             **look_texts(config),
-            "iterations": str(config.iterations),
-            "size": str(config.size),
-            "output_size": size_text(config.output_size),
-            "init_noise": f"{config.init_noise:g}",
-            "seed": str(config.seed),
-            **{name: str(getattr(config, name)) for name in COARSE_TO_FINE_FIELDS},
+            "iterations": str(config.plan.iterations),
+            "size": str(config.plan.size),
+            "output_size": size_text(config.plan.output_size),
+            "init_noise": f"{config.look.init_noise:g}",
+            "seed": str(config.plan.seed),
+            **{name: str(config.value(name)) for name in COARSE_TO_FINE_FIELDS},
         }
         for name, text in texts.items():
             self.query_one(f"#{name}-field", TextField).text = text
         for name in (*LOOK_CHOICES, "pooling", *LOSS_CHOICES, "device", *SPEED_FIELDS):
-            self.query_one(f"#{name}-field", SelectField).set_value(getattr(config, name))
+            self.query_one(f"#{name}-field", SelectField).set_value(config.value(name))
         for name in ("init", "weights"):
-            self.query_one(f"#{name}-choice", ChoiceOrFile).load(getattr(config, name))
-        self.query_one("#ema", Checkbox).value = config.ema
-        self.query_one(OptimizerFields).load(config.optimizer)
-        self.query_one("#content-layers", LayerChecklist).load(config.content_layers)
-        self.query_one("#style-layers", LayerChecklist).load(config.style_layers)
+            self.query_one(f"#{name}-choice", ChoiceOrFile).load(config.value(name))
+        self.query_one("#ema", Checkbox).value = config.look.ema
+        self.query_one(OptimizerFields).load(config.plan.optimizer)
+        self.query_one("#content-layers", LayerChecklist).load(config.look.content_layers)
+        self.query_one("#style-layers", LayerChecklist).load(config.look.style_layers)
         self.check_soon()
 
     def paths_base(self) -> RunConfig:

@@ -30,10 +30,10 @@ def size_text(size: Size | None) -> str:
 def look_texts(config: RunConfig) -> dict[str, str]:
     """The look's text fields' texts for `config`."""
     return {
-        "style_weight": f"{config.style_weight:g}",
-        "style_scale": "" if config.style_scale is None else f"{config.style_scale:g}",
-        "style_size": size_text(config.style_size),
-        "tv_weight": f"{config.tv_weight:g}",
+        "style_weight": f"{config.look.style_weight:g}",
+        "style_scale": "" if config.look.style_scale is None else f"{config.look.style_scale:g}",
+        "style_size": size_text(config.look.style_size),
+        "tv_weight": f"{config.look.tv_weight:g}",
     }
 
 
@@ -48,11 +48,11 @@ def look_fields(config: RunConfig) -> Iterator[Widget]:
         "subtler)",
     )  # fmt: skip
     yield choice_field(
-        "style_loss", "Style loss", config.style_loss,
+        "style_loss", "Style loss", config.look.style_loss,
         tooltip="The style statistic: gram (Gatys) or w2 (mean and covariance, Wasserstein-2)",
     )  # fmt: skip
     yield choice_field(
-        "preserve_color", "Keep colour", config.preserve_color,
+        "preserve_color", "Keep colour", config.look.preserve_color,
         tooltip="Keep the photo's colours: luminance (the style changes only the brightness) or "
         "histogram (the style image recoloured to the photo's colours first)",
     )  # fmt: skip
@@ -71,19 +71,19 @@ def look_fields(config: RunConfig) -> Iterator[Widget]:
         "TV weight", "tv_weight", BY_NAME["tv_weight"].read, texts["tv_weight"],
         tooltip="Total variation: smooths the result; 0 turns it off",
     )  # fmt: skip
-    ema = Checkbox("moving average of the iterates", config.ema, id="ema", compact=True)
+    ema = Checkbox("moving average of the iterates", config.look.ema, id="ema", compact=True)
     ema.tooltip = "Save and preview an average of the last iterations: less noise (EMA)"
     yield Field("Smoothing", ema, id="ema-field", tooltip=ema.tooltip)
 
 
 def loss_fields(config: RunConfig) -> Iterator[Widget]:
     yield choice_field(
-        "padding", "Padding", config.padding,
+        "padding", "Padding", config.look.padding,
         tooltip="The first convolution's padding: replicate avoids dark borders, zeros is the "
         "original network's",
     )  # fmt: skip
     yield choice_field(
-        "loss_scale", "Loss scale", config.loss_scale,
+        "loss_scale", "Loss scale", config.look.loss_scale,
         tooltip="normalized: weights of order one that mean the same at any size and with any "
         "network; raw: the 2022 formulas (reference-2022)",
     )  # fmt: skip

@@ -25,13 +25,13 @@ SPEED_TOOLTIP = "auto picks what measured fastest on the device"
 
 def coarse_to_fine_fields(config: RunConfig) -> Iterator[Widget]:
     yield TextField(
-        "Min size", "min_size", BY_NAME["min_size"].read, str(config.min_size),
+        "Min size", "min_size", BY_NAME["min_size"].read, str(config.plan.min_size),
         tooltip="Coarse to fine, for large sizes: start at this longest side, then each scale "
         "√2 larger up to the compute size, each from the last one's result; 0 turns it off",
     )  # fmt: skip
     yield TextField(
         "Scale iters", "scale_iterations", BY_NAME["scale_iterations"].read,
-        str(config.scale_iterations),
+        str(config.plan.scale_iterations),
         tooltip="Coarse to fine: iterations at each scale before the last (which runs Iterations)",
     )  # fmt: skip
     yield Static("", id="scales-hint", classes="field-hint", markup=False)
@@ -43,13 +43,13 @@ def speed_fields(config: RunConfig) -> Iterator[Widget]:
         ("memory_format", "Memory format"),
         ("cuda_graph", "CUDA graph"),
     ):
-        yield choice_field(name, label, getattr(config, name), tooltip=SPEED_TOOLTIP)
+        yield choice_field(name, label, config.value(name), tooltip=SPEED_TOOLTIP)
 
 
 def scales_hint(config: RunConfig, sizes: RunSizes) -> str:
     """`5 scales: 128 → 181 → 256 → 362 → 512` (longest sides), or why there is one; ""
     when coarse to fine is off."""
-    if not config.min_size:
+    if not config.plan.min_size:
         return ""
     if len(sizes.scales) == 1:
         return "off: the min size is not below the compute size"

@@ -78,7 +78,7 @@ class EstimateLine(Static):
 
     def estimate_for(self, config: RunConfig) -> Estimate:
         """The estimate of `config` with the images in the form, and the memory free now."""
-        setting = config.device
+        setting = config.machine.device
         profile = self._profiles.get(setting)
         work = workload_of(config, *self._image_sizes())
         return estimate.estimate(work, profile, self._free_memory(setting, profile), setting)
@@ -98,7 +98,7 @@ class EstimateLine(Static):
             self.tooltip = None
             self._restore_reason()
             return
-        self._want_profile(config.device)
+        self._want_profile(config.machine.device)
         self.result = self.estimate_for(config)
         self._fit_text()
         warning = warning_line(self.result)
@@ -112,7 +112,7 @@ class EstimateLine(Static):
         if self.result is None:
             return
         whole, short = self.result.summary(), self.result.summary(compact=True)
-        if self.config is not None and self.config.device in self._unknown:
+        if self.config is not None and self.config.machine.device in self._unknown:
             whole, short = (text.replace("estimating…", "time unknown") for text in (whole, short))
         width = self.content_region.width
         self.update(whole if width == 0 or len(whole) <= width else short)
@@ -185,7 +185,7 @@ class EstimateLine(Static):
             return
         self._profiles[setting] = profile
         self._profiled_after[setting] = last_run
-        if self.config is not None and self.config.device == setting:
+        if self.config is not None and self.config.machine.device == setting:
             self._show()
 
     # --- before Run -------------------------------------------------------------------------
