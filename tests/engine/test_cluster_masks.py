@@ -41,7 +41,7 @@ def test_a_job_without_masks_sends_none(tiny_config, tmp_path: Path) -> None:
     config = tiny_config()
     files = _files_of(config)
     assert not [key for key in files if key.startswith("mask")]
-    assert _placed(config, files, tmp_path).style_masks == ()
+    assert _placed(config, files, tmp_path).inputs.style_masks == ()
 
 
 @pytest.mark.slow  # starts Ray and runs the engine

@@ -222,7 +222,7 @@ def test_a_run_folder_keeps_its_masks_named_from_the_root(tiny_config, tmp_path,
     monkeypatch.chdir(tmp_path)
     config = tiny_config(style_masks=(Path("mask.png"),))
     folder = RunFolder.create(config, tmp_path / "runs")
-    assert folder.config().style_masks == (tmp_path / "mask.png",)
+    assert folder.config().inputs.style_masks == (tmp_path / "mask.png",)
     moved = config.replace(style_masks=(tmp_path / "elsewhere" / "mask.png",))
     assert settings_fingerprint(moved) == settings_fingerprint(config)
 
