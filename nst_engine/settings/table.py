@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from nst_engine.errors import ConfigError
+from nst_engine.settings.cross_checks import blend_fits, masks_fit, one_style_size, some_layer
 from nst_engine.settings.layers import (
-    check_some_layer,
     normalise_layer_weights,
     parse_layer_weights,
 )
@@ -133,50 +133,11 @@ SIZE = Rule(Size.parse, metavar="N|WxH")
 LAYERS = Rule(_layers, metavar="L=W,...")
 
 
-# --- checks across settings, made after a setting's own --------------------------------------
-
-
-def _blend_fits(config: Any) -> None:
-    styles = 1 + len(config.inputs.extra_styles)
-    blend = config.look.style_blend
-    if blend and len(blend) != styles:
-        raise ConfigError(
-            f"style_blend has {len(blend)} weights for {styles} style images",
-            setting="style_blend",
-        )
-
-
-def _masks_fit(config: Any) -> None:
-    masks, styles = len(config.inputs.style_masks), len(config.styles)
-    if masks and masks != styles:
-        raise ConfigError(
-            f"{masks} style mask{'s' * (masks != 1)} for {styles} style image"
-            f"{'s' * (styles != 1)}: give one mask per style image, in order",
-            setting="style_masks",
-        )
-
-
 def _mask_paths(label: str, value: Any) -> tuple[Path, ...]:
     """Mask files: `m1.png,m2.png` as typed (comma-separated), or a list of paths."""
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",")]
     return parse_paths(label, value)
-
-
-def _some_layer(name: str) -> Callable[[Any], None]:
-    def check(config: Any) -> None:
-        check_some_layer(name, getattr(config.look, name))
-
-    return check
-
-
-def _one_style_size(config: Any) -> None:
-    if config.look.style_size is not None and config.look.style_scale is not None:
-        raise ConfigError(
-            "style_size and style_scale are both given: choose one (the size is "
-            "absolute, the scale relative to the compute size)",
-            setting="style_size",
-        )
 
 
 # RunConfig's parts (nst_engine/settings/parts.py): the run's images and output; how the
@@ -256,12 +217,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     # A preset's blend is kept only where it has one weight per style image (load_preset).
     Setting(
-        "style_blend", "look", Rule(parse_blend, metavar="W,W,..."), "Images", check=_blend_fits,
+        "style_blend", "look", Rule(parse_blend, metavar="W,W,..."), "Images", check=blend_fits,
         help="one weight per STYLE image, in order, e.g. 0.7,0.3 (default: equal shares)",
     ),
     Setting(
         "style_masks", "inputs", Rule(_mask_paths, metavar="M1[,M2,...]"), "Images",
-        sweep=False, check=_masks_fit,
+        sweep=False, check=masks_fit,
         help="one greyscale mask per STYLE image, in order (white: that style, black: none, "
         "grey: part); where no mask covers, the content stays",
     ),
@@ -274,12 +235,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("iterations", "plan", whole(1), "Optimisation"),
     Setting(
         "content_layers", "look", LAYERS, "Layers", sweep=False,
-        check=_some_layer("content_layers"),
+        check=some_layer("content_layers"),
         help="e.g. relu4_2=1; with --loss-scale normalized the weights are shares (only "
         "their ratios matter)",
     ),
     Setting(
-        "style_layers", "look", LAYERS, "Layers", sweep=False, check=_some_layer("style_layers"),
+        "style_layers", "look", LAYERS, "Layers", sweep=False, check=some_layer("style_layers"),
         help="e.g. relu1_1=1,relu2_1=1; shares as for --content-layers (relu1_1=2,relu2_1=1 "
         "gives relu1_1 two thirds of the style term); how strong the style is overall is "
         "--style-weight",
@@ -343,7 +304,7 @@ SETTINGS: tuple[Setting, ...] = (
         help="size of the saved image (default: compute size)",
     ),
     Setting(
-        "style_size", "look", SIZE, "Look", optional=True, check=_one_style_size,
+        "style_size", "look", SIZE, "Look", optional=True, check=one_style_size,
         help="size the style image is seen at, absolute (default: longest side of the "
         "compute size); instead of --style-scale",
     ),

@@ -31,7 +31,6 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig
@@ -379,29 +378,3 @@ def sweep_title(base: RunConfig, varied: Collection[str] = ()) -> str:
         if setting not in varied and text:
             parts.append(text)
     return f"{images} · {', '.join(parts)}"
-
-
-def read_sweep_file(path: Path) -> tuple[dict[str, Any], list[Axis]]:
-    """A sweep file: a `[vary]` table (`lr = [0.5, 1, 2]`, in order: rows, then columns) and
-    run settings as in settings.toml (plus `preset`); the settings and the axes."""
-    from nst_engine.settings.config import read_toml_file
-
-    data = read_toml_file(path, "sweep file")
-    vary = data.pop("vary", None)
-    if not isinstance(vary, dict) or not vary:
-        raise ConfigError(
-            f"sweep file '{path}' has no [vary] table (e.g. [vary] then lr = [0.5, 1, 2])"
-        )
-    axes = []
-    for name, values in vary.items():
-        if isinstance(values, str):
-            values = values.split(",")
-        if not isinstance(values, list):
-            raise ConfigError(
-                f"sweep file '{path}': vary.{name} must be a list of values, got {values!r}"
-            )
-        try:
-            axes.append(make_axis(name, values))
-        except ConfigError as error:
-            raise ConfigError(f"sweep file '{path}': {error.message}") from None
-    return data, axes

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig
-from nst_engine.sweeps.plan import Axis, SweepPlan, parse_cell_size, plan_sweep
+from nst_engine.sweeps.plan import Axis, SweepPlan, make_axis, parse_cell_size, plan_sweep
 
 if TYPE_CHECKING:
     from nst_engine.store.runs import RunFolder
@@ -160,3 +160,29 @@ def _cells_of(path: Path) -> Path | None:
         return path.with_suffix(".cells")
     except ValueError:  # no name to put a suffix on (`/`, `.`)
         return None
+
+
+def read_sweep_file(path: Path) -> tuple[dict[str, Any], list[Axis]]:
+    """A sweep file: a `[vary]` table (`lr = [0.5, 1, 2]`, in order: rows, then columns) and
+    run settings as in settings.toml (plus `preset`); the settings and the axes."""
+    from nst_engine.settings.config import read_toml_file
+
+    data = read_toml_file(path, "sweep file")
+    vary = data.pop("vary", None)
+    if not isinstance(vary, dict) or not vary:
+        raise ConfigError(
+            f"sweep file '{path}' has no [vary] table (e.g. [vary] then lr = [0.5, 1, 2])"
+        )
+    axes = []
+    for name, values in vary.items():
+        if isinstance(values, str):
+            values = values.split(",")
+        if not isinstance(values, list):
+            raise ConfigError(
+                f"sweep file '{path}': vary.{name} must be a list of values, got {values!r}"
+            )
+        try:
+            axes.append(make_axis(name, values))
+        except ConfigError as error:
+            raise ConfigError(f"sweep file '{path}': {error.message}") from None
+    return data, axes

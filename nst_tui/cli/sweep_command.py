@@ -179,7 +179,7 @@ def _take_file(arguments: argparse.Namespace, path: Path):
     `arguments`; its axes, its preset's name (or None) and its other settings (with the name
     errors give them)."""
     from nst_engine.settings.config import flat_settings
-    from nst_engine.sweeps.plan import read_sweep_file
+    from nst_engine.sweeps.saved import read_sweep_file
 
     path = path.expanduser()
     settings, axes = read_sweep_file(path)

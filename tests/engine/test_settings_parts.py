@@ -62,7 +62,7 @@ def test_a_resume_may_change_the_inputs_machine_and_recording_and_nothing_else()
     """The settings a checkpoint does not keep are its free parts' (the same names as the
     list written before parts)."""
     assert sorted(FREE_TO_CHANGE) == sorted(
-        ("content", "style", "extra_styles", "output", "overwrite")
+        ("content", "style", "extra_styles", "style_masks", "output", "overwrite")
         + ("device", "precision", "memory_format", "cuda_graph", "max_input_pixels")
         + ("snapshot_every", "checkpoint_every")
     )

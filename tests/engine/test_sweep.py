@@ -20,10 +20,9 @@ from nst_engine.sweeps.plan import (
     make_axis,
     parse_vary,
     plan_sweep,
-    read_sweep_file,
     sweep_names,
 )
-from nst_engine.sweeps.saved import create_run_folders
+from nst_engine.sweeps.saved import create_run_folders, read_sweep_file
 from nst_engine.sweeps.sweep import cell_picture, cell_state, render_grid, write_grid
 
 
