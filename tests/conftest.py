@@ -147,6 +147,26 @@ def crash_at(monkeypatch: pytest.MonkeyPatch):
     )
 
 
+@pytest.fixture
+def held_step(monkeypatch: pytest.MonkeyPatch):
+    """`held_step(n)`: the n-th engine step from now waits, before it is taken, until the
+    returned Event is set (60 s at most): a test can stop a run there, before its end, on a
+    machine of any speed, without a long run."""
+    import threading
+
+    def step(number, stepper, real_step, held, release):
+        if number == held:
+            release.wait(60)
+        return real_step(stepper)
+
+    def hold(held: int) -> threading.Event:
+        release = threading.Event()
+        replace_engine_step(monkeypatch, lambda *call: step(*call, held, release))
+        return release
+
+    return hold
+
+
 @pytest.fixture(scope="session")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory, session_cache: Path):
     """One Ray instance on this machine with two CPUs for the whole test session (its workers
