@@ -14,6 +14,19 @@ REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_IMAGES = REPOSITORY.parent / "shared" / "images"
 
 
+# Tests that must not run beside each other under pytest-xdist (`pytest -n 2`; pyproject's
+# addopts say `--dist loadgroup`): each group runs on one worker, one test at a time. Every
+# test that uses Ray asks for `ray_cluster` and is put in the "ray" group here, so that one
+# worker starts Ray once and the other never does (two Rays on two cores starve each other).
+# Other groups are marked where the tests are (the pty tests, a snapshot's fixed folder).
+# Session fixtures (the weights cache, Ray) and tmp_path are each worker's own.
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "ray_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")
@@ -145,6 +158,26 @@ def crash_at(monkeypatch: pytest.MonkeyPatch):
     return lambda failing_step: replace_engine_step(
         monkeypatch, lambda *call: step(*call, failing_step)
     )
+
+
+@pytest.fixture
+def held_step(monkeypatch: pytest.MonkeyPatch):
+    """`held_step(n)`: the n-th engine step from now waits, before it is taken, until the
+    returned Event is set (60 s at most): a test can stop a run there, before its end, on a
+    machine of any speed, without a long run."""
+    import threading
+
+    def step(number, stepper, real_step, held, release):
+        if number == held:
+            release.wait(60)
+        return real_step(stepper)
+
+    def hold(held: int) -> threading.Event:
+        release = threading.Event()
+        replace_engine_step(monkeypatch, lambda *call: step(*call, held, release))
+        return release
+
+    return hold
 
 
 @pytest.fixture(scope="session")

@@ -62,10 +62,16 @@ QUICK_TIMERS = {
 }
 
 
+# Seconds the test pilot waits for every widget on the screen to handle its pending messages
+# (each key press, each pause) before it fails the test; Textual's own 30 failed four app tests
+# in one run of tests/app on a machine loaded 15 deep (WaitForScreenTimeout), all green alone.
+SCREEN_PATIENCE = 120.0
+
+
 @pytest.fixture(autouse=True)
 def app_under_test(monkeypatch: pytest.MonkeyPatch):
     """Every app test: one torch thread, the engine's threads at the interface's priority, the
-    app's timers short (QUICK_TIMERS).
+    app's timers short (QUICK_TIMERS), the pilot patient with a busy machine (SCREEN_PATIENCE).
 
     On this project's small shared machines two OpenMP threads that wait for each other, and
     an engine thread niced below a busy interface, made a run of four 32 px iterations take
@@ -73,8 +79,10 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
     itself: test_app_engine_thread.py, which sets NST_TUI_ENGINE_NICE itself).
     """
     import torch
+    from textual.pilot import Pilot
 
     monkeypatch.setenv("NST_TUI_ENGINE_NICE", "0")
+    monkeypatch.setattr(Pilot._wait_for_screen, "__defaults__", (SCREEN_PATIENCE,))
     for name, seconds in QUICK_TIMERS.items():
         monkeypatch.setattr(name, seconds)
     threads = torch.get_num_threads()

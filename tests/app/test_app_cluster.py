@@ -14,13 +14,10 @@ from nst_tui.app.screens.queue import QueueScreen, QueueTable
 pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
 
 
-@pytest.fixture(scope="module")
-def local_cluster():
-    from nst_engine.jobs.cluster import connect
-
-    cluster = connect("local", cpus=2)
-    yield cluster
-    cluster.close()
+@pytest.fixture
+def local_cluster(ray_cluster):
+    """The test session's one Ray (tests/conftest.py)."""
+    return ray_cluster
 
 
 @pytest.mark.slow  # starts Ray and runs the engine

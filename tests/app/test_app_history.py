@@ -302,16 +302,16 @@ async def test_the_list_follows_the_runs_folder(make_app, runs: Path, tiny_confi
         screen = await open_history(pilot)
         assert screen.table.row_count == 3
         RunFolder.create(tiny_config.replace(output=runs.parent / "new.png"), runs)
-        await wait_for(pilot, lambda: screen.table.row_count == 4, timeout=5, what="the new run")
+        await wait_for(pilot, lambda: screen.table.row_count == 4, what="the new run")
         by_status(runs)["queued"].update(status="failed", error="out of memory")
-        await wait_for(pilot, lambda: "failed" in column(screen, "status"), timeout=5)
+        await wait_for(pilot, lambda: "failed" in column(screen, "status"))
         # A run of this app's queue: its iterations as they go, not only at its checkpoints.
         running = by_status(runs)["failed"]
         running.update(status="running", pid=os.getpid(), host=socket.gethostname(), error=None)
-        await wait_for(pilot, lambda: "running" in column(screen, "status"), timeout=5)
+        await wait_for(pilot, lambda: "running" in column(screen, "status"))
         entry = SimpleNamespace(folder=running, index=2, total=3, status="running")
         app.jobs[999] = entry
-        await wait_for(pilot, lambda: "2/3" in column(screen, "iterations"), timeout=5)
+        await wait_for(pilot, lambda: "2/3" in column(screen, "iterations"))
         del app.jobs[999]
 
 

@@ -73,7 +73,7 @@ async def test_live_points_are_thinned_and_redrawn_at_most_once_a_second(monkeyp
         assert plot.iterations[0] == 1  # the start of the run stays, thinned
         assert plot.values["style"][-1] == 1e5 / 1000
         assert plot.draws - draws <= 2  # a thousand points: one draw now, one pending
-        await wait_for(pilot, lambda: not plot._draw_pending, timeout=2, what="the redraw")
+        await wait_for(pilot, lambda: not plot._draw_pending, what="the redraw")
         assert drawn(plot_text(plot))
 
 
@@ -87,7 +87,7 @@ async def test_a_resumed_run_goes_back_to_its_checkpoint_on_the_curve() -> None:
         await pilot.pause()
         assert plot.iterations == [1, 2, 3, 4, 5, 6]
         plot.add(7, {"total": math.inf, "content": 1.0, "style": 1.0, "tv": 1.0})
-        await wait_for(pilot, lambda: not plot._draw_pending, timeout=2, what="the redraw")
+        await wait_for(pilot, lambda: not plot._draw_pending, what="the redraw")
         # A diverged value is left out of the drawing, not an error; the other terms stay.
         assert drawn(plot_text(plot)) and "total" in str(plot.border_title)
 

@@ -46,18 +46,21 @@ def output_field_text(app) -> str:
 
 @pytest.mark.slow
 async def test_a_stopped_runs_name_is_not_proposed_again_and_its_resume_writes_it(
-    make_app, tiny_config, tmp_path: Path
+    make_app, tiny_config, tmp_path: Path, held_step
 ) -> None:
-    # 300 iterations: Escape at the second always lands before the end (30 finished first
-    # on an idle machine, leaving no partial to look at).
-    app = make_app(tiny_config.replace(iterations=300))
+    # The third step waits for Escape: the run stops before its end on a machine of any
+    # speed (at 30 iterations, unheld, it finished first on an idle one), and its resume is
+    # three steps (it was 298 of 300, most of the suite's slowest test).
+    app = make_app(tiny_config.replace(iterations=6))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
         first = Path(output_field_text(app))
         assert first == tmp_path / "rocket-swirl.png"
+        escape_pressed = held_step(3)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: progress_of(app) >= 2, timeout=120, what="two steps")
         await pilot.press("escape")
+        escape_pressed.set()
         await wait_for(pilot, lambda: all_ended(app) and not app.running, what="the stop")
         stopped = app.jobs[1].folder
         partial = Path(stopped.record().partial)

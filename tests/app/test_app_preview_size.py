@@ -52,9 +52,7 @@ async def maximise_and_back(pilot, small: tuple[int, int]) -> None:
         app.main.minimize()  # what Escape does when something is maximised
         _ = cells.size  # a repaint's read of the layout
         await pilot.pause(0.3)
-        await wait_for(
-            pilot, lambda: cells.picture_size[1] <= small[1], timeout=5, what="the refit"
-        )
+        await wait_for(pilot, lambda: cells.picture_size[1] <= small[1], what="the refit")
         assert app.main.maximized is None
         assert_fits(preview)
 
@@ -104,5 +102,5 @@ async def test_a_frame_built_for_the_previous_size_is_refitted(make_app) -> None
         preview.show_frame(RunPreview(app.current_run_number, 3, frame, strips))
         await wait_for(pilot, lambda: cells.has_picture, what="a picture")
         await pilot.pause(0.2)
-        await wait_for(pilot, lambda: cells.picture_size[1] <= rows, timeout=10, what="the refit")
+        await wait_for(pilot, lambda: cells.picture_size[1] <= rows, what="the refit")
         assert_fits(preview)

@@ -202,7 +202,17 @@ SCREENS = {
 }
 
 
+# The file dialog's copies of the gallery share one fixed folder: with `pytest -n 2`, one
+# worker makes them, one after another.
+SCREEN_PARAMETERS = [
+    pytest.param(name, marks=pytest.mark.xdist_group("fixed-folder"))
+    if name == "file-dialog"
+    else name
+    for name in SCREENS
+]
+
+
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("screen", SCREENS)
+@pytest.mark.parametrize("screen", SCREEN_PARAMETERS)
 def test_each_screen(snap_compare, snapshot_app, snapshot_runs, screen: str, size: str) -> None:
     assert snap_compare(snapshot_app, terminal_size=SIZES[size], run_before=SCREENS[screen])

@@ -54,7 +54,7 @@ async def test_a_damaged_record_is_left_out_of_the_history_and_named_once(
         assert [record.id for record in screen.shown] == [good.id]
         # A record changing makes the list read again: the damaged one is not named again.
         good.update(status="stopped")
-        await wait_for(pilot, lambda: screen.shown[0].status == "stopped", timeout=5)
+        await wait_for(pilot, lambda: screen.shown[0].status == "stopped")
         assert app.is_running and app.screen is screen
     named = [notice for notice in notices if bad.id in notice]
     assert len(named) == 1 and "run.json is damaged" in named[0]

@@ -12,6 +12,9 @@ import pytest
 
 from nst_tui.app import terminal
 
+# Processes on a pty: with `pytest -n 2`, on the worker of the other terminal tests.
+pytestmark = pytest.mark.xdist_group("terminal")
+
 # Replies recorded from real terminals here (xterm 379 under Xvfb, kitty 0.26, tmux 3.3a).
 XTERM = b"\x1bP1$r0;38:2::1:2:3m\x1b\\\x1b[?64;1;2;6;9;15;16;17;18;21;22;28c"
 KITTY = b"\x1bP1$r38:2:1:2:3m\x1b\\\x1bP0+r524742\x1b\\\x1bP0+r5463\x1b\\\x1b[?62;c"

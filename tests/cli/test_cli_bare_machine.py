@@ -120,22 +120,29 @@ def test_the_device_checks_headline_part_runs_on_a_bare_machine(bare_environment
         NST_CHECK_TINY="1",
         PYTHON=sys.executable,
     )
-    for _ in range(2):  # a second run overwrites the first's files
-        result = subprocess.run(
-            ["bash", "benchmarks/gpu_check.sh", "headline"],
-            cwd=REPOSITORY,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        assert "headline: ### exit 0" in result.stdout, result.stdout
+    # A run of the part before this one left its files (its whole second run was the test's
+    # costliest half): this run overwrites them, appending to none.
+    out.mkdir()
+    earlier = {"headline.json": "{}\n", "headline.txt": "### exit 0 (earlier)\n"}
+    for name, text in {**earlier, "machine.txt": "earlier\n"}.items():
+        (out / name).write_text(text)
+    result = subprocess.run(
+        ["bash", "benchmarks/gpu_check.sh", "headline"],
+        cwd=REPOSITORY,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "headline: ### exit 0" in result.stdout, result.stdout
     assert sorted(path.name for path in out.iterdir()) == [
         "headline.json",
         "headline.txt",
         "machine.txt",
     ]
+    assert not any("earlier" in path.read_text() for path in out.iterdir())
+    assert (out / "headline.json").read_text() != earlier["headline.json"]
     report = (out / "headline.txt").read_text()
     assert report.count("graphing=False") == 8  # 2 sizes x 2 optimisers x graph on, off
     assert report.count("### exit") == 1

@@ -112,7 +112,7 @@ def test_ctrl_c_while_connecting_is_one_line_and_exit_130(nst_tui_here, monkeypa
 
 
 @pytest.mark.slow  # starts Ray and runs the engine
-def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work):
+def test_a_run_on_a_local_ray_comes_back_into_its_run_folder(nst_tui_here, work, ray_cluster):
     pytest.importorskip("ray")
     result = nst_tui_here("run", "--demo", *TINY, "--iterations", "3", "--cluster", "local")
     assert result.returncode == 0, result.stderr
@@ -131,7 +131,7 @@ def test_resume_on_an_unreachable_cluster_leaves_the_run_as_it_was(nst_tui_here,
 
 
 @pytest.mark.slow  # starts Ray and runs the engine
-def test_a_sweep_on_a_local_ray_gives_the_grid_of_the_local_sweep(nst_tui_here, work):
+def test_a_sweep_on_a_local_ray_gives_the_grid_of_the_local_sweep(nst_tui_here, work, ray_cluster):
     """Each cell runs where Ray puts it, with the seed of its settings: the same pictures."""
     pytest.importorskip("ray")
     import numpy as np
