@@ -135,3 +135,42 @@ def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
     again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
     assert again.returncode == 0
     assert "frame 1/3 was made before: kept" in again.stderr and "frame 3/3 done" in again.stderr
+
+
+def test_a_sequence_is_one_run_listed_with_its_frames_and_resumed_by_its_id(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import os
+    import signal
+
+    from nst_engine.video.sequence import FrameDone
+    from nst_tui.cli import video_command
+
+    real_events = video_command._events
+
+    def interrupted_after_the_first_frame(*arguments):
+        for event in real_events(*arguments):
+            yield event
+            if isinstance(event, FrameDone) and event.number == 1:
+                os.kill(os.getpid(), signal.SIGHUP)
+
+    monkeypatch.setattr(video_command, "_events", interrupted_after_the_first_frame)
+    stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert stopped.returncode == 128 + signal.SIGHUP
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
+    assert (run["kind"], run["status"], run["frames_done"], run["frames_total"]) == (
+        "sequence", "stopped", 1, 3,
+    )  # fmt: skip
+    assert f"nst-tui resume {run['id']} goes on" in stopped.stderr
+    listed = nst_tui_here("runs").stdout
+    assert run["id"] in listed and "1/3 frames" in listed
+
+    monkeypatch.setattr(video_command, "_events", real_events)
+    resumed = nst_tui_here("resume", run["id"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert "frame 1/3 was made before: kept" in resumed.stderr
+    assert "frame 3/3 done" in resumed.stderr
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
+    assert (run["status"], run["frames_done"]) == ("finished", 3)
+    assert len(list((work / "styled").glob("frame-?????.png"))) == 3
