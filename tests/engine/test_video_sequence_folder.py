@@ -116,3 +116,13 @@ def test_a_killed_sequence_reads_interrupted_and_resumes(
     record = folder.record()
     assert (record.status, record.frames_done) == (FINISHED, FRAMES)
     assert os.path.isdir(record.result)
+
+
+def test_a_sequence_is_not_resumed_as_a_single_run(tiny_config, clip: Path, tmp_path: Path):
+    from nst_engine.store.resume import resume
+    from nst_engine.video.sequence_record import create_sequence_folder
+
+    config = tiny_config(size=SIDE)
+    folder = create_sequence_folder(config, clip, tmp_path / "out", SETTINGS, FRAMES, tmp_path)
+    with pytest.raises(NotResumable, match=f"sequence of frames: .*nst-tui resume {folder.id}"):
+        resume(folder)  # what the app's and a sweep's Resume call
