@@ -12,7 +12,11 @@ and then removed), so a stop loses at most the frame in progress; started again,
 already there are kept and the sequence goes on after them (the next frame is guided by the
 last one kept, read back from its file as an uninterrupted run reads it).
 
-Events, in order: for each frame a FrameStarted, its run's events as FrameEvent, a FrameDone
+Recorded (`record=True`, or a resume's `folder`), the sequence is one run folder and the
+frame in progress checkpoints in it (nst_engine/video/sequence_record.py), so that
+`nst-tui resume ID` goes on from the last finished frame and from that checkpoint.
+
+Events, in order: SequenceRecorded (when recorded); for each frame a FrameStarted, its run's events as FrameEvent, a FrameDone
 (skipped: it was there already); then SequenceDone.
 """
 

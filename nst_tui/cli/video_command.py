@@ -2,8 +2,9 @@
 frame starting from the previous result carried by the optical flow (nst_engine/video/).
 
 Progress is plain lines on stderr ("frame 3/8 ..."), the output's path on stdout. Ctrl+C,
-SIGTERM or SIGHUP stop it after the current iteration; the frames finished are kept, and the
-same command started again goes on after them.
+SIGTERM or SIGHUP stop it after the current iteration; the frames finished are kept, and
+`nst-tui resume ID` (the sequence's run folder, said first) goes on after them, the frame in
+progress from its checkpoint; the same command started again also goes on after them.
 """
 
 from __future__ import annotations
