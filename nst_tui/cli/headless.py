@@ -61,7 +61,7 @@ def resume_headless(arguments: argparse.Namespace) -> int:
     if folder.record().kind == SEQUENCE:  # a video's frames: `nst-tui video`'s progress
         from nst_tui.cli.video_command import resume_video
 
-        return resume_video(folder)
+        return resume_video(folder, arguments)
     # Its lock, held until the run ends: a second resume of it is refused here, before
     # either touches its settings or output.
     with folder.lock():

@@ -118,12 +118,22 @@ def run_video_command(arguments: argparse.Namespace) -> int:
     )
 
 
-def resume_video(folder) -> int:
+def resume_video(folder, arguments: argparse.Namespace) -> int:
     """`nst-tui resume ID` of a sequence: its frames done kept, the frame in progress going
-    on from its checkpoint (nst_engine/video/sequence_record.py)."""
+    on from its checkpoint (nst_engine/video/sequence_record.py). Its output stays its own
+    (its frames are there); --device changes the device of the frames to come."""
     from nst_engine.video.sequence_record import resume_sequence
 
+    if arguments.output:
+        raise ConfigError(
+            f"run '{folder.id}' is a sequence: its frames go on in its own output; "
+            "--output cannot move them"
+        )
     config, source, output, settings = resume_sequence(folder)
+    if getattr(arguments, "device", None):
+        from nst_engine.settings.values import parse_device
+
+        config = config.replace(device=parse_device(arguments.device))
     return _drive(
         lambda run_sequence: run_sequence(config, source, output, settings, folder=folder), output
     )

@@ -167,6 +167,9 @@ def test_a_sequence_is_one_run_listed_with_its_frames_and_resumed_by_its_id(
     assert run["id"] in listed and "1/3 frames" in listed
 
     monkeypatch.setattr(video_command, "_events", real_events)
+    moved = nst_tui_here("resume", run["id"], "--output", "elsewhere")
+    assert moved.returncode == 2 and "--output cannot move them" in moved.stderr
+    assert len(moved.stderr.strip().splitlines()) == 1
     resumed = nst_tui_here("resume", run["id"])
     assert resumed.returncode == 0, resumed.stderr
     assert "frame 1/3 was made before: kept" in resumed.stderr
