@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nst_engine.errors import ConfigError
-from nst_engine.store.run_record import FINISHED, RUNNING
+from nst_engine.store.run_record import FINISHED, RUNNING, SEQUENCE
 
 if TYPE_CHECKING:
     from nst_engine.jobs.queue import Job
@@ -93,6 +93,11 @@ def resume(
     reason = not_resumable_reason(record)
     if reason is not None:
         raise NotResumable(reason)
+    if record.kind == SEQUENCE:  # its frames: nst_engine/video/sequence_record.py
+        raise NotResumable(
+            f"run '{record.id}' is a sequence of frames: resume it with "
+            f"`nst-tui resume {record.id}`"
+        )
     if device:
         from nst_engine.settings.values import parse_device
 

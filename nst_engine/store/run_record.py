@@ -42,6 +42,7 @@ QUEUED, RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED = (
 STATUSES = (QUEUED, RUNNING, FINISHED, STOPPED, FAILED, INTERRUPTED)
 # What `nst-tui resume` and the history's Resume take up (a queued run starts from the top).
 RESUMABLE = (QUEUED, STOPPED, FAILED, INTERRUPTED)
+KINDS = (RUN, SEQUENCE) = ("run", "sequence")
 
 # Times a record may hold: from 1970 to about the year 5000 (time.localtime and strftime
 # fail beyond).
@@ -77,10 +78,23 @@ class RunRecord:
     sweep: str | None = None  # the sweep this run is a cell of (its id), if any
     labels: tuple[str, ...] = ()  # the cell's values, e.g. ("lr=1", "style-weight=100")
     resumed: int = 0  # how many times it was resumed
+    # "run", or "sequence": a video's frames (nst_engine/video/sequence_record.py), whose
+    # progress is frames done of total and whose `sequence` holds its SequenceSettings.
+    kind: str = "run"
+    frames_done: int = 0
+    frames_total: int = 0
+    sequence: dict[str, Any] = field(default_factory=dict)
 
     @property
     def resumable(self) -> bool:
         return self.status in RESUMABLE
+
+    @property
+    def progress(self) -> str:
+        """What it has done of its total: "3/8 frames" for a sequence, "50/100" for a run."""
+        if self.kind == SEQUENCE:
+            return f"{self.frames_done}/{self.frames_total} frames"
+        return f"{self.iterations_done}/{self.total or self.summary.get('iterations', '?')}"
 
     @property
     def content_name(self) -> str:
@@ -266,6 +280,20 @@ def _summary(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _kind(value: Any, name: str) -> str:
+    if value not in KINDS:
+        raise _wrong(name, value, "a kind (" + ", ".join(KINDS) + ")")
+    return value
+
+
+def _sequence(value: Any, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict) or not all(
+        isinstance(item, bool) or _is_number(item) for item in value.values()
+    ):
+        raise _wrong(name, value, "a table of numbers")
+    return value
+
+
 def _texts(value: Any, name: str) -> list[str]:
     if not isinstance(value, (list, tuple)) or not all(isinstance(item, str) for item in value):
         raise _wrong(name, value, "a list of texts")
@@ -298,4 +326,8 @@ _CHECKS = {
     "pid": _pid,
     "host": _text,
     "sweep": _optional_text,
+    "kind": _kind,
+    "frames_done": _count,
+    "frames_total": _count,
+    "sequence": _sequence,
 }

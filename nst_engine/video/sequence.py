@@ -12,27 +12,34 @@ and then removed), so a stop loses at most the frame in progress; started again,
 already there are kept and the sequence goes on after them (the next frame is guided by the
 last one kept, read back from its file as an uninterrupted run reads it).
 
-Events, in order: for each frame a FrameStarted, its run's events as FrameEvent, a FrameDone
+Recorded (`record=True`, or a resume's `folder`), the sequence is one run folder and the
+frame in progress checkpoints in it (nst_engine/video/sequence_record.py), so that
+`nst-tui resume ID` goes on from the last finished frame and from that checkpoint.
+
+Events, in order: SequenceRecorded (when recorded); for each frame a FrameStarted, its run's events as FrameEvent, a FrameDone
 (skipped: it was there already); then SequenceDone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from nst_engine.errors import OutputError
+from nst_engine.errors import NSTError, OutputError
 from nst_engine.running.events import Event
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.table import IMAGE_SUFFIXES
+from nst_engine.store.run_folder import RunFolder
+from nst_engine.store.run_record import FAILED, FINISHED, STOPPED
 from nst_engine.video.flow import consistency_mask, flows, import_cv2, warp
 from nst_engine.video.frames import (
     CONTAINERS,
@@ -43,6 +50,13 @@ from nst_engine.video.frames import (
     open_frames,
     write_frame,
     write_video,
+)
+from nst_engine.video.sequence_record import (
+    create_sequence_folder,
+    frame_done,
+    frame_run_folder,
+    sequence_ended,
+    sequence_running,
 )
 from nst_engine.video.settings import SequenceSettings
 from nst_engine.video.temporal import FrameGuide
@@ -73,13 +87,20 @@ class FrameDone:
 
 
 @dataclass(frozen=True)
+class SequenceRecorded:
+    """The sequence's run folder (its id is what `nst-tui resume` takes)."""
+
+    folder: RunFolder
+
+
+@dataclass(frozen=True)
 class SequenceDone:
     output: Path
     frames: int
     seconds: float
 
 
-SequenceEvent = FrameStarted | FrameEvent | FrameDone | SequenceDone
+SequenceEvent = SequenceRecorded | FrameStarted | FrameEvent | FrameDone | SequenceDone
 
 
 def frames_folder(output: Path) -> Path:
@@ -92,18 +113,39 @@ def run_sequence(
     source_path: Path,
     output: Path,
     settings: SequenceSettings | None = None,
+    *,
+    folder: RunFolder | None = None,
+    record: bool = False,
+    root: Path | None = None,
 ) -> Iterator[SequenceEvent]:
     """Style every frame of `source_path` (a video file or a folder of frames) with `config`
     (its content and output are each frame's), into `output` (a video file or a folder).
-    A generator: closing it stops the frame in progress (its run keeps its partial image)."""
+    A generator: closing it stops the frame in progress (its run keeps its partial image).
+    Recorded in the run folder `folder` (a resume: resume_sequence's), or with `record` in a
+    new one in the runs folder `root` (nst_engine/video/sequence_record.py), said first by
+    SequenceRecorded."""
     settings = settings or SequenceSettings()
     source = open_frames(source_path)
+    _check_output(config, settings, source, output)
+    if folder is None and record:
+        folder = create_sequence_folder(config, source_path, output, settings, source.count, root)
+    if folder is None:
+        return (yield from _made(config, settings, source, output, None))
+    with folder.lock():  # held to the end: the record reads `running` only while it is
+        sequence_running(folder, source.count)
+        yield SequenceRecorded(folder)
+        yield from _recorded(_made(config, settings, source, output, folder), folder, output)
+
+
+def _check_output(
+    config: RunConfig, settings: SequenceSettings, source: FrameSource, output: Path
+) -> None:
+    """What is missing or wrong is refused now, not after the first frame or all of them."""
     if output.suffix.lower() in IMAGE_SUFFIXES:
         raise OutputError(
             f"output '{output}' is an image's name; give a video file ({', '.join(CONTAINERS)}) "
             "or a folder for the frames"
         )
-    # What is missing is refused now, not after the first frame or all of them are made.
     if is_video_path(output):
         import_av(output)
     if settings.guided and source.count > 1:
@@ -113,20 +155,53 @@ def run_sequence(
             f"output '{output}' already exists; choose another name or allow overwriting "
             "(--overwrite)"
         )
-    folder = frames_folder(output)
+
+
+def _recorded(
+    events: Generator[SequenceEvent, None, None], folder: RunFolder, output: Path
+) -> Iterator[SequenceEvent]:
+    """`events`, with each frame done and the sequence's end written to `folder`'s record."""
+    with contextlib.closing(events):  # closed first: the frame in progress checkpoints
+        try:
+            for event in events:
+                if isinstance(event, FrameDone):
+                    frame_done(folder, event.number, event.seconds)
+                elif isinstance(event, SequenceDone):
+                    sequence_ended(folder, FINISHED, result=output)
+                yield event
+        except (GeneratorExit, KeyboardInterrupt):
+            events.close()
+            sequence_ended(folder, STOPPED)
+            raise
+        except Exception as error:
+            events.close()
+            message = error.message if isinstance(error, NSTError) else str(error)
+            sequence_ended(folder, FAILED, error=message)
+            raise
+
+
+def _made(
+    config: RunConfig,
+    settings: SequenceSettings,
+    source: FrameSource,
+    output: Path,
+    folder: RunFolder | None,
+) -> Iterator[SequenceEvent]:
+    """The frames made one by one into the output's frames folder, then the video."""
+    frames = frames_folder(output)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        frames.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise OutputError(f"cannot make the output folder '{folder}': {error.strerror}") from None
+        raise OutputError(f"cannot make the output folder '{frames}': {error.strerror}") from None
     began = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="nst-frames-") as scratch:
         inputs = _input_files(source, Path(scratch))
         made = []
         for number in range(1, len(inputs) + 1):
-            made.append((yield from _one_frame(config, settings, inputs, number, folder)))
+            made.append((yield from _one_frame(config, settings, inputs, number, frames, folder)))
         if is_video_path(output):
             write_video(made, output, source.rate, source.path if source.is_video else None)
-            shutil.rmtree(folder)  # its frames are in the video now
+            shutil.rmtree(frames)  # its frames are in the video now
     yield SequenceDone(output, source.count, time.monotonic() - began)
 
 
@@ -144,8 +219,11 @@ def _one_frame(
     inputs: list[Path],
     number: int,
     folder: Path,
+    recorded_in: RunFolder | None,
 ) -> Iterator[SequenceEvent]:
-    """Frame `number` made into `folder` (or kept, if there already); returns its path."""
+    """Frame `number` made into `folder` (or kept, if there already); returns its path. With
+    `recorded_in` (the sequence's run folder), the frame's run checkpoints in a run folder of
+    its own there, and goes on from its checkpoint when started again."""
     total = len(inputs)
     path = folder / frame_name(number)
     if path.exists():
@@ -159,7 +237,8 @@ def _one_frame(
         previous = folder / frame_name(number - 1)
         guide = frame_guide(inputs[number - 2], inputs[number - 1], previous, settings)
         frame_config = frame_config.replace(iterations=settings.frame_iterations, min_size=0)
-    with run(frame_config, guide=guide) as events:
+    frame_run = None if recorded_in is None else frame_run_folder(recorded_in, number, frame_config)
+    with run(frame_config, frame_run, guide=guide) as events:
         for event in events:
             yield FrameEvent(number, total, event)
     for partial in folder.glob(f"{path.stem}.partial-*"):  # an earlier start's, now replaced

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from nst_engine import __version__
 from nst_engine.errors import NSTError
 from nst_tui.cli.masks_command import add_masks_command, run_masks_command
+from nst_tui.cli.run_options import add_runs_dir_argument
 from nst_tui.cli.stop_signals import StopRequest, ignore_stop_signals
 from nst_tui.cli.suggestions import did_you_mean
 from nst_tui.cli.video_command import add_video_command
@@ -224,15 +225,6 @@ def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--runs-dir",
-        metavar="FOLDER",
-        help="where run folders are kept (default: NST_TUI_RUNS_DIR, else the user data "
-        "folder's runs)",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the process is this command: its end is shielded from a late Ctrl+C
         StopRequest.shield_process_end = True
@@ -336,6 +328,9 @@ def print_runs(arguments: argparse.Namespace) -> int:
             "sweep",
             "labels",
             "resumable",
+            "kind",
+            "frames_done",
+            "frames_total",
         )
         print(json.dumps([{k: record.to_json()[k] for k in keys} for record in records], indent=1))
         return 0
@@ -347,7 +342,7 @@ def print_runs(arguments: argparse.Namespace) -> int:
         return 0
     for record in records:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(record.started))
-        done = f"{record.iterations_done}/{record.total or record.summary.get('iterations', '?')}"
+        done = record.progress  # iterations, or a sequence's frames
         images = f"{record.content_name} ← {record.style_names}"
         print(
             f"{record.id:<40} {record.status:<11} {when}  {done:>9}  {record.seconds:7.1f} s  {images}"

@@ -52,11 +52,16 @@ def resume_headless(arguments: argparse.Namespace) -> int:
     name if that was taken since; --output chooses one). Whether it can is the engine's
     answer (nst_engine/store/resume.py), the same as the app's."""
     from nst_engine.store.resume import resume
+    from nst_engine.store.run_record import SEQUENCE
     from nst_engine.store.runlog import setup_logging
     from nst_engine.store.runs import find_run
 
     setup_logging()
     folder = find_run(arguments.run, arguments.runs_dir)
+    if folder.record().kind == SEQUENCE:  # a video's frames: `nst-tui video`'s progress
+        from nst_tui.cli.video_command import resume_video
+
+        return resume_video(folder, arguments)
     # Its lock, held until the run ends: a second resume of it is refused here, before
     # either touches its settings or output.
     with folder.lock():

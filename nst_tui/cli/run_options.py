@@ -281,3 +281,12 @@ def _optimizer_from_arguments(arguments: argparse.Namespace, config: RunConfig):
             raise ConfigError(f"{option}: {error.message}") from None
         settings = dataclasses.replace(settings, **{settings.name: own})
     return settings
+
+
+def add_runs_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir",
+        metavar="FOLDER",
+        help="where run folders are kept (default: NST_TUI_RUNS_DIR, else the user data "
+        "folder's runs)",
+    )

@@ -2,8 +2,9 @@
 frame starting from the previous result carried by the optical flow (nst_engine/video/).
 
 Progress is plain lines on stderr ("frame 3/8 ..."), the output's path on stdout. Ctrl+C,
-SIGTERM or SIGHUP stop it after the current iteration; the frames finished are kept, and the
-same command started again goes on after them.
+SIGTERM or SIGHUP stop it after the current iteration; the frames finished are kept, and
+`nst-tui resume ID` (the sequence's run folder, said first) goes on after them, the frame in
+progress from its checkpoint; the same command started again also goes on after them.
 """
 
 from __future__ import annotations
@@ -47,9 +48,10 @@ def add_video_command(commands) -> None:
 
 
 def add_video_arguments(parser: argparse.ArgumentParser) -> None:
-    from nst_tui.cli.run_options import add_run_arguments
+    from nst_tui.cli.run_options import add_run_arguments, add_runs_dir_argument
 
     add_run_arguments(parser)
+    add_runs_dir_argument(parser)
     for action in parser._actions:  # `run`'s CONTENT is a sequence here
         if action.dest == "content":
             action.metavar = "INPUT"
@@ -107,23 +109,61 @@ def run_video_command(arguments: argparse.Namespace) -> int:
         raise ConfigError(f"input '{arguments.content or ''}' does not exist")
     settings = sequence_settings(arguments)
     config = config_from_arguments(arguments)  # the style images checked, the flags read
-    return _drive(config, source, Path(arguments.output).expanduser(), settings)
+    output = Path(arguments.output).expanduser()
+    return _drive(
+        lambda run_sequence: run_sequence(
+            config, source, output, settings, record=True, root=arguments.runs_dir
+        ),
+        output,
+    )
 
 
-def _drive(config, source: Path, output: Path, settings) -> int:
-    from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted, SequenceDone
+def resume_video(folder, arguments: argparse.Namespace) -> int:
+    """`nst-tui resume ID` of a sequence: its frames done kept, the frame in progress going
+    on from its checkpoint (nst_engine/video/sequence_record.py). Its output stays its own
+    (its frames are there); --device changes the device of the frames to come."""
+    from nst_engine.video.sequence_record import resume_sequence
+
+    if arguments.output:
+        raise ConfigError(
+            f"run '{folder.id}' is a sequence: its frames go on in its own output; "
+            "--output cannot move them"
+        )
+    config, source, output, settings = resume_sequence(folder)
+    if getattr(arguments, "device", None):
+        from nst_engine.settings.values import parse_device
+
+        config = config.replace(device=parse_device(arguments.device))
+    return _drive(
+        lambda run_sequence: run_sequence(config, source, output, settings, folder=folder), output
+    )
+
+
+def _drive(start, output: Path) -> int:
+    """The sequence `start(run_sequence)` makes, its progress said line by line."""
+    from nst_engine.video.sequence import (
+        FrameDone,
+        FrameEvent,
+        FrameStarted,
+        SequenceDone,
+        SequenceRecorded,
+    )
 
     steps = _StepLines()
     times: list[float] = []  # seconds of each frame made by this start, in order
+    recorded = None
     with StopRequest() as stop:
-        sequence = _events(config, source, output, settings)
+        sequence = _events(start)
         try:
             for event in sequence:
                 if stop.signal_name is not None:
                     stop.settle()
                     sequence.close()  # the frame in progress keeps its partial image
-                    return _stopped(stop.signal_name, output)
-                if isinstance(event, FrameStarted):
+                    return _stopped(stop.signal_name, output, recorded)
+                if isinstance(event, SequenceRecorded):
+                    recorded = event.folder.id
+                    _say(f"run {recorded}")
+                elif isinstance(event, FrameStarted):
                     _say(f"frame {event.number}/{event.total} ...")
                 elif isinstance(event, FrameEvent):
                     steps.offer(event)
@@ -134,12 +174,18 @@ def _drive(config, source: Path, output: Path, settings) -> int:
                     print(event.output)
         except KeyboardInterrupt:  # a second Ctrl+C
             sequence.close()
-            return _stopped("SIGINT", output)
+            return _stopped("SIGINT", output, recorded)
         except NSTError:
             raise  # one line, by the command's edge (command.report_error)
         except Exception as error:  # a bug: one line here, its traceback in the log
             return _report_bug(error)
     return 0
+
+
+def _events(start):
+    from nst_engine.video.sequence import run_sequence  # torch: only once the flags are good
+
+    return start(run_sequence)
 
 
 def _report_bug(error: Exception) -> int:
@@ -149,12 +195,6 @@ def _report_bug(error: Exception) -> int:
     message = InternalError.of(error).message
     _say(f"nst-tui: {message} (a bug in nst-tui; details in {log_path()})")
     return 1
-
-
-def _events(config, source: Path, output: Path, settings):
-    from nst_engine.video.sequence import run_sequence  # torch: only once the flags are good
-
-    return run_sequence(config, source, output, settings)
 
 
 class _StepLines:
@@ -199,13 +239,11 @@ def _say_done(event, times: list[float]) -> None:
     _say(f"frame {event.number}/{event.total} done in {event.seconds:.1f} s: {event.path}{eta}")
 
 
-def _stopped(signal_name: str, output: Path) -> int:
+def _stopped(signal_name: str, output: Path, recorded: str | None) -> int:
     from nst_engine.video.sequence import frames_folder
 
-    _say(
-        f"stopped; the frames done are in {frames_folder(output)}; the same command goes on "
-        "after them"
-    )
+    again = f"nst-tui resume {recorded}" if recorded else "the same command"
+    _say(f"stopped; the frames done are in {frames_folder(output)}; {again} goes on after them")
     return 128 + int(getattr(signal, signal_name, signal.SIGINT))
 
 

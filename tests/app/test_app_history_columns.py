@@ -135,3 +135,17 @@ async def test_after_a_resize_the_columns_are_fitted_again_to_the_new_width(
             heading = table_lines(screen)[0]
             last = list(table.columns.values())[-1].label.plain
             assert last in heading, heading  # the last column's heading whole
+
+
+def test_a_sequence_shows_its_frames_done_of_total_where_a_run_shows_iterations(
+    tmp_path: Path, demo_pair: tuple[Path, Path]
+) -> None:
+    from nst_tui.app.screens.history_columns import row_texts
+
+    config = RunConfig(content=demo_pair[0], style=demo_pair[1], iterations=200)
+    run = RunFolder.create(config, tmp_path)
+    run.update(status="stopped", iterations_done=16, total=200)
+    sequence = RunFolder.create(config.replace(content=tmp_path / "clip"), tmp_path)
+    sequence.update(status="stopped", kind="sequence", frames_done=3, frames_total=8)
+    assert row_texts(run.record())["iterations"] == "16/200"
+    assert row_texts(sequence.record())["iterations"] == "3/8 frames"

@@ -135,3 +135,87 @@ def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
     again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
     assert again.returncode == 0
     assert "frame 1/3 was made before: kept" in again.stderr and "frame 3/3 done" in again.stderr
+
+
+def test_a_sequence_is_one_run_listed_with_its_frames_and_resumed_by_its_id(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+    import os
+    import signal
+
+    from nst_engine.video.sequence import FrameDone
+    from nst_tui.cli import video_command
+
+    real_events = video_command._events
+
+    def interrupted_after_the_first_frame(*arguments):
+        for event in real_events(*arguments):
+            yield event
+            if isinstance(event, FrameDone) and event.number == 1:
+                os.kill(os.getpid(), signal.SIGHUP)
+
+    monkeypatch.setattr(video_command, "_events", interrupted_after_the_first_frame)
+    stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
+    assert stopped.returncode == 128 + signal.SIGHUP
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
+    assert (run["kind"], run["status"], run["frames_done"], run["frames_total"]) == (
+        "sequence", "stopped", 1, 3,
+    )  # fmt: skip
+    assert f"nst-tui resume {run['id']} goes on" in stopped.stderr
+    listed = nst_tui_here("runs").stdout
+    assert run["id"] in listed and "1/3 frames" in listed
+
+    monkeypatch.setattr(video_command, "_events", real_events)
+    moved = nst_tui_here("resume", run["id"], "--output", "elsewhere")
+    assert moved.returncode == 2 and "--output cannot move them" in moved.stderr
+    assert len(moved.stderr.strip().splitlines()) == 1
+    resumed = nst_tui_here("resume", run["id"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert "frame 1/3 was made before: kept" in resumed.stderr
+    assert "frame 3/3 done" in resumed.stderr
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
+    assert (run["status"], run["frames_done"]) == ("finished", 3)
+    assert len(list((work / "styled").glob("frame-?????.png"))) == 3
+
+
+@pytest.mark.slow
+def test_a_sequence_killed_mid_frame_resumes_to_the_same_frames(
+    nst_tui_here, frames: Path, demo_pair, work: Path, tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from cli_run import COMMAND, command_environment
+
+    # Periodic checkpoints come at most every 30 s: this frame in progress goes on from its
+    # start (tests/engine/test_video_sequence_folder.py resumes one from its checkpoint).
+    longer = (*QUICK, "--frame-iterations", "20")
+    whole = nst_tui_here("video", frames, demo_pair[1], "-o", "whole", *longer)
+    assert whole.returncode == 0, whole.stderr
+    arguments = ["video", str(frames), str(demo_pair[1]), "-o", "killed", *longer]
+    process = subprocess.Popen([*COMMAND, *arguments], cwd=work, env=command_environment(),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)  # fmt: skip
+    runs = Path(os.environ["NST_TUI_RUNS_DIR"])
+    try:
+        deadline = time.monotonic() + 120
+        # The finished "whole" run has no frame folder left: this one is the killed run's.
+        while not (started := [path for path in runs.glob("*/frame-00002/run.json")
+                               if '"running"' in path.read_text()]):  # fmt: skip
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    folder = started[0].parent.parent
+    assert [p.name for p in (work / "killed").glob("frame-?????.png")] == ["frame-00001.png"]
+
+    resumed = nst_tui_here("resume", folder.name)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "frame 1/3 was made before: kept" in resumed.stderr
+    for name in ("frame-00001.png", "frame-00002.png", "frame-00003.png"):
+        mine, theirs = Image.open(work / "killed" / name), Image.open(work / "whole" / name)
+        assert np.array_equal(np.asarray(mine), np.asarray(theirs)), name

@@ -33,6 +33,21 @@ SMALLEST = {
         "ratio with/without",
     ),
     "determinism": (["--device", "cpu", "--size", "32", "--iterations", "1"], "lbfgs"),
+    "video": (
+        [
+            "--frames",
+            "3",
+            "--size",
+            "32",
+            "--iterations",
+            "2",
+            "--frame-iterations",
+            "2",
+            "--weights",
+            "random",
+        ],
+        "ratio guided/independent",
+    ),  # fmt: skip
 }
 
 

@@ -70,7 +70,8 @@ def run_settings_text(record: RunRecord) -> str:
 
 
 def iterations_text(record: RunRecord) -> str:
-    return f"{record.iterations_done}/{record.total or record.summary.get('iterations', '?')}"
+    """Iterations done of total; a sequence's frames done of total ("3/8 frames")."""
+    return record.progress
 
 
 def time_text(record: RunRecord) -> str:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from nst_engine.errors import NSTError
+from nst_engine.store.run_record import SEQUENCE, RunRecord
 from nst_engine.store.runs import RunFolder
 from nst_tui.app.screens.history_columns import date_text
 from nst_tui.app.screens.run_actions import (
@@ -66,7 +67,7 @@ class RunScreen(Screen):
         took = f" · {format_duration(record.seconds)}" if record.seconds else ""
         title = (
             f"{record.id} · {record.status} · {date_text(record.started)} · "
-            f"{record.iterations_done}/{record.total or '?'} iterations{took}"
+            f"{_progress(record)}{took}"
         )
         if record.error:
             title += f"\nerror: {record.error}"
@@ -125,3 +126,10 @@ class RunScreen(Screen):
                 history.reload()
 
         ask_delete(self.app, self.folder, deleted)
+
+
+def _progress(record: RunRecord) -> str:
+    """`50/100 iterations`, or a sequence's `3/8 frames`."""
+    if record.kind == SEQUENCE:
+        return record.progress
+    return f"{record.iterations_done}/{record.total or '?'} iterations"
