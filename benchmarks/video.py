@@ -156,7 +156,7 @@ def main() -> None:
         torch.set_num_threads(options.threads)
     with tempfile.TemporaryDirectory(prefix="nst-video-bench-") as scratch:
         clip = make_clip(Path(scratch) / "clip", options.frames, options.size)
-        config = RunConfig(
+        config = RunConfig.from_flat(
             content=clip,
             style=options.style,
             size=options.size,

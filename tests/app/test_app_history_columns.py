@@ -142,7 +142,7 @@ def test_a_sequence_shows_its_frames_done_of_total_where_a_run_shows_iterations(
 ) -> None:
     from nst_tui.app.screens.history_columns import row_texts
 
-    config = RunConfig(content=demo_pair[0], style=demo_pair[1], iterations=200)
+    config = RunConfig.from_flat(content=demo_pair[0], style=demo_pair[1], iterations=200)
     run = RunFolder.create(config, tmp_path)
     run.update(status="stopped", iterations_done=16, total=200)
     sequence = RunFolder.create(config.replace(content=tmp_path / "clip"), tmp_path)
