@@ -38,6 +38,7 @@ from nst_engine.running.events import Started, Step
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import demo_pair
 from nst_engine.video import sequence
+from nst_engine.video.frames import write_frame
 from nst_engine.video.sequence import FrameDone, FrameEvent, run_sequence
 from nst_engine.video.settings import SequenceSettings
 
@@ -56,7 +57,7 @@ def make_clip(folder: Path, frames: int, size: int) -> Path:
         photo = Image.fromarray(noise.astype(np.uint8)).resize((size * 3, size * 2))
     for number in range(frames):
         left = SHIFT * number
-        photo.crop((left, 0, left + size, size)).save(folder / f"in-{number:03d}.png")
+        write_frame(photo.crop((left, 0, left + size, size)), folder, number + 1)
     return folder
 
 

@@ -37,6 +37,8 @@ async def test_each_blend_weight_reads_as_its_own_images(make_app, demo_pair, si
         app.main.query_one(f"#{second}-remove").press()
         await pilot.pause()
         await form_settled(pilot)
+        form.scroll_to_widget(app.main.query_one("#style"), animate=False)  # the masks take rows
+        await pilot.pause()
         assert line_of(app, "#style").split()[0:2][1].startswith("/")
 
 
