@@ -150,11 +150,18 @@ async def the_queue(pilot) -> None:
 
 
 async def help_screen(pilot) -> None:
+    from textual.widgets import Markdown
+
     from nst_tui.app.screens.help import HelpScreen
 
     await settled(pilot)
     await pilot.press("f1")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, HelpScreen), what="F1")
+    # Textual's Markdown parses on a thread and mounts its blocks later: on a busy machine the
+    # picture was taken before (a scrollbar of another length).
+    text = pilot.app.screen.query_one(Markdown)
+    # (Its count of lines parsed is set when the last block is mounted.)
+    await wait_for(pilot, lambda: text._last_parsed_line > 0, what="the help's text")
     await pilot.pause()
 
 

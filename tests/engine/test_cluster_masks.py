@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_regions_runs import write_mask
 
 from nst_engine.jobs.cluster_executor import _files_of
 from nst_engine.jobs.cluster_worker import _placed
-from tests.engine.test_regions_runs import write_mask
 
 
 def test_a_jobs_style_masks_travel_and_are_named_in_the_workers_folder(
@@ -48,8 +48,9 @@ def test_a_job_without_masks_sends_none(tiny_config, tmp_path: Path) -> None:
 def test_a_masked_job_on_the_cluster_gives_the_pixels_it_gives_here(
     ray_cluster, tiny_config, demo_pair, tmp_path: Path
 ) -> None:
+    from test_cluster import job_of, pixels, queue_on, run_here
+
     from nst_engine.jobs.queue import JobEnded
-    from tests.engine.test_cluster import job_of, pixels, queue_on, run_here
 
     with Image.open(demo_pair[0]) as content:
         size = content.size

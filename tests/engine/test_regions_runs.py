@@ -12,13 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_quality import load
 
 from nst_engine.errors import ConfigError, InputImageError
 from nst_engine.running.events import Finished
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import gallery_image
-from tests.engine.test_quality import load
 
 
 def write_mask(path: Path, size: tuple[int, int], left: bool = True) -> Path:
