@@ -211,6 +211,7 @@ SCREENS = {
 
 # The file dialog's copies of the gallery share one fixed folder: with `pytest -n 2`, one
 # worker makes them, one after another.
+HELP_FOLDERS = Path("/tmp/nst-tui-snapshots/help")  # one per size: the sizes may run side by side
 SCREEN_PARAMETERS = [
     pytest.param(name, marks=pytest.mark.xdist_group("fixed-folder"))
     if name == "file-dialog"
@@ -221,5 +222,15 @@ SCREEN_PARAMETERS = [
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("screen", SCREEN_PARAMETERS)
-def test_each_screen(snap_compare, snapshot_app, snapshot_runs, screen: str, size: str) -> None:
+def test_each_screen(
+    snap_compare, snapshot_app, snapshot_runs, monkeypatch, screen: str, size: str
+) -> None:
+    if screen == "help":
+        # The help names the folders it uses: the same on every machine and under xdist (a
+        # test's own folder is longer under `-n 2`, and a longer path wrapped the help's text
+        # to another length: a scrollbar of another size in the fresh clone's run).
+        fixed = HELP_FOLDERS / size
+        shutil.rmtree(fixed, ignore_errors=True)
+        for kind in ("config", "state", "runs"):
+            monkeypatch.setenv(f"NST_TUI_{kind.upper()}_DIR", str(fixed / kind))
     assert snap_compare(snapshot_app, terminal_size=SIZES[size], run_before=SCREENS[screen])
