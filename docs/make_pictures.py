@@ -6,6 +6,9 @@
 Every input is a gallery image the project may ship (styles/gallery.toml credits them);
 each row is content, style(s), then results side by side with a caption under each. The
 runs go through the engine exactly as `nst-tui run` does, with the oxford weights.
+Figures: colour, blend, scale, presets; regions (masks from `nst-tui masks`' own code);
+sequence (run_sequence guided and independent, at --frame-size with --frame-iterations:
+the first frame's, then each later one's; its numbers are benchmarks/video.py's).
 """
 
 from __future__ import annotations
