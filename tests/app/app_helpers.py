@@ -115,7 +115,12 @@ def thumbnail_pixel(field, x: int, y: int) -> tuple[int, int, int]:
     """The colour of pixel (x, y) of a path field's thumbnail (two pixels per cell)."""
     from nst_tui.app.widgets.picture.cells import CellImage
 
-    strip = field.query_one(CellImage)._strips[y // 2]
+    return cell_pixel(field.query_one(CellImage), x, y)
+
+
+def cell_pixel(cells, x: int, y: int) -> tuple[int, int, int]:
+    """The colour of pixel (x, y) of a CellImage's picture (two pixels per cell)."""
+    strip = cells._strips[y // 2]
     column = 0
     for segment in strip:
         column += len(segment.text)

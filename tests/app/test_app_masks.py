@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
+from mask_files import write_mask
 from PIL import Image
 from textual.widgets import Button, Static
 
 from nst_tui.app.widgets.form.mask_field import NO_MASK, MaskField
 from nst_tui.app.widgets.form.path_field import PathField
 from nst_tui.app.widgets.picture.cells import CellImage
-
-
-def write_mask(path: Path, size: tuple[int, int], left: bool = True) -> Path:
-    width, height = size
-    array = np.zeros((height, width), np.uint8)
-    array[:, : width // 2] = 255
-    Image.fromarray(array if left else 255 - array).save(path)
-    return path
 
 
 def content_size(demo_pair) -> tuple[int, int]:

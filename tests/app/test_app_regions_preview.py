@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from app_helpers import form_settled, search_palette, wait_for
+from app_helpers import cell_pixel, form_settled, search_palette, wait_for
 from PIL import Image
 from textual.command import CommandPalette
 
@@ -43,14 +43,7 @@ def test_a_transparent_mask_reads_as_the_engine_reads_it(tmp_path: Path) -> None
 
 
 def preview_pixel(app, x: int, y: int) -> tuple[int, int, int]:
-    strip = app.main.preview.query_one(CellImage)._strips[y // 2]
-    column = 0
-    for segment in strip:
-        column += len(segment.text)
-        if column > x:
-            colour = segment.style.bgcolor if y % 2 == 0 else segment.style.color
-            return tuple(colour.triplet)
-    raise IndexError(x)
+    return cell_pixel(app.main.preview.query_one(CellImage), x, y)
 
 
 async def test_the_palette_toggle_tints_the_masks_regions_over_the_content(

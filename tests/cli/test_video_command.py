@@ -108,11 +108,10 @@ def test_without_opencv_a_sequence_says_what_to_install_before_any_frame(
     assert not list(work.glob("styled/*.png"))
 
 
-def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
-    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def stop_after_the_first_frame(monkeypatch: pytest.MonkeyPatch, number: int):
+    """The command's events with the signal `number` sent to this process once the first frame
+    is done (its handler sets the stop flag, as a real signal's would); the real events."""
     import os
-    import signal
 
     from nst_engine.video.sequence import FrameDone
     from nst_tui.cli import video_command
@@ -123,9 +122,20 @@ def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
         for event in real_events(*arguments):
             yield event
             if isinstance(event, FrameDone) and event.number == 1:
-                os.kill(os.getpid(), signal.SIGINT)  # as Ctrl+C: the handler sets the flag
+                os.kill(os.getpid(), number)
 
     monkeypatch.setattr(video_command, "_events", interrupted_after_the_first_frame)
+    return real_events
+
+
+def test_ctrl_c_keeps_the_frames_done_and_the_same_command_goes_on(
+    nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+
+    from nst_tui.cli import video_command
+
+    real_events = stop_after_the_first_frame(monkeypatch, signal.SIGINT)  # as Ctrl+C
     stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
     assert stopped.returncode == 128 + signal.SIGINT
     assert "stopped; the frames done are in styled" in stopped.stderr
@@ -141,21 +151,11 @@ def test_a_sequence_is_one_run_listed_with_its_frames_and_resumed_by_its_id(
     nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import json
-    import os
     import signal
 
-    from nst_engine.video.sequence import FrameDone
     from nst_tui.cli import video_command
 
-    real_events = video_command._events
-
-    def interrupted_after_the_first_frame(*arguments):
-        for event in real_events(*arguments):
-            yield event
-            if isinstance(event, FrameDone) and event.number == 1:
-                os.kill(os.getpid(), signal.SIGHUP)
-
-    monkeypatch.setattr(video_command, "_events", interrupted_after_the_first_frame)
+    real_events = stop_after_the_first_frame(monkeypatch, signal.SIGHUP)
     stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *QUICK)
     assert stopped.returncode == 128 + signal.SIGHUP
     [run] = json.loads(nst_tui_here("runs", "--json").stdout)

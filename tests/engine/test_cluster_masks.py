@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mask_files import write_mask
 from PIL import Image
-from test_regions_runs import write_mask
 
 from nst_engine.jobs.cluster_executor import _files_of
 from nst_engine.jobs.cluster_worker import _placed

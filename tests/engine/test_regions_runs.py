@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from mask_files import write_mask
 from PIL import Image
 from test_quality import load
 
@@ -19,15 +20,6 @@ from nst_engine.running.events import Finished
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import gallery_image
-
-
-def write_mask(path: Path, size: tuple[int, int], left: bool = True) -> Path:
-    """A black-and-white mask of `size`, white on its left half (or its right)."""
-    width, height = size
-    array = np.zeros((height, width), np.uint8)
-    array[:, : width // 2] = 255
-    Image.fromarray(array if left else 255 - array).save(path)
-    return path
 
 
 def finished(config: RunConfig) -> Finished:
