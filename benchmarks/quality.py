@@ -271,6 +271,24 @@ def border_contrast(image: Image.Image | np.ndarray) -> BorderContrast:
     )
 
 
+def frame_change(frames: list[np.ndarray], shift: int) -> np.ndarray:
+    """Per pixel, the mean absolute change (0-255, over the channels and the steps) from frame
+    to frame of a sequence whose content moves `shift` px right a frame, once that motion is
+    undone. Its mean is a sequence's temporal error (flicker): 0 for a perfectly steady one."""
+    steps = [
+        np.abs(
+            np.asarray(after, np.float32)[:, :-shift] - np.asarray(before, np.float32)[:, shift:]
+        )
+        for before, after in zip(frames[:-1], frames[1:], strict=True)
+    ]
+    return np.mean(steps, axis=(0, 3))
+
+
+def temporal_error(frames: list[np.ndarray], shift: int) -> float:
+    """The mean change from frame to frame once the known motion is undone (frame_change)."""
+    return float(frame_change(frames, shift).mean())
+
+
 def measure(
     output: Image.Image | np.ndarray,
     content: Image.Image,

@@ -31,6 +31,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+import quality
 import torch
 from PIL import Image
 
@@ -64,11 +65,7 @@ def make_clip(folder: Path, frames: int, size: int) -> Path:
 def temporal_error(folder: Path) -> float:
     """The mean change from frame to frame once the known motion is undone."""
     frames = [np.asarray(Image.open(p), dtype=np.float32) for p in sorted(folder.glob("*.png"))]
-    changes = [
-        np.abs(after[:, :-SHIFT] - before[:, SHIFT:]).mean()
-        for before, after in zip(frames[:-1], frames[1:], strict=True)
-    ]
-    return float(np.mean(changes))
+    return quality.temporal_error(frames, SHIFT)
 
 
 class Timed:

@@ -14,6 +14,7 @@ the first frame's, then each later one's; its numbers are benchmarks/video.py's)
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +28,9 @@ from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import gallery_image
 from nst_engine.settings.presets import load_preset
 from nst_engine.store.safe_files import write_atomically
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from quality import frame_change  # noqa: E402 (the benchmarks' measure of flicker)
 
 HERE = Path(__file__).parent
 TILE = 200  # each picture's height in the strip
@@ -182,7 +186,8 @@ def sequence(work: Path) -> None:
     guided = styled(config, clip, work / "guided", SequenceSettings(frame_iterations=later))
     alone = styled(config, clip, work / "alone", SequenceSettings(guided=False))
     changes = [
-        (mean_change(frames), name) for frames, name in ((guided, "guided"), (alone, "independent"))
+        (frame_change(frames, SHIFT), name)
+        for frames, name in ((guided, "guided"), (alone, "independent"))
     ]
     rows = [
         (f"guided (nst-tui video): first frame {first} iterations, then {later} a frame, "
@@ -223,16 +228,6 @@ def styled(config: RunConfig, clip: Path, output: Path, settings) -> list[Image.
         if isinstance(event, FrameDone):
             print(f"  {output.name} frame {event.number}: {event.seconds:.0f} s", flush=True)
     return [Image.open(path).convert("RGB") for path in sorted(output.glob("*.png"))]
-
-
-def mean_change(frames: list[Image.Image]) -> np.ndarray:
-    """Per pixel, the mean absolute change (0-255, over the channels and the steps) from
-    frame to frame once the known motion is undone: frame t+1 shifted back by SHIFT px.
-    Its mean is benchmarks/video.py's temporal error."""
-    arrays = [np.asarray(frame, dtype=np.float32) for frame in frames]
-    steps = [np.abs(after[:, :-SHIFT] - before[:, SHIFT:]).mean(axis=2)
-             for before, after in zip(arrays[:-1], arrays[1:], strict=True)]  # fmt: skip
-    return np.mean(steps, axis=0)
 
 
 def numbered(frames: list[Image.Image]) -> list[tuple[Image.Image, str]]:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from moving_clips import write_moving_texture
 from PIL import Image
 
 pytest.importorskip("cv2")
@@ -21,13 +22,7 @@ QUICK = (
 @pytest.fixture
 def frames(work: Path) -> Path:
     """Three 40x32 frames of a texture moving 2 px a frame."""
-    folder = work / "clip"
-    folder.mkdir()
-    noise = np.random.default_rng(1).random((12, 20, 3)) * 255
-    texture = Image.fromarray(noise.astype(np.uint8)).resize((80, 48), Image.Resampling.BICUBIC)
-    for number in range(3):
-        texture.crop((2 * number, 8, 2 * number + 40, 40)).save(folder / f"{number}.png")
-    return folder
+    return write_moving_texture(work / "clip", 3, (40, 32), seed=1)
 
 
 def test_a_folder_of_frames_is_styled_frame_by_frame_into_a_folder(

@@ -16,6 +16,7 @@ import torch
 from nst_engine.method import weights as weights_module
 from nst_engine.method.weights import Weights
 from nst_engine.settings.config import RunConfig
+from nst_engine.settings.gallery import gallery_image
 
 
 @pytest.fixture(autouse=True)
@@ -83,3 +84,15 @@ def scaled_network() -> Callable[[Weights, float], Weights]:
     """`scaled_network(weights, factor)`: the same network with every activation `factor`
     times as large."""
     return _scaled_network
+
+
+@pytest.fixture
+def base(tmp_path: Path) -> RunConfig:
+    """A sweep's base settings: gallery images, the grid in this test's folder."""
+    return RunConfig.from_flat(
+        content=gallery_image("astronaut").path,
+        style=gallery_image("mosaic").path,
+        output=tmp_path / "grid.png",
+        size=128,
+        iterations=100,
+    )

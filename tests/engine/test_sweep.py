@@ -25,18 +25,6 @@ from nst_engine.sweeps.plan import (
 from nst_engine.sweeps.saved import create_run_folders, read_sweep_file
 from nst_engine.sweeps.sweep import cell_picture, cell_state, render_grid, write_grid
 
-
-@pytest.fixture
-def base(tmp_path: Path) -> RunConfig:
-    return RunConfig.from_flat(
-        content=gallery_image("astronaut").path,
-        style=gallery_image("mosaic").path,
-        output=tmp_path / "grid.png",
-        size=128,
-        iterations=100,
-    )
-
-
 # --- names and values -------------------------------------------------------------------------
 
 

@@ -14,17 +14,6 @@ from nst_engine.settings.gallery import gallery_image
 from nst_engine.sweeps.plan import parse_vary, plan_sweep
 
 
-@pytest.fixture
-def base(tmp_path: Path) -> RunConfig:
-    return RunConfig.from_flat(
-        content=gallery_image("astronaut").path,
-        style=gallery_image("mosaic").path,
-        output=tmp_path / "grid.png",
-        size=128,
-        iterations=100,
-    )
-
-
 def test_a_swept_style_keeps_a_lone_mask_on_each_cell(base: RunConfig, tmp_path: Path) -> None:
     masked = base.replace(style_masks=(tmp_path / "sky.png",))
     plan = plan_sweep(masked, [parse_vary("style=mosaic,swirl")])

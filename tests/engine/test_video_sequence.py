@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from test_quality import load
 
 pytest.importorskip("cv2")
 
@@ -54,14 +55,7 @@ def frame_arrays(folder: Path) -> list[np.ndarray]:
 
 def temporal_error(frames: list[np.ndarray]) -> float:
     """The mean change from frame to frame once the known motion is undone."""
-    return float(
-        np.mean(
-            [
-                np.abs(after[:, :-SHIFT] - before[:, SHIFT:]).mean()
-                for before, after in zip(frames[:-1], frames[1:], strict=True)
-            ]
-        )
-    )
+    return load("quality").temporal_error(frames, SHIFT)
 
 
 def run_all(config, source: Path, output: Path, settings: SequenceSettings) -> list:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from moving_clips import write_moving_texture
 from PIL import Image
 
 pytest.importorskip("cv2")
@@ -36,13 +37,7 @@ SETTINGS = SequenceSettings(frame_iterations=6)
 @pytest.fixture
 def clip(tmp_path: Path) -> Path:
     """Four 32 px frames of a smooth texture moving 2 px right per frame."""
-    folder = tmp_path / "clip"
-    folder.mkdir()
-    noise = np.random.default_rng(3).random((12, 20, 3)) * 255
-    texture = Image.fromarray(noise.astype(np.uint8)).resize((80, 48), Image.Resampling.BICUBIC)
-    for number in range(FRAMES):
-        texture.crop((2 * number, 8, 2 * number + SIDE, 8 + SIDE)).save(folder / f"{number}.png")
-    return folder
+    return write_moving_texture(tmp_path / "clip", FRAMES, (SIDE, SIDE), seed=3)
 
 
 def frames_of(folder: Path) -> list[np.ndarray]:
