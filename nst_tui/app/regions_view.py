@@ -3,6 +3,8 @@ the form, tinted over the preview (nst_tui/app/widgets/picture/regions_tint.py).
 
 from __future__ import annotations
 
+from nst_engine.errors import NSTError
+
 NO_MASKS = "No style masks in the form: give one under a style image (└ mask) to see its region."
 
 
@@ -25,8 +27,8 @@ def toggle_regions(app) -> None:
         return
     try:
         masks = read_masks(paths)
-    except (OSError, ValueError) as error:
-        app.notify(f"cannot read a style mask: {error}", title="Regions", severity="error")
+    except NSTError as error:
+        app.notify(error.message, title="Regions", severity="error")
         return
     content = form.query_one("#content-field", PathField).path
     preview.set_tint(masks, content if content is not None and content.is_file() else None)

@@ -37,7 +37,7 @@ def test_each_masks_region_is_tinted_in_its_colour_and_the_rest_left_alone() -> 
 
 def test_a_transparent_mask_reads_as_the_engine_reads_it(tmp_path: Path) -> None:
     path = tmp_path / "clear.png"
-    Image.new("RGBA", (4, 4), (0, 0, 0, 0)).save(path)  # transparent: white, as load_image has it
+    Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(path)  # transparent: white, as load_image has it
     (mask,) = read_masks([path])
     assert mask.mode == "L" and mask.getpixel((0, 0)) == 255
 

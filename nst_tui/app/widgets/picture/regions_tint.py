@@ -28,18 +28,11 @@ TINT_STRENGTH = 0.45  # how far a fully covered pixel goes toward its region's c
 
 
 def read_masks(paths: Sequence[Path]) -> tuple[Image.Image, ...]:
-    """The mask files as greyscale images (an OSError or ValueError for one that cannot be
-    read: the caller says so in one line)."""
-    masks = []
-    for path in paths:
-        with Image.open(path) as opened:
-            opened.load()
-            if opened.mode in ("RGBA", "LA", "PA") or "transparency" in opened.info:
-                # As the engine's loader reads it: transparency laid over white.
-                backdrop = Image.new("RGBA", opened.size, (255, 255, 255, 255))
-                opened = Image.alpha_composite(backdrop, opened.convert("RGBA"))
-            masks.append(opened.convert("L"))
-    return tuple(masks)
+    """The mask files as greyscale images, read as the run reads them (transparency laid over
+    white); an NSTError in one line for one that cannot be read."""
+    from nst_engine.running.images import load_image
+
+    return tuple(load_image(path, "style mask").image.convert("L") for path in paths)
 
 
 def tinted(picture: Image.Image, masks: Sequence[Image.Image]) -> Image.Image:
