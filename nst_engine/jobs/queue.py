@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from nst_engine.running.events import Event
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
+    from nst_engine.video.settings import SequenceSettings
 
 log = logging.getLogger("nst.engine")
 
@@ -50,6 +51,9 @@ class Job:
     id: str  # = folder.id
     config: RunConfig
     folder: RunFolder
+    # A sequence (nst_engine/video/job.py): config's content is its video or folder of
+    # frames, its output the sequence's; its events are the sequence's.
+    sequence: SequenceSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,11 @@ class LocalExecutor:
         from nst_engine.running.events import Cancelled, Finished
         from nst_engine.running.transfer import run
 
+        if job.sequence is not None:
+            from nst_engine.video.job import execute_sequence
+
+            with self.device_context():
+                return execute_sequence(job, self.config_for(job), hand_over)
         finished = False
         stopped = False
         try:

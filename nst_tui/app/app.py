@@ -268,17 +268,23 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
             self.bell()
             self.notify(self.form_state.problem, title="Cannot run yet", severity="warning")
             return
-        if self.main.query_one(EstimateLine).ask_before_run(config, self.start_run):
-            return  # it needs more memory than is free: a dialog asks, and starts the run
-        self.start_run(config)
+        sequence = self.form_state.sequence  # the content is a video or a folder of frames
 
-    def start_run(self, config: RunConfig) -> int:
-        """Queue a run of the form's `config` (it starts at once when nothing runs); its run
+        def start(config: RunConfig) -> int:
+            return self.start_run(config, sequence)
+
+        if self.main.query_one(EstimateLine).ask_before_run(config, start):
+            return  # it needs more memory than is free: a dialog asks, and starts the run
+        start(config)
+
+    def start_run(self, config: RunConfig, sequence=None) -> int:
+        """Queue a run of the form's `config` (it starts at once when nothing runs), or of
+        the sequence of its content's frames with `sequence` (SequenceSettings); its run
         id (0 when its run folder could not be made: a notification says why)."""
         save_remembered(config, self.preview_mode)
         if not self.running:
             self.main.run_starts()  # the field the user is in, for after the run
-        entry = self._enqueue(config)
+        entry = self._enqueue(config, sequence=sequence)
         if entry is None:
             return 0
         return entry.run_number

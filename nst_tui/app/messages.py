@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from nst_engine.settings.config import RunConfig
+    from nst_engine.video.settings import SequenceSettings
 
 
 # --- from the run worker ----------------------------------------------------------------------
@@ -87,6 +88,12 @@ class RunProgress(RunMessage):
     scale: int = 1  # coarse to fine: the scale running (1-based) and how many there are
     scales: int = 1
     time_left: float | None = None  # the engine's estimate (nst_engine.running.progress), if given
+    # A sequence: index and total count over all its frames; the frame running (1-based) of
+    # how many, and that frame's own iteration of its total.
+    frame: int = 0
+    frames: int = 0
+    frame_index: int = 0
+    frame_total: int = 0
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, RunProgress) and message.run_number == self.run_number
@@ -127,12 +134,23 @@ class RunFinished(RunMessage):
     iterations: int
     losses: dict[str, float]
     notes: tuple[str, ...] = ()
+    frames: int = 0  # a sequence: how many frames (`path` is its output: a folder or a video)
+    last_frame: Path | None = None  # ...and its last frame's file (gone for a video output)
 
 
 @dataclass
 class RunCancelled(RunMessage):
-    index: int  # iterations completed
-    partial_path: Path | None  # None when no iteration had completed
+    index: int  # iterations completed (a sequence: frames done)
+    partial_path: Path | None  # None when no iteration had completed (a sequence: its frames)
+    frames: int = 0  # a sequence: how many frames it has
+
+
+@dataclass
+class RunFrame(RunMessage):
+    """A sequence's frame `number` of `total` starts (its loss curve starts again)."""
+
+    number: int
+    total: int
 
 
 @dataclass
@@ -153,6 +171,7 @@ class FormChecked(Message):
     config: RunConfig | None
     problem: str = ""
     problems: list[str] = field(default_factory=list)
+    sequence: SequenceSettings | None = None  # the content is a video or a folder of frames
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, FormChecked)
@@ -168,3 +187,4 @@ class ImageChecked(Message):
     notes: tuple[str, ...] = ()
     strips: list[Any] | None = None  # thumbnail rows
     check_id: int = 0  # which check of the field this answers (stale answers are dropped)
+    sequence: str = ""  # the content is a video or folder of frames: what it holds (one line)

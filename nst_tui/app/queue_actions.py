@@ -21,7 +21,13 @@ from nst_tui.app.screens.queue import QUEUED, RUNNING, QueueEntry
 if TYPE_CHECKING:
     from nst_engine.store.runs import RunFolder
     from nst_engine.sweeps.sweep import SweepGrid
+    from nst_engine.video.settings import SequenceSettings
     from nst_tui.app.run_driver import QueueDriver
+
+SEQUENCE_ON_CLUSTER = (
+    "a sequence runs on this machine, not on the cluster: start the app without --cluster, "
+    "or use `nst-tui video`"
+)
 
 
 class QueueActions:
@@ -41,10 +47,12 @@ class QueueActions:
         *,
         sweep: str | None = None,
         labels: tuple[str, ...] | list[str] = (),
+        sequence: SequenceSettings | None = None,
     ) -> str:
         """Queue a run of `config` in a new run folder, or resume `folder`'s run (config:
-        `folder.config()`); its job id (the folder's id), "" when no folder could be made."""
-        entry = self._enqueue(config, folder, sweep=sweep, labels=tuple(labels))
+        `folder.config()`); with `sequence`, a sequence of the frames of config's content
+        (nst_engine/video/). Its job id (the folder's id), "" when no folder could be made."""
+        entry = self._enqueue(config, folder, sweep=sweep, labels=tuple(labels), sequence=sequence)
         return entry.job_id if entry is not None else ""
 
     def _enqueue(
@@ -54,9 +62,9 @@ class QueueActions:
         *,
         sweep: str | None = None,
         labels: tuple[str, ...] = (),
+        sequence: SequenceSettings | None = None,
     ) -> QueueEntry | None:
         from nst_engine.settings.sizes import planned_iterations
-        from nst_engine.store.runs import RunFolder
 
         if folder is not None and any(
             entry.open and entry.folder == folder for entry in self.jobs.values()
@@ -65,17 +73,20 @@ class QueueActions:
             return None
         resumed = folder is not None and folder.record().status != QUEUED
         wanted = config.inputs.output
+        if sequence is not None and self._queue.cluster is not None:
+            self.notify(SEQUENCE_ON_CLUSTER, title="Not queued", severity="error", timeout=10)
+            return None
         if folder is None:
             config = self._own_output(config)
             try:
-                folder = RunFolder.create(config, sweep=sweep, labels=labels)
+                folder = self._new_folder(config, sweep, labels, sequence)
             except NSTError as error:
                 self.notify(error.message, title="Not queued", severity="error", timeout=10)
                 return None
         entry = QueueEntry(
             next(self._run_numbers), config, folder, sweep, labels, total=planned_iterations(config)
         )
-        entry.resumed = resumed
+        entry.resumed, entry.sequence = resumed, sequence
         self.jobs[entry.run_number] = entry
         if not self.running:
             self._show_run(entry, starting=True)
@@ -94,8 +105,22 @@ class QueueActions:
                 f"{config.inputs.output.name if config.inputs.output else '?'} (F5: the queue).",
                 timeout=5,
             )
-        self._queue.submit(entry.run_number, config, folder)
+        self._queue.submit(entry.run_number, config, folder, sequence)
         return entry
+
+    @staticmethod
+    def _new_folder(config, sweep, labels, sequence) -> RunFolder:
+        """A run's folder, or a sequence's (nst_engine/video/sequence_record.py)."""
+        from nst_engine.store.runs import RunFolder
+
+        if sequence is None:
+            return RunFolder.create(config, sweep=sweep, labels=labels)
+        from nst_engine.video.frames import open_frames
+        from nst_engine.video.sequence_record import create_sequence_folder
+
+        source, output = Path(config.inputs.content or ""), Path(config.inputs.output or "")
+        total = open_frames(source).count
+        return create_sequence_folder(config, source, output, sequence, total)
 
     def _own_output(self, config: RunConfig) -> RunConfig:
         """`config` with an output that no waiting or running job of this session, nor a run

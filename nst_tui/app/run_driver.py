@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from nst_engine.jobs.queue import JobEnded, JobEvent, JobQueue
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.runs import RunFolder
+    from nst_engine.video.settings import SequenceSettings
+    from nst_tui.app.sequence_progress import SequenceProgress
     from nst_tui.app.widgets.picture.preview import PreviewPane
 
 PROGRESS_INTERVAL = 0.1  # seconds between progress messages (each reads the losses)
@@ -67,6 +69,7 @@ class _JobState:
     last_report: object = None  # the last Progress posted
     began: bool = False
     results: list[str] = field(default_factory=list)
+    sequence: SequenceProgress | None = None  # a sequence's job: its frames so far
 
 
 class QueueDriver:
@@ -94,10 +97,17 @@ class QueueDriver:
 
     # --- what the interface calls -------------------------------------------------------------
 
-    def submit(self, run_number: int, config: RunConfig, folder: RunFolder) -> None:
-        """Queue a run of `config`, recorded (or resumed) in `folder`."""
+    def submit(
+        self,
+        run_number: int,
+        config: RunConfig,
+        folder: RunFolder,
+        sequence: SequenceSettings | None = None,
+    ) -> None:
+        """Queue a run of `config`, recorded (or resumed) in `folder`; with `sequence`, the
+        sequence of frames of its content (nst_engine/video/job.py)."""
         self._start()
-        self._mailbox.put(("submit", (run_number, config, folder)))
+        self._mailbox.put(("submit", (run_number, config, folder, sequence)))
 
     def cancel(self, job_id: str) -> None:
         """Stop a running job after its iteration (image kept, resumable); drop a queued one."""
@@ -198,17 +208,21 @@ class QueueDriver:
             except queue_module.Empty:
                 return
             if request == "submit":
-                run_number, config, folder = argument  # type: ignore[misc]
+                run_number, config, folder, sequence = argument  # type: ignore[misc]
                 if self._shutting_down.is_set():
                     self.post(JobDone(run_number, "stopped"))  # never started: stays queued
                     continue
                 try:
-                    job_queue.submit(Job(folder.id, config, folder))
+                    job_queue.submit(Job(folder.id, config, folder, sequence))
                 except ValueError as error:  # its folder's run is in the queue already
                     self.post(RunFailed(run_number, "Not queued", str(error)))
                     self.post(JobDone(run_number, "failed", str(error)))
                     continue
                 self._jobs[folder.id] = _JobState(run_number)
+                if sequence is not None:
+                    from nst_tui.app.sequence_progress import SequenceProgress
+
+                    self._jobs[folder.id].sequence = SequenceProgress.of(config, sequence)
             elif request == "cancel":
                 job_queue.cancel(str(argument))
             elif request == "cancel_all":
@@ -227,7 +241,10 @@ class QueueDriver:
         if not state.began:
             state.began = True
             self.post(RunBegan(state.run_number, item.slot))
-        self._event(state, item.event)
+        if state.sequence is not None:
+            self._sequence_event(state, item.event)
+        else:
+            self._event(state, item.event)
 
     def _ended(self, state: _JobState, ended: JobEnded) -> None:
         error, error_text = ended.error, ""
@@ -239,6 +256,10 @@ class QueueDriver:
             self.post(RunFailed(state.run_number, error.title, error_text))
         elif ended.status == "stopped" and not state.began:
             self.post(RunCancelled(state.run_number, 0, None))  # dropped before it started
+        elif ended.status == "stopped" and state.sequence is not None:
+            stopped = state.sequence.cancelled(state.run_number)
+            self.session_results.append(f"frames done ({stopped.index}): {stopped.partial_path}")
+            self.post(stopped)
         self.post(JobDone(state.run_number, ended.status, error_text))
 
     def _event(self, state: _JobState, event: object) -> None:
@@ -274,12 +295,40 @@ class QueueDriver:
                 )
             self.post(RunCancelled(run_number, event.index, event.partial_path))
 
+    def _sequence_event(self, state: _JobState, event: object) -> None:
+        """A sequence's event, as the messages of a run (nst_tui/app/sequence_progress.py)."""
+        from nst_engine.running.events import Finished, Started
+        from nst_engine.running.progress import ProgressReporter
+        from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted, SequenceDone
+
+        sequence = state.sequence
+        assert sequence is not None
+        if isinstance(event, FrameStarted):
+            state.reporter = None  # each frame's speed and ETA are its own
+            self.post(sequence.frame_started(state.run_number, event.number, event.total))
+        elif isinstance(event, FrameDone):
+            sequence.frame_done(event.number, event.total, event.seconds, event.path, event.skipped)
+        elif isinstance(event, SequenceDone):
+            self.session_results.append(f"result: {event.output}")
+            self.post(sequence.finished(state.run_number, event.seconds))
+        elif isinstance(event, FrameEvent) and isinstance(event.event, Started):
+            state.reporter = ProgressReporter(PROGRESS_INTERVAL)
+            state.reporter.start(event.event)  # type: ignore[attr-defined]
+            started = sequence.started(RunStarted.of(state.run_number, event.event))
+            if started is not None:
+                self.post(started)
+        elif isinstance(event, FrameEvent) and not isinstance(event.event, Finished):
+            self._event(state, event.event)  # a frame's steps, status and snapshots
+
     def _show(self, state: _JobState, step, last: bool) -> None:
         """Progress and a preview frame of this step, unless one went out just now."""
         report = state.reporter.offer(step, force=last)  # type: ignore[attr-defined]
         if report is not None:
             state.last_report = report
-            self.post(self._progress(state.run_number, report))
+            progress = self._progress(state.run_number, report)
+            if state.sequence is not None:
+                progress = state.sequence.progress(progress)
+            self.post(progress)
         now = time.perf_counter()
         if last or now - state.last_preview >= state.preview_interval:
             self.post(self._preview_frame(state.run_number, step))

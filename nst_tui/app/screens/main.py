@@ -28,6 +28,7 @@ from nst_tui.app.messages import (
     RunCancelled,
     RunFailed,
     RunFinished,
+    RunFrame,
     RunMessage,
     RunPreview,
     RunProgress,
@@ -48,6 +49,8 @@ if TYPE_CHECKING:
 
 class MainScreen(Screen):
     """Form, run panel, preview and the footer with the keys."""
+
+    _frame = ""  # a sequence's frame running, for the preview's caption ("frame 3/8 · ")
 
     AUTO_FOCUS = "#content"  # a text field with its cursor: the first screen shows where keys go
     # Escape leaves the maximised preview (Textual's own handling, before any binding): the
@@ -257,10 +260,17 @@ class MainScreen(Screen):
         if self._current(message):
             self.panel.progress(message)
 
+    def on_run_frame(self, message: RunFrame) -> None:
+        if self._current(message):
+            self.panel.frame_started(message)
+            self._frame = f"frame {message.number}/{message.total} · "
+
     def on_run_preview(self, message: RunPreview) -> None:
         if self._current(message):
             self.preview.show_frame(message)
-            self.preview.caption(f"Run {message.run_number}: iteration {message.index}")
+            entry = self.nst_app.jobs.get(message.run_number)
+            frame = self._frame if entry is not None and entry.sequence else ""
+            self.preview.caption(f"Run {message.run_number}: {frame}iteration {message.index}")
 
     def on_run_snapshot(self, message: RunSnapshot) -> None:
         self.nst_app.job_message(message)
@@ -275,7 +285,9 @@ class MainScreen(Screen):
                 self.notify(f"Run {message.run_number} finished: {message.path}", timeout=8)
             return
         self.panel.finished(message)
-        self.preview.show_file(message.path)
+        picture = message.last_frame if message.frames else message.path
+        if picture is not None and picture.is_file():  # a video output keeps no frame file
+            self.preview.show_file(picture)
         self.preview.caption(f"Run {message.run_number}: finished, {message.path.name}")
         self.nst_app.run_ended()
 

@@ -46,6 +46,7 @@ class QueueEntry:
     error: str = ""
     result: Path | None = None  # the final image, or the partial of a stopped run
     resumed: bool = False  # the job resumes a stopped run
+    sequence: Any = None  # a sequence's job: its SequenceSettings (nst_engine/video/settings.py)
     notes: list[str] = field(default_factory=list)
 
     @property

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nst_engine.errors import NSTError
+from nst_engine.store.run_record import SEQUENCE
 from nst_engine.store.runs import RunFolder, delete_run
 from nst_tui.app.widgets.picture.cells import CellBuilder, fit_cells
 
@@ -91,11 +92,15 @@ def fresh_output(app, config: RunConfig) -> RunConfig:
     )
 
 
-def submit(app, config: RunConfig, folder: RunFolder | None = None) -> bool:
-    """Hand a run to the app: its queue where it has one, else start it if nothing runs."""
+def submit(app, config: RunConfig, folder: RunFolder | None = None, sequence=None) -> bool:
+    """Hand a run to the app: its queue where it has one, else start it if nothing runs.
+    `sequence`: a sequence's SequenceSettings (its resume)."""
     enqueue = getattr(app, "enqueue", None)
     if enqueue is not None:
-        enqueue(config, folder)
+        if sequence is None:
+            enqueue(config, folder)
+        else:
+            enqueue(config, folder, sequence=sequence)
         return True
     if folder is not None:
         app.notify(
@@ -127,6 +132,9 @@ def resume(app, folder: RunFolder) -> None:
     from nst_engine.store.resume import NotResumable
     from nst_engine.store.resume import resume as resume_run
 
+    if folder.record().kind == SEQUENCE:
+        resume_frames(app, folder)
+        return
     try:
         resumed = resume_run(folder)
     except NotResumable as refusal:
@@ -139,6 +147,24 @@ def resume(app, folder: RunFolder) -> None:
         text = f"Resuming {folder.id} from iteration {resumed.from_iteration}"
         note = resumed.note
         app.notify(f"{text}; {note}." if note else f"{text}.", timeout=10 if note else 6)
+
+
+def resume_frames(app, folder: RunFolder) -> None:
+    """Queue a stopped sequence's resume: its frames done kept, the frame in progress from
+    its checkpoint (nst_engine/video/sequence_record.py), as `nst-tui resume ID` does."""
+    from nst_engine.video.sequence_record import resume_sequence
+
+    try:
+        config, _source, _output, settings = resume_sequence(folder)
+    except NSTError as error:  # NotResumable too: finished, or running elsewhere
+        app.notify(error.message, title="Not resumed", severity="warning")
+        return
+    record = folder.record()
+    if submit(app, config, folder, settings):
+        app.notify(
+            f"Resuming {folder.id} after frame {record.frames_done} of {record.frames_total}.",
+            timeout=6,
+        )
 
 
 def ask_delete(app, folder: RunFolder, deleted) -> None:

@@ -44,13 +44,14 @@ from nst_tui.app.widgets.form.scale_fields import (
     scales_hint,
     speed_fields,
 )
+from nst_tui.app.widgets.form.sequence_fields import ContentField, SequenceForm
 from nst_tui.app.widgets.form.style_images import StyleImages
 
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
 RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not look styled"
 
 
-class SettingsForm(OutputName, VerticalScroll, can_focus=False):
+class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
     """The form, in the order Tab visits it (it scrolls to the focused field)."""
 
     DEFAULT_CSS = """
@@ -145,7 +146,7 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
     def _image_fields(self, config: RunConfig) -> ComposeResult:
         """The Images section: content, styles, output and what to do when it exists."""
         yield Static("Images", classes="section")
-        yield PathField("Content", "content", "content image", str(config.inputs.content or ""))
+        yield ContentField("Content", "content", "content image", str(config.inputs.content or ""))
         yield StyleImages(
             str(config.inputs.style or ""),
             [str(path) for path in config.inputs.extra_styles],
@@ -249,10 +250,13 @@ class SettingsForm(OutputName, VerticalScroll, can_focus=False):
         except NSTError as error:
             problems.append(error.message)
         self._read_layers(changes, problems)
+        sequence = self.read_sequence(problems)  # a video or folder of frames (its fields)
         if problems:
             self.query_one("#form-error", Static).update("")
             return FormChecked(None, problems[0], problems)
-        return self._checked(changes, image_sizes)
+        checked = self._checked(changes, image_sizes)
+        checked.sequence = sequence if checked.config is not None else None
+        return checked
 
     def _read_images(self, changes: dict, problems: list[str]) -> list:
         """The images' paths and the style blend into `changes`, what is wrong with them into

@@ -11,6 +11,7 @@ on one name could not both write it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual.widgets import Checkbox, Static
@@ -40,6 +41,7 @@ class OutputName:
     chosen_output: str | None  # the name typed in, which later runs number
     _offered_output: str | None  # the numbered name put in after a run
     _initial_output: Path
+    content_is_sequence: Callable[[], bool]  # SequenceForm's
 
     def _parse_output(self, text: str) -> Path:
         self._warn("")
@@ -50,6 +52,11 @@ class OutputName:
 
         path = Path(text.strip()).expanduser()
         overwrite = self.is_mounted and self.query_one("#overwrite", Checkbox).value
+        if self.is_mounted and self.content_is_sequence():
+            from nst_tui.app.widgets.form.sequence_fields import check_sequence_output
+
+            check_sequence_output(path, overwrite)  # a video file or a folder of frames
+            return path
         try:
             check_output_path(path, overwrite)
         except OutputError as error:
@@ -76,10 +83,15 @@ class OutputName:
     def propose_output(self) -> None:
         """Put a fresh name (here) in the output field: no file, and no unfinished run's."""
         from nst_engine.running.outputs import default_output_path
+        from nst_tui.app.widgets.form.sequence_fields import sequence_output_name
 
         content = self.query_one("#content-field", PathField).path
         style = self.query_one("#style-field", PathField).path
-        proposed = default_output_path(content, style, getattr(self.app, "folder", None))
+        folder = getattr(self.app, "folder", None)
+        if self.content_is_sequence():
+            proposed = sequence_output_name(content, style, folder)
+        else:
+            proposed = default_output_path(content, style, folder)
         self._initial_output = proposed
         self.output_auto = True
         self.query_one("#output-field", TextField).text = str(proposed)

@@ -249,12 +249,11 @@ class ImageField(Vertical):
         self, text: str, max_pixels: int, check_id: int, cells: tuple[int, int] = THUMBNAIL_CELLS
     ) -> None:
         from nst_engine.errors import NSTError
-        from nst_engine.running.images import load_image
         from nst_engine.settings.gallery import resolve_image_path
 
         try:
             path = resolve_image_path(text)  # a gallery name (`mosaic`) stands for its file
-            loaded = load_image(path, self.role, max_pixels)
+            image, notes, sequence = self._read(path, max_pixels)
         except NSTError as error:
             message = ImageChecked(text, for_the_app(error.message), check_id=check_id)
         except Exception as error:  # a bug: logged with its traceback, named in the field
@@ -262,15 +261,20 @@ class ImageField(Vertical):
             problem = f"{self.role} '{text}' could not be checked: {error}"
             message = ImageChecked(text, problem, check_id=check_id)
         else:
-            image = loaded.image
             fitted = image.resize(fit_cells(image.size, cells))
             strips = CellBuilder(bits=8).build(fitted)
-            notes = loaded.notes
             if path != Path(text).expanduser():
                 notes = (f"gallery: {path.name}", *notes)  # the name: the column is narrow
-            message = ImageChecked(text, "", image.size, notes, strips, check_id)
+            message = ImageChecked(text, "", image.size, notes, strips, check_id, sequence)
         with contextlib.suppress(RuntimeError):  # the app may be closing
             self.post_message(message)
+
+    def _read(self, path: Path, max_pixels: int):
+        """(the image, its notes, "": not a sequence), as a run reads it; or NSTError."""
+        from nst_engine.running.images import load_image
+
+        loaded = load_image(path, self.role, max_pixels)
+        return loaded.image, loaded.notes, ""
 
     def on_image_checked(self, message: ImageChecked) -> None:
         message.stop()
@@ -293,6 +297,9 @@ class ImageField(Vertical):
         if message.problem:
             info.show_text(message.problem)
             thumb.clear()
+        elif message.sequence:  # a video or a folder of frames: what it holds
+            info.show_text(message.sequence)
+            thumb.show(message.strips or [])
         else:
             info.show_size(message.size or (0, 0), tuple(message.notes))
             thumb.show(message.strips or [])

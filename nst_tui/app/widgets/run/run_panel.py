@@ -10,7 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, ProgressBar, Static
 
-from nst_tui.app.messages import RunCancelled, RunFailed, RunFinished, RunProgress, RunStarted
+from nst_tui.app.messages import (
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunFrame,
+    RunProgress,
+    RunStarted,
+)
 from nst_tui.app.widgets.form.path_text import PathLabel
 from nst_tui.app.widgets.run.estimate import EstimateLine
 from nst_tui.app.widgets.run.loss_plot import LossPlot
@@ -44,6 +51,15 @@ def format_progress(
     """
     speed = f"{rate:.2f} it/s" if rate > 0 else "-- it/s"
     return f"ETA {format_duration(eta)} · {speed} · {index}/{total} · {format_duration(elapsed)} elapsed"
+
+
+def format_frame_progress(report: RunProgress, elapsed: float | None, eta: float | None) -> str:
+    """A sequence's counts line: its ETA, then the frame and the frame's iterations."""
+    speed = f"{report.rate:.2f} it/s" if report.rate > 0 else "-- it/s"
+    return (
+        f"ETA {format_duration(eta)} · frame {report.frame}/{report.frames} · iteration "
+        f"{report.frame_index}/{report.frame_total} · {speed} · {format_duration(elapsed)} elapsed"
+    )
 
 
 CURVE_MIN_ROWS = 32  # terminal rows from which the loss curve shows by itself (80x24: hidden)
@@ -242,7 +258,12 @@ class RunPanel(Vertical):
             eta = report.eta
             if eta is not None and self._ticking:  # counts down between two reports
                 eta = max(0.0, eta - (time.monotonic() - self._reported_at))
-            text = format_progress(report.index, report.total, report.rate, self._elapsed(), eta)
+            if report.frames:
+                text = format_frame_progress(report, self._elapsed(), eta)
+            else:
+                text = format_progress(
+                    report.index, report.total, report.rate, self._elapsed(), eta
+                )
             text += "\n" + format_losses(report.losses)
         # Two lines whatever they say (DEFAULT_CSS), in one widget: one repaint and no layout
         # pass, ten times a second.
@@ -294,7 +315,11 @@ class RunPanel(Vertical):
         if self._began_at is None:  # a run followed mid-way: its clock from the engine's
             self._began_at = self._reported_at - message.elapsed
         self._show_counts()
-        self.curve.add(message.index, message.losses)
+        self.curve.add(message.frame_index or message.index, message.losses)
+
+    def frame_started(self, message: RunFrame) -> None:
+        """A sequence's next frame: the loss curve follows it from its first iteration."""
+        self.curve.clear()
 
     def finished(self, message: RunFinished) -> None:
         """The result line: the time on the run's clock, and the speed as shown while it ran.
@@ -307,6 +332,11 @@ class RunPanel(Vertical):
         self._stop_clock()
         elapsed = self._elapsed()
         took = format_duration(message.seconds if elapsed is None else elapsed)
+        if message.frames:
+            text = f"Done: {message.frames} frames in {took} → {message.path.name}"
+            self.query_one("#run-result", Static).update(text)
+            self._result_path("Saved: ", message.path)
+            return
         rate = self._report.rate if self._report is not None else 0.0
         speed = f"; {rate:.2f} it/s while iterating" if rate > 0 else ""
         text = f"Done in {took} ({message.iterations} iterations{speed})."
@@ -317,7 +347,12 @@ class RunPanel(Vertical):
 
     def cancelled(self, message: RunCancelled) -> None:
         self._stop_clock()
-        if message.partial_path is None:
+        if message.frames:
+            text = (
+                f"Cancelled at frame {message.index + 1}/{message.frames}: {message.index} "
+                "frames kept; Resume in the history (F3) goes on."
+            )
+        elif message.partial_path is None:
             text = "Cancelled before the first iteration; nothing to keep."
         else:
             text = f"Cancelled after {message.index} iterations."

@@ -1,0 +1,128 @@
+"""A sequence in the app (issue 22.2): a video or a folder of frames as the content, run
+through the app's queue frame by frame, cancelled, and resumed from the history."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from app_helpers import form_settled, result_text, run_is_off_because, set_text, wait_for
+from moving_clips import write_moving_texture
+from PIL import Image
+
+from nst_engine.video.settings import SequenceSettings
+
+FRAMES = 4
+
+
+@pytest.fixture
+def clip(tmp_path: Path) -> Path:
+    """Four 32x24 frames of a texture moving 2 px right a frame."""
+    return write_moving_texture(tmp_path / "clip", FRAMES, (32, 24), seed=3)
+
+
+def info_text(app) -> str:
+    return str(app.main.query_one("#content-field .path-info").content)
+
+
+def frames_of(folder: Path) -> list[np.ndarray]:
+    """The finished frames (not the partial image a stop keeps of the frame in progress)."""
+    paths = sorted(path for path in folder.glob("frame-*.png") if ".partial-" not in path.name)
+    return [np.asarray(Image.open(path)) for path in paths]
+
+
+def counts_line(app) -> str:
+    return str(app.main.panel.query_one("#progress-stats").content).split("\n")[0]
+
+
+async def test_the_content_can_be_a_folder_of_frames_or_a_video(
+    make_app, clip: Path, tmp_path: Path
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        assert not app.main.query("#sequence-fields")  # a picture's form: no more widgets
+        await set_text(pilot, "#content", str(clip))
+        await form_settled(pilot)
+        assert info_text(app) == "folder · 4 frames · 32x24"
+        assert app.main.query_one("#sequence-fields").display
+        assert app.form_state.sequence == SequenceSettings()  # the engine's defaults
+        assert app.form_state.config.inputs.output == tmp_path / "clip-swirl-frames"
+        await set_text(pilot, "#frame_iterations", "0")
+        run_is_off_because(app, "frame iterations must be")
+        await set_text(pilot, "#frame_iterations", "7")
+        await set_text(pilot, "#temporal_weight", "5")
+        app.main.query_one("#guided").value = "independent"
+        await form_settled(pilot)
+        assert app.form_state.sequence == SequenceSettings(7, 5.0, guided=False)
+        await set_text(pilot, "#output", str(tmp_path / "clip.png"))
+        run_is_off_because(app, "is an image's name")
+        if importlib.util.find_spec("av") is not None:  # the `video` extra
+            from nst_engine.video.frames import write_video
+            from nst_tui.app.widgets.form.sequence_fields import sequence_output_name
+
+            video = write_video(sorted(clip.glob("*.png")), tmp_path / "clip.mp4", None, None)
+            await set_text(pilot, "#output", str(tmp_path / "clip-swirl-frames"))
+            await set_text(pilot, "#content", str(video))
+            await form_settled(pilot)
+            assert info_text(app) == "video · 4 frames · 24 fps · 32x24"
+            style = app.main.form.base.inputs.style
+            assert sequence_output_name(video, style, tmp_path) == tmp_path / "clip-swirl.mp4"
+        # A picture again: the sequence's fields go, its output is a picture's.
+        await set_text(pilot, "#content", str(app.main.form.base.inputs.style))
+        await set_text(pilot, "#output", str(tmp_path / "picture.png"))
+        assert not app.main.query_one("#sequence-fields").display
+        assert app.form_state.sequence is None
+
+
+@pytest.mark.slow  # runs the engine
+async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_same_frames(
+    make_app, tiny_config, clip: Path, tmp_path: Path
+) -> None:
+    from nst_tui.app.screens.history import HistoryScreen
+
+    app = make_app(tiny_config.replace(content=clip, iterations=4, checkpoint_every=2))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        await set_text(pilot, "#frame_iterations", "30")
+        whole = app.form_state.config.inputs.output
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "frame 2/4 · iteration" in counts_line(app), timeout=120)
+        await pilot.resize_terminal(80, 24)  # a resize while the sequence runs
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the sequence")
+        assert result_text(app).startswith("Done: 4 frames in ")
+        assert str(whole) in result_text(app)
+        assert [path.name for path in sorted(whole.iterdir())] == [
+            f"frame-0000{number}.png" for number in range(1, FRAMES + 1)
+        ]
+        assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · iteration 30/30 ·")
+        await pilot.resize_terminal(120, 40)
+
+        await form_settled(pilot)
+        stopped = app.form_state.config.inputs.output
+        assert stopped != whole  # the next run is numbered, as a picture's is
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: "frame 3/4 · iteration" in counts_line(app), timeout=120)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the stop")
+        assert result_text(app).startswith("Cancelled at frame 3/4: 2 frames kept")
+        assert len(frames_of(stopped)) == 2
+
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
+        screen = app.screen
+        await wait_for(pilot, lambda: any(r.status == "stopped" for r in screen.shown))
+        screen.table.move_cursor(
+            row=[r.status for r in screen.shown].index("stopped"), animate=False
+        )
+        await pilot.pause()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.running, timeout=60, what="the resume")
+        await wait_for(pilot, lambda: not app.running, timeout=120, what="the resumed sequence")
+        assert result_text(app).startswith("Done: 4 frames in "), result_text(app)
+        made = frames_of(stopped)
+        assert len(made) == FRAMES
+        for mine, theirs in zip(made, frames_of(whole), strict=True):
+            assert np.array_equal(mine, theirs)
