@@ -51,8 +51,8 @@ class Job:
     id: str  # = folder.id
     config: RunConfig
     folder: RunFolder
-    # A sequence (nst_engine/video/job.py): config's content is its video or folder of
-    # frames, its output the sequence's; its events are the sequence's.
+    # A sequence (run by nst_engine/video/job.py's SequenceExecutor): config's content is
+    # its video or folder of frames, its output the sequence's; its events the sequence's.
     sequence: SequenceSettings | None = None
 
 
@@ -125,11 +125,8 @@ class LocalExecutor:
         from nst_engine.running.events import Cancelled, Finished
         from nst_engine.running.transfer import run
 
-        if job.sequence is not None:
-            from nst_engine.video.job import execute_sequence
-
-            with self.device_context():
-                return execute_sequence(job, self.config_for(job), hand_over)
+        if job.sequence is not None:  # nst_engine/video/job.py's executor runs those
+            return JobEnded(job.id, FAILED, InternalError(f"job {job.id} is a sequence"))
         finished = False
         stopped = False
         try:

@@ -35,8 +35,13 @@ class RunMessage(Message):
 
     @classmethod
     def of(cls, run_number: int, event: Any) -> Self:
-        """This message for an engine event with the same field names."""
-        names = [item.name for item in fields(cls) if item.name != "run_number"]
+        """This message for an engine event with the same field names (the message's own
+        fields that the event lacks keep their defaults: a sequence's, for a frame's run)."""
+        names = [
+            item.name
+            for item in fields(cls)
+            if item.name != "run_number" and hasattr(event, item.name)
+        ]
         return cls(run_number, **{name: getattr(event, name) for name in names})
 
 

@@ -162,12 +162,14 @@ class QueueDriver:
     def _make_queue(self) -> JobQueue:
         """The engine's queue: one slot per CUDA device when there are several, else one
         slot where each job keeps its own device setting."""
-        from nst_engine.jobs.queue import JobQueue, LocalExecutor, local_slots  # torch: here
+        from nst_engine.jobs.queue import JobQueue, local_slots  # torch: here
+        from nst_engine.video.job import SequenceExecutor
         from nst_tui.app.engine_thread import lower_engine_priority
         from nst_tui.app.widgets.picture.cells import CellBuilder
 
-        class BelowTheInterface(LocalExecutor):
-            """Runs a slot's jobs on its worker thread, lowered below the interface first."""
+        class BelowTheInterface(SequenceExecutor):
+            """Runs a slot's jobs (sequences too) on its worker thread, lowered below the
+            interface first."""
 
             lowered = False
 
