@@ -299,7 +299,7 @@ class QueueDriver:
 
     def _sequence_event(self, state: _JobState, event: object) -> None:
         """A sequence's event, as the messages of a run (nst_tui/app/sequence_progress.py)."""
-        from nst_engine.running.events import Finished, Started
+        from nst_engine.running.events import Finished, Started, Status
         from nst_engine.running.progress import ProgressReporter
         from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted, SequenceDone
 
@@ -319,8 +319,11 @@ class QueueDriver:
             started = sequence.started(RunStarted.of(state.run_number, event.event))
             if started is not None:
                 self.post(started)
+        elif isinstance(event, FrameEvent) and isinstance(event.event, Status):
+            if not sequence.started_said:  # a later frame's set-up would stay on the status
+                self._event(state, event.event)
         elif isinstance(event, FrameEvent) and not isinstance(event.event, Finished):
-            self._event(state, event.event)  # a frame's steps, status and snapshots
+            self._event(state, event.event)  # a frame's steps and snapshots
 
     def _show(self, state: _JobState, step, last: bool) -> None:
         """Progress and a preview frame of this step, unless one went out just now."""

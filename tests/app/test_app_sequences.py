@@ -98,6 +98,8 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
             f"frame-0000{number}.png" for number in range(1, FRAMES + 1)
         ]
         assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · iteration 30/30 ·")
+        # The sizes and device stay said: a later frame's set-up ("preparing…") does not stay.
+        assert "NOT TRAINED" in str(app.main.panel.query_one("#run-status").content)
         await pilot.resize_terminal(120, 40)
 
         await form_settled(pilot)
