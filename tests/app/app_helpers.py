@@ -128,3 +128,22 @@ def cell_pixel(cells, x: int, y: int) -> tuple[int, int, int]:
             colour = segment.style.bgcolor if y % 2 == 0 else segment.style.color
             return tuple(colour.triplet)
     raise IndexError(f"no pixel {x} in a thumbnail {column} wide")
+
+
+async def form_pictured(pilot) -> None:
+    """The form checked, every image field's thumbnail and the estimate shown, the focus on Run
+    (no blinking cursor): what a snapshot of the form waits for."""
+    from nst_tui.app.widgets.form.path_field import ImageField
+    from nst_tui.app.widgets.picture.cells import CellImage
+
+    await form_settled(pilot)
+    app = pilot.app
+    app.main.query_one("#run").focus()
+    fields = [field for field in app.main.query(ImageField) if field.text.strip()]
+    await wait_for(
+        pilot,
+        lambda: all(field.query_one(CellImage).has_picture for field in fields),
+        what="the thumbnails",
+    )
+    estimate = app.main.query_one("#estimate")
+    await wait_for(pilot, lambda: str(estimate.content).startswith("≈"), what="the estimate")

@@ -9,13 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_helpers import form_settled, wait_for
+from app_helpers import form_pictured
 from PIL import Image
 
 from nst_engine.settings.config import RunConfig
 from nst_tui.app.widgets.form.mask_field import MaskField
-from nst_tui.app.widgets.form.path_field import ImageField
-from nst_tui.app.widgets.picture.cells import CellImage
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -43,17 +41,8 @@ def masked_app(monkeypatch: pytest.MonkeyPatch, demo_pair, tmp_path: Path):
 
 
 async def mask_in_view(pilot) -> None:
-    await form_settled(pilot)
+    await form_pictured(pilot)
     app = pilot.app
-    app.main.query_one("#run").focus()  # no blinking cursor in the picture
-    fields = [field for field in app.main.query(ImageField) if field.text.strip()]
-    await wait_for(
-        pilot,
-        lambda: all(field.query_one(CellImage).has_picture for field in fields),
-        what="the thumbnails",
-    )
-    estimate = app.main.query_one("#estimate")
-    await wait_for(pilot, lambda: str(estimate.content).startswith("≈"), what="the estimate")
     # The style image at the top, its mask under it.
     style = app.main.query_one("#style-field")
     app.main.form.scroll_to_widget(style, animate=False, top=True)

@@ -9,12 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from app_helpers import form_settled, wait_for
+from app_helpers import form_pictured, form_settled, wait_for
 from moving_clips import write_moving_texture
 
 from nst_engine.settings.config import RunConfig
-from nst_tui.app.widgets.form.path_field import ImageField
-from nst_tui.app.widgets.picture.cells import CellImage
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
@@ -38,16 +36,7 @@ async def sequence_in_view(pilot) -> None:
     await form_settled(pilot)
     app = pilot.app
     await wait_for(pilot, lambda: bool(app.main.query("#sequence-fields")), what="its fields")
-    await form_settled(pilot)
-    app.main.query_one("#run").focus()  # no blinking cursor in the picture
-    fields = [field for field in app.main.query(ImageField) if field.text.strip()]
-    await wait_for(
-        pilot,
-        lambda: all(field.query_one(CellImage).has_picture for field in fields),
-        what="the thumbnails",
-    )
-    estimate = app.main.query_one("#estimate")
-    await wait_for(pilot, lambda: str(estimate.content).startswith("≈"), what="the estimate")
+    await form_pictured(pilot)
     app.main.form.scroll_to_widget(app.main.query_one("#content-field"), animate=False, top=True)
     await pilot.pause()
 
