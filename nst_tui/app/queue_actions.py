@@ -29,6 +29,11 @@ SEQUENCE_ON_CLUSTER = (
     "or use `nst-tui video`"
 )
 
+SWEEP_OF_A_SEQUENCE = (
+    "a sweep compares pictures: give an image (one frame) as the content to sweep settings, "
+    "then run the sequence with the settings chosen"
+)
+
 
 class QueueActions:
     """Enqueueing, following and cancelling jobs: the run path of `NSTApp`."""
@@ -251,5 +256,8 @@ class QueueActions:
         if self.form_state.config is None:
             self.bell()
             self.notify(self.form_state.problem, title="Fix the form first", severity="warning")
+            return
+        if self.form_state.sequence is not None:
+            self.notify(SWEEP_OF_A_SEQUENCE, title="No sweep", severity="warning")
             return
         self.push_screen(SweepScreen(self.form_state.config))

@@ -56,7 +56,9 @@ async def test_the_content_can_be_a_folder_of_frames_or_a_video(
         await set_text(pilot, "#temporal_weight", "5")
         app.main.query_one("#guided").value = "independent"
         await form_settled(pilot)
-        assert app.form_state.sequence == SequenceSettings(7, 5.0, guided=False)
+        settings = SequenceSettings(7, 5.0, guided=False)
+        assert app.form_state.sequence == settings
+        await history_resumes_and_runs_again_a_sequence(pilot, clip, settings)
         await set_text(pilot, "#output", str(tmp_path / "clip.png"))
         run_is_off_because(app, "is an image's name")
         if importlib.util.find_spec("av") is not None:  # the `video` extra
@@ -75,6 +77,39 @@ async def test_the_content_can_be_a_folder_of_frames_or_a_video(
         await set_text(pilot, "#output", str(tmp_path / "picture.png"))
         assert not app.main.query_one("#sequence-fields").display
         assert app.form_state.sequence is None
+
+
+async def history_resumes_and_runs_again_a_sequence(pilot, clip: Path, settings) -> None:
+    """F4 refuses a sequence in one line; the history's Resume and Again hand a sequence's
+    run to the queue as a sequence, with its own settings (the queue stands in here)."""
+    from nst_engine.store.run_record import STOPPED
+    from nst_engine.video.sequence_record import create_sequence_folder
+    from nst_tui.app.screens.history import HistoryScreen
+
+    app = pilot.app
+    said: list[str] = []
+    app.notify = lambda message, **options: said.append(message)
+    await pilot.press("f4")
+    assert "a sweep compares pictures" in said[-1]
+    config = app.form_state.config
+    folder = create_sequence_folder(config, clip, config.inputs.output, settings, FRAMES)
+    folder.update(status=STOPPED, frames_done=2)
+    calls: list[tuple] = []
+    app.enqueue = lambda config, folder=None, **options: calls.append(
+        (config, folder, options.get("sequence"))
+    )
+    await pilot.press("f3")
+    await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history")
+    await wait_for(pilot, lambda: app.screen.highlighted is not None, what="the sequence's row")
+    await pilot.press("r")
+    assert calls == [(folder.config(), folder, settings)], said
+    assert said[-1] == f"Resuming {folder.id} after frame 2 of 4."
+    await pilot.press("a")  # again: a new sequence, to a new output
+    config_again, new_folder, settings_again = calls[1]
+    assert (new_folder, settings_again) == (None, settings)
+    assert config_again.inputs.output == clip.parent / "clip-swirl-frames-2"
+    await pilot.press("escape")
+    await form_settled(pilot)
 
 
 @pytest.mark.slow  # runs the engine

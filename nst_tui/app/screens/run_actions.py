@@ -121,8 +121,16 @@ def run_again(app, folder: RunFolder) -> None:
     except NSTError as error:
         app.notify(error.message, title="Not run", severity="error")
         return
-    if submit(app, config):
+    if submit(app, config, sequence=sequence_settings(folder)):
         app.notify(f"Running {folder.id} again: {config.inputs.output}", timeout=6)
+
+
+def sequence_settings(folder: RunFolder):
+    """A sequence's SequenceSettings (None for a picture's run)."""
+    from nst_engine.video.settings import SequenceSettings
+
+    record = folder.record()
+    return SequenceSettings(**record.sequence) if record.kind == SEQUENCE else None
 
 
 def resume(app, folder: RunFolder) -> None:
