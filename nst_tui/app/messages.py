@@ -193,3 +193,4 @@ class ImageChecked(Message):
     strips: list[Any] | None = None  # thumbnail rows
     check_id: int = 0  # which check of the field this answers (stale answers are dropped)
     sequence: str = ""  # the content is a video or folder of frames: what it holds (one line)
+    frames: int = 0  # ...and how many frames

@@ -13,6 +13,7 @@ from moving_clips import write_moving_texture
 from PIL import Image
 
 from nst_engine.video.settings import SequenceSettings
+from nst_tui.app.widgets.run.estimate import EstimateLine
 
 FRAMES = 4
 
@@ -49,6 +50,12 @@ async def test_the_content_can_be_a_folder_of_frames_or_a_video(
         assert info_text(app) == "folder · 4 frames · 32x24"
         assert app.main.query_one("#sequence-fields").display
         assert app.form_state.sequence == SequenceSettings()  # the engine's defaults
+        # The time under Run is the sequence's: the first frame's 4 iterations, then 100 each.
+        line = app.main.query_one(EstimateLine)
+        await wait_for(pilot, lambda: line.result and line.result.seconds, what="the estimate")
+        sequence_seconds, line.sequence = line.result.seconds, None
+        one_run = line.estimate_for(app.form_state.config).seconds
+        assert sequence_seconds == pytest.approx(one_run * (4 + 3 * 100) / 4)
         assert app.form_state.config.inputs.output == tmp_path / "clip-swirl-frames"
         await set_text(pilot, "#frame_iterations", "0")
         run_is_off_because(app, "frame iterations must be")

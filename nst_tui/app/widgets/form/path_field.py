@@ -152,6 +152,7 @@ class ImageField(Vertical):
         )
         self.problem: str | None = None  # None while checking; "" when usable
         self.image_size: tuple[int, int] | None = None  # (width, height) once usable
+        self.frames = 0  # a sequence's frames, once checked (0: an image)
         self.max_pixels = DEFAULT_MAX_INPUT_PIXELS  # until the form gives the config's
         self._timer = None
         self._check_id = 0  # the latest check started; older answers are dropped
@@ -253,7 +254,7 @@ class ImageField(Vertical):
 
         try:
             path = resolve_image_path(text)  # a gallery name (`mosaic`) stands for its file
-            image, notes, sequence = self._read(path, max_pixels)
+            image, notes, sequence, frames = self._read(path, max_pixels)
         except NSTError as error:
             message = ImageChecked(text, for_the_app(error.message), check_id=check_id)
         except Exception as error:  # a bug: logged with its traceback, named in the field
@@ -265,16 +266,16 @@ class ImageField(Vertical):
             strips = CellBuilder(bits=8).build(fitted)
             if path != Path(text).expanduser():
                 notes = (f"gallery: {path.name}", *notes)  # the name: the column is narrow
-            message = ImageChecked(text, "", image.size, notes, strips, check_id, sequence)
+            message = ImageChecked(text, "", image.size, notes, strips, check_id, sequence, frames)
         with contextlib.suppress(RuntimeError):  # the app may be closing
             self.post_message(message)
 
     def _read(self, path: Path, max_pixels: int):
-        """(the image, its notes, "": not a sequence), as a run reads it; or NSTError."""
+        """(the image, its notes, "" and 0: not a sequence), as a run reads it; or NSTError."""
         from nst_engine.running.images import load_image
 
         loaded = load_image(path, self.role, max_pixels)
-        return loaded.image, loaded.notes, ""
+        return loaded.image, loaded.notes, "", 0
 
     def on_image_checked(self, message: ImageChecked) -> None:
         message.stop()
@@ -290,6 +291,7 @@ class ImageField(Vertical):
     def _checked(self, message: ImageChecked) -> None:
         self.problem = message.problem
         self.image_size = None if message.problem else message.size
+        self.frames = message.frames
         self.set_class(bool(message.problem), "-invalid")
         info = self.query_one(ImageInfo)
         thumb = self.query_one(CellImage)

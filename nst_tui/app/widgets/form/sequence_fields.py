@@ -68,7 +68,8 @@ class ContentField(PathField):
         kind = "video" if source.is_video else "folder"
         width, height = image.size
         rate = describe_rate(source.rate)
-        return image, notes, f"{kind} · {source.count} frames{rate} · {width}x{height}"
+        text = f"{kind} · {source.count} frames{rate} · {width}x{height}"
+        return image, notes, text, source.count
 
 
 def _frame_iterations(text: str) -> int:
@@ -148,6 +149,16 @@ class SequenceForm:
         fields = found.first(SequenceFields)
         fields.display = is_sequence
         return fields.value(problems) if is_sequence else None
+
+
+def sequence_seconds(seconds: float, config, settings: SequenceSettings, frames: int) -> float:
+    """A sequence's time from one run's (`seconds`: the first frame's, with `config`'s
+    iterations): the later frames have `frame_iterations` each when guided."""
+    from nst_engine.settings.sizes import planned_iterations
+
+    first = planned_iterations(config)
+    later = settings.frame_iterations if settings.guided else first
+    return seconds * (first + (frames - 1) * later) / first
 
 
 def sequence_output_name(content: Path | None, style: Path | None, folder: Path | None) -> Path:

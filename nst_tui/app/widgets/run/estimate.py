@@ -12,6 +12,7 @@ estimate exceeds the memory free on the device.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -24,6 +25,7 @@ from nst_engine.cost.estimate import Estimate, warning_line, workload_of
 if TYPE_CHECKING:
     from nst_engine.cost.rates import DeviceProfile
     from nst_engine.settings.config import RunConfig
+    from nst_engine.video.settings import SequenceSettings
     from nst_tui.app.messages import FormChecked
 
 PROFILE_DELAY = 1.5  # seconds after the first frame before the engine thread is asked
@@ -45,6 +47,7 @@ class EstimateLine(Static):
     def __init__(self) -> None:
         super().__init__("", id="estimate", markup=False)
         self.config: RunConfig | None = None
+        self.sequence: SequenceSettings | None = None  # the content is a sequence: all its frames
         self.result: Estimate | None = None  # the latest estimate shown
         self._profiles: dict[str, DeviceProfile] = {}  # per device setting (auto, cpu, cuda:0)
         self._profiled_after: dict[str, int] = {}  # the app's last run number when each was made
@@ -65,6 +68,7 @@ class EstimateLine(Static):
     def form_checked(self, message: FormChecked) -> None:
         """The form made `message.config` (or none): estimate it (the App calls this)."""
         self.config = message.config
+        self.sequence = message.sequence
         self._show()
 
     def _image_sizes(self) -> tuple[tuple[int, int] | None, tuple[int, int] | None]:
@@ -81,7 +85,19 @@ class EstimateLine(Static):
         setting = config.machine.device
         profile = self._profiles.get(setting)
         work = workload_of(config, *self._image_sizes())
-        return estimate.estimate(work, profile, self._free_memory(setting, profile), setting)
+        result = estimate.estimate(work, profile, self._free_memory(setting, profile), setting)
+        frames = self._frames()
+        if self.sequence is not None and frames and result.seconds is not None:
+            from nst_tui.app.widgets.form.sequence_fields import sequence_seconds
+
+            seconds = sequence_seconds(result.seconds, config, self.sequence, frames)
+            result = dataclasses.replace(result, seconds=seconds)
+        return result
+
+    def _frames(self) -> int:
+        """The content's frames (0: an image, or not known yet)."""
+        fields = self.screen.query("#content-field")
+        return getattr(fields.first(), "frames", 0) if fields else 0
 
     @staticmethod
     def _free_memory(setting: str, profile: DeviceProfile | None) -> int | None:
