@@ -152,6 +152,9 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the stop")
         assert result_text(app).startswith("Cancelled at frame 3/4: 2 frames kept")
+        assert str(app.main.preview.query_one("#preview-caption").content).endswith(
+            "cancelled at frame 3"
+        )
         assert len(frames_of(stopped)) == 2
 
         await pilot.press("f3")

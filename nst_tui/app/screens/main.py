@@ -303,7 +303,8 @@ class MainScreen(Screen):
                 )
             return
         self.panel.cancelled(message)
-        self.preview.caption(f"Run {message.run_number}: cancelled at iteration {message.index}")
+        where = f"frame {message.index + 1}" if message.frames else f"iteration {message.index}"
+        self.preview.caption(f"Run {message.run_number}: cancelled at {where}")
         self.nst_app.run_ended()
 
     def on_run_failed(self, message: RunFailed) -> None:
