@@ -63,9 +63,8 @@ async def test_the_content_can_be_a_folder_of_frames_or_a_video(
         await set_text(pilot, "#temporal_weight", "5")
         app.main.query_one("#guided").value = "independent"
         await form_settled(pilot)
-        settings = SequenceSettings(7, 5.0, guided=False)
-        assert app.form_state.sequence == settings
-        await history_resumes_and_runs_again_a_sequence(pilot, clip, settings)
+        assert app.form_state.sequence == SequenceSettings(7, 5.0, guided=False)
+        await history_resumes_runs_again_and_loads_a_sequence(pilot, clip)
         await set_text(pilot, "#output", str(tmp_path / "clip.png"))
         run_is_off_because(app, "is an image's name")
         if importlib.util.find_spec("av") is not None:  # the `video` extra
@@ -86,9 +85,10 @@ async def test_the_content_can_be_a_folder_of_frames_or_a_video(
         assert app.form_state.sequence is None
 
 
-async def history_resumes_and_runs_again_a_sequence(pilot, clip: Path, settings) -> None:
+async def history_resumes_runs_again_and_loads_a_sequence(pilot, clip: Path) -> None:
     """F4 refuses a sequence in one line; the history's Resume and Again hand a sequence's
-    run to the queue as a sequence, with its own settings (the queue stands in here)."""
+    run to the queue as a sequence, with its own settings (the queue stands in here), and
+    Load puts them in the form."""
     from nst_engine.store.run_record import STOPPED
     from nst_engine.video.sequence_record import create_sequence_folder
     from nst_tui.app.screens.history import HistoryScreen
@@ -99,7 +99,8 @@ async def history_resumes_and_runs_again_a_sequence(pilot, clip: Path, settings)
     await pilot.press("f4")
     assert "a sweep compares pictures" in said[-1]
     config = app.form_state.config
-    folder = create_sequence_folder(config, clip, config.inputs.output, settings, FRAMES)
+    stored = SequenceSettings(9, 2.5, guided=True)  # not the form's
+    folder = create_sequence_folder(config, clip, config.inputs.output, stored, FRAMES)
     folder.update(status=STOPPED, frames_done=2)
     calls: list[tuple] = []
     app.enqueue = lambda config, folder=None, **options: calls.append(
@@ -109,14 +110,16 @@ async def history_resumes_and_runs_again_a_sequence(pilot, clip: Path, settings)
     await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="the history")
     await wait_for(pilot, lambda: app.screen.highlighted is not None, what="the sequence's row")
     await pilot.press("r")
-    assert calls == [(folder.config(), folder, settings)], said
+    assert calls == [(folder.config(), folder, stored)], said
     assert said[-1] == f"Resuming {folder.id} after frame 2 of 4."
     await pilot.press("a")  # again: a new sequence, to a new output
     config_again, new_folder, settings_again = calls[1]
-    assert (new_folder, settings_again) == (None, settings)
+    assert (new_folder, settings_again) == (None, stored)
     assert config_again.inputs.output == clip.parent / "clip-swirl-frames-2"
-    await pilot.press("escape")
+    await pilot.press("l")  # its settings into the form: the sequence's own too
     await form_settled(pilot)
+    assert app.form_state.sequence == stored
+    assert app.main.query_one("#frame_iterations").value == "9"
 
 
 @pytest.mark.slow  # runs the engine

@@ -44,6 +44,9 @@ def load_settings(app, folder: RunFolder) -> None:
         return
     return_to_main(app)
     fill_form(app, config, f"run {folder.id}")
+    settings = sequence_settings(folder)
+    if settings is not None:  # its frame iterations, temporal weight, guided or not
+        app.main.form.load_sequence(settings)
 
 
 def load_settings_from_image(app, path: Path) -> None:

@@ -24,8 +24,6 @@ from nst_engine.errors import ConfigError, OutputError
 from nst_engine.settings.table import IMAGE_SUFFIXES
 from nst_engine.video.frames import is_video_path
 from nst_engine.video.settings import (
-    DEFAULT_FRAME_ITERATIONS,
-    DEFAULT_TEMPORAL_WEIGHT,
     SequenceSettings,
 )
 from nst_tui.app.widgets.form.fields import SelectField, TextField
@@ -97,27 +95,31 @@ class SequenceFields(Vertical):
 
     DEFAULT_CSS = "SequenceFields { height: auto; }"
 
-    def __init__(self) -> None:
+    def __init__(self, settings: SequenceSettings | None = None) -> None:
         super().__init__(id="sequence-fields")
+        self.initial = settings or SequenceSettings()
 
     def compose(self) -> ComposeResult:
+        initial = self.initial
         yield TextField(
-            "Frame iters", "frame_iterations", _frame_iterations, str(DEFAULT_FRAME_ITERATIONS),
+            "Frame iters", "frame_iterations", _frame_iterations, str(initial.frame_iterations),
             tooltip="Iterations of each frame after the first, which starts from the previous "
             "result (the first frame has Iterations)",
         )  # fmt: skip
         yield TextField(
-            "Temporal wt", "temporal_weight", _temporal_weight, f"{DEFAULT_TEMPORAL_WEIGHT:g}",
+            "Temporal wt", "temporal_weight", _temporal_weight, f"{initial.temporal_weight:g}",
             tooltip="How strongly a frame keeps the previous result where the optical flow "
             "is trusted (0: a warm start only)",
         )  # fmt: skip
         yield SelectField(
-            "Frames", "guided", FRAME_CHOICES, "guided",
+            "Frames", "guided", FRAME_CHOICES, "guided" if initial.guided else "independent",
             tooltip="guided: each frame starts from the previous one carried by the optical "
             "flow (no flicker); independent: each frame on its own",
         )  # fmt: skip
 
     def value(self, problems: list[str]) -> SequenceSettings | None:
+        if not self.query("#guided-field"):  # mounted, not composed yet
+            return self.initial
         try:
             iterations = self.query_one("#frame_iterations-field", TextField).parse()
             weight = self.query_one("#temporal_weight-field", TextField).parse()
@@ -126,6 +128,15 @@ class SequenceFields(Vertical):
             return None
         guided = self.query_one("#guided-field", SelectField).value == "guided"
         return SequenceSettings(iterations, weight, guided)
+
+    def load(self, settings: SequenceSettings) -> None:
+        self.initial = settings
+        if not self.query("#guided-field"):
+            return  # composed from `initial`
+        self.query_one("#frame_iterations-field", TextField).text = str(settings.frame_iterations)
+        self.query_one("#temporal_weight-field", TextField).text = f"{settings.temporal_weight:g}"
+        guided = "guided" if settings.guided else "independent"
+        self.query_one("#guided-field", SelectField).set_value(guided)
 
 
 class SequenceForm:
@@ -149,6 +160,16 @@ class SequenceForm:
         fields = found.first(SequenceFields)
         fields.display = is_sequence
         return fields.value(problems) if is_sequence else None
+
+    def load_sequence(self, settings: SequenceSettings) -> None:
+        """A sequence run's settings into its fields (made now if not yet there)."""
+        found = self.query(SequenceFields)  # type: ignore[attr-defined]
+        if found:
+            found.first(SequenceFields).load(settings)
+        else:
+            content = self.query_one("#content-field")  # type: ignore[attr-defined]
+            self.mount(SequenceFields(settings), after=content)  # type: ignore[attr-defined]
+        self.check_soon()  # type: ignore[attr-defined]
 
 
 def sequence_seconds(seconds: float, config, settings: SequenceSettings, frames: int) -> float:
