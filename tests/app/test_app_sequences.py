@@ -4,6 +4,8 @@ through the app's queue frame by frame, cancelled, and resumed from the history.
 from __future__ import annotations
 
 import importlib.util
+import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +41,7 @@ def counts_line(app) -> str:
 
 
 async def test_the_content_can_be_a_folder_of_frames_or_a_video(
-    make_app, clip: Path, tmp_path: Path
+    make_app, clip: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -78,6 +80,12 @@ async def test_the_content_can_be_a_folder_of_frames_or_a_video(
             assert info_text(app) == "video · 4 frames · 24 fps · 32x24"
             style = app.main.form.base.inputs.style
             assert sequence_output_name(video, style, tmp_path) == tmp_path / "clip-swirl.mp4"
+            monkeypatch.setitem(sys.modules, "av", None)  # as without the `video` extra
+        shutil.copy(clip / "0.png", tmp_path / "other.mp4")  # checked by name: PyAV first
+        await set_text(pilot, "#content", str(tmp_path / "other.mp4"))
+        await form_settled(pilot)
+        if sys.modules.get("av", None) is None:
+            assert "reading and writing video needs PyAV: pip install" in info_text(app)
         # A picture again: the sequence's fields go, its output is a picture's.
         await set_text(pilot, "#content", str(app.main.form.base.inputs.style))
         await set_text(pilot, "#output", str(tmp_path / "picture.png"))
@@ -145,6 +153,7 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · iteration 30/30 ·")
         # The sizes and device stay said: a later frame's set-up ("preparing…") does not stay.
         assert "NOT TRAINED" in str(app.main.panel.query_one("#run-status").content)
+        assert max(app.main.panel.curve.iterations) == 30  # the loss curve of the last frame
         await pilot.resize_terminal(120, 40)
 
         await form_settled(pilot)
@@ -164,6 +173,8 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
         screen = app.screen
         await wait_for(pilot, lambda: any(r.status == "stopped" for r in screen.shown))
+        record = next(r for r in screen.shown if r.status == "stopped")
+        assert (record.kind, record.progress) == ("sequence", "2/4 frames")  # one run folder
         screen.table.move_cursor(
             row=[r.status for r in screen.shown].index("stopped"), animate=False
         )
