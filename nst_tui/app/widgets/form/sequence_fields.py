@@ -22,7 +22,6 @@ from textual.containers import Vertical
 
 from nst_engine.errors import ConfigError, OutputError
 from nst_engine.settings.table import IMAGE_SUFFIXES
-from nst_engine.video.frames import is_video_path
 from nst_engine.video.settings import (
     SequenceSettings,
 )
@@ -30,6 +29,12 @@ from nst_tui.app.widgets.form.fields import SelectField, TextField
 from nst_tui.app.widgets.form.path_field import PathField
 
 FRAME_CHOICES = [("guided by the flow", "guided"), ("independent (flickers)", "independent")]
+
+
+def is_video_path(path: Path) -> bool:
+    from nst_engine.video.frames import is_video_path as video_path  # not at the app's start
+
+    return video_path(path)
 
 
 def looks_like_sequence(path: Path | None) -> bool:
