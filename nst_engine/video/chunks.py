@@ -25,8 +25,6 @@ from PIL import Image
 
 from nst_engine.errors import ConfigError
 
-DEFAULT_OVERLAP = 3
-
 
 @dataclass(frozen=True)
 class ChunkRange:

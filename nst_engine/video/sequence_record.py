@@ -55,7 +55,9 @@ def create_sequence_folder(
     """A new run folder in the runs folder `root` for the sequence of `total` frames of
     `source` into `output`: queued, no frame done."""
     folder = RunFolder.create(config.replace(content=source, output=output), root)
-    folder.update(kind=SEQUENCE, frames_total=total, sequence=asdict(settings))
+    # Left out when not given (a frame rate): the record's `sequence` holds numbers only.
+    given = {name: value for name, value in asdict(settings).items() if value is not None}
+    folder.update(kind=SEQUENCE, frames_total=total, sequence=given)
     return folder
 
 
