@@ -40,6 +40,8 @@ from nst_engine.video.frames import (
 from nst_engine.video.sequence import SequenceDone, SequenceEvent, check_output, frames_folder
 from nst_engine.video.settings import SequenceSettings
 
+# Seconds between a chunk's looks at whether the consumer stopped, while it waits to hand over.
+HAND_OVER_POLL = 0.1
 # How a chunk runs: (its settings, its input frames folder, its frames folder, its slot) ->
 # its sequence's events.
 ChunkRunner = Callable[[RunConfig, Path, Path, str], Iterator[SequenceEvent]]
@@ -98,7 +100,7 @@ def run_chunks(
     began = time.monotonic()
     yield ChunksPlanned(ranges, slots, work)
     with tempfile.TemporaryDirectory(prefix="nst-chunks-") as scratch:
-        inputs = _chunk_inputs(source, ranges, Path(scratch))
+        inputs = chunk_inputs(source, ranges, Path(scratch))
         run_chunk = runner or _local_runner(settings)
         tasks = [(chunk, inputs[chunk.number], work / f"chunk-{chunk.number}") for chunk in ranges]
         yield from _in_parallel(config, tasks, slots, run_chunk)
@@ -118,7 +120,7 @@ def _local_runner(settings: SequenceSettings) -> ChunkRunner:
     return run_here
 
 
-def _chunk_inputs(source: FrameSource, ranges: list[ChunkRange], scratch: Path) -> dict:
+def chunk_inputs(source: FrameSource, ranges: list[ChunkRange], scratch: Path) -> dict:
     """Each chunk's input frames as a folder of its own (links to a folder's files, or a
     video's frames decoded once), named in order."""
     if source.is_video:
@@ -143,28 +145,38 @@ def _chunk_inputs(source: FrameSource, ranges: list[ChunkRange], scratch: Path) 
 
 def _in_parallel(config, tasks, slots: list[str], run_chunk: ChunkRunner):
     """Each task's events as they come, a thread per slot taking the next chunk; the first
-    error stops every chunk and is raised here; closed, every chunk stops."""
+    error stops every chunk and is raised here; closed, every chunk stops. A chunk runs at
+    most a few events ahead of the consumer (a Step's tensors change with the next step)."""
     pending = deque(tasks)
-    events: queue.Queue = queue.Queue()
+    events: queue.Queue = queue.Queue(maxsize=len(slots))
     stop = threading.Event()
 
+    def hand_over(item) -> bool:
+        """`item` to the consumer; False when it stopped taking them."""
+        while True:
+            try:
+                events.put(item, timeout=HAND_OVER_POLL)
+                return True
+            except queue.Full:
+                if stop.is_set():
+                    return False
+
     def work(slot: str) -> None:
-        while not stop.is_set():
+        while not stop.is_set() and pending:
             try:
                 chunk, inputs, frames = pending.popleft()
-            except IndexError:
+            except IndexError:  # another slot took the last one meanwhile
                 break
             sequence = run_chunk(config, inputs, frames, slot)
             try:
                 with contextlib.closing(sequence):  # closed in this thread: its run stops
                     for event in sequence:
-                        events.put(ChunkEvent(chunk.number, len(tasks), event))
-                        if stop.is_set():
+                        if not hand_over(ChunkEvent(chunk.number, len(tasks), event)):
                             break
             except BaseException as error:  # raised again in the consumer's thread
-                events.put(_ChunkFailed(error))
+                hand_over(_ChunkFailed(error))
                 stop.set()
-        events.put(_SlotEnded())
+        hand_over(_SlotEnded())
 
     threads = [threading.Thread(target=work, args=(slot,), daemon=True) for slot in slots]
     for thread in threads:
