@@ -59,7 +59,7 @@ class ChunkFailed:
 def cluster_runner(cluster, settings):
     """A chunk runner (nst_engine/jobs/chunk_runs.py) that sends each chunk to `cluster`."""
 
-    def run_there(config, inputs: Path, frames: Path, slot: str):
+    def run_there(config, chunk, inputs: Path, frames: Path, slot: str):
         return chunk_on_cluster(cluster, config, settings, inputs, frames)
 
     return run_there

@@ -3,12 +3,15 @@ a Ray cluster (a task per chunk: nst_engine/jobs/chunk_ray.py), then joined by b
 overlaps (nst_engine/video/chunks.py) into the output as a plain sequence writes it.
 
 Each chunk's finished frames are kept beside the output, in `OUTPUT.chunks/chunk-N/`, as they
-are made; started again, the same command goes on after each chunk's frames there (the
-frame in progress in each chunk is made again from its start: chunks are not recorded in a
-run folder, so `nst-tui runs` does not list them and `nst-tui resume` cannot take them). Once
-the output is written whole, that folder is removed.
+are made; started again, the same command goes on after each chunk's frames there. Recorded,
+the sequence is one run folder (its run.json's `sequence` says `chunks` and `overlap`, its
+frames done count any chunk's), and each chunk run on this machine a sequence folder in it
+(`chunk-N/`, nst_engine/video/sequence_record.py), so that `nst-tui resume ID` goes on after
+each chunk's frames, the frame in progress from its checkpoint (a chunk on a Ray cluster
+makes its frame in progress again from its start). Once the output is written whole, the
+chunks' frames are removed.
 
-Events, in order: ChunksPlanned; each chunk's sequence events (nst_engine/video/sequence.py)
+Events, in order: SequenceRecorded (when recorded); ChunksPlanned; each chunk's sequence events (nst_engine/video/sequence.py)
 wrapped in ChunkEvent, chunks interleaved as they run; then SequenceDone for the whole.
 """
 
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nst_engine.settings.config import RunConfig
+from nst_engine.store.run_folder import RunFolder
 from nst_engine.video.chunks import ChunkRange, chunk_ranges, frame_sources, joined_frame
 from nst_engine.video.frames import (
     FrameSource,
@@ -37,14 +41,27 @@ from nst_engine.video.frames import (
     write_frame,
     write_video,
 )
-from nst_engine.video.sequence import SequenceDone, SequenceEvent, check_output, frames_folder
+from nst_engine.video.sequence import (
+    FrameDone,
+    SequenceDone,
+    SequenceEvent,
+    SequenceRecorded,
+    check_output,
+    frames_folder,
+    recorded,
+)
+from nst_engine.video.sequence_record import (
+    chunk_run_folder,
+    create_sequence_folder,
+    sequence_running,
+)
 from nst_engine.video.settings import SequenceSettings
 
 # Seconds between a chunk's looks at whether the consumer stopped, while it waits to hand over.
 HAND_OVER_POLL = 0.1
-# How a chunk runs: (its settings, its input frames folder, its frames folder, its slot) ->
-# its sequence's events.
-ChunkRunner = Callable[[RunConfig, Path, Path, str], Iterator[SequenceEvent]]
+# How a chunk runs: (its settings, its range, its input frames folder, its frames folder, its
+# slot) -> its sequence's events.
+ChunkRunner = Callable[[RunConfig, ChunkRange, Path, Path, str], Iterator[SequenceEvent]]
 
 
 @dataclass(frozen=True)
@@ -83,25 +100,41 @@ def run_chunks(
     output: Path,
     settings: SequenceSettings,
     *,
-    chunks: int,
-    overlap: int,
     slots: list[str],
     runner: ChunkRunner | None = None,
     blend: bool = True,
-) -> Iterator[ChunksPlanned | ChunkEvent | SequenceDone]:
-    """Style `source_path` into `output` as `chunks` chunks overlapping by `overlap` frames,
-    run at once on `slots` (device names for the local runner, one chunk at a time each; or
-    the cluster's slots with its `runner`), then joined (`blend=False`: hard cuts). Closing
-    the generator stops every chunk (each keeps its frames done)."""
+    folder: RunFolder | None = None,
+    record: bool = False,
+    root: Path | None = None,
+) -> Iterator[SequenceRecorded | ChunksPlanned | ChunkEvent | SequenceDone]:
+    """Style `source_path` into `output` as `settings.chunks` chunks overlapping by
+    `settings.overlap` frames, run at once on `slots` (device names for the local runner, one
+    chunk at a time each; or the cluster's slots with its `runner`), then joined
+    (`blend=False`: hard cuts). Closing the generator stops every chunk (each keeps its
+    frames done). Recorded as run_sequence is (`record`, or a resume's `folder`): one run
+    folder, each chunk run here a sequence folder in it (its frame in progress checkpoints)."""
     source = open_frames(source_path)
     check_output(config, settings, source, output)
-    ranges = chunk_ranges(source.count, chunks, overlap)
+    ranges = chunk_ranges(source.count, settings.chunks, settings.overlap)
+    if folder is None and record:
+        folder = create_sequence_folder(config, source_path, output, settings, source.count, root)
+    made = _made(config, settings, source, output, ranges, slots, runner, blend, folder)
+    if folder is None:
+        return (yield from made)
+    with folder.lock():  # held to the end: the record reads `running` only while it is
+        sequence_running(folder, source.count)
+        yield SequenceRecorded(folder)
+        yield from recorded(_counted(made, folder, ranges), folder, output)
+
+
+def _made(config, settings, source, output, ranges, slots, runner, blend, folder):
+    """The chunks made, then joined into the output."""
     work = chunks_folder(output)
     began = time.monotonic()
     yield ChunksPlanned(ranges, slots, work)
     with tempfile.TemporaryDirectory(prefix="nst-chunks-") as scratch:
         inputs = chunk_inputs(source, ranges, Path(scratch))
-        run_chunk = runner or _local_runner(settings)
+        run_chunk = runner or _local_runner(settings, folder)
         tasks = [(chunk, inputs[chunk.number], work / f"chunk-{chunk.number}") for chunk in ranges]
         yield from _in_parallel(config, tasks, slots, run_chunk)
     folders = {chunk.number: work / f"chunk-{chunk.number}" for chunk in ranges}
@@ -110,12 +143,26 @@ def run_chunks(
     yield SequenceDone(output, source.count, time.monotonic() - began)
 
 
-def _local_runner(settings: SequenceSettings) -> ChunkRunner:
-    def run_here(config: RunConfig, inputs: Path, frames: Path, slot: str):
+def _counted(events, folder: RunFolder, ranges: list[ChunkRange]):
+    """`events`, with the sequence's frames done (any chunk's) counted in its record."""
+    done: set[int] = set()
+    for event in events:
+        if isinstance(event, ChunkEvent) and isinstance(event.event, FrameDone):
+            done.add(ranges[event.chunk - 1].start + event.event.number - 1)
+            record = folder.record()
+            folder.update(frames_done=len(done), seconds=record.seconds + event.event.seconds)
+        yield event
+
+
+def _local_runner(settings: SequenceSettings, folder: RunFolder | None) -> ChunkRunner:
+    def run_here(config: RunConfig, chunk: ChunkRange, inputs: Path, frames: Path, slot: str):
         from nst_engine.video.sequence import run_sequence
 
         on_slot = config if slot == "auto" else config.replace(device=slot)
-        return run_sequence(on_slot, inputs, frames, settings)
+        recorded_in = None
+        if folder is not None:
+            recorded_in = chunk_run_folder(folder, chunk.number, on_slot, chunk.frames)
+        return run_sequence(on_slot, inputs, frames, settings, folder=recorded_in)
 
     return run_here
 
@@ -167,7 +214,7 @@ def _in_parallel(config, tasks, slots: list[str], run_chunk: ChunkRunner):
                 chunk, inputs, frames = pending.popleft()
             except IndexError:  # another slot took the last one meanwhile
                 break
-            sequence = run_chunk(config, inputs, frames, slot)
+            sequence = run_chunk(config, chunk, inputs, frames, slot)
             try:
                 with contextlib.closing(sequence):  # closed in this thread: its run stops
                     for event in sequence:

@@ -135,7 +135,7 @@ def run_sequence(
     with folder.lock():  # held to the end: the record reads `running` only while it is
         sequence_running(folder, source.count)
         yield SequenceRecorded(folder)
-        yield from _recorded(_made(config, settings, source, output, folder), folder, output)
+        yield from recorded(_made(config, settings, source, output, folder), folder, output)
 
 
 def check_output(
@@ -158,7 +158,7 @@ def check_output(
         )
 
 
-def _recorded(
+def recorded(
     events: Generator[SequenceEvent, None, None], folder: RunFolder, output: Path
 ) -> Iterator[SequenceEvent]:
     """`events`, with each frame done and the sequence's end written to `folder`'s record."""

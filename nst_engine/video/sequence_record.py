@@ -102,6 +102,22 @@ def sequence_ended(folder: RunFolder, status: str, *, result: Path | None = None
     folder.update(**changes)
 
 
+def chunk_run_folder(folder: RunFolder, number: int, config: RunConfig, total: int) -> RunFolder:
+    """The sequence folder of chunk `number` (`total` frames) in the chunked sequence's
+    `folder`: the one an earlier start left (its frame in progress checkpointed), or a new one,
+    queued."""
+    path = folder.path / f"chunk-{number}"
+    chunk = RunFolder(path)
+    if (path / RUN_FILE).is_file():
+        return chunk
+    path.mkdir(exist_ok=True)
+    config = absolute_paths(config)
+    chunk.write_settings(config)
+    chunk.write_record(queued_record(path, config))
+    chunk.update(kind=SEQUENCE, frames_total=total)
+    return chunk
+
+
 def frame_folder_path(folder: RunFolder, number: int) -> Path:
     return folder.path / f"frame-{number:05d}"
 

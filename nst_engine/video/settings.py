@@ -18,9 +18,13 @@ class SequenceSettings:
     """`frame_iterations`: each frame's after the first; `temporal_weight`: how strongly a
     frame keeps the warped previous result (0: a warm start only); `guided=False` runs every
     frame on its own, as a normal run (the flickering way, for comparisons); `frame_rate`:
-    frames a second of a video output (None: the input video's, or 24 from a folder)."""
+    frames a second of a video output (None: the input video's, or 24 from a folder);
+    `chunks`, `overlap`: the sequence split into that many chunks run at once, overlapping by
+    that many frames (nst_engine/video/chunks.py; 1: one sequential run)."""
 
     frame_iterations: int = DEFAULT_FRAME_ITERATIONS
     temporal_weight: float = DEFAULT_TEMPORAL_WEIGHT
     guided: bool = True
     frame_rate: float | None = None
+    chunks: int = 1
+    overlap: int = DEFAULT_OVERLAP

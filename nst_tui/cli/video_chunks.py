@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from nst_engine.errors import ConfigError
@@ -56,16 +57,17 @@ def wants_chunks(arguments: argparse.Namespace, devices: list[str]) -> bool:
     return arguments.chunks is not None or bool(arguments.cluster) or len(devices) > 1
 
 
-def run_in_chunks(arguments, config, source: Path, output: Path, settings, devices, drive) -> int:
-    """The sequence in chunks, its events said by `drive` (video_command's)."""
-    chunks = arguments.chunks if arguments.chunks is not None else max(len(devices), 1)
-    if chunks < 1:
-        raise ConfigError(f"--chunks must be at least 1, got {chunks}")
-    if arguments.overlap < 0:
-        raise ConfigError(f"--overlap must be 0 or more frames, got {arguments.overlap}")
-    if arguments.cluster and devices:
+def run_in_chunks(
+    arguments, config, source: Path, output: Path, settings, devices, drive, folder=None
+) -> int:
+    """The sequence in chunks (new, or the recorded one in `folder`: a resume), its events
+    said by `drive` (video_command's)."""
+    if folder is None:
+        settings = _chunked(arguments, settings, devices)
+    address = getattr(arguments, "cluster", None)
+    if address and devices:
         raise ConfigError("give --cluster or a list of devices, not both")
-    with _cluster(arguments.cluster, config.machine.device) as cluster:
+    with _cluster(address, config.machine.device) as cluster:
         runner = slots = None
         if cluster is not None:
             from nst_engine.jobs.chunk_ray import cluster_runner
@@ -82,17 +84,21 @@ def run_in_chunks(arguments, config, source: Path, output: Path, settings, devic
             from nst_engine.jobs.chunk_runs import run_chunks  # torch: once the flags are good
 
             return run_chunks(
-                config,
-                source,
-                output,
-                settings,
-                chunks=chunks,
-                overlap=arguments.overlap,
-                slots=slots,
-                runner=runner,
-            )
+                config, source, output, settings, slots=slots, runner=runner, folder=folder,
+                record=folder is None, root=getattr(arguments, "runs_dir", None),
+            )  # fmt: skip
 
         return drive(start, output)
+
+
+def _chunked(arguments, settings, devices: list[str]):
+    """`settings` with --chunks (default: one per device listed) and --overlap."""
+    chunks = arguments.chunks if arguments.chunks is not None else max(len(devices), 1)
+    if chunks < 1:
+        raise ConfigError(f"--chunks must be at least 1, got {chunks}")
+    if arguments.overlap < 0:
+        raise ConfigError(f"--overlap must be 0 or more frames, got {arguments.overlap}")
+    return replace(settings, chunks=chunks, overlap=arguments.overlap)
 
 
 @contextlib.contextmanager
@@ -116,8 +122,10 @@ class ChunkLines:
     def __init__(self) -> None:
         self._last = 0.0
         self._started = False
+        self._frames: dict[int, str] = {}  # chunk -> its frames of the sequence, "3-7"
 
     def planned(self, event) -> None:
+        self._frames = {chunk.number: f"{chunk.start}-{chunk.stop}" for chunk in event.ranges}
         frames = ", ".join(f"{chunk.start}-{chunk.stop}" for chunk in event.ranges)
         _say(f"{len(event.ranges)} chunk(s) of frames {frames}, on {', '.join(event.slots)}")
 
@@ -125,7 +133,8 @@ class ChunkLines:
         from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted
 
         event = chunk_event.event
-        where = f"chunk {chunk_event.chunk}/{chunk_event.chunks}: frame"
+        number = chunk_event.chunk
+        where = f"chunk {number}/{chunk_event.chunks} (frames {self._frames.get(number)}): frame"
         if isinstance(event, FrameStarted):
             _say(f"{where} {event.number}/{event.total} ...")
         elif isinstance(event, FrameDone):

@@ -159,7 +159,8 @@ def run_video_command(arguments: argparse.Namespace) -> int:
 def resume_video(folder, arguments: argparse.Namespace) -> int:
     """`nst-tui resume ID` of a sequence: its frames done kept, the frame in progress going
     on from its checkpoint (nst_engine/video/sequence_record.py). Its output stays its own
-    (its frames are there); --device changes the device of the frames to come."""
+    (its frames are there); --device changes the device of the frames to come (a list, or
+    --cluster, for a sequence in chunks)."""
     from nst_engine.video.sequence_record import resume_sequence
 
     if arguments.output:
@@ -167,7 +168,10 @@ def resume_video(folder, arguments: argparse.Namespace) -> int:
             f"run '{folder.id}' is a sequence: its frames go on in its own output; "
             "--output cannot move them"
         )
+    devices = device_list(arguments)
     config, source, output, settings = resume_sequence(folder)
+    if settings.chunks > 1 or devices or getattr(arguments, "cluster", None):
+        return run_in_chunks(arguments, config, source, output, settings, devices, _drive, folder)
     if getattr(arguments, "device", None):
         from nst_engine.settings.values import parse_device
 

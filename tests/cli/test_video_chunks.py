@@ -55,15 +55,17 @@ def test_two_chunks_on_two_devices_give_every_frame_in_order(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "2 chunk(s) of frames 1-4, 3-7, on cpu, cpu" in result.stderr
-    assert "chunk 2/2: frame 5/5 done" in result.stderr and "chunk 1/2: frame 4/4" in result.stderr
+    assert "chunk 2/2 (frames 3-7): frame 5/5 done" in result.stderr
+    assert "chunk 1/2 (frames 1-4): frame 4/4 done" in result.stderr
     assert result.stdout.strip() == "styled"
     assert_all_frames_in_order(work / "styled", frames)
     assert not (work / "styled.chunks").exists()  # the chunks' frames go once joined
 
 
-def test_a_stopped_chunked_sequence_goes_on_after_each_chunks_frames(
+def test_a_stopped_chunked_sequence_is_one_run_that_resume_finishes(
     nst_tui_here, frames: Path, demo_pair, work: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import json
     import os
     import signal
 
@@ -83,15 +85,35 @@ def test_a_stopped_chunked_sequence_goes_on_after_each_chunks_frames(
     chunked = (*QUICK, "--device", "cpu,cpu", "--chunks", "2", "--overlap", "2")
     stopped = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *chunked)
     assert stopped.returncode == 128 + signal.SIGINT
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
     assert "stopped; the frames done are in styled.chunks" in stopped.stderr
+    assert f"nst-tui resume {run['id']} goes on" in stopped.stderr
+    assert (run["kind"], run["status"], run["frames_total"]) == ("sequence", "stopped", FRAMES)
+    record = json.loads((Path(run["path"]) / "run.json").read_text())
+    assert (record["sequence"]["chunks"], record["sequence"]["overlap"]) == (2, 2)
     kept = list((work / "styled.chunks").glob("chunk-*/frame-?????.png"))
-    assert kept and not (work / "styled").exists()
+    assert kept and run["frames_done"] >= 1 and not (work / "styled").exists()
 
     monkeypatch.setattr(video_command, "_events", real_events)
-    again = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *chunked)
-    assert again.returncode == 0, again.stderr
-    assert again.stderr.count("was made before: kept") == len(kept)
+    resumed = nst_tui_here("resume", run["id"], "--device", "cpu,cpu")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.count("was made before: kept") == len(kept)
     assert_all_frames_in_order(work / "styled", frames)
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
+    assert (run["status"], run["frames_done"]) == ("finished", FRAMES)
+
+
+def test_the_same_command_again_goes_on_after_each_chunks_frames(
+    nst_tui_here, frames: Path, demo_pair, work: Path
+) -> None:
+    chunked = (*QUICK, "--device", "cpu", "--chunks", "2", "--overlap", "1")
+    first = work / "styled.chunks" / "chunk-2"
+    first.mkdir(parents=True)
+    Image.new("RGB", (40, 32)).save(first / "frame-00001.png")  # as a stopped start left it
+    result = nst_tui_here("video", frames, demo_pair[1], "-o", "styled", *chunked)
+    assert result.returncode == 0, result.stderr
+    assert "chunk 2/2 (frames 4-7): frame 1/4 was made before: kept" in result.stderr
+    assert result.stderr.count("was made before") == 1
 
 
 @pytest.mark.parametrize(
@@ -156,5 +178,5 @@ def test_two_chunks_on_a_local_ray_give_every_frame_in_order(
         "--cluster", "local", "--chunks", "2", "--overlap", "2",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "on ray:0" in result.stderr and "chunk 2/2: frame 5/5 done" in result.stderr
+    assert "on ray:0" in result.stderr and "chunk 2/2 (frames 3-7): frame 5/5 done" in result.stderr
     assert_all_frames_in_order(work / "styled", frames)

@@ -17,7 +17,8 @@ from nst_engine.video.frames import frame_name
 from nst_engine.video.sequence import FrameDone, SequenceDone
 from nst_engine.video.settings import SequenceSettings
 
-INDEPENDENT = SequenceSettings(guided=False)
+INDEPENDENT = SequenceSettings(guided=False, chunks=2, overlap=2)
+CUTS = SequenceSettings(guided=False, chunks=2, overlap=0)
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def copying_runner(stopped: list[int]):
     """Each chunk "styled" by copying its input frames; `stopped`: chunks closed before their
     end."""
 
-    def run(config, inputs: Path, frames: Path, slot: str):
+    def run(config, chunk, inputs: Path, frames: Path, slot: str):
         frames.mkdir(parents=True, exist_ok=True)
         files = sorted(inputs.iterdir())
         finished = False
@@ -58,7 +59,7 @@ def config_for(clip: Path) -> RunConfig:
 def test_chunks_on_two_slots_are_joined_into_every_frame_in_order(clip, tmp_path) -> None:
     events = list(
         run_chunks(
-            config_for(clip), clip, tmp_path / "out", INDEPENDENT, chunks=2, overlap=2,
+            config_for(clip), clip, tmp_path / "out", INDEPENDENT,
             slots=["cpu", "cpu"], runner=copying_runner([]),
         )
     )  # fmt: skip
@@ -74,14 +75,14 @@ def test_an_error_in_one_chunk_stops_the_others_and_is_raised_once(clip, tmp_pat
     copying = copying_runner(stopped)
     both_started = threading.Barrier(2)
 
-    def failing_second(config, inputs, frames, slot):
+    def failing_second(config, chunk, inputs, frames, slot):
         both_started.wait(timeout=10)
-        if "chunk-2" in str(frames):
+        if chunk.number == 2:
             raise NSTError("chunk 2 broke")
-        yield from copying(config, inputs, frames, slot)
+        yield from copying(config, chunk, inputs, frames, slot)
 
     run = run_chunks(
-        config_for(clip), clip, tmp_path / "out", INDEPENDENT, chunks=2, overlap=0,
+        config_for(clip), clip, tmp_path / "out", CUTS,
         slots=["cpu", "cpu"], runner=failing_second,
     )  # fmt: skip
     with pytest.raises(NSTError, match="chunk 2 broke"):
@@ -93,7 +94,7 @@ def test_an_error_in_one_chunk_stops_the_others_and_is_raised_once(clip, tmp_pat
 def test_closing_the_run_stops_every_chunk(clip, tmp_path) -> None:
     stopped: list[int] = []
     run = run_chunks(
-        config_for(clip), clip, tmp_path / "out", INDEPENDENT, chunks=2, overlap=0,
+        config_for(clip), clip, tmp_path / "out", CUTS,
         slots=["cpu", "cpu"], runner=copying_runner(stopped),
     )  # fmt: skip
     assert isinstance(next(run), ChunksPlanned)
