@@ -5,6 +5,7 @@ once, and closing the run stops every chunk."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,28 @@ def test_closing_the_run_stops_every_chunk(clip, tmp_path) -> None:
     kept = list((tmp_path / "out.chunks").glob("chunk-*/frame-*.png"))
     assert 1 <= len(kept) < 6 and not (tmp_path / "out").exists()
     assert stopped  # at least the chunk whose frame came was closed before its end
+
+
+def test_a_slot_thread_lives_until_every_chunk_ended(clip, tmp_path) -> None:
+    """A thread that ends leaves its OpenMP workers spinning, which slowed the chunks still
+    running on the CPU tenfold: a slot with no chunk left waits for the others."""
+    copying = copying_runner([])
+    first_ended = threading.Event()
+    threads: dict[int, threading.Thread] = {}
+    seen_alive: list[bool] = []
+
+    def watched(config, chunk, inputs, frames, slot):
+        threads[chunk.number] = threading.current_thread()
+        if chunk.number == 2:
+            assert first_ended.wait(timeout=10)
+            time.sleep(0.2)  # time for chunk 1's thread to end, were it to (nothing to wait on)
+            seen_alive.append(threads[1].is_alive())
+        yield from copying(config, chunk, inputs, frames, slot)
+        if chunk.number == 1:
+            first_ended.set()
+
+    run = run_chunks(
+        config_for(clip), clip, tmp_path / "out", CUTS, slots=["cpu", "cpu"], runner=watched
+    )
+    list(run)
+    assert seen_alive == [True]
