@@ -14,7 +14,6 @@ there).
 from __future__ import annotations
 
 import logging
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -34,7 +33,6 @@ PROGRESS_INTERVAL = 0.5  # seconds between a worker's progress messages, at most
 class ChunkFrameStarted:
     number: int
     total: int
-    node: str
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,6 @@ def remote_chunk(
     from nst_engine.settings.config import RunConfig
     from nst_engine.video.sequence import run_sequence
 
-    node = socket.gethostname()
     with tempfile.TemporaryDirectory(prefix="nst-chunk-") as scratch:
         root = Path(scratch)
         config = placed(RunConfig.from_toml(settings_toml), files, root)
@@ -149,19 +146,19 @@ def remote_chunk(
             (output / _name(number)).write_bytes(data or b"")
         try:
             events = run_sequence(config, source, output, sequence_settings)
-            yield from _messages(events, node)
+            yield from _messages(events)
         except NSTError as error:
             yield ChunkFailed(error)
 
 
-def _messages(events, node: str):
+def _messages(events):
     from nst_engine.running.events import Started, Step
     from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted
 
     last = 0.0
     for event in events:
         if isinstance(event, FrameStarted):
-            yield ChunkFrameStarted(event.number, event.total, node)
+            yield ChunkFrameStarted(event.number, event.total)
         elif isinstance(event, FrameDone) and not event.skipped:
             data = event.path.read_bytes()
             yield ChunkFrameMade(event.number, event.total, event.seconds, data)

@@ -107,14 +107,10 @@ def chunk_run_folder(folder: RunFolder, number: int, config: RunConfig, total: i
     `folder`: the one an earlier start left (its frame in progress checkpointed), or a new one,
     queued."""
     path = folder.path / f"chunk-{number}"
-    chunk = RunFolder(path)
-    if (path / RUN_FILE).is_file():
-        return chunk
-    path.mkdir(exist_ok=True)
-    config = absolute_paths(config)
-    chunk.write_settings(config)
-    chunk.write_record(queued_record(path, config))
-    chunk.update(kind=SEQUENCE, frames_total=total)
+    new = not (path / RUN_FILE).is_file()
+    chunk = _inner_run_folder(path, config)
+    if new:
+        chunk.update(kind=SEQUENCE, frames_total=total)
     return chunk
 
 
@@ -125,12 +121,17 @@ def frame_folder_path(folder: RunFolder, number: int) -> Path:
 def frame_run_folder(folder: RunFolder, number: int, frame_config: RunConfig) -> RunFolder:
     """The run folder of frame `number`: the one an earlier start left (its checkpoint is
     where the frame goes on from), or a new one, queued."""
-    path = frame_folder_path(folder, number)
-    frame = RunFolder(path)
+    return _inner_run_folder(frame_folder_path(folder, number), frame_config)
+
+
+def _inner_run_folder(path: Path, config: RunConfig) -> RunFolder:
+    """The run folder at `path` inside a sequence's: the one an earlier start left, or a new
+    one, queued, with `config`."""
+    inner = RunFolder(path)
     if (path / RUN_FILE).is_file():
-        return frame
+        return inner
     path.mkdir(exist_ok=True)
-    frame_config = absolute_paths(frame_config)
-    frame.write_settings(frame_config)
-    frame.write_record(queued_record(path, frame_config))
-    return frame
+    config = absolute_paths(config)
+    inner.write_settings(config)
+    inner.write_record(queued_record(path, config))
+    return inner
