@@ -31,7 +31,13 @@ from pathlib import Path
 
 from nst_engine.settings.config import RunConfig
 from nst_engine.store.run_folder import RunFolder
-from nst_engine.video.chunks import ChunkRange, chunk_ranges, frame_sources, joined_frame
+from nst_engine.video.chunks import (
+    ChunkRange,
+    chunk_ranges,
+    chunks_folder,
+    frame_sources,
+    joined_frame,
+)
 from nst_engine.video.frames import (
     FrameSource,
     frame_name,
@@ -87,11 +93,6 @@ class _ChunkFailed:
 
 class _SlotEnded:
     pass
-
-
-def chunks_folder(output: Path) -> Path:
-    """Where each chunk's frames are kept until the join: beside the output."""
-    return output.with_name(output.name + ".chunks")
 
 
 def run_chunks(

@@ -54,6 +54,11 @@ class Source:
     weight: float
 
 
+def chunks_folder(output: Path) -> Path:
+    """Where each chunk's frames are kept until the join: beside the output."""
+    return output.with_name(output.name + ".chunks")
+
+
 def chunk_ranges(frames: int, chunks: int, overlap: int) -> list[ChunkRange]:
     """`frames` split into `chunks` chunks overlapping by `overlap` frames. More chunks than
     frames are clamped to one frame each; an overlap that is not less than a chunk's own

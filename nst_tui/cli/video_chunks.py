@@ -54,7 +54,9 @@ def device_list(arguments: argparse.Namespace) -> list[str]:
 
 
 def wants_chunks(arguments: argparse.Namespace, devices: list[str]) -> bool:
-    return arguments.chunks is not None or bool(arguments.cluster) or len(devices) > 1
+    """Whether the flags ask for chunks (--chunks 1 alone: the sequence in one go)."""
+    asked = arguments.chunks is not None and arguments.chunks != 1
+    return asked or bool(arguments.cluster) or len(devices) > 1
 
 
 def run_in_chunks(

@@ -168,10 +168,17 @@ def resume_video(folder, arguments: argparse.Namespace) -> int:
             f"run '{folder.id}' is a sequence: its frames go on in its own output; "
             "--output cannot move them"
         )
+    from nst_engine.video.chunks import chunks_folder
+
     devices = device_list(arguments)
     config, source, output, settings = resume_sequence(folder)
-    if settings.chunks > 1 or devices or getattr(arguments, "cluster", None):
+    if settings.chunks > 1 or chunks_folder(output).is_dir():
         return run_in_chunks(arguments, config, source, output, settings, devices, _drive, folder)
+    if devices or getattr(arguments, "cluster", None):
+        raise ConfigError(
+            f"run '{folder.id}' is a sequence made in one go: it goes on on one device; a list "
+            "of devices or --cluster is for a sequence started in chunks (--chunks N)"
+        )
     if getattr(arguments, "device", None):
         from nst_engine.settings.values import parse_device
 

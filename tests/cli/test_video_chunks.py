@@ -180,3 +180,33 @@ def test_two_chunks_on_a_local_ray_give_every_frame_in_order(
     assert result.returncode == 0, result.stderr
     assert "on ray:0" in result.stderr and "chunk 2/2 (frames 3-7): frame 5/5 done" in result.stderr
     assert_all_frames_in_order(work / "styled", frames)
+
+
+def test_one_chunk_on_one_device_is_the_sequence_in_one_go(
+    nst_tui_here, frames: Path, demo_pair, work: Path
+) -> None:
+    result = nst_tui_here(
+        "video", frames, demo_pair[1], "-o", "styled", *QUICK, "--device", "cpu", "--chunks", "1"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "chunk" not in result.stderr and f"frame {FRAMES}/{FRAMES} done" in result.stderr
+
+
+def test_a_sequence_made_in_one_go_does_not_go_on_in_chunks(
+    nst_tui_here, frames: Path, demo_pair, work: Path
+) -> None:
+    import json
+
+    from nst_engine.settings.config import RunConfig
+    from nst_engine.video.sequence_record import create_sequence_folder
+    from nst_engine.video.settings import SequenceSettings
+
+    config = RunConfig.from_flat(
+        content=frames, style=demo_pair[1], weights="random", size=32, iterations=2
+    )
+    create_sequence_folder(config, frames, work / "styled", SequenceSettings(), FRAMES)
+    [run] = json.loads(nst_tui_here("runs", "--json").stdout)
+    result = nst_tui_here("resume", run["id"], "--device", "cpu,cpu")
+    assert result.returncode == 2
+    assert "is a sequence made in one go: it goes on on one device" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
