@@ -17,8 +17,16 @@ Printed, from this one run:
                      images, building the network, writing the frame); and an independent
                      frame's, for the ratio
 
+With `--chunks N [--overlap K]`, also what splitting the sequence into chunks costs in
+consistency (nst_engine/video/chunks.py): the clip's N chunks made one after the other (where
+they run changes nothing of what they make), joined with the blend of the overlaps and with
+hard cuts (the overlap the earlier chunk's alone), and the temporal error of the four
+(sequential guided, chunks blended, chunks cut, independent) over the whole clip and at the
+seams alone (each seam: from the frame before an overlap to the first frame after it).
+
     python benchmarks/video.py [--frames 8] [--size 64] [--iterations 60]
         [--frame-iterations 30] [--weights oxford] [--style PATH] [--threads N]
+        [--chunks N [--overlap 3]]
 """
 
 from __future__ import annotations
@@ -35,11 +43,13 @@ import quality
 import torch
 from PIL import Image
 
+from nst_engine.jobs.chunk_runs import chunk_inputs, join
 from nst_engine.running.events import Started, Step
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import demo_pair
 from nst_engine.video import sequence
-from nst_engine.video.frames import write_frame
+from nst_engine.video.chunks import ChunkRange, chunk_ranges, seams
+from nst_engine.video.frames import open_frames, write_frame
 from nst_engine.video.sequence import FrameDone, FrameEvent, run_sequence
 from nst_engine.video.settings import SequenceSettings
 
@@ -62,10 +72,72 @@ def make_clip(folder: Path, frames: int, size: int) -> Path:
     return folder
 
 
+def frames_of(folder: Path) -> list[np.ndarray]:
+    return [np.asarray(Image.open(p), dtype=np.float32) for p in sorted(folder.glob("*.png"))]
+
+
 def temporal_error(folder: Path) -> float:
     """The mean change from frame to frame once the known motion is undone."""
-    frames = [np.asarray(Image.open(p), dtype=np.float32) for p in sorted(folder.glob("*.png"))]
-    return quality.temporal_error(frames, SHIFT)
+    return quality.temporal_error(frames_of(folder), SHIFT)
+
+
+def seam_error(folder: Path, ranges: list[ChunkRange]) -> float:
+    """The temporal error over the seams' frames alone, the mean of the seams'."""
+    frames = frames_of(folder)
+    return statistics.mean(
+        quality.temporal_error(frames[seam.start - 1 : seam.stop - 1], SHIFT)
+        for seam in seams(ranges)
+    )
+
+
+def largest_seam_step(folder: Path, ranges: list[ChunkRange]) -> float:
+    """The largest change from one frame to the next in a seam (a blend spreads a seam's
+    jump over the overlap's steps: the sum of the changes may stay, the jump shrinks)."""
+    frames = frames_of(folder)
+    return max(
+        quality.temporal_error(frames[number - 1 : number + 1], SHIFT)
+        for seam in seams(ranges)
+        for number in range(seam.start, seam.stop - 1)
+    )
+
+
+def chunked(config: RunConfig, clip: Path, scratch: Path, settings, chunks: int, overlap: int):
+    """The clip's chunks made one after the other, joined blended and cut: (the chunks'
+    ranges, {"blended": folder, "cut": folder})."""
+    source = open_frames(clip)
+    ranges = chunk_ranges(source.count, chunks, overlap)
+    (scratch / "chunk-inputs").mkdir()
+    inputs = chunk_inputs(source, ranges, scratch / "chunk-inputs")
+    folders = {chunk.number: scratch / f"chunk-{chunk.number}" for chunk in ranges}
+    for chunk in ranges:
+        for _ in run_sequence(config, inputs[chunk.number], folders[chunk.number], settings):
+            pass
+    joined = {}
+    for name, blend in (("blended", True), ("cut", False)):
+        joined[name] = join(ranges, folders, scratch / f"chunks-{name}", None, source, blend=blend)
+    return ranges, joined
+
+
+def report_chunks(options, ranges: list[ChunkRange], folders: dict[str, Path]) -> None:
+    """The four sequences' temporal error, whole and at the seams, and each to sequential."""
+    parts = ", ".join(f"{chunk.start}-{chunk.stop}" for chunk in ranges)
+    print(f"{options.chunks} chunks overlapping by {options.overlap} frames: frames {parts}")
+    print("temporal error (0-255): whole clip, seams alone, largest step in a seam; x seq.:")
+    columns = {"whole": temporal_error, "seams": seam_error, "largest": largest_seam_step}
+    figures = {
+        column: {
+            name: measure(folder) if column == "whole" else measure(folder, ranges)
+            for name, folder in folders.items()
+        }
+        for column, measure in columns.items()
+    }
+    print(f"{'':<18}" + "".join(f"{column:>9} {'x seq.':>6}" for column in columns))
+    for name in folders:
+        row = "".join(
+            f"{figures[c][name]:9.2f} {figures[c][name] / figures[c]['sequential']:6.2f}"
+            for c in columns
+        )
+        print(f"{name:<18}{row}")
 
 
 class Timed:
@@ -149,6 +221,8 @@ def main() -> None:
     parser.add_argument("--weights", default="oxford")
     parser.add_argument("--style", type=Path, default=demo_pair()[1])
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's own)")
+    parser.add_argument("--chunks", type=int, default=0, help="also N chunks (0: not)")
+    parser.add_argument("--overlap", type=int, default=3, help="the chunks' overlap, frames")
     options = parser.parse_args()
     if options.threads:
         torch.set_num_threads(options.threads)
@@ -168,8 +242,15 @@ def main() -> None:
             guided = styled(config, clip, guided_out, settings, timed)
         alone = styled(config, clip, alone_out, SequenceSettings(guided=False), None)
         errors = (temporal_error(guided_out), temporal_error(alone_out))
-    print(f"{options.frames} frames of {options.size} px, {torch.get_num_threads()} threads")
-    report(options, guided, alone, timed, errors)
+        print(f"{options.frames} frames of {options.size} px, {torch.get_num_threads()} threads")
+        report(options, guided, alone, timed, errors)
+        if options.chunks:
+            ranges, joined = chunked(
+                config, clip, Path(scratch), settings, options.chunks, options.overlap
+            )
+            folders = {"sequential": guided_out, "chunks, blended": joined["blended"]}
+            folders |= {"chunks, hard cut": joined["cut"], "independent": alone_out}
+            report_chunks(options, ranges, folders)
 
 
 if __name__ == "__main__":

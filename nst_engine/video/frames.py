@@ -24,10 +24,10 @@ from PIL import Image
 from nst_engine.errors import InputImageError, OutputError
 from nst_engine.settings.table import IMAGE_SUFFIXES
 from nst_engine.store import safe_files
+from nst_engine.video.settings import FOLDER_FRAME_RATE
 
 VIDEO_EXTRA = "pip install 'nst-tui[video]'"
-# A folder of frames has no frame rate of its own: a video made from it plays at this one.
-DEFAULT_FRAME_RATE = Fraction(24)
+DEFAULT_FRAME_RATE = Fraction(FOLDER_FRAME_RATE)
 # The container PyAV writes for each video suffix, and the video codec it gets.
 CONTAINERS = {
     ".mp4": ("mp4", "libx264"),
@@ -110,6 +110,14 @@ def open_frames(path: Path) -> FrameSource:
     if count == 0:
         raise InputImageError(f"input '{path}' has no frames")
     return FrameSource(path, (), Fraction(rate) if rate else None, count)
+
+
+def output_rate(frame_rate: float | None, source: FrameSource) -> Fraction | None:
+    """A video output's frames a second: `frame_rate` when given (--frame-rate), else the
+    input video's (None for a folder: write_video's default)."""
+    if frame_rate is None:
+        return source.rate
+    return Fraction(frame_rate).limit_denominator(1001)  # 29.97 -> 2997/100, not a float's
 
 
 def frame_name(number: int) -> str:

@@ -48,6 +48,7 @@ from nst_engine.video.frames import (
     import_av,
     is_video_path,
     open_frames,
+    output_rate,
     write_frame,
     write_video,
 )
@@ -126,7 +127,7 @@ def run_sequence(
     SequenceRecorded."""
     settings = settings or SequenceSettings()
     source = open_frames(source_path)
-    _check_output(config, settings, source, output)
+    check_output(config, settings, source, output)
     if folder is None and record:
         folder = create_sequence_folder(config, source_path, output, settings, source.count, root)
     if folder is None:
@@ -134,10 +135,10 @@ def run_sequence(
     with folder.lock():  # held to the end: the record reads `running` only while it is
         sequence_running(folder, source.count)
         yield SequenceRecorded(folder)
-        yield from _recorded(_made(config, settings, source, output, folder), folder, output)
+        yield from recorded(_made(config, settings, source, output, folder), folder, output)
 
 
-def _check_output(
+def check_output(
     config: RunConfig, settings: SequenceSettings, source: FrameSource, output: Path
 ) -> None:
     """What is missing or wrong is refused now, not after the first frame or all of them."""
@@ -157,7 +158,7 @@ def _check_output(
         )
 
 
-def _recorded(
+def recorded(
     events: Generator[SequenceEvent, None, None], folder: RunFolder, output: Path
 ) -> Iterator[SequenceEvent]:
     """`events`, with each frame done and the sequence's end written to `folder`'s record."""
@@ -200,7 +201,8 @@ def _made(
         for number in range(1, len(inputs) + 1):
             made.append((yield from _one_frame(config, settings, inputs, number, frames, folder)))
         if is_video_path(output):
-            write_video(made, output, source.rate, source.path if source.is_video else None)
+            rate = output_rate(settings.frame_rate, source)
+            write_video(made, output, rate, source.path if source.is_video else None)
             shutil.rmtree(frames)  # its frames are in the video now
     yield SequenceDone(output, source.count, time.monotonic() - began)
 

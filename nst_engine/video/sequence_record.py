@@ -55,7 +55,9 @@ def create_sequence_folder(
     """A new run folder in the runs folder `root` for the sequence of `total` frames of
     `source` into `output`: queued, no frame done."""
     folder = RunFolder.create(config.replace(content=source, output=output), root)
-    folder.update(kind=SEQUENCE, frames_total=total, sequence=asdict(settings))
+    # Left out when not given (a frame rate): the record's `sequence` holds numbers only.
+    given = {name: value for name, value in asdict(settings).items() if value is not None}
+    folder.update(kind=SEQUENCE, frames_total=total, sequence=given)
     return folder
 
 
@@ -100,6 +102,18 @@ def sequence_ended(folder: RunFolder, status: str, *, result: Path | None = None
     folder.update(**changes)
 
 
+def chunk_run_folder(folder: RunFolder, number: int, config: RunConfig, total: int) -> RunFolder:
+    """The sequence folder of chunk `number` (`total` frames) in the chunked sequence's
+    `folder`: the one an earlier start left (its frame in progress checkpointed), or a new one,
+    queued."""
+    path = folder.path / f"chunk-{number}"
+    new = not (path / RUN_FILE).is_file()
+    chunk = _inner_run_folder(path, config)
+    if new:
+        chunk.update(kind=SEQUENCE, frames_total=total)
+    return chunk
+
+
 def frame_folder_path(folder: RunFolder, number: int) -> Path:
     return folder.path / f"frame-{number:05d}"
 
@@ -107,12 +121,17 @@ def frame_folder_path(folder: RunFolder, number: int) -> Path:
 def frame_run_folder(folder: RunFolder, number: int, frame_config: RunConfig) -> RunFolder:
     """The run folder of frame `number`: the one an earlier start left (its checkpoint is
     where the frame goes on from), or a new one, queued."""
-    path = frame_folder_path(folder, number)
-    frame = RunFolder(path)
+    return _inner_run_folder(frame_folder_path(folder, number), frame_config)
+
+
+def _inner_run_folder(path: Path, config: RunConfig) -> RunFolder:
+    """The run folder at `path` inside a sequence's: the one an earlier start left, or a new
+    one, queued, with `config`."""
+    inner = RunFolder(path)
     if (path / RUN_FILE).is_file():
-        return frame
+        return inner
     path.mkdir(exist_ok=True)
-    frame_config = absolute_paths(frame_config)
-    frame.write_settings(frame_config)
-    frame.write_record(queued_record(path, frame_config))
-    return frame
+    config = absolute_paths(config)
+    inner.write_settings(config)
+    inner.write_record(queued_record(path, config))
+    return inner

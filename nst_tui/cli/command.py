@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     add_run_and_resume(commands)
     add_runs_and_sweep(commands)
-    add_video_command(commands)
+    add_cluster_argument(add_video_command(commands))
     add_lists_and_bench(commands)  # layers, presets, gallery
     add_masks_command(commands)
     return parser

@@ -20,16 +20,24 @@ from nst_engine.errors import ConfigError, InternalError, NSTError
 from nst_engine.video.settings import (
     DEFAULT_FRAME_ITERATIONS,
     DEFAULT_TEMPORAL_WEIGHT,
+    FOLDER_FRAME_RATE,
     SequenceSettings,
 )
 from nst_tui.cli.stop_signals import StopRequest
+from nst_tui.cli.video_chunks import (
+    ChunkLines,
+    add_chunk_arguments,
+    device_list,
+    run_in_chunks,
+    wants_chunks,
+)
 
 VIDEO_DESCRIPTION = (
     "Style every frame of INPUT (a video file, or a folder of frames sorted by name) after "
     "STYLE, without flicker: each frame starts from the previous result warped by the "
     "optical flow, with a temporal loss where the flow is trusted (Ruder et al. 2016). "
     "OUTPUT is a video file (.mp4, .mkv, .mov, .webm, .avi: the input's frame rate and "
-    "audio kept) or a folder of PNG frames. Stopped, the same command goes on after the "
+    "audio kept; --frame-rate to change it) or a folder of PNG frames. Stopped, the same command goes on after the "
     "frames done. Needs pip install 'nst-tui[video]' (OpenCV; PyAV for video files). Run "
     "flags as for `run`."
 )
@@ -37,7 +45,7 @@ VIDEO_DESCRIPTION = (
 STEP_LINE_SECONDS = 5.0
 
 
-def add_video_command(commands) -> None:
+def add_video_command(commands) -> argparse.ArgumentParser:
     """`nst-tui video`, among the `nst-tui` commands."""
     video = commands.add_parser(
         "video",
@@ -45,6 +53,7 @@ def add_video_command(commands) -> None:
         description=VIDEO_DESCRIPTION,
     )
     add_video_arguments(video)
+    return video
 
 
 def add_video_arguments(parser: argparse.ArgumentParser) -> None:
@@ -80,6 +89,13 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run every frame on its own, as `run` would (flickers; for comparison)",
     )
+    sequence.add_argument(
+        "--frame-rate",
+        metavar="FPS",
+        help="frames a second of a video OUTPUT (default: the input video's; from a folder "
+        f"of frames {FOLDER_FRAME_RATE})",
+    )
+    add_chunk_arguments(parser)
 
 
 def sequence_settings(arguments: argparse.Namespace) -> SequenceSettings:
@@ -90,8 +106,27 @@ def sequence_settings(arguments: argparse.Namespace) -> SequenceSettings:
     if not arguments.temporal_weight >= 0:
         raise ConfigError(f"--temporal-weight must be 0 or more, got {arguments.temporal_weight}")
     return SequenceSettings(
-        arguments.frame_iterations, arguments.temporal_weight, not arguments.independent
+        arguments.frame_iterations,
+        arguments.temporal_weight,
+        not arguments.independent,
+        _frame_rate(arguments.frame_rate),
     )
+
+
+def _frame_rate(given: str | None) -> float | None:
+    """--frame-rate's frames a second: a number above 0 (at most 1000)."""
+    if given is None:
+        return None
+    try:
+        rate = float(given)
+    except ValueError:
+        rate = float("nan")
+    if not 0 < rate <= 1000:
+        raise ConfigError(
+            f"--frame-rate must be a number of frames a second above 0 (24, 29.97, ...), "
+            f"got '{given}'"
+        )
+    return rate
 
 
 def run_video_command(arguments: argparse.Namespace) -> int:
@@ -107,9 +142,12 @@ def run_video_command(arguments: argparse.Namespace) -> int:
     source = Path(arguments.content or "").expanduser()
     if not arguments.content or not source.exists():
         raise ConfigError(f"input '{arguments.content or ''}' does not exist")
+    devices = device_list(arguments)
     settings = sequence_settings(arguments)
     config = config_from_arguments(arguments)  # the style images checked, the flags read
     output = Path(arguments.output).expanduser()
+    if wants_chunks(arguments, devices):
+        return run_in_chunks(arguments, config, source, output, settings, devices, _drive)
     return _drive(
         lambda run_sequence: run_sequence(
             config, source, output, settings, record=True, root=arguments.runs_dir
@@ -121,7 +159,8 @@ def run_video_command(arguments: argparse.Namespace) -> int:
 def resume_video(folder, arguments: argparse.Namespace) -> int:
     """`nst-tui resume ID` of a sequence: its frames done kept, the frame in progress going
     on from its checkpoint (nst_engine/video/sequence_record.py). Its output stays its own
-    (its frames are there); --device changes the device of the frames to come."""
+    (its frames are there); --device changes the device of the frames to come (a list, or
+    --cluster, for a sequence in chunks)."""
     from nst_engine.video.sequence_record import resume_sequence
 
     if arguments.output:
@@ -129,7 +168,17 @@ def resume_video(folder, arguments: argparse.Namespace) -> int:
             f"run '{folder.id}' is a sequence: its frames go on in its own output; "
             "--output cannot move them"
         )
+    from nst_engine.video.chunks import chunks_folder
+
+    devices = device_list(arguments)
     config, source, output, settings = resume_sequence(folder)
+    if settings.chunks > 1 or chunks_folder(output).is_dir():
+        return run_in_chunks(arguments, config, source, output, settings, devices, _drive, folder)
+    if devices or getattr(arguments, "cluster", None):
+        raise ConfigError(
+            f"run '{folder.id}' is a sequence made in one go: it goes on on one device; a list "
+            "of devices or --cluster is for a sequence started in chunks (--chunks N)"
+        )
     if getattr(arguments, "device", None):
         from nst_engine.settings.values import parse_device
 
@@ -141,17 +190,20 @@ def resume_video(folder, arguments: argparse.Namespace) -> int:
 
 def _drive(start, output: Path) -> int:
     """The sequence `start(run_sequence)` makes, its progress said line by line."""
+    from nst_engine.jobs.chunk_runs import ChunkEvent, ChunksPlanned
     from nst_engine.video.sequence import (
         FrameDone,
         FrameEvent,
         FrameStarted,
         SequenceDone,
         SequenceRecorded,
+        frames_folder,
     )
 
-    steps = _StepLines()
+    steps, chunk_lines = _StepLines(), ChunkLines()
     times: list[float] = []  # seconds of each frame made by this start, in order
     recorded = None
+    kept = frames_folder(output)  # where the frames done are, when stopped
     with StopRequest() as stop:
         sequence = _events(start)
         try:
@@ -159,7 +211,7 @@ def _drive(start, output: Path) -> int:
                 if stop.signal_name is not None:
                     stop.settle()
                     sequence.close()  # the frame in progress keeps its partial image
-                    return _stopped(stop.signal_name, output, recorded)
+                    return _stopped(stop.signal_name, kept, recorded)
                 if isinstance(event, SequenceRecorded):
                     recorded = event.folder.id
                     _say(f"run {recorded}")
@@ -169,12 +221,17 @@ def _drive(start, output: Path) -> int:
                     steps.offer(event)
                 elif isinstance(event, FrameDone):
                     _say_done(event, times)
+                elif isinstance(event, ChunksPlanned):
+                    kept = event.folder
+                    chunk_lines.planned(event)
+                elif isinstance(event, ChunkEvent):
+                    chunk_lines.offer(event)
                 elif isinstance(event, SequenceDone):
                     _say(f"done: {event.frames} frames in {event.seconds:.1f} s")
                     print(event.output)
         except KeyboardInterrupt:  # a second Ctrl+C
             sequence.close()
-            return _stopped("SIGINT", output, recorded)
+            return _stopped("SIGINT", kept, recorded)
         except NSTError:
             raise  # one line, by the command's edge (command.report_error)
         except Exception as error:  # a bug: one line here, its traceback in the log
@@ -239,11 +296,9 @@ def _say_done(event, times: list[float]) -> None:
     _say(f"frame {event.number}/{event.total} done in {event.seconds:.1f} s: {event.path}{eta}")
 
 
-def _stopped(signal_name: str, output: Path, recorded: str | None) -> int:
-    from nst_engine.video.sequence import frames_folder
-
+def _stopped(signal_name: str, kept: Path, recorded: str | None) -> int:
     again = f"nst-tui resume {recorded}" if recorded else "the same command"
-    _say(f"stopped; the frames done are in {frames_folder(output)}; {again} goes on after them")
+    _say(f"stopped; the frames done are in {kept}; {again} goes on after them")
     return 128 + int(getattr(signal, signal_name, signal.SIGINT))
 
 
