@@ -100,6 +100,7 @@ async def history_resumes_runs_again_and_loads_a_sequence(pilot, clip: Path) -> 
     from nst_engine.store.run_record import STOPPED
     from nst_engine.video.sequence_record import create_sequence_folder
     from nst_tui.app.screens.history import HistoryScreen
+    from nst_tui.app.screens.run_actions import resume_frames
 
     app = pilot.app
     said: list[str] = []
@@ -128,6 +129,18 @@ async def history_resumes_runs_again_and_loads_a_sequence(pilot, clip: Path) -> 
     await form_settled(pilot)
     assert app.form_state.sequence == stored
     assert app.main.query_one("#frame_iterations").value == "9"
+    # A sequence started in chunks goes on in chunks, which the app's queue does not run:
+    # one line saying how, nothing queued (a resume in one go would redo every frame).
+    chunked = create_sequence_folder(
+        config, clip, clip.parent / "chunked", SequenceSettings(9, 2.5, chunks=2), FRAMES
+    )
+    chunked.update(status=STOPPED, frames_done=2)
+    resume_frames(app, chunked)
+    assert len(calls) == 2
+    assert said[-1] == (
+        f"Run {chunked.id} was made in 2 chunks at once: go on with "
+        f"`nst-tui resume {chunked.id} --device DEVICE,DEVICE` (or --cluster ADDRESS)."
+    )
 
 
 @pytest.mark.slow  # runs the engine

@@ -170,6 +170,14 @@ def resume_frames(app, folder: RunFolder) -> None:
     except NSTError as error:  # NotResumable too: finished, or running elsewhere
         app.notify(error.message, title="Not resumed", severity="warning")
         return
+    if settings.chunks > 1:  # its chunks' frames are in OUTPUT.chunks/, run at once elsewhere
+        app.notify(
+            f"Run {folder.id} was made in {settings.chunks} chunks at once: go on with "
+            f"`nst-tui resume {folder.id} --device DEVICE,DEVICE` (or --cluster ADDRESS).",
+            title="Not resumed here",
+            severity="warning",
+        )
+        return
     record = folder.record()
     if submit(app, config, folder, settings):
         app.notify(
