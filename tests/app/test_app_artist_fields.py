@@ -42,7 +42,7 @@ async def run_and_capture(pilot) -> RunConfig:
     app = pilot.app
     started: list[RunConfig] = []
 
-    def start_run(config: RunConfig) -> int:
+    def start_run(config: RunConfig, sequence=None) -> int:
         started.append(config)
         return 0
 
