@@ -96,7 +96,8 @@ async def test_an_unusable_image_is_named_and_run_stays_off(make_app, tmp_path, 
             folder = tmp_path / case.replace(" ", "-")
             folder.mkdir()
             path, problem = make_bad_image(folder, case)
-            role = "style" if case in ("empty", "truncated png", "1x1") else "content"
+            role = "style" if case in ("folder", "empty", "truncated png", "1x1") else "content"
+            # (A folder as the content is a sequence of frames: tests/app/test_app_sequences.py.)
             await set_text(pilot, f"#{role}", str(path))
             field = app.main.query_one(f"#{role}-field", PathField)
             message = f"{role} image '{path}' {problem}"

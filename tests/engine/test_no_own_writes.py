@@ -43,6 +43,8 @@ ALLOWED = {
     ("nst_engine/store/output_index.py", "os.rename"): "a folder written whole, renamed",
     ("nst_engine/video/frames.py", "open"): "PyAV's muxer into write_atomically's stream",
     ("benchmarks/key_latency.py", "write_text"): "a /proc setting, not a file",
+    ("nst_engine/jobs/chunk_ray.py", "write_bytes"): "a worker's private scratch folder",
+    ("nst_engine/jobs/chunk_runs.py", "shutil.copyfile"): "a chunk's input frames, scratch",
     ("benchmarks/app_vs_headless.py", "open"): "the null device",
 }
 
