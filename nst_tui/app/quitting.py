@@ -59,6 +59,12 @@ class Quitting:
     _engine_thread: EngineThread
     _event_loop: asyncio.AbstractEventLoop
 
+    def remember_form(self) -> None:
+        """The form as last checked (a sequence's fields too) and the preview's mode, for the
+        next start (settings.toml)."""
+        state = self.form_state
+        save_remembered(state.config, self.preview_mode, sequence=state.sequence)
+
     def _stop_on_signal(self, number: int, frame: object = None) -> None:
         """SIGTERM, or SIGHUP (a dropped SSH session): quit as Ctrl+Q does, keeping the image.
 
@@ -92,7 +98,7 @@ class Quitting:
             thread_stacks(),
         )
         try:
-            save_remembered(self.form_state.config, self.preview_mode)
+            self.remember_form()
         except Exception as error:  # the process ends now whatever: only the settings are lost
             log.warning("the settings were not remembered: %s", error)
         logging.shutdown()
@@ -135,7 +141,7 @@ class Quitting:
             )
         self._queue.shut_down()
         self._engine_thread.abandon()
-        save_remembered(self.form_state.config, self.preview_mode)
+        self.remember_form()
         if self.stop_signal is None:
             self.exit(0, message=message)
             return

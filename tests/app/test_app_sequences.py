@@ -200,3 +200,24 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert len(made) == FRAMES
         for mine, theirs in zip(made, frames_of(whole), strict=True):
             assert np.array_equal(mine, theirs)
+
+
+async def test_a_sequences_settings_are_remembered_between_sessions(
+    tiny_config, clip: Path, tmp_path: Path
+) -> None:
+    """Frame iters, Temporal wt and Frames come back as the app left them, as every field."""
+    from nst_tui.app.app import NSTApp
+    from nst_tui.app.remembered import Remembered, load_remembered
+
+    remembered = Remembered(tiny_config.replace(content=clip), sequence=SequenceSettings(7, 5.0))
+    app = NSTApp(remembered, folder=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        assert app.main.query_one("#frame_iterations").value == "7"
+        assert app.main.query_one("#temporal_weight").value == "5"
+        app.main.query_one("#guided").value = "independent"
+        await set_text(pilot, "#frame_iterations", "8")
+        await form_settled(pilot)
+        await pilot.press("ctrl+q")
+    again = load_remembered()
+    assert (again.sequence, again.problems) == (SequenceSettings(8, 5.0, guided=False), [])
