@@ -147,6 +147,7 @@ async def history_resumes_runs_again_and_loads_a_sequence(pilot, clip: Path) -> 
 async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_same_frames(
     make_app, tiny_config, clip: Path, tmp_path: Path
 ) -> None:
+    from nst_tui.app.screens.confirm import ConfirmScreen
     from nst_tui.app.screens.history import HistoryScreen
 
     app = make_app(tiny_config.replace(content=clip, iterations=4, checkpoint_every=2))
@@ -174,6 +175,11 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert stopped != whole  # the next run is numbered, as a picture's is
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 3/4 · iteration" in counts_line(app), timeout=120)
+        await pilot.press("ctrl+q")  # the question says what a sequence keeps; Esc: go on
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "Its frames done are kept" in app.screen.question
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="go on")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the stop")
         assert result_text(app).startswith("Cancelled at frame 3/4: 2 frames kept")
@@ -221,3 +227,19 @@ async def test_a_sequences_settings_are_remembered_between_sessions(
         await pilot.press("ctrl+q")
     again = load_remembered()
     assert (again.sequence, again.problems) == (SequenceSettings(8, 5.0, guided=False), [])
+
+
+def test_the_quit_question_says_what_a_sequence_keeps() -> None:
+    """Ctrl+Q during a sequence: its frames done are kept, the frame in progress is
+    checkpointed, and Resume goes on; not a picture's "its image so far"."""
+    from nst_tui.app.screens.confirm import quit_question
+
+    picture = quit_question(1, 0).question
+    assert "its image so far is kept" in picture
+    sequence = quit_question(1, 0, sequence=True).question
+    assert "image so far" not in sequence
+    assert "frames done are kept" in sequence
+    assert "frame in progress" in sequence and "checkpoint" in sequence
+    assert "Resume in the history" in sequence
+    several = quit_question(2, 1, sequence=True).question
+    assert "a sequence's frames done" in several
