@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -157,6 +158,11 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         whole = app.form_state.config.inputs.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 2/4 · iteration" in counts_line(app), timeout=120)
+        await pilot.press("ctrl+q")  # the question says what a sequence keeps; Esc: go on
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "Its frames done are kept" in app.screen.question
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="go on")
         await pilot.resize_terminal(80, 24)  # a resize while the sequence runs
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the sequence")
         assert result_text(app).startswith("Done: 4 frames in ")
@@ -164,7 +170,7 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert [path.name for path in sorted(whole.iterdir())] == [
             f"frame-0000{number}.png" for number in range(1, FRAMES + 1)
         ]
-        assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · iteration 30/30 ·")
+        assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · it 30/30 ·")
         # The sizes and device stay said: a later frame's set-up ("preparing…") does not stay.
         assert "NOT TRAINED" in str(app.main.panel.query_one("#run-status").content)
         assert max(app.main.panel.curve.iterations) == 30  # the loss curve of the last frame
@@ -175,11 +181,6 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert stopped != whole  # the next run is numbered, as a picture's is
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 3/4 · iteration" in counts_line(app), timeout=120)
-        await pilot.press("ctrl+q")  # the question says what a sequence keeps; Esc: go on
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
-        assert "Its frames done are kept" in app.screen.question
-        await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="go on")
         await pilot.press("escape")
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the stop")
         assert result_text(app).startswith("Cancelled at frame 3/4: 2 frames kept")
@@ -243,3 +244,29 @@ def test_the_quit_question_says_what_a_sequence_keeps() -> None:
     assert "Resume in the history" in sequence
     several = quit_question(2, 1, sequence=True).question
     assert "a sequence's frames done" in several
+
+
+async def test_a_sequences_counts_fit_80_columns_eta_frame_and_iteration_first(make_app) -> None:
+    """At 80x24 the counts line of a sequence keeps what matters: the ETA, the frame n/N and
+    the frame's iteration, on screen (a compact form where the whole line is cut)."""
+    from screen_text import line_of
+
+    from nst_tui.app.messages import RunProgress
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        panel = app.main.panel
+        losses = {"content": 1.0, "style": 2.0, "tv": 3.0, "total": 6.0}
+        report = RunProgress(1, 327, 1000, 45.0, 1.23, losses, time_left=3725.0)
+        panel.progress(replace(report, frame=124, frames=240, frame_index=27, frame_total=100))
+        await pilot.pause()
+        shown = line_of(app, "#progress-stats")
+        assert "ETA 1:02:05 · " in shown and " 124/240 " in shown and " 27/100 " in shown, shown
+        await pilot.resize_terminal(160, 40)  # room for the whole line: all of it
+        await pilot.pause()
+        panel.progress(replace(report, frame=124, frames=240, frame_index=28, frame_total=100))
+        await pilot.pause()
+        assert "frame 124/240 · iteration 28/100 · 1.23 it/s · 0:45 elapsed" in line_of(
+            app, "#progress-stats"
+        )
