@@ -188,6 +188,10 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
             "cancelled at frame 3"
         )
         assert len(frames_of(stopped)) == 2
+        # The screen ends on the iteration the frame in progress kept, as a picture's run does.
+        partial = next(stopped.glob("frame-00003.partial-*"))
+        kept = int(partial.name.split(".partial-")[1].split("-of-")[0])
+        assert f"frame 3/4 · iteration {kept}/30 ·" in counts_line(app), partial.name
 
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
