@@ -210,3 +210,31 @@ def test_a_sequence_made_in_one_go_does_not_go_on_in_chunks(
     assert result.returncode == 2
     assert "is a sequence made in one go: it goes on on one device" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_chunk_lines_say_the_sequences_eta_from_all_chunks_frames_a_second(capsys) -> None:
+    """The chunks run at once: the time left is the frames left over the frames a second of
+    every chunk together, as measured since the chunks began; a frame kept from before is one
+    less to make, not a frame made in no time."""
+    from nst_engine.jobs.chunk_runs import ChunkEvent, ChunksPlanned
+    from nst_engine.video.chunks import chunk_ranges
+    from nst_engine.video.sequence import FrameDone
+    from nst_tui.cli.video_chunks import ChunkLines
+
+    now = [100.0]
+    lines = ChunkLines(clock=lambda: now[0])
+    ranges = chunk_ranges(FRAMES, 2, 2)  # frames 1-4 and 3-7: 9 chunk frames to make
+    lines.planned(ChunksPlanned(ranges, ["cpu", "cpu"], Path("x.chunks")))
+
+    def done(chunk: int, number: int, skipped: bool = False) -> str:
+        total = ranges[chunk - 1].frames
+        event = FrameDone(number, total, Path(f"{number}.png"), 1.0, skipped)
+        lines.offer(ChunkEvent(chunk, 2, event))
+        return capsys.readouterr().err.strip().splitlines()[-1]
+
+    assert done(2, 1, skipped=True).endswith("was made before: kept")
+    now[0] = 110.0
+    assert done(1, 1).endswith("; sequence: 7 frames left, about 1 min 10 s (0.10 frames/s)")
+    now[0] = 120.0
+    # 2 frames made in 20 s (0.1 a second, both chunks together), 6 left (one was kept).
+    assert done(2, 2).endswith("; sequence: 6 frames left, about 1 min (0.10 frames/s)")
