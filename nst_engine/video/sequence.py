@@ -44,6 +44,7 @@ from nst_engine.video.flow import consistency_mask, flows, import_cv2, warp
 from nst_engine.video.frames import (
     CONTAINERS,
     FrameSource,
+    audio_source,
     frame_name,
     import_av,
     is_video_path,
@@ -207,7 +208,7 @@ def _made(
             made.append((yield from frame))
         if is_video_path(output):
             rate = output_rate(settings.frame_rate, source)
-            write_video(made, output, rate, source.path if source.is_video else None)
+            write_video(made, output, rate, audio_source(settings.frame_rate, source))
             shutil.rmtree(frames)  # its frames are in the video now
     yield SequenceDone(output, source.count, time.monotonic() - began)
 
