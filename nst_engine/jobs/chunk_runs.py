@@ -40,6 +40,7 @@ from nst_engine.video.chunks import (
 )
 from nst_engine.video.frames import (
     FrameSource,
+    audio_source,
     frame_name,
     is_video_path,
     open_frames,
@@ -266,6 +267,6 @@ def join(
         made.append(write_frame(joined_frame(sources, chunk_frames, frame_name), frames, number))
     if is_video_path(output):
         rate = output_rate(frame_rate, source)
-        write_video(made, output, rate, source.path if source.is_video else None)
+        write_video(made, output, rate, audio_source(frame_rate, source))
         shutil.rmtree(frames)  # its frames are in the video now
     return output

@@ -4,7 +4,9 @@ Reading: a folder gives its image files sorted by name (anything else in it is l
 video file gives its frames decoded in order, with its frame rate. Writing: a folder of PNG
 frames, each written whole (nst_engine/store/safe_files.py's write_atomically), or a video
 file at the input's frame rate with the input's audio copied over, encoded into the same one
-atomic write, so the path holds the whole video or nothing.
+atomic write, so the path holds the whole video or nothing. At another frame rate
+(--frame-rate) the video's length changes and the audio's would not: the audio is left out
+(`audio_source`; stretching sound is out of scope) and `audio_note` says so.
 
 PyAV (`av`) is in the `video` extra: without it a folder of frames still works, and a video path
 is refused in one line that says what to install.
@@ -47,6 +49,7 @@ class FrameSource:
     frame_files: tuple[Path, ...]  # a folder's frames, in order (empty for a video)
     rate: Fraction | None  # frames per second (None: a folder, which has none)
     count: int
+    has_audio: bool = False  # a video with a sound stream
 
     @property
     def is_video(self) -> bool:
@@ -105,11 +108,12 @@ def open_frames(path: Path) -> FrameSource:
             rate = stream.average_rate or stream.guessed_rate
             # Containers do not all store a frame count: count by demuxing (no decoding).
             count = sum(1 for packet in container.demux(stream) if packet.size)
+            has_audio = bool(container.streams.audio)
     except av.FFmpegError as error:
         raise InputImageError(f"input '{path}' is not a video FFmpeg can read ({error})") from None
     if count == 0:
         raise InputImageError(f"input '{path}' has no frames")
-    return FrameSource(path, (), Fraction(rate) if rate else None, count)
+    return FrameSource(path, (), Fraction(rate) if rate else None, count, has_audio)
 
 
 def output_rate(frame_rate: float | None, source: FrameSource) -> Fraction | None:
@@ -118,6 +122,32 @@ def output_rate(frame_rate: float | None, source: FrameSource) -> Fraction | Non
     if frame_rate is None:
         return source.rate
     return Fraction(frame_rate).limit_denominator(1001)  # 29.97 -> 2997/100, not a float's
+
+
+def _same_rate(frame_rate: float | None, source: FrameSource) -> bool:
+    """Whether a video output plays at the input's own rate (29.97 given for 30000/1001)."""
+    if frame_rate is None or source.rate is None:
+        return frame_rate is None
+    return abs(frame_rate - float(source.rate)) <= 1e-4 * float(source.rate)
+
+
+def audio_source(frame_rate: float | None, source: FrameSource) -> Path | None:
+    """The input video whose audio a video output gets: the input's, when it has some and
+    the output plays at its rate; at another rate none (the video's length changes)."""
+    if not source.is_video or not source.has_audio or not _same_rate(frame_rate, source):
+        return None
+    return source.path
+
+
+def audio_note(frame_rate: float | None, source: FrameSource) -> str | None:
+    """The one line that says the input's audio is left out (None when it is kept)."""
+    if not source.is_video or not source.has_audio or _same_rate(frame_rate, source):
+        return None
+    plays = f"{round(float(source.rate), 2):g} fps" if source.rate else "another rate"
+    return (
+        f"--frame-rate {frame_rate:g} changes the video's length ({source.path.name} plays at "
+        f"{plays}): its audio is left out"
+    )
 
 
 def frame_name(number: int) -> str:

@@ -7,7 +7,8 @@ content is the video or folder of frames and its output the sequence's. Its even
 over one by one as a run's are, are the sequence's (SequenceRecorded, FrameStarted,
 FrameEvent, FrameDone, SequenceDone). Told to stop, the sequence is closed: the frame in
 progress checkpoints in its frame folder, the frames done stay, and the job ends `stopped`
-(resumable, from the last finished frame).
+(resumable, from the last finished frame); the frame's Cancelled (the iteration it kept) is
+handed over last, as a stopped run's is.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from nst_engine.jobs.queue import HandOver, Job, JobEnded, LocalExecutor
 from nst_engine.store.run_record import FAILED, FINISHED, STOPPED
 
 if TYPE_CHECKING:
+    from nst_engine.running.events import Cancelled
     from nst_engine.settings.config import RunConfig
     from nst_engine.store.run_folder import RunFolder
     from nst_engine.video.settings import SequenceSettings
@@ -54,10 +56,12 @@ def execute_sequence(
 
     content, output = config.inputs.content, config.inputs.output
     finished = False
+    kept: list[Cancelled] = []  # what the frame in progress kept when stopped
     try:
         events = run_sequence(
-            config, Path(content or ""), Path(output or ""), settings, folder=folder
-        )
+            config, Path(content or ""), Path(output or ""), settings, folder=folder,
+            on_stop=kept.append,
+        )  # fmt: skip
         try:
             for event in events:
                 finished = finished or isinstance(event, SequenceDone)
@@ -65,6 +69,8 @@ def execute_sequence(
                     break
         finally:
             events.close()  # a stop: the frame in progress checkpoints, the record says so
+            for cancelled in kept:  # handed over even when stopping, as a run's own is
+                hand_over(cancelled)
     except NSTError as error:
         return FAILED, error
     except Exception as error:  # a bug: logged with its traceback, one line for people

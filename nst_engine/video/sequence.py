@@ -26,7 +26,7 @@ import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +34,7 @@ import numpy as np
 from PIL import Image
 
 from nst_engine.errors import NSTError, OutputError
-from nst_engine.running.events import Event
+from nst_engine.running.events import Cancelled, Event
 from nst_engine.running.transfer import run
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.table import IMAGE_SUFFIXES
@@ -44,6 +44,7 @@ from nst_engine.video.flow import consistency_mask, flows, import_cv2, warp
 from nst_engine.video.frames import (
     CONTAINERS,
     FrameSource,
+    audio_source,
     frame_name,
     import_av,
     is_video_path,
@@ -118,24 +119,27 @@ def run_sequence(
     folder: RunFolder | None = None,
     record: bool = False,
     root: Path | None = None,
+    on_stop: Callable[[Cancelled], None] | None = None,
 ) -> Iterator[SequenceEvent]:
     """Style every frame of `source_path` (a video file or a folder of frames) with `config`
     (its content and output are each frame's), into `output` (a video file or a folder).
     A generator: closing it stops the frame in progress (its run keeps its partial image).
     Recorded in the run folder `folder` (a resume: resume_sequence's), or with `record` in a
     new one in the runs folder `root` (nst_engine/video/sequence_record.py), said first by
-    SequenceRecorded."""
+    SequenceRecorded. `on_stop` is told what the frame in progress kept when it is closed
+    (a closed generator yields nothing more: a run's Cancelled event, for whoever shows it)."""
     settings = settings or SequenceSettings()
     source = open_frames(source_path)
     check_output(config, settings, source, output)
     if folder is None and record:
         folder = create_sequence_folder(config, source_path, output, settings, source.count, root)
     if folder is None:
-        return (yield from _made(config, settings, source, output, None))
+        return (yield from _made(config, settings, source, output, None, on_stop))
     with folder.lock():  # held to the end: the record reads `running` only while it is
         sequence_running(folder, source.count)
         yield SequenceRecorded(folder)
-        yield from recorded(_made(config, settings, source, output, folder), folder, output)
+        made = _made(config, settings, source, output, folder, on_stop)
+        yield from recorded(made, folder, output)
 
 
 def check_output(
@@ -187,6 +191,7 @@ def _made(
     source: FrameSource,
     output: Path,
     folder: RunFolder | None,
+    on_stop: Callable[[Cancelled], None] | None = None,
 ) -> Iterator[SequenceEvent]:
     """The frames made one by one into the output's frames folder, then the video."""
     frames = frames_folder(output)
@@ -199,10 +204,11 @@ def _made(
         inputs = _input_files(source, Path(scratch))
         made = []
         for number in range(1, len(inputs) + 1):
-            made.append((yield from _one_frame(config, settings, inputs, number, frames, folder)))
+            frame = _one_frame(config, settings, inputs, number, frames, folder, on_stop)
+            made.append((yield from frame))
         if is_video_path(output):
             rate = output_rate(settings.frame_rate, source)
-            write_video(made, output, rate, source.path if source.is_video else None)
+            write_video(made, output, rate, audio_source(settings.frame_rate, source))
             shutil.rmtree(frames)  # its frames are in the video now
     yield SequenceDone(output, source.count, time.monotonic() - began)
 
@@ -222,6 +228,7 @@ def _one_frame(
     number: int,
     folder: Path,
     recorded_in: RunFolder | None,
+    on_stop: Callable[[Cancelled], None] | None = None,
 ) -> Iterator[SequenceEvent]:
     """Frame `number` made into `folder` (or kept, if there already); returns its path. With
     `recorded_in` (the sequence's run folder), the frame's run checkpoints in a run folder of
@@ -241,8 +248,14 @@ def _one_frame(
         frame_config = frame_config.replace(iterations=settings.frame_iterations, min_size=0)
     frame_run = None if recorded_in is None else frame_run_folder(recorded_in, number, frame_config)
     with run(frame_config, frame_run, guide=guide) as events:
-        for event in events:
-            yield FrameEvent(number, total, event)
+        try:
+            for event in events:
+                yield FrameEvent(number, total, event)
+        except GeneratorExit:
+            cancelled = events.cancel()  # its image so far kept, its checkpoint written
+            if on_stop is not None and cancelled is not None:
+                on_stop(cancelled)
+            raise
     for partial in folder.glob(f"{path.stem}.partial-*"):  # an earlier start's, now replaced
         partial.unlink(missing_ok=True)
     yield FrameDone(number, total, path, time.monotonic() - began, skipped=False)

@@ -135,7 +135,7 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
 
         config = self.remembered.config
         output = default_output_path(config.inputs.content, config.inputs.style, self.folder)
-        self._main = MainScreen(config, output)
+        self._main = MainScreen(config, output, self.remembered.sequence)
         return self._main
 
     @property
@@ -281,7 +281,7 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
         """Queue a run of the form's `config` (it starts at once when nothing runs), or of
         the sequence of its content's frames with `sequence` (SequenceSettings); its run
         id (0 when its run folder could not be made: a notification says why)."""
-        save_remembered(config, self.preview_mode)
+        save_remembered(config, self.preview_mode, sequence=sequence)
         if not self.running:
             self.main.run_starts()  # the field the user is in, for after the run
         entry = self._enqueue(config, sequence=sequence)
@@ -349,7 +349,7 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
         self.preview_mode = "graphics" if wanted else "cells"
         asked = wanted and ask_graphics_while_running(self)
         shown = await self.main.preview.set_graphics(wanted)
-        save_remembered(self.form_state.config, self.preview_mode)
+        self.remember_form()
         if not wanted:
             self.notify("Preview: half-blocks.")
         elif shown:

@@ -59,6 +59,15 @@ class Quitting:
     _engine_thread: EngineThread
     _event_loop: asyncio.AbstractEventLoop
 
+    def _sequence_running(self) -> bool:
+        return any(job.open and job.sequence is not None for job in self.jobs.values())
+
+    def remember_form(self) -> None:
+        """The form as last checked (a sequence's fields too) and the preview's mode, for the
+        next start (settings.toml)."""
+        state = self.form_state
+        save_remembered(state.config, self.preview_mode, sequence=state.sequence)
+
     def _stop_on_signal(self, number: int, frame: object = None) -> None:
         """SIGTERM, or SIGHUP (a dropped SSH session): quit as Ctrl+Q does, keeping the image.
 
@@ -92,7 +101,7 @@ class Quitting:
             thread_stacks(),
         )
         try:
-            save_remembered(self.form_state.config, self.preview_mode)
+            self.remember_form()
         except Exception as error:  # the process ends now whatever: only the settings are lost
             log.warning("the settings were not remembered: %s", error)
         logging.shutdown()
@@ -117,7 +126,10 @@ class Quitting:
                 if quit_now:
                     self.call_next(self.quit_now)
 
-            self.push_screen(quit_question(max(running, int(self.running)), waiting), answered)
+            question = quit_question(
+                max(running, int(self.running)), waiting, self._sequence_running()
+            )
+            self.push_screen(question, answered)
             return
         await self.quit_now()
 
@@ -128,6 +140,11 @@ class Quitting:
         if running or self.running:
             # Printed as soon as the terminal is restored; the partial's path follows.
             message = "nst-tui: stopping the run after its current iteration, keeping its image…"
+            if self._sequence_running():
+                message = (
+                    "nst-tui: stopping the sequence after its current iteration, keeping its "
+                    "frames done and a checkpoint of the frame in progress…"
+                )
         if waiting:
             message = (message + "\n" if message else "") + (
                 f"nst-tui: {waiting} queued run(s) not started: `nst-tui runs` lists them, "
@@ -135,7 +152,7 @@ class Quitting:
             )
         self._queue.shut_down()
         self._engine_thread.abandon()
-        save_remembered(self.form_state.config, self.preview_mode)
+        self.remember_form()
         if self.stop_signal is None:
             self.exit(0, message=message)
             return

@@ -3,6 +3,8 @@
 The form's values are a RunConfig written with `RunConfig.to_dict` (without the output path:
 a new session proposes a fresh, never-overwriting name in the folder it starts in). Reading
 is forgiving: a value that fails to load falls back to its default, and the app says which.
+A sequence's own settings (frame iterations, temporal weight, guided) are the table
+`[form.sequence]`, kept while the form holds a picture.
 User presets are the engine's (`nst_engine.settings.presets`), in the same config folder.
 """
 
@@ -16,6 +18,7 @@ from typing import Any
 from nst_engine.errors import ConfigError
 from nst_engine.settings.config import RunConfig, tomllib
 from nst_engine.store import locations, safe_files
+from nst_engine.video.settings import SequenceSettings
 
 SETTINGS_FILE_NAME = "settings.toml"
 PREVIEW_MODES = ("cells", "graphics")  # half-block cells everywhere; a graphics protocol if any
@@ -29,6 +32,7 @@ class Remembered:
 
     config: RunConfig
     preview_mode: str = "cells"
+    sequence: SequenceSettings = field(default_factory=SequenceSettings)  # a sequence's fields
     problems: list[str] = field(default_factory=list)  # settings that fell back to defaults
 
 
@@ -61,19 +65,56 @@ def load_remembered(path: Path | None = None) -> Remembered:
     if preview_mode not in PREVIEW_MODES:
         problems.append("app.preview")
         preview_mode = "cells"
+    sequence = SequenceSettings()
     if isinstance(form, dict):
         config, bad = config_from_saved(form, default_config())
-        problems += bad
+        sequence, bad_in_sequence = sequence_from_saved(form.get("sequence"))
+        problems += bad + bad_in_sequence
     else:
         config = default_config()
         if form is not None:
             problems.append("form")
-    return Remembered(config, preview_mode, problems)
+    return Remembered(config, preview_mode, sequence, problems)
+
+
+def _frame_iterations_ok(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _temporal_weight_ok(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e30
+
+
+def _no(value: Any) -> bool:
+    return False  # a name the sequence's settings do not have
+
+
+# What the form's sequence fields accept (sequence_fields.py), for the saved values.
+SEQUENCE_CHECKS = {
+    "frame_iterations": _frame_iterations_ok,
+    "temporal_weight": _temporal_weight_ok,
+    "guided": lambda value: isinstance(value, bool),
+}
+
+
+def sequence_from_saved(data: Any) -> tuple[SequenceSettings, list[str]]:
+    """The `[form.sequence]` table's settings over the defaults; the names of those that did
+    not load."""
+    if data is None:
+        return SequenceSettings(), []
+    if not isinstance(data, dict):
+        return SequenceSettings(), ["sequence"]
+    good = {key: value for key, value in data.items() if SEQUENCE_CHECKS.get(key, _no)(value)}
+    problems = [f"sequence.{key}" for key in data if key not in good]
+    if "temporal_weight" in good:
+        good["temporal_weight"] = float(good["temporal_weight"])
+    return SequenceSettings(**good), problems
 
 
 def config_from_saved(data: dict[str, Any], base: RunConfig) -> tuple[RunConfig, list[str]]:
     """`data` laid over `base` setting by setting; the names of those that did not load."""
-    data = {key: value for key, value in data.items() if key != "output"}
+    # The output is proposed afresh; a sequence's settings are not the RunConfig's.
+    data = {key: value for key, value in data.items() if key not in ("output", "sequence")}
     try:
         return RunConfig.from_dict(data, base), []
     except ConfigError:
@@ -99,28 +140,36 @@ def config_from_saved(data: dict[str, Any], base: RunConfig) -> tuple[RunConfig,
 
 
 def save_remembered(
-    config: RunConfig | None, preview_mode: str = "cells", path: Path | None = None
+    config: RunConfig | None,
+    preview_mode: str = "cells",
+    path: Path | None = None,
+    sequence: SequenceSettings | None = None,
 ) -> Path | None:
     """Write the form's config (when it is valid) and preferences; None if it cannot be written.
 
-    When `config` is None (the form is not valid now) the previously remembered form stays.
+    When `config` is None (the form is not valid now) the previously remembered form stays;
+    when `sequence` is None (the content is a picture) the previously remembered sequence's.
     """
     import tomli_w  # only needed when writing
 
     path = path or settings_path()
     data: dict[str, Any] = {"app": {"preview": preview_mode}}
+    previous_form = _previous_form(path) if config is None or sequence is None else {}
     if config is not None:
         form = config.to_dict(paths=True)
         form.pop("output", None)
         form.pop("overwrite", None)
         data["form"] = form
-    else:
-        try:
-            previous = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            previous = {}
-        if isinstance(previous.get("form"), dict):
-            data["form"] = previous["form"]
+    elif previous_form:
+        data["form"] = previous_form
+    if sequence is not None and "form" in data:
+        data["form"]["sequence"] = {
+            "frame_iterations": sequence.frame_iterations,
+            "temporal_weight": sequence.temporal_weight,
+            "guided": sequence.guided,
+        }
+    elif isinstance(previous_form.get("sequence"), dict) and "form" in data:
+        data["form"]["sequence"] = previous_form["sequence"]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         text = "# nst-tui: the form as last used (written by the app)\n" + tomli_w.dumps(data)
@@ -129,3 +178,13 @@ def save_remembered(
         log.warning("cannot remember settings in %s: %s", path, error)
         return None
     return path
+
+
+def _previous_form(path: Path) -> dict[str, Any]:
+    """The `[form]` table now in the settings file ({} if none can be read)."""
+    try:
+        previous = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+    form = previous.get("form")
+    return form if isinstance(form, dict) else {}

@@ -299,7 +299,7 @@ class QueueDriver:
 
     def _sequence_event(self, state: _JobState, event: object) -> None:
         """A sequence's event, as the messages of a run (nst_tui/app/sequence_progress.py)."""
-        from nst_engine.running.events import Finished, Started, Status
+        from nst_engine.running.events import Cancelled, Finished, Started, Status
         from nst_engine.running.progress import ProgressReporter
         from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted, SequenceDone
 
@@ -307,7 +307,14 @@ class QueueDriver:
         assert sequence is not None
         if isinstance(event, FrameStarted):
             state.reporter = None  # each frame's speed and ETA are its own
+            state.last_report = None
             self.post(sequence.frame_started(state.run_number, event.number, event.total))
+        elif isinstance(event, Cancelled):  # the frame in progress, stopped (its job ends next)
+            report = state.last_report
+            if report is not None and event.index and event.index != report.index:  # type: ignore[attr-defined]
+                # The screen ends on the iteration kept, as a picture's run does (`_event`).
+                kept = self._progress(state.run_number, report, index=event.index)
+                self.post(sequence.progress(kept))
         elif isinstance(event, FrameDone):
             sequence.frame_done(event.number, event.total, event.seconds, event.path, event.skipped)
         elif isinstance(event, SequenceDone):

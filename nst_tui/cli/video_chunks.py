@@ -1,7 +1,7 @@
 """`nst-tui video ... --chunks N [--overlap K]`: a sequence split into chunks run at once on
 several devices (`--device cuda:0,cuda:1`) or on a Ray cluster (`--cluster ADDRESS`), joined
 by blending the overlaps (nst_engine/jobs/chunk_runs.py). Progress lines say each chunk's
-frames ("chunk 2/3: frame 4/10 done in 1.2 s").
+frames ("chunk 2/3: frame 4/10 done in 1.2 s") and the sequence's time left.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -121,13 +122,18 @@ def _cluster(address: str | None, device: str):
 class ChunkLines:
     """What a chunked sequence says as it goes, a line at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._last = 0.0
         self._started = False
         self._frames: dict[int, str] = {}  # chunk -> its frames of the sequence, "3-7"
+        self._began = 0.0  # when the chunks were planned
+        self._left = 0  # chunk frames (overlaps counted in each chunk) still to make
+        self._made = 0  # chunk frames made since `_began` (not those kept from before)
 
     def planned(self, event) -> None:
         self._frames = {chunk.number: f"{chunk.start}-{chunk.stop}" for chunk in event.ranges}
+        self._began, self._left = self._clock(), sum(chunk.frames for chunk in event.ranges)
         frames = ", ".join(f"{chunk.start}-{chunk.stop}" for chunk in event.ranges)
         _say(f"{len(event.ranges)} chunk(s) of frames {frames}, on {', '.join(event.slots)}")
 
@@ -140,10 +146,26 @@ class ChunkLines:
         if isinstance(event, FrameStarted):
             _say(f"{where} {event.number}/{event.total} ...")
         elif isinstance(event, FrameDone):
+            self._left -= 1
+            self._made += not event.skipped
             made = "was made before: kept" if event.skipped else f"done in {event.seconds:.1f} s"
-            _say(f"{where} {event.number}/{event.total} {made}")
+            eta = "" if event.skipped else self._time_left()
+            _say(f"{where} {event.number}/{event.total} {made}{eta}")
         elif isinstance(event, FrameEvent):
             self._frame_event(where, event)
+
+    def _time_left(self) -> str:
+        """`; sequence: 6 frames left, about 1 min (0.10 frames/s)`: the chunks run at once,
+        so their frames a second together, measured since they began, make the ETA."""
+        from nst_engine.cost.estimate import format_seconds
+
+        elapsed = self._clock() - self._began
+        if self._made == 0 or elapsed <= 0 or self._left <= 0:
+            return ""
+        rate = self._made / elapsed
+        about = format_seconds(self._left / rate)
+        frames = f"{self._left} frame{'s' if self._left > 1 else ''}"
+        return f"; sequence: {frames} left, about {about} ({rate:.2f} frames/s)"
 
     def _frame_event(self, where: str, frame_event) -> None:
         from nst_engine.running.events import Started, Step

@@ -37,7 +37,8 @@ VIDEO_DESCRIPTION = (
     "STYLE, without flicker: each frame starts from the previous result warped by the "
     "optical flow, with a temporal loss where the flow is trusted (Ruder et al. 2016). "
     "OUTPUT is a video file (.mp4, .mkv, .mov, .webm, .avi: the input's frame rate and "
-    "audio kept; --frame-rate to change it) or a folder of PNG frames. Stopped, the same command goes on after the "
+    "audio kept; --frame-rate to change the rate, which leaves the audio out) or a folder of "
+    "PNG frames. Stopped, the same command goes on after the "
     "frames done. Needs pip install 'nst-tui[video]' (OpenCV; PyAV for video files). Run "
     "flags as for `run`."
 )
@@ -93,7 +94,8 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
         "--frame-rate",
         metavar="FPS",
         help="frames a second of a video OUTPUT (default: the input video's; from a folder "
-        f"of frames {FOLDER_FRAME_RATE})",
+        f"of frames {FOLDER_FRAME_RATE}); another rate than the input video's changes its "
+        "length and not its sound's: the audio is left out",
     )
     add_chunk_arguments(parser)
 
@@ -146,6 +148,7 @@ def run_video_command(arguments: argparse.Namespace) -> int:
     settings = sequence_settings(arguments)
     config = config_from_arguments(arguments)  # the style images checked, the flags read
     output = Path(arguments.output).expanduser()
+    _say_audio_note(settings, source, output)
     if wants_chunks(arguments, devices):
         return run_in_chunks(arguments, config, source, output, settings, devices, _drive)
     return _drive(
@@ -172,6 +175,7 @@ def resume_video(folder, arguments: argparse.Namespace) -> int:
 
     devices = device_list(arguments)
     config, source, output, settings = resume_sequence(folder)
+    _say_audio_note(settings, source, output)
     if settings.chunks > 1 or chunks_folder(output).is_dir():
         return run_in_chunks(arguments, config, source, output, settings, devices, _drive, folder)
     if devices or getattr(arguments, "cluster", None):
@@ -186,6 +190,17 @@ def resume_video(folder, arguments: argparse.Namespace) -> int:
     return _drive(
         lambda run_sequence: run_sequence(config, source, output, settings, folder=folder), output
     )
+
+
+def _say_audio_note(settings: SequenceSettings, source: Path, output: Path) -> None:
+    """With --frame-rate, a line when the input video's audio is left out (video/frames.py)."""
+    from nst_engine.video.frames import audio_note, is_video_path, open_frames
+
+    if settings.frame_rate is None or source.is_dir() or not is_video_path(output):
+        return
+    note = audio_note(settings.frame_rate, open_frames(source))
+    if note:
+        _say(f"note: {note}")
 
 
 def _drive(start, output: Path) -> int:

@@ -193,3 +193,19 @@ def test_the_form_is_remembered_through_the_atomic_write(tmp_path: Path, atomic_
     assert save_remembered(RunConfig.from_flat(seed=9), "cells", path) == path
     assert atomic_writes == [path]
     assert load_remembered(path).config.plan.seed == 9
+
+
+def test_a_bad_remembered_sequence_value_is_named_and_its_default_used(tmp_path: Path) -> None:
+    from nst_engine.video.settings import SequenceSettings
+
+    path = tmp_path / "settings.toml"
+    save_remembered(RunConfig.from_flat(seed=9), "cells", path, SequenceSettings(7, 5.0, False))
+    assert load_remembered(path).sequence == SequenceSettings(7, 5.0, guided=False)
+    save_remembered(RunConfig.from_flat(seed=9), "cells", path)  # a picture: the last kept
+    assert load_remembered(path).sequence == SequenceSettings(7, 5.0, guided=False)
+    text = path.read_text().replace("frame_iterations = 7", "frame_iterations = 0")
+    path.write_text(text.replace("temporal_weight = 5.0", 'temporal_weight = "x"'))
+    remembered = load_remembered(path)
+    assert remembered.sequence == SequenceSettings(guided=False)
+    assert remembered.problems == ["sequence.frame_iterations", "sequence.temporal_weight"]
+    assert remembered.config.plan.seed == 9

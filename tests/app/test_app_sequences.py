@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -147,6 +148,7 @@ async def history_resumes_runs_again_and_loads_a_sequence(pilot, clip: Path) -> 
 async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_same_frames(
     make_app, tiny_config, clip: Path, tmp_path: Path
 ) -> None:
+    from nst_tui.app.screens.confirm import ConfirmScreen
     from nst_tui.app.screens.history import HistoryScreen
 
     app = make_app(tiny_config.replace(content=clip, iterations=4, checkpoint_every=2))
@@ -156,6 +158,11 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         whole = app.form_state.config.inputs.output
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 2/4 · iteration" in counts_line(app), timeout=120)
+        await pilot.press("ctrl+q")  # the question says what a sequence keeps; Esc: go on
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="the question")
+        assert "Its frames done are kept" in app.screen.question
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="go on")
         await pilot.resize_terminal(80, 24)  # a resize while the sequence runs
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the sequence")
         assert result_text(app).startswith("Done: 4 frames in ")
@@ -163,7 +170,7 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert [path.name for path in sorted(whole.iterdir())] == [
             f"frame-0000{number}.png" for number in range(1, FRAMES + 1)
         ]
-        assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · iteration 30/30 ·")
+        assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · it 30/30 ·")
         # The sizes and device stay said: a later frame's set-up ("preparing…") does not stay.
         assert "NOT TRAINED" in str(app.main.panel.query_one("#run-status").content)
         assert max(app.main.panel.curve.iterations) == 30  # the loss curve of the last frame
@@ -181,6 +188,10 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
             "cancelled at frame 3"
         )
         assert len(frames_of(stopped)) == 2
+        # The screen ends on the iteration the frame in progress kept, as a picture's run does.
+        partial = next(stopped.glob("frame-00003.partial-*"))
+        kept = int(partial.name.split(".partial-")[1].split("-of-")[0])
+        assert f"frame 3/4 · iteration {kept}/30 ·" in counts_line(app), partial.name
 
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")
@@ -200,3 +211,66 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         assert len(made) == FRAMES
         for mine, theirs in zip(made, frames_of(whole), strict=True):
             assert np.array_equal(mine, theirs)
+
+
+async def test_a_sequences_settings_are_remembered_between_sessions(
+    tiny_config, clip: Path, tmp_path: Path
+) -> None:
+    """Frame iters, Temporal wt and Frames come back as the app left them, as every field."""
+    from nst_tui.app.app import NSTApp
+    from nst_tui.app.remembered import Remembered, load_remembered
+
+    remembered = Remembered(tiny_config.replace(content=clip), sequence=SequenceSettings(7, 5.0))
+    app = NSTApp(remembered, folder=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        assert app.main.query_one("#frame_iterations").value == "7"
+        assert app.main.query_one("#temporal_weight").value == "5"
+        app.main.query_one("#guided").value = "independent"
+        await set_text(pilot, "#frame_iterations", "8")
+        await form_settled(pilot)
+        await pilot.press("ctrl+q")
+    again = load_remembered()
+    assert (again.sequence, again.problems) == (SequenceSettings(8, 5.0, guided=False), [])
+
+
+def test_the_quit_question_says_what_a_sequence_keeps() -> None:
+    """Ctrl+Q during a sequence: its frames done are kept, the frame in progress is
+    checkpointed, and Resume goes on; not a picture's "its image so far"."""
+    from nst_tui.app.screens.confirm import quit_question
+
+    picture = quit_question(1, 0).question
+    assert "its image so far is kept" in picture
+    sequence = quit_question(1, 0, sequence=True).question
+    assert "image so far" not in sequence
+    assert "frames done are kept" in sequence
+    assert "frame in progress" in sequence and "checkpoint" in sequence
+    assert "Resume in the history" in sequence
+    several = quit_question(2, 1, sequence=True).question
+    assert "a sequence's frames done" in several
+
+
+async def test_a_sequences_counts_fit_80_columns_eta_frame_and_iteration_first(make_app) -> None:
+    """At 80x24 the counts line of a sequence keeps what matters: the ETA, the frame n/N and
+    the frame's iteration, on screen (a compact form where the whole line is cut)."""
+    from screen_text import line_of
+
+    from nst_tui.app.messages import RunProgress
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await form_settled(pilot)
+        panel = app.main.panel
+        losses = {"content": 1.0, "style": 2.0, "tv": 3.0, "total": 6.0}
+        report = RunProgress(1, 327, 1000, 45.0, 1.23, losses, time_left=3725.0)
+        panel.progress(replace(report, frame=124, frames=240, frame_index=27, frame_total=100))
+        await pilot.pause()
+        shown = line_of(app, "#progress-stats")
+        assert "ETA 1:02:05 · " in shown and " 124/240 " in shown and " 27/100 " in shown, shown
+        await pilot.resize_terminal(160, 40)  # room for the whole line: all of it
+        await pilot.pause()
+        panel.progress(replace(report, frame=124, frames=240, frame_index=28, frame_total=100))
+        await pilot.pause()
+        whole = line_of(app, "#progress-stats")  # the elapsed time ticks on: not asked
+        assert "ETA 1:02:05 · frame 124/240 · iteration 28/100 · 1.23 it/s · 0:" in whole
+        assert whole.rstrip().endswith(" elapsed"), whole

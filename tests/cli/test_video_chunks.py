@@ -153,20 +153,42 @@ def test_the_frame_rate_of_a_video_made_from_frames_is_24_or_the_one_given(
             assert sum(1 for _ in video.decode(video=0)) == FRAMES
 
 
-def test_frame_rate_overrides_a_video_inputs_rate(
-    nst_tui_here, frames: Path, demo_pair, work: Path
+def test_frame_rate_overrides_a_video_inputs_rate_and_leaves_its_audio_out(
+    nst_tui_here, demo_pair, work: Path
 ) -> None:
+    """Another rate changes the video's length and not the audio's: the audio is left out,
+    with a one-line note (stretching sound is not this tool's work)."""
     av = pytest.importorskip("av")
-    from nst_engine.video.frames import write_video
+    from moving_clips import make_video
 
-    write_video(sorted(frames.glob("*.png"))[:3], work / "in.mp4", 10, None)
+    make_video(work / "in.mp4", 3, 10, audio=True)
     result = nst_tui_here(
         "video", "in.mp4", demo_pair[1], "-o", "out.mkv", *QUICK, "--device", "cpu",
         "--independent", "--iterations", "1", "--frame-rate", "30",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert (
+        "note: --frame-rate 30 changes the video's length (in.mp4 plays at 10 fps): its "
+        "audio is left out" in result.stderr
+    )
     with av.open(str(work / "out.mkv")) as video:
         assert float(video.streams.video[0].average_rate) == 30
+        assert not video.streams.audio
+
+
+def test_the_audio_is_kept_only_at_the_input_videos_own_rate(work: Path) -> None:
+    pytest.importorskip("av")
+    from moving_clips import make_video
+
+    from nst_engine.video.frames import audio_source, open_frames
+
+    source = open_frames(make_video(work / "in.mp4", 3, 10, audio=True))
+    assert source.has_audio
+    assert audio_source(None, source) == source.path
+    assert audio_source(10.0, source) == source.path
+    assert audio_source(12.5, source) is None
+    silent = open_frames(make_video(work / "silent.mp4", 3, 10, audio=False))
+    assert not silent.has_audio and audio_source(None, silent) is None
 
 
 @pytest.mark.slow  # starts Ray and runs the engine on its workers
@@ -210,3 +232,31 @@ def test_a_sequence_made_in_one_go_does_not_go_on_in_chunks(
     assert result.returncode == 2
     assert "is a sequence made in one go: it goes on on one device" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_chunk_lines_say_the_sequences_eta_from_all_chunks_frames_a_second(capsys) -> None:
+    """The chunks run at once: the time left is the frames left over the frames a second of
+    every chunk together, as measured since the chunks began; a frame kept from before is one
+    less to make, not a frame made in no time."""
+    from nst_engine.jobs.chunk_runs import ChunkEvent, ChunksPlanned
+    from nst_engine.video.chunks import chunk_ranges
+    from nst_engine.video.sequence import FrameDone
+    from nst_tui.cli.video_chunks import ChunkLines
+
+    now = [100.0]
+    lines = ChunkLines(clock=lambda: now[0])
+    ranges = chunk_ranges(FRAMES, 2, 2)  # frames 1-4 and 3-7: 9 chunk frames to make
+    lines.planned(ChunksPlanned(ranges, ["cpu", "cpu"], Path("x.chunks")))
+
+    def done(chunk: int, number: int, skipped: bool = False) -> str:
+        total = ranges[chunk - 1].frames
+        event = FrameDone(number, total, Path(f"{number}.png"), 1.0, skipped)
+        lines.offer(ChunkEvent(chunk, 2, event))
+        return capsys.readouterr().err.strip().splitlines()[-1]
+
+    assert done(2, 1, skipped=True).endswith("was made before: kept")
+    now[0] = 110.0
+    assert done(1, 1).endswith("; sequence: 7 frames left, about 1 min 10 s (0.10 frames/s)")
+    now[0] = 120.0
+    # 2 frames made in 20 s (0.1 a second, both chunks together), 6 left (one was kept).
+    assert done(2, 2).endswith("; sequence: 6 frames left, about 1 min (0.10 frames/s)")

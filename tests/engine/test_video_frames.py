@@ -6,39 +6,13 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import pytest
+from moving_clips import coloured, make_video
 from PIL import Image
 
 from nst_engine.errors import InputImageError
 from nst_engine.video import frames as frames_module
 from nst_engine.video.frames import open_frames, write_frame, write_video
-
-
-def coloured(number: int, size: tuple[int, int] = (48, 32)) -> Image.Image:
-    """A flat frame whose colour says its number (so that order can be checked)."""
-    return Image.new("RGB", size, (number * 30, 255 - number * 30, 100))
-
-
-def make_video(path: Path, count: int, rate: int, audio: bool) -> Path:
-    """A tiny H.264 video of `count` coloured frames, with a second of sine tone if `audio`."""
-    av = pytest.importorskip("av")
-    with av.open(str(path), mode="w") as output:
-        video = output.add_stream("libx264", rate=rate)
-        video.width, video.height, video.pix_fmt = 48, 32, "yuv420p"
-        sound = output.add_stream("aac", rate=8000) if audio else None
-        for number in range(count):
-            for packet in video.encode(av.VideoFrame.from_image(coloured(number))):
-                output.mux(packet)
-        for packet in video.encode():
-            output.mux(packet)
-        if sound is not None:
-            tone = np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440).astype(np.float32)
-            frame = av.AudioFrame.from_ndarray(tone[None, :], format="fltp", layout="mono")
-            frame.sample_rate = 8000
-            for packet in [*sound.encode(frame), *sound.encode()]:
-                output.mux(packet)
-    return path
 
 
 def test_a_folder_gives_its_images_sorted_by_name_and_nothing_else(tmp_path: Path) -> None:

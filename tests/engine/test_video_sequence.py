@@ -111,7 +111,7 @@ def test_a_stopped_sequence_goes_on_after_its_frames_and_ends_as_one_never_stopp
 
 def test_a_video_in_and_out_keeps_its_frames_and_frame_rate(tiny_config, tmp_path: Path) -> None:
     av = pytest.importorskip("av")
-    from test_video_frames import make_video
+    from moving_clips import make_video
 
     source = make_video(tmp_path / "clip.mp4", 4, 15, audio=True)
     output = tmp_path / "styled.mp4"

@@ -56,10 +56,19 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(answer)
 
 
-def quit_question(running: int = 1, queued: int = 0) -> ConfirmScreen:
+SEQUENCE_KEEPS = " (a sequence's frames done, its frame in progress checkpointed)"
+
+
+def quit_question(running: int = 1, queued: int = 0, sequence: bool = False) -> ConfirmScreen:
     """Ctrl+Q with jobs running or queued: Enter (or a second Ctrl+Q) quits, Escape keeps
-    them going."""
-    if queued == 0 and running <= 1:
+    them going. `sequence`: a sequence of frames is among those running."""
+    if queued == 0 and running <= 1 and sequence:
+        question = (
+            "A sequence is going. Quit anyway? Its frames done are kept and the frame in "
+            "progress stops after its current iteration, checkpointed (the folder is printed "
+            "on exit); Resume in the history (or `nst-tui resume`) goes on from there."
+        )
+    elif queued == 0 and running <= 1:
         question = (
             "A run is going. Quit anyway? It stops after its current iteration and its image so "
             "far is kept (the path is printed on exit); Resume in the history (or "
@@ -73,8 +82,9 @@ def quit_question(running: int = 1, queued: int = 0) -> ConfirmScreen:
             parts.append(f"{queued} {'is' if queued == 1 else 'are'} queued")
         question = (
             f"{' and '.join(parts).capitalize()}. Quit anyway? Running ones stop after their "
-            "current iteration, their images so far kept; queued ones stay queued in the "
-            "history. Resume in the history (or `nst-tui resume`) takes any of them up."
+            f"current iteration, their images so far kept{SEQUENCE_KEEPS if sequence else ''}; "
+            "queued ones stay queued in the history. Resume in the history (or `nst-tui "
+            "resume`) takes any of them up."
         )
     return ConfirmScreen(
         question,

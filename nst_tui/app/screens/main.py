@@ -57,16 +57,17 @@ class MainScreen(Screen):
     # footer says so there, in place of the run's Cancel (see `check_action`).
     BINDINGS = [Binding("escape", "minimize", "Back", id="leave_maximised_preview")]
 
-    def __init__(self, config: RunConfig, output: Path) -> None:
+    def __init__(self, config: RunConfig, output: Path, sequence=None) -> None:
         super().__init__(id="main")
         self._config = config
         self._output = output
+        self._sequence = sequence  # SequenceSettings: a sequence's fields start so
         self._focus_before_zoom: Widget | None = None  # restored when the preview goes back
         self._field_at_run: tuple[Input, str] | None = None  # the text field Run came from
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
-            yield SettingsForm(self._config, self._output)
+            yield SettingsForm(self._config, self._output, self._sequence)
             with Vertical(id="run-side"):
                 yield RunPanel(id="run-panel")
                 yield PreviewPane(id="preview")

@@ -19,6 +19,7 @@ from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.sizes import check_fits_network, resolve_sizes
 from nst_engine.settings.table import BY_NAME
+from nst_engine.video.settings import SequenceSettings
 from nst_tui.app.messages import FormChecked
 from nst_tui.app.widgets.form.choice_or_file import ChoiceOrFile, init_choice, weights_choice
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField, choice_field
@@ -85,9 +86,12 @@ class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
     SettingsForm Collapsible > Contents { padding: 0 0 0 2; }
     """
 
-    def __init__(self, config: RunConfig, output: Path) -> None:
+    def __init__(
+        self, config: RunConfig, output: Path, sequence: SequenceSettings | None = None
+    ) -> None:
         super().__init__(id="form")
         self.base = config
+        self.sequence_base = sequence or SequenceSettings()  # a sequence's fields start so
         self._initial_output = output
         self.output_auto = True  # the output is the proposed name, to follow the inputs
         self.chosen_output: str | None = None  # the name typed in, which later runs number

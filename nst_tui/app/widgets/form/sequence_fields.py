@@ -160,8 +160,9 @@ class SequenceForm:
             if not is_sequence:
                 return None
             content = self.query_one("#content-field")  # type: ignore[attr-defined]
-            self.mount(SequenceFields(), after=content)  # type: ignore[attr-defined]
-            return SequenceSettings()  # the fields' own values, until they are there
+            initial = self.sequence_base  # type: ignore[attr-defined]  # remembered, or defaults
+            self.mount(SequenceFields(initial), after=content)  # type: ignore[attr-defined]
+            return initial  # the fields' own values, until they are there
         fields = found.first(SequenceFields)
         fields.display = is_sequence
         return fields.value(problems) if is_sequence else None

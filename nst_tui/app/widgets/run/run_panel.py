@@ -53,13 +53,32 @@ def format_progress(
     return f"ETA {format_duration(eta)} · {speed} · {index}/{total} · {format_duration(elapsed)} elapsed"
 
 
-def format_frame_progress(report: RunProgress, elapsed: float | None, eta: float | None) -> str:
-    """A sequence's counts line: its ETA, then the frame and the frame's iterations."""
+def format_frame_progress(
+    report: RunProgress, elapsed: float | None, eta: float | None, width: int = 0
+) -> str:
+    """A sequence's counts line: its ETA, then the frame and the frame's iterations.
+
+    In `width` columns (0: any) the words shorten until those three fit (80 columns leave
+    the panel 35); the line is cut from its end, so the speed and time give way first.
+    """
     speed = f"{report.rate:.2f} it/s" if report.rate > 0 else "-- it/s"
-    return (
-        f"ETA {format_duration(eta)} · frame {report.frame}/{report.frames} · iteration "
-        f"{report.frame_index}/{report.frame_total} · {speed} · {format_duration(elapsed)} elapsed"
+    eta_text = f"ETA {format_duration(eta)}"
+    frame, iteration = (
+        f"{report.frame}/{report.frames}",
+        f"{report.frame_index}/{report.frame_total}",
     )
+    forms = (
+        f"{eta_text} · frame {frame} · iteration {iteration}",
+        f"{eta_text} · frame {frame} · it {iteration}",
+        f"{eta_text} · f {frame} · it {iteration}",
+        f"{eta_text} · f {frame} it {iteration}",
+    )
+    # Room for what follows to show as " …" at least, rather than an ellipsis on the count.
+    form = next((form for form in forms if width == 0 or len(form) + 2 <= width), None)
+    if form is None:
+        return forms[-1]  # the three alone
+    whole = form == forms[0]
+    return f"{form} · {speed} · {format_duration(elapsed)}{' elapsed' if whole else ''}"
 
 
 CURVE_MIN_ROWS = 32  # terminal rows from which the loss curve shows by itself (80x24: hidden)
@@ -259,7 +278,8 @@ class RunPanel(Vertical):
             if eta is not None and self._ticking:  # counts down between two reports
                 eta = max(0.0, eta - (time.monotonic() - self._reported_at))
             if report.frames:
-                text = format_frame_progress(report, self._elapsed(), eta)
+                width = self.query_one("#progress-stats", Static).content_region.width
+                text = format_frame_progress(report, self._elapsed(), eta, width)
             else:
                 text = format_progress(
                     report.index, report.total, report.rate, self._elapsed(), eta
