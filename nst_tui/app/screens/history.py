@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from nst_engine.store.runs import (
@@ -48,6 +48,7 @@ from nst_tui.app.screens.run_actions import (
     resume,
     run_again,
 )
+from nst_tui.app.widgets.keys_footer import KeysFooter
 from nst_tui.app.widgets.picture.cells import CellImage
 
 POLL_INTERVAL = 1.0  # seconds between two looks at the runs folder
@@ -133,7 +134,7 @@ class HistoryScreen(Screen):
         # Narrow terminals: the highlighted run's figures that the table has no room for.
         yield Static("", id="history-line", markup=False)
         yield Static("", id="history-count", markup=False)
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self._columns: list[tuple[str, int]] = []  # (key, width) of the columns shown, in order

@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Footer, Select
+from textual.widgets import Button, Select
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
@@ -38,6 +38,7 @@ from nst_tui.app.messages import (
 )
 from nst_tui.app.widgets.form.form import SettingsForm
 from nst_tui.app.widgets.form.path_field import ImageField
+from nst_tui.app.widgets.keys_footer import KeysFooter
 from nst_tui.app.widgets.picture.preview import PreviewPane
 from nst_tui.app.widgets.run.run_panel import RunPanel
 
@@ -71,7 +72,7 @@ class MainScreen(Screen):
             with Vertical(id="run-side"):
                 yield RunPanel(id="run-panel")
                 yield PreviewPane(id="preview")
-        yield Footer(compact=True)  # compact: every key and the palette fit 80 columns
+        yield KeysFooter(compact=True)  # compact: every key and the palette fit 80 columns
 
     @property
     def nst_app(self) -> Session:

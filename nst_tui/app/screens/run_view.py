@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from nst_engine.errors import NSTError
 from nst_engine.store.run_record import SEQUENCE, RunRecord
@@ -23,6 +23,7 @@ from nst_tui.app.screens.run_actions import (
     resume,
     run_again,
 )
+from nst_tui.app.widgets.keys_footer import KeysFooter
 from nst_tui.app.widgets.picture.cells import CellImage
 from nst_tui.app.widgets.run.loss_plot import LossPlot
 from nst_tui.app.widgets.run.run_panel import format_duration
@@ -52,7 +53,7 @@ class RunScreen(Screen):
                 with VerticalScroll(id="run-view-settings-box"):
                     yield Static("", id="run-view-settings", markup=False)
                 yield LossPlot(id="run-view-losses")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.show_run()

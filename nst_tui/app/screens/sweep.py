@@ -23,11 +23,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
 from nst_tui.app.screens.queue import ENDED, QueueTable, overall_progress
+from nst_tui.app.widgets.keys_footer import KeysFooter
 from nst_tui.app.widgets.picture.preview import PreviewPane
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class SweepScreen(Screen):
         with Horizontal(id="sweep-body"):
             yield QueueTable(self._entries, id="sweep-jobs")
             yield PreviewPane(id="sweep-preview")
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#sweep-values-1", Input).focus()

@@ -16,6 +16,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.table import BY_NAME
+from nst_tui.app.widgets.lines import show
 
 
 class Field(Vertical):
@@ -57,7 +58,7 @@ class Field(Vertical):
         self.error = text
         lines = self.query_children(".field-error")
         if lines:
-            lines.first(Static).update(text)
+            show(lines.first(Static), text)
         elif text:
             self.mount(Static(text, classes="field-error", markup=False))
         self.set_class(bool(text), "-invalid")
@@ -147,6 +148,8 @@ class SelectField(Field):
         options = list(options)
         if current not in [option for _, option in options]:
             options.append((current, current))
+        if options == self._options and current == self.value:
+            return  # as they are: a Select given its options again is laid out again
         self._options = options
         self.select.set_options(options)
         self.select.value = current

@@ -47,6 +47,7 @@ from nst_tui.app.widgets.form.scale_fields import (
 )
 from nst_tui.app.widgets.form.sequence_fields import ContentField, SequenceForm
 from nst_tui.app.widgets.form.style_images import StyleImages
+from nst_tui.app.widgets.lines import show
 
 BASIC_DEVICES = [("auto", "auto"), ("cpu", "cpu")]
 RANDOM_WEIGHTS_WARNING = "random weights: for tests only; the result will not look styled"
@@ -303,7 +304,7 @@ class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
             # Unknown images count as square, as the estimate does.
             sizes = resolve_sizes(config, content_size or (1, 1), style_size or (1, 1))
             hint = self.query_one("#scales-hint", Static)
-            hint.update(scales_hint(config, sizes))
+            show(hint, scales_hint(config, sizes))
             hint.display = bool(config.plan.min_size)
             if all(image_sizes):
                 # What the run would refuse after loading the network, refused now.
@@ -313,9 +314,9 @@ class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
             field = self._field_of(error.setting)
             if field is not None:
                 field.set_error(error.message)
-            error_line.update("" if field is not None else error.message)
+            show(error_line, "" if field is not None else error.message)
             return FormChecked(None, error.message, [error.message])
-        error_line.update("")
+        show(error_line, "")
         return FormChecked(config)
 
     def _field_of(self, setting: str | None) -> Field | None:

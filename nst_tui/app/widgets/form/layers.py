@@ -27,6 +27,7 @@ from nst_engine.errors import ConfigError
 from nst_engine.settings.config import LayerWeights
 from nst_engine.settings.layers import LAYER_NAMES, check_some_layer, parse_layer_weight
 from nst_engine.settings.table import BY_NAME
+from nst_tui.app.widgets.lines import show
 
 
 def summarise(pairs: LayerWeights) -> str:
@@ -220,7 +221,7 @@ class LayerChecklist(Vertical, can_focus=True):
         return tuple(pairs)
 
     def _show_error(self, text: str) -> None:
-        self.query_one(".field-error", Static).update(text)
+        show(self.query_one(".field-error", Static), text)
         self.set_class(bool(text), "-invalid")
 
     def load(self, pairs: LayerWeights) -> None:

@@ -17,6 +17,7 @@ from textual.widgets import Label, Static
 
 from nst_engine.errors import NSTError
 from nst_tui.app.widgets.form.path_field import ImageField
+from nst_tui.app.widgets.lines import show
 from nst_tui.app.wording import for_the_app
 
 MASK_TOOLTIP = (
@@ -76,7 +77,7 @@ class MaskField(ImageField):
     def set_error(self, text: str) -> None:
         """Show `text` under the field ('' hides it): a problem with the other fields."""
         self.error = text
-        self.query_one(".field-error", Static).update(text)
+        show(self.query_one(".field-error", Static), text)
         self.set_class(bool(text) or bool(self.problem), "-invalid")
 
 

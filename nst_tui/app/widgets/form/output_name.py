@@ -19,6 +19,7 @@ from textual.widgets import Checkbox, Static
 from nst_engine.errors import ConfigError, OutputError
 from nst_tui.app.widgets.form.fields import TextField
 from nst_tui.app.widgets.form.path_field import PathField
+from nst_tui.app.widgets.lines import show
 from nst_tui.app.wording import for_the_app
 
 
@@ -72,7 +73,7 @@ class OutputName:
         if not self.is_mounted:
             return
         line = self.query_one("#output-warning", Static)
-        line.update(text)
+        show(line, text)
         line.display = bool(text)
 
     def _follow_inputs(self) -> None:

@@ -25,6 +25,7 @@ from nst_engine.settings.table import IMAGE_SUFFIXES
 from nst_engine.video.settings import (
     SequenceSettings,
 )
+from nst_tui.app.widgets.by_id import by_id
 from nst_tui.app.widgets.form.fields import SelectField, TextField
 from nst_tui.app.widgets.form.path_field import PathField
 
@@ -148,22 +149,21 @@ class SequenceForm:
     """The form's side of a sequence, for `SettingsForm` (a mixin, as OutputName is)."""
 
     def content_is_sequence(self) -> bool:
-        fields = self.query("#content-field")  # type: ignore[attr-defined]
-        return bool(fields) and fields.first(ContentField).is_sequence
+        content = by_id(self, "content-field", ContentField)  # type: ignore[arg-type]
+        return content is not None and content.is_sequence
 
     def read_sequence(self, problems: list[str]) -> SequenceSettings | None:
         """The sequence's settings when the content is a sequence (its fields shown, mounted
         the first time), else None with its fields hidden."""
         is_sequence = self.content_is_sequence()
-        found = self.query(SequenceFields)  # type: ignore[attr-defined]
-        if not found:
+        fields = by_id(self, "sequence-fields", SequenceFields)  # type: ignore[arg-type]
+        if fields is None:
             if not is_sequence:
                 return None
             content = self.query_one("#content-field")  # type: ignore[attr-defined]
             initial = self.sequence_base  # type: ignore[attr-defined]  # remembered, or defaults
             self.mount(SequenceFields(initial), after=content)  # type: ignore[attr-defined]
             return initial  # the fields' own values, until they are there
-        fields = found.first(SequenceFields)
         fields.display = is_sequence
         return fields.value(problems) if is_sequence else None
 

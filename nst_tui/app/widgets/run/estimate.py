@@ -17,10 +17,13 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from textual.widget import Widget
 from textual.widgets import Static
 
 from nst_engine.cost import estimate
 from nst_engine.cost.estimate import Estimate, warning_line, workload_of
+from nst_tui.app.widgets.by_id import by_id
+from nst_tui.app.widgets.lines import show
 
 if TYPE_CHECKING:
     from nst_engine.cost.rates import DeviceProfile
@@ -76,8 +79,8 @@ class EstimateLine(Static):
 
         sizes = []
         for name in ("content", "style"):
-            fields = self.screen.query(f"#{name}-field").results(PathField)
-            sizes.append(next((field.image_size for field in fields), None))
+            field = by_id(self.screen, f"{name}-field", PathField)
+            sizes.append(None if field is None else field.image_size)
         return sizes[0], sizes[1]
 
     def estimate_for(self, config: RunConfig) -> Estimate:
@@ -96,8 +99,7 @@ class EstimateLine(Static):
 
     def _frames(self) -> int:
         """The content's frames (0: an image, or not known yet)."""
-        fields = self.screen.query("#content-field")
-        return getattr(fields.first(), "frames", 0) if fields else 0
+        return getattr(by_id(self.screen, "content-field", Widget), "frames", 0)
 
     @staticmethod
     def _free_memory(setting: str, profile: DeviceProfile | None) -> int | None:
@@ -110,7 +112,7 @@ class EstimateLine(Static):
         config = self.config
         if config is None or not self.is_attached:
             self.result = None
-            self.update("")
+            show(self, "")
             self.tooltip = None
             self._restore_reason()
             return
@@ -131,7 +133,7 @@ class EstimateLine(Static):
         if self.config is not None and self.config.machine.device in self._unknown:
             whole, short = (text.replace("estimating…", "time unknown") for text in (whole, short))
         width = self.content_region.width
-        self.update(whole if width == 0 or len(whole) <= width else short)
+        show(self, whole if width == 0 or len(whole) <= width else short)
         self.tooltip = whole
 
     def on_resize(self) -> None:

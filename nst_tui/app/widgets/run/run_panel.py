@@ -19,6 +19,7 @@ from nst_tui.app.messages import (
     RunStarted,
 )
 from nst_tui.app.widgets.form.path_text import PathLabel
+from nst_tui.app.widgets.lines import show
 from nst_tui.app.widgets.run.estimate import EstimateLine
 from nst_tui.app.widgets.run.loss_plot import LossPlot
 
@@ -196,8 +197,9 @@ class RunPanel(Vertical):
         button.variant = "success"
         button.disabled = bool(problem)
         button.tooltip = problem or "Start styling (Ctrl+R)"
-        self.query_one("#run-reason", Static).update(
-            f"Run is off: {problem}" if problem else "Ready: Ctrl+R runs"
+        show(
+            self.query_one("#run-reason", Static),
+            f"Run is off: {problem}" if problem else "Ready: Ctrl+R runs",
         )
         self.set_class(bool(problem), "-blocked")
 
