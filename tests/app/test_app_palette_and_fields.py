@@ -42,18 +42,25 @@ async def test_the_palette_lists_one_quit_and_one_maximise(make_app) -> None:
             assert any(useful in p.lower() for p in hits), (useful, hits)
 
 
-@pytest.mark.parametrize("width", [80, 120])
-async def test_the_nesterov_checkbox_draws_whole(make_app, tiny_config, width) -> None:
+async def test_the_nesterov_checkbox_draws_whole_at_80_and_120_columns(
+    make_app, tiny_config
+) -> None:
+    """Both widths in one app, the terminal resized between them (as a user would)."""
     app = make_app(tiny_config.replace(optimizer=OptimizerSettings(name="sgd")))
-    async with app.run_test(size=(width, 30)) as pilot:
+    async with app.run_test(size=(80, 30)) as pilot:
         await form_settled(pilot)
         checkbox = app.main.query_one("#sgd-nesterov", Checkbox)
-        checkbox.scroll_visible(animate=False)
-        await pilot.pause()
-        drawn = checkbox.render_line(0).text
-        assert "▐" in drawn and "▌" in drawn and "…" not in drawn, repr(drawn)
-        form = app.main.form.content_region
-        assert form.contains_region(checkbox.region), (checkbox.region, form)
+        for width in (80, 120):
+            # Part: the checkbox at `width` columns.
+            await pilot.resize_terminal(width, 30)
+            await wait_for(pilot, lambda w=width: app.screen.size.width == w, what="the resize")
+            await form_settled(pilot)
+            checkbox.scroll_visible(animate=False)
+            await pilot.pause()
+            drawn = checkbox.render_line(0).text
+            assert "▐" in drawn and "▌" in drawn and "…" not in drawn, (width, repr(drawn))
+            form = app.main.form.content_region
+            assert form.contains_region(checkbox.region), (width, checkbox.region, form)
 
 
 @pytest.mark.slow  # runs the engine
