@@ -55,7 +55,7 @@ async def test_at_80_columns_the_run_shows_eta_and_speed_whole(make_app, tiny_co
         assert str(status.content).startswith("32x21 · cpu")
 
 
-# --- items 4, 7, 8: focus shows, F6 walks the parts, each error under its field (80x24) -----------
+# --- items 4, 7, 8, 10 at 80x24: first focus, F6, errors under their fields, Ctrl+Q with no run ---
 
 
 def tint_change(before, after) -> int:
@@ -63,7 +63,7 @@ def tint_change(before, after) -> int:
     return sum(abs(a - b) for a, b in zip(before.rgb, after.rgb, strict=True))
 
 
-async def test_at_80x24_focus_starts_in_a_text_field_f6_walks_the_parts_and_errors_show_under_fields(
+async def test_at_80x24_focus_starts_in_a_text_field_f6_walks_errors_show_under_fields_ctrl_q_quits(
     make_app,
 ) -> None:
     """Every part in one app (an app start costs more than a part), each from a good form."""
@@ -86,10 +86,17 @@ async def test_at_80x24_focus_starts_in_a_text_field_f6_walks_the_parts_and_erro
         await set_text(pilot, "#size", size_before)
         run_is_on(app)
         # Part: an absurd learning rate shows under it as learning rate.
+        lr_before = app.main.query_one("#lr", Input).value
         await set_text(pilot, "#lr", "1e300")
         message = "learning rate must be at most 1e+06, got 1e+300"
         assert app.main.query_one("#lr-field").error == message, "learning rate 1e300"
         run_is_off_because(app, message)
+        await set_text(pilot, "#lr", lr_before)
+        run_is_on(app)
+        # Part: Ctrl+Q with no run quits at once (item 10; last: it ends the app).
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running, "Ctrl+Q with no run: the app still up"
 
 
 # --- item 7's parts: F6 between the form's parts; a layer list is one stop ------------------------
@@ -245,12 +252,3 @@ async def test_ctrl_q_during_a_run_asks_and_escape_keeps_running(make_app, tiny_
     assert app.return_code == 0
     app.wait_for_engine()
     assert app.session_results and app.session_results[0].startswith("partial (")
-
-
-async def test_ctrl_q_with_no_run_quits_at_once(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await form_settled(pilot)
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        assert not app.is_running
