@@ -95,8 +95,8 @@ async def an_existing_output_needs_replace_ticked(pilot, tmp_path: Path) -> None
     assert app.form_state.config.inputs.overwrite, "taken output, replace ticked"
 
 
-async def test_tab_order_layers_and_optimisers_are_checked_each_from_a_good_form(
-    make_app,
+async def test_tab_order_browse_layers_and_optimisers_are_checked_each_from_a_good_form(
+    make_app, demo_pair
 ) -> None:
     """Every part in one app (an app start costs more than a part), each from a good form."""
     app = make_app()
@@ -104,6 +104,9 @@ async def test_tab_order_layers_and_optimisers_are_checked_each_from_a_good_form
         await form_settled(pilot)
         run_is_on(app)
         await tab_reaches_every_field_in_order(pilot)  # first: the layer lists still closed
+        await the_browse_button_opens_a_file_dialog(pilot, demo_pair[0])
+        await set_text(pilot, "#style", str(demo_pair[1]))
+        run_is_on(app)
         await all_layers_unticked_is_explained(pilot)
         run_is_on(app)
         await ticking_a_layer_makes_its_weight_editable(pilot)
@@ -205,20 +208,18 @@ async def tab_reaches_every_field_in_order(pilot) -> None:
     assert "run" in seen, ("tab order", seen)
 
 
-async def test_the_browse_button_opens_a_file_dialog(make_app, demo_pair) -> None:
+async def the_browse_button_opens_a_file_dialog(pilot, chosen: Path) -> None:
     from nst_tui.app.screens.file_picker import FilePickerScreen
 
-    app = make_app()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await form_settled(pilot)
-        await pilot.click("#style-browse")
-        await wait_for(pilot, lambda: isinstance(app.screen, FilePickerScreen), what="dialog")
-        folder = app.screen.query_one("#picker-folder", Input)
-        folder.value = str(demo_pair[0])  # a file typed here is chosen at once
-        folder.focus()
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: not isinstance(app.screen, FilePickerScreen), what="close")
-        assert app.main.query_one("#style", Input).value == str(demo_pair[0])
+    app = pilot.app
+    await pilot.click("#style-browse")
+    await wait_for(pilot, lambda: isinstance(app.screen, FilePickerScreen), what="dialog")
+    folder = app.screen.query_one("#picker-folder", Input)
+    folder.value = str(chosen)  # a file typed here is chosen at once
+    folder.focus()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: not isinstance(app.screen, FilePickerScreen), what="close")
+    assert app.main.query_one("#style", Input).value == str(chosen), "browse: not chosen"
 
 
 async def test_path_completion_completes_from_the_folder(tmp_path: Path) -> None:
