@@ -38,31 +38,44 @@ async def test_escape_in_the_maximised_preview_says_back_not_cancel(make_app, ti
         await wait_for(pilot, lambda: footer_keys(app).get("escape") == "Cancel", what="Cancel")
 
 
-@pytest.mark.parametrize("way_back", ["escape", "ctrl+f"])
-async def test_the_focus_goes_back_where_it_was_after_the_maximised_preview(
-    make_app, way_back
+async def test_the_focus_goes_back_where_it_was_after_the_maximised_preview_by_either_key(
+    make_app,
 ) -> None:
+    """Both ways back in one app (an app start costs more than a way back)."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
         iterations = app.main.query_one("#iterations")
-        iterations.focus()
-        await pilot.pause()
-        await pilot.press("ctrl+f")
-        await wait_for(pilot, lambda: app.main.maximized is not None, what="the zoom")
-        await pilot.pause()
-        # Nothing hidden behind the zoom takes the keys typed there.
-        assert app.focused is None or app.main.preview in app.focused.ancestors_with_self
-        await pilot.press(way_back)
-        await wait_for(pilot, lambda: app.main.maximized is None, what="the way back")
-        await pilot.pause()
-        assert app.focused is iterations
+        for way_back in ("escape", "ctrl+f"):
+            # Part: the zoom left with `way_back`, from the form with Iterations focused.
+            iterations.focus()
+            await pilot.pause()
+            assert app.main.maximized is None and app.focused is iterations, way_back
+            await pilot.press("ctrl+f")
+            await wait_for(pilot, lambda: app.main.maximized is not None, what="the zoom")
+            await pilot.pause()
+            # Nothing hidden behind the zoom takes the keys typed there.
+            assert app.focused is None or app.main.preview in app.focused.ancestors_with_self, (
+                way_back
+            )
+            await pilot.press(way_back)
+            await wait_for(pilot, lambda: app.main.maximized is None, what="the way back")
+            await pilot.pause()
+            assert app.focused is iterations, way_back
 
 
-@pytest.mark.parametrize("columns", [79, 71, 69, 65, 60])
-async def test_the_footer_has_no_stray_letter_after_the_palette_key(make_app, columns) -> None:
+async def test_the_footer_has_no_stray_letter_after_the_palette_key_at_any_width(
+    make_app,
+) -> None:
+    """Every width in one app, the terminal resized between them (as a user would)."""
     app = make_app()
-    async with app.run_test(size=(columns, 24)) as pilot:
+    async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
-        footer = screen_lines(app)[-1]
-        assert footer.endswith("^p palette"), repr(footer)
+        for columns in (79, 71, 69, 65, 60):
+            # Part: the footer at `columns` columns.
+            await pilot.resize_terminal(columns, 24)
+            await wait_for(pilot, lambda c=columns: app.screen.size.width == c, what="the resize")
+            await pilot.pause()
+            footer = screen_lines(app)[-1]
+            assert len(footer) == columns, (columns, repr(footer))
+            assert footer.endswith("^p palette"), (columns, repr(footer))

@@ -55,7 +55,7 @@ async def test_at_80_columns_the_run_shows_eta_and_speed_whole(make_app, tiny_co
         assert str(status.content).startswith("32x21 · cpu")
 
 
-# --- item 4: focus shows, and the first screen has a cursor ---------------------------------------
+# --- items 4, 7, 8, 10 at 80x24: first focus, F6, errors under their fields, Ctrl+Q with no run ---
 
 
 def tint_change(before, after) -> int:
@@ -63,17 +63,119 @@ def tint_change(before, after) -> int:
     return sum(abs(a - b) for a, b in zip(before.rgb, after.rgb, strict=True))
 
 
-async def test_the_app_starts_in_a_text_field(make_app) -> None:
+async def test_at_80x24_focus_starts_in_a_text_field_f6_walks_errors_show_under_fields_ctrl_q_quits(
+    make_app,
+) -> None:
+    """Every part in one app (an app start costs more than a part), each from a good form."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
-        assert app.focused is app.main.query_one("#content", Input)
+        # Part: the app starts in a text field (first: nothing has moved the focus yet).
+        assert app.focused is app.main.query_one("#content", Input), "the first focus"
+        run_is_on(app)
+        # Part: F6 walks the form's parts and Shift+F6 walks back.
+        await f6_walks_the_forms_parts_and_shift_f6_walks_back(pilot)
+        run_is_on(app)
+        # Part: a compute size too small shows under Compute size.
+        size_before = app.main.query_one("#size", Input).value
+        await set_text(pilot, "#size", "8")
+        run_is_off_because(app, "at this compute size")
+        error = app.main.query_one("#size-field").error
+        assert "becomes 8x5 at this compute size" in error, ("compute size 8", error)
+        assert str(app.main.query_one("#form-error").content) == "", "compute size 8"
+        await set_text(pilot, "#size", size_before)
+        run_is_on(app)
+        # Part: an absurd learning rate shows under it as learning rate.
+        lr_before = app.main.query_one("#lr", Input).value
+        await set_text(pilot, "#lr", "1e300")
+        message = "learning rate must be at most 1e+06, got 1e+300"
+        assert app.main.query_one("#lr-field").error == message, "learning rate 1e300"
+        run_is_off_because(app, message)
+        await set_text(pilot, "#lr", lr_before)
+        run_is_on(app)
+        # Part: Ctrl+Q with no run quits at once (item 10; last: it ends the app).
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert not app.is_running, "Ctrl+Q with no run: the app still up"
 
 
-async def test_a_focused_drop_down_shows_as_clearly_as_a_text_field(make_app) -> None:
+# --- item 7's parts: F6 between the form's parts; a layer list is one stop ------------------------
+
+
+async def f6_walks_the_forms_parts_and_shift_f6_walks_back(pilot) -> None:
+    app = pilot.app
+    visited = []
+    for _ in range(8):
+        await pilot.press("f6")
+        visited.append(app.focused.id or type(app.focused).__name__)
+    assert visited == [
+        "style_weight",
+        "iterations",
+        "device",
+        "CollapsibleTitle",
+        "CollapsibleTitle",
+        "run",
+        "preset",
+        "content",
+    ], ("F6", visited)
+    await pilot.press("ctrl+down", "ctrl+down", "ctrl+down")
+    assert app.focused.id == "device", "Ctrl+Down"
+    await pilot.press("shift+f6")
+    assert app.focused.id == "iterations", "Shift+F6"
+    app.main.query_one("#lr", Input).focus()  # inside Optimisation
+    await pilot.press("ctrl+up")  # the previous part, as F6 goes to the next one
+    assert app.focused.id == "style_weight", "Ctrl+Up"
+    app.main.query_one("#lr", Input).focus()
+    await pilot.press("f6", "shift+f6")  # there and back: Machine, then Optimisation
+    assert app.focused.id == "iterations", "F6 then Shift+F6"
+
+
+async def an_open_layer_list_is_one_tab_stop_until_entered(pilot) -> None:
+    app = pilot.app
+    await open_layers(pilot, "style")
+    checklist = app.main.query_one("#style-layers", LayerChecklist)
+    app.main.query_one("#style-layers-box CollapsibleTitle").focus()
+    await pilot.press("tab")
+    assert app.focused is checklist, "layer list: Tab onto it"
+    await pilot.press("tab")
+    assert app.focused.id == "run", "layer list: Tab past it"  # past the 37 rows in one press
+    await pilot.press("shift+tab")
+    assert app.focused is checklist, "layer list: Shift+Tab back"  # and back in one
+    await pilot.press("enter")
+    assert app.focused.id == "style-relu1_1", "layer list: Enter"  # the first ticked layer
+    await pilot.press("down")
+    assert app.focused.id == "style-conv1_2", "layer list: Down"
+    await pilot.press("tab")  # inside, Tab walks the rows (an unticked weight is skipped)
+    assert app.focused.id == "style-relu1_2", "layer list: Tab inside"
+    await pilot.press("escape")
+    assert app.focused is checklist and not checklist.entered, "layer list: Escape"
+    assert app.is_running, "layer list: Escape"
+    # A click on a row enters the list and works as before.
+    row = app.main.query_one("#style-conv1_1", Checkbox)
+    assert not row.value, "layer list: conv1_1 ticked before the click"
+    row.scroll_visible(animate=False)
+    await pilot.pause()
+    await pilot.click("#style-conv1_1")
+    assert row.value, "layer list: the click"
+    assert checklist.entered, "layer list: the click"
+    # Back to the good form: conv1_1 unticked, the list left.
+    row.value = False
+    await pilot.press("escape")
+    await form_settled(pilot)
+    assert not checklist.entered, "layer list: left"
+
+
+# --- items 4, 7, 8 at 120x40: a focused drop-down, a layer list, Nesterov under its field ---------
+
+
+async def test_at_120x40_a_focused_drop_down_shows_a_layer_list_is_one_stop_and_nesterov_needs_momentum(
+    make_app,
+) -> None:
+    """Every part in one app (an app start costs more than a part), each from a good form."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        # Part: a focused drop-down shows as clearly as a text field.
         select = app.main.query_one("#init", Select)
         current = select.query_one(SelectCurrent)
         text = app.main.query_one("#iterations", Input)
@@ -84,99 +186,13 @@ async def test_a_focused_drop_down_shows_as_clearly_as_a_text_field(make_app) ->
         text.focus()
         await pilot.pause()
         text_focused = text.background_colors[1]
-        assert tint_change(select_idle, select_focused) >= tint_change(text_idle, text_focused)
-
-
-# --- item 7: keys that jump between the form's parts; a layer list is one stop -------------------
-
-
-async def test_f6_walks_the_forms_parts_and_shift_f6_walks_back(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await form_settled(pilot)
-        visited = []
-        for _ in range(8):
-            await pilot.press("f6")
-            visited.append(app.focused.id or type(app.focused).__name__)
-        assert visited == [
-            "style_weight",
-            "iterations",
-            "device",
-            "CollapsibleTitle",
-            "CollapsibleTitle",
-            "run",
-            "preset",
-            "content",
-        ]
-        await pilot.press("ctrl+down", "ctrl+down", "ctrl+down")
-        assert app.focused.id == "device"
-        await pilot.press("shift+f6")
-        assert app.focused.id == "iterations"
-        app.main.query_one("#lr", Input).focus()  # inside Optimisation
-        await pilot.press("ctrl+up")  # the previous part, as F6 goes to the next one
-        assert app.focused.id == "style_weight"
-        app.main.query_one("#lr", Input).focus()
-        await pilot.press("f6", "shift+f6")  # there and back: Machine, then Optimisation
-        assert app.focused.id == "iterations"
-
-
-async def test_an_open_layer_list_is_one_tab_stop_until_entered(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        await open_layers(pilot, "style")
-        checklist = app.main.query_one("#style-layers", LayerChecklist)
-        app.main.query_one("#style-layers-box CollapsibleTitle").focus()
-        await pilot.press("tab")
-        assert app.focused is checklist
-        await pilot.press("tab")
-        assert app.focused.id == "run"  # past the 37 rows in one press
-        await pilot.press("shift+tab")
-        assert app.focused is checklist  # and back in one
-        await pilot.press("enter")
-        assert app.focused.id == "style-relu1_1"  # the first ticked layer
-        await pilot.press("down")
-        assert app.focused.id == "style-conv1_2"
-        await pilot.press("tab")  # inside, Tab walks the rows (an unticked weight is skipped)
-        assert app.focused.id == "style-relu1_2"
-        await pilot.press("escape")
-        assert app.focused is checklist and not checklist.entered
-        assert app.is_running
-        # A click on a row enters the list and works as before.
-        app.main.query_one("#style-conv1_1").scroll_visible(animate=False)
-        await pilot.pause()
-        await pilot.click("#style-conv1_1")
-        assert app.main.query_one("#style-conv1_1", Checkbox).value
-        assert checklist.entered
-
-
-# --- item 8: every check about one field shows under it, in the form's words --------------------
-
-
-async def test_a_compute_size_too_small_shows_under_compute_size(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await form_settled(pilot)
-        await set_text(pilot, "#size", "8")
-        run_is_off_because(app, "at this compute size")
-        assert "becomes 8x5 at this compute size" in app.main.query_one("#size-field").error
-        assert str(app.main.query_one("#form-error").content) == ""
-
-
-async def test_an_absurd_learning_rate_shows_under_it_as_learning_rate(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await form_settled(pilot)
-        await set_text(pilot, "#lr", "1e300")
-        message = "learning rate must be at most 1e+06, got 1e+300"
-        assert app.main.query_one("#lr-field").error == message
-        run_is_off_because(app, message)
-
-
-async def test_nesterov_without_momentum_shows_under_nesterov(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
+        select_change = tint_change(select_idle, select_focused)
+        assert select_change >= tint_change(text_idle, text_focused), "the drop-down's focus"
+        run_is_on(app)
+        # Part: an open layer list is one Tab stop until entered.
+        await an_open_layer_list_is_one_tab_stop_until_entered(pilot)
+        run_is_on(app)
+        # Part: Nesterov without momentum shows under Nesterov.
         app.main.query_one("#optimizer", Select).value = "sgd"
         switcher = app.main.query_one("#optimizer-params")
         await wait_for(pilot, lambda: switcher.current == "params-sgd", what="the SGD panel")
@@ -185,11 +201,10 @@ async def test_nesterov_without_momentum_shows_under_nesterov(make_app) -> None:
         app.main.query_one("#sgd-nesterov", Checkbox).value = True
         await pilot.pause()
         await form_settled(pilot)
-        assert (
-            app.main.query_one("#sgd-nesterov-field").error == "nesterov needs a momentum above 0"
-        )
+        error = app.main.query_one("#sgd-nesterov-field").error
+        assert error == "nesterov needs a momentum above 0", ("nesterov", error)
         await set_text(pilot, "#sgd-momentum", "0.9")
-        assert app.main.query_one("#sgd-nesterov-field").error == ""
+        assert app.main.query_one("#sgd-nesterov-field").error == "", "nesterov, momentum 0.9"
         run_is_on(app)
 
 
@@ -237,12 +252,3 @@ async def test_ctrl_q_during_a_run_asks_and_escape_keeps_running(make_app, tiny_
     assert app.return_code == 0
     app.wait_for_engine()
     assert app.session_results and app.session_results[0].startswith("partial (")
-
-
-async def test_ctrl_q_with_no_run_quits_at_once(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await form_settled(pilot)
-        await pilot.press("ctrl+q")
-        await pilot.pause()
-        assert not app.is_running

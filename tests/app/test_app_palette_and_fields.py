@@ -24,36 +24,45 @@ async def palette_hits(pilot, query: str) -> list[str]:
     return prompts
 
 
-async def test_the_palette_lists_one_quit_and_one_maximise(make_app) -> None:
-    app = make_app()
+async def test_the_palette_lists_one_quit_and_one_maximise_and_nesterov_draws_whole(
+    make_app, tiny_config
+) -> None:
+    """Both in one app (an app start costs more than a part): the SGD config, which the
+    palette's commands do not depend on; the terminal resized between the widths."""
+    app = make_app(tiny_config.replace(optimizer=OptimizerSettings(name="sgd")))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        app.main.query_one("#preview").focus()  # Textual offers its Maximize for this
-        await pilot.pause()
-        quits = [p for p in await palette_hits(pilot, "quit") if p.lower().startswith("quit")]
-        assert len(quits) == 1, quits
-        assert "Ctrl+Q" in quits[0]  # the app's own (it asks before stopping a run)
-        maximise = [p for p in await palette_hits(pilot, "maxim") if "maxim" in p.lower()]
-        assert len(maximise) == 1, maximise
-        assert maximise[0].startswith("Maximise the preview")
-        # Textual's other useful commands stay.
-        for useful in ("theme", "screenshot", "keys"):
-            hits = await palette_hits(pilot, useful)
-            assert any(useful in p.lower() for p in hits), (useful, hits)
-
-
-@pytest.mark.parametrize("width", [80, 120])
-async def test_the_nesterov_checkbox_draws_whole(make_app, tiny_config, width) -> None:
-    app = make_app(tiny_config.replace(optimizer=OptimizerSettings(name="sgd")))
-    async with app.run_test(size=(width, 30)) as pilot:
-        await form_settled(pilot)
+        await the_palette_lists_one_quit_and_one_maximise(pilot)
+        assert app.screen is app.main, "the palette: not back on the main screen"
         checkbox = app.main.query_one("#sgd-nesterov", Checkbox)
-        checkbox.scroll_visible(animate=False)
-        await pilot.pause()
-        drawn = checkbox.render_line(0).text
-        assert "▐" in drawn and "▌" in drawn and "…" not in drawn, repr(drawn)
-        form = app.main.form.content_region
-        assert form.contains_region(checkbox.region), (checkbox.region, form)
+        for width in (80, 120):
+            # Part: the Nesterov checkbox draws whole at `width` columns.
+            await pilot.resize_terminal(width, 30)
+            await wait_for(pilot, lambda w=width: app.screen.size.width == w, what="the resize")
+            await form_settled(pilot)
+            checkbox.scroll_visible(animate=False)
+            await pilot.pause()
+            drawn = checkbox.render_line(0).text
+            assert "▐" in drawn and "▌" in drawn and "…" not in drawn, (width, repr(drawn))
+            form = app.main.form.content_region
+            assert form.contains_region(checkbox.region), (width, checkbox.region, form)
+
+
+async def the_palette_lists_one_quit_and_one_maximise(pilot) -> None:
+    app = pilot.app
+    app.main.query_one("#preview").focus()  # Textual offers its Maximize for this
+    await pilot.pause()
+    quits = [p for p in await palette_hits(pilot, "quit") if p.lower().startswith("quit")]
+    assert len(quits) == 1, ("the palette: quit", quits)
+    # The app's own (it asks before stopping a run).
+    assert "Ctrl+Q" in quits[0], ("the palette: quit", quits)
+    maximise = [p for p in await palette_hits(pilot, "maxim") if "maxim" in p.lower()]
+    assert len(maximise) == 1, ("the palette: maximise", maximise)
+    assert maximise[0].startswith("Maximise the preview"), ("the palette: maximise", maximise)
+    # Textual's other useful commands stay.
+    for useful in ("theme", "screenshot", "keys"):
+        hits = await palette_hits(pilot, useful)
+        assert any(useful in p.lower() for p in hits), ("the palette", useful, hits)
 
 
 @pytest.mark.slow  # runs the engine

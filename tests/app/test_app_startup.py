@@ -32,26 +32,37 @@ async def test_a_new_user_sees_the_demo_pair_and_can_run(tmp_path: Path, monkeyp
         assert "Ready" in reason_text(app)
 
 
-async def test_the_proposed_output_never_overwrites(make_app, tmp_path: Path) -> None:
+async def test_at_80x24_the_devices_fill_in_the_output_never_overwrites_and_the_form_fits(
+    make_app, tmp_path: Path
+) -> None:
+    """Every part in one app (an app start costs more than a part); none changes the form."""
     (tmp_path / "rocket-swirl.png").write_bytes(b"taken")
-    async with make_app().run_test() as pilot:
-        await form_settled(pilot)
-        assert Path(pilot.app.main.query_one("#output").value).name == "rocket-swirl-2.png"
-
-
-async def test_the_device_list_starts_with_auto_and_cpu_and_fills_in(make_app) -> None:
     app = make_app()
-    async with app.run_test() as pilot:
+    async with app.run_test() as pilot:  # 80x24
+        # Part: the device list starts with auto and cpu and fills in (first: before the probe).
         device = app.main.query_one("#device", Select)
         values = lambda: [value for _, value in device._options]  # noqa: E731
-        assert {"auto", "cpu"} <= set(values())
+        assert {"auto", "cpu"} <= set(values()), ("the first device list", values())
         # The probe (which imports torch) replaces the plain names with descriptions.
         await wait_for(
             pilot,
             lambda: any("cpu (" in str(label) for label, _ in device._options),
             what="the device probe",
         )
-        assert device.value == "cpu"  # the config's choice is kept
+        assert device.value == "cpu", "the device list: the config's choice not kept"
+        await form_settled(pilot)
+        # Part: the proposed output never overwrites.
+        output = Path(app.main.query_one("#output").value)
+        assert output.name == "rocket-swirl-2.png", ("the proposed output", output)
+        # Part: the form fits 80x24.
+        form = app.main.form
+        preview = app.main.preview
+        assert form.region.width >= 40, ("80x24: the form", form.region)
+        assert preview.region.width >= 30 and preview.region.height >= 8, (
+            "80x24: the preview",
+            preview.region,
+        )
+        assert app.main.query_one("#run").region.width > 0, "80x24: no Run button"
 
 
 def test_the_first_frame_is_painted_without_importing_torch(tmp_path: Path) -> None:
@@ -92,17 +103,6 @@ async def test_remembered_settings_that_fail_to_load_are_named(make_app, tmp_pat
         await form_settled(pilot)
         assert app.main.query_one("#seed").value == "7"
         assert any("iterations" in str(note.message) for note in app._notifications)
-
-
-async def test_the_form_fits_80x24(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await form_settled(pilot)
-        form = app.main.form
-        preview = app.main.preview
-        assert form.region.width >= 40
-        assert preview.region.width >= 30 and preview.region.height >= 8
-        assert app.main.query_one("#run").region.width > 0
 
 
 def test_remembered_is_used_when_given(tiny_config) -> None:
