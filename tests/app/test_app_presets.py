@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from app_helpers import form_settled, run_is_on, set_text, wait_for
 from textual.widgets import Input, Select
 
@@ -126,40 +125,48 @@ def test_saving_without_a_valid_form_keeps_the_last_good_one(tmp_path: Path) -> 
 # --- broken presets (the form's side of tests/cli/test_cli_bad_input.py) --------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("iterations = = 3\n", "preset 'broken' is not valid TOML"),
-        ("iteration = 3\n", "unknown setting 'iteration'"),
-        ("[style_layers]\nrelu9_9 = 1.0\n", "unknown VGG19 layer 'relu9_9'"),
-        ("[content_layers]\nrelu4_2 = 0\n", "choose at least one content layer"),
-        ("iterations = -4\n", "iterations must be at least 1, got -4"),
-    ],
-    ids=["syntax error", "unknown key", "unknown layer", "all weights zero", "bad number"],
-)
-async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app, text, message) -> None:
+BROKEN_PRESETS = {
+    "syntax error": ("iterations = = 3\n", "preset 'broken' is not valid TOML"),
+    "unknown key": ("iteration = 3\n", "unknown setting 'iteration'"),
+    "unknown layer": ("[style_layers]\nrelu9_9 = 1.0\n", "unknown VGG19 layer 'relu9_9'"),
+    "all weights zero": ("[content_layers]\nrelu4_2 = 0\n", "choose at least one content layer"),
+    "bad number": ("iterations = -4\n", "iterations must be at least 1, got -4"),
+}
+
+
+async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app) -> None:
+    """Every case in one app (an app start costs more than a case), each from a good form: the
+    preset file is read when it is chosen, so each case rewrites it before choosing it."""
     presets = locations.user_presets_dir()
     presets.mkdir(parents=True)
-    (presets / "broken.toml").write_text(text, encoding="utf-8")
+    (presets / "broken.toml").write_text("iterations = 3\n", encoding="utf-8")
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        before = app.form_state.config
         preset = app.main.query_one("#preset", Select)
         assert "broken" in [value for _, value in preset._options]
-        preset.value = "broken"
-        await pilot.pause()
-        await form_settled(pilot)
-        notes = [note for note in app._notifications if note.title == "Preset not loaded"]
-        assert len(notes) == 1 and message in notes[0].message, [n.message for n in notes]
-        assert "\n" not in notes[0].message
-        assert preset.is_blank()  # can be chosen again once fixed
-        run_is_on(app)
-        assert app.form_state.config == before
-        preset.value = "default"  # a good one still loads
-        await pilot.pause()
-        await form_settled(pilot)
-        run_is_on(app)
+        for case, (text, message) in BROKEN_PRESETS.items():
+            # Each case: the broken preset is named in one line, the form kept.
+            (presets / "broken.toml").write_text(text, encoding="utf-8")
+            before = app.form_state.config
+            assert before is not None, case
+            seen = list(app._notifications)  # (old ones may expire: not counted by index)
+            preset.value = "broken"
+            await pilot.pause()
+            await form_settled(pilot)
+            notes = [
+                n for n in app._notifications if n not in seen and n.title == "Preset not loaded"
+            ]
+            assert len(notes) == 1 and message in notes[0].message, (case, notes)
+            assert "\n" not in notes[0].message, case
+            assert preset.is_blank(), case  # can be chosen again once fixed
+            run_is_on(app)
+            assert app.form_state.config == before, case
+            preset.value = "default"  # a good one still loads
+            await pilot.pause()
+            await form_settled(pilot)
+            run_is_on(app)
+            assert preset.value == "default", case
 
 
 async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(make_app) -> None:
