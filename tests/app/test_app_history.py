@@ -218,70 +218,93 @@ async def test_settings_come_back_from_an_image_made_by_nst_tui(make_app, runs, 
         assert app.form_state.config.plan.iterations == 3
 
 
-async def test_delete_asks_first_and_removes_the_run_folder(make_app, runs: Path) -> None:
+async def test_resume_and_run_again_go_to_the_queue_delete_asks_first_and_the_list_follows(
+    make_app, runs: Path, tiny_config
+) -> None:
+    """Every part in one app (an app start costs more than a part), each from the main screen
+    and a new history screen: the first hands runs to a stand-in queue (nothing changes on
+    disk), the second deletes the stopped run, the third changes the runs folder."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        # Resume and run again hand the run to the queue.
+        await resume_and_run_again_hand_the_run_to_the_queue(pilot)
+        await back_to_the_main_screen(pilot, "after resume and run again")
+        assert [r.status for r in list_runs(runs)].count("stopped") == 1, "nothing deleted"
+        # Delete asks first and removes the run folder.
+        await delete_asks_first_and_removes_the_run_folder(pilot)
+        await back_to_the_main_screen(pilot, "after delete")
+        # The list follows the runs folder.
+        await the_list_follows_the_runs_folder(pilot, runs, tiny_config)
+
+
+async def back_to_the_main_screen(pilot, part: str) -> None:
+    app = pilot.app
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: app.screen is app.main, what="the main screen")
+    assert app.screen_stack == [app.main], part
+
+
+async def resume_and_run_again_hand_the_run_to_the_queue(pilot) -> None:
+    app = pilot.app
+    calls: list[tuple[RunConfig, RunFolder | None]] = []
+    app.enqueue = lambda config, folder=None, **options: calls.append((config, folder))
+    said: list[str] = []
+    app.notify = lambda message, **options: said.append(message)
+    screen = await open_history(pilot)
+    await highlight(pilot, screen, "stopped")
+    stopped = RunFolder(screen.highlighted.path)
+    await pilot.press("r")
+    assert calls == [(stopped.config(), stopped)], "resume: the stopped run with its folder"
+    await highlight(pilot, screen, "finished")
+    finished = RunFolder(screen.highlighted.path)
+    await pilot.press("r")  # finished: nothing to resume, in the engine's words
+    assert len(calls) == 1, "resume: a finished run is not resumed"
+    assert said[-1] == resumable(finished), "resume: as `nst-tui resume` says it"
+    await pilot.press("a")  # run again: the same settings, a new output beside the old one
+    config, folder = calls[1]
+    old = finished.config()
+    assert folder is None, "run again: a new run"
+    new_output = old.inputs.output.with_name(f"{old.inputs.output.stem}-2.png")
+    assert config.inputs.output == new_output, "run again: a new output beside the old"
+    assert config.replace(output=old.inputs.output) == old, "run again: the same settings"
+    del app.enqueue, app.notify  # the app's own again
+
+
+async def delete_asks_first_and_removes_the_run_folder(pilot) -> None:
     from nst_tui.app.screens.confirm import ConfirmScreen
 
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_history(pilot)
-        await highlight(pilot, screen, "stopped")
-        folder = RunFolder(screen.highlighted.path)
-        await pilot.press("d")
-        assert isinstance(app.screen, ConfirmScreen)
-        await pilot.press("enter")  # the safe answer has the focus: keep
-        assert app.screen is screen and folder.path.is_dir()
-        await pilot.press("d")
-        await pilot.click("#confirm-yes")
-        await wait_for(pilot, lambda: app.screen is screen, what="the question to close")
-        await pilot.pause()
-        assert not folder.path.exists()
-        assert column(screen, "status") == ["queued", "finished"]
+    app = pilot.app
+    screen = await open_history(pilot)
+    await highlight(pilot, screen, "stopped")
+    folder = RunFolder(screen.highlighted.path)
+    await pilot.press("d")
+    assert isinstance(app.screen, ConfirmScreen), "delete: asks"
+    await pilot.press("enter")  # the safe answer has the focus: keep
+    assert app.screen is screen and folder.path.is_dir(), "delete: Enter keeps it"
+    await pilot.press("d")
+    await pilot.click("#confirm-yes")
+    await wait_for(pilot, lambda: app.screen is screen, what="the question to close")
+    await pilot.pause()
+    assert not folder.path.exists(), "delete: the folder removed after yes"
+    assert column(screen, "status") == ["queued", "finished"], "delete: gone from the list"
 
 
-async def test_resume_and_run_again_hand_the_run_to_the_queue(make_app, runs: Path) -> None:
-    app = make_app()
-    calls: list[tuple[RunConfig, RunFolder | None]] = []
-    async with app.run_test(size=(120, 40)) as pilot:
-        app.enqueue = lambda config, folder=None, **options: calls.append((config, folder))
-        said: list[str] = []
-        app.notify = lambda message, **options: said.append(message)
-        screen = await open_history(pilot)
-        await highlight(pilot, screen, "stopped")
-        stopped = RunFolder(screen.highlighted.path)
-        await pilot.press("r")
-        assert calls == [(stopped.config(), stopped)]
-        await highlight(pilot, screen, "finished")
-        finished = RunFolder(screen.highlighted.path)
-        await pilot.press("r")  # finished: nothing to resume, in the engine's words
-        assert len(calls) == 1
-        assert said[-1] == resumable(finished)  # as `nst-tui resume` says it
-        await pilot.press("a")  # run again: the same settings, a new output beside the old one
-        config, folder = calls[1]
-        old = finished.config()
-        assert folder is None
-        assert config.inputs.output == old.inputs.output.with_name(
-            f"{old.inputs.output.stem}-2.png"
-        )
-        assert config.replace(output=old.inputs.output) == old
-
-
-async def test_the_list_follows_the_runs_folder(make_app, runs: Path, tiny_config) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_history(pilot)
-        assert screen.table.row_count == 3
-        RunFolder.create(tiny_config.replace(output=runs.parent / "new.png"), runs)
-        await wait_for(pilot, lambda: screen.table.row_count == 4, what="the new run")
-        by_status(runs)["queued"].update(status="failed", error="out of memory")
-        await wait_for(pilot, lambda: "failed" in column(screen, "status"))
-        # A run of this app's queue: its iterations as they go, not only at its checkpoints.
-        running = by_status(runs)["failed"]
-        running.update(status="running", pid=os.getpid(), host=socket.gethostname(), error=None)
-        await wait_for(pilot, lambda: "running" in column(screen, "status"))
-        entry = SimpleNamespace(folder=running, index=2, total=3, status="running")
-        app.jobs[999] = entry
-        await wait_for(pilot, lambda: "2/3" in column(screen, "iterations"))
-        del app.jobs[999]
+async def the_list_follows_the_runs_folder(pilot, runs: Path, tiny_config) -> None:
+    app = pilot.app
+    screen = await open_history(pilot)
+    assert screen.table.row_count == 2, "follows: the two runs the delete left"
+    RunFolder.create(tiny_config.replace(output=runs.parent / "new.png"), runs)
+    await wait_for(pilot, lambda: screen.table.row_count == 3, what="the new run")
+    by_status(runs)["queued"].update(status="failed", error="out of memory")
+    await wait_for(pilot, lambda: "failed" in column(screen, "status"))
+    # A run of this app's queue: its iterations as they go, not only at its checkpoints.
+    running = by_status(runs)["failed"]
+    running.update(status="running", pid=os.getpid(), host=socket.gethostname(), error=None)
+    await wait_for(pilot, lambda: "running" in column(screen, "status"))
+    entry = SimpleNamespace(folder=running, index=2, total=3, status="running")
+    app.jobs[999] = entry
+    await wait_for(pilot, lambda: "2/3" in column(screen, "iterations"))
+    del app.jobs[999]
 
 
 async def a_thumbnail_that_comes_for_another_size_is_not_drawn(pilot) -> None:
