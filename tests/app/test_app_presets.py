@@ -21,10 +21,12 @@ from nst_tui.app.remembered import (
 from nst_tui.app.screens.save_preset import SavePresetScreen, name_problem
 
 
-async def test_save_as_preset_then_load_it_back(make_app) -> None:
+async def test_save_as_preset_load_it_back_and_a_preset_sets_every_field(make_app) -> None:
+    """Both parts in one app (an app start costs more than a part)."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        # Save as a preset, then load it back.
         await set_text(pilot, "#iterations", "77")
         await set_text(pilot, "#tv_weight", "0.5")
         await pilot.press("ctrl+s")
@@ -57,6 +59,9 @@ async def test_save_as_preset_then_load_it_back(make_app) -> None:
         await form_settled(pilot)
         assert app.form_state.config.plan.iterations == 77
         assert app.main.query_one("#tv_weight", Input).value == "0.5"
+
+        # A preset sets every field, leaving nothing of the previous one (here: "my look").
+        await a_preset_sets_every_field_leaving_nothing_of_the_previous_one(pilot)
 
 
 def test_preset_names_are_checked_before_saving() -> None:
@@ -169,30 +174,28 @@ async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app) -> None
             assert preset.value == "default", case
 
 
-async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(make_app) -> None:
+async def a_preset_sets_every_field_leaving_nothing_of_the_previous_one(pilot) -> None:
     """reference-2022 sets an output size; default does not name one, so it goes back to
     the default (the compute size) instead of staying 224x224. The images stay."""
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        content = app.main.query_one("#content", Input).value
-        output = app.main.query_one("#output", Input).value
-        preset = app.main.query_one("#preset", Select)
-        preset.value = "reference-2022"
-        await pilot.pause()
-        await form_settled(pilot)
-        assert app.main.query_one("#output_size", Input).value == "224x224"
-        preset.value = "default"
-        await pilot.pause()
-        await form_settled(pilot)
-        assert app.main.query_one("#output_size", Input).value == ""
-        assert app.main.query_one("#size", Input).value == "512"
-        config = app.form_state.config
-        assert config.plan.output_size is None
-        # Every setting is the default preset's (the fixture's random weights and CPU too).
-        assert config.replace(content=None, style=None, output=None) == load_preset("default")
-        assert app.main.query_one("#content", Input).value == content
-        assert app.main.query_one("#output", Input).value == output
+    app = pilot.app
+    content = app.main.query_one("#content", Input).value
+    output = app.main.query_one("#output", Input).value
+    preset = app.main.query_one("#preset", Select)
+    preset.value = "reference-2022"
+    await pilot.pause()
+    await form_settled(pilot)
+    assert app.main.query_one("#output_size", Input).value == "224x224", "every field: ref"
+    preset.value = "default"
+    await pilot.pause()
+    await form_settled(pilot)
+    assert app.main.query_one("#output_size", Input).value == "", "every field: no output size"
+    assert app.main.query_one("#size", Input).value == "512", "every field: the size"
+    config = app.form_state.config
+    assert config.plan.output_size is None, "every field: none in the config"
+    # Every setting is the default preset's (the fixture's random weights and CPU too).
+    assert config.replace(content=None, style=None, output=None) == load_preset("default")
+    assert app.main.query_one("#content", Input).value == content, "every field: content"
+    assert app.main.query_one("#output", Input).value == output, "every field: output"
 
 
 def test_the_form_is_remembered_through_the_atomic_write(tmp_path: Path, atomic_writes) -> None:
