@@ -116,6 +116,7 @@ async def bad_blend_weights_are_named(pilot, content: Path) -> None:
 
 
 async def remove_style(pilot, stem: str) -> None:
+    """Press a style image's remove button; wait until its field (and its mask's) is gone."""
     app = pilot.app
     app.main.query_one(f"#{stem}-remove", Button).press()
     await wait_for(pilot, lambda: not app.main.query(f"#{stem}-field"), what="removal")

@@ -10,6 +10,7 @@ from pathlib import Path
 from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
 from mask_files import write_mask
 from PIL import Image
+from test_app_artist_fields import remove_style
 from textual.widgets import Button, Static
 
 from nst_tui.app.widgets.form.mask_field import NO_MASK, MaskField
@@ -36,14 +37,6 @@ async def add_style(pilot, path: Path) -> str:
     (field,) = [field for field in app.main.query(PathField) if field.id not in before]
     await set_text(pilot, f"#{field.input.id}", str(path))
     return field.input.id
-
-
-async def remove_style(pilot, stem: str) -> None:
-    """Press a style image's remove button and wait until its mask field is gone."""
-    app = pilot.app
-    app.main.query_one(f"#{stem}-remove", Button).press()
-    await wait_for(pilot, lambda: not app.main.query(f"#{stem}-mask-field"), what="removal")
-    await form_settled(pilot)
 
 
 def no_mask_and_run_on(app, part: str) -> None:
