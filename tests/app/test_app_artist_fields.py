@@ -65,29 +65,142 @@ async def add_style(pilot, path: Path) -> str:
     return field.input.id
 
 
-async def test_each_new_setting_reaches_the_config_the_app_runs(make_app) -> None:
+async def test_added_styles_style_size_with_scale_and_blend_weights_are_checked_with_run_off(
+    make_app, demo_pair
+) -> None:
+    """Every part in one app (an app start costs more than a part), each from the tiny form:
+    one style image, no style size or scale, Run on."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        await set_text(pilot, "#style_weight", "30")
-        await set_text(pilot, "#style_scale", "0.5")
-        await choose(pilot, "#style_loss", "w2")
-        await choose(pilot, "#preserve_color", "luminance")
-        await tick(pilot, "#ema", False)
-        await choose(pilot, "#padding", "zeros")
-        await choose(pilot, "#loss_scale", "raw")
-        await choose(pilot, "#init", "style")
+        # An added style image is checked like the first.
+        second = await add_style(pilot, Path("/no/such/style.jpg"))
+        run_is_off_because(app, "style image 2 '/no/such/style.jpg' does not exist")
+        await set_text(pilot, f"#{second}", "")
+        run_is_off_because(app, "choose a style image 2")
+        await remove_style(pilot, second)
+        one_style_and_run_on(app, "after the added style image")
+
+        # Style size and style scale together are refused.
+        await set_text(pilot, "#style_size", "256")
+        await set_text(pilot, "#style_scale", "2")
+        reason = run_is_off_because(app, "style_size and style_scale are both given: choose one")
+        assert "\n" not in reason, f"size and scale: {reason}"
+        error = app.main.query_one("#style_size-field").error
+        assert error.startswith("style_size and style"), f"size and scale: {error}"
+        await set_text(pilot, "#style_size", "")
         run_is_on(app)
-        config = await run_and_capture(pilot)
-    assert config.look.style_weight == 30.0
-    assert config.look.style_scale == 0.5
-    assert config.look.style_loss == "w2"
-    assert config.look.preserve_color == "luminance"
-    assert config.look.ema is False
-    assert config.look.padding == "zeros"
-    assert config.look.loss_scale == "raw"
-    assert config.look.init == "style"
-    assert config.inputs.extra_styles == () and config.look.style_blend == ()
+        assert app.form_state.config.look.style_scale == 2.0, "size and scale: the scale kept"
+        assert app.main.query_one("#style_size-field").error == "", "size and scale: no error"
+        await set_text(pilot, "#style_scale", "")
+        one_style_and_run_on(app, "after style size and scale")
+        assert app.form_state.config.look.style_scale is None, "size and scale: set back"
+
+        # Bad blend weights are named.
+        await bad_blend_weights_are_named(pilot, demo_pair[0])
+
+
+async def bad_blend_weights_are_named(pilot, content: Path) -> None:
+    app = pilot.app
+    second = await add_style(pilot, content)
+    await set_text(pilot, f"#{second}-blend", "-1")
+    message = "weight of style image 2 must be at least 0, got -1"
+    run_is_off_because(app, message)
+    assert app.main.query_one(f"#{second}-blend-field").error == message, "blend: under it"
+    await set_text(pilot, f"#{second}-blend", "0")
+    await set_text(pilot, "#style-blend", "0")
+    run_is_off_because(app, "style blend: at least one weight must be above 0")
+    await set_text(pilot, "#style-blend", "1")
+    run_is_on(app)
+    assert app.form_state.config.look.style_blend == (1.0, 0.0), "blend: the weights"
+
+
+async def remove_style(pilot, stem: str) -> None:
+    """Press a style image's remove button; wait until its field (and its mask's) is gone."""
+    app = pilot.app
+    app.main.query_one(f"#{stem}-remove", Button).press()
+    await wait_for(pilot, lambda: not app.main.query(f"#{stem}-field"), what="removal")
+    await form_settled(pilot)
+
+
+def one_style_and_run_on(app, part: str) -> None:
+    """The known state between parts: one style image, Run on."""
+    run_is_on(app)
+    assert app.form_state.config.inputs.extra_styles == (), part
+
+
+async def test_init_and_weights_files_and_each_new_setting_reach_the_config_the_app_runs(
+    make_app, demo_pair, tmp_path: Path
+) -> None:
+    """Every part in one app (an app start costs more than a part), Run pressed with the
+    app's start replaced (nothing runs), each part from a form with Run on."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await form_settled(pilot)
+        # Init from an image file.
+        await init_from_an_image_file(pilot, demo_pair[0], tmp_path)
+        run_is_on(app)
+        # Weights from a file.
+        await weights_from_a_file(pilot, tmp_path)
+        run_is_on(app)
+        # Each new setting reaches the config the app runs.
+        await each_new_setting_reaches_the_config_the_app_runs(pilot)
+
+
+async def init_from_an_image_file(pilot, content: Path, tmp_path: Path) -> None:
+    app = pilot.app
+    field = app.main.query_one("#init_file-field", PathField)
+    assert not field.display, "init file: shown only for 'an image file…'"
+    await choose(pilot, "#init", FILE)
+    assert field.display, "init file: shown"
+    run_is_off_because(app, "choose an init image")
+    await set_text(pilot, "#init_file", str(tmp_path / "missing.png"))
+    run_is_off_because(app, f"init image '{tmp_path / 'missing.png'}' does not exist")
+    await set_text(pilot, "#init_file", str(content))
+    run_is_on(app)
+    config = await run_and_capture(pilot)
+    assert config.look.init == str(content), "init file: in the config run"
+
+
+async def weights_from_a_file(pilot, tmp_path: Path) -> None:
+    app = pilot.app
+    weights = tmp_path / "vgg19.safetensors"
+    weights.write_bytes(b"not checked until a run loads it")
+    assert not app.main.query_one("#weights_file-field").display, "weights file: hidden"
+    await choose(pilot, "#weights", FILE)
+    assert app.main.query_one("#weights_file-field").display, "weights file: shown"
+    run_is_off_because(app, "give a weights file")
+    await set_text(pilot, "#weights_file", str(tmp_path / "none.pth"))
+    run_is_off_because(app, f"weights file '{tmp_path / 'none.pth'}' does not exist")
+    await set_text(pilot, "#weights_file", str(tmp_path))
+    run_is_off_because(app, "is a folder, not a file")
+    await set_text(pilot, "#weights_file", str(weights))
+    run_is_on(app)
+    assert not app.main.query_one("#weights-warning").display, "weights file: no warning"
+    config = await run_and_capture(pilot)
+    assert config.look.weights == str(weights), "weights file: in the config run"
+    await choose(pilot, "#weights", "oxford")  # a fixed choice again
+    assert not app.main.query_one("#weights_file-field").display, "weights file: hidden again"
+    assert app.form_state.config.look.weights == "oxford", "weights file: a fixed choice"
+
+
+async def each_new_setting_reaches_the_config_the_app_runs(pilot) -> None:
+    app = pilot.app
+    await set_text(pilot, "#style_weight", "30")
+    await set_text(pilot, "#style_scale", "0.5")
+    await choose(pilot, "#style_loss", "w2")
+    await choose(pilot, "#preserve_color", "luminance")
+    await tick(pilot, "#ema", False)
+    await choose(pilot, "#padding", "zeros")
+    await choose(pilot, "#loss_scale", "raw")
+    await choose(pilot, "#init", "style")
+    run_is_on(app)
+    config = await run_and_capture(pilot)
+    look = config.look
+    assert (look.style_weight, look.style_scale, look.style_loss) == (30.0, 0.5, "w2"), look
+    assert (look.preserve_color, look.ema, look.padding) == ("luminance", False, "zeros"), look
+    assert (look.loss_scale, look.init) == ("raw", "style"), look
+    assert config.inputs.extra_styles == () and look.style_blend == (), "new settings: one style"
 
 
 async def test_two_style_images_with_weights_reach_the_blend(make_app, demo_pair) -> None:
@@ -125,16 +238,6 @@ async def test_two_style_images_with_weights_reach_the_blend(make_app, demo_pair
         assert not app.main.query_one("#style-blend-field").display
 
 
-async def test_an_added_style_image_is_checked_like_the_first(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        second = await add_style(pilot, Path("/no/such/style.jpg"))
-        run_is_off_because(app, "style image 2 '/no/such/style.jpg' does not exist")
-        await set_text(pilot, f"#{second}", "")
-        run_is_off_because(app, "choose a style image 2")
-
-
 @pytest.mark.slow  # runs the engine
 async def test_a_tiny_run_blends_two_styles_from_an_init_file(make_app, demo_pair) -> None:
     """Through the engine: two style images, an init image file and kept colours."""
@@ -155,81 +258,6 @@ async def test_a_tiny_run_blends_two_styles_from_an_init_file(make_app, demo_pai
     assert remembered.config.look.init == str(style)
 
 
-async def test_init_from_an_image_file(make_app, demo_pair, tmp_path: Path) -> None:
-    content, _ = demo_pair
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        field = app.main.query_one("#init_file-field", PathField)
-        assert not field.display  # shown only for "an image file…"
-        await choose(pilot, "#init", FILE)
-        assert field.display
-        run_is_off_because(app, "choose an init image")
-        await set_text(pilot, "#init_file", str(tmp_path / "missing.png"))
-        run_is_off_because(app, f"init image '{tmp_path / 'missing.png'}' does not exist")
-        await set_text(pilot, "#init_file", str(content))
-        run_is_on(app)
-        config = await run_and_capture(pilot)
-    assert config.look.init == str(content)
-
-
-async def test_weights_from_a_file(make_app, tmp_path: Path) -> None:
-    weights = tmp_path / "vgg19.safetensors"
-    weights.write_bytes(b"not checked until a run loads it")
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        assert not app.main.query_one("#weights_file-field").display
-        await choose(pilot, "#weights", FILE)
-        assert app.main.query_one("#weights_file-field").display
-        run_is_off_because(app, "give a weights file")
-        await set_text(pilot, "#weights_file", str(tmp_path / "none.pth"))
-        run_is_off_because(app, f"weights file '{tmp_path / 'none.pth'}' does not exist")
-        await set_text(pilot, "#weights_file", str(tmp_path))
-        run_is_off_because(app, "is a folder, not a file")
-        await set_text(pilot, "#weights_file", str(weights))
-        run_is_on(app)
-        assert not app.main.query_one("#weights-warning").display
-        config = await run_and_capture(pilot)
-        assert config.look.weights == str(weights)
-        await choose(pilot, "#weights", "oxford")  # a fixed choice again
-        assert not app.main.query_one("#weights_file-field").display
-        assert app.form_state.config.look.weights == "oxford"
-
-
-async def test_style_size_and_style_scale_together_are_refused(make_app) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        await set_text(pilot, "#style_size", "256")
-        await set_text(pilot, "#style_scale", "2")
-        reason = run_is_off_because(app, "style_size and style_scale are both given: choose one")
-        assert "\n" not in reason
-        assert app.main.query_one("#style_size-field").error.startswith("style_size and style")
-        await set_text(pilot, "#style_size", "")
-        run_is_on(app)
-        assert app.form_state.config.look.style_scale == 2.0
-        assert app.main.query_one("#style_size-field").error == ""
-
-
-async def test_bad_blend_weights_are_named(make_app, demo_pair) -> None:
-    content, _ = demo_pair
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        second = await add_style(pilot, content)
-        await set_text(pilot, f"#{second}-blend", "-1")
-        message = "weight of style image 2 must be at least 0, got -1"
-        run_is_off_because(app, message)
-        assert app.main.query_one(f"#{second}-blend-field").error == message
-        await set_text(pilot, f"#{second}-blend", "0")
-        await set_text(pilot, "#style-blend", "0")
-        run_is_off_because(app, "style blend: at least one weight must be above 0")
-        await set_text(pilot, "#style-blend", "1")
-        run_is_on(app)
-        assert app.form_state.config.look.style_blend == (1.0, 0.0)
-
-
 PRESET = """
 style_weight = 55.0
 style_loss = "w2"
@@ -243,7 +271,13 @@ weights = "{weights}"
 """
 
 
-async def test_a_preset_fills_the_new_fields(make_app, demo_pair, tmp_path: Path) -> None:
+async def test_a_preset_fills_the_new_fields_and_its_blend_the_weights_of_the_forms_styles(
+    make_app, demo_pair, tmp_path: Path
+) -> None:
+    """Both parts in one app (an app start costs more than a part). A preset saved with two
+    style images: its weights apply to the two in the form (the images are the form's, added
+    after it started), not to the images it was saved with; they replace the weights typed
+    before (a preset without a blend keeps them)."""
     content, _ = demo_pair
     weights = tmp_path / "mine.pth"
     weights.write_bytes(b"x")
@@ -251,60 +285,49 @@ async def test_a_preset_fills_the_new_fields(make_app, demo_pair, tmp_path: Path
     presets.mkdir(parents=True)
     text = PRESET.format(init=content, weights=weights)
     (presets / "artist.toml").write_text(text, encoding="utf-8")
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        await choose(pilot, "#preset", "artist")
-        await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
-        main = app.main
-        assert main.query_one("#style_weight", Input).value == "55"
-        assert main.query_one("#style_scale", Input).value == "1.5"
-        assert main.query_one("#style_loss", Select).value == "w2"
-        assert main.query_one("#preserve_color", Select).value == "histogram"
-        assert main.query_one("#ema", Checkbox).value is False
-        assert main.query_one("#padding", Select).value == "zeros"
-        assert main.query_one("#loss_scale", Select).value == "raw"
-        assert main.query_one("#init", Select).value == FILE
-        assert main.query_one("#init_file", Input).value == str(content)
-        assert main.query_one("#weights", Select).value == FILE
-        assert main.query_one("#weights_file", Input).value == str(weights)
-        config = app.form_state.config
-        assert (config.look.style_weight, config.look.style_scale, config.look.ema) == (
-            55.0,
-            1.5,
-            False,
-        )
-        assert config.look.init == str(content) and config.look.weights == str(weights)
-        # The default preset takes every one of them back.
-        await choose(pilot, "#preset", "default")
-        assert main.query_one("#style_scale", Input).value == ""
-        assert main.query_one("#init", Select).value == "content+noise"
-        assert main.query_one("#weights", Select).value == "auto"
-        assert not main.query_one("#init_file-field").display
-        assert main.query_one("#ema", Checkbox).value is True
-
-
-async def test_a_preset_s_blend_fills_the_weights_of_the_styles_in_the_form(
-    make_app, demo_pair
-) -> None:
-    """A preset saved with two style images: its weights apply to the two in the form (the
-    images are the form's, added after it started), not to the images it was saved with;
-    they replace the weights typed before (a preset without a blend keeps them)."""
-    content, style = demo_pair
-    presets = locations.user_presets_dir()
-    presets.mkdir(parents=True)
     (presets / "blend.toml").write_text("style_blend = [0.25, 0.75]\n", encoding="utf-8")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        # A preset fills the new fields (and the default preset takes them back).
+        await a_preset_fills_the_new_fields(pilot, content, weights)
+        one_style_and_run_on(app, "after the preset's fields")
+        # A preset's blend fills the weights of the styles in the form.
         second = await add_style(pilot, content)
         await set_text(pilot, "#style-blend", "3")
         await choose(pilot, "#preset", "blend")
         await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
-        assert app.main.query_one("#style-blend", Input).value == "0.25"
-        assert app.main.query_one(f"#{second}-blend", Input).value == "0.75"
-        assert app.form_state.config.inputs.extra_styles == (content,)
-        assert app.form_state.config.look.style_blend == (0.25, 0.75)
+        assert app.main.query_one("#style-blend", Input).value == "0.25", "blend: the first"
+        assert app.main.query_one(f"#{second}-blend", Input).value == "0.75", "blend: the second"
+        assert app.form_state.config.inputs.extra_styles == (content,), "blend: the form's image"
+        assert app.form_state.config.look.style_blend == (0.25, 0.75), "blend: the config"
+
+
+async def a_preset_fills_the_new_fields(pilot, content: Path, weights: Path) -> None:
+    app, main = pilot.app, pilot.app.main
+    await choose(pilot, "#preset", "artist")
+    await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
+    assert main.query_one("#style_weight", Input).value == "55"
+    assert main.query_one("#style_scale", Input).value == "1.5"
+    assert main.query_one("#style_loss", Select).value == "w2"
+    assert main.query_one("#preserve_color", Select).value == "histogram"
+    assert main.query_one("#ema", Checkbox).value is False
+    assert main.query_one("#padding", Select).value == "zeros"
+    assert main.query_one("#loss_scale", Select).value == "raw"
+    assert main.query_one("#init", Select).value == FILE
+    assert main.query_one("#init_file", Input).value == str(content)
+    assert main.query_one("#weights", Select).value == FILE
+    assert main.query_one("#weights_file", Input).value == str(weights)
+    look = app.form_state.config.look
+    assert (look.style_weight, look.style_scale, look.ema) == (55.0, 1.5, False), look
+    assert look.init == str(content) and look.weights == str(weights), look
+    # The default preset takes every one of them back.
+    await choose(pilot, "#preset", "default")
+    assert main.query_one("#style_scale", Input).value == "", "default: the scale"
+    assert main.query_one("#init", Select).value == "content+noise", "default: init"
+    assert main.query_one("#weights", Select).value == "auto", "default: weights"
+    assert not main.query_one("#init_file-field").display, "default: no init file"
+    assert main.query_one("#ema", Checkbox).value is True, "default: EMA"
 
 
 async def test_remembered_settings_bring_back_styles_and_files(demo_pair, tmp_path) -> None:

@@ -32,46 +32,41 @@ def quick_profiles(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
     return release
 
 
-async def test_the_estimate_appears_under_run(make_app, quick_profiles) -> None:
+async def test_the_estimate_appears_under_run_and_absurd_sizes_and_iterations_warn(
+    make_app, tiny_config, quick_profiles
+) -> None:
+    """Every part in one app (an app start costs more than a part), each from the tiny form."""
+    iterations = str(tiny_config.plan.iterations)
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        # The estimate appears under Run, then follows the form.
         await wait_for(pilot, lambda: "free (cpu)" in estimate_text(app))
-        assert estimate_text(app).startswith("estimating…")  # the rate is not known yet
-        assert "of 16 GB free (cpu)" in estimate_text(app)
+        assert estimate_text(app).startswith("estimating…"), "appears: the rate is not known yet"
+        assert "of 16 GB free (cpu)" in estimate_text(app), "appears: the free memory"
         quick_profiles.set()
         await wait_for(pilot, lambda: estimate_text(app).startswith("≈ "), what="the time")
-        assert "Ready" in reason_text(app)
+        assert "Ready" in reason_text(app), "appears: Ready"
         shown = estimate_text(app)
         await set_text(pilot, "#iterations", "2000")
-        assert estimate_text(app) != shown  # follows the form
+        assert estimate_text(app) != shown, "appears: the estimate follows the form"
+        await set_text(pilot, "#iterations", iterations)
+        assert estimate_text(app) == shown and "Ready" in reason_text(app), "appears: back"
 
-
-async def test_a_compute_size_of_99999_warns_instead_of_ready(make_app, quick_profiles) -> None:
-    quick_profiles.set()
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        await wait_for(pilot, lambda: estimate_text(app).startswith("≈ "), what="the estimate")
+        # A compute size of 99999 warns instead of Ready.
         await set_text(pilot, "#size", "99999")
         reason = reason_text(app)
-        assert "Ready" not in reason
-        assert reason.startswith("Warning:") and "memory" in reason and "16 GB free" in reason
-        assert "Ctrl+R asks first" in reason
+        assert "Ready" not in reason, f"size 99999: {reason}"
+        assert reason.startswith("Warning:") and "memory" in reason, f"size 99999: {reason}"
+        assert "16 GB free" in reason and "Ctrl+R asks first" in reason, f"size 99999: {reason}"
         await set_text(pilot, "#size", "32")
-        assert "Ready" in reason_text(app)
+        assert "Ready" in reason_text(app), "size 99999: back to 32"
 
-
-async def test_a_hundred_million_iterations_warn_instead_of_ready(make_app, quick_profiles) -> None:
-    quick_profiles.set()
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        await wait_for(pilot, lambda: estimate_text(app).startswith("≈ "), what="the estimate")
+        # A hundred million iterations warn instead of Ready.
         await set_text(pilot, "#iterations", "99999999")
         reason = reason_text(app)
-        assert reason.startswith("Warning:") and "takes about" in reason and "days" in reason
-        assert "Ready" not in reason
+        assert reason.startswith("Warning:") and "takes about" in reason, f"1e8 its: {reason}"
+        assert "days" in reason and "Ready" not in reason, f"1e8 iterations: {reason}"
 
 
 @pytest.mark.slow  # runs the engine

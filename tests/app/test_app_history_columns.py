@@ -49,50 +49,37 @@ def table_lines(screen) -> list[str]:
     return [line[region.x : region.right] for line in lines[region.y : region.bottom]]
 
 
-@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
-async def test_the_history_shows_each_runs_status_and_iterations_whole_at_80_and_120_columns(
-    make_app, long_named_runs: Path, size: tuple[int, int]
-) -> None:
-    app = make_app()
-    async with app.run_test(size=size) as pilot:
-        screen = await open_history(pilot)
-        lines = table_lines(screen)
-        assert "Status" in lines[0] and "Iter." in lines[0], lines[0]
-        body = "\n".join(lines[1:])
-        assert body.count("finished") == 2, body
-        assert "stopped" in body
-        for iterations in ("200/200", "300/300", "16/200"):
-            assert iterations in body, body
-        # Long names are cut in the middle: their starts and ends (the extension) stay.
-        for name in (CONTENT, STYLE):
-            assert f"{name[:6]}" in body and f"{name[-7:]}" in body, body
+def check_status_and_iterations_whole(screen, part: str) -> None:
+    """Each run's status and iterations whole; long names cut in the middle."""
+    lines = table_lines(screen)
+    assert "Status" in lines[0] and "Iter." in lines[0], (part, lines[0])
+    body = "\n".join(lines[1:])
+    assert body.count("finished") == 2, (part, body)
+    assert "stopped" in body, (part, body)
+    for iterations in ("200/200", "300/300", "16/200"):
+        assert iterations in body, (part, body)
+    # Long names are cut in the middle: their starts and ends (the extension) stay.
+    for name in (CONTENT, STYLE):
+        assert f"{name[:6]}" in body and f"{name[-7:]}" in body, (part, body)
 
 
-async def test_the_history_at_120_columns_shows_the_time_and_the_settings(
+async def test_at_80_columns_status_and_iterations_are_whole_and_what_is_left_out_is_said_under(
     make_app, long_named_runs: Path
 ) -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await open_history(pilot)
-        lines = table_lines(screen)
-        assert "Time" in lines[0] and "Settings" in lines[0] and "Date" in lines[0], lines[0]
-        body = "\n".join(lines[1:])
-        assert "2:13" in body and "2:01:05" in body, body  # 133 s; 2 h 1 min 5 s
-
-
-async def test_what_the_80_column_table_leaves_out_is_said_under_it(
-    make_app, long_named_runs: Path
-) -> None:
+    """Both parts in one app (an app start costs more than a part)."""
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(pilot)
+        # Each run's status and iterations whole at 80 columns.
+        check_status_and_iterations_whole(screen, "status at 80")
+        # What the 80-column table leaves out is said under it.
         lines = table_lines(screen)
-        assert "Date" in lines[0], lines[0]
+        assert "Date" in lines[0], ("left out at 80", lines[0])
         screen.table.move_cursor(row=1, animate=False)  # the 300-iteration run
         await pilot.pause()
         shown = "\n".join(screen_lines(app))
-        assert "2:01:05" in shown  # its time, in the line about the highlighted run
-        assert "lbfgs lr 1 · 512 · sw 10" in shown
+        assert "2:01:05" in shown, "left out at 80: the time of the highlighted run"
+        assert "lbfgs lr 1 · 512 · sw 10" in shown, "left out at 80: its settings"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -117,24 +104,35 @@ async def test_a_sweeps_cells_show_the_values_they_vary(
             assert "iterations=200, style-weight=1e4" in body, body
 
 
-async def test_after_a_resize_the_columns_are_fitted_again_to_the_new_width(
+async def test_at_120_columns_status_iterations_time_and_settings_show_and_a_resize_refits(
     make_app, long_named_runs: Path
 ) -> None:
-    """From 120 to 80 columns with the same columns shown: each one's width is chosen again
-    (before, the 120-column widths stayed and the last column was cut at the screen's edge)."""
+    """Every part in one app (an app start costs more than a part). After a resize from 120 to
+    80 columns with the same columns shown, each one's width is chosen again (before, the
+    120-column widths stayed and the last column was cut at the screen's edge)."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_history(pilot)
+        # Each run's status and iterations whole at 120 columns.
+        check_status_and_iterations_whole(screen, "status at 120")
+        # The time and the settings at 120 columns.
+        lines = table_lines(screen)
+        heading = lines[0]
+        assert "Time" in heading and "Settings" in heading and "Date" in heading, heading
+        body = "\n".join(lines[1:])
+        assert "2:13" in body and "2:01:05" in body, body  # 133 s; 2 h 1 min 5 s
+
+        # After a resize the columns are fitted again to the new width.
         for size in [(80, 24), (100, 30), (80, 24)]:
             await pilot.resize_terminal(*size)
             await pilot.pause()
             await pilot.pause()
             table = screen.table
             used = sum(column.get_render_width(table) for column in table.columns.values())
-            assert used <= table.size.width, (size, used, table.size.width)
+            assert used <= table.size.width, ("resize", size, used, table.size.width)
             heading = table_lines(screen)[0]
             last = list(table.columns.values())[-1].label.plain
-            assert last in heading, heading  # the last column's heading whole
+            assert last in heading, ("resize", heading)  # the last column's heading whole
 
 
 def test_a_sequence_shows_its_frames_done_of_total_where_a_run_shows_iterations(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from app_helpers import form_settled, run_is_on, set_text, wait_for
 from textual.widgets import Input, Select
 
@@ -22,10 +21,12 @@ from nst_tui.app.remembered import (
 from nst_tui.app.screens.save_preset import SavePresetScreen, name_problem
 
 
-async def test_save_as_preset_then_load_it_back(make_app) -> None:
+async def test_save_as_preset_load_it_back_and_a_preset_sets_every_field(make_app) -> None:
+    """Both parts in one app (an app start costs more than a part)."""
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
+        # Save as a preset, then load it back.
         await set_text(pilot, "#iterations", "77")
         await set_text(pilot, "#tv_weight", "0.5")
         await pilot.press("ctrl+s")
@@ -58,6 +59,9 @@ async def test_save_as_preset_then_load_it_back(make_app) -> None:
         await form_settled(pilot)
         assert app.form_state.config.plan.iterations == 77
         assert app.main.query_one("#tv_weight", Input).value == "0.5"
+
+        # A preset sets every field, leaving nothing of the previous one (here: "my look").
+        await a_preset_sets_every_field_leaving_nothing_of_the_previous_one(pilot)
 
 
 def test_preset_names_are_checked_before_saving() -> None:
@@ -126,66 +130,72 @@ def test_saving_without_a_valid_form_keeps_the_last_good_one(tmp_path: Path) -> 
 # --- broken presets (the form's side of tests/cli/test_cli_bad_input.py) --------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("iterations = = 3\n", "preset 'broken' is not valid TOML"),
-        ("iteration = 3\n", "unknown setting 'iteration'"),
-        ("[style_layers]\nrelu9_9 = 1.0\n", "unknown VGG19 layer 'relu9_9'"),
-        ("[content_layers]\nrelu4_2 = 0\n", "choose at least one content layer"),
-        ("iterations = -4\n", "iterations must be at least 1, got -4"),
-    ],
-    ids=["syntax error", "unknown key", "unknown layer", "all weights zero", "bad number"],
-)
-async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app, text, message) -> None:
+BROKEN_PRESETS = {
+    "syntax error": ("iterations = = 3\n", "preset 'broken' is not valid TOML"),
+    "unknown key": ("iteration = 3\n", "unknown setting 'iteration'"),
+    "unknown layer": ("[style_layers]\nrelu9_9 = 1.0\n", "unknown VGG19 layer 'relu9_9'"),
+    "all weights zero": ("[content_layers]\nrelu4_2 = 0\n", "choose at least one content layer"),
+    "bad number": ("iterations = -4\n", "iterations must be at least 1, got -4"),
+}
+
+
+async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app) -> None:
+    """Every case in one app (an app start costs more than a case), each from a good form: the
+    preset file is read when it is chosen, so each case rewrites it before choosing it."""
     presets = locations.user_presets_dir()
     presets.mkdir(parents=True)
-    (presets / "broken.toml").write_text(text, encoding="utf-8")
+    (presets / "broken.toml").write_text("iterations = 3\n", encoding="utf-8")
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        before = app.form_state.config
         preset = app.main.query_one("#preset", Select)
         assert "broken" in [value for _, value in preset._options]
-        preset.value = "broken"
-        await pilot.pause()
-        await form_settled(pilot)
-        notes = [note for note in app._notifications if note.title == "Preset not loaded"]
-        assert len(notes) == 1 and message in notes[0].message, [n.message for n in notes]
-        assert "\n" not in notes[0].message
-        assert preset.is_blank()  # can be chosen again once fixed
-        run_is_on(app)
-        assert app.form_state.config == before
-        preset.value = "default"  # a good one still loads
-        await pilot.pause()
-        await form_settled(pilot)
-        run_is_on(app)
+        for case, (text, message) in BROKEN_PRESETS.items():
+            # Each case: the broken preset is named in one line, the form kept.
+            (presets / "broken.toml").write_text(text, encoding="utf-8")
+            before = app.form_state.config
+            assert before is not None, case
+            seen = list(app._notifications)  # (old ones may expire: not counted by index)
+            preset.value = "broken"
+            await pilot.pause()
+            await form_settled(pilot)
+            notes = [
+                n for n in app._notifications if n not in seen and n.title == "Preset not loaded"
+            ]
+            assert len(notes) == 1 and message in notes[0].message, (case, notes)
+            assert "\n" not in notes[0].message, case
+            assert preset.is_blank(), case  # can be chosen again once fixed
+            run_is_on(app)
+            assert app.form_state.config == before, case
+            preset.value = "default"  # a good one still loads
+            await pilot.pause()
+            await form_settled(pilot)
+            run_is_on(app)
+            assert preset.value == "default", case
 
 
-async def test_a_preset_sets_every_field_leaving_nothing_of_the_previous_one(make_app) -> None:
+async def a_preset_sets_every_field_leaving_nothing_of_the_previous_one(pilot) -> None:
     """reference-2022 sets an output size; default does not name one, so it goes back to
     the default (the compute size) instead of staying 224x224. The images stay."""
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await form_settled(pilot)
-        content = app.main.query_one("#content", Input).value
-        output = app.main.query_one("#output", Input).value
-        preset = app.main.query_one("#preset", Select)
-        preset.value = "reference-2022"
-        await pilot.pause()
-        await form_settled(pilot)
-        assert app.main.query_one("#output_size", Input).value == "224x224"
-        preset.value = "default"
-        await pilot.pause()
-        await form_settled(pilot)
-        assert app.main.query_one("#output_size", Input).value == ""
-        assert app.main.query_one("#size", Input).value == "512"
-        config = app.form_state.config
-        assert config.plan.output_size is None
-        # Every setting is the default preset's (the fixture's random weights and CPU too).
-        assert config.replace(content=None, style=None, output=None) == load_preset("default")
-        assert app.main.query_one("#content", Input).value == content
-        assert app.main.query_one("#output", Input).value == output
+    app = pilot.app
+    content = app.main.query_one("#content", Input).value
+    output = app.main.query_one("#output", Input).value
+    preset = app.main.query_one("#preset", Select)
+    preset.value = "reference-2022"
+    await pilot.pause()
+    await form_settled(pilot)
+    assert app.main.query_one("#output_size", Input).value == "224x224", "every field: ref"
+    preset.value = "default"
+    await pilot.pause()
+    await form_settled(pilot)
+    assert app.main.query_one("#output_size", Input).value == "", "every field: no output size"
+    assert app.main.query_one("#size", Input).value == "512", "every field: the size"
+    config = app.form_state.config
+    assert config.plan.output_size is None, "every field: none in the config"
+    # Every setting is the default preset's (the fixture's random weights and CPU too).
+    assert config.replace(content=None, style=None, output=None) == load_preset("default")
+    assert app.main.query_one("#content", Input).value == content, "every field: content"
+    assert app.main.query_one("#output", Input).value == output, "every field: output"
 
 
 def test_the_form_is_remembered_through_the_atomic_write(tmp_path: Path, atomic_writes) -> None:
