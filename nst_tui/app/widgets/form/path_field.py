@@ -22,7 +22,6 @@ from textual.widgets import Button, Input, Label, Static
 from nst_engine.settings.config import DEFAULT_MAX_INPUT_PIXELS, IMAGE_SUFFIXES
 from nst_tui.app.messages import ImageChecked
 from nst_tui.app.widgets.form.path_text import PathInput
-from nst_tui.app.widgets.lines import show
 from nst_tui.app.widgets.picture.cells import CellBuilder, CellImage, fit_cells
 from nst_tui.app.wording import for_the_app
 
@@ -96,7 +95,7 @@ class ImageInfo(Static):
         room = self.content_region.width  # 0 before the first layout: shown again on resize
         if room and len(size) > room:
             size = f"{width}x{height} px"
-        show(self, "\n".join([size, *self._image_notes]))  # on every resize: mostly the same
+        self.update("\n".join([size, *self._image_notes]))
 
     def on_resize(self) -> None:
         self._show_size()
