@@ -146,7 +146,7 @@ async def history_resumes_runs_again_and_loads_a_sequence(pilot, clip: Path) -> 
 
 @pytest.mark.slow  # runs the engine
 async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_same_frames(
-    make_app, tiny_config, clip: Path, tmp_path: Path
+    make_app, tiny_config, clip: Path, tmp_path: Path, held_step
 ) -> None:
     from nst_tui.app.screens.confirm import ConfirmScreen
     from nst_tui.app.screens.history import HistoryScreen
@@ -179,9 +179,13 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         await form_settled(pilot)
         stopped = app.form_state.config.inputs.output
         assert stopped != whole  # the next run is numbered, as a picture's is
+        # The fifth step of frame 3 (4 steps for frame 1, 30 for frame 2) waits for Escape:
+        # the stop comes in frame 3 on a machine of any speed.
+        escape_pressed = held_step(4 + 30 + 5)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 3/4 · iteration" in counts_line(app), timeout=120)
         await pilot.press("escape")
+        escape_pressed.set()
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the stop")
         assert result_text(app).startswith("Cancelled at frame 3/4: 2 frames kept")
         assert str(app.main.preview.query_one("#preview-caption").content).endswith(
