@@ -17,6 +17,7 @@ from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
 from nst_tui.app.messages import JobDone, RunBegan, RunMessage
 from nst_tui.app.screens.queue import QUEUED, RUNNING, QueueEntry
+from nst_tui.app.widgets.by_id import by_id
 
 if TYPE_CHECKING:
     from nst_engine.store.runs import RunFolder
@@ -113,19 +114,31 @@ class QueueActions:
         self._queue.submit(entry.run_number, config, folder, sequence)
         return entry
 
-    @staticmethod
-    def _new_folder(config, sweep, labels, sequence) -> RunFolder:
+    def _new_folder(self, config, sweep, labels, sequence) -> RunFolder:
         """A run's folder, or a sequence's (nst_engine/video/sequence_record.py)."""
         from nst_engine.store.runs import RunFolder
 
         if sequence is None:
             return RunFolder.create(config, sweep=sweep, labels=labels)
-        from nst_engine.video.frames import open_frames
         from nst_engine.video.sequence_record import create_sequence_folder
 
         source, output = Path(config.inputs.content or ""), Path(config.inputs.output or "")
-        total = open_frames(source).count
+        total = self._frames_of(source)
         return create_sequence_folder(config, source, output, sequence, total)
+
+    def _frames_of(self, source: Path) -> int:
+        """The frames of `source` as the content field counted them in its check's thread;
+        counted here only for another source (the history's Again): counting a video reads
+        all of it, which the interface's thread must not do at each Run. The engine counts
+        them again when the sequence starts (its record's total is set then)."""
+        from nst_tui.app.widgets.form.sequence_fields import ContentField
+
+        field = by_id(self.main, "content-field", ContentField)
+        if field is not None and field.path == source and field.frames:
+            return field.frames
+        from nst_engine.video.frames import open_frames
+
+        return open_frames(source).count
 
     def _own_output(self, config: RunConfig) -> RunConfig:
         """`config` with an output that no waiting or running job of this session, nor a run
