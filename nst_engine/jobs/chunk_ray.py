@@ -69,7 +69,7 @@ def chunk_on_cluster(cluster, config, settings, inputs: Path, frames: Path):
     are FrameDone, skipped)."""
     import ray  # installed: the cluster is connected
 
-    from nst_engine.jobs.cluster_executor import _files_of as files_of  # a job's, reused
+    from nst_engine.jobs.cluster_executor import files_of  # as a job's files travel
     from nst_engine.video.sequence import FrameDone, FrameEvent, FrameStarted
 
     input_files = sorted(inputs.iterdir())
@@ -130,7 +130,7 @@ def remote_chunk(
     sequence_settings,
 ) -> Iterator[ChunkFrameStarted | ChunkStep | ChunkFrameMade | ChunkFailed]:
     """On a worker: the chunk made in a scratch folder, what it makes streamed back."""
-    from nst_engine.jobs.cluster_worker import _placed as placed  # a job's, reused
+    from nst_engine.jobs.cluster_worker import placed  # as a job's files are placed
     from nst_engine.settings.config import RunConfig
     from nst_engine.video.sequence import run_sequence
 

@@ -74,7 +74,7 @@ class RayExecutor:
         from nst_engine.jobs.queue import FAILED, JobEnded
 
         try:
-            files = _files_of(job.config)
+            files = files_of(job.config)
             # The run's lock, as a local run holds it: the history sees it alive, and another
             # process that would run it too is refused.
             with job.folder.lock():
@@ -358,7 +358,7 @@ def _save_partial(data: bytes, path: Path) -> Path:
         return write_file(data, rescue_path(path.name))
 
 
-def _files_of(config) -> dict[str, tuple[str, bytes]]:
+def files_of(config) -> dict[str, tuple[str, bytes]]:
     """The images a job's settings name, read here to travel with it."""
     from nst_engine.errors import ConfigError
     from nst_engine.settings.config import INITS, WEIGHT_SOURCES

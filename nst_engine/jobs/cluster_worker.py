@@ -60,7 +60,7 @@ def remote_job(
     yield OnNode(socket.gethostname(), os.getpid())
     with tempfile.TemporaryDirectory(prefix="nst-job-") as scratch:
         root = Path(scratch)
-        config = _placed(RunConfig.from_toml(settings), files, root)
+        config = placed(RunConfig.from_toml(settings), files, root)
         folder = RunFolder.create(config, root / "runs")
         if checkpoint is not None:
             folder.put_checkpoint(checkpoint)
@@ -163,7 +163,7 @@ class _Sender:
         self.losses_sent = max(self.losses_sent, len(rows))
 
 
-def _placed(config, files: dict[str, tuple[str, bytes]], root: Path):
+def placed(config, files: dict[str, tuple[str, bytes]], root: Path):
     """The settings with their images written under `root` and named there."""
     inputs = root / "inputs"
     inputs.mkdir()

@@ -10,8 +10,8 @@ import pytest
 from mask_files import write_mask
 from PIL import Image
 
-from nst_engine.jobs.cluster_executor import _files_of
-from nst_engine.jobs.cluster_worker import _placed
+from nst_engine.jobs.cluster_executor import files_of
+from nst_engine.jobs.cluster_worker import placed as placed_config
 
 
 def test_a_jobs_style_masks_travel_and_are_named_in_the_workers_folder(
@@ -21,12 +21,12 @@ def test_a_jobs_style_masks_travel_and_are_named_in_the_workers_folder(
     here.mkdir()
     masks = (write_mask(here / "sky.png", (60, 40)), write_mask(here / "sea.png", (60, 40), False))
     config = tiny_config(extra_styles=(demo_pair[1],), style_masks=masks)
-    files = _files_of(config)
+    files = files_of(config)
     for mask in masks:
         mask.unlink()  # the worker has no shared disk: only what travelled is there
     there = tmp_path / "there"
     there.mkdir()
-    placed = _placed(config, files, there)
+    placed = placed_config(config, files, there)
     assert len(placed.inputs.style_masks) == 2
     for mask, moved in zip(masks, placed.inputs.style_masks, strict=True):
         assert moved.is_relative_to(there) and moved.name.endswith(mask.name)
@@ -39,9 +39,9 @@ def test_a_jobs_style_masks_travel_and_are_named_in_the_workers_folder(
 
 def test_a_job_without_masks_sends_none(tiny_config, tmp_path: Path) -> None:
     config = tiny_config()
-    files = _files_of(config)
+    files = files_of(config)
     assert not [key for key in files if key.startswith("mask")]
-    assert _placed(config, files, tmp_path).inputs.style_masks == ()
+    assert placed_config(config, files, tmp_path).inputs.style_masks == ()
 
 
 @pytest.mark.slow  # starts Ray and runs the engine

@@ -75,11 +75,11 @@ def test_a_bug_on_the_worker_is_sent_as_an_internal_error_with_its_traceback(
     tiny_config, tmp_path: Path, broken_engine
 ) -> None:
     pytest.importorskip("ray", reason="the cluster extra (Ray) is not installed")
-    from nst_engine.jobs.cluster_executor import _files_of
+    from nst_engine.jobs.cluster_executor import files_of
     from nst_engine.jobs.cluster_worker import remote_job
 
     config = tiny_config(output=tmp_path / "out.png")
-    messages = list(remote_job("a-job", config.to_toml(), _files_of(config), None, None, 30.0))
+    messages = list(remote_job("a-job", config.to_toml(), files_of(config), None, None, 30.0))
     assert isinstance(messages[0], OnNode) and messages[0].node == socket.gethostname()
     failed = messages[-1]
     assert isinstance(failed, JobFailed) and isinstance(failed.error, InternalError)

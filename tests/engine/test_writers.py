@@ -191,9 +191,9 @@ def test_a_benchs_figures_are_written_through_the_atomic_write(
 def test_a_cluster_workers_inputs_are_written_through_the_atomic_write(
     tmp_path, tiny_config, atomic_writes
 ):
-    from nst_engine.jobs.cluster_worker import _placed
+    from nst_engine.jobs.cluster_worker import placed as placed_config
 
     files = {"content": ("cat.png", b"content bytes"), "style": ("wave.png", b"style bytes")}
-    config = _placed(tiny_config(), files, tmp_path)
+    config = placed_config(tiny_config(), files, tmp_path)
     assert atomic_writes == [config.inputs.content, config.inputs.style]
     assert config.inputs.content.read_bytes() == b"content bytes"
