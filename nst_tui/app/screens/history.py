@@ -164,13 +164,13 @@ class HistoryScreen(Screen):
         self._show_live_progress()
 
     def _show_live_progress(self) -> None:
-        """The iterations of this app's running jobs as they go (run.json has them only at
-        each flush of the loss history, every 50 iterations)."""
-        jobs = getattr(self.app, "jobs", None) or {}
+        """This app's running runs' iterations as they go (run.json has them every 50; a
+        sequence's record has its frames as each is made: shown as it says)."""
+        jobs = (getattr(self.app, "jobs", None) or {}).values()
         live = {
-            entry.folder.id: f"{entry.index}/{entry.total or '?'}"
-            for entry in jobs.values()
-            if getattr(entry, "status", "") == RUNNING and getattr(entry, "folder", None)
+            e.folder.id: f"{e.index}/{e.total or '?'}"
+            for e in jobs
+            if e.status == RUNNING and e.folder and getattr(e, "sequence", None) is None
         }
         table = self.table
         if "iterations" not in self._shown_keys:
