@@ -115,6 +115,37 @@ def engine_runs_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: pyt
         pytest.fail(f"{request.node.name} runs the engine: mark it @pytest.mark.slow")
 
 
+# Seconds each engine step of an app test waits (sleeping: no CPU) before it is taken.
+STEP_PAUSE = 0.03
+
+
+@pytest.fixture(autouse=True)
+def engine_steps_paced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every engine step in an app test first sleeps STEP_PAUSE.
+
+    A step of a 32 px run takes a few ms on one CPU thread: a run that a test needs going
+    while it works the screen (5000 iterations: the queue, a resize mid-run, Ctrl+Q's
+    question) took a whole core of the machine for the test's length, and sent the interface
+    progress at a rate no real run does (a 512 px step on a GPU takes tens of ms), all of it
+    CPU the suite paid for nothing the test checks. Tests wait for steps, never for the clock,
+    so a slower step changes no outcome; a test that replaces the step (tests/conftest.py
+    `replace_engine_step`) wraps this one. `__wrapped__` is the engine's own step.
+    """
+    import functools
+    import time
+
+    from nst_engine.optimise.stepper import Stepper
+
+    real_step = Stepper.step
+
+    @functools.wraps(real_step)
+    def paced(stepper):
+        time.sleep(STEP_PAUSE)
+        return real_step(stepper)
+
+    monkeypatch.setattr(Stepper, "step", paced)
+
+
 @pytest.fixture(autouse=True)
 def fixed_estimates(monkeypatch: pytest.MonkeyPatch) -> None:
     """The cost estimate under Run sees fixed figures: a CPU at a fixed rate with 16 GB free.
