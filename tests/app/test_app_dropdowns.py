@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from app_helpers import form_settled, wait_for
-from textual.widgets import Footer, Select
-from textual.widgets._select import SelectOverlay
+from textual.widgets import Footer
+
+from nst_tui.app.widgets.dropdown import Dropdown, DropdownList
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -19,14 +20,15 @@ async def test_a_drop_down_opened_at_the_bottom_stays_above_the_footer(
         footer = app.main.query_one(Footer)
         # The lowest drop-down in sight, scrolled to the row just above the footer.
         form = app.main.form
-        select = app.main.query_one("#device", Select)
+        select = app.main.query_one("#device", Dropdown)
         form.scroll_to_widget(select, animate=False)  # from below: to the form's last row
         await pilot.pause()
         await pilot.pause()
         assert select.region.bottom == footer.region.y, (select.region, footer.region)
         select.focus()
         await pilot.press("enter")
-        overlay = select.query_one(SelectOverlay)
-        await wait_for(pilot, lambda: select.expanded and overlay.region.height > 0)
+        await wait_for(pilot, lambda: select.is_open and select.query(DropdownList))
+        overlay = select.query_one(DropdownList)
+        await wait_for(pilot, lambda: overlay.region.height > 0)
         await pilot.pause()
         assert overlay.region.bottom <= footer.region.y, (overlay.region, footer.region)
