@@ -54,7 +54,7 @@ async def test_closed_it_is_one_widget_showing_its_choice_and_an_arrow() -> None
         dropdown = app.dropdown
         assert list(dropdown.children) == [], "no child widgets while closed"
         line = dropdown.render().plain
-        assert line.startswith("L-BFGS") and line.endswith(" ▼"), line
+        assert line.startswith("L-BFGS") and line.endswith(" ▼ "), line
         assert len(line) == dropdown.content_size.width
         assert app.changes == [], "the value given at the start is no change"
 
@@ -66,7 +66,7 @@ async def test_the_keys_select_opens_on_open_it_on_the_current_choice(key: str) 
         choice_list = await opened(pilot, app, key)
         assert app.focused is choice_list
         assert choice_list.highlighted == 1, "the current choice (L-BFGS) highlighted"
-        assert app.dropdown.render().plain.endswith("▲")
+        assert app.dropdown.render().plain.endswith("▲ ")
 
 
 async def test_a_click_opens_it() -> None:
@@ -181,5 +181,5 @@ async def test_a_long_label_is_cut_with_an_ellipsis() -> None:
     async with app.run_test(size=(12, 4)) as pilot:
         await pilot.pause()
         line = app.dropdown.render().plain
-        assert line.endswith("… ▼") and line.startswith("a very"), line
+        assert line.endswith("… ▼ ") and line.startswith("a very"), line
         assert len(line) == app.dropdown.content_size.width

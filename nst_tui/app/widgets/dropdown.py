@@ -31,6 +31,7 @@ class DropdownList(OptionList):
     """The open drop-down's list; it tells its drop-down what was chosen or that it closed."""
 
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
+    ALLOW_SELECT = False  # no text selection by dragging over it
 
     class Closed(Message):
         """Nothing chosen: `refocus` when the drop-down takes focus back (Escape, not a blur)."""
@@ -71,12 +72,12 @@ class Dropdown(Widget, can_focus=True):
     """One line: the current choice's label and ▼; opens a list of the choices."""
 
     BINDINGS = [Binding("enter,down,space,up", "open", "Show menu", show=False)]
+    ALLOW_SELECT = False
 
     DEFAULT_CSS = """
     Dropdown {
         width: 1fr;
         height: 1;
-        padding: 0 1 0 0;
         color: $foreground;
         background: $surface;
         pointer: pointer;
@@ -88,12 +89,11 @@ class Dropdown(Widget, can_focus=True):
         width: 1fr;
         height: auto;
         max-height: 12;
-        margin-top: 1;
+        offset: 0 1;  /* under the line (an overlay takes no room in its parent's layout) */
         overlay: screen;
         constrain: none inside;
         color: $foreground;
         background: $surface;
-        border: tall $border-blurred;
         text-style: none;
         &:focus { background-tint: $foreground 5%; }
         & > .option-list--option { padding: 0 1; }
@@ -203,7 +203,7 @@ class Dropdown(Widget, can_focus=True):
     def render(self) -> Text:
         width = self.content_size.width
         label = self.label
-        room = max(0, width - 2)  # " ▼" at the right
+        room = max(0, width - 3)  # " ▼ " at the right (no padding: the list is as wide)
         if cell_len(label) > room:
             label = set_cell_size(label, max(0, room - 1)) + "…" if room else ""
         text = Text(set_cell_size(label, room), no_wrap=True, end="")
@@ -211,6 +211,7 @@ class Dropdown(Widget, can_focus=True):
             text.stylize(self.get_component_rich_style("dropdown--blank"))
         arrow = "▲" if self.is_open else "▼"
         text.append(f" {arrow}", self.get_component_rich_style("dropdown--arrow"))
+        text.append(" ")
         return text
 
     # --- opening and closing ------------------------------------------------------------------
@@ -224,7 +225,7 @@ class Dropdown(Widget, can_focus=True):
             return
         entries = [Option(Text(self.prompt, style="dim"))] if self._allow_blank else []
         entries += [Option(label) for label, _ in self._options]
-        self._list = choice_list = DropdownList(*entries)
+        self._list = choice_list = DropdownList(*entries, compact=True)  # as Select's, no border
         await self.mount(choice_list)
         choice_list.highlighted = self._index_of_value()
         choice_list.scroll_to_highlight()
