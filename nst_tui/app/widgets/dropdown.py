@@ -102,8 +102,6 @@ class Dropdown(Widget, can_focus=True):
 
     COMPONENT_CLASSES = {"dropdown--blank", "dropdown--arrow"}
 
-    BLANK = None  # the value when nothing is chosen (only where blank is allowed)
-
     class Changed(Message):
         """The value changed (chosen in the list, or set by code)."""
 
