@@ -69,12 +69,35 @@ async def test_the_keys_select_opens_on_open_it_on_the_current_choice(key: str) 
         assert app.dropdown.render().plain.endswith("▲ ")
 
 
-async def test_a_click_opens_it() -> None:
+async def test_a_click_opens_it_a_click_on_a_choice_chooses_it() -> None:
     app = Box()
     async with app.run_test(size=(40, 12)) as pilot:
         await pilot.click("#choice")
         await wait_for(pilot, lambda: app.dropdown.is_open, what="the list")
         assert app.focused is the_list(app)
+        await pilot.click(DropdownList, offset=(2, 2))  # the third line: RMSprop
+        await wait_for(pilot, lambda: not app.dropdown.children, what="the list removed")
+        assert app.dropdown.value == "rmsprop" and app.changes == ["rmsprop"]
+        assert app.focused is app.dropdown
+
+
+async def test_a_click_on_its_line_while_open_closes_it() -> None:
+    app = Box()
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.click("#choice")
+        await wait_for(pilot, lambda: app.dropdown.is_open, what="the list")
+        await pilot.click("#choice")
+        await wait_for(pilot, lambda: not app.dropdown.children, what="the list removed")
+        await pilot.pause()
+        assert not app.dropdown.is_open and app.changes == []
+
+
+async def test_a_disabled_dropdown_does_not_open() -> None:
+    app = Box(disabled=True)
+    async with app.run_test(size=(40, 12)) as pilot:
+        await pilot.click("#choice")
+        await pilot.pause()
+        assert not app.dropdown.is_open and app.focused is not app.dropdown
 
 
 async def test_down_and_enter_choose_post_one_change_and_close_the_list() -> None:

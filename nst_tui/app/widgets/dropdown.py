@@ -132,6 +132,7 @@ class Dropdown(Widget, can_focus=True):
         self._options: list[tuple[str, str]] = []
         self._value: str | None = None
         self._list: DropdownList | None = None  # mounted while open
+        self._open_at_press = False
         self._set_options(options)
         if value is not None:
             self._value = self._checked(value)
@@ -243,10 +244,20 @@ class Dropdown(Widget, can_focus=True):
             self._list = None
         self.refresh()
 
+    def _on_mouse_down(self, event: events.MouseDown) -> None:
+        # Read before the press moves focus off the list (which closes it): a click on the
+        # line of an open drop-down closes it, as Select's does, and does not open it again.
+        self._open_at_press = self.is_open
+
     async def _on_click(self, event: events.Click) -> None:
-        if not self.is_open:
-            event.stop()
+        if event.widget is not self:
+            return  # a click in the open list (it chooses there)
+        event.stop()
+        if self._open_at_press:
+            self._close(refocus=True)
+        else:
             await self.action_open()
+        self._open_at_press = False
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
