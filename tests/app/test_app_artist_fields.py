@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
-from textual.widgets import Button, Checkbox, Input, Select
+from textual.widgets import Button, Checkbox, Input
 
 from nst_engine.settings.config import RunConfig
 from nst_engine.store import locations
 from nst_tui.app.app import NSTApp
 from nst_tui.app.remembered import load_remembered
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.choice_or_file import FILE
 from nst_tui.app.widgets.form.path_field import LARGE_THUMBNAIL_CELLS, PathField
 
@@ -24,7 +25,7 @@ async def choose(pilot, selector: str, value: str) -> None:
     """Choose `value` in a drop-down and wait for the form's check."""
     app = pilot.app
     before = app.main.form.last_check
-    app.main.query_one(selector, Select).value = value
+    app.main.query_one(selector, Dropdown).value = value
     await wait_for(pilot, lambda: app.main.form.last_check is not before, what=selector)
     await form_settled(pilot)
 
@@ -309,14 +310,14 @@ async def a_preset_fills_the_new_fields(pilot, content: Path, weights: Path) -> 
     await wait_for(pilot, lambda: app.form_state.config is not None, what="the preset")
     assert main.query_one("#style_weight", Input).value == "55"
     assert main.query_one("#style_scale", Input).value == "1.5"
-    assert main.query_one("#style_loss", Select).value == "w2"
-    assert main.query_one("#preserve_color", Select).value == "histogram"
+    assert main.query_one("#style_loss", Dropdown).value == "w2"
+    assert main.query_one("#preserve_color", Dropdown).value == "histogram"
     assert main.query_one("#ema", Checkbox).value is False
-    assert main.query_one("#padding", Select).value == "zeros"
-    assert main.query_one("#loss_scale", Select).value == "raw"
-    assert main.query_one("#init", Select).value == FILE
+    assert main.query_one("#padding", Dropdown).value == "zeros"
+    assert main.query_one("#loss_scale", Dropdown).value == "raw"
+    assert main.query_one("#init", Dropdown).value == FILE
     assert main.query_one("#init_file", Input).value == str(content)
-    assert main.query_one("#weights", Select).value == FILE
+    assert main.query_one("#weights", Dropdown).value == FILE
     assert main.query_one("#weights_file", Input).value == str(weights)
     look = app.form_state.config.look
     assert (look.style_weight, look.style_scale, look.ema) == (55.0, 1.5, False), look
@@ -324,8 +325,8 @@ async def a_preset_fills_the_new_fields(pilot, content: Path, weights: Path) -> 
     # The default preset takes every one of them back.
     await choose(pilot, "#preset", "default")
     assert main.query_one("#style_scale", Input).value == "", "default: the scale"
-    assert main.query_one("#init", Select).value == "content+noise", "default: init"
-    assert main.query_one("#weights", Select).value == "auto", "default: weights"
+    assert main.query_one("#init", Dropdown).value == "content+noise", "default: init"
+    assert main.query_one("#weights", Dropdown).value == "auto", "default: weights"
     assert not main.query_one("#init_file-field").display, "default: no init file"
     assert main.query_one("#ema", Checkbox).value is True, "default: EMA"
 

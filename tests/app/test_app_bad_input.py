@@ -24,9 +24,10 @@ from app_helpers import (
     wait_for,
 )
 from PIL import Image
-from textual.widgets import Checkbox, Select
+from textual.widgets import Checkbox
 
 from nst_engine.store import locations
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.path_field import PathField
 
 # --- images that cannot be used ------------------------------------------------------------------
@@ -130,7 +131,7 @@ async def test_a_preset_can_lower_and_raise_the_pixel_limit(make_app) -> None:
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        preset = app.main.query_one("#preset", Select)
+        preset = app.main.query_one("#preset", Dropdown)
         preset.value = "strict"
         await pilot.pause()
         await form_settled(pilot)  # both images are checked again under the new limit

@@ -16,9 +16,10 @@ from app_helpers import (
     set_text,
     wait_for,
 )
-from textual.widgets import Checkbox, Collapsible, Input, Select
+from textual.widgets import Checkbox, Collapsible, Input
 
 from nst_engine.errors import NSTError
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.fields import TextField
 
 BAD_VALUES = ("abc", "-1", "0", "nan", "inf")
@@ -187,7 +188,7 @@ async def test_a_bad_optimiser_parameter_is_named_and_run_stays_off(make_app) ->
     async with app.run_test() as pilot:
         await form_settled(pilot)
         for optimizer in ("adam", "adadelta", "rmsprop", "sgd", "lbfgs"):
-            app.main.query_one("#optimizer", Select).value = optimizer
+            app.main.query_one("#optimizer", Dropdown).value = optimizer
             await wait_for(
                 pilot, lambda name=optimizer: bool(app.main.query(f"#params-{name}")), what="panel"
             )

@@ -4,11 +4,12 @@ estimate of all scales, presets and remembered settings, and "scale 3 of 5" duri
 from __future__ import annotations
 
 from app_helpers import form_settled, run_is_off_because, run_is_on, set_text, wait_for
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from nst_engine.settings.presets import load_preset
 from nst_tui.app.messages import RunProgress, RunStarted
 from nst_tui.app.remembered import load_remembered
+from nst_tui.app.widgets.dropdown import Dropdown
 
 
 def hint(app) -> str:
@@ -52,9 +53,9 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         assert hint(app) == ""
 
         # The speed switches, in the machine section.
-        precision = app.main.query_one("#precision", Select)
+        precision = app.main.query_one("#precision", Dropdown)
         precision.value = "bf16"
-        app.main.query_one("#cuda_graph", Select).value = "off"
+        app.main.query_one("#cuda_graph", Dropdown).value = "off"
         await pilot.pause()
         await form_settled(pilot)
         config = app.form_state.config
@@ -69,12 +70,12 @@ async def test_coarse_to_fine_in_the_form(make_app, tiny_config) -> None:
         )
 
         # The print preset fills the fields; the speed switches go back to its (auto).
-        app.main.query_one("#preset", Select).value = "print"
+        app.main.query_one("#preset", Dropdown).value = "print"
         await pilot.pause()
         await form_settled(pilot)
         assert app.main.query_one("#min_size", Input).value == "256"
         assert app.main.query_one("#scale_iterations", Input).value == "100"
-        assert app.main.query_one("#precision", Select).value == "auto"
+        assert app.main.query_one("#precision", Dropdown).value == "auto"
         assert app.form_state.config.replace(content=None, style=None, output=None) == (
             load_preset("print")
         )

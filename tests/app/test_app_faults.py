@@ -12,12 +12,12 @@ import pytest
 import torch
 from app_helpers import form_settled, result_text, run_is_off_because, run_is_on, wait_for
 from PIL import Image
-from textual.widgets import Select
 
 import nst_engine.running.transfer
 from nst_engine.method.weights import random_weights, save_weights_file
 from nst_engine.optimise.stepper import Stepper
 from nst_engine.store.runlog import log_path
+from nst_tui.app.widgets.dropdown import Dropdown
 
 
 async def run_to_the_end(pilot, timeout: float = 120) -> str:
@@ -34,7 +34,7 @@ async def run_to_the_end(pilot, timeout: float = 120) -> str:
 async def a_good_run_follows(pilot, tmp_path: Path, name: str = "after.png") -> None:
     """A correct run in the same session: it finishes and its image is there."""
     app = pilot.app
-    app.main.query_one("#weights", Select).value = "random"
+    app.main.query_one("#weights", Dropdown).value = "random"
     app.main.query_one("#output").value = str(tmp_path / name)
     await pilot.pause()
     await form_settled(pilot)
@@ -181,8 +181,8 @@ async def test_asking_for_cuda_without_one_says_so_and_offers_the_cpu(make_app) 
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        device = app.main.query_one("#device", Select)
-        found = lambda: any("cpu (" in str(label) for label, _ in device._options)  # noqa: E731
+        device = app.main.query_one("#device", Dropdown)
+        found = lambda: any("cpu (" in str(label) for label, _ in device.options)  # noqa: E731
         await wait_for(pilot, found, what="the device probe")
         # Only the devices found are offered; set as a remembered value would be.
         app.main.query_one("#device-field").set_value("cuda")
@@ -193,7 +193,7 @@ async def test_asking_for_cuda_without_one_says_so_and_offers_the_cpu(make_app) 
             "Device: cuda was asked for, but this machine has no usable CUDA device; "
             "choose cpu (or auto) as the Device"
         )
-        assert "cpu" in [value for _, value in device._options]
+        assert "cpu" in [value for _, value in device.options]
         device.value = "cpu"
         await pilot.pause()
         await form_settled(pilot)
@@ -211,13 +211,13 @@ async def test_a_remembered_device_that_is_not_here_falls_back_to_auto(make_app,
     assert remembered.config.machine.device == "cuda:1" and remembered.problems == []
     app = NSTApp(remembered, folder=tmp_path)
     async with app.run_test() as pilot:
-        device = app.main.query_one("#device", Select)
+        device = app.main.query_one("#device", Dropdown)
         await wait_for(pilot, lambda: device.value == "auto", what="the device probe")
         await form_settled(pilot)
         notes = [str(note.message) for note in app._notifications]
         assert any("The device cuda:1" in note and "using auto" in note for note in notes), notes
         assert app.form_state.config.machine.device == "auto"
-        assert "cuda:1" not in [value for _, value in device._options]
+        assert "cuda:1" not in [value for _, value in device.options]
 
 
 # --- the log ------------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from app_helpers import form_settled, open_layers, reason_text, run_is_on, set_text, wait_for
-from textual.widgets import Button, Checkbox, Collapsible, Input, Select
+from textual.widgets import Button, Checkbox, Collapsible, Input
 
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
 
 
@@ -165,7 +166,7 @@ async def ticking_a_layer_makes_its_weight_editable(pilot) -> None:
 async def each_optimiser_shows_its_own_parameters(pilot) -> None:
     app = pilot.app
     assert app.main.query_one("#adam-beta1").display, "optimisers: Adam's not shown at first"
-    app.main.query_one("#optimizer", Select).value = "rmsprop"
+    app.main.query_one("#optimizer", Dropdown).value = "rmsprop"
     await wait_for(pilot, lambda: bool(app.main.query("#rmsprop-alpha")), what="rmsprop")
     await form_settled(pilot)
     assert app.main.query_one("#params-rmsprop").display, "optimisers: rmsprop's hidden"
@@ -174,7 +175,7 @@ async def each_optimiser_shows_its_own_parameters(pilot) -> None:
     await set_text(pilot, "#rmsprop-momentum", "1.5")
     message = "rmsprop momentum must be less than 1, got 1.5"
     assert message in reason_text(app), "optimisers: rmsprop momentum 1.5"
-    app.main.query_one("#optimizer", Select).value = "lbfgs"
+    app.main.query_one("#optimizer", Dropdown).value = "lbfgs"
     await wait_for(pilot, lambda: bool(app.main.query("#lbfgs-history_size")), what="lbfgs")
     await form_settled(pilot)
     # The hidden optimiser's bad value does not block a run with another one.

@@ -10,7 +10,7 @@ import dataclasses
 
 import pytest
 from app_helpers import form_settled, open_layers, run_is_off_because, set_text, wait_for
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 import nst_engine.settings.optimizer_settings as optimizer_settings
 from nst_engine.errors import ConfigError, NSTError
@@ -18,6 +18,7 @@ from nst_engine.running.preflight import check_weights_file
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.table import BY_NAME, IMAGE_SUFFIXES, choice
 from nst_engine.settings.values import parse_blend
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form import look_fields
 from nst_tui.app.widgets.form.choice_or_file import parse_weights_file
 from nst_tui.app.widgets.form.fields import SelectField
@@ -99,7 +100,7 @@ async def test_an_optimiser_parameters_bound_is_its_settings(make_app, monkeypat
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        app.main.query_one("#optimizer", Select).value = "adam"
+        app.main.query_one("#optimizer", Dropdown).value = "adam"
         await wait_for(pilot, lambda: bool(app.main.query("#params-adam")), what="adam")
         await form_settled(pilot)
         await set_text(pilot, "#adam-beta1", "0.97")

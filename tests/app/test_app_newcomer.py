@@ -15,10 +15,10 @@ from app_helpers import (
     set_text,
     wait_for,
 )
-from textual.widgets import Button, Checkbox, Input, Select
-from textual.widgets._select import SelectCurrent
+from textual.widgets import Button, Checkbox, Input
 
 from nst_tui.app.screens.confirm import ConfirmScreen
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.layers import LayerChecklist
 from nst_tui.app.widgets.run.run_panel import format_progress
 
@@ -176,8 +176,8 @@ async def test_at_120x40_a_focused_drop_down_shows_a_layer_list_is_one_stop_and_
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
         # Part: a focused drop-down shows as clearly as a text field.
-        select = app.main.query_one("#init", Select)
-        current = select.query_one(SelectCurrent)
+        select = app.main.query_one("#init", Dropdown)
+        current = select  # it draws its own line
         text = app.main.query_one("#iterations", Input)
         select_idle, text_idle = current.background_colors[1], text.background_colors[1]
         select.focus()
@@ -193,7 +193,7 @@ async def test_at_120x40_a_focused_drop_down_shows_a_layer_list_is_one_stop_and_
         await an_open_layer_list_is_one_tab_stop_until_entered(pilot)
         run_is_on(app)
         # Part: Nesterov without momentum shows under Nesterov.
-        app.main.query_one("#optimizer", Select).value = "sgd"
+        app.main.query_one("#optimizer", Dropdown).value = "sgd"
         switcher = app.main.query_one("#optimizer-params")
         await wait_for(pilot, lambda: switcher.current == "params-sgd", what="the SGD panel")
         await form_settled(pilot)

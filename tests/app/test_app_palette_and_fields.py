@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from app_helpers import form_settled, result_text, search_palette, wait_for
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Checkbox, Select, Static
+from textual.widgets import Checkbox, Static
 
 from nst_engine.settings.config import OptimizerSettings
+from nst_tui.app.widgets.dropdown import Dropdown
 
 RANDOM_WARNING = "random weights: for tests only; the result will not look styled"
 
@@ -72,11 +73,11 @@ async def test_random_weights_are_warned_about_in_the_form_and_the_result(make_a
         await form_settled(pilot)
         warning = app.main.query_one("#weights-warning", Static)
         assert warning.display and RANDOM_WARNING in str(warning.content)
-        app.main.query_one("#weights", Select).value = "auto"
+        app.main.query_one("#weights", Dropdown).value = "auto"
         await pilot.pause()
         await form_settled(pilot)
         assert not warning.display
-        app.main.query_one("#weights", Select).value = "random"
+        app.main.query_one("#weights", Dropdown).value = "random"
         await pilot.pause()
         await form_settled(pilot)
         assert warning.display

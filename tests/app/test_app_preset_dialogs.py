@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from app_helpers import form_settled, search_palette, set_text, wait_for
 from textual.command import CommandPalette
-from textual.widgets import Button, OptionList, Select, Static
+from textual.widgets import Button, OptionList, Static
 
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.presets import load_preset, save_user_preset, user_preset_names
 from nst_engine.store import locations
 from nst_tui.app.screens.delete_preset import DeletePresetScreen
 from nst_tui.app.screens.save_preset import SavePresetScreen
+from nst_tui.app.widgets.dropdown import Dropdown
 
 
 def count_bells(app) -> list[int]:
@@ -151,8 +152,8 @@ async def test_a_preset_of_yours_is_kept_when_the_question_is_cancelled_and_dele
         await wait_for(pilot, lambda: app.screen is not dialog, what="deleting")
         assert user_preset_names() == ["keeper"], "delete: only it deleted"
         assert not (locations.user_presets_dir() / "old look.toml").exists(), "delete: its file"
-        preset = app.main.query_one("#preset", Select)
-        assert "old look" not in [value for _, value in preset._options], "delete: the box"
+        preset = app.main.query_one("#preset", Dropdown)
+        assert "old look" not in [value for _, value in preset.options], "delete: the box"
         assert any("Deleted" in note.message for note in app._notifications), "delete: said"
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app_helpers import form_settled, run_is_on, set_text, wait_for
-from textual.widgets import Input, Select
+from textual.widgets import Input
 
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.presets import load_preset
@@ -19,6 +19,7 @@ from nst_tui.app.remembered import (
     settings_path,
 )
 from nst_tui.app.screens.save_preset import SavePresetScreen, name_problem
+from nst_tui.app.widgets.dropdown import Dropdown
 
 
 async def test_save_as_preset_load_it_back_and_a_preset_sets_every_field(make_app) -> None:
@@ -38,8 +39,8 @@ async def test_save_as_preset_load_it_back_and_a_preset_sets_every_field(make_ap
         saved = load_preset("my look")
         assert saved.plan.iterations == 77 and saved.look.tv_weight == 0.5
         assert "rocket" not in path.read_text()  # settings only, never the image paths
-        preset = app.main.query_one("#preset", Select)
-        assert "my look" in [value for _, value in preset._options]
+        preset = app.main.query_one("#preset", Dropdown)
+        assert "my look" in [value for _, value in preset.options]
 
         # Load a built-in preset: every setting changes, the images stay.
         content = app.main.query_one("#content", Input).value
@@ -148,8 +149,8 @@ async def test_a_broken_user_preset_is_named_and_the_form_kept(make_app) -> None
     app = make_app()
     async with app.run_test() as pilot:
         await form_settled(pilot)
-        preset = app.main.query_one("#preset", Select)
-        assert "broken" in [value for _, value in preset._options]
+        preset = app.main.query_one("#preset", Dropdown)
+        assert "broken" in [value for _, value in preset.options]
         for case, (text, message) in BROKEN_PRESETS.items():
             # Each case: the broken preset is named in one line, the form kept.
             (presets / "broken.toml").write_text(text, encoding="utf-8")
@@ -180,7 +181,7 @@ async def a_preset_sets_every_field_leaving_nothing_of_the_previous_one(pilot) -
     app = pilot.app
     content = app.main.query_one("#content", Input).value
     output = app.main.query_one("#output", Input).value
-    preset = app.main.query_one("#preset", Select)
+    preset = app.main.query_one("#preset", Dropdown)
     preset.value = "reference-2022"
     await pilot.pause()
     await form_settled(pilot)

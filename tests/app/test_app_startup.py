@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 from app_helpers import form_settled, reason_text, wait_for
-from textual.widgets import Button, Select
+from textual.widgets import Button
 
 from nst_tui.app.app import NSTApp
 from nst_tui.app.remembered import Remembered, default_config
+from nst_tui.app.widgets.dropdown import Dropdown
 
 
 async def test_a_new_user_sees_the_demo_pair_and_can_run(tmp_path: Path, monkeypatch) -> None:
@@ -40,13 +41,13 @@ async def test_at_80x24_the_devices_fill_in_the_output_never_overwrites_and_the_
     app = make_app()
     async with app.run_test() as pilot:  # 80x24
         # Part: the device list starts with auto and cpu and fills in (first: before the probe).
-        device = app.main.query_one("#device", Select)
-        values = lambda: [value for _, value in device._options]  # noqa: E731
+        device = app.main.query_one("#device", Dropdown)
+        values = lambda: [value for _, value in device.options]  # noqa: E731
         assert {"auto", "cpu"} <= set(values()), ("the first device list", values())
         # The probe (which imports torch) replaces the plain names with descriptions.
         await wait_for(
             pilot,
-            lambda: any("cpu (" in str(label) for label, _ in device._options),
+            lambda: any("cpu (" in str(label) for label, _ in device.options),
             what="the device probe",
         )
         assert device.value == "cpu", "the device list: the config's choice not kept"

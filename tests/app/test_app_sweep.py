@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from app_helpers import form_settled, wait_for
 from PIL import Image
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, Input
 
 from nst_engine.store.runs import FINISHED, list_runs
 from nst_engine.sweeps.sweep import cell_picture
 from nst_tui.app.screens.sweep import SweepScreen
+from nst_tui.app.widgets.dropdown import Dropdown
 
 
 async def open_sweep(pilot) -> SweepScreen:
@@ -109,7 +110,7 @@ async def test_bad_values_say_one_line_and_start_stays_off(make_app, tmp_path: P
         await fill(pilot, screen, "#sweep-values-2", "2,3")
         assert start_is_off(screen) and "\n" not in problem(screen)
         assert screen.query_one("#sweep-values-1", Input).value == "0.5,1"
-        assert screen.query_one("#sweep-name-1", Select).value == "lr"
+        assert screen.query_one("#sweep-name-1", Dropdown).value == "lr"
 
 
 @pytest.mark.slow  # runs the engine

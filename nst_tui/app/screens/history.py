@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import CellDoesNotExist
 
 from nst_engine.store.runs import (
@@ -48,6 +48,7 @@ from nst_tui.app.screens.run_actions import (
     resume,
     run_again,
 )
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.keys_footer import KeysFooter
 from nst_tui.app.widgets.picture.cells import CellImage
 
@@ -120,11 +121,8 @@ class HistoryScreen(Screen):
                 id="history-filter",
                 compact=True,
             )
-            yield Select(
-                [(status, status) for status in STATUSES],
-                prompt="any status",
-                id="history-status",
-                compact=True,
+            yield Dropdown(
+                [(status, status) for status in STATUSES], prompt="any status", id="history-status"
             )
         with Horizontal(id="history-body"):
             yield RunTable(id="history-table", cursor_type="row", zebra_stripes=True)
@@ -229,7 +227,7 @@ class HistoryScreen(Screen):
     def show_rows(self) -> None:
         """Fill the table with the filtered records, sorted; the cursor stays on its run."""
         text = self.query_one("#history-filter", Input).value
-        status = self.query_one("#history-status", Select).value
+        status = self.query_one("#history-status", Dropdown).value
         kept = filter_runs(self.records, text, status if isinstance(status, str) else None)
         column, descending = self.sorting
         kept.sort(key=lambda record: sort_key(column, record), reverse=descending)
@@ -337,7 +335,7 @@ class HistoryScreen(Screen):
     # --- filtering ----------------------------------------------------------------------------
 
     @on(Input.Changed, "#history-filter")
-    @on(Select.Changed, "#history-status")
+    @on(Dropdown.Changed, "#history-status")
     def _filter_changed(self) -> None:
         self.show_rows()
 
@@ -348,7 +346,7 @@ class HistoryScreen(Screen):
     # --- actions ------------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        if isinstance(self.focused, (Input, Select)):
+        if isinstance(self.focused, (Input, Dropdown)):
             self.table.focus()  # Escape in the filter: back to the list first
         else:
             self.dismiss()

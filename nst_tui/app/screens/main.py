@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Select
+from textual.widgets import Button
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
@@ -36,6 +36,7 @@ from nst_tui.app.messages import (
     RunStarted,
     RunStatus,
 )
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.form import SettingsForm
 from nst_tui.app.widgets.form.path_field import ImageField
 from nst_tui.app.widgets.keys_footer import KeysFooter
@@ -104,8 +105,8 @@ class MainScreen(Screen):
     def _browse_pressed(self, event: Button.Pressed) -> None:
         self.pick((event.button.id or "").removesuffix("-browse"))
 
-    @on(Select.Changed, "#preset")
-    def _preset_chosen(self, event: Select.Changed) -> None:
+    @on(Dropdown.Changed, "#preset")
+    def _preset_chosen(self, event: Dropdown.Changed) -> None:
         if isinstance(event.value, str):
             self.load_preset(event.value)
 
@@ -117,7 +118,7 @@ class MainScreen(Screen):
             config = load_preset(name, self.form.paths_base())
         except NSTError as error:
             self.notify(error.message, title="Preset not loaded", severity="error", timeout=10)
-            self.query_one("#preset", Select).clear()  # the form still has its settings
+            self.query_one("#preset", Dropdown).clear()  # the form still has its settings
             return
         self.form.load(config)
         self.notify(f"Loaded the preset '{name}'.", timeout=3)

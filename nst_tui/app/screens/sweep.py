@@ -23,11 +23,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, ProgressBar, Select, Static
+from textual.widgets import Button, Input, Label, ProgressBar, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
 from nst_tui.app.screens.queue import ENDED, QueueTable, overall_progress
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.keys_footer import KeysFooter
 from nst_tui.app.widgets.picture.preview import PreviewPane
 
@@ -112,18 +113,15 @@ class SweepScreen(Screen):
             )
             with Horizontal(classes="sweep-row"):
                 yield Label("Vary", classes="sweep-label")
-                yield Select(
-                    names, value=DEFAULT_SETTING, allow_blank=False, id="sweep-name-1", compact=True
-                )
+                yield Dropdown(names, value=DEFAULT_SETTING, allow_blank=False, id="sweep-name-1")
                 yield Input(placeholder="values, e.g. 3,10,30", id="sweep-values-1", compact=True)
             with Horizontal(classes="sweep-row"):
                 yield Label("and", classes="sweep-label")
-                yield Select(
+                yield Dropdown(
                     [(NO_SECOND, NO_SECOND), *names],
                     value=NO_SECOND,
                     allow_blank=False,
                     id="sweep-name-2",
-                    compact=True,
                 )
                 yield Input(
                     placeholder="values (rows: the first, columns: this)",
@@ -155,17 +153,17 @@ class SweepScreen(Screen):
     # --- the fields -----------------------------------------------------------------------------
 
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(Dropdown.Changed)
     def _changed(self) -> None:
         if self.sweep is None:
             self._check()
 
     def _fields(self) -> tuple[tuple[str, str], tuple[str, str] | None, str]:
         first = (
-            str(self.query_one("#sweep-name-1", Select).value),
+            str(self.query_one("#sweep-name-1", Dropdown).value),
             self.query_one("#sweep-values-1", Input).value,
         )
-        second_name = str(self.query_one("#sweep-name-2", Select).value)
+        second_name = str(self.query_one("#sweep-name-2", Dropdown).value)
         second_values = self.query_one("#sweep-values-2", Input).value
         second = None if second_name == NO_SECOND else (second_name, second_values)
         return first, second, self.query_one("#sweep-grid", Input).value
@@ -237,7 +235,7 @@ class SweepScreen(Screen):
             self.nst_app.enqueue(
                 job.config, job.folder, sweep=sweep.id, labels=sweep.labels(job.id)
             )
-        for field in self.query("#sweep-form Input, #sweep-form Select"):
+        for field in self.query("#sweep-form Input, #sweep-form Dropdown"):
             field.disabled = True
         self._problem(
             "", f"Started: {len(sweep.folders)} run(s) queued; the grid fills in at {sweep.path}"

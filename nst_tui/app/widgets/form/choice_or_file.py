@@ -13,12 +13,12 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Select
 
 from nst_engine.errors import ConfigError, NSTError
 from nst_engine.settings.config import parse_init
 from nst_engine.settings.table import BY_NAME
 from nst_engine.settings.values import WEIGHTS_SUFFIXES, check_weights_path
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.fields import SelectField, TextField
 from nst_tui.app.widgets.form.path_field import PathField, PathSuggester
 from nst_tui.app.widgets.form.path_text import PathInput
@@ -74,9 +74,9 @@ class ChoiceOrFile(Vertical):
     def on_mount(self) -> None:
         self.file_field.display = self.select_field.value == FILE
 
-    @on(Select.Changed)
-    def _chosen(self, event: Select.Changed) -> None:
-        if event.select is self.select_field.select:
+    @on(Dropdown.Changed)
+    def _chosen(self, event: Dropdown.Changed) -> None:
+        if event.dropdown is self.select_field.select:
             self.file_field.display = event.value == FILE
 
     def value(self, problems: list[str]) -> str:

@@ -12,10 +12,11 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
-from textual.widgets import Input, Label, Select, Static
+from textual.widgets import Input, Label, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.table import BY_NAME
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.lines import show
 
 
@@ -126,11 +127,7 @@ class SelectField(Field):
         if value not in [option for _, option in options]:
             options.append((value, value))
         self._options = options
-        self.select: Select[str] = Select(
-            options, value=value, id=name, allow_blank=False, compact=True
-        )
-        if tooltip:
-            self.select.tooltip = tooltip
+        self.select = Dropdown(options, value=value, id=name, allow_blank=False, tooltip=tooltip)
         super().__init__(label, self.select, id=f"{name}-field", tooltip=tooltip)
 
     @property
@@ -149,7 +146,7 @@ class SelectField(Field):
         if current not in [option for _, option in options]:
             options.append((current, current))
         if options == self._options and current == self.value:
-            return  # as they are: a Select given its options again is laid out again
+            return  # as they are: nothing to draw again
         self._options = options
         self.select.set_options(options)
         self.select.value = current

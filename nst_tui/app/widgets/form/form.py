@@ -13,7 +13,7 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Checkbox, Collapsible, Input, Select, Static
+from textual.widgets import Checkbox, Collapsible, Input, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.config import RunConfig
@@ -21,6 +21,7 @@ from nst_engine.settings.sizes import check_fits_network, resolve_sizes
 from nst_engine.settings.table import BY_NAME
 from nst_engine.video.settings import SequenceSettings
 from nst_tui.app.messages import FormChecked
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.choice_or_file import ChoiceOrFile, init_choice, weights_choice
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField, choice_field
 from nst_tui.app.widgets.form.layers import LayerChecklist, summarise
@@ -63,7 +64,7 @@ class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
     .field-row { height: auto; }
     .field-label { width: 14; height: 1; color: $text-muted; }
     .field Input { width: 1fr; }
-    .field Select { width: 1fr; }
+    .field Dropdown { width: 1fr; }
     /* Focus shows the same way on every control (app.tcss): the primary colour over it.
        SettingsForm outweighs Textual's `Input.-textual-compact.-invalid` (focused and wrong). */
     SettingsForm .field Input:focus { background-tint: $primary 25%; }
@@ -185,7 +186,7 @@ class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
             await checklist.populate()
 
     @on(Input.Changed)
-    @on(Select.Changed)
+    @on(Dropdown.Changed)
     @on(Checkbox.Changed)
     @on(ImageField.Checked)
     @on(StyleImages.Changed)
@@ -196,7 +197,7 @@ class SettingsForm(OutputName, SequenceForm, VerticalScroll, can_focus=False):
             self.output_auto = event.value == str(self._initial_output)
             if not self.output_auto and event.value != self._offered_output:
                 self.chosen_output = event.value  # typed (or picked) by the person
-        if isinstance(event, Select.Changed) and event.select.id == "preset":
+        if isinstance(event, Dropdown.Changed) and event.dropdown.id == "preset":
             return  # handled by the screen (it loads the preset)
         self.check_soon()
 

@@ -14,7 +14,7 @@ from typing import Any
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Checkbox, ContentSwitcher, Select
+from textual.widgets import Checkbox, ContentSwitcher
 
 from nst_engine.errors import ConfigError, NSTError
 from nst_engine.settings.config import (
@@ -25,6 +25,7 @@ from nst_engine.settings.config import (
 )
 from nst_engine.settings.optimizer_settings import parse_parameter
 from nst_engine.settings.table import BY_NAME
+from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
 
 # The form's words for the parameters whose names are short for them; the rest as named.
@@ -111,8 +112,8 @@ class OptimizerFields(Vertical):
     def _mounted(self, name: str) -> bool:
         return name in self._ready
 
-    @on(Select.Changed, "#optimizer")
-    async def _chosen(self, event: Select.Changed) -> None:
+    @on(Dropdown.Changed, "#optimizer")
+    async def _chosen(self, event: Dropdown.Changed) -> None:
         if not isinstance(event.value, str):
             return
         name = event.value

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, Label, Select
+from textual.widgets import Button, Label
 
 from nst_engine.settings.config import RunConfig
+from nst_tui.app.widgets.dropdown import Dropdown
 
 NO_PRESET = "custom"  # what the drop-down says of settings that are no preset's
 
@@ -30,14 +31,9 @@ class PresetRow(Horizontal):
     PresetRow {
         margin-top: 1;
     }
-    Select {
+    /* The chosen preset's name is on one line, cut at 80 columns ("default (bu…"). */
+    #preset {
         width: 1fr;
-    }
-    /* The chosen preset's name on one line, cut at 80 columns ("default (bu…"), never wrapped. */
-    #preset SelectCurrent Static#label {
-        height: 1;
-        text-wrap: nowrap;
-        text-overflow: ellipsis;
     }
     #save-preset {
         margin-left: 1;
@@ -52,18 +48,18 @@ class PresetRow(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("Preset", classes="field-label")
-        yield Select(preset_options(), id="preset", prompt=NO_PRESET, compact=True)
+        yield Dropdown(preset_options(), id="preset", prompt=NO_PRESET)
         yield Button("Save as…", id="save-preset", compact=True)
 
     @property
-    def select(self) -> Select:
-        return self.query_one("#preset", Select)
+    def select(self) -> Dropdown:
+        return self.query_one("#preset", Dropdown)
 
     def _show(self, name: str | None) -> None:
         """Show `name` (None: custom) without loading it again."""
         select = self.select
-        known = {value for _, value in select._options}
-        with select.prevent(Select.Changed):
+        known = {value for _, value in select.options}
+        with select.prevent(Dropdown.Changed):
             if name is not None and name in known:
                 select.value = name
             else:
@@ -82,7 +78,7 @@ class PresetRow(Horizontal):
         """The presets listed again (one was saved or deleted); `select` shown if given."""
         choice = self.select
         current = choice.value if isinstance(choice.value, str) else None
-        with choice.prevent(Select.Changed):
+        with choice.prevent(Dropdown.Changed):
             choice.set_options(preset_options())
         self._shown_for = None
         self._show(select if select is not None else current)
