@@ -18,6 +18,7 @@ SCRIPTS = sorted(BENCHMARKS.glob("*.py"))
 
 # Each cheap benchmark's smallest case, and a word its output must hold.
 SMALLEST = {
+    "app_start": (["--starts", "1", "--repeats", "1"], "CPU per start"),
     "checkpoint_pause": (["--size", "16", "--history", "2", "--repeats", "1"], "median pause"),
     "gram_tf32": (["--size", "32", "--weights", "random"], "relu5_1"),
     "w2_square_root": (
