@@ -150,10 +150,9 @@ async def test_init_and_weights_files_and_each_new_setting_reach_the_config_the_
 
 async def init_from_an_image_file(pilot, content: Path, tmp_path: Path) -> None:
     app = pilot.app
-    field = app.main.query_one("#init_file-field", PathField)
-    assert not field.display, "init file: shown only for 'an image file…'"
+    assert not shown(app, "#init_file-field"), "init file: shown only for 'an image file…'"
     await choose(pilot, "#init", FILE)
-    assert field.display, "init file: shown"
+    assert app.main.query_one("#init_file-field", PathField).display, "init file: shown"
     run_is_off_because(app, "choose an init image")
     await set_text(pilot, "#init_file", str(tmp_path / "missing.png"))
     run_is_off_because(app, f"init image '{tmp_path / 'missing.png'}' does not exist")
@@ -163,11 +162,17 @@ async def init_from_an_image_file(pilot, content: Path, tmp_path: Path) -> None:
     assert config.look.init == str(content), "init file: in the config run"
 
 
+def shown(app, selector: str) -> bool:
+    """Whether the field is on the screen: a hidden field may not be mounted at all yet."""
+    fields = app.main.query(selector)
+    return bool(fields) and fields.first().display
+
+
 async def weights_from_a_file(pilot, tmp_path: Path) -> None:
     app = pilot.app
     weights = tmp_path / "vgg19.safetensors"
     weights.write_bytes(b"not checked until a run loads it")
-    assert not app.main.query_one("#weights_file-field").display, "weights file: hidden"
+    assert not shown(app, "#weights_file-field"), "weights file: hidden"
     await choose(pilot, "#weights", FILE)
     assert app.main.query_one("#weights_file-field").display, "weights file: shown"
     run_is_off_because(app, "give a weights file")

@@ -8,6 +8,7 @@ preset or remembered settings chooses "a file…" with the path filled in.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import on
@@ -47,7 +48,12 @@ def image_path_text(path: Path | None) -> str:
 
 
 class ChoiceOrFile(Vertical):
-    """A drop-down of fixed choices and "a file…", and the file's field when that is chosen."""
+    """A drop-down of fixed choices and "a file…", and the file's field when that is chosen.
+
+    The file's field is mounted only when "a file…" is first chosen (or a setting that is a
+    path is loaded): hidden, it would still cost its styling and layout at every start and
+    every key. Once mounted it is kept, hidden or shown, so that its text survives a switch.
+    """
 
     DEFAULT_CSS = """
     ChoiceOrFile {
@@ -58,34 +64,47 @@ class ChoiceOrFile(Vertical):
     def __init__(
         self,
         select: SelectField,
-        file_field: PathField | TextField,
+        make_file_field: Callable[[str], PathField | TextField],
         choices: tuple[str, ...],
         value: str,
     ) -> None:
         super().__init__(id=f"{select.select.id}-choice", classes="choice-or-file")
         self.select_field = select
-        self.file_field = file_field
+        self.make_file_field = make_file_field  # the file's field, given its text
+        self.file_field: PathField | TextField | None = None  # None until first needed
         self.choices = choices
+        if value not in choices:
+            self.file_field = make_file_field(value)
 
     def compose(self) -> ComposeResult:
         yield self.select_field
-        yield self.file_field
-
-    def on_mount(self) -> None:
-        self.file_field.display = self.select_field.value == FILE
+        if self.file_field is not None:
+            yield self.file_field
 
     @on(Dropdown.Changed)
-    def _chosen(self, event: Dropdown.Changed) -> None:
-        if event.dropdown is self.select_field.select:
-            self.file_field.display = event.value == FILE
+    async def _chosen(self, event: Dropdown.Changed) -> None:
+        if event.dropdown is not self.select_field.select:
+            return
+        if event.value == FILE and self.file_field is None:
+            self.file_field = self.make_file_field("")
+            # Awaited: the form, which hears of the change next, reads the field mounted.
+            await self.mount(self.file_field)
+        self._show_file()
+
+    def _show_file(self) -> None:
+        if self.file_field is not None:
+            self.file_field.display = self.select_field.value == FILE
 
     def value(self, problems: list[str]) -> str:
         """The setting: the choice or the file's path; a problem with the file is added to
         `problems` (and the first choice returned in its place)."""
         choice = self.select_field.value
+        field = self.file_field
         if choice != FILE:
             return choice
-        field = self.file_field
+        if field is None:  # "a file…" chosen, its field not mounted yet: no path yet
+            problems.append(f"checking the {self.select_field.select.id} file…")
+            return self.choices[0]
         if isinstance(field, PathField):
             if field.problem is None:
                 problems.append(f"checking the {field.role}…")
@@ -101,13 +120,18 @@ class ChoiceOrFile(Vertical):
             return self.choices[0]
 
     def load(self, value: str) -> None:
-        """Choose `value`, or "a file…" with `value` as the path when it is not a choice."""
+        """Choose `value`, or "a file…" with `value` as the path when it is not a choice (its
+        field mounted now if it was not)."""
         if value in self.choices:
             self.select_field.set_value(value)
         else:
             self.select_field.set_value(FILE)
-            self.file_field.text = value
-        self.file_field.display = self.select_field.value == FILE
+            if self.file_field is None:
+                self.file_field = self.make_file_field(value)
+                self.mount(self.file_field)
+            else:
+                self.file_field.text = value
+        self._show_file()
 
 
 def init_choice(value: str) -> ChoiceOrFile:
@@ -120,8 +144,11 @@ def init_choice(value: str) -> ChoiceOrFile:
         tooltip="Where the image starts: the content (with noise), noise, the style image, "
         "or an image file of your choice",
     )
-    path = PathField("  image", "init_file", "init image", "" if value in inits else value)
-    return ChoiceOrFile(select, path, inits, value)
+    return ChoiceOrFile(select, init_file_field, inits, value)
+
+
+def init_file_field(text: str) -> PathField:
+    return PathField("  image", "init_file", "init image", text)
 
 
 def weights_choice(value: str) -> ChoiceOrFile:
@@ -134,14 +161,18 @@ def weights_choice(value: str) -> ChoiceOrFile:
         tooltip="VGG19 weights: oxford (the paper's), torchvision, random (tests only), "
         "or a .safetensors, .pth or .h5 file",
     )
+    return ChoiceOrFile(select, weights_file_field, sources, value)
+
+
+def weights_file_field(text: str) -> TextField:
     path = TextField(
         "  file",
         "weights_file",
         parse_weights_file,
-        "" if value in sources else value,
+        text,
         placeholder="path to .safetensors, .pth or .h5",
         tooltip="A VGG19 weights file (→ completes the path)",
         input_class=PathInput,
     )
     path.input.suggester = PathSuggester(WEIGHTS_SUFFIXES)
-    return ChoiceOrFile(select, path, sources, value)
+    return path
