@@ -214,7 +214,7 @@ async def test_two_style_images_with_weights_reach_the_blend(make_app, demo_pair
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await form_settled(pilot)
-        assert not app.main.query_one("#style-blend-field").display  # one image: no weights
+        assert not shown(app, "#style-blend-field")  # one image: no weights
         second = await add_style(pilot, content)
         assert app.main.query_one("#style-blend-field").display
         assert str(app.main.query_one(f"#{second}-field .field-label").content) == "Style 2"

@@ -1,6 +1,7 @@
 """The form's hidden parts are mounted only when first shown (issue 21.7: fewer widgets to
 style and lay out at every start and every key), and kept once mounted: the optimisers' panels
-other than the chosen one's, the init image's path field and the weights file's field. What
+other than the chosen one's, the init image's path field, the weights file's field and the
+first style image's blend weight (shown only with a second style image). What
 the form reads is the same as when they were all there: the values of a part never mounted
 are its config's. Few app starts: several parts in each, each named in its assertions."""
 
@@ -16,8 +17,15 @@ from nst_engine.settings.config import RunConfig
 from nst_engine.settings.optimizer_settings import RMSpropSettings, SGDSettings
 from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.form.choice_or_file import FILE
+from nst_tui.app.widgets.form.style_images import StyleImages
 
-HIDDEN_AT_START = ("#params-lbfgs", "#params-sgd", "#params-rmsprop", "#init_file-field")
+HIDDEN_AT_START = (
+    "#params-lbfgs",
+    "#params-sgd",
+    "#params-rmsprop",
+    "#init_file-field",
+    "#style-blend-field",
+)
 
 
 def mounted(app, selector: str) -> bool:
@@ -49,6 +57,7 @@ async def test_hidden_parts_are_mounted_when_first_shown_and_kept(make_app, tiny
         assert read_config(app) == tiny_config.replace(output=None), "at start: config read"
         await optimiser_panel_keeps_its_values(pilot)
         await init_file_field_mounts_and_checks(pilot, tiny_config.inputs.content)
+        await blend_weight_mounts_with_a_second_style(pilot, tiny_config.inputs.content)
 
 
 async def optimiser_panel_keeps_its_values(pilot) -> None:
@@ -120,3 +129,19 @@ async def test_a_loaded_config_fills_parts_never_mounted(make_app, tiny_config, 
         # Optimiser sgd: the Nesterov switch too.
         await choose(pilot, "#optimizer", "sgd", "#params-sgd")
         assert app.main.query_one("#sgd-nesterov").value is True, "optimiser sgd: Nesterov"
+
+
+async def blend_weight_mounts_with_a_second_style(pilot, content: Path) -> None:
+    app = pilot.app
+    # Style blend: the first image's weight is mounted with a second image, kept after.
+    styles = app.main.query_one(StyleImages)
+    await styles.add(str(content))
+    await wait_for(pilot, lambda: mounted(app, "#style-blend"), what="the blend weight")
+    await form_settled(pilot)
+    assert app.main.query_one("#style-blend-field").display, "style blend: not shown"
+    await set_text(pilot, "#style-blend", "3")
+    assert read_config(app).look.style_blend == (3.0, 1.0), "style blend: not in the config"
+    styles.remove_extra(styles.extras[0])
+    await form_settled(pilot)
+    assert not app.main.query_one("#style-blend-field").display, "style blend: one image"
+    assert read_config(app).look.style_blend == (), "style blend: read with one image"

@@ -166,7 +166,8 @@ class StyleImages(Vertical):
     def compose(self) -> ComposeResult:
         yield self.first
         yield self.first_mask
-        yield self.first_blend
+        if self._blocks:  # else mounted with the second image: hidden, it costs every layout
+            yield self.first_blend
         yield from self._blocks
         with Horizontal(id="add-style-row"):
             add = Button("+ Add a style image", id="add-style", compact=True)
@@ -179,6 +180,8 @@ class StyleImages(Vertical):
     def _blending_shown(self) -> None:
         """With several images, the first is "Style 1" and each shows its weight."""
         blending = bool(self._blocks)
+        if blending and self.first_blend.parent is None:
+            self.mount(self.first_blend, after=self.first_mask)  # kept once mounted
         self.first_blend.display = blending
         if self.first.is_mounted:
             label = self.first.query_one(".field-label", Label)
@@ -299,7 +302,10 @@ class StyleImages(Vertical):
             for block in self.extras:
                 self.remove_extra(block)
         weights = fitted_weights(blend, 1 + len(extras if extras is not None else self._blocks))
-        self.first_blend.text = weights[0]
+        if self.first_blend.parent is None:  # not mounted yet: given its text as it is made
+            self.first_blend = BlendField("style", 1, weights[0], removable=False)
+        else:
+            self.first_blend.text = weights[0]
         if extras is not None:
             for path, weight, mask in zip(extras, weights[1:], mask_texts[1:], strict=True):
                 self.add(str(path), weight, mask)
