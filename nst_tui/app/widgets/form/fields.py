@@ -53,31 +53,28 @@ class Field(Vertical):
         classes: str | None = None,
         tooltip: str | None = None,
     ) -> None:
-        super().__init__(id=id, classes=f"field {classes or ''}".strip())
+        # Decided before mounting (a class added later would restyle the field and its children).
+        self.draws_label = type(self).compose is Field.compose
+        drawn = "-label-drawn" if self.draws_label else ""
+        super().__init__(id=id, classes=" ".join(f"field {drawn} {classes or ''}".split()))
         self._label = label
         self._controls = controls
-        self._tooltip = tooltip
         self.error = ""
+        if self.draws_label:
+            if tooltip:
+                self.tooltip = tooltip  # over the label's columns (the control has its own)
+            for control in controls:
+                control.add_class("field-control")
 
     def compose(self) -> ComposeResult:
-        self.add_class("-label-drawn")
-        if self._tooltip:
-            self.tooltip = self._tooltip  # over the label's columns (the control has its own)
-        for control in self._controls:
-            control.add_class("field-control")
         yield from self._controls
 
     def render(self) -> RenderResult:
         """The label on the first line, as the form's `.field-label` looked ($text-muted)."""
-        if not self.has_class("-label-drawn"):
+        if not self.draws_label:
             return super().render()
         style = self.get_visual_style("field--label", partial=True)
         return Content.styled(self._label[:LABEL_WIDTH], style)
-
-    def set_label(self, text: str) -> None:
-        """Name the field `text` from now on."""
-        self._label = text
-        self.refresh()
 
     def set_error(self, text: str) -> None:
         """Show `text` under the field ('' hides it); the error line is made when first needed."""
