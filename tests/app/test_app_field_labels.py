@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from app_helpers import form_settled, set_text, wait_for
 from screen_text import screen_lines
-from textual.widgets import Label
+from textual.widgets import Label, Tooltip
 
 from nst_tui.app.widgets.form.fields import Field, SelectField, TextField
 
@@ -54,3 +54,16 @@ async def test_a_bad_value_shows_its_error_under_the_control(make_app) -> None:
         assert lines[field.region.y].startswith("Iterations", field.region.x)
         assert lines[error.region.y][field.region.x : field.region.x + 14] == " " * 14
         assert field.error and field.error[:10] in lines[error.region.y]
+
+
+async def test_the_labels_columns_show_the_fields_tooltip(make_app) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), tooltips=True) as pilot:
+        await form_settled(pilot)
+        field = app.main.query_one("#output_size-field", Field)
+        app.main.form.scroll_to_widget(field, animate=False)
+        await pilot.pause()
+        await pilot.hover(field, offset=(3, 0))  # on the word "Output"
+        tooltip = app.screen.query_one(Tooltip)
+        await wait_for(pilot, lambda: tooltip.display, what="the tooltip")
+        assert str(tooltip.content).startswith("Size of the saved image")
