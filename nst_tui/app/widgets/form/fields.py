@@ -9,27 +9,40 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.widget import Widget
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from nst_engine.errors import NSTError
 from nst_engine.settings.table import BY_NAME
 from nst_tui.app.widgets.dropdown import Dropdown
 from nst_tui.app.widgets.lines import show
 
+LABEL_WIDTH = 14  # the label's columns, left of the control (the form's `.field-label`)
+
 
 class Field(Vertical):
-    """`label  [control]` with an error line that shows only when there is an error."""
+    """`label  [control]` with an error line that shows only when there is an error.
 
+    The field draws its label itself (`render`, in the columns left of its control, which no
+    child covers) rather than with a Label widget: a widget fewer in every row, and the main
+    screen's start and every layout of it pay for each widget. A subclass that composes its
+    own children (a Label among them) is laid out as a two-column grid instead.
+    """
+
+    COMPONENT_CLASSES = {"field--label"}
     DEFAULT_CSS = """
+    Field > .field--label { color: $text-muted; }
     Field {
         layout: grid;
         grid-size: 2;
         grid-columns: 14 1fr;
         grid-rows: auto;
     }
+    Field.-label-drawn { grid-size: 1; grid-columns: 1fr; }
+    Field.-label-drawn > .field-control { margin-left: 14; }
     """
 
     def __init__(
@@ -40,19 +53,28 @@ class Field(Vertical):
         classes: str | None = None,
         tooltip: str | None = None,
     ) -> None:
-        super().__init__(id=id, classes=f"field {classes or ''}".strip())
+        # Decided before mounting (a class added later would restyle the field and its children).
+        self.draws_label = type(self).compose is Field.compose
+        drawn = "-label-drawn" if self.draws_label else ""
+        super().__init__(id=id, classes=" ".join(f"field {drawn} {classes or ''}".split()))
         self._label = label
         self._controls = controls
-        self._tooltip = tooltip
         self.error = ""
+        if self.draws_label:
+            if tooltip:
+                self.tooltip = tooltip  # over the label's columns (the control has its own)
+            for control in controls:
+                control.add_class("field-control")
 
     def compose(self) -> ComposeResult:
-        # A two-column grid (DEFAULT_CSS): few widgets per field keeps the first frame fast.
-        label = Label(self._label, classes="field-label")
-        if self._tooltip:
-            label.tooltip = self._tooltip
-        yield label
         yield from self._controls
+
+    def render(self) -> RenderResult:
+        """The label on the first line, as the form's `.field-label` looked ($text-muted)."""
+        if not self.draws_label:
+            return super().render()
+        style = self.get_visual_style("field--label", partial=True)
+        return Content.styled(self._label[:LABEL_WIDTH], style)
 
     def set_error(self, text: str) -> None:
         """Show `text` under the field ('' hides it); the error line is made when first needed."""
