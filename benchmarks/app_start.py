@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from form_keys import count_layouts, demo_config  # beside this file, as Python runs it
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -49,38 +51,13 @@ async def one_start(config, layouts: list[int]) -> tuple[float, int, int]:
     return spent, widgets, laid_out
 
 
-def count_layouts() -> list[int]:
-    from textual.screen import Screen
-
-    counter = [0]
-    layout = Screen._refresh_layout
-
-    def counted(self, *args, **kwargs):
-        counter[0] += 1
-        return layout(self, *args, **kwargs)
-
-    Screen._refresh_layout = counted
-    return counter
-
-
 def measure(starts: int, root: Path = ROOT) -> dict[str, float]:
     """In this process: one start to warm up (imports), then `starts` measured ones, on the
     demo pair of `root`'s styles/."""
     import torch
 
     torch.set_num_threads(1)
-    from nst_engine.settings.config import RunConfig
-    from nst_engine.settings.values import Size
-
-    styles = root / "styles"
-    config = RunConfig.from_flat(
-        content=styles / "rocket.jpg",
-        style=styles / "swirl.jpg",
-        iterations=200,
-        size=Size(longest=128),
-        weights="random",
-        device="cpu",
-    )
+    config = demo_config(root)
     from textual.screen import Screen
 
     layout = Screen._refresh_layout

@@ -93,19 +93,13 @@ async def one_round(config, layouts: list[int]) -> dict[str, tuple[float, int]]:
     }
 
 
-def measure(variant: str, rounds: int) -> dict[str, tuple[float, float]]:
-    """In this process: `rounds` app starts of `variant`; the mean CPU (s) and layouts of a
-    key typed and of a Tab."""
-    import torch
-
-    torch.set_num_threads(1)
+def demo_config(root: Path):
+    """The demo pair of `root`'s styles/ at 128 px, random weights, on the CPU."""
     from nst_engine.settings.config import RunConfig
     from nst_engine.settings.values import Size
 
-    if variant == "before":
-        put_back_the_old_updates()
-    styles = ROOT / "styles"
-    config = RunConfig.from_flat(
+    styles = root / "styles"
+    return RunConfig.from_flat(
         content=styles / "rocket.jpg",
         style=styles / "swirl.jpg",
         iterations=200,
@@ -113,6 +107,17 @@ def measure(variant: str, rounds: int) -> dict[str, tuple[float, float]]:
         weights="random",
         device="cpu",
     )
+
+
+def measure(variant: str, rounds: int) -> dict[str, tuple[float, float]]:
+    """In this process: `rounds` app starts of `variant`; the mean CPU (s) and layouts of a
+    key typed and of a Tab."""
+    import torch
+
+    torch.set_num_threads(1)
+    if variant == "before":
+        put_back_the_old_updates()
+    config = demo_config(ROOT)
     layouts = count_layouts()
     runs = [asyncio.run(one_round(config, layouts)) for _ in range(rounds)]
     return {
