@@ -228,7 +228,7 @@ class HistoryScreen(Screen):
         """Fill the table with the filtered records, sorted; the cursor stays on its run."""
         text = self.query_one("#history-filter", Input).value
         status = self.query_one("#history-status", Dropdown).value
-        kept = filter_runs(self.records, text, status if isinstance(status, str) else None)
+        kept = filter_runs(self.records, text, status)
         column, descending = self.sorting
         kept.sort(key=lambda record: sort_key(column, record), reverse=descending)
         self.shown = kept

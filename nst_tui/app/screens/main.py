@@ -107,7 +107,7 @@ class MainScreen(Screen):
 
     @on(Dropdown.Changed, "#preset")
     def _preset_chosen(self, event: Dropdown.Changed) -> None:
-        if isinstance(event.value, str):
+        if event.value is not None:  # None: custom, no preset to load
             self.load_preset(event.value)
 
     def load_preset(self, name: str) -> None:

@@ -160,9 +160,6 @@ class Dropdown(Widget, can_focus=True):
         if self.is_mounted:
             self.post_message(self.Changed(self, value))
 
-    def is_blank(self) -> bool:
-        return self._value is None
-
     def clear(self) -> None:
         """Choose nothing (the prompt shows); UnknownChoiceError where blank is not allowed."""
         self.value = None

@@ -114,7 +114,7 @@ class OptimizerFields(Vertical):
 
     @on(Dropdown.Changed, "#optimizer")
     async def _chosen(self, event: Dropdown.Changed) -> None:
-        if not isinstance(event.value, str):
+        if event.value is None:
             return
         name = event.value
         switcher = self.query_one(ContentSwitcher)

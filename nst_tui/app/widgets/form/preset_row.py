@@ -77,7 +77,7 @@ class PresetRow(Horizontal):
     def refresh_presets(self, select: str | None = None) -> None:
         """The presets listed again (one was saved or deleted); `select` shown if given."""
         choice = self.select
-        current = choice.value if isinstance(choice.value, str) else None
+        current = choice.value
         with choice.prevent(Dropdown.Changed):
             choice.set_options(preset_options())
         self._shown_for = None
