@@ -23,6 +23,7 @@ HOLDER = """
 import fcntl, os, sys
 descriptor = os.open(os.path.join(sys.argv[1], "run.lock"), os.O_RDWR | os.O_CREAT)
 fcntl.flock(descriptor, fcntl.LOCK_EX)
+os.ftruncate(descriptor, 0)  # as a run's own lock does: a longer pid before would stay behind
 os.write(descriptor, f"{os.getpid()}\\n".encode())
 print("held", flush=True)
 sys.stdin.read()
