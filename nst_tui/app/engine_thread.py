@@ -135,7 +135,7 @@ class EngineThread:
     """
 
     def __init__(self) -> None:
-        self._work: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple]] = (
+        self._work: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple] | None] = (
             queue.SimpleQueue()
         )
         self._waited: set[Future] = set()  # submitted and not yet settled
@@ -166,19 +166,22 @@ class EngineThread:
 
     def _serve(self) -> None:
         lower_engine_priority()  # before torch starts its threads from this one
-        while True:
-            future, function, args = self._work.get()
-            with self._lock:
-                if future.done():  # abandoned before it began
-                    continue
-                future.set_running_or_notify_cancel()
-                self._running = True
-            try:
-                result = function(*args)
-            except BaseException as error:  # handed to whoever waits, as an executor does
-                self._settle(future, error=error)
-            else:
-                self._settle(future, result=result)
+        while (work := self._work.get()) is not None:
+            self._do(*work)
+            del work  # not kept while the thread waits for the next
+
+    def _do(self, future: Future, function: Callable[..., Any], args: tuple) -> None:
+        with self._lock:
+            if future.done():  # abandoned before it began
+                return
+            future.set_running_or_notify_cancel()
+            self._running = True
+        try:
+            result = function(*args)
+        except BaseException as error:  # handed to whoever waits, as an executor does
+            self._settle(future, error=error)
+        else:
+            self._settle(future, result=result)
 
     def _settle(self, future: Future, result: Any = None, error: BaseException | None = None):
         with self._lock:
@@ -191,10 +194,14 @@ class EngineThread:
                 future.set_result(result)
 
     def abandon(self) -> None:
-        """The app quits: every wait for the work ends (Abandoned); nothing new starts."""
+        """The app quits: every wait for the work ends (Abandoned); nothing new starts, and
+        the thread ends once the work it is doing does. It holds what the app's threads
+        were started with (the app's captured stderr among them): a thread left waiting
+        kept the whole app alive in a process that goes on (every app test's process)."""
         with self._lock:
             self._abandoned = True
             waited, self._waited = list(self._waited), set()
+        self._work.put(None)
         for future in waited:
             with contextlib.suppress(InvalidStateError):
                 future.set_exception(Abandoned())

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from app_helpers import STEP_PAUSE
 
 from nst_engine.settings.config import OptimizerSettings, RunConfig
 from nst_engine.settings.values import Size
@@ -79,6 +80,7 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
     itself: test_app_engine_thread.py, which sets NST_TUI_ENGINE_NICE itself).
     """
     import torch
+    from textual._styles_cache import StylesCache
     from textual.pilot import Pilot
 
     monkeypatch.setenv("NST_TUI_ENGINE_NICE", "0")
@@ -89,6 +91,10 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+    # Textual caches 1,024 calls of this method by widget: each keeps a widget's drawing
+    # cache (a few hundred objects) alive after its app ended, and a test process that
+    # starts app after app carried 200,000 of them through every full garbage collection.
+    StylesCache.get_inner_outer.cache_clear()
 
 
 @pytest.fixture(autouse=True)
@@ -113,10 +119,6 @@ def engine_runs_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: pyt
     yield
     if built and request.node.get_closest_marker("slow") is None:
         pytest.fail(f"{request.node.name} runs the engine: mark it @pytest.mark.slow")
-
-
-# Seconds each engine step of an app test waits (sleeping: no CPU) before it is taken.
-STEP_PAUSE = 0.03
 
 
 @pytest.fixture(autouse=True)

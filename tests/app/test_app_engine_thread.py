@@ -144,3 +144,33 @@ def test_gc_freeze_setting_zero_sets_nothing_aside(monkeypatch: pytest.MonkeyPat
     # Not above: a freeze would add every live object. (Frozen objects that another test's
     # leftover thread lets go of can make it fall a little meanwhile.)
     assert gc.get_freeze_count() <= before
+
+
+def test_abandoning_ends_every_wait_then_the_thread_once_its_work_is_done() -> None:
+    """The work going goes on unwaited, the work waiting never starts, and the thread ends
+    after the work going: a thread left waiting for more kept the app alive (its stderr,
+    captured when the app started the thread), and a test process that starts app after app
+    carried every one of them."""
+    from nst_tui.app.engine_thread import Abandoned, EngineThread
+
+    engine, release, ran = EngineThread(), threading.Event(), []
+    going = engine.submit(lambda: release.wait(60) and ran.append("going"))
+    waiting = engine.submit(lambda: ran.append("waiting"))
+    while not going.running():
+        threading.Event().wait(0.01)
+    engine.abandon()
+    for future in (going, waiting):
+        with pytest.raises(Abandoned):
+            future.result(timeout=5)
+    assert engine.submit(lambda: ran.append("later")).exception(timeout=5) is not None
+    release.set()
+    engine._thread.join(timeout=60)
+    assert not engine._thread.is_alive() and ran == ["going"]
+
+
+async def test_an_apps_engine_thread_ends_with_the_app(make_app) -> None:
+    app = make_app()
+    async with app.run_test() as pilot:
+        await wait_for(pilot, lambda: app._engine_thread._thread is not None, what="the probe")
+    app._engine_thread._thread.join(timeout=60)
+    assert not app._engine_thread._thread.is_alive()
