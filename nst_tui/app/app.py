@@ -43,6 +43,7 @@ from nst_tui.app.remembered import Remembered, load_remembered, save_remembered
 from nst_tui.app.run_driver import QueueDriver
 from nst_tui.app.screens.main import MainScreen
 from nst_tui.app.screens.queue import QueueEntry
+from nst_tui.app.textual_driver import stop_reading_a_gone_terminal
 from nst_tui.app.widgets.run.estimate import EstimateLine
 
 MAIN_SCREEN_ACTIONS = (
@@ -154,6 +155,7 @@ class NSTApp(QueueActions, Quitting, App[int], inherit_bindings=False):
         if threading.current_thread() is threading.main_thread():
             for number in STOP_SIGNALS:
                 self._previous_handlers[number] = signal.signal(number, self._stop_on_signal)
+        stop_reading_a_gone_terminal(self)
 
     def on_unmount(self) -> None:
         # However the app ends (a test's end too), no job goes on without it, and nothing

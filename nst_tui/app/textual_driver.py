@@ -1,6 +1,6 @@
 """What the app does with Textual's terminal driver beyond its public API.
 
-Two things Textual (8.x, its LinuxDriver) offers no way to do:
+Three things Textual (8.x, its LinuxDriver) offers no way to do:
 
 - Ask the terminal a question while the app runs (`input_paused`): Textual's input thread
   reads every byte the terminal sends and turns the replies to a question into keys typed
@@ -11,6 +11,11 @@ Two things Textual (8.x, its LinuxDriver) offers no way to do:
   queue is never emptied again, and the interface's 31st write after it blocks for good.
   Whether the interface had quit by then was a race: after SIGHUP the log said "the
   interface did not close" 2 times in 4 (the watchdog in quitting.py then ended the process).
+- Stop reading a terminal that has gone (`stop_reading_a_gone_terminal`): Textual's input
+  thread waits for the terminal to be readable and reads; a terminal that has gone is always
+  readable and reads nothing, so where no SIGHUP came (the app is not the terminal's
+  controlling process) the thread went round that loop at full speed, a whole core, until
+  the process ended. The thread is stopped once the terminal is found gone.
 
 Each function checks that the driver has what it uses, and does nothing where it has not
 (another platform, the test driver, a later Textual).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -27,6 +33,7 @@ from collections.abc import Iterator
 from typing import Any
 
 DRAIN_INTERVAL = 0.05  # seconds between two looks at the writer threads once draining
+TERMINAL_CHECK_INTERVAL = 1.0  # seconds between two looks at whether the terminal is there
 INPUT_STOP_TIMEOUT = 1.0  # seconds to wait for Textual's input thread to stop
 
 log = logging.getLogger("nst.app")
@@ -65,6 +72,38 @@ def _discard_dead_writers_output(driver: Any) -> None:
                 while True:
                     pending.get_nowait()
         time.sleep(DRAIN_INTERVAL)
+
+
+def stop_reading_a_gone_terminal(app: Any) -> bool:
+    """Watch the terminal the app reads from (a daemon thread); once it has gone, stop
+    Textual's input thread. Whether the app reads a terminal to watch."""
+    driver = getattr(app, "_driver", None)
+    stop = getattr(driver, "exit_event", None)
+    fileno = getattr(driver, "fileno", None)
+    if stop is None or not isinstance(fileno, int) or not os.isatty(fileno):
+        return False
+    threading.Thread(
+        target=_stop_input_when_gone, args=(fileno, stop), name="nst-terminal", daemon=True
+    ).start()
+    return True
+
+
+def _stop_input_when_gone(fileno: int, stop: threading.Event) -> None:
+    while _terminal_is_there(fileno):
+        time.sleep(TERMINAL_CHECK_INTERVAL)
+    log.info("the terminal has gone: no more reading from it")
+    stop.set()
+
+
+def _terminal_is_there(fileno: int) -> bool:
+    """Asking a terminal for its settings fails (EIO) once it has hung up."""
+    import termios  # POSIX: only Textual's LinuxDriver has a `fileno` to watch
+
+    try:
+        termios.tcgetattr(fileno)
+    except (termios.error, OSError):
+        return False
+    return True
 
 
 @contextlib.contextmanager

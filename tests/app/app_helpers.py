@@ -13,6 +13,9 @@ from collections.abc import Callable
 # thread it was waiting for.
 POLL = 0.02
 CATCH_UP = 0.25
+# Seconds each engine step of an app test waits (sleeping: no CPU) before it is taken
+# (conftest.py engine_steps_paced; the real app in a terminal: test_app_signals.py).
+STEP_PAUSE = 0.03
 
 
 async def wait_for(

@@ -21,22 +21,25 @@ import time
 from pathlib import Path
 
 import pytest
+from app_helpers import STEP_PAUSE
 from PIL import Image
 
 from nst_engine.settings.gallery import demo_pair
 from nst_engine.store.runlog import log_path
 from nst_tui.app.remembered import settings_path
 
-# Made the controlling terminal of its own session (so closing the terminal hangs it up),
-# then the app itself, as `nst-tui` with no arguments starts it.
-LAUNCHER = (
-    "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
-    "os.execv(sys.executable, [sys.executable, '-m', 'nst_tui.cli'])"
+# The app as `nst-tui` with no arguments starts it, its engine's steps paced as in the other
+# app tests (conftest.py STEP_PAUSE): a run these tests keep going (one waits 20 s) no longer
+# takes a core the whole time; it still draws progress many times a second.
+PACED_APP = (
+    "import sys, time; from nst_engine.optimise.stepper import Stepper; step = Stepper.step; "
+    f"Stepper.step = lambda stepper: (time.sleep({STEP_PAUSE}), step(stepper))[1]; "
+    "from nst_tui.cli import main; sys.argv = ['nst-tui']; sys.exit(main())"
 )
+# Made the controlling terminal of its own session (so closing the terminal hangs it up).
+LAUNCHER = "import fcntl, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); " + PACED_APP
 # Not the terminal's controlling process: closing the terminal sends it no SIGHUP.
-DETACHED_LAUNCHER = (
-    "import os, sys; os.execv(sys.executable, [sys.executable, '-m', 'nst_tui.cli'])"
-)
+DETACHED_LAUNCHER = PACED_APP
 ITERATIONS = 5000
 # Seconds between a terminal closing and a late SIGHUP: long enough for the interface to
 # write more than Textual's output queue holds (30 writes) into the terminal that has gone.
@@ -53,7 +56,8 @@ class AppInTerminal:
     def __init__(self, folder: Path, launcher: str = LAUNCHER) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        environment = dict(os.environ, TERM="xterm-256color")
+        # One torch thread: the run only has to go on, and the other worker has tests too.
+        environment = dict(os.environ, TERM="xterm-256color", OMP_NUM_THREADS="1")
         self.process = subprocess.Popen(
             [sys.executable, "-c", launcher],
             stdin=slave,

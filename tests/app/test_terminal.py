@@ -192,3 +192,61 @@ def test_a_driver_without_an_input_thread_is_not_paused() -> None:
 
     with input_paused(App) as paused:
         assert not paused
+
+
+async def test_textuals_input_thread_stops_once_its_terminal_has_gone(monkeypatch) -> None:
+    """Textual's own input thread on a real pty: a terminal that hung up (its other end
+    closed, no SIGHUP) reads nothing at once, and the thread went round its loop at full
+    speed until the process ended; the watch stops it. Kept going while the terminal is
+    there."""
+    import pty
+    import signal
+    import threading
+    from types import SimpleNamespace
+
+    from textual.drivers.linux_driver import LinuxDriver
+
+    from nst_tui.app import textual_driver
+
+    monkeypatch.setattr(textual_driver, "TERMINAL_CHECK_INTERVAL", 0.01)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTSTP, signal.SIGCONT)}
+    driver = LinuxDriver(SimpleNamespace())  # it sets handlers for SIGTSTP and SIGCONT
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
+    master, slave = pty.openpty()
+    driver.fileno = slave
+    reading = threading.Thread(target=driver.run_input_thread, daemon=True)
+    reading.start()
+    try:
+        assert textual_driver.stop_reading_a_gone_terminal(SimpleNamespace(_driver=driver))
+        checked = 0
+        real_check = textual_driver._terminal_is_there
+
+        def counted(fileno: int) -> bool:
+            nonlocal checked
+            checked += 1
+            return real_check(fileno)
+
+        monkeypatch.setattr(textual_driver, "_terminal_is_there", counted)
+        while checked < 5:  # the terminal is there: looked at, and the thread reads on
+            time.sleep(0.01)
+        assert reading.is_alive() and not driver.exit_event.is_set()
+        os.close(master)
+        master = None
+        reading.join(timeout=60)
+        assert not reading.is_alive() and driver.exit_event.is_set()
+    finally:
+        driver.exit_event.set()
+        reading.join(timeout=5)
+        os.close(slave)
+        if master is not None:
+            os.close(master)
+
+
+def test_a_driver_without_a_terminal_is_not_watched() -> None:
+    from types import SimpleNamespace
+
+    from nst_tui.app.textual_driver import stop_reading_a_gone_terminal
+
+    assert not stop_reading_a_gone_terminal(SimpleNamespace(_driver=None))
+    assert not stop_reading_a_gone_terminal(SimpleNamespace(_driver=SimpleNamespace()))
