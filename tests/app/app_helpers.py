@@ -14,8 +14,12 @@ from collections.abc import Callable
 POLL = 0.02
 CATCH_UP = 0.25
 # Seconds each engine step of an app test waits (sleeping: no CPU) before it is taken
-# (conftest.py engine_steps_paced; the real app in a terminal: test_app_signals.py).
+# (conftest.py engine_steps_paced; the real app in a terminal: test_app_signals.py); in a
+# scale of LONG_RUN iterations or more, a run kept going while the test works the screen,
+# LONG_RUN_STEP_PAUSE.
 STEP_PAUSE = 0.03
+LONG_RUN = 1000
+LONG_RUN_STEP_PAUSE = 0.15
 
 
 async def wait_for(

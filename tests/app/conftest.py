@@ -10,7 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from app_helpers import STEP_PAUSE
+from app_helpers import LONG_RUN, LONG_RUN_STEP_PAUSE, STEP_PAUSE
 
 from nst_engine.settings.config import OptimizerSettings, RunConfig
 from nst_engine.settings.values import Size
@@ -123,29 +123,31 @@ def engine_runs_are_marked_slow(request: pytest.FixtureRequest, monkeypatch: pyt
 
 @pytest.fixture(autouse=True)
 def engine_steps_paced(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every engine step in an app test first sleeps STEP_PAUSE.
+    """Every engine step in an app test first sleeps: STEP_PAUSE, or LONG_RUN_STEP_PAUSE in
+    a scale of LONG_RUN iterations or more (a run a test keeps going, never to its end).
 
     A step of a 32 px run takes a few ms on one CPU thread: a run that a test needs going
     while it works the screen (5000 iterations: the queue, a resize mid-run, Ctrl+Q's
     question) took a whole core of the machine for the test's length, and sent the interface
     progress at a rate no real run does (a 512 px step on a GPU takes tens of ms), all of it
     CPU the suite paid for nothing the test checks. Tests wait for steps, never for the clock,
-    so a slower step changes no outcome; a test that replaces the step (tests/conftest.py
-    `replace_engine_step`) wraps this one. `__wrapped__` is the engine's own step.
+    so a slower step changes no outcome. The pause is taken in the scale's step, around the
+    Stepper's: a test that replaces the Stepper's step (tests/conftest.py
+    `replace_engine_step`, `held_step`) is paced all the same.
     """
     import functools
     import time
 
-    from nst_engine.optimise.stepper import Stepper
+    from nst_engine.running.scale import Scale
 
-    real_step = Stepper.step
+    real_step = Scale.step
 
     @functools.wraps(real_step)
-    def paced(stepper):
-        time.sleep(STEP_PAUSE)
-        return real_step(stepper)
+    def paced(scale):
+        time.sleep(LONG_RUN_STEP_PAUSE if scale.iterations >= LONG_RUN else STEP_PAUSE)
+        return real_step(scale)
 
-    monkeypatch.setattr(Stepper, "step", paced)
+    monkeypatch.setattr(Scale, "step", paced)
 
 
 @pytest.fixture(autouse=True)

@@ -132,7 +132,7 @@ async def test_torch_and_what_runs_import_are_set_aside_from_the_collector(
         import torch._dynamo  # already imported: no cost here
 
         assert not seen_by_the_collector(torch._dynamo.reset)
-        # The engine's own step (an app test's step is wrapped: tests/app/conftest.py).
+        # The engine's own step (a test may have wrapped it: tests/conftest.py).
         step = inspect.unwrap(nst_engine.optimise.stepper.Stepper.step)
         assert not seen_by_the_collector(step)
 

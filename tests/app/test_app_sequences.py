@@ -19,6 +19,7 @@ from nst_engine.video.settings import SequenceSettings
 from nst_tui.app.widgets.run.estimate import EstimateLine
 
 FRAMES = 4
+FRAME_ITERATIONS = 10  # each frame's after the first (4)
 
 
 @pytest.fixture
@@ -154,8 +155,11 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
     app = make_app(tiny_config.replace(content=clip, iterations=4, checkpoint_every=2))
     async with app.run_test(size=(120, 40)) as pilot:
         await form_settled(pilot)
-        await set_text(pilot, "#frame_iterations", "30")
+        await set_text(pilot, "#frame_iterations", str(FRAME_ITERATIONS))
         whole = app.form_state.config.inputs.output
+        # The third step of frame 2 (4 steps for frame 1) waits until the question is
+        # answered and the terminal resized: the sequence runs meanwhile on any machine.
+        answered = held_step(4 + 3)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 2/4 · iteration" in counts_line(app), timeout=120)
         await pilot.press("ctrl+q")  # the question says what a sequence keeps; Esc: go on
@@ -164,24 +168,29 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         await pilot.press("escape")
         await wait_for(pilot, lambda: not isinstance(app.screen, ConfirmScreen), what="go on")
         await pilot.resize_terminal(80, 24)  # a resize while the sequence runs
+        assert app.running
+        answered.set()
         await wait_for(pilot, lambda: not app.running, timeout=120, what="the sequence")
         assert result_text(app).startswith("Done: 4 frames in ")
         assert str(whole) in result_text(app)
         assert [path.name for path in sorted(whole.iterdir())] == [
             f"frame-0000{number}.png" for number in range(1, FRAMES + 1)
         ]
-        assert counts_line(app).startswith("ETA 0:00 · frame 4/4 · it 30/30 ·")
+        assert counts_line(app).startswith(
+            f"ETA 0:00 · frame 4/4 · it {FRAME_ITERATIONS}/{FRAME_ITERATIONS} ·"
+        )
         # The sizes and device stay said: a later frame's set-up ("preparing…") does not stay.
         assert "NOT TRAINED" in str(app.main.panel.query_one("#run-status").content)
-        assert max(app.main.panel.curve.iterations) == 30  # the loss curve of the last frame
+        # The loss curve of the last frame.
+        assert max(app.main.panel.curve.iterations) == FRAME_ITERATIONS
         await pilot.resize_terminal(120, 40)
 
         await form_settled(pilot)
         stopped = app.form_state.config.inputs.output
         assert stopped != whole  # the next run is numbered, as a picture's is
-        # The fifth step of frame 3 (4 steps for frame 1, 30 for frame 2) waits for Escape:
-        # the stop comes in frame 3 on a machine of any speed.
-        escape_pressed = held_step(4 + 30 + 5)
+        # The fifth step of frame 3 (4 steps for frame 1, FRAME_ITERATIONS for frame 2) waits
+        # for Escape: the stop comes in frame 3 on a machine of any speed.
+        escape_pressed = held_step(4 + FRAME_ITERATIONS + 5)
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: "frame 3/4 · iteration" in counts_line(app), timeout=120)
         await pilot.press("escape")
@@ -195,7 +204,7 @@ async def test_a_sequence_runs_is_cancelled_and_resumes_from_the_history_to_the_
         # The screen ends on the iteration the frame in progress kept, as a picture's run does.
         partial = next(stopped.glob("frame-00003.partial-*"))
         kept = int(partial.name.split(".partial-")[1].split("-of-")[0])
-        assert f"frame 3/4 · iteration {kept}/30 ·" in counts_line(app), partial.name
+        assert f"frame 3/4 · iteration {kept}/{FRAME_ITERATIONS} ·" in counts_line(app)
 
         await pilot.press("f3")
         await wait_for(pilot, lambda: isinstance(app.screen, HistoryScreen), what="history")

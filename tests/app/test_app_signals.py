@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from app_helpers import STEP_PAUSE
+from app_helpers import LONG_RUN_STEP_PAUSE
 from PIL import Image
 
 from nst_engine.settings.gallery import demo_pair
@@ -29,11 +29,12 @@ from nst_engine.store.runlog import log_path
 from nst_tui.app.remembered import settings_path
 
 # The app as `nst-tui` with no arguments starts it, its engine's steps paced as in the other
-# app tests (conftest.py STEP_PAUSE): a run these tests keep going (one waits 20 s) no longer
-# takes a core the whole time; it still draws progress many times a second.
+# app tests (conftest.py engine_steps_paced; 5000 iterations: a long run's pause): a run these
+# tests keep going (one waits 20 s) no longer takes a core the whole time; it still draws
+# progress several times a second.
 PACED_APP = (
-    "import sys, time; from nst_engine.optimise.stepper import Stepper; step = Stepper.step; "
-    f"Stepper.step = lambda stepper: (time.sleep({STEP_PAUSE}), step(stepper))[1]; "
+    "import sys, time; from nst_engine.running.scale import Scale; step = Scale.step; "
+    f"Scale.step = lambda scale: (time.sleep({LONG_RUN_STEP_PAUSE}), step(scale))[1]; "
     "from nst_tui.cli import main; sys.argv = ['nst-tui']; sys.exit(main())"
 )
 # Made the controlling terminal of its own session (so closing the terminal hangs it up).
