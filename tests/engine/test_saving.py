@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -147,24 +148,57 @@ def test_partial_and_snapshot_names_say_how_far_the_run_got(tmp_path):
 
 # --- atomicity under SIGKILL ---------------------------------------------------------------------
 
-SAVER = textwrap.dedent(
+# One process imports numpy, Pillow and the engine once (a quarter of a second each time) and
+# forks a saver per attempt: each saver is a process of its own, killed as a lone one would be.
+# Commands on its stdin, one reply line each: "save MODE PATH" -> "saver PID" (the saver starts
+# once that is said), "poll PID" -> "running" or "ended CODE", "reap PID" -> "ended CODE". A
+# saver asked to save "once" says "saved" when its save has ended.
+SAVERS = textwrap.dedent(
     """
-    import sys
+    import os, sys, time
     from pathlib import Path
     import numpy as np
     from PIL import Image
     from nst_engine.running.images import save_image
 
-    path, overwrite = Path(sys.argv[1]), sys.argv[2] == "overwrite"
     noise = np.random.default_rng(0).integers(0, 256, (700, 700, 3), dtype=np.uint8)
     picture = Image.fromarray(noise, "RGB")
+
+    def saver(path, overwrite, go):
+        os.read(go, 1)  # the test knows this process's id
+        while True:
+            save_image(picture, path, "settings " * 100, overwrite=overwrite)
+            if not overwrite:
+                break
+        print("saved", flush=True)
+        while True:
+            time.sleep(3600)  # wait to be killed
+
+    def ended(status):
+        return f"ended {os.waitstatus_to_exitcode(status)}"
+
     print("ready", flush=True)
-    while True:
-        save_image(picture, path, "settings " * 100, overwrite=overwrite)
-        if not overwrite:
-            break
-    print("saved", flush=True)
-    sys.stdin.read()  # wait to be killed
+    for line in sys.stdin:
+        command, argument = line.split(" ", 1)
+        argument = argument.rstrip("\\n")
+        if command == "save":
+            mode, path = argument.split(" ", 1)
+            go, going = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    saver(Path(path), mode == "overwrite", go)
+                finally:
+                    os._exit(1)  # never back into this loop
+            os.close(go)
+            print(f"saver {pid}", flush=True)
+            os.write(going, b"g")
+            os.close(going)
+        elif command == "poll":
+            pid, status = os.waitpid(int(argument), os.WNOHANG)
+            print(ended(status) if pid else "running", flush=True)
+        else:
+            print(ended(os.waitpid(int(argument), 0)[1]), flush=True)
     """
 )
 
@@ -177,7 +211,35 @@ def assert_absent_or_complete(path: Path) -> None:
         assert image.size == (700, 700)
 
 
-def test_a_save_killed_at_random_moments_never_leaves_a_partial_file(tmp_path):
+def ask(savers: subprocess.Popen, command: str) -> str:
+    """Send `command` to the savers' process; its reply (a saver's "saved" lines skipped)."""
+    savers.stdin.write(command + "\n")
+    savers.stdin.flush()
+    while (line := savers.stdout.readline().strip()) == "saved":
+        pass
+    return line
+
+
+@pytest.fixture
+def savers():
+    process = subprocess.Popen(
+        [sys.executable, "-c", SAVERS],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, OPENBLAS_NUM_THREADS="1"),  # no threads in the forking process
+    )
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        yield process
+    finally:
+        process.stdin.close()
+        process.kill()
+        process.wait()
+        process.stdout.close()
+
+
+def test_a_save_killed_at_random_moments_never_leaves_a_partial_file(tmp_path, savers):
     randomness = random.Random(1234)
     shared = tmp_path / "replaced.png"
     outcomes = set()
@@ -186,27 +248,20 @@ def test_a_save_killed_at_random_moments_never_leaves_a_partial_file(tmp_path):
         # replacements of one file (os.replace path).
         fresh = attempt % 2 == 0
         path = tmp_path / f"fresh-{attempt}.png" if fresh else shared
-        child = subprocess.Popen(
-            [sys.executable, "-c", SAVER, str(path), "once" if fresh else "overwrite"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        reply = ask(savers, f"save {'once' if fresh else 'overwrite'} {path}")
+        assert reply.startswith("saver "), reply
+        pid = int(reply.split()[1])
         try:
-            assert child.stdout.readline().strip() == "ready"
             if attempt == 0:  # once the save has ended, however long it took
-                assert child.stdout.readline().strip() == "saved"
+                assert savers.stdout.readline().strip() == "saved"
             elif attempt != 2:  # attempt 2: at once, before any save can have ended
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    child.wait(timeout=randomness.uniform(0.0, 0.35))  # the random moment
-            assert child.returncode is None, "the saver died on its own"
-            child.send_signal(signal.SIGKILL)
+                time.sleep(randomness.uniform(0.0, 0.35))  # the random moment
+            assert ask(savers, f"poll {pid}") == "running", "the saver died on its own"
+            os.kill(pid, signal.SIGKILL)
         finally:
-            child.kill()
-            child.wait()
-            child.stdout.close()
-            child.stdin.close()
-        assert child.returncode == -signal.SIGKILL
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        assert ask(savers, f"reap {pid}") == f"ended {-signal.SIGKILL}"
         assert_absent_or_complete(path)
         outcomes.add(path.exists())
     # The kills landed before and after a file was complete (attempts 2 and 0 see to that
