@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from cli_run import assert_one_line_error, signal_when
 from PIL import Image
 
@@ -47,15 +46,6 @@ def test_resume_refuses_what_it_cannot_resume_in_one_line(nst_tui_here):
     assert f"run '{run['id']}' finished" in reason and "nothing to resume" in reason
     assert_one_line_error(nst_tui_here("resume", "nothing-like-it"), "no run 'nothing-like-it'")
     assert_one_line_error(nst_tui_here("runs", "--status", "lost"), "--status must be one of")
-
-
-@pytest.fixture
-def one_torch_thread():
-    """As in the command's environment (OMP_NUM_THREADS=1): the same sums in the same order."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.mark.slow  # a real process (imports torch) to receive the signal
