@@ -1,6 +1,6 @@
-"""`nst-tui` commands that work: a tiny run, layers, presets, gallery, version, help, in this
-process (what they print and write is the point); bench, whose point is the processes it
-starts for each size, as a process of its own."""
+"""`nst-tui` commands that work: a tiny run, layers, presets, gallery, version, help, bench, in
+this process (what they print and write is the point; bench starts a process of its own for
+each size)."""
 
 from __future__ import annotations
 
@@ -129,14 +129,21 @@ def test_help_answers_without_error(nst_tui_here):
 
 
 @pytest.mark.slow  # imports torch in new processes
-def test_bench_measures_each_size_in_its_own_process_and_writes_json(nst_tui, work):
-    result = nst_tui(
-        "bench", "--sizes", "32", "48", "--iterations", "2", "--warmup", "1",
+def test_bench_measures_each_size_in_its_own_process_and_writes_json(
+    nst_tui_here, work, monkeypatch
+):
+    # The command in this process: its point is the fresh process it starts for each size,
+    # which has one torch thread as the command's own would (OMP_NUM_THREADS, inherited).
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    result = nst_tui_here(
+        "bench", "--sizes", "32", "48", "--iterations", "1", "--spans", "2", "--warmup", "1",
         "--device", "cpu", "--json", "figures.json",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     figures = json.loads((work / "figures.json").read_text(encoding="utf-8"))
     assert [row["compute_size"] for row in figures] == ["32x21", "48x32"]
+    assert [row["size"] for row in figures] == [32, 48]
     assert all(row["ms_per_iteration"] > 0 and row["peak_rss_mb"] > 0 for row in figures)
+    assert all(len(row["span_ms"]) == 2 and row["warmup"] == 1 for row in figures)
     rows = [line for line in result.stdout.splitlines() if "ms/iteration" in line]
     assert len(rows) == 2 and "1.00x the 32 px time" in rows[0]

