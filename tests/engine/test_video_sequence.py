@@ -65,9 +65,9 @@ def run_all(config, source: Path, output: Path, settings: SequenceSettings) -> l
 def test_a_guided_sequence_flickers_far_less_than_frames_run_on_their_own(
     tiny_config, moving_crop: Path, tmp_path: Path
 ) -> None:
-    config = tiny_config(size=SIDE, iterations=20)
+    config = tiny_config(size=SIDE, iterations=10)
     guided, alone = tmp_path / "guided", tmp_path / "alone"
-    run_all(config, moving_crop, guided, SequenceSettings(frame_iterations=10))
+    run_all(config, moving_crop, guided, SequenceSettings(frame_iterations=5))
     run_all(config, moving_crop, alone, SequenceSettings(guided=False))
     guided_error = temporal_error(frame_arrays(guided))
     alone_error = temporal_error(frame_arrays(alone))
