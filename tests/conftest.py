@@ -6,12 +6,26 @@ the project's real loading code (tests/engine/test_weights.py checks they are ge
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SHARED_IMAGES = REPOSITORY.parent / "shared" / "images"
+
+# Python's collector in the test processes: a young-generation collection after this many
+# new objects, not 700. An app test makes objects by the hundred thousand (Textual's strips
+# and caches), and at the defaults about 200 collections came with each app start, a fifth
+# of the app tests' CPU; what they check does not depend on when garbage goes (a test that
+# needs it gone collects it). Measured: benchmarks/RESULTS.md, issue 21. The app's own
+# processes keep Python's defaults.
+YOUNG_COLLECTION_THRESHOLD = 50_000
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 # Tests that must not run beside each other under pytest-xdist (`pytest -n 2`; pyproject's
