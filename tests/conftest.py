@@ -41,6 +41,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("ray"))
 
 
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """One torch thread in the test process, as the command's own processes have
+    (OMP_NUM_THREADS=1): on a small shared machine two OpenMP threads that wait for each other
+    make a step several times dearer (a 64 px VGG19 step about 20 times; three 32 px frames
+    in the command line's tests 11 s of CPU, not 3); the tests check behaviour, not speed."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("cache")

@@ -71,15 +71,15 @@ SCREEN_PATIENCE = 120.0
 
 @pytest.fixture(autouse=True)
 def app_under_test(monkeypatch: pytest.MonkeyPatch):
-    """Every app test: one torch thread, the engine's threads at the interface's priority, the
-    app's timers short (QUICK_TIMERS), the pilot patient with a busy machine (SCREEN_PATIENCE).
+    """Every app test (and one torch thread, as every test: tests/conftest.py): the engine's
+    threads at the interface's priority, the app's timers short (QUICK_TIMERS), the pilot
+    patient with a busy machine (SCREEN_PATIENCE).
 
-    On this project's small shared machines two OpenMP threads that wait for each other, and
-    an engine thread niced below a busy interface, made a run of four 32 px iterations take
-    7 s or, on a loaded machine, minutes; the tests check behaviour, not speed (the priority
-    itself: test_app_engine_thread.py, which sets NST_TUI_ENGINE_NICE itself).
+    On this project's small shared machines an engine thread niced below a busy interface made
+    a run of four 32 px iterations take 7 s or, on a loaded machine, minutes; the tests check
+    behaviour, not speed (the priority itself: test_app_engine_thread.py, which sets
+    NST_TUI_ENGINE_NICE itself).
     """
-    import torch
     from textual import _styles_cache
     from textual.pilot import Pilot
 
@@ -87,10 +87,7 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(Pilot._wait_for_screen, "__defaults__", (SCREEN_PATIENCE,))
     for name, seconds in QUICK_TIMERS.items():
         monkeypatch.setattr(name, seconds)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     yield
-    torch.set_num_threads(threads)
     # Textual (8.x) caches 1,024 calls of this method by widget: each keeps a widget's
     # drawing cache (a few hundred objects) alive after its app ended, and a test process
     # that starts app after app carried 200,000 of them through every full collection. A

@@ -13,19 +13,6 @@ import pytest
 from cli_run import COMMAND, command_environment
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread in this process, as the command's own processes have
-    (OMP_NUM_THREADS=1): on a small shared machine two OpenMP threads that wait for each other
-    make an in-process run's step several times dearer (3 frames of 32 px: 11 s of CPU, not 3)."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
     """The folder the command runs in (tmp_path also holds the private config and state)."""

@@ -1,8 +1,5 @@
-"""Fixtures of the engine tests: one torch thread, tiny run settings, weight files.
-
-One thread: on a small shared machine two OpenMP threads that wait for each other make a
-64 px VGG19 step about 20 times slower; the tests check behaviour, not speed.
-"""
+"""Fixtures of the engine tests: tiny run settings, weight files (one torch thread: every
+test has it, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,20 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 
 from nst_engine.method import weights as weights_module
 from nst_engine.method.weights import Weights
 from nst_engine.settings.config import RunConfig
 from nst_engine.settings.gallery import gallery_image
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture
