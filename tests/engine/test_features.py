@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torchvision_vgg import torchvision_features
 
 from nst_engine.method.features import (
     CAFFE_MEAN_BGR,
@@ -73,12 +74,7 @@ def test_pooling_option_chooses_the_pooling_module(weights, pooling, kind):
 
 
 def test_the_extractor_matches_torchvision_vgg19_with_the_same_weights(weights):
-    from torchvision.models import vgg19
-
-    reference = vgg19().features[:21]  # up to relu4_1
-    reference.load_state_dict(
-        {key: value for key, value in weights.state_dict.items() if int(key.split(".")[0]) < 21}
-    )
+    reference = torchvision_features(20, weights.state_dict)  # up to relu4_1
     reference.eval()
     image = torch.rand(1, 3, 32, 32)
     ours = FeatureExtractor(weights, ["relu4_1"])(image)["relu4_1"]
@@ -124,16 +120,11 @@ def test_the_extractor_uses_the_preprocessing_of_its_weights(weights):
 
 def _reference_features(weights: Weights, layers: list[str], image: torch.Tensor) -> dict:
     """The activations as torchvision's plain VGG19 (no in-place ReLU, contiguous) gives them."""
-    from torchvision.models import vgg19
-
     last = max(LAYERS[name].index for name in layers)
-    reference = vgg19().features[: last + 1]
+    reference = torchvision_features(last, weights.state_dict)
     for module in reference:
         if isinstance(module, nn.ReLU):
             module.inplace = False
-    reference.load_state_dict(
-        {key: value for key, value in weights.state_dict.items() if int(key.split(".")[0]) <= last}
-    )
     wanted = {LAYERS[name].index: name for name in layers}
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)

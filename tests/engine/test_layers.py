@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from torch import nn
+from torchvision_vgg import torchvision_features
 
 from nst_engine.errors import ConfigError
 from nst_engine.settings.layers import LAYER_NAMES, LAYERS, deepest, get_layer
@@ -20,10 +21,8 @@ MODULE_TYPES = {"conv": nn.Conv2d, "relu": nn.ReLU, "pool": nn.MaxPool2d}
 
 
 @pytest.fixture(scope="module")
-def torchvision_features() -> nn.Sequential:
-    from torchvision.models import vgg19
-
-    return vgg19().features
+def features() -> nn.Sequential:
+    return torchvision_features()
 
 
 def test_the_table_has_all_37_layers_in_network_order():
@@ -31,11 +30,11 @@ def test_the_table_has_all_37_layers_in_network_order():
     assert [LAYERS[name].index for name in EXPECTED_NAMES] == list(range(37))
 
 
-def test_every_name_maps_to_a_torchvision_module_of_its_kind(torchvision_features):
-    assert len(torchvision_features) == 37
+def test_every_name_maps_to_a_torchvision_module_of_its_kind(features):
+    assert len(features) == 37
     for name in EXPECTED_NAMES:
         layer = LAYERS[name]
-        module = torchvision_features[layer.index]
+        module = features[layer.index]
         assert isinstance(module, MODULE_TYPES[layer.kind]), (name, module)
         if layer.kind == "conv":
             assert module.out_channels == layer.channels, name
