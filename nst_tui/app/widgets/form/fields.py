@@ -64,7 +64,7 @@ class Field(Vertical):
             if tooltip:
                 self.tooltip = tooltip  # over the label's columns (the control has its own)
             for control in controls:
-                control.add_class("field-control")
+                control.add_class("field-control", update=False)  # styled when mounted
 
     def compose(self) -> ComposeResult:
         yield from self._controls

@@ -45,7 +45,7 @@ class MaskField(ImageField):
 
     def __init__(self, stem: str, number: int, value: str = "") -> None:
         super().__init__("└ mask", f"{stem}-mask", mask_role(number), value)
-        self.add_class("mask-field")
+        self.add_class("mask-field", update=False)  # styled when mounted
         self.input.placeholder = "none: the whole picture (→ completes)"
         self.error = ""  # a problem with the other fields, shown under this one
 
