@@ -68,12 +68,22 @@ QUICK_TIMERS = {
 # in one run of tests/app on a machine loaded 15 deep (WaitForScreenTimeout), all green alone.
 SCREEN_PATIENCE = 120.0
 
+# The pilot's pause (after each wait, each step a test takes) lasts until the app did nothing
+# for one look: Textual looks for 20 ms at a time, just over its screen's update period (1/60
+# s), so that an update the screen has pending comes within the look. Here both are shorter,
+# the update period still under the look, so that the same holds: a pause took 56 ms on
+# average, and 1,259 of them made the quick loop's app tests wait 70 s (idle, on two workers).
+# (Work queued before a look ends runs before the look is judged, even on a loaded machine
+# where the process waits for a core: asyncio runs what is due first.)
+IDLE_LOOK = 0.005  # textual._wait.SLEEP_GRANULARITY: 1 / 50
+SCREEN_UPDATE_PERIOD = IDLE_LOOK / 2  # textual.screen.UPDATE_PERIOD: 1 / 60
+
 
 @pytest.fixture(autouse=True)
 def app_under_test(monkeypatch: pytest.MonkeyPatch):
     """Every app test (and one torch thread, as every test: tests/conftest.py): the engine's
     threads at the interface's priority, the app's timers short (QUICK_TIMERS), the pilot
-    patient with a busy machine (SCREEN_PATIENCE).
+    patient with a busy machine (SCREEN_PATIENCE) and quicker to see the app idle (IDLE_LOOK).
 
     On this project's small shared machines an engine thread niced below a busy interface made
     a run of four 32 px iterations take 7 s or, on a loaded machine, minutes; the tests check
@@ -87,6 +97,7 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(Pilot._wait_for_screen, "__defaults__", (SCREEN_PATIENCE,))
     for name, seconds in QUICK_TIMERS.items():
         monkeypatch.setattr(name, seconds)
+    shorter_idle_looks(monkeypatch)
     yield
     # Textual (8.x) caches 1,024 calls of this method by widget: each keeps a widget's
     # drawing cache (a few hundred objects) alive after its app ended, and a test process
@@ -95,6 +106,19 @@ def app_under_test(monkeypatch: pytest.MonkeyPatch):
     method = getattr(getattr(_styles_cache, "StylesCache", None), "get_inner_outer", None)
     if hasattr(method, "cache_clear"):
         method.cache_clear()
+
+
+def shorter_idle_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IDLE_LOOK and SCREEN_UPDATE_PERIOD, both or neither: private parts of Textual (8.x); a
+    later one without them keeps its own (slower) pause."""
+    from textual import _wait, screen
+
+    looks = ("SLEEP_GRANULARITY", "SLEEP_IDLE")
+    if not all(hasattr(_wait, name) for name in looks) or not hasattr(screen, "UPDATE_PERIOD"):
+        return
+    monkeypatch.setattr(_wait, "SLEEP_GRANULARITY", IDLE_LOOK)
+    monkeypatch.setattr(_wait, "SLEEP_IDLE", IDLE_LOOK / 20)  # CPU that is still "idle"
+    monkeypatch.setattr(screen, "UPDATE_PERIOD", SCREEN_UPDATE_PERIOD)
 
 
 @pytest.fixture(autouse=True)
