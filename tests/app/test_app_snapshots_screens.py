@@ -100,6 +100,21 @@ def snapshot_runs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, demo_pair) ->
     return root
 
 
+async def picture_shown(pilot, selector: str) -> None:
+    """Wait until the screen's picture `selector` shows an image read on a thread (at the size
+    the screen's layout gave it: the picture is asked for after the layout)."""
+    from nst_tui.app.widgets.picture.cells import CellImage
+
+    screen = pilot.app.screen
+
+    def shown() -> bool:  # (the screen may mount the picture after it came)
+        found = screen.query(selector)
+        return bool(found) and found.first(CellImage).has_picture
+
+    await wait_for(pilot, shown, what=f"the picture {selector}")
+    await pilot.pause()
+
+
 async def the_history(pilot) -> None:
     from nst_tui.app.screens.history import HistoryScreen
 
@@ -108,8 +123,8 @@ async def the_history(pilot) -> None:
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, HistoryScreen), what="F3")
     screen = pilot.app.screen
     await wait_for(pilot, lambda: screen.query_one("#history-table").row_count == 2)
-    await pilot.pause(0.3)  # the thumbnail of the selected run
-    await pilot.pause()
+    if not screen.has_class("-narrow"):  # (narrow: the table alone, no thumbnail)
+        await picture_shown(pilot, "#history-thumbnail")  # the selected run's
 
 
 async def a_past_run(pilot) -> None:
@@ -119,8 +134,7 @@ async def a_past_run(pilot) -> None:
     await settled(pilot)
     pilot.app.push_screen(RunScreen(RunFolder(runs_dir() / RUN_IDS[0])))
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, RunScreen), what="the run")
-    await pilot.pause(0.3)
-    await pilot.pause()
+    await picture_shown(pilot, "#run-view-picture")
 
 
 async def the_sweep_screen(pilot) -> None:
@@ -177,8 +191,7 @@ async def the_file_dialog(pilot) -> None:
     os.chdir(fixed)
     pilot.app.action_pick_style()
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, FilePickerScreen), what="…")
-    await pilot.pause(0.5)  # the folder's listing and the selected image's preview
-    await pilot.pause()
+    await picture_shown(pilot, "#picker-image")  # the folder listed, its first image's preview
 
 
 async def a_run_with_its_loss_curve(pilot) -> None:
