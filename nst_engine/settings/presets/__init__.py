@@ -6,6 +6,7 @@ takes a TOML file path, or an image made by nst-tui (its embedded settings).
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib import resources
 from pathlib import Path
@@ -19,8 +20,15 @@ PRESET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._+-]{0,63}")
 
 
 def builtin_preset_names() -> list[str]:
+    return list(_builtin_names())
+
+
+@functools.cache
+def _builtin_names() -> tuple[str, ...]:
+    """The files shipped beside this module, listed once (the app's form asks at every check)."""
     files = resources.files(__name__).iterdir()
-    return sorted(item.name.removesuffix(".toml") for item in files if item.name.endswith(".toml"))
+    names = (item.name.removesuffix(".toml") for item in files if item.name.endswith(".toml"))
+    return tuple(sorted(names))
 
 
 def user_preset_names() -> list[str]:
@@ -76,13 +84,7 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
             data = read_toml_file(path, "preset")
         source = f"preset '{path}'"
     elif name in builtin_preset_names() or name in user_preset_names():
-        from nst_engine.settings.config import tomllib
-
-        text = _preset_text(name)
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as error:
-            raise ConfigError(f"preset '{name}' is not valid TOML: {error}") from None
+        data = dict(_named_preset_data(name, _preset_text(name)))
         source = f"preset '{name}'"
     else:
         known = ", ".join(builtin_preset_names() + user_preset_names())
@@ -94,6 +96,20 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
         # A blend saved with other style images than these: equal shares instead.
         del data["style_blend"]
     return RunConfig.from_dict(data, paths_only, source)
+
+
+@functools.lru_cache(maxsize=64)
+def _named_preset_data(name: str, text: str) -> dict:
+    """A named preset's TOML, read once per text: the app's form compares itself with every
+    preset at each check (matching_preset), and reading them all took most of a check's CPU
+    outside the screen's layout. A user preset changed on disk is a new text, read anew.
+    (Callers get a copy of the top level; the values are TOML's, never changed.)"""
+    from nst_engine.settings.config import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"preset '{name}' is not valid TOML: {error}") from None
 
 
 def matching_preset(config: RunConfig) -> str | None:
