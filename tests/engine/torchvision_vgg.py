@@ -11,17 +11,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from nst_engine.settings.layers import LAYERS
 
-def torchvision_features(up_to: int = 36, state_dict: dict | None = None) -> nn.Sequential:
-    """`vgg19().features[: up_to + 1]`, holding `state_dict`'s tensors (keys as in `features`;
-    those past `up_to` are left out). Without a state dict its values are uninitialised."""
+LAST = LAYERS["pool5"].index
+
+
+def torchvision_features(up_to: int = LAST, state_dict: dict | None = None) -> nn.Sequential:
+    """`vgg19().features[: up_to + 1]`, holding its own tensors from `state_dict` (keys as in
+    `features`), as the engine's extractor loads them. Without one its values are uninitialised."""
     from torchvision.models import vgg19
 
     with torch.device("meta"):
         features = vgg19().features[: up_to + 1]
     features = features.to_empty(device="cpu")
     if state_dict is not None:
-        features.load_state_dict(
-            {key: value for key, value in state_dict.items() if int(key.split(".")[0]) <= up_to}
-        )
+        features.load_state_dict({key: state_dict[key] for key in features.state_dict()})
     return features

@@ -51,7 +51,7 @@ def preset_description(name: str) -> str:
 
 
 def _preset_text(name: str) -> str:
-    if name in builtin_preset_names():
+    if name in _builtin_names():
         return resources.files(__name__).joinpath(f"{name}.toml").read_text(encoding="utf-8")
     path = locations.user_presets_dir() / f"{name}.toml"
     if path.is_file():
@@ -83,8 +83,8 @@ def load_preset(name: str, base: RunConfig | None = None) -> RunConfig:
         else:
             data = read_toml_file(path, "preset")
         source = f"preset '{path}'"
-    elif name in builtin_preset_names() or name in user_preset_names():
-        data = dict(_named_preset_data(name, _preset_text(name)))
+    elif name in _builtin_names() or name in user_preset_names():
+        data = _named_preset_data(name, _preset_text(name))
         source = f"preset '{name}'"
     else:
         known = ", ".join(builtin_preset_names() + user_preset_names())
@@ -103,7 +103,7 @@ def _named_preset_data(name: str, text: str) -> dict:
     """A named preset's TOML, read once per text: the app's form compares itself with every
     preset at each check (matching_preset), and reading them all took most of a check's CPU
     outside the screen's layout. A user preset changed on disk is a new text, read anew.
-    (Callers get a copy of the top level; the values are TOML's, never changed.)"""
+    (Shared between calls: read only; flat_settings makes the dict load_preset works on.)"""
     from nst_engine.settings.config import tomllib
 
     try:
@@ -120,7 +120,7 @@ def matching_preset(config: RunConfig) -> str | None:
     a preset that has the blend too is the better match.
     """
     without_blend = None
-    for name in builtin_preset_names() + user_preset_names():
+    for name in (*_builtin_names(), *user_preset_names()):
         try:
             loaded = load_preset(name, config)
         except ConfigError:
